@@ -1,0 +1,58 @@
+# Two commands do all set-up on a fresh machine: `make book` and `make test`.
+# Both create .venv if it is missing and install the pinned dependencies first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+JB := $(VENV)/bin/jupyter-book
+
+.PHONY: all venv book test test-fast lint data bench lock clean sync
+
+all: test
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Execute every chapter and build the HTML book strictly (any warning or cell error fails).
+book: $(STAMP)
+	$(JB) build --all . -W -n --keep-going
+	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+## The whole suite: unit, property, reference, chapter-execution, sync and strict-build tests.
+test: $(STAMP)
+	$(PY) -m ruff check analysis tests benchmarks
+	$(PY) -m pytest -q
+
+## Unit tests only (skips chapter execution and the book build).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not book and not browser"
+
+lint: $(STAMP)
+	$(PY) -m ruff check analysis tests benchmarks
+
+## Regenerate the canonical synthetic cohort (byte-identical for the same seed).
+data: $(STAMP)
+	$(PY) -m analysis simulate --out data/synthetic
+
+## Keep every chapter's .md and .py twin in step.
+sync: $(STAMP)
+	$(VENV)/bin/jupytext --sync book/*.md
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_sccs.py
+
+## Re-resolve the pins (needs the network): requirements.in -> requirements.txt
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet -r requirements.in
+	.lockenv/bin/pip freeze --exclude-editable > requirements.txt
+	rm -rf .lockenv
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
