@@ -1,0 +1,494 @@
+"""The cohort data contract as code: column specifications, reading and validation.
+
+This module is the machinery behind :func:`analysis.cohort.load_cohort`; use that function, not
+this module. Everything here returns :class:`Problem` objects instead of raising, so that every
+problem of a cohort can be reported together.
+
+How validation is split, and why
+--------------------------------
+1. **Reading** (plain Python + pandas): each file is checked to be strict UTF-8 (a byte-order mark
+   is tolerated) and parsed with every cell kept as text (``dtype="category"``: pandas parses
+   categories as strings and stores each distinct text once), so nothing is coerced behind the
+   user's back (``007`` stays ``007``, ``NA`` stays the text ``NA``); only an empty cell is
+   missing. Blank lines are kept while parsing and dropped afterwards, so the pandas index maps
+   exactly to the row a spreadsheet shows (header = row 1, first data row = row 2).
+2. **Column rules** (pandera): presence of required columns, required values, dates, whole numbers,
+   numbers, ranges, category lists and uniqueness of ``patient_id`` are declared once, in
+   :data:`CONTRACT`, and compiled into one ``pandera`` ``DataFrameSchema`` per file. Pandera's lazy
+   validation runs every check and collects every failing cell (file, index, column, check) in one
+   table, which maps one-to-one onto our :class:`Problem`. All checks are vectorised
+   (``element_wise=False``; ``pd.to_datetime`` / ``pd.to_numeric`` with ``errors="coerce"``) and
+   run once per distinct value of a column, so a 100 000-patient cohort with 8 million event rows
+   validates in about 3-4 seconds.
+3. **Relations between columns and files** (plain vectorised pandas): ``dara_last >= dara_start``,
+   ``diagnosis_date <= dara_start`` and "every ``patient_id`` exists in patients.csv". They are
+   written in pandas rather than as pandera dataframe-level checks because (a) they only make sense
+   on values that passed step 2 (otherwise one bad date would be reported twice), (b) their messages
+   must quote both values (``before dara_start (2019-03-01 < 2019-04-02)``), which pandera's failure
+   cases for dataframe-wide checks do not carry, and (c) the patient-id rule spans two files.
+
+Why pandera rather than hand-written checks: the contract becomes a declarative, reviewable schema
+(one line per column) instead of scattered ``if`` statements; pandera's lazy mode gives us
+"report every problem at once" for free; and it is a maintained, widely used library whose schemas
+other tools (and a reader of the code) already understand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+
+Kind = Literal["id", "date", "category", "int", "float"]
+
+#: Words that spreadsheet or R exports write for "missing"; the contract wants an empty cell.
+_NA_WORDS: frozenset[str] = frozenset({"na", "n/a", "nan", "null", "none", "missing", "."})
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One violation of the data contract.
+
+    ``file`` is the file name inside the cohort folder (or the folder itself), ``row`` the row as a
+    spreadsheet shows it (header = 1, first data row = 2; ``None`` for file-level problems),
+    ``column`` the column concerned (or ``None``), ``rule`` what was expected, ``value`` the
+    offending cell's text (``None`` when there is none, e.g. a missing value or column).
+    ``str(problem)`` is one line; it ends with ``, got 'value'`` unless the rule already quotes
+    the value (as the date-order rules do).
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    rule: str
+    value: str | None = None
+
+    def __str__(self) -> str:
+        """E.g. ``patients.csv, row 7, column dara_last: before dara_start (2019-03-01 < ...)``."""
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        text = f"{', '.join(where)}: {self.rule}"
+        if self.value is not None and f"({self.value} " not in self.rule:
+            text += f", got {self.value!r}"
+            if self.value.strip().lower() in _NA_WORDS:
+                text += " (write an empty cell for an unknown value)"
+        return text
+
+    def sort_key(self) -> tuple[int, int, int, str, str]:
+        """Order problems by file (contract order), row, column (contract order), rule."""
+        file_rank = FILE_ORDER.index(self.file) if self.file in FILE_ORDER else len(FILE_ORDER)
+        spec = CONTRACT.get(self.file)
+        names = [c.name for c in spec] if spec else []
+        col_rank = names.index(self.column) if self.column in names else len(names)
+        return (file_rank, -1 if self.row is None else self.row, col_rank, self.column or "",
+                self.rule)
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of the contract.
+
+    ``required``: the column must be in the header. ``value_required``: every row needs a
+    non-empty cell (the contract's "empty cell = unknown" applies to all other columns).
+    ``categories``: allowed values of a category column. ``low``/``high``: inclusive range of a
+    number. ``unique``: no repeated value (patients.patient_id).
+    """
+
+    name: str
+    kind: Kind
+    required: bool = True
+    value_required: bool = False
+    categories: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    unique: bool = False
+
+
+def _cat(name: str, values: str, *, required: bool = True, value_required: bool = False
+         ) -> ColumnSpec:
+    return ColumnSpec(name, "category", required, value_required, tuple(values.split()))
+
+
+_YES_NO = "yes no"
+
+#: The contract (``data/README.md``), file by file, columns in contract order.
+#: Values are required (non-empty) only where a row means nothing without them: identities,
+#: the observation-period dates, event dates, and the infection/IgG attributes every analysis uses.
+#: Descriptive patient columns may be empty (= unknown), as the paper itself has unknowns
+#: (e.g. prior infections for 3 IVIG and 6 reference patients).
+CONTRACT: dict[str, tuple[ColumnSpec, ...]] = {
+    "patients.csv": (
+        ColumnSpec("patient_id", "id", value_required=True, unique=True),
+        _cat("group", "ivig reference", value_required=True),
+        _cat("sex", "M F"),
+        ColumnSpec("age_at_dara", "int", low=0),
+        ColumnSpec("diagnosis_date", "date"),
+        ColumnSpec("dara_start", "date", value_required=True),
+        ColumnSpec("dara_last", "date", value_required=True),
+        _cat("heavy_chain", "IgG IgA IgD IgE IgM none"),
+        _cat("light_chain", "kappa lambda both"),
+        ColumnSpec("lines_of_therapy", "int", low=0),
+        ColumnSpec("prior_infections_12m", "int", low=0),
+        _cat("iss", "I II III", required=False),
+        _cat("riss", "I II III", required=False),
+        _cat("high_risk_cyto", _YES_NO, required=False),
+        _cat("prior_asct", _YES_NO, required=False),
+        _cat("antiviral_ppx", _YES_NO, required=False),
+        _cat("antibacterial_ppx", _YES_NO, required=False),
+        _cat("antifungal_ppx", _YES_NO, required=False),
+        _cat("best_response", "sCR CR VGPR PR MR SD PD", required=False),
+        ColumnSpec("death_date", "date", required=False),
+        ColumnSpec("last_contact", "date", required=False),
+    ),
+    "ivig.csv": (
+        ColumnSpec("patient_id", "id", value_required=True),
+        ColumnSpec("date", "date", value_required=True),
+        ColumnSpec("dose_g_per_kg", "float", required=False, low=0),
+    ),
+    "infections.csv": (
+        ColumnSpec("patient_id", "id", value_required=True),
+        ColumnSpec("date", "date", value_required=True),
+        ColumnSpec("grade", "int", value_required=True, low=1, high=5),
+        _cat("site", "upper_respiratory lower_respiratory gastrointestinal urinary "
+                     "skin_soft_tissue bloodstream other", value_required=True),
+        _cat("organism", "bacterial viral fungal unconfirmed", value_required=True),
+        ColumnSpec("anc", "float", required=False, low=0),
+        ColumnSpec("alc", "float", required=False, low=0),
+    ),
+    "igg.csv": (
+        ColumnSpec("patient_id", "id", value_required=True),
+        ColumnSpec("date", "date", value_required=True),
+        ColumnSpec("igg_mg_dl", "float", value_required=True, low=0),
+        ColumnSpec("m_spike_g_dl", "float", required=False, low=0),
+    ),
+    "progression.csv": (
+        ColumnSpec("patient_id", "id", value_required=True),
+        ColumnSpec("date", "date", value_required=True),
+    ),
+}
+FILE_ORDER: tuple[str, ...] = (*CONTRACT, "cohort.yaml")
+METADATA_FILE = "cohort.yaml"
+
+# ----------------------------------------------------------------------------- parsing helpers
+# Each returns a parsed Series aligned with its input (NaT/NaN where the text does not parse).
+# Cohort columns repeat few distinct texts (dates, categories, ids), so the work is done once per
+# distinct value (pd.factorize, a hash pass) and spread back with numpy indexing: this is what
+# keeps a 100 000-patient cohort at a few seconds.
+
+
+def by_distinct(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply the vectorised ``fn`` to the distinct values of ``s``; return it aligned with ``s``.
+
+    ``s`` is text, ideally categorical (as :func:`read_table` returns it: the distinct values are
+    its categories); missing values of ``s`` come back as ``fn``'s value for a missing input.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniques = s.cat.codes.to_numpy(), s.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    values = fn(pd.Series(np.append(np.asarray(uniques, dtype=object), None), dtype=object))
+    return pd.Series(values.to_numpy()[codes], index=s.index, name=s.name)  # code -1 = the None
+
+
+def parse_dates(s: pd.Series) -> pd.Series:
+    """ISO ``YYYY-MM-DD`` text -> datetime64[ns]; anything else (incl. ``2019-3-1``) -> NaT."""
+    import pandas as pd
+
+    def parse(u: pd.Series) -> pd.Series:
+        parsed = pd.to_datetime(u, format="%Y-%m-%d", errors="coerce")
+        return parsed.where(u.str.len() == 10).astype("datetime64[ns]")
+
+    return by_distinct(s, parse)
+
+
+def parse_numbers(s: pd.Series) -> pd.Series:
+    """Numeric text -> float64; non-numbers and infinities -> NaN."""
+    import numpy as np
+    import pandas as pd
+
+    def parse(u: pd.Series) -> pd.Series:
+        num = pd.to_numeric(u, errors="coerce").astype("float64")
+        return num.where(np.isfinite(num))
+
+    return by_distinct(s, parse)
+
+
+def not_blank(s: pd.Series) -> pd.Series:
+    """True where a cell is missing or has a non-whitespace character."""
+    return by_distinct(s, lambda u: u.isna() | (u.str.strip() != "")).astype(bool)
+
+
+def _range_text(spec: ColumnSpec) -> str:
+    if spec.low is not None and spec.high is not None:
+        return f"from {spec.low:g} to {spec.high:g}"
+    return f">= {spec.low:g}"
+
+
+def _checks_for(spec: ColumnSpec) -> list[tuple[str, Callable[[pd.Series], pd.Series]]]:
+    """(rule text, vectorised check) pairs for one column; a check returns True where valid."""
+    checks: list[tuple[str, Callable[[pd.Series], pd.Series]]] = []
+    if spec.kind == "id":
+        checks.append(("must not be blank", not_blank))
+        if spec.unique:
+            checks.append(("duplicate patient_id", lambda s: ~s.duplicated(keep="first")))
+    elif spec.kind == "date":
+        checks.append(("expected a date as YYYY-MM-DD", lambda s: parse_dates(s).notna()))
+    elif spec.kind == "category":
+        allowed = list(spec.categories)
+        checks.append((f"expected one of: {', '.join(allowed)}", lambda s: s.isin(allowed)))
+    elif spec.kind in ("int", "float"):
+        whole = spec.kind == "int"
+        checks.append(
+            ("expected a whole number" if whole else "expected a number",
+             (lambda s: (lambda n: n.notna() & (n % 1 == 0))(parse_numbers(s))) if whole
+             else (lambda s: parse_numbers(s).notna())))
+        if spec.low is not None or spec.high is not None:
+            low = -float("inf") if spec.low is None else spec.low
+            high = float("inf") if spec.high is None else spec.high
+            # Only numbers are range-checked, so a non-number is reported once, not twice.
+            checks.append((f"must be {_range_text(spec)}",
+                           lambda s: (lambda n: n.isna() | n.between(low, high))(parse_numbers(s))))
+    return checks
+
+
+def build_schema(file: str) -> Any:
+    """Compile :data:`CONTRACT` for one file into a pandera ``DataFrameSchema``."""
+    import pandera.pandas as pa
+
+    columns = {}
+    for spec in CONTRACT[file]:
+        checks = [pa.Check(fn, element_wise=False, error=rule, ignore_na=True)
+                  for rule, fn in _checks_for(spec)]
+        columns[spec.name] = pa.Column(
+            dtype=None, checks=checks, nullable=not spec.value_required,
+            required=spec.required, coerce=False)
+    return pa.DataFrameSchema(columns, strict=False, ordered=False, coerce=False)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+@dataclass
+class RawTable:
+    """A CSV read as text: every cell ``str`` or NA; ``frame.index`` = spreadsheet row - 2."""
+
+    file: str
+    frame: pd.DataFrame
+
+
+_LINE_RE = re.compile(r"line (\d+)")
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_table(folder: Path, file: str) -> tuple[RawTable | None, list[Problem]]:
+    """Read one CSV of the cohort as text; return the table (or ``None``) and reading problems."""
+    import pandas as pd
+
+    path = folder / file
+    if not path.exists():
+        return None, [Problem(file, None, None, "required file missing")]
+    if not path.is_file():
+        return None, [Problem(file, None, None, "not a file")]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(file, None, None, f"cannot be read ({exc.strerror or exc})")]
+    try:
+        str(data, "utf-8")  # strict check only; pandas parses the bytes (faster than text)
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        return None, [Problem(file, row, None,
+                              f"not valid UTF-8 (byte 0x{byte} at offset {exc.start}); "
+                              "save the file as UTF-8")]
+    body = data[3:] if data.startswith(_BOM) else data
+    if not body or body.isspace():
+        return None, [Problem(file, None, None, "empty file: no header row")]
+    first_line = re.split(r"[\r\n]", body[:65536].decode("utf-8", errors="replace"), maxsplit=1)[0]
+    if not first_line.strip():
+        return None, [Problem(file, 1, None,
+                              "the header must be on the first line (row 1 is blank)")]
+    problems: list[Problem] = []
+    try:
+        header = next(csv.reader([first_line]), [])
+    except csv.Error:  # pandas reports an unreadable header below
+        header = []
+    seen: set[str] = set()
+    for name in header:
+        if name in seen and any(name == c.name for c in CONTRACT[file]):
+            problems.append(Problem(file, 1, name, "column appears more than once in the header"))
+        seen.add(name)
+    try:
+        # dtype="category": every cell stays text (categories are always parsed as strings),
+        # stored once per distinct value, so all later checks work on the distinct values only.
+        frame = pd.read_csv(
+            io.BytesIO(body), dtype="category", keep_default_na=False, na_values=[""],
+            skip_blank_lines=False, index_col=False, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        return None, [Problem(file, None, None, "empty file: no header row")]
+    except (pd.errors.ParserError, ValueError) as exc:
+        msg = str(exc).replace("Error tokenizing data. C error: ", "").strip()
+        match = _LINE_RE.search(msg)
+        row = int(match.group(1)) if match else None
+        return None, [Problem(file, row, None, f"not a readable CSV ({msg})")]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    # drop blank lines and empty rows; the index keeps the spreadsheet row numbers
+    maybe_blank = frame.iloc[:, 0].isna().to_numpy()
+    if maybe_blank.any():
+        blank = frame.loc[maybe_blank].isna().all(axis=1)
+        frame = frame.drop(index=blank.index[blank.to_numpy()])
+    return RawTable(file, frame), problems
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _row(index: Any) -> int | None:
+    """Pandas index label -> spreadsheet row (header = 1)."""
+    try:
+        return int(index) + 2
+    except (TypeError, ValueError):
+        return None
+
+
+def _clean(value: Any) -> str | None:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def column_problems(table: RawTable) -> list[Problem]:
+    """Run the pandera schema of one file (lazily) and map every failure case to a Problem."""
+    import pandera.pandas as pa
+
+    schema = build_schema(table.file)
+    try:
+        schema.validate(table.frame, lazy=True, inplace=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return []
+    problems: list[Problem] = []
+    frame = table.frame
+    first_row: dict[str, int] = {}
+    if "duplicate patient_id" in set(cases["check"]):
+        ids = frame["patient_id"].dropna()
+        firsts = ids[~ids.duplicated(keep="first")]
+        first_row = {v: int(i) + 2 for i, v in firsts.items()}
+    for case in cases.itertuples(index=False):
+        check = str(case.check)
+        column = _clean(case.column)
+        value = _clean(case.failure_case)
+        row = _row(case.index)
+        if check == "column_in_dataframe":
+            problems.append(Problem(table.file, None, value, "required column missing"))
+        elif check == "not_nullable":
+            problems.append(Problem(table.file, row, column, "required value missing"))
+        elif check == "duplicate patient_id":
+            problems.append(Problem(table.file, row, column,
+                                    f"duplicate patient_id (first in row {first_row.get(value)})",
+                                    value))
+        else:
+            problems.append(Problem(table.file, row, column, check, value))
+    return problems
+
+
+def relation_problems(tables: dict[str, RawTable], bad_cells: set[tuple[str, int | None, str]]
+                      ) -> list[Problem]:
+    """Rules between columns and files, on values that passed the column rules (vectorised)."""
+    problems: list[Problem] = []
+    patients = tables.get("patients.csv")
+    if patients is not None:
+        frame = patients.frame
+        have = set(frame.columns)
+        start = parse_dates(frame["dara_start"]) if "dara_start" in have else None
+        pairs = (("dara_last", "before dara_start", lambda d, s: d < s, "<"),
+                 ("diagnosis_date", "after dara_start", lambda d, s: d > s, ">"))
+        for column, rule, wrong, sign in pairs:
+            if start is None or column not in have:
+                continue
+            other = parse_dates(frame[column])
+            bad = wrong(other, start).to_numpy(dtype=bool)  # NaT compares False: reported already
+            rows = frame.loc[bad, [column, "dara_start"]]
+            for idx, a, b in zip(rows.index, rows[column], rows["dara_start"], strict=True):
+                problems.append(Problem("patients.csv", int(idx) + 2, column,
+                                        f"{rule} ({a} {sign} {b})", a))
+    if patients is None or "patient_id" not in patients.frame.columns:
+        return problems  # cannot know which ids exist; the missing file/column is reported
+    known = patients.frame["patient_id"].dropna().astype(object).unique()
+    for file, table in tables.items():
+        if file == "patients.csv" or "patient_id" not in table.frame.columns:
+            continue
+        ids = table.frame["patient_id"]
+        unknown = ids.notna() & not_blank(ids) & ~ids.isin(known)
+        for idx, value in ids[unknown].items():
+            if (file, int(idx) + 2, "patient_id") not in bad_cells:
+                problems.append(Problem(file, int(idx) + 2, "patient_id",
+                                        "unknown patient_id (not in patients.csv)", value))
+    return problems
+
+
+def metadata_problems(folder: Path) -> tuple[dict[str, Any], list[Problem]]:
+    """Read the optional ``cohort.yaml``; return its mapping ({} if absent) and problems."""
+    path = folder / METADATA_FILE
+    if not path.exists():
+        return {}, []
+    import yaml
+
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        row = mark.line + 1 if mark is not None else None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return {}, [Problem(METADATA_FILE, row, None, f"not readable YAML ({reason})")]
+    if meta is None:
+        return {}, []
+    if not isinstance(meta, dict):
+        return {}, [Problem(METADATA_FILE, None, None, "expected a mapping of keys to values")]
+    problems = []
+    types: dict[str, type] = {"name": str, "synthetic": bool, "seed": int, "generator": str,
+                              "description": str}
+    for key, expected in types.items():
+        value = meta.get(key)
+        wrong_bool = expected is int and isinstance(value, bool)  # YAML true is not a seed
+        if value is not None and (not isinstance(value, expected) or wrong_bool):
+            problems.append(Problem(METADATA_FILE, None, key, f"expected {expected.__name__}",
+                                    repr(value)))
+    return meta, problems
+
+
+def validate_folder(folder: Path) -> tuple[dict[str, RawTable], dict[str, Any], list[Problem]]:
+    """Read and validate every file of a cohort folder; return raw tables, metadata and problems."""
+    tables: dict[str, RawTable] = {}
+    problems: list[Problem] = []
+    for file in CONTRACT:
+        table, found = read_table(folder, file)
+        problems += found
+        if table is not None:
+            tables[file] = table
+            problems += column_problems(table)
+    patients = tables.get("patients.csv")
+    if patients is not None and len(patients.frame) == 0:
+        problems.append(Problem("patients.csv", None, None, "no patients (only a header row)"))
+    bad_cells = {(p.file, p.row, p.column or "") for p in problems}
+    problems += relation_problems(tables, bad_cells)
+    meta, found = metadata_problems(folder)
+    problems += found
+    return tables, meta, sorted(problems, key=Problem.sort_key)
+

@@ -1,0 +1,408 @@
+"""Helpers that every chapter of the book uses: which cohort, the banner, glue, the paper's numbers.
+
+Why a module: the chapters (``book/NN-*.md``, executed at build time with ``cwd=book/``) must
+agree on which cohort they read, how they label it, how they glue numbers into prose and where
+they write the CSV copy of each table. Keeping that here keeps the chapters short and the
+conventions in one place.
+
+Conventions for chapter writers (see also ``book/index.md`` and the report in the project history):
+
+* ``from analysis import book`` then ``cohort = book.load()`` and ``book.cohort_banner(cohort)`` as
+  the first output of every page that shows results.
+* Numbers in prose are glued: ``book.glue_value("cohort_n_ivig", n)`` then
+  ``{glue:text}`cohort_n_ivig``` (or with a format spec, ``{glue:text}`sccs_irr:.2f```). Names are
+  snake_case and start with the chapter's topic (``cohort_``, ``defs_``, ``inf_``, ``sccs_``, ...).
+* The paper's numbers come from ``data/paper/targets.yaml`` through :func:`paper` /
+  :func:`glue_paper` (glued as ``paper_<target_id>``), never retyped.
+* Tables: ``book.publish_table(df, "name", caption=...)`` as the last expression of a cell shows the
+  formatted table and a link to its CSV.
+* Figures: ``book.glue_figure("fig_name", fig)`` then a ``{glue:figure}`` block with a ``:name:``.
+
+Every helper also works when a chapter's ``.py`` twin runs as a plain script
+(``python book/02-cohort.py``): glued values, banners and tables are then printed to stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import numbers
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analysis import PROJECT_ROOT, SYNTHETIC_DIR, TARGETS_PATH
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+    from matplotlib.figure import Figure
+    from pandas.io.formats.style import Styler
+
+    from analysis.cohort import Cohort
+
+#: Environment variable naming the cohort folder the book reads.
+COHORT_ENV = "IVIG_COHORT"
+#: Default cohort (relative to the project root): the synthetic cohort shipped with the project.
+DEFAULT_COHORT = "data/synthetic"
+#: Environment variable naming where table CSVs are written (default ``_build/tables``).
+TABLES_ENV = "IVIG_TABLES_DIR"
+#: Default folder for the CSV copies of the book's tables, relative to the project root. It lies
+#: inside ``_build/`` (git-ignored, removed by ``make clean``), never in the source tree; Sphinx
+#: copies each linked CSV into the built site (``_build/html/_downloads/``) through the
+#: ``{download}`` role, so the site is self-contained.
+DEFAULT_TABLES_DIR = "_build/tables"
+#: Label of the section of chapter 2 that explains how the synthetic cohort was made.
+SYNTHETIC_METHOD_LABEL = "synthetic-method"
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+# --------------------------------------------------------------------------------------------------
+# Where am I running?
+# --------------------------------------------------------------------------------------------------
+def in_notebook() -> bool:
+    """True when running inside a Jupyter kernel (book build, nbclient), False in a plain script.
+
+    The book's helpers display rich output (Markdown, styled tables, glue) in a kernel and print
+    plain text otherwise, so each chapter's ``.py`` twin also runs as ``python book/NN-name.py``.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of the book
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+# --------------------------------------------------------------------------------------------------
+# The cohort
+# --------------------------------------------------------------------------------------------------
+def cohort_path() -> Path:
+    """The cohort folder the book reads: ``$IVIG_COHORT``, default ``data/synthetic``.
+
+    A relative path is resolved against the project root (where ``make book`` runs), not the
+    working directory: chapters execute with ``cwd=book/``.
+    """
+    raw = os.environ.get(COHORT_ENV, "").strip() or DEFAULT_COHORT
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    return path.resolve()
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: Path) -> Cohort:
+    from analysis.cohort import load_cohort
+
+    return load_cohort(path)
+
+
+def load() -> Cohort:
+    """Load (once per process) and return the cohort named by :func:`cohort_path`.
+
+    Validation errors propagate: a chapter must fail loudly on an invalid cohort.
+    """
+    return _load_cached(cohort_path())
+
+
+def is_canonical(cohort: Cohort) -> bool:
+    """True when ``cohort`` is the canonical synthetic cohort (``data/synthetic``)."""
+    return Path(cohort.path).resolve() == SYNTHETIC_DIR.resolve()
+
+
+def _md_escape(text: str) -> str:
+    """Escape Markdown/MyST syntax in user-provided text (a cohort name) so it prints literally."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~$:])", r"\\\1", text)
+
+
+def banner_markdown(cohort: Cohort) -> str:
+    """The MyST source of the cohort banner for ``cohort`` (see :func:`cohort_banner`)."""
+    name = _md_escape(str(cohort.name))
+    if cohort.synthetic:
+        origin = (
+            "the project's canonical synthetic cohort"
+            if is_canonical(cohort)
+            else "a synthetic cohort generated by this project's simulator"
+        )
+        seed = cohort.metadata.get("seed") if isinstance(cohort.metadata, Mapping) else None
+        seed_txt = f" (seed {int(seed)})" if isinstance(seed, numbers.Integral) else ""
+        body = (
+            f"Every number, table and figure on this page is computed from **{name}**, "
+            f"{origin}{seed_txt}: simulated patients calibrated to the paper, not the study's "
+            "patients. Where this book and the paper agree, it shows that the code reproduces "
+            "the analysis, not that the paper's data say so. "
+            f"How the cohort was made: {{ref}}`{SYNTHETIC_METHOD_LABEL}`."
+        )
+        title, cls = "Synthetic data", "warning"
+    else:
+        body = (
+            f"Every number, table and figure on this page is computed from the cohort "
+            f"**{name}** (read from the folder named by `{COHORT_ENV}`). The \"paper\" columns "
+            "still show the published values for comparison."
+        )
+        title, cls = f"Your cohort: {name}", "important"
+    return f"```{{admonition}} {title}\n:class: {cls} cohort-banner\n\n{body}\n```\n"
+
+
+def banner_text(cohort: Cohort) -> str:
+    """A plain-text version of the banner, for scripts."""
+    kind = "SYNTHETIC cohort" if cohort.synthetic else "cohort"
+    return f"[{kind}: {cohort.name} — {cohort.path}]"
+
+
+def cohort_banner(cohort: Cohort | None = None) -> Any:
+    """A visible note saying which cohort the page was computed from.
+
+    In a notebook returns an ``IPython.display.Markdown`` object (parsed as MyST by the book, see
+    ``nb_render_markdown_format`` in ``_config.yml``), so ``book.cohort_banner(cohort)`` as the last
+    line of a cell shows the admonition. In a plain script, prints the plain-text note and returns
+    ``None``.
+    """
+    cohort = load() if cohort is None else cohort
+    if not in_notebook():
+        print(banner_text(cohort))
+        return None
+    from IPython.display import Markdown
+
+    return Markdown(banner_markdown(cohort))
+
+
+def markdown(text: str) -> Any:
+    """Show ``text`` as MyST Markdown in a notebook (return it as the cell's last line); print it
+    in a plain script (returns ``None``)."""
+    if not in_notebook():
+        print(text)
+        return None
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+# --------------------------------------------------------------------------------------------------
+# The paper's numbers
+# --------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def paper_targets() -> dict[str, dict[str, Any]]:
+    """Every entry of ``data/paper/targets.yaml`` (targets, design parameters, derived) by id."""
+    import yaml
+
+    with TARGETS_PATH.open(encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    out: dict[str, dict[str, Any]] = {}
+    for section in ("targets", "design_parameters", "derived"):
+        for entry in doc.get(section) or []:
+            out[entry["id"]] = {**entry, "kind": section}
+    return out
+
+
+def paper_entry(target_id: str) -> dict[str, Any]:
+    """The whole entry (value, ci_low, ci_high, p, unit, notes, ...) for ``target_id``."""
+    targets = paper_targets()
+    if target_id not in targets:
+        close = [k for k in targets if target_id.split("_")[0] in k][:5]
+        raise KeyError(
+            f"{target_id!r} is not an id in {TARGETS_PATH.name}"
+            + (f" (ids starting alike: {', '.join(close)})" if close else "")
+        )
+    return targets[target_id]
+
+
+def paper(target_id: str, field: str = "value") -> Any:
+    """The paper's printed value for ``target_id`` (or another field: ``ci_low``, ``p`` ...).
+
+    Chapters never retype a paper number: they call ``paper("sccs_allgrade_irr")``.
+    """
+    return paper_entry(target_id)[field]
+
+
+# --------------------------------------------------------------------------------------------------
+# Glue
+# --------------------------------------------------------------------------------------------------
+def plain(value: Any) -> Any:
+    """Convert numpy/pandas scalars to plain ``int``/``float``/``str``/``bool`` (glue needs them).
+
+    A numpy scalar's ``repr`` is ``np.float64(0.57)``, which the ``{glue:text}`` role cannot format.
+    Missing values (``None``, NaN, ``pd.NA``) become ``float('nan')`` so the page shows ``nan``
+    rather than failing to build; chapters should avoid gluing missing values.
+    """
+    if value is None:
+        return float("nan")
+    if isinstance(value, bool):
+        return value
+    try:  # numpy bool
+        import numpy as np
+
+        if isinstance(value, np.bool_):
+            return bool(value)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return float("nan")
+    except ImportError:  # pragma: no cover
+        pass
+    raise TypeError(f"glue a number or a string, not {type(value).__name__}: {value!r}")
+
+
+def _check_name(name: str) -> None:
+    if not _NAME_RE.match(name):
+        raise ValueError(f"glue name {name!r}: use snake_case letters, digits and underscores")
+
+
+def glue_value(name: str, value: Any) -> None:
+    """Glue a number (or short string) under ``name`` for ``{glue:text}`` in the prose.
+
+    In a plain script prints ``name = value`` instead (the ``.py`` twins print their key
+    results). Returns ``None``, so a glue call as a cell's last line shows nothing.
+    """
+    _check_name(name)
+    value = plain(value)
+    if in_notebook():
+        from myst_nb import glue
+
+        glue(name, value, display=False)
+    else:
+        print(f"{name} = {value}")
+
+
+def glue_values(values: Mapping[str, Any], prefix: str = "") -> None:
+    """Glue several values at once, each under ``prefix + key``."""
+    for key, value in values.items():
+        glue_value(prefix + key, value)
+
+
+def glue_paper(*target_ids: str, field: str = "value") -> None:
+    """Glue the paper's values as ``paper_<target_id>`` (``paper_<target_id>_<field>`` for others).
+
+    Use in prose as ``{glue:text}`paper_sccs_allgrade_irr:.2f```.
+    """
+    for tid in target_ids:
+        name = f"paper_{tid}" if field == "value" else f"paper_{tid}_{field}"
+        glue_value(name, paper(tid, field))
+
+
+def glue_figure(name: str, fig: Figure) -> None:
+    """Glue a matplotlib figure for a ``{glue:figure}`` block and close it (no duplicate output).
+
+    In a plain script the figure is closed and its name printed.
+    """
+    _check_name(name)
+    import matplotlib.pyplot as plt
+
+    if in_notebook():
+        from myst_nb import glue
+
+        glue(name, fig, display=False)
+    else:
+        print(f"{name}: figure with {len(fig.axes)} axes")
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------------
+def tables_dir(cohort: Cohort | None = None) -> Path:
+    """Where :func:`publish_table` writes CSVs: ``$IVIG_TABLES_DIR`` (default ``_build/tables``),
+    in a sub-folder per cohort (``<name>-<hash of its path>``).
+
+    Why there: chapters execute during the Sphinx read phase with ``cwd=book/``; files written into
+    ``book/`` would land in the version-controlled tree, and the HTML output folder is not known to
+    a notebook (``--path-output`` moves it). So the CSV goes to a git-ignored build folder and the
+    page links it with MyST's ``{download}`` role, which makes Sphinx copy it into
+    ``<output>/html/_downloads/<hash>/<name>.csv`` at the end of the build. The per-cohort
+    sub-folder keeps two builds on different cohorts (e.g. the tests) from mixing their tables.
+    With a user's own cohort nothing but these aggregate tables is written, and only there.
+    """
+    import hashlib
+
+    raw = os.environ.get(TABLES_ENV, "").strip() or DEFAULT_TABLES_DIR
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    source = Path(cohort.path) if cohort is not None else cohort_path()
+    digest = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:8]
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", source.name).strip("-.") or "cohort"
+    return (path / f"{slug}-{digest}").resolve()
+
+
+#: Column names that would reveal patient-level data; :func:`publish_table` refuses them.
+PATIENT_LEVEL_COLUMNS = frozenset({"patient_id", "id", "date", "dara_start", "death_date"})
+
+
+@dataclass
+class PublishedTable:
+    """A table written as CSV and ready to show: the styled DataFrame and a link to its CSV.
+
+    As the last expression of a notebook cell it displays the table followed by the link; in a
+    script it prints the table as text.
+    """
+
+    frame: pd.DataFrame
+    styler: Styler
+    csv_path: Path
+    name: str
+
+    @property
+    def link_markdown(self) -> str:
+        """MyST source of the download link (relative to ``book/``, where chapters live)."""
+        rel = os.path.relpath(self.csv_path, PROJECT_ROOT / "book")
+        return f"{{download}}`Download this table as CSV ({self.csv_path.name}) <{rel}>`"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import Markdown, display
+
+        display(self.styler)
+        display(Markdown(self.link_markdown))
+
+    def __repr__(self) -> str:
+        return f"{self.name} ({self.csv_path}):\n{self.frame.to_string(index=False)}"
+
+
+def publish_table(
+    df: pd.DataFrame,
+    name: str,
+    *,
+    caption: str | None = None,
+    formats: Mapping[str, str] | None = None,
+    index: bool = False,
+) -> PublishedTable:
+    """Write ``df`` as ``<tables_dir>/<name>.csv`` and return it formatted for the page.
+
+    ``df`` must hold aggregates only (counts, rates, estimates): columns that look patient-level
+    (``patient_id``, dates of individuals) are refused. Numbers are formatted with
+    :func:`analysis.tables.style_table` (``formats`` maps column -> format spec); the paper's
+    column(s) should sit beside ours (build them with :func:`analysis.tables.compare`).
+    """
+    from analysis.tables import style_table
+
+    _check_name(name)
+    leaked = sorted(PATIENT_LEVEL_COLUMNS & {str(c).lower() for c in df.columns})
+    if leaked:
+        raise ValueError(
+            f"table {name!r} has patient-level columns {leaked}; publish aggregates only"
+        )
+    out_dir = tables_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / f"{name}.csv"
+    df.to_csv(csv_path, index=index, lineterminator="\n")
+    styler = style_table(df, caption=caption, formats=formats, index=index, uuid=name)
+    table = PublishedTable(frame=df, styler=styler, csv_path=csv_path, name=name)
+    if not in_notebook():
+        print(repr(table))
+    return table
+
+
+def html_escape(text: str) -> str:
+    """HTML-escape ``text`` (for labels built from data, e.g. a cohort name in a caption)."""
+    return html.escape(text, quote=True)

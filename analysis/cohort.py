@@ -1,0 +1,173 @@
+"""Load a cohort folder, check it against the data contract, and return typed tables.
+
+A cohort is a folder of five CSV files (``patients.csv``, ``ivig.csv``, ``infections.csv``,
+``igg.csv``, ``progression.csv``) plus an optional ``cohort.yaml`` with metadata; the contract is
+``data/README.md``. :func:`load_cohort` either returns a complete, typed :class:`Cohort` or raises
+:class:`CohortError` listing *every* problem found (file, spreadsheet row, column, rule) — never a
+partly loaded cohort and never a traceback from deep inside pandas.
+
+Validation uses pandera for the column rules (presence, required values, dates, numbers, ranges,
+categories, unique ids) and plain vectorised pandas for the rules that relate columns or files
+(``dara_last >= dara_start``, ``diagnosis_date <= dara_start``, known ``patient_id``); see
+:mod:`analysis._validation` for the reasons. Items outside a patient's observation period
+(``dara_start`` .. ``dara_last`` + 30 days) are not errors: :meth:`Cohort.summary` counts them.
+
+Example::
+
+    from analysis.cohort import load_cohort
+    cohort = load_cohort("data/synthetic")
+    cohort.patients.groupby("group").size()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis._validation import CONTRACT, Problem, RawTable, parse_dates, parse_numbers
+from analysis._validation import validate_folder as _validate_folder
+
+#: Days after ``dara_last`` that still belong to the observation period (contract).
+OBS_TAIL_DAYS: int = 30
+#: How many problems ``str(CohortError)`` lists before "... and N more".
+MAX_LISTED: int = 50
+
+__all__ = ["MAX_LISTED", "OBS_TAIL_DAYS", "Cohort", "CohortError", "Problem", "load_cohort"]
+
+
+class CohortError(Exception):
+    """The cohort folder does not follow the data contract.
+
+    ``problems`` holds every problem found (sorted by file, row, column); ``str(error)`` starts
+    with ``"PATH: N problems"`` and lists the first :data:`MAX_LISTED` problems, one per line,
+    followed by ``... and K more`` if there are more. ``format(limit=None)`` lists them all.
+    """
+
+    def __init__(self, path: str | Path, problems: list[Problem]) -> None:
+        self.path = str(path)
+        self.problems: list[Problem] = list(problems)
+        super().__init__(self.format())
+
+    def headline(self) -> str:
+        """``"PATH: N problems"`` (singular for one)."""
+        n = len(self.problems)
+        return f"{self.path}: {n} problem{'s' if n != 1 else ''}"
+
+    def format(self, limit: int | None = MAX_LISTED) -> str:
+        """Headline plus the problems, one per line; at most ``limit`` of them (None = all)."""
+        shown = self.problems if limit is None or limit <= 0 else self.problems[:limit]
+        lines = [self.headline(), *(f"  {p}" for p in shown)]
+        if len(shown) < len(self.problems):
+            lines.append(f"  ... and {len(self.problems) - len(shown)} more")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, eq=False)
+class Cohort:
+    """A validated cohort: one typed DataFrame per contract file, rows in file order.
+
+    Every contract column is present (optional ones all-NA when the file lacks them), extra columns
+    are dropped; ``patient_id`` and categories are ``str`` (object dtype, NA for unknown), dates
+    ``datetime64[ns]``, whole numbers pandas ``Int64``, other numbers ``float64``.
+    """
+
+    path: Path
+    name: str
+    synthetic: bool
+    metadata: dict[str, Any] = field(repr=False)
+    patients: pd.DataFrame = field(repr=False)
+    ivig: pd.DataFrame = field(repr=False)
+    infections: pd.DataFrame = field(repr=False)
+    igg: pd.DataFrame = field(repr=False)
+    progression: pd.DataFrame = field(repr=False)
+
+    #: attribute name of each event table and the summary key it is reported under
+    EVENT_TABLES = (("ivig", "ivig_doses"), ("infections", "infections"),
+                    ("igg", "igg_measurements"), ("progression", "progression_events"))
+
+    def outside_observation(self, table: str) -> pd.Series:
+        """Boolean Series, aligned with ``getattr(self, table)``: row dated outside its patient's
+        observation period (``dara_start`` .. ``dara_last`` + 30 days, both inclusive)."""
+        events = getattr(self, table)
+        pos = pd.Index(self.patients["patient_id"]).get_indexer(events["patient_id"])
+        start = self.patients["dara_start"].to_numpy()[pos]  # every id is known (validated)
+        end = self.patients["dara_last"].to_numpy()[pos] + np.timedelta64(OBS_TAIL_DAYS, "D")
+        date = events["date"].to_numpy()
+        return pd.Series((date < start) | (date > end), index=events.index)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for the ``validate`` report, JSON-ready (plain ints and ISO date strings)."""
+        pts = self.patients
+        groups = {g: int(n) for g, n in pts["group"].value_counts().sort_index().items()}
+        group_of = pts.set_index("patient_id")["group"]
+        inf_groups = self.infections["patient_id"].map(group_of).value_counts().sort_index()
+        obs_end = pts["dara_last"] + pd.Timedelta(days=OBS_TAIL_DAYS)
+        event_dates = pd.concat([getattr(self, t)["date"] for t, _ in self.EVENT_TABLES])
+
+        def iso(value: Any) -> str | None:
+            return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "synthetic": bool(self.synthetic),
+            "patients": len(pts),
+            "patients_by_group": groups,
+            "ivig_doses": len(self.ivig),
+            "patients_with_ivig": int(self.ivig["patient_id"].nunique()),
+            "infections": len(self.infections),
+            "infections_by_group": {g: int(n) for g, n in inf_groups.items()},
+            "patients_with_infection": int(self.infections["patient_id"].nunique()),
+            "igg_measurements": len(self.igg),
+            "progression_events": len(self.progression),
+            "outside_observation": {
+                key: int(self.outside_observation(t).sum()) for t, key in self.EVENT_TABLES},
+            "dara_start_range": [iso(pts["dara_start"].min()), iso(pts["dara_start"].max())],
+            "observation_range": [iso(pts["dara_start"].min()), iso(obs_end.max())],
+            "event_date_range": [iso(event_dates.min()), iso(event_dates.max())],
+        }
+
+
+def _typed(table: RawTable | None, file: str) -> pd.DataFrame:
+    """Contract columns of one validated raw table, converted to their types, in file order."""
+    raw = table.frame if table is not None else pd.DataFrame()
+    out: dict[str, pd.Series] = {}
+    for spec in CONTRACT[file]:
+        if spec.name in raw.columns:
+            text = raw[spec.name]
+        else:
+            text = pd.Series(np.nan, index=raw.index, dtype=object)
+        if spec.kind == "date":
+            out[spec.name] = parse_dates(text.astype(object)).astype("datetime64[ns]")
+        elif spec.kind == "int":
+            out[spec.name] = parse_numbers(text).astype("Int64")
+        elif spec.kind == "float":
+            out[spec.name] = parse_numbers(text).astype("float64")
+        else:
+            out[spec.name] = text.astype(object)
+    return pd.DataFrame(out, index=raw.index).reset_index(drop=True)
+
+
+def load_cohort(path: str | Path) -> Cohort:
+    """Read and validate the cohort folder ``path``; return a :class:`Cohort`.
+
+    Raises :class:`CohortError` (with every problem in ``.problems``) if the folder does not exist,
+    is not a folder, or any file breaks the data contract (``data/README.md``).
+    """
+    folder = Path(path)
+    if not folder.exists():
+        raise CohortError(path, [Problem(str(path), None, None, "no such folder")])
+    if not folder.is_dir():
+        raise CohortError(path, [Problem(str(path), None, None,
+                                         "not a folder (a cohort is a folder of CSV files)")])
+    tables, metadata, problems = _validate_folder(folder)
+    if problems:
+        raise CohortError(path, problems)
+    typed = {file.removesuffix(".csv"): _typed(tables.get(file), file) for file in CONTRACT}
+    name = metadata.get("name") or folder.resolve().name
+    return Cohort(path=folder, name=str(name), synthetic=bool(metadata.get("synthetic", False)),
+                  metadata=dict(metadata), **typed)

@@ -1,0 +1,407 @@
+"""Cox models of time to first IVIG (Table 1 HRs, Supplementary Table 1), PH checks and KM curves.
+
+The paper asks which baseline characteristics go with being selected for IVIG: the time from the
+first daratumumab dose to the first IVIG dose is regressed on each characteristic (univariable
+Cox, Table 1) and on several together (multivariable, Supplementary Table 1), over both groups
+(IVIG and reference patients).
+
+* Origin ``dara_start`` (day 1 = the first daratumumab day); event = the first IVIG dose inside the
+  observation period, at ``time = first_ivig_day - dara_start + 1`` days; patients without one are
+  censored at the end of observation (``time = observation days``). A censoring and an event at the
+  same time keep the censored patient in that risk set (the usual convention).
+* Ties: SAS PROC PHREG (the paper's software) uses Breslow's approximation by default. lifelines'
+  ``CoxPHFitter`` only implements Efron's (its ``baseline_estimation_method="breslow"`` is about the
+  baseline hazard, not ties), so the fits use ``statsmodels`` ``PHReg(ties="breslow")``; Wald CIs
+  and p-values, as PROC PHREG prints them. lifelines is used for what it does well: the
+  Schoenfeld-residual proportional-hazards test and Kaplan-Meier curves.
+* Each univariable model uses the patients with that covariate recorded; the multivariable model is
+  complete-case. Levels with no patients (IgE, IgM, light chain "both") give NA rows, as printed.
+* "Months on dara" is measured after baseline (it includes time after the event); it is fitted only
+  to reproduce Table 1 and flagged in the ``note`` column.
+
+Results are tidy DataFrames: ``covariate, level, term, hr, ci_low, ci_high, p, n, n_events,
+reference, target_id, note``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from analysis.study import (
+    DAYS_PER_MONTH,
+    DAYS_PER_YEAR,
+    baseline_igg,
+    first_ivig,
+    observation_periods,
+    to_day,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analysis.cohort import Cohort
+
+#: Columns of every Cox result table.
+RESULT_COLUMNS: list[str] = [
+    "covariate", "level", "term", "hr", "ci_low", "ci_high", "p", "n", "n_events",
+    "reference", "target_id", "note",
+]
+#: |log HR| above which a "converged" estimate is treated as infinite (separation).
+MAX_LOG_HR: float = 15.0
+POST_BASELINE_NOTE = "post-baseline (includes time after first IVIG); reproduced, not interpretable"
+
+
+@dataclass(frozen=True)
+class CovariateSpec:
+    """One Table 1 row block: a column of :func:`cox_data`, numeric or categorical.
+
+    ``levels`` (categorical only) lists every level in table order, the reference first;
+    ``targets`` maps a level (or ``None`` for a numeric covariate) to its targets.yaml id.
+    """
+
+    covariate: str
+    kind: str  # "numeric" | "categorical"
+    label: str
+    levels: tuple[str, ...] = ()
+    targets: tuple[tuple[str | None, str], ...] = ()
+    note: str = ""
+
+
+#: Table 1's univariable models, in the paper's row order.
+TABLE1_COVARIATES: tuple[CovariateSpec, ...] = (
+    CovariateSpec("age_per_5y", "numeric", "Age at dara (per 5 years)", (), ((None, "t1_age_hr"),)),
+    CovariateSpec("sex", "categorical", "Sex", ("M", "F"), (("F", "t1_sex_female_hr"),)),
+    CovariateSpec(
+        "months_on_dara", "numeric", "Months on dara", (), ((None, "t1_months_on_dara_hr"),),
+        POST_BASELINE_NOTE,
+    ),
+    CovariateSpec(
+        "years_dx_per_5y", "numeric", "Years from diagnosis to dara (per 5 years)", (),
+        ((None, "t1_years_dx_to_dara_hr"),),
+    ),
+    CovariateSpec("lines", "numeric", "Lines of therapy", (), ((None, "t1_lines_hr"),)),
+    CovariateSpec(
+        "prior_infections", "numeric", "Infections in year prior", (),
+        ((None, "t1_prior_infections_hr"),),
+    ),
+    CovariateSpec(
+        "prior_infections_cat", "categorical", "Prior infections (categorized)",
+        ("0", "1", "2", "3", "4+"),
+        (("1", "t1_prior_inf_1_hr"), ("2", "t1_prior_inf_2_hr"), ("3", "t1_prior_inf_3_hr"),
+         ("4+", "t1_prior_inf_4plus_hr")),
+    ),
+    CovariateSpec(
+        "heavy_chain", "categorical", "Heavy chain type",
+        ("none", "IgG", "IgA", "IgD", "IgE", "IgM"),
+        (("IgG", "t1_heavy_igg_hr"), ("IgA", "t1_heavy_iga_hr"), ("IgD", "t1_heavy_igd_hr")),
+    ),
+    CovariateSpec(
+        "light_chain", "categorical", "Light chain type", ("lambda", "kappa", "both"),
+        (("kappa", "t1_light_kappa_hr"),),
+    ),
+    CovariateSpec(
+        "iss", "categorical", "ISS stage", ("I", "II", "III"),
+        (("II", "t1_iss_2_hr"), ("III", "t1_iss_3_hr")),
+    ),
+    CovariateSpec(
+        "riss", "categorical", "R-ISS stage", ("I", "II", "III"),
+        (("II", "t1_riss_2_hr"), ("III", "t1_riss_3_hr")),
+    ),
+    CovariateSpec(
+        "high_risk_cyto", "categorical", "High-risk cytogenetics", ("no", "yes"),
+        (("yes", "t1_hrcyto_yes_hr"),),
+    ),
+    CovariateSpec(
+        "hgg700_baseline", "categorical", "HGG at baseline (functional IgG < 700)", ("no", "yes"),
+        (("yes", "t1_hgg700_yes_hr"),),
+    ),
+    CovariateSpec(
+        "hgg400_baseline", "categorical", "HGG at baseline (functional IgG < 400)", ("no", "yes"),
+        (("yes", "t1_hgg400_yes_hr"),),
+    ),
+)
+
+#: Supplementary Table 1 (multivariable, complete case): covariates and their targets.yaml ids.
+MULTIVARIABLE_COVARIATES: tuple[CovariateSpec, ...] = (
+    CovariateSpec("age_per_5y", "numeric", "Age (per 5 yr)", (), ((None, "s1_age_ahr"),)),
+    CovariateSpec(
+        "years_dx_per_5y", "numeric", "Years dx to dara (per 5 yr)", (),
+        ((None, "s1_years_dx_to_dara_ahr"),),
+    ),
+    CovariateSpec("lines", "numeric", "Lines of therapy", (), ((None, "s1_lines_ahr"),)),
+    CovariateSpec(
+        "prior_infections", "numeric", "Infections in year prior", (),
+        ((None, "s1_prior_infections_ahr"),),
+    ),
+    CovariateSpec("sex", "categorical", "Sex", ("M", "F"), (("F", "s1_female_ahr"),)),
+    CovariateSpec(
+        "heavy_chain", "categorical", "Heavy chain", ("none", "IgG", "IgA", "IgD", "IgE", "IgM"),
+        (("IgG", "s1_heavy_igg_ahr"), ("IgA", "s1_heavy_iga_ahr"), ("IgD", "s1_heavy_igd_ahr"),
+         ("IgE", "s1_heavy_ige_ahr"), ("IgM", "s1_heavy_igm_ahr")),
+    ),
+    CovariateSpec(
+        "light_chain", "categorical", "Light chain", ("lambda", "kappa", "both"),
+        (("kappa", "s1_light_kappa_ahr"), ("both", "s1_light_both_ahr")),
+    ),
+    CovariateSpec(
+        "iss", "categorical", "ISS", ("I", "II", "III"),
+        (("II", "s1_iss_2_ahr"), ("III", "s1_iss_3_ahr")),
+    ),
+    CovariateSpec(
+        "high_risk_cyto", "categorical", "High-risk cyto", ("no", "yes"),
+        (("yes", "s1_hrcyto_yes_ahr"),),
+    ),
+    CovariateSpec(
+        "hgg700_baseline", "categorical", "HGG baseline (IgG < 700)", ("no", "yes"),
+        (("yes", "s1_hgg_baseline_yes_ahr"),),
+    ),
+)
+
+
+# --- data ------------------------------------------------------------------------------------
+def prior_infection_category(counts: pd.Series) -> pd.Series:
+    """0, 1, 2, 3, 4+ as strings (NA stays NA)."""
+    c = pd.to_numeric(counts, errors="coerce")
+    out = c.clip(upper=4).astype("Int64").astype("string")
+    return out.replace("4", "4+")
+
+
+def cox_data(cohort: Cohort) -> pd.DataFrame:
+    """One row per patient (both groups): time to first IVIG and the Table 1 covariates.
+
+    Columns: ``patient_id, group, time`` (days, see module docstring), ``event`` (0/1),
+    ``age_per_5y, years_dx_per_5y, months_on_dara, lines, prior_infections`` (floats, NaN =
+    unknown), ``sex, prior_infections_cat, heavy_chain, light_chain, iss, riss, high_risk_cyto,
+    hgg700_baseline, hgg400_baseline`` (strings, NA = unknown), ``baseline_igg``.
+    ``months_on_dara`` = (dara_last - dara_start) days / 30.4375; years = days / 365.25.
+    """
+    p = cohort.patients
+    obs = observation_periods(cohort)
+    first = first_ivig(cohort)[["patient_id", "first_ivig_obs_day"]]
+    d = obs[["patient_id", "group", "start_day", "days"]].merge(first, on="patient_id", how="left")
+    event = d["first_ivig_obs_day"].notna()
+    time = np.where(event, d["first_ivig_obs_day"] - d["start_day"] + 1, d["days"])
+    out = pd.DataFrame(
+        {"patient_id": d["patient_id"], "group": d["group"], "time": time.astype(float),
+         "event": event.astype(int).to_numpy()}
+    )
+    start = to_day(p["dara_start"])
+    dx_days = (start - to_day(p["diagnosis_date"])).astype(float)
+    dx_days[p["diagnosis_date"].isna().to_numpy()] = np.nan
+    out["age_per_5y"] = pd.to_numeric(p["age_at_dara"], errors="coerce").to_numpy(float) / 5.0
+    out["years_dx_per_5y"] = dx_days / DAYS_PER_YEAR / 5.0
+    out["months_on_dara"] = (to_day(p["dara_last"]) - start) / DAYS_PER_MONTH
+    out["lines"] = pd.to_numeric(p["lines_of_therapy"], errors="coerce").to_numpy(float)
+    out["prior_infections"] = pd.to_numeric(p["prior_infections_12m"], errors="coerce").to_numpy(
+        float
+    )
+    out["prior_infections_cat"] = prior_infection_category(p["prior_infections_12m"]).to_numpy()
+    for col in ("sex", "heavy_chain", "light_chain", "iss", "riss", "high_risk_cyto"):
+        out[col] = p[col].astype("string").to_numpy()
+    base = baseline_igg(cohort)["baseline_igg"].to_numpy(float)
+    out["baseline_igg"] = base
+    for thr in (700, 400):
+        flag = pd.Series(np.where(base < thr, "yes", "no"), dtype="string")
+        flag[np.isnan(base)] = pd.NA
+        out[f"hgg{thr}_baseline"] = flag.to_numpy()
+    return out
+
+
+# --- fitting ---------------------------------------------------------------------------------
+def _design(data: pd.DataFrame, specs: Sequence[CovariateSpec]) -> tuple[pd.DataFrame, list]:
+    """Design matrix (reference-coded dummies for categories) and the (spec, level) of each column.
+
+    Levels with no patient among ``data`` get no column (they cannot be estimated).
+    """
+    cols: dict[str, np.ndarray] = {}
+    meta: list[tuple[CovariateSpec, str | None]] = []
+    for spec in specs:
+        x = data[spec.covariate]
+        if spec.kind == "numeric":
+            cols[spec.covariate] = x.to_numpy(dtype=float)
+            meta.append((spec, None))
+            continue
+        values = x.astype("string")
+        for level in spec.levels[1:]:
+            ind = (values == level).fillna(False).to_numpy(dtype=bool)
+            if ind.any():
+                cols[f"{spec.covariate}[{level}]"] = ind.astype(float)
+                meta.append((spec, level))
+    return pd.DataFrame(cols, index=data.index), meta
+
+
+def _complete(data: pd.DataFrame, specs: Sequence[CovariateSpec]) -> pd.DataFrame:
+    """Rows with every covariate of ``specs`` recorded (categorical: a level the spec knows)."""
+    ok = np.ones(len(data), dtype=bool)
+    for spec in specs:
+        x = data[spec.covariate]
+        if spec.kind == "numeric":
+            ok &= np.isfinite(x.to_numpy(dtype=float))
+        else:
+            ok &= x.astype("string").isin(list(spec.levels)).fillna(False).to_numpy(dtype=bool)
+    return data[ok]
+
+
+def fit_breslow(time: np.ndarray, event: np.ndarray, exog: pd.DataFrame):
+    """Cox partial-likelihood fit with Breslow ties (statsmodels ``PHReg``); returns its results.
+
+    Warnings (overflow, non-convergence in separated data) are captured; the results carry
+    ``breslow_converged`` (False when statsmodels reported non-convergence).
+    """
+    import warnings
+
+    from statsmodels.duration.hazard_regression import PHReg
+
+    model = PHReg(
+        np.asarray(time, dtype=float), exog.to_numpy(dtype=float),
+        status=np.asarray(event, dtype=float), ties="breslow",
+    )
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:  # reported as NaN + note instead
+        warnings.simplefilter("always")
+        res = model.fit(disp=False)
+    res.breslow_converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return res
+
+
+def _rows(data: pd.DataFrame, specs: Sequence[CovariateSpec]) -> list:
+    """Fit one model on ``data`` with ``specs``; tidy rows (NA rows for empty levels)."""
+    exog, meta = _design(data, specs)
+    n, n_events = len(data), int(data["event"].sum())
+    est: dict[tuple[str, str | None], tuple[float, float, float, float]] = {}
+    failed = ""
+    if exog.shape[1] and n_events:
+        res = fit_breslow(data["time"].to_numpy(), data["event"].to_numpy(), exog)
+        params, bse = np.asarray(res.params, float), np.asarray(res.bse, float)
+        finite = np.all(np.isfinite(params)) and np.all(np.isfinite(bse))
+        if res.breslow_converged and finite and np.all(np.abs(params) < MAX_LOG_HR):
+            ci = np.asarray(res.conf_int())
+            for j, (spec, level) in enumerate(meta):
+                est[(spec.covariate, level)] = (
+                    float(np.exp(params[j])), float(np.exp(ci[j, 0])), float(np.exp(ci[j, 1])),
+                    float(res.pvalues[j]),
+                )
+        else:
+            failed = "no finite estimate (separation: a level with all or no events?)"
+    rows = []
+    for spec in specs:
+        targets = dict(spec.targets)
+        levels: Sequence[str | None] = [None] if spec.kind == "numeric" else spec.levels
+        for k, level in enumerate(levels):
+            is_ref = spec.kind == "categorical" and k == 0
+            term = spec.covariate if level is None else f"{spec.covariate}[{level}]"
+            hr, lo, hi, p = (1.0, np.nan, np.nan, np.nan) if is_ref else est.get(
+                (spec.covariate, level), (np.nan, np.nan, np.nan, np.nan)
+            )
+            rows.append({
+                "covariate": spec.covariate, "level": level, "term": term, "hr": hr,
+                "ci_low": lo, "ci_high": hi, "p": p, "n": n, "n_events": n_events,
+                "reference": is_ref, "target_id": targets.get(level),
+                "note": "; ".join(x for x in (spec.note, "" if is_ref else failed) if x),
+            })
+    return rows
+
+
+def univariable_cox(
+    cohort_or_data: Cohort | pd.DataFrame, specs: Sequence[CovariateSpec] = TABLE1_COVARIATES
+) -> pd.DataFrame:
+    """Table 1: one Cox model per covariate, each on the patients with that covariate recorded.
+
+    Accepts a cohort or a ready :func:`cox_data` frame. Reference levels appear as rows with
+    ``hr = 1`` and ``reference = True``; levels nobody has (IgE, IgM, light "both") as NA rows.
+    """
+    data = cohort_or_data if isinstance(cohort_or_data, pd.DataFrame) else cox_data(cohort_or_data)
+    rows = []
+    for spec in specs:
+        rows += _rows(_complete(data, [spec]), [spec])
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def multivariable_cox(
+    cohort_or_data: Cohort | pd.DataFrame,
+    specs: Sequence[CovariateSpec] = MULTIVARIABLE_COVARIATES,
+) -> pd.DataFrame:
+    """Supplementary Table 1: one complete-case Cox model with all of ``specs`` (Breslow ties)."""
+    data = cohort_or_data if isinstance(cohort_or_data, pd.DataFrame) else cox_data(cohort_or_data)
+    return pd.DataFrame(_rows(_complete(data, specs), specs),
+                        columns=RESULT_COLUMNS)
+
+
+# --- proportional hazards and Kaplan-Meier --------------------------------------------------
+def proportional_hazards_tests(
+    cohort_or_data: Cohort | pd.DataFrame,
+    specs: Sequence[CovariateSpec] = TABLE1_COVARIATES,
+    *,
+    time_transform: str = "rank",
+) -> pd.DataFrame:
+    """Schoenfeld-residual test of proportional hazards for each univariable model (lifelines).
+
+    For each covariate (and level) the test statistic, its degrees of freedom and p-value of
+    ``lifelines.statistics.proportional_hazard_test`` (Grambsch-Therneau, ``time_transform`` of the
+    event times, default ranks). lifelines fits with Efron ties; with the small number of tied
+    event times here the residuals barely differ from Breslow's, and the test is a diagnostic.
+    Columns: ``covariate, term, statistic, df, p, n, n_events, ph_violated`` (p < 0.05).
+    """
+    import warnings
+
+    from lifelines import CoxPHFitter
+    from lifelines.statistics import proportional_hazard_test
+
+    data = cohort_or_data if isinstance(cohort_or_data, pd.DataFrame) else cox_data(cohort_or_data)
+    rows = []
+    for spec in specs:
+        sub = _complete(data, [spec])
+        exog, meta = _design(sub, [spec])
+        if exog.shape[1] == 0 or sub["event"].sum() < 2:
+            continue
+        df = exog.assign(time=sub["time"].to_numpy(), event=sub["event"].to_numpy())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cph = CoxPHFitter().fit(df, duration_col="time", event_col="event")
+            res = proportional_hazard_test(cph, df, time_transform=time_transform)
+        summary = res.summary
+        for term, (_spec, _level) in zip(exog.columns, meta, strict=True):
+            stat = float(summary.loc[term, "test_statistic"])
+            p = float(summary.loc[term, "p"])
+            rows.append({
+                "covariate": spec.covariate, "term": term, "statistic": stat, "df": 1, "p": p,
+                "n": len(sub), "n_events": int(sub["event"].sum()), "ph_violated": p < 0.05,
+            })
+    cols = ["covariate", "term", "statistic", "df", "p", "n", "n_events", "ph_violated"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def kaplan_meier(
+    cohort_or_data: Cohort | pd.DataFrame, by: str = "group"
+) -> pd.DataFrame:
+    """Kaplan-Meier estimate of the probability of not yet having received IVIG, by ``by``.
+
+    ``by`` is a :func:`cox_data` column (``"group"`` or ``"prior_infections_cat"``). Returns a long
+    table ``stratum, time_days, time_months, survival, ci_low, ci_high, at_risk, events`` (one row
+    per distinct time, starting at time 0 with survival 1), vectorised by lifelines.
+    """
+    from lifelines import KaplanMeierFitter
+
+    data = cohort_or_data if isinstance(cohort_or_data, pd.DataFrame) else cox_data(cohort_or_data)
+    data = data[data[by].notna()]
+    frames = []
+    for stratum, sub in data.groupby(by, sort=True):
+        kmf = KaplanMeierFitter().fit(sub["time"], sub["event"], label=str(stratum))
+        sf = kmf.survival_function_.iloc[:, 0]
+        ci = kmf.confidence_interval_survival_function_
+        table = kmf.event_table
+        frames.append(pd.DataFrame({
+            "stratum": str(stratum),
+            "time_days": sf.index.to_numpy(float),
+            "time_months": sf.index.to_numpy(float) / DAYS_PER_MONTH,
+            "survival": sf.to_numpy(float),
+            "ci_low": ci.iloc[:, 0].to_numpy(float),
+            "ci_high": ci.iloc[:, 1].to_numpy(float),
+            "at_risk": table["at_risk"].reindex(sf.index).to_numpy(),
+            "events": table["observed"].reindex(sf.index).to_numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,556 @@
+"""The book's figures, with one look: the paper's Figure 1 (forest) and Figure 2 (swimmer), one
+patient's timeline for the Definitions chapter, and Kaplan-Meier curves.
+
+Why a module: every chapter draws with the same palette (Okabe-Ito, safe for colour-blind readers),
+the same fonts and the same meaning of each colour (on IVIG is always blue, observation grey, the
+reference group green, pre-exposure orange, progression purple, infections by grade). The functions
+take plain tidy DataFrames (columns documented on each) and return a ``matplotlib.figure.Figure``;
+they compute nothing clinical -- the day rules live in :mod:`analysis.study`.
+
+Privacy: figures never print a patient's id or calendar dates. The swimmer plot relabels patients
+``1..n`` and the timeline shows days since the first daratumumab dose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+#: What each colour means, the same in every figure of the book.
+COLORS: dict[str, str] = {
+    "on_ivig": OKABE_ITO["blue"],
+    "observation": "#9E9E9E",
+    "reference": OKABE_ITO["bluish_green"],
+    "pre_ivig": OKABE_ITO["orange"],
+    "progression": OKABE_ITO["reddish_purple"],
+    "grade_low": OKABE_ITO["sky_blue"],
+    "grade_high": OKABE_ITO["vermillion"],
+    "grade_fatal": OKABE_ITO["black"],
+    "igg": OKABE_ITO["black"],
+    "season": "#EDEDED",
+    "estimate": OKABE_ITO["black"],
+}
+#: Markers of infections by CTCAE grade band.
+GRADE_BANDS: tuple[tuple[str, int, int, str, str], ...] = (
+    # label, lowest grade, highest grade, marker, colour key
+    ("Grade 1-2", 1, 2, "o", "grade_low"),
+    ("Grade 3-4", 3, 4, "^", "grade_high"),
+    ("Grade 5", 5, 5, "X", "grade_fatal"),
+)
+#: Days per month, for "months since" axes (365.25 / 12, as in :mod:`analysis.study`).
+DAYS_PER_MONTH = 30.4375
+#: Width of a figure that spans the page (inches).
+PAGE_WIDTH = 7.5
+
+#: The book's matplotlib settings (used by :func:`style`).
+RC: dict[str, Any] = {
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "figure.facecolor": "white",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "svg.hashsalt": "ivig-book",
+    "path.simplify": True,
+}
+#: Colour cycle for lines without a fixed meaning (Okabe-Ito order).
+CYCLE: tuple[str, ...] = tuple(
+    OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple",
+                           "sky_blue", "yellow", "black")
+)
+
+
+def _rc() -> dict[str, Any]:
+    from cycler import cycler
+
+    return {**RC, "axes.prop_cycle": cycler(color=list(CYCLE))}
+
+
+@contextlib.contextmanager
+def style() -> Iterator[None]:
+    """Context manager applying the book's look (:data:`RC`) to figures created inside it."""
+    import matplotlib as mpl
+
+    with mpl.rc_context(_rc()):
+        yield
+
+
+def apply_style() -> None:
+    """Apply the book's look globally (chapters may call this once instead of :func:`style`)."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(_rc())
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+def _as_day(values: Any) -> np.ndarray:
+    """Dates (datetime64, Timestamps) or integer day numbers -> float day numbers (NaN: missing)."""
+    import pandas as pd
+
+    s = pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s.to_numpy("datetime64[D]").astype("int64").astype(float)
+        out[s.isna().to_numpy()] = np.nan
+        return out
+    return pd.to_numeric(s, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {missing}; has {list(df.columns)}")
+
+
+def _grade_band(grades: np.ndarray) -> np.ndarray:
+    """Index into :data:`GRADE_BANDS` for each grade (-1 when unknown)."""
+    out = np.full(len(grades), -1)
+    for i, (_, lo, hi, _, _) in enumerate(GRADE_BANDS):
+        out[(grades >= lo) & (grades <= hi)] = i
+    return out
+
+
+def _grade_scatter(ax: Axes, x: np.ndarray, y: np.ndarray, grades: np.ndarray, size: float = 28,
+                   gid: str = "infections") -> None:
+    """Infection markers, one scatter per grade band present, with legend labels."""
+    band = _grade_band(np.asarray(grades, dtype=float))
+    for i, (label, _, _, marker, ckey) in enumerate(GRADE_BANDS):
+        sel = band == i
+        if sel.any():
+            ax.scatter(x[sel], y[sel], s=size, marker=marker, color=COLORS[ckey],
+                       edgecolor="white", linewidth=0.5, zorder=4, label=f"Infection, {label}",
+                       gid=f"{gid}-{i}")
+
+
+def flag_runs(intervals: pd.DataFrame, column: str, *, id_col: str = "id") -> pd.DataFrame:
+    """Contiguous runs of days where ``intervals[column]`` is non-zero, per individual.
+
+    ``intervals`` has columns ``id_col``, ``start``, ``end`` (inclusive day numbers, sorted by id
+    and start, as :func:`analysis.study.study_intervals` returns them). Adjacent rows (``end + 1 ==
+    next start``) that are both flagged join into one run. Returns ``id, start, end`` -- e.g. the
+    on-IVIG windows to shade in a figure.
+    """
+    import pandas as pd
+
+    _require(intervals, [id_col, "start", "end", column], "flag_runs intervals")
+    iv = intervals[intervals[column].to_numpy() != 0]
+    if iv.empty:
+        return pd.DataFrame({"id": [], "start": [], "end": []}).astype(
+            {"id": object, "start": "int64", "end": "int64"})
+    ids = iv[id_col].astype(str).to_numpy()
+    start = iv["start"].to_numpy("int64")
+    end = iv["end"].to_numpy("int64")
+    new_run = np.ones(len(iv), dtype=bool)
+    new_run[1:] = (ids[1:] != ids[:-1]) | (start[1:] != end[:-1] + 1)
+    run = np.cumsum(new_run) - 1
+    out = pd.DataFrame({"id": ids, "start": start, "end": end, "run": run})
+    out = out.groupby("run", sort=True).agg(id=("id", "first"), start=("start", "min"),
+                                            end=("end", "max"))
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Figure 1: forest plot
+# --------------------------------------------------------------------------------------------------
+def forest_plot(
+    results: pd.DataFrame,
+    reference_rates: pd.DataFrame | None = None,
+    *,
+    title: str | None = None,
+    xlabel: str = "Incidence rate ratio, on IVIG vs observation (log scale)",
+) -> Figure:
+    """The paper's Figure 1: IRRs (95% CI) on a log axis, with each category's rates beside it.
+
+    ``results``: one row per infection category, drawn top to bottom in order, with columns
+    ``label``, ``irr``, ``ci_low``, ``ci_high`` and optionally ``rate_on`` and ``rate_off``
+    (infections per patient-year on IVIG / in observation among IVIG patients). A non-finite IRR is
+    listed as "not estimable" without a point.
+
+    ``reference_rates``: optional, columns ``label`` and ``rate`` (infections per patient-year in
+    the reference group, matched to ``results`` by label): shown for context only -- the reference
+    group is not compared statistically, as in the paper.
+    """
+    import matplotlib.pyplot as plt
+    import matplotlib.transforms as mtransforms
+
+    _require(results, ["label", "irr", "ci_low", "ci_high"], "forest_plot results")
+    n = len(results)
+    if n == 0:
+        raise ValueError("forest_plot: no rows to draw")
+    irr = results["irr"].to_numpy(float)
+    lo = results["ci_low"].to_numpy(float)
+    hi = results["ci_high"].to_numpy(float)
+    y = np.arange(n)[::-1].astype(float)
+    ok = np.isfinite(irr) & (irr > 0)
+
+    columns: list[tuple[str, np.ndarray, str]] = []
+    if "rate_on" in results:
+        columns.append(("On IVIG", results["rate_on"].to_numpy(float), COLORS["on_ivig"]))
+    if "rate_off" in results:
+        columns.append(("Observation", results["rate_off"].to_numpy(float), "#555555"))
+    if reference_rates is not None:
+        _require(reference_rates, ["label", "rate"], "forest_plot reference_rates")
+        ref = reference_rates.set_index("label")["rate"]
+        columns.append(("Reference", results["label"].map(ref).to_numpy(float),
+                        COLORS["reference"]))
+
+    with style():
+        height = 1.3 + 0.38 * n
+        fig = plt.figure(figsize=(PAGE_WIDTH + 1.0, height), layout="constrained")
+        widths = [2.2 + 0.85 * len(columns), 3.4, 1.6]
+        gs = fig.add_gridspec(1, 3, width_ratios=widths, wspace=0.0)
+        ax_t = fig.add_subplot(gs[0])
+        ax = fig.add_subplot(gs[1], sharey=ax_t)
+        ax_r = fig.add_subplot(gs[2], sharey=ax_t)
+        for a in (ax_t, ax_r):
+            a.axis("off")
+        ax.set_ylim(-0.7, n - 0.3)
+
+        # left: category and rates per patient-year
+        tt = mtransforms.blended_transform_factory(ax_t.transAxes, ax_t.transData)
+        header_y = n - 0.3 + 0.05
+        ax_t.text(0.0, header_y, "Infections", transform=tt, fontweight="bold", va="bottom")
+        for label, yy in zip(results["label"].astype(str), y, strict=True):
+            ax_t.text(0.0, yy, label, transform=tt, va="center")
+        if columns:
+            x0 = 1.0 - 0.2 * (len(columns) - 1) - 0.1
+            ax_t.text(x0 - 0.1, header_y + 0.55, "Rate per patient-year", transform=tt,
+                      fontsize=8.5, color="#333333", va="bottom", ha="left")
+            for j, (name, vals, colr) in enumerate(columns):
+                xx = x0 + 0.2 * j
+                ax_t.text(xx, header_y, name, transform=tt, ha="center", va="bottom",
+                          fontweight="bold", color=colr, fontsize=8.5)
+                for v, yy in zip(vals, y, strict=True):
+                    ax_t.text(xx, yy, "–" if not np.isfinite(v) else f"{v:.2f}", transform=tt,
+                              ha="center", va="center", color=colr)
+
+        # middle: the forest
+        ax.axvline(1.0, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
+        seg = [((a, yy), (b, yy)) for a, b, yy in zip(lo[ok], hi[ok], y[ok], strict=True)
+               if np.isfinite(a) and np.isfinite(b)]
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(seg, colors=COLORS["estimate"], linewidths=1.4,
+                                         zorder=2, gid="ci"))
+        ax.scatter(irr[ok], y[ok], marker="s", s=36, color=COLORS["on_ivig"], zorder=3,
+                   gid="irr", label="IRR (95% CI)")
+        ax.set_xscale("log")
+        finite = np.concatenate([lo[ok], hi[ok], irr[ok], [1.0]])
+        finite = finite[np.isfinite(finite) & (finite > 0)]
+        xmin, xmax = finite.min() / 1.4, finite.max() * 1.4
+        xmin, xmax = min(xmin, 0.5), max(xmax, 2.0)
+        ax.set_xlim(xmin, xmax)
+        from matplotlib.ticker import FixedLocator, NullFormatter
+
+        ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if xmin <= t <= xmax]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="y", left=False, labelleft=False)
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel(xlabel)
+        ax.text(0.0, 1.0, "← fewer on IVIG", transform=ax.transAxes, ha="left", va="bottom",
+                fontsize=8.5, color="#333333")
+        ax.text(1.0, 1.0, "more on IVIG →", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=8.5, color="#333333")
+
+        # right: IRR (95% CI) as text
+        tr = mtransforms.blended_transform_factory(ax_r.transAxes, ax_r.transData)
+        ax_r.text(0.05, header_y, "IRR (95% CI)", transform=tr, fontweight="bold", va="bottom")
+        for e, a, b, yy, good in zip(irr, lo, hi, y, ok, strict=True):
+            txt = f"{e:.2f} ({a:.2f}–{b:.2f})" if good else "not estimable"
+            ax_r.text(0.05, yy, txt, transform=tr, va="center")
+        if title:
+            fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# Figure 2: swimmer plot
+# --------------------------------------------------------------------------------------------------
+def swimmer_plot(
+    spans: pd.DataFrame,
+    on_ivig: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """The paper's Figure 2: each IVIG patient's time on daratumumab, IVIG periods shaded,
+    infections marked by grade.
+
+    ``spans``: one row per patient, columns ``patient_id``, ``start``, ``end`` (the observation
+    period; dates or integer day numbers, both ends inclusive). ``on_ivig``: ``patient_id``,
+    ``start``, ``end`` (on-IVIG windows, already merged and clipped). ``events``: ``patient_id``,
+    ``day`` (or ``date``), ``grade``. Time is shown in months since each patient's ``start``;
+    patients are ordered by length of follow-up (longest at the top) and labelled ``1..n`` --
+    never by their ids.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    _require(spans, ["patient_id", "start", "end"], "swimmer_plot spans")
+    _require(on_ivig, ["patient_id", "start", "end"], "swimmer_plot on_ivig")
+    day_col = "day" if "day" in events.columns else "date"
+    _require(events, ["patient_id", day_col, "grade"], "swimmer_plot events")
+    if spans["patient_id"].duplicated().any():
+        raise ValueError("swimmer_plot spans: one row per patient expected")
+
+    s_start = _as_day(spans["start"])
+    s_end = _as_day(spans["end"])
+    length = s_end - s_start + 1
+    order = np.lexsort((spans["patient_id"].astype(str).to_numpy(), length))  # shortest first
+    n = len(spans)
+    row_of = dict(zip(spans["patient_id"].astype(str).to_numpy()[order], np.arange(n),
+                      strict=True))
+    start_of = dict(zip(spans["patient_id"].astype(str), s_start, strict=True))
+
+    def rel(df: pd.DataFrame, col: str) -> tuple[np.ndarray, np.ndarray]:
+        ids = df["patient_id"].astype(str)
+        keep = ids.isin(row_of).to_numpy()
+        rows = ids[keep].map(row_of).to_numpy(dtype=float)
+        months = (_as_day(df[col])[keep] - ids[keep].map(start_of).to_numpy(float)) / DAYS_PER_MONTH
+        return rows, months
+
+    with style():
+        fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 1.4 + 0.17 * n), layout="constrained")
+        ax.barh(np.arange(n), length[order] / DAYS_PER_MONTH, left=0.0, height=0.62,
+                color=COLORS["observation"], alpha=0.45, linewidth=0, gid="observation")
+        r, m0 = rel(on_ivig, "start")
+        _, m1 = rel(on_ivig, "end")
+        ax.barh(r, m1 - m0 + 1.0 / DAYS_PER_MONTH, left=m0, height=0.62,
+                color=COLORS["on_ivig"], linewidth=0, gid="on_ivig")
+        er, em = rel(events, day_col)
+        grades = events.loc[events["patient_id"].astype(str).isin(row_of), "grade"]
+        _grade_scatter(ax, em, er, grades.to_numpy(dtype=float, na_value=np.nan), size=24)
+        ax.set_yticks(np.arange(n))
+        ax.set_yticklabels([str(n - i) for i in range(n)], fontsize=7)
+        ax.set_ylim(-0.8, n - 0.2)
+        ax.set_xlim(left=0)
+        ax.set_xlabel("Months since first daratumumab dose")
+        ax.set_ylabel("Patient (pseudonymous number, by follow-up)")
+        handles = [
+            Patch(color=COLORS["observation"], alpha=0.45, label="Observation (off IVIG)"),
+            Patch(color=COLORS["on_ivig"], label="On IVIG (30 days after each dose)"),
+        ] + [
+            Line2D([], [], marker=mk, linestyle="", color=COLORS[ck], markeredgecolor="white",
+                   markersize=7, label=f"Infection, {lab.lower()}")
+            for lab, _, _, mk, ck in GRADE_BANDS
+        ]
+        ax.legend(handles=handles, loc="lower right", ncols=1)
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# One patient's timeline (Definitions chapter)
+# --------------------------------------------------------------------------------------------------
+def _fall_winter_spans(
+    first: float, last: float, months: Sequence[int]
+) -> list[tuple[float, float]]:
+    """Day-number spans (inclusive) of fall/winter months between ``first`` and ``last``."""
+    import pandas as pd
+
+    days = pd.date_range(pd.Timestamp(int(first), unit="D"), pd.Timestamp(int(last), unit="D"))
+    flag = np.isin(days.month, list(months))
+    spans = []
+    if flag.any():
+        d = np.diff(np.concatenate([[0], flag.astype(int), [0]]))
+        starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1
+        base = int(first)
+        spans = [(base + s, base + e) for s, e in zip(starts, ends, strict=True)]
+    return spans
+
+
+def timeline_plot(
+    *,
+    observation: tuple[Any, Any],
+    on_ivig: pd.DataFrame,
+    ivig_doses: Sequence[Any] = (),
+    pre_windows: pd.DataFrame | None = None,
+    igg: pd.DataFrame | None = None,
+    progression: pd.DataFrame | None = None,
+    infections: pd.DataFrame | None = None,
+    hgg_thresholds: Sequence[float] = (700, 400, 200),
+    fall_winter_months: Sequence[int] = (10, 11, 12, 1, 2, 3),
+    title: str | None = None,
+) -> Figure:
+    """One patient's observation drawn with every definition of the study.
+
+    All times are dates or integer day numbers; the figure shows days since ``observation[0]``.
+
+    - ``observation``: ``(start, end)``, both inclusive.
+    - ``on_ivig``: columns ``start``, ``end`` (on-IVIG windows, merged and clipped).
+    - ``ivig_doses``: administration dates (ticks on the IVIG lane).
+    - ``pre_windows``: columns ``window`` (days, e.g. 30, 60), ``start``, ``end``.
+    - ``igg``: columns ``date`` (or ``day``) and ``igg`` (functional IgG, mg/dL), the step function
+      "latest measurement on or before the day" is drawn with the measurements as dots.
+    - ``progression``: columns ``start``, ``end`` (progression windows).
+    - ``infections``: columns ``date`` (or ``day``) and ``grade``.
+    - ``hgg_thresholds``: IgG cut-offs drawn as bands (any, moderate, severe HGG).
+    - ``fall_winter_months``: shaded in both panels.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    o0, o1 = (_as_day([observation[0]])[0], _as_day([observation[1]])[0])
+
+    def rel(v: Any) -> np.ndarray:
+        return _as_day(v) - o0
+
+    with style():
+        fig, (ax_igg, ax) = plt.subplots(
+            2, 1, figsize=(PAGE_WIDTH, 5.2), sharex=True, layout="constrained",
+            height_ratios=[1.2, 1.0],
+        )
+        for a in (ax_igg, ax):
+            for s, e in _fall_winter_spans(o0, o1, fall_winter_months):
+                a.axvspan(s - o0, e - o0 + 1, color=COLORS["season"], zorder=0, linewidth=0)
+
+        # top: functional IgG with HGG bands
+        th = sorted(float(t) for t in hgg_thresholds)
+        band_colors = ["#F4CCCC", "#FBE3D6", "#FDF3E7"]
+        ymax = 1.15 * max([th[-1] * 1.3] + ([float(igg["igg"].max())] if igg is not None
+                                              and len(igg) else []))
+        lower = 0.0
+        names = ["severe HGG", "moderate HGG", "HGG"]
+        for t, colr, nm in zip(th, band_colors, names, strict=False):
+            ax_igg.axhspan(lower, t, color=colr, zorder=0.5, linewidth=0)
+            ax_igg.text(1.0, (lower + t) / 2, f" {nm} (<{t:g})",
+                        transform=ax_igg.get_yaxis_transform(), va="center", ha="left",
+                        fontsize=8, color="#555555")
+            lower = t
+        if igg is not None and len(igg):
+            dcol = "day" if "day" in igg.columns else "date"
+            x = rel(igg[dcol])
+            v = igg["igg"].to_numpy(float)
+            srt = np.argsort(x, kind="stable")
+            x, v = x[srt], v[srt]
+            xs = np.concatenate([x, [o1 - o0 + 1]])
+            vs = np.concatenate([v, [v[-1]]])
+            ax_igg.step(xs, vs, where="post", color=COLORS["igg"], linewidth=1.2, zorder=3,
+                        label="Functional IgG (step: latest value)")
+            ax_igg.plot(x, v, "o", color=COLORS["igg"], markersize=3.5, zorder=4)
+        ax_igg.set_ylim(0, ymax)
+        ax_igg.set_ylabel("Functional IgG (mg/dL)")
+        ax_igg.legend(loc="upper left")
+
+        # bottom: lanes
+        lanes = ["Observation", "On IVIG", "Pre-IVIG windows", "Progression (+30 d)",
+                 "Infections"]
+        ypos = {k: len(lanes) - 1 - i for i, k in enumerate(lanes)}
+        h = 0.5
+        ax.broken_barh([(0, o1 - o0 + 1)], (ypos["Observation"] - h / 2, h),
+                       color=COLORS["observation"], alpha=0.5)
+        if len(on_ivig):
+            s, e = rel(on_ivig["start"]), rel(on_ivig["end"])
+            ax.broken_barh(list(zip(s, e - s + 1, strict=True)), (ypos["On IVIG"] - h / 2, h),
+                           color=COLORS["on_ivig"])
+        if len(ivig_doses):
+            ax.plot(rel(list(ivig_doses)), np.full(len(ivig_doses), ypos["On IVIG"] + h / 2 + 0.12),
+                    "v", color=COLORS["on_ivig"], markersize=4, label="IVIG dose")
+        if pre_windows is not None and len(pre_windows):
+            pw = pre_windows.sort_values("window", ascending=False)
+            for k, (_, row) in enumerate(pw.iterrows()):  # at most a few windows
+                s, e = rel([row["start"]])[0], rel([row["end"]])[0]
+                ax.broken_barh([(s, e - s + 1)], (ypos["Pre-IVIG windows"] - h / 2, h),
+                               color=COLORS["pre_ivig"], alpha=0.45 + 0.3 * k)
+                ax.text(s, ypos["Pre-IVIG windows"] + h / 2 + 0.05, f"{int(row['window'])} d",
+                        fontsize=7.5, va="bottom", ha="left", color="#444444")
+        if progression is not None and len(progression):
+            s, e = rel(progression["start"]), rel(progression["end"])
+            ax.broken_barh(list(zip(s, e - s + 1, strict=True)),
+                           (ypos["Progression (+30 d)"] - h / 2, h), color=COLORS["progression"])
+        if infections is not None and len(infections):
+            dcol = "day" if "day" in infections.columns else "date"
+            x = rel(infections[dcol])
+            _grade_scatter(ax, x, np.full(len(x), float(ypos["Infections"])),
+                           infections["grade"].to_numpy(dtype=float, na_value=np.nan), size=40)
+        ax.set_yticks([ypos[k] for k in lanes])
+        ax.set_yticklabels(lanes)
+        ax.set_ylim(-0.7, len(lanes) - 0.3)
+        ax.set_xlim(-0.02 * (o1 - o0), (o1 - o0 + 1) * 1.01)
+        ax.set_xlabel("Days since first daratumumab dose")
+        handles, _ = ax.get_legend_handles_labels()
+        handles.append(Patch(color=COLORS["season"], label="Fall/winter (Oct-Mar)"))
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=4)
+        if title:
+            ax_igg.set_title(title)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# Kaplan-Meier curves
+# --------------------------------------------------------------------------------------------------
+def km_plot(
+    curves: pd.DataFrame,
+    *,
+    time: str = "time_months",
+    strata_labels: Mapping[str, str] | None = None,
+    xlabel: str = "Months since first daratumumab dose",
+    ylabel: str = "Probability of not yet having received IVIG",
+    title: str | None = None,
+    colors: Mapping[str, str] | None = None,
+) -> Figure:
+    """Kaplan-Meier step curves with 95% confidence bands, one per stratum.
+
+    ``curves``: long table with columns ``stratum``, ``<time>``, ``survival`` and optionally
+    ``ci_low``, ``ci_high`` and ``at_risk`` (the output of :func:`analysis.cox.kaplan_meier`).
+    """
+    import matplotlib.pyplot as plt
+
+    _require(curves, ["stratum", time, "survival"], "km_plot curves")
+    strata = list(dict.fromkeys(curves["stratum"].astype(str)))
+    palette = [OKABE_ITO[k] for k in ("blue", "bluish_green", "orange", "vermillion",
+                                      "reddish_purple", "sky_blue", "black")]
+    with style():
+        fig, ax = plt.subplots(figsize=(PAGE_WIDTH * 0.8, 4.0), layout="constrained")
+        for i, st in enumerate(strata):
+            sub = curves[curves["stratum"].astype(str) == st].sort_values(time, kind="stable")
+            colr = (colors or {}).get(st, palette[i % len(palette)])
+            label = (strata_labels or {}).get(st, st)
+            if "at_risk" in sub.columns and len(sub):
+                label = f"{label} (n={int(sub['at_risk'].iloc[0])})"
+            t = sub[time].to_numpy(float)
+            ax.step(t, sub["survival"].to_numpy(float), where="post", color=colr, label=label,
+                    linewidth=1.6, gid=f"km-{i}")
+            if {"ci_low", "ci_high"} <= set(sub.columns):
+                ax.fill_between(t, sub["ci_low"].to_numpy(float), sub["ci_high"].to_numpy(float),
+                                step="post", color=colr, alpha=0.15, linewidth=0)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(left=0)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="best")
+        if title:
+            ax.set_title(title)
+    return fig

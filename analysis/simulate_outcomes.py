@@ -1,0 +1,208 @@
+"""Attributes of each infection: CTCAE grade, site, organism, ANC and ALC at onset.
+
+Each attribute is drawn with mechanism-driven weights (grade 3-4 less likely on IVIG and more likely
+at very low IgG or at progression; lower respiratory and bloodstream infections more often grade
+3-4; bacterial infections reduced more by IVIG than viral ones; lower ANC/ALC in grade 3-4), and the
+*number* of infections in each category is fixed to the paper's printed count or percentage by
+weighted sampling of exactly that many infections (Gumbel-top-k). So the paper's totals come out
+exactly while who gets what still follows the mechanism.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.simulate_targets import allocate, gumbel_top_k, target
+
+#: Share of infections with a microbiological diagnosis (assumption; the paper prints no
+#: denominator), the non-respiratory site mix, and grade-3-4 odds factors (assumptions).
+CONFIRMED_SHARE = 0.55
+OTHER_SITES = {"gastrointestinal": 0.30, "urinary": 0.25, "skin_soft_tissue": 0.20,
+               "bloodstream": 0.10, "other": 0.15}
+G34_ON_IVIG = 0.55
+G34_BAND_MULT = (1.0, 1.0, 1.3, 1.9)
+G34_PROGRESSION = 1.5
+LAB_MISSING = 0.04
+
+
+def grades(rng, pid, cov, members, n_patients, n_g34, base_p,
+           on_share: float | None = None) -> np.ndarray:
+    """CTCAE grade per infection: exactly ``n_patients`` patients and ``n_g34`` infections 3-4.
+
+    ``n_g34`` None: as many grade 3-4 infections as the mechanism's expected number.
+    ``on_share``: if given, the share of the grade 3-4 infections that must fall on IVIG (grade
+    3-4 status is swapped between infections of the chosen patients, weighted by the mechanism).
+    """
+    p = base_p * np.where(cov["on"], G34_ON_IVIG, 1.0)
+    p = p * np.asarray(G34_BAND_MULT)[cov["band"]] * np.where(cov["prog"], G34_PROGRESSION, 1.0)
+    p = np.minimum(p, 0.9)
+    idx = np.flatnonzero(np.isin(pid, members))
+    g34 = np.zeros(pid.size, bool)
+    if idx.size and n_patients > 0:
+        n = int(pid.max()) + 1
+        lp = np.bincount(pid[idx], weights=np.log1p(-p[idx]), minlength=n)
+        pats = np.unique(pid[idx])
+        chosen = pats[gumbel_top_k(rng, 1 - np.exp(lp[pats]), n_patients)]
+        cidx = idx[np.isin(pid[idx], chosen)]
+        key = np.log(p[cidx]) + rng.gumbel(size=cidx.size)
+        o = np.lexsort((-key, pid[cidx]))
+        first = cidx[o][np.r_[True, pid[cidx][o][1:] != pid[cidx][o][:-1]]]
+        g34[first] = True
+        total = int(round(p[idx].sum())) if n_g34 is None else int(n_g34)
+        rest = cidx[~g34[cidx]]
+        extra = max(total - first.size, 0)
+        g34[rest[gumbel_top_k(rng, p[rest], extra)]] = True
+        if on_share is not None:
+            _steer(rng, pid, g34, cov["on"], p, cidx, int(round(on_share * g34[idx].sum())))
+    u = rng.uniform(size=pid.size)
+    return np.where(g34, np.where(u < 0.85, 3, 4), np.where(u < 0.35, 1, 2)).astype(np.int64)
+
+
+def _steer(rng, pid, g34, on, p, cidx, want_on: int) -> None:
+    """Swap grade 3-4 status between on- and off-IVIG infections of the same chosen patients."""
+    for _ in range(200):
+        have = int((g34[cidx] & on[cidx]).sum())
+        if have == want_on:
+            return
+        src_on = have > want_on  # demote an on-IVIG one, promote an off-IVIG one (or reverse)
+        n = int(pid.max()) + 1
+        per = np.bincount(pid[cidx][g34[cidx]], minlength=n)
+        demote = cidx[g34[cidx] & (on[cidx] == src_on) & (per[pid[cidx]] >= 2)]
+        promote = cidx[~g34[cidx] & (on[cidx] != src_on)]
+        if demote.size == 0 or promote.size == 0:
+            # allow demoting a patient's only one if the same patient gets a promotion
+            both = np.intersect1d(pid[cidx[g34[cidx] & (on[cidx] == src_on)]], pid[promote])
+            if both.size == 0:
+                return
+            demote = cidx[g34[cidx] & (on[cidx] == src_on) & np.isin(pid[cidx], both)][:1]
+            promote = promote[np.isin(pid[promote], pid[demote])]
+        d = demote[gumbel_top_k(rng, 1 / p[demote], 1)]
+        q = promote[gumbel_top_k(rng, p[promote], 1)]
+        g34[d], g34[q] = False, True
+
+
+def sites(rng, g34, members_mask, resp_pct, lrti_pct) -> np.ndarray:
+    """Site per infection with the printed respiratory and lower-respiratory percentages."""
+    out = np.full(g34.size, "other", dtype=object)
+    idx = np.flatnonzero(members_mask)
+    n = idx.size
+    if n == 0:
+        return out
+    n_resp = int(round(resp_pct / 100 * n))
+    n_lrti = int(round(lrti_pct / 100 * n))
+    left = idx
+    lr = left[gumbel_top_k(rng, np.where(g34[left], 3.0, 1.0), n_lrti)]
+    out[lr] = "lower_respiratory"
+    left = np.setdiff1d(left, lr)
+    ur = left[gumbel_top_k(rng, np.where(g34[left], 0.5, 2.5), n_resp - n_lrti)]
+    out[ur] = "upper_respiratory"
+    left = np.setdiff1d(left, ur)
+    counts = allocate(left.size, OTHER_SITES)
+    names = list(OTHER_SITES)
+    bs = int(counts[names.index("bloodstream")])
+    b = left[gumbel_top_k(rng, np.where(g34[left], 4.0, 0.3), bs)]
+    out[b] = "bloodstream"
+    left = np.setdiff1d(left, b)
+    rest = np.repeat(np.array([k for k in names if k != "bloodstream"], dtype=object),
+                     [int(c) for k, c in zip(names, counts, strict=True) if k != "bloodstream"])
+    out[left[rng.permutation(left.size)]] = rest[: left.size]
+    return out
+
+
+def _confirmed_split(n: int, pcts: list[float]) -> tuple[int, np.ndarray]:
+    """Number of confirmed infections near CONFIRMED_SHARE whose split rounds to ``pcts``."""
+    want = CONFIRMED_SHARE * n
+    best = None
+    for c in sorted(range(1, n + 1), key=lambda c: abs(c - want)):
+        split = allocate(c, pcts)
+        if all(round(100 * s / c) == p for s, p in zip(split, pcts, strict=True)):
+            best = (c, split)
+            break
+        if abs(c - want) > 0.3 * n:
+            break
+    if best is None:
+        c = max(int(round(want)), 1) if n else 0
+        best = (c, allocate(c, pcts) if c else np.zeros(len(pcts), np.int64))
+    return best
+
+
+def organisms(rng, g34, site, on, members_mask, pcts) -> np.ndarray:
+    """Organism per infection: printed bacterial/viral/fungal shares among confirmed ones."""
+    out = np.full(g34.size, "unconfirmed", dtype=object)
+    idx = np.flatnonzero(members_mask)
+    if idx.size == 0:
+        return out
+    c, (nb, nv, nf) = _confirmed_split(idx.size, pcts)
+    conf = idx[gumbel_top_k(rng, np.where(g34[idx], 1.6, 1.0), c)]
+    s = site[conf]
+    wf = np.where(g34[conf], 3.0, 0.5) * np.where(s == "lower_respiratory", 2.0, 1.0)
+    f = conf[gumbel_top_k(rng, wf, int(nf))]
+    out[f] = "fungal"
+    left = np.setdiff1d(conf, f)
+    s = site[left]
+    wb = np.select([s == "urinary", s == "bloodstream", s == "skin_soft_tissue",
+                    s == "lower_respiratory", s == "upper_respiratory"],
+                   [6.0, 6.0, 4.0, 1.3, 0.35], 1.0) * np.where(on[left], 0.70, 1.0)
+    b = left[gumbel_top_k(rng, wb, int(nb))]
+    out[b] = "bacterial"
+    out[np.setdiff1d(left, b)] = "viral"
+    return out
+
+
+def _piecewise(u, knots_x, knots_p):
+    """Inverse of a piecewise-linear CDF through (x, p) knots."""
+    return np.interp(u, knots_p, knots_x)
+
+
+def labs(rng, g34, members_mask, group: str) -> tuple[np.ndarray, np.ndarray]:
+    """ANC and ALC (x10^3/uL) at infection onset, lower in grade 3-4; a few unknown (NaN)."""
+    n = g34.size
+    anc = np.full(n, np.nan)
+    alc = np.full(n, np.nan)
+    idx = np.flatnonzero(members_mask)
+    if idx.size == 0:
+        return anc, alc
+    pre = "t2" if group == "ivig" else "res2"
+    if group == "ivig":
+        a_med, a_max = target("t2_anc_at_infection_median"), target("t2_anc_at_infection_max")
+        l_med, l_max = target("res1_alc_at_infection_median"), target("t2_alc_at_infection_max")
+        a05_34, l05_34 = target("t2_anc_lt05_g34_pct"), target("t2_alc_lt05_g34_pct")
+        a10_34, l10_34 = target("t2_anc_lt10_g34_pct"), target("t2_alc_lt10_g34_pct")
+    else:
+        a_med, a_max = target("res2_anc_at_infection_median"), target("res2_anc_at_infection_max")
+        l_med, l_max = target("res2_alc_at_infection_median"), target("res2_alc_at_infection_max")
+        a05_34, l05_34 = target("res2_g4_neutropenia_in_g34_pct"), target("res2_alc_lt05_in_g34_pct")
+        a10_34, l10_34 = 1.5 * a05_34, 1.33 * l05_34  # not printed: same shape as the IVIG group
+    del pre
+    a05_12, a10_12 = target("t2_anc_lt05_g12_pct"), target("t2_anc_lt10_g12_pct")
+    l05_12, l10_12 = target("t2_alc_lt05_g12_pct"), target("t2_alc_lt10_g12_pct")
+    u1 = rng.uniform(size=n)
+    u2 = rng.uniform(size=n)
+    for mask, (a05, a10, l05, l10), shift in (
+        (~g34, (a05_12, a10_12, l05_12, l10_12), 1.05),
+        (g34, (a05_34, a10_34, l05_34, l10_34), 0.8),
+    ):
+        sel = idx[mask[idx]]
+        am = max(a_med * shift, 1.2)
+        anc[sel] = _piecewise(u1[sel], [0, 0.5, 1.0, am, 2.2 * am, a_max],
+                              [0, a05 / 100, a10 / 100, 0.5, 0.9, 1.0])
+        lm = max(l_med * shift, 0.55) if l10 / 100 < 0.5 else l_med * shift
+        lx = [0, 0.5, 1.0, max(lm, 1.01), 2.6, l_max]
+        lp = [0, l05 / 100, l10 / 100, 0.5, 0.95, 1.0]
+        if l10 / 100 >= 0.5:  # median below 1.0: put the 0.5 knot before the 1.0 knot
+            lx = [0, 0.5, lm, 1.0, 2.6, l_max]
+            lp = [0, l05 / 100, 0.5, l10 / 100, 0.95, 1.0]
+        alc[sel] = _piecewise(u2[sel], lx, lp)
+    anc[idx] = np.round(anc[idx], 2)
+    alc[idx] = np.round(alc[idx], 2)
+    # printed range ends exactly: smallest -> 0, largest -> printed maximum
+    for arr, mx in ((anc, a_max), (alc, l_max)):
+        arr[idx[np.argmin(arr[idx])]] = 0.0
+        arr[idx[np.argmax(arr[idx])]] = mx
+    miss = idx[rng.uniform(size=idx.size) < LAB_MISSING]
+    keep_ends = np.isin(miss, [idx[np.argmin(anc[idx])], idx[np.argmax(anc[idx])],
+                               idx[np.argmin(alc[idx])], idx[np.argmax(alc[idx])]])
+    miss = miss[~keep_ends]
+    anc[miss] = np.nan
+    alc[miss] = np.nan
+    return anc, alc

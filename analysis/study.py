@@ -1,0 +1,454 @@
+"""The study's own definitions, in one place, and each SCCS analysis of the paper as one call.
+
+Lancman et al. (Haematologica 2026) compare infection rates of myeloma patients on daratumumab
+during the 30 days after each IVIG dose ("on IVIG") with the rest of their observed time
+("observation"), within patients, with a self-controlled case series (SCCS). This module turns the
+data contract's day counting (``data/README.md``, binding) into the inputs of the generic engine:
+
+* :func:`observation_periods` -- ``dara_start`` through ``dara_last + 30`` days, ends inclusive;
+* :func:`outcome_events` -- infection onset days for one outcome (all, grade 3-4, bacterial, viral);
+* :func:`igg_steps` -- the functional IgG level as a step function (the contract's "IgG level on a
+  day", with the baseline window ``dara_start - 90 .. dara_start + 10``);
+* :func:`study_intervals` -- per-patient intervals of constant exposure/covariates with their days
+  and event counts, built by the generic :func:`analysis.intervals.build_intervals`;
+* :func:`fit_sccs` -- one SCCS model (:class:`analysis.sccs.SCCS`), terms named ``on_ivig``,
+  ``pre_ivig``, ``fall_winter``, ``progression``, ``igg_below_<T>``;
+* :func:`analysis.study_menu.sccs_menu` -- every SCCS model the paper reports, as one tidy table
+  with the matching ``targets.yaml`` ids (also reachable as ``study.sccs_menu``).
+
+Descriptive quantities (rates, HGG, Table 2) live in :mod:`analysis.study_descriptive`; the Cox
+models of time to first IVIG in :mod:`analysis.cox`.
+
+Dates become integer day numbers (days since 1970-01-01) everywhere, as in the project API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from analysis.cohort import Cohort
+    from analysis.sccs import SCCS
+
+# --- Study constants (the paper's design, data contract v1) ----------------------------------
+#: Observation ends this many days after the last daratumumab dose (Methods: "thirty days after").
+OBS_TAIL_DAYS: int = 30
+#: A dose on day ``a`` exposes days ``a .. a + ON_IVIG_DAYS - 1`` ("within 30 days after IVIG").
+ON_IVIG_DAYS: int = 30
+#: A progression on day ``p`` marks days ``p .. p + PROGRESSION_DAYS - 1`` (sensitivity covariate).
+PROGRESSION_DAYS: int = 30
+#: Pre-exposure windows (days before the first IVIG) of the indication-bias diagnostic.
+PRE_WINDOWS: tuple[int, ...] = (30, 60)
+#: Hypogammaglobulinemia cut-offs in mg/dL: any (<700), moderate or worse (<400), severe (<200).
+HGG_THRESHOLDS: tuple[int, ...] = (700, 400, 200)
+#: Fall/winter months (1 October to 31 March); the rest is spring/summer.
+FALL_WINTER_MONTHS: tuple[int, ...] = (10, 11, 12, 1, 2, 3)
+#: Outcomes of the SCCS models.
+OUTCOMES: tuple[str, ...] = ("all", "grade3", "bacterial", "viral")
+#: Human-readable outcome labels (for tables, figures and the CLI).
+OUTCOME_LABELS: dict[str, str] = {
+    "all": "all-grade infections",
+    "grade3": "grade 3-4 infections",
+    "bacterial": "bacterial infections",
+    "viral": "viral infections",
+}
+#: Baseline IgG window: first measurement within ``dara_start - 90 .. dara_start + 10`` days.
+BASELINE_IGG_WINDOW: tuple[int, int] = (-90, 10)
+#: Adjustments accepted by :func:`fit_sccs` (time-varying covariates of the sensitivity analyses).
+ADJUSTMENTS: tuple[str, ...] = ("season", "progression")
+#: Days per year for rates per patient-year (contract) and per month for "months" (365.25 / 12).
+DAYS_PER_YEAR: float = 365.25
+DAYS_PER_MONTH: float = 30.4375
+#: Exposure level codes in the interval table.
+LEVEL_OBSERVATION, LEVEL_ON_IVIG, LEVEL_PRE_IVIG = 0, 1, -1
+
+
+class StudyError(ValueError):
+    """A request the study cannot answer (unknown outcome, no cases, bad option)."""
+
+
+# --- day numbers -------------------------------------------------------------------------------
+def to_day(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
+    """Dates -> int64 day numbers (days since 1970-01-01); NaT becomes the int64 minimum.
+
+    Callers drop missing dates before converting; the sentinel only keeps the dtype integral.
+    """
+    arr = np.asarray(pd.to_datetime(values), dtype="datetime64[ns]").astype("datetime64[D]")
+    return arr.astype("int64")
+
+
+def from_day(days: np.ndarray | pd.Series) -> pd.Series:
+    """Int day numbers -> pandas Timestamps (for display columns)."""
+    return pd.Series(np.asarray(days, dtype="int64").astype("datetime64[D]")).astype(
+        "datetime64[ns]"
+    )
+
+
+def month_of_day(days: np.ndarray) -> np.ndarray:
+    """Calendar month (1-12) of int day numbers, vectorised."""
+    d = np.asarray(days, dtype="int64").astype("datetime64[D]")
+    return (d.astype("datetime64[M]").astype("int64") % 12 + 1).astype("int64")
+
+
+# --- observation periods and events ----------------------------------------------------------
+def observation_periods(cohort: Cohort, group: str | None = None) -> pd.DataFrame:
+    """Each patient's observation period: ``dara_start`` .. ``dara_last + OBS_TAIL_DAYS``.
+
+    Returns one row per patient (file order) with columns ``patient_id, group, start, end``
+    (Timestamps), ``start_day, end_day`` (int day numbers, inclusive) and ``days``
+    (``end_day - start_day + 1``). ``group`` restricts to ``"ivig"`` or ``"reference"``.
+    """
+    p = cohort.patients
+    if group is not None:
+        p = p[p["group"] == group]
+    start_day = to_day(p["dara_start"])
+    end_day = to_day(p["dara_last"]) + OBS_TAIL_DAYS
+    out = pd.DataFrame(
+        {
+            "patient_id": p["patient_id"].astype(str).to_numpy(),
+            "group": p["group"].astype(str).to_numpy(),
+            "start_day": start_day,
+            "end_day": end_day,
+        }
+    )
+    out["start"] = from_day(start_day)
+    out["end"] = from_day(end_day)
+    out["days"] = out["end_day"] - out["start_day"] + 1
+    return out[["patient_id", "group", "start", "end", "start_day", "end_day", "days"]]
+
+
+def _check_outcome(outcome: str) -> None:
+    if outcome not in OUTCOMES:
+        raise StudyError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
+
+
+def outcome_mask(infections: pd.DataFrame, outcome: str) -> np.ndarray:
+    """Boolean mask of the infections that count for ``outcome``.
+
+    ``all``: every episode; ``grade3``: CTCAE grade >= 3 (the paper's "grade 3-4"; no grade 5
+    occurred, the contract counts grade >= 3); ``bacterial`` / ``viral``: microbiologically
+    confirmed organism.
+    """
+    _check_outcome(outcome)
+    if outcome == "all":
+        return np.ones(len(infections), dtype=bool)
+    if outcome == "grade3":
+        return (pd.to_numeric(infections["grade"], errors="coerce") >= 3).fillna(False).to_numpy(
+            dtype=bool
+        )
+    return (infections["organism"].astype("string") == outcome).fillna(False).to_numpy(dtype=bool)
+
+
+def infections_in_observation(cohort: Cohort, group: str | None = None) -> pd.DataFrame:
+    """Infections dated inside their patient's observation period, with helper columns.
+
+    Adds ``day`` (int), ``group``, ``start_day``, ``end_day`` and ``grade_group`` (``"1-2"`` or
+    ``"3-4"``; grade >= 3 counts as 3-4) to the contract columns. File order is kept.
+    """
+    obs = observation_periods(cohort, group)
+    inf = cohort.infections.merge(
+        obs[["patient_id", "group", "start_day", "end_day"]], on="patient_id", how="inner"
+    )
+    inf = inf.assign(day=to_day(inf["date"]))
+    inf = inf[(inf["day"] >= inf["start_day"]) & (inf["day"] <= inf["end_day"])].copy()
+    grade = pd.to_numeric(inf["grade"], errors="coerce")
+    inf["grade_group"] = np.where(grade >= 3, "3-4", "1-2")
+    return inf.reset_index(drop=True)
+
+
+def outcome_events(
+    cohort: Cohort, outcome: str = "all", group: str | None = "ivig"
+) -> pd.DataFrame:
+    """Onset days of the ``outcome`` infections in observation: columns ``id, day``.
+
+    Several infections on one day are several rows (they count several times).
+    """
+    inf = infections_in_observation(cohort, group)
+    inf = inf[outcome_mask(inf, outcome)]
+    return pd.DataFrame({"id": inf["patient_id"].to_numpy(), "day": inf["day"].to_numpy()})
+
+
+# --- IgG ---------------------------------------------------------------------------------------
+def functional_igg(cohort: Cohort) -> pd.DataFrame:
+    """Functional IgG of every measurement (contract): IgG myeloma subtracts the M-spike.
+
+    For ``heavy_chain == "IgG"``: ``igg_mg_dl - 1000 * m_spike_g_dl`` floored at 0 (a missing
+    M-spike counts as 0); otherwise ``igg_mg_dl``. Returns ``patient_id, date, day, igg_mg_dl,
+    m_spike_g_dl, functional_igg`` sorted by patient and day; measurements without an IgG value
+    are dropped.
+    """
+    igg = cohort.igg.merge(cohort.patients[["patient_id", "heavy_chain"]], on="patient_id")
+    igg = igg[igg["igg_mg_dl"].notna() & igg["date"].notna()].copy()
+    total = igg["igg_mg_dl"].astype(float)
+    spike = pd.to_numeric(igg["m_spike_g_dl"], errors="coerce").fillna(0.0).astype(float)
+    is_igg_type = (igg["heavy_chain"].astype("string") == "IgG").fillna(False).to_numpy(dtype=bool)
+    igg["functional_igg"] = np.where(is_igg_type, np.maximum(total - 1000.0 * spike, 0.0), total)
+    igg["day"] = to_day(igg["date"])
+    igg = igg.sort_values(["patient_id", "day"], kind="stable")
+    cols = ["patient_id", "date", "day", "igg_mg_dl", "m_spike_g_dl", "functional_igg"]
+    return igg[cols].reset_index(drop=True)
+
+
+def baseline_igg(cohort: Cohort) -> pd.DataFrame:
+    """Baseline functional IgG per patient: the first measurement dated within
+    ``dara_start - 90 .. dara_start + 10`` (Table 1 note). Columns ``patient_id, baseline_day,
+    baseline_igg`` for every patient (NaN / NA where none)."""
+    obs = observation_periods(cohort)[["patient_id", "start_day"]]
+    f = functional_igg(cohort).merge(obs, on="patient_id")
+    lo, hi = BASELINE_IGG_WINDOW
+    rel = f["day"] - f["start_day"]
+    f = f[(rel >= lo) & (rel <= hi)]
+    first = f.groupby("patient_id", sort=False).head(1)  # sorted by day: the first one
+    out = obs[["patient_id"]].merge(
+        first[["patient_id", "day", "functional_igg"]], on="patient_id", how="left"
+    )
+    return out.rename(columns={"day": "baseline_day", "functional_igg": "baseline_igg"})
+
+
+def igg_measurements(cohort: Cohort) -> pd.DataFrame:
+    """Functional IgG per patient and measurement day: columns ``id, day, value``.
+
+    Several measurements on one day: the lowest functional value counts (a trough; the paper
+    measured troughs "to reflect the maximal severity of HGG").
+    """
+    f = functional_igg(cohort)
+    return (
+        f.groupby(["patient_id", "day"], sort=True, as_index=False)["functional_igg"]
+        .min()
+        .rename(columns={"patient_id": "id", "functional_igg": "value"})
+    )
+
+
+def igg_steps(cohort: Cohort) -> pd.DataFrame:
+    """The contract's "IgG level on a day" as one step table: columns ``id, day, value``.
+
+    The level on day ``d`` is the value of the latest row with ``day <= d``. Each patient with a
+    baseline measurement gets an extra first row at ``day = -10**6`` (before any date) carrying
+    the baseline value, so days before the first real measurement take the baseline; patients
+    without one have no such row, and their days before the first measurement are unknown.
+    (:func:`study_intervals` passes the baseline as ``StepCovariate.initial`` instead.)
+    """
+    base = baseline_igg(cohort).dropna(subset=["baseline_igg"])
+    early = pd.DataFrame(
+        {"id": base["patient_id"].to_numpy(), "day": -(10**6), "value": base["baseline_igg"]}
+    )
+    steps = pd.concat([early, igg_measurements(cohort)], ignore_index=True)
+    return steps.sort_values(["id", "day"], kind="stable").reset_index(drop=True)
+
+
+def igg_on_days(cohort: Cohort, ids: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Functional IgG level (contract rule) of patient ``ids[i]`` on day ``days[i]`` (NaN: unknown).
+
+    Vectorised as one backward ``merge_asof`` of the queries on :func:`igg_steps`.
+    """
+    steps = igg_steps(cohort)
+    query = pd.DataFrame(
+        {"id": np.asarray(ids).astype(str), "day": np.asarray(days, dtype="int64")}
+    )
+    query["_row"] = np.arange(len(query))
+    if steps.empty or query.empty:
+        return np.full(len(query), np.nan)
+    steps = steps.assign(id=steps["id"].astype(str)).sort_values("day", kind="stable")
+    merged = pd.merge_asof(
+        query.sort_values("day", kind="stable"), steps, on="day", by="id", direction="backward"
+    )
+    return merged.sort_values("_row")["value"].to_numpy(dtype=float)
+
+
+# --- IVIG ------------------------------------------------------------------------------------
+def first_ivig(cohort: Cohort) -> pd.DataFrame:
+    """Earliest IVIG day per patient in ``ivig.csv`` (any date, as the pre-window rule needs) and
+    the earliest one inside the observation period (the Cox event). Columns ``patient_id,
+    first_ivig_day, first_ivig_obs_day`` for patients with any IVIG."""
+    obs = observation_periods(cohort)[["patient_id", "start_day", "end_day"]]
+    iv = cohort.ivig[cohort.ivig["date"].notna()]
+    iv = iv.assign(day=to_day(iv["date"])).merge(obs, on="patient_id")
+    first = iv.groupby("patient_id", sort=False)["day"].min().rename("first_ivig_day")
+    in_obs = iv[(iv["day"] >= iv["start_day"]) & (iv["day"] <= iv["end_day"])]
+    first_obs = in_obs.groupby("patient_id", sort=False)["day"].min().rename("first_ivig_obs_day")
+    return pd.concat([first, first_obs], axis=1).reset_index(names="patient_id")
+
+
+# --- interval table and SCCS fits --------------------------------------------------------------
+def _normalise_adjust(adjust: Sequence[str] | str | None) -> tuple[str, ...]:
+    if adjust is None:
+        return ()
+    items = (adjust,) if isinstance(adjust, str) else tuple(adjust)
+    bad = [a for a in items if a not in ADJUSTMENTS]
+    if bad:
+        raise StudyError(
+            f"unknown adjustment {bad[0]!r}; choose from {', '.join(ADJUSTMENTS)}"
+        )
+    return tuple(dict.fromkeys(items))
+
+
+def _check_options(pre_window: int | None, hgg: int | None) -> None:
+    if pre_window is not None and (int(pre_window) != pre_window or pre_window < 1):
+        raise StudyError(
+            f"pre-exposure window must be a whole number of days >= 1, got {pre_window}"
+        )
+    if hgg is not None and hgg not in HGG_THRESHOLDS:
+        raise StudyError(
+            f"HGG threshold must be one of {', '.join(map(str, HGG_THRESHOLDS))} mg/dL, got {hgg}"
+        )
+
+
+def study_intervals(
+    cohort: Cohort,
+    outcome: str = "all",
+    *,
+    pre_window: int | None = None,
+    adjust: Sequence[str] | str | None = (),
+    hgg: int | None = None,
+    group: str | None = "ivig",
+    season: bool = False,
+    igg_level: bool = False,
+    cases_only: bool = False,
+) -> pd.DataFrame:
+    """Per-patient intervals of constant exposure and covariates, with days and ``outcome`` events.
+
+    Built by :func:`analysis.intervals.build_intervals` from the contract's day counting and
+    merged (adjacent rows with equal covariates are one row). Columns: ``id, start, end, days,
+    events, on_ivig`` (0/1), then as requested ``pre_ivig`` (0/1; days ``f - W .. f - 1`` before
+    the earliest IVIG ``f``, exposure wins), ``fall_winter`` (0/1; ``adjust`` has "season" or
+    ``season=True``), ``progression`` (0/1; ``p .. p + 29``), ``igg`` (functional IgG level on the
+    day; ``hgg`` or ``igg_level=True``) and ``igg_below_<hgg>`` (0/1). With ``hgg`` the days of
+    unknown IgG level are dropped (they leave HGG models only). ``group=None`` keeps both groups;
+    ``cases_only`` keeps patients with >= 1 event in the remaining rows.
+    """
+    from analysis.intervals import EventWindow, Exposure, Season, StepCovariate, build_intervals
+
+    _check_outcome(outcome)
+    adjust = _normalise_adjust(adjust)
+    _check_options(pre_window, hgg)
+    obs = observation_periods(cohort, group)
+    observation = pd.DataFrame(
+        {"id": obs["patient_id"], "start": obs["start_day"], "end": obs["end_day"]}
+    )
+    events = outcome_events(cohort, outcome, group)
+    iv = cohort.ivig[cohort.ivig["date"].notna()]
+    exposure = Exposure(
+        "on_ivig",
+        pd.DataFrame({"id": iv["patient_id"].astype(str).to_numpy(), "day": to_day(iv["date"])}),
+        windows=((0, ON_IVIG_DAYS - 1),),
+        pre_window=int(pre_window) if pre_window else None,
+    )
+    covariates: list[Any] = []
+    if season or "season" in adjust:
+        # level 1 starts 1 April (spring/summer), level 2 starts 1 October (fall/winter)
+        covariates.append(Season(starts=((4, 1), (10, 1)), name="season"))
+    if "progression" in adjust:
+        pr = cohort.progression[cohort.progression["date"].notna()]
+        covariates.append(EventWindow(
+            "progression",
+            pd.DataFrame({"id": pr["patient_id"].astype(str).to_numpy(),
+                          "day": to_day(pr["date"])}),
+            length=PROGRESSION_DAYS,
+        ))
+    if hgg is not None or igg_level:
+        base = baseline_igg(cohort).dropna(subset=["baseline_igg"])
+        covariates.append(StepCovariate(
+            "igg",
+            igg_measurements(cohort),
+            initial=pd.DataFrame({"id": base["patient_id"], "value": base["baseline_igg"]}),
+            thresholds=(float(hgg),) if hgg is not None else (),
+        ))
+    table = build_intervals(observation, events, [exposure], covariates, merge=True)
+    out = table[["id", "start", "end", "days", "events"]].copy()
+    out["on_ivig"] = (table["on_ivig"].to_numpy() > 0).astype(np.int64)
+    if pre_window:
+        out["pre_ivig"] = table["on_ivig_pre"].to_numpy().astype(np.int64)
+    if "season" in table:
+        out["fall_winter"] = (table["season"].to_numpy() == 2).astype(np.int64)
+    if "progression" in table:
+        out["progression"] = table["progression"].to_numpy().astype(np.int64)
+    if "igg" in table:
+        out["igg"] = table["igg"].to_numpy(float)
+    if hgg is not None:
+        below = table[f"igg_below_{hgg:g}"].to_numpy(float)
+        keep = ~np.isnan(below)
+        out = out[keep].copy()
+        out[f"igg_below_{hgg}"] = below[keep].astype(np.int64)
+    if cases_only:
+        n = out.groupby("id", sort=False)["events"].transform("sum")
+        out = out[n.to_numpy() > 0]
+    return out.reset_index(drop=True)
+
+
+def model_terms(
+    pre_window: int | None = None,
+    adjust: Sequence[str] | str | None = (),
+    hgg: int | None = None,
+    ivig: bool | None = None,
+) -> list[str]:
+    """Term names of one SCCS model, in order.
+
+    ``on_ivig`` is in every model except the HGG models, which the paper reports unadjusted
+    (design-implied.md: "three separate binary models"); ``ivig=True`` adds it there too.
+    """
+    adjust = _normalise_adjust(adjust)
+    with_ivig = (hgg is None) if ivig is None else bool(ivig)
+    terms = ["on_ivig"] if with_ivig else []
+    if pre_window:
+        terms.append("pre_ivig")
+    if "season" in adjust:
+        terms.append("fall_winter")
+    if "progression" in adjust:
+        terms.append("progression")
+    if hgg is not None:
+        terms.append(f"igg_below_{hgg}")
+    return terms
+
+
+def fit_sccs(
+    cohort: Cohort,
+    outcome: str = "all",
+    *,
+    pre_window: int | None = None,
+    adjust: Sequence[str] | str | None = (),
+    hgg: int | None = None,
+    ivig: bool | None = None,
+) -> SCCS:
+    """Fit one of the paper's SCCS models on the IVIG group's cases; returns the fitted SCCS.
+
+    Cases are the ``ivig``-group patients with at least one ``outcome`` event in observation
+    (others carry no information in the conditional likelihood). Terms: see :func:`model_terms`.
+    Raises :class:`StudyError` when there are no cases.
+    """
+    from analysis.sccs import SCCS
+
+    terms = model_terms(pre_window, adjust, hgg, ivig)
+    data = study_intervals(
+        cohort, outcome, pre_window=pre_window, adjust=adjust, hgg=hgg, cases_only=True
+    )
+    if data.empty or int(data["events"].sum()) == 0:
+        where = " on days with a known IgG level" if hgg is not None else ""
+        raise StudyError(
+            f"no cases: no IVIG-group patient has a {OUTCOME_LABELS[outcome][:-1]} in their "
+            f"observation period{where}, so the SCCS model cannot be fitted"
+        )
+    return SCCS().fit(data, terms)
+
+
+# --- lazy re-exports (the menu and the descriptives live in their own modules) ----------------
+_LAZY: dict[str, str] = {
+    **{n: "analysis.study_menu" for n in ("SCCSModel", "PAPER_MODELS", "MENU_COLUMNS",
+                                          "sccs_menu")},
+    **{n: "analysis.study_descriptive" for n in (
+        "infection_rates", "ivig_share_by_season", "rates_by_category", "hgg_by_patient",
+        "patient_summary", "hgg_time_comparison", "labs_at_infection", "sites_and_organisms",
+        "infection_summary", "descriptive_values")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``study.sccs_menu`` etc.: imported on first use (those modules import this one)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'analysis.study' has no attribute {name!r}")

@@ -1,0 +1,484 @@
+"""Descriptive quantities of the study: rates, HGG, Table 2, labs at infection, sites, organisms.
+
+Everything here is computed from the same day counting as the SCCS models
+(:func:`analysis.study.study_intervals`), so person-time on and off IVIG, seasons and IgG levels
+agree across the book. Conventions (documented because the paper does not state them):
+
+* Rates are infections per patient-year, ``events / (days / 365.25)`` (contract). The paper's
+  on/off-IVIG rates (1.78 vs 3.10) cannot be pooled rates of the same data as its seasonal rates
+  (inconsistencies.md item 1), so both definitions are reported: ``rate_pooled`` (all events over
+  all person-time of the cell) and ``rate_mean`` (the mean over patients with person-time in the
+  cell of each patient's own rate; short stretches of person-time make single patients' rates
+  volatile, which is why the two can differ a lot).
+* "Months" are days / 30.4375 (= 365.25 / 12).
+* Time with HGG: share of a patient's observed days with a known functional IgG level that are
+  below 700 mg/dL; the groups are compared with a two-sided Mann-Whitney U (Wilcoxon rank-sum)
+  test, as the paper names no test.
+* Labs at infection: ANC and ALC as recorded with the infection; proportions below 0.5 and 1.0
+  (x10^3/uL, strict ``<`` as in the Results and Table 2; the Methods say ``<=``) among the
+  infections of a grade group with that lab recorded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from analysis.study import (
+    DAYS_PER_MONTH,
+    DAYS_PER_YEAR,
+    HGG_THRESHOLDS,
+    PROGRESSION_DAYS,
+    baseline_igg,
+    first_ivig,
+    igg_on_days,
+    infections_in_observation,
+    observation_periods,
+    outcome_mask,
+    study_intervals,
+    to_day,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analysis.cohort import Cohort
+
+#: Contract site categories, and the two that make up "respiratory".
+SITES: tuple[str, ...] = ("upper_respiratory", "lower_respiratory", "gastrointestinal", "urinary",
+                          "skin_soft_tissue", "bloodstream", "other")
+RESPIRATORY: tuple[str, ...] = ("upper_respiratory", "lower_respiratory")
+ORGANISMS: tuple[str, ...] = ("bacterial", "viral", "fungal", "unconfirmed")
+LAB_THRESHOLDS: tuple[float, ...] = (0.5, 1.0)
+
+
+# --- person-time and labelled infections -----------------------------------------------------
+def person_time(cohort: Cohort) -> pd.DataFrame:
+    """Days per patient x IVIG status x season, both groups.
+
+    Columns ``patient_id, group, on_ivig, fall_winter, days`` (cells without days are absent).
+    """
+    iv = study_intervals(cohort, "all", group=None, season=True)
+    cells = iv.groupby(["id", "on_ivig", "fall_winter"], as_index=False, sort=False)["days"].sum()
+    groups = observation_periods(cohort).set_index("patient_id")["group"]
+    cells.insert(1, "group", cells["id"].map(groups).to_numpy())
+    return cells.rename(columns={"id": "patient_id"})
+
+
+def labelled_infections(cohort: Cohort) -> pd.DataFrame:
+    """Infections in observation (both groups) with ``on_ivig``, ``fall_winter`` and ``period``.
+
+    ``period`` is ``"on_ivig"`` / ``"observation"`` in the IVIG group and ``"reference"`` in the
+    reference group. The status of the onset day is read off the interval table with a backward
+    ``merge_asof`` on interval starts.
+    """
+    inf = infections_in_observation(cohort)
+    iv = study_intervals(cohort, "all", group=None, season=True)
+    lookup = iv[["id", "start", "on_ivig", "fall_winter"]].sort_values("start", kind="stable")
+    q = inf.assign(_row=np.arange(len(inf)), id=inf["patient_id"]).sort_values("day", kind="stable")
+    m = pd.merge_asof(q, lookup, left_on="day", right_on="start", by="id", direction="backward")
+    m = m.sort_values("_row").reset_index(drop=True)
+    inf["on_ivig"] = m["on_ivig"].to_numpy().astype(int)
+    inf["fall_winter"] = m["fall_winter"].to_numpy().astype(int)
+    inf["period"] = np.where(
+        inf["group"] == "reference", "reference",
+        np.where(inf["on_ivig"] == 1, "on_ivig", "observation"),
+    )
+    return inf
+
+
+def _period_of(group: pd.Series, on_ivig: pd.Series) -> np.ndarray:
+    return np.where(group == "reference", "reference",
+                    np.where(on_ivig == 1, "on_ivig", "observation"))
+
+
+# --- rates -----------------------------------------------------------------------------------
+def infection_rates(cohort: Cohort, outcome: str = "all") -> pd.DataFrame:
+    """Infection rates per patient-year by period and season, pooled and mean of per-patient rates.
+
+    One row per (``period``, ``season``) with ``period`` in ``on_ivig``, ``observation``,
+    ``ivig_all`` (the IVIG group's whole observed time) and ``reference``, and ``season`` in
+    ``all``, ``fall_winter``, ``spring_summer``. Columns: ``period, season, n_patients`` (with
+    person-time in the cell), ``events, days, person_years, rate_pooled, rate_mean``.
+    """
+    pt = person_time(cohort)
+    pt["period"] = _period_of(pt["group"], pt["on_ivig"])
+    inf = labelled_infections(cohort)
+    inf = inf[outcome_mask(inf, outcome)]
+    ev = inf.groupby(["patient_id", "on_ivig", "fall_winter"], sort=False).size().rename("events")
+    pt = pt.merge(ev.reset_index(), on=["patient_id", "on_ivig", "fall_winter"], how="left")
+    pt["events"] = pt["events"].fillna(0).astype(int)
+    pt["season"] = np.where(pt["fall_winter"] == 1, "fall_winter", "spring_summer")
+    ivig_all = pt[pt["group"] == "ivig"].assign(period="ivig_all")
+    long = pd.concat([pt, ivig_all, pt.assign(season="all"),
+                      ivig_all.assign(season="all")], ignore_index=True)
+    per_patient = long.groupby(["period", "season", "patient_id"], as_index=False)[
+        ["events", "days"]].sum()
+    per_patient["rate"] = per_patient["events"] / (per_patient["days"] / DAYS_PER_YEAR)
+    out = per_patient.groupby(["period", "season"], as_index=False).agg(
+        n_patients=("patient_id", "size"), events=("events", "sum"), days=("days", "sum"),
+        rate_mean=("rate", "mean"),
+    )
+    out["person_years"] = out["days"] / DAYS_PER_YEAR
+    out["rate_pooled"] = out["events"] / out["person_years"]
+    order = {"on_ivig": 0, "observation": 1, "ivig_all": 2, "reference": 3}
+    seasons = {"all": 0, "fall_winter": 1, "spring_summer": 2}
+    out = out.sort_values(["period", "season"], key=lambda s: s.map(order if s.name == "period"
+                                                                    else seasons))
+    cols = ["period", "season", "n_patients", "events", "days", "person_years", "rate_pooled",
+            "rate_mean"]
+    return out[cols].reset_index(drop=True)
+
+
+def ivig_share_by_season(cohort: Cohort) -> pd.DataFrame:
+    """Share of the IVIG group's person-time that is on IVIG, by season (and overall).
+
+    Columns ``season, on_ivig_days, days, share`` (share on a 0-1 scale).
+    """
+    pt = person_time(cohort)
+    pt = pt[pt["group"] == "ivig"]
+    pt = pt.assign(season=np.where(pt["fall_winter"] == 1, "fall_winter", "spring_summer"),
+                   on_days=pt["days"] * pt["on_ivig"])
+    both = pd.concat([pt, pt.assign(season="all")])
+    out = both.groupby("season", as_index=False).agg(on_ivig_days=("on_days", "sum"),
+                                                    days=("days", "sum"))
+    out["share"] = out["on_ivig_days"] / out["days"]
+    return out.sort_values("season", key=lambda s: s.map(
+        {"all": 0, "fall_winter": 1, "spring_summer": 2})).reset_index(drop=True)
+
+
+def rates_by_category(cohort: Cohort) -> pd.DataFrame:
+    """Pooled rates per patient-year by infection category and period (Figure 1 context).
+
+    Categories: ``all``, ``grade_1_2``, ``grade_3_4``, each organism, each site and
+    ``respiratory`` (upper + lower). Periods: ``on_ivig``, ``observation`` (IVIG group) and
+    ``reference``. Columns ``category, kind`` (grade/organism/site), ``period, events, days,
+    person_years, rate``.
+    """
+    pt = person_time(cohort)
+    pt["period"] = _period_of(pt["group"], pt["on_ivig"])
+    days = pt.groupby("period")["days"].sum()
+    inf = labelled_infections(cohort)
+    grade = pd.to_numeric(inf["grade"], errors="coerce")
+    cats = [("all", "all", np.ones(len(inf), dtype=bool)),
+            ("grade_1_2", "grade", (grade < 3).fillna(False).to_numpy(dtype=bool)),
+            ("grade_3_4", "grade", (grade >= 3).fillna(False).to_numpy(dtype=bool))]
+    organism = inf["organism"].astype("string")
+    site = inf["site"].astype("string")
+    cats += [(o, "organism", (organism == o).fillna(False).to_numpy(dtype=bool))
+             for o in ORGANISMS]
+    cats += [("respiratory", "site", site.isin(list(RESPIRATORY)).fillna(False).to_numpy(bool))]
+    cats += [(s, "site", (site == s).fillna(False).to_numpy(dtype=bool)) for s in SITES]
+    frames = []
+    for name, kind, mask in cats:
+        counts = inf.loc[mask, "period"].value_counts().reindex(days.index, fill_value=0)
+        frames.append(pd.DataFrame({"category": name, "kind": kind, "period": days.index,
+                                    "events": counts.to_numpy(), "days": days.to_numpy()}))
+    out = pd.concat(frames, ignore_index=True)
+    out["person_years"] = out["days"] / DAYS_PER_YEAR
+    out["rate"] = out["events"] / out["person_years"]
+    return out
+
+
+# --- per-patient descriptives -----------------------------------------------------------------
+def hgg_by_patient(cohort: Cohort) -> pd.DataFrame:
+    """Per patient (both groups): days with a known IgG level, days below each threshold.
+
+    Columns ``patient_id, group, days_known, min_igg, days_below_700/400/200,
+    ever_below_700/400/200`` (bool) and ``share_below_700`` (0-1; NaN if no known day). "Ever"
+    means on at least one observed day, by the contract's IgG-on-a-day rule.
+    """
+    iv = study_intervals(cohort, "all", group=None, igg_level=True)
+    iv = iv[iv["igg"].notna()]
+    cols = {"days_known": iv["days"]}
+    for t in HGG_THRESHOLDS:
+        cols[f"days_below_{t}"] = iv["days"] * (iv["igg"] < t)
+    agg = pd.DataFrame(cols).assign(id=iv["id"], igg=iv["igg"]).groupby("id").agg(
+        {**{c: "sum" for c in cols}, "igg": "min"}).rename(columns={"igg": "min_igg"})
+    obs = observation_periods(cohort)[["patient_id", "group"]]
+    out = obs.merge(agg, left_on="patient_id", right_index=True, how="left")
+    for c in cols:
+        out[c] = out[c].fillna(0).astype(int)
+    for t in HGG_THRESHOLDS:
+        out[f"ever_below_{t}"] = out[f"days_below_{t}"] > 0
+    out["share_below_700"] = out["days_below_700"] / out["days_known"].replace(0, np.nan)
+    return out.reset_index(drop=True)
+
+
+def patient_summary(cohort: Cohort) -> pd.DataFrame:
+    """One row per patient (both groups) with the per-patient quantities of Table 2 and the text.
+
+    Columns: ``patient_id, group, days`` (observed), ``months_on_dara`` ((dara_last - dara_start)
+    / 30.4375), ``baseline_igg`` (functional, Table 1 window), ``igg_before_first_ivig``
+    (functional IgG level on the day of the first IVIG in observation, contract rule: latest
+    measurement on or before that day, else the baseline), ``on_ivig_days, prop_days_on_ivig``,
+    ``n_ivig_doses`` (in observation), ``time_to_first_ivig_months``, ``ivig_months`` (on-IVIG
+    days / 30.4375), ``n_infections, n_infections_g34`` (in observation),
+    ``time_to_first_infection_months`` (first onset - dara_start, in days / 30.4375), and the
+    :func:`hgg_by_patient` columns.
+    """
+    obs = observation_periods(cohort)
+    out = obs[["patient_id", "group", "start_day", "days"]].copy()
+    out["months_on_dara"] = (to_day(cohort.patients["dara_last"]) - out["start_day"].to_numpy()
+                             ) / DAYS_PER_MONTH
+    out["baseline_igg"] = baseline_igg(cohort)["baseline_igg"].to_numpy(float)
+    fi = first_ivig(cohort)[["patient_id", "first_ivig_obs_day"]]
+    out = out.merge(fi, on="patient_id", how="left")
+    has = out["first_ivig_obs_day"].notna().to_numpy()
+    level = np.full(len(out), np.nan)
+    if has.any():
+        level[has] = igg_on_days(cohort, out.loc[has, "patient_id"].to_numpy(),
+                                 out.loc[has, "first_ivig_obs_day"].to_numpy().astype("int64"))
+    out["igg_before_first_ivig"] = level
+    out["time_to_first_ivig_months"] = (out["first_ivig_obs_day"] - out["start_day"]
+                                        ) / DAYS_PER_MONTH
+    pt = person_time(cohort)
+    on_days = (pt["days"] * pt["on_ivig"]).groupby(pt["patient_id"]).sum()
+    out["on_ivig_days"] = out["patient_id"].map(on_days).fillna(0).astype(int)
+    out["prop_days_on_ivig"] = out["on_ivig_days"] / out["days"]
+    out["ivig_months"] = out["on_ivig_days"] / DAYS_PER_MONTH
+    iv = cohort.ivig[cohort.ivig["date"].notna()]
+    iv = iv.assign(day=to_day(iv["date"])).merge(obs[["patient_id", "start_day", "end_day"]],
+                                                  on="patient_id")
+    iv = iv[(iv["day"] >= iv["start_day"]) & (iv["day"] <= iv["end_day"])]
+    out["n_ivig_doses"] = out["patient_id"].map(iv.groupby("patient_id").size()).fillna(0).astype(
+        int)
+    inf = infections_in_observation(cohort)
+    out["n_infections"] = out["patient_id"].map(inf.groupby("patient_id").size()).fillna(0).astype(
+        int)
+    g34 = inf[inf["grade_group"] == "3-4"].groupby("patient_id").size()
+    out["n_infections_g34"] = out["patient_id"].map(g34).fillna(0).astype(int)
+    first_inf = inf.groupby("patient_id")["day"].min()
+    out["time_to_first_infection_months"] = (out["patient_id"].map(first_inf) - out["start_day"]
+                                             ) / DAYS_PER_MONTH
+    out = out.merge(hgg_by_patient(cohort).drop(columns="group"), on="patient_id", how="left")
+    return out.drop(columns=["start_day", "first_ivig_obs_day"])
+
+
+def hgg_time_comparison(cohort: Cohort) -> pd.DataFrame:
+    """Share of time with HGG (< 700) per group, and the Mann-Whitney U test between groups.
+
+    One row per group (``ivig``, ``reference``) with ``n`` (patients with a known IgG day),
+    ``median, mean`` of the per-patient share, ``pooled`` (days below / days known), and the
+    two-sided Mann-Whitney U ``statistic`` and ``p`` (same on both rows; NaN if a group is empty).
+    """
+    from scipy.stats import mannwhitneyu
+
+    h = hgg_by_patient(cohort)
+    h = h[h["days_known"] > 0]
+    rows = []
+    for g in ("ivig", "reference"):
+        s = h[h["group"] == g]
+        rows.append({"group": g, "n": len(s), "median": s["share_below_700"].median(),
+                     "mean": s["share_below_700"].mean(),
+                     "pooled": s["days_below_700"].sum() / s["days_known"].sum()
+                     if len(s) else np.nan})
+    a = h.loc[h["group"] == "ivig", "share_below_700"].to_numpy()
+    b = h.loc[h["group"] == "reference", "share_below_700"].to_numpy()
+    stat, p = (np.nan, np.nan)
+    if len(a) and len(b):
+        res = mannwhitneyu(a, b, alternative="two-sided")
+        stat, p = float(res.statistic), float(res.pvalue)
+    out = pd.DataFrame(rows)
+    out["test"] = "Mann-Whitney U (Wilcoxon rank-sum), two-sided"
+    out["statistic"] = stat
+    out["p"] = p
+    return out
+
+
+# --- infections: labs, sites, organisms, summary --------------------------------------------
+def labs_at_infection(cohort: Cohort, group: str = "ivig") -> pd.DataFrame:
+    """ANC and ALC at infection: distribution and proportions below 0.5 and 1.0 by grade group.
+
+    Rows ``lab`` (anc/alc) x ``grade_group`` (``all``, ``1-2``, ``3-4``) x ``threshold`` (NaN for
+    the distribution rows). Columns ``lab, grade_group, threshold, n`` (infections with the lab
+    recorded), ``n_below, pct_below`` (0-100), ``median, min, max``.
+    """
+    inf = infections_in_observation(cohort, group)
+    both = pd.concat([inf, inf.assign(grade_group="all")], ignore_index=True)
+    rows = []
+    for lab in ("anc", "alc"):
+        d = both[both[lab].notna()]
+        stats = d.groupby("grade_group")[lab].agg(["size", "median", "min", "max"])
+        stats = stats.reindex(["all", "1-2", "3-4"])
+        for gg, s in stats.iterrows():
+            rows.append({"lab": lab, "grade_group": gg, "threshold": np.nan,
+                         "n": int(np.nan_to_num(s["size"])), "median": s["median"],
+                         "min": s["min"], "max": s["max"]})
+            for thr in LAB_THRESHOLDS:
+                below = int((d.loc[d["grade_group"] == gg, lab] < thr).sum())
+                n = int(np.nan_to_num(s["size"]))
+                rows.append({"lab": lab, "grade_group": gg, "threshold": thr, "n": n,
+                             "n_below": below, "pct_below": 100.0 * below / n if n else np.nan})
+    cols = ["lab", "grade_group", "threshold", "n", "n_below", "pct_below", "median", "min", "max"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def sites_and_organisms(cohort: Cohort) -> pd.DataFrame:
+    """Counts and percentages of infections by site and by organism, per group.
+
+    Columns ``group, kind`` (site/organism), ``category, n, pct``. Site percentages are of all
+    infections in observation (``respiratory`` = upper + lower is added); organism percentages of
+    ``bacterial``/``viral``/``fungal`` are of the microbiologically confirmed infections (as the
+    paper reports them), ``unconfirmed`` of all infections.
+    """
+    inf = infections_in_observation(cohort)
+    frames = []
+    for g, d in inf.groupby("group", sort=True):
+        site = d["site"].astype("string").value_counts().reindex(list(SITES), fill_value=0)
+        site = pd.concat([pd.Series({"respiratory": site[list(RESPIRATORY)].sum()}), site])
+        frames.append(pd.DataFrame({"group": g, "kind": "site", "category": site.index,
+                                    "n": site.to_numpy(), "pct": 100.0 * site.to_numpy() / len(d)}))
+        org = d["organism"].astype("string").value_counts().reindex(list(ORGANISMS), fill_value=0)
+        confirmed = org[["bacterial", "viral", "fungal"]].sum()
+        denom = np.array([confirmed, confirmed, confirmed, len(d)], dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pct = 100.0 * org.to_numpy() / denom
+        frames.append(pd.DataFrame({"group": g, "kind": "organism", "category": org.index,
+                                    "n": org.to_numpy(), "pct": pct}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def infection_summary(cohort: Cohort) -> pd.DataFrame:
+    """Per group: patients, patients with >= 1 infection, infections, grade 3-4 patients and
+    infections, fatal infections (grade 5), and infections at progression (onset within
+    ``p .. p + 29`` of a progression date). Columns ``group, quantity, value``."""
+    inf = infections_in_observation(cohort)
+    pr = cohort.progression[cohort.progression["date"].notna()]
+    pr = pd.DataFrame({"patient_id": pr["patient_id"], "p": to_day(pr["date"])})
+    pairs = inf[["patient_id", "day"]].reset_index().merge(pr, on="patient_id")
+    near = pairs[(pairs["day"] >= pairs["p"]) & (pairs["day"] <= pairs["p"] + PROGRESSION_DAYS - 1)]
+    inf["at_progression"] = inf.index.isin(near["index"].unique())
+    grade = pd.to_numeric(inf["grade"], errors="coerce")
+    inf["g34"] = (grade >= 3).fillna(False)
+    inf["fatal"] = (grade == 5).fillna(False)
+    pts = observation_periods(cohort)
+    rows = []
+    for g in ("ivig", "reference"):
+        d = inf[inf["group"] == g]
+        n = int((pts["group"] == g).sum())
+        vals = {
+            "patients": n,
+            "patients_with_infection": d["patient_id"].nunique(),
+            "infections": len(d),
+            "patients_with_g34": d.loc[d["g34"], "patient_id"].nunique(),
+            "infections_g34": int(d["g34"].sum()),
+            "fatal_infections": int(d["fatal"].sum()),
+            "infections_at_progression": int(d["at_progression"].sum()),
+        }
+        vals["pct_patients_with_infection"] = 100.0 * vals["patients_with_infection"] / n if n \
+            else np.nan
+        vals["pct_patients_with_g34"] = 100.0 * vals["patients_with_g34"] / n if n else np.nan
+        vals["pct_infections_at_progression"] = (100.0 * vals["infections_at_progression"]
+                                                 / len(d)) if len(d) else np.nan
+        rows += [{"group": g, "quantity": k, "value": float(v)} for k, v in vals.items()]
+    return pd.DataFrame(rows)
+
+
+# --- our value for each descriptive target -----------------------------------------------------
+def descriptive_values(cohort: Cohort) -> pd.DataFrame:
+    """Our value for each descriptive ``targets.yaml`` id the cohort can answer.
+
+    Columns ``target_id, value, definition``. Where the paper's definition is unknown, several
+    rows share one id, each with its ``definition`` (e.g. pooled vs mean per-patient rates); the
+    first row of an id is the reading this project considers most defensible (inconsistencies.md).
+    Percentages on a 0-100 scale, months = days / 30.4375.
+    """
+    ps = patient_summary(cohort)
+    rows: list[tuple[str, float, str]] = []
+
+    def add(tid: str, value: float, definition: str = "") -> None:
+        rows.append((tid, float(value) if value is not None else np.nan, definition))
+
+    def dist(prefix: str, s: pd.Series, scale: float = 1.0, what: str = "") -> None:
+        s = s.dropna() * scale
+        for stat, fn in (("median", "median"), ("min", "min"), ("max", "max")):
+            add(f"{prefix}_{stat}", getattr(s, fn)() if len(s) else np.nan, what)
+
+    iv = ps[ps["group"] == "ivig"]
+    ref = ps[ps["group"] == "reference"]
+    add("t2_n", len(iv))
+    for t, name in ((700, "any"), (400, "moderate_or_worse"), (200, "severe")):
+        n = int(iv[f"ever_below_{t}"].sum())
+        add(f"t2_hgg_lt{t}_n", n, "functional IgG < t on >= 1 observed day")
+        add(f"t2_hgg_lt{t}_pct", 100.0 * n / len(iv) if len(iv) else np.nan)
+        add(f"res1_hgg_{name}_pct", 100.0 * n / len(iv) if len(iv) else np.nan)
+    add("res2_hgg_any_pct_ref", 100.0 * ref["ever_below_700"].mean())
+    add("res2_hgg_any_pct_ivig", 100.0 * iv["ever_below_700"].mean())
+    add("res2_hgg_moderate_or_worse_n", ref["ever_below_400"].sum())
+    add("res2_hgg_moderate_or_worse_pct", 100.0 * ref["ever_below_400"].mean())
+    add("res2_hgg_severe_n", ref["ever_below_200"].sum())
+    add("res2_hgg_severe_pct", 100.0 * ref["ever_below_200"].mean())
+    dist("t2_igg_pre_dara", iv["baseline_igg"], what="first IgG in dara_start-90..+10")
+    add("res1_igg_pre_dara_median", iv["baseline_igg"].median())
+    dist("t2_igg_pre_ivig", iv["igg_before_first_ivig"], what="IgG level on first IVIG day")
+    add("res1_igg_at_ivig_start_median", iv["igg_before_first_ivig"].median())
+    dist("t2_on_ivig_days_prop", iv["prop_days_on_ivig"], 100.0, "on-IVIG days / observed days")
+    add("res1_on_ivig_days_prop_median", 100.0 * iv["prop_days_on_ivig"].median())
+    dist("t2_time_to_first_infection", iv["time_to_first_infection_months"],
+         what="first onset - dara_start, days / 30.4375")
+    add("res1_time_to_first_infection_median", iv["time_to_first_infection_months"].median())
+    dist("res1_time_to_first_ivig", iv["time_to_first_ivig_months"])
+    dist("res1_ivig_duration", iv["ivig_months"], what="on-IVIG days / 30.4375")
+    dist("res1_ivig_doses", iv["n_ivig_doses"], what="doses in observation")
+    add("res2_months_on_dara_median_ref", ref["months_on_dara"].median())
+    add("res2_months_on_dara_median_ivig", iv["months_on_dara"].median())
+    hgg = hgg_time_comparison(cohort).set_index("group")
+    for stat in ("median", "pooled", "mean"):
+        add("res1_time_with_hgg_pct", 100.0 * hgg.loc["ivig", stat], f"{stat} share of days < 700")
+        add("res2_time_with_hgg_pct_ivig", 100.0 * hgg.loc["ivig", stat], stat)
+        add("res2_time_with_hgg_pct_ref", 100.0 * hgg.loc["reference", stat], stat)
+
+    for grp, pre in (("ivig", "res1"), ("reference", "res2")):
+        labs = labs_at_infection(cohort, grp).set_index(["lab", "grade_group", "threshold"],
+                                                        drop=False)
+        for lab in ("anc", "alc"):
+            d = labs[(labs["lab"] == lab) & (labs["grade_group"] == "all")
+                     & labs["threshold"].isna()].iloc[0]
+            for stat in ("median", "min", "max"):
+                add(f"{pre}_{lab}_at_infection_{stat}", d[stat])
+                if grp == "ivig":
+                    add(f"t2_{lab}_at_infection_{stat}", d[stat])
+        sel = labs[labs["threshold"].notna()]
+        pct = sel.set_index(["lab", "grade_group", "threshold"])["pct_below"]
+        add(f"{pre}_g4_neutropenia_in_g34_pct", pct.get(("anc", "3-4", 0.5), np.nan),
+            "ANC < 0.5 among grade 3-4 infections with ANC")
+        add(f"{pre}_alc_lt05_in_g34_pct", pct.get(("alc", "3-4", 0.5), np.nan))
+        if grp == "ivig":
+            for lab in ("anc", "alc"):
+                for thr, code in ((0.5, "05"), (1.0, "10")):
+                    for gg, gcode in (("1-2", "g12"), ("3-4", "g34")):
+                        add(f"t2_{lab}_lt{code}_{gcode}_pct", pct.get((lab, gg, thr), np.nan))
+
+    summary = infection_summary(cohort).set_index(["group", "quantity"])["value"]
+    for grp, pre in (("ivig", "res1"), ("reference", "res2")):
+        add(f"{pre}_patients_with_infection_n", summary[(grp, "patients_with_infection")])
+        add(f"{pre}_patients_with_infection_pct", summary[(grp, "pct_patients_with_infection")])
+        add(f"{pre}_infections_total", summary[(grp, "infections")])
+        add(f"{pre}_g34_patients_n", summary[(grp, "patients_with_g34")])
+        add(f"{pre}_g34_patients_pct", summary[(grp, "pct_patients_with_g34")])
+        add(f"{pre}_fatal_infections_n", summary[(grp, "fatal_infections")])
+    add("res1_infections_at_progression_pct",
+        summary[("ivig", "pct_infections_at_progression")], "onset within p..p+29")
+    so = sites_and_organisms(cohort).set_index(["group", "category"])["pct"]
+    for grp, pre in (("ivig", "res1"), ("reference", "res2")):
+        add(f"{pre}_site_respiratory_pct", so.get((grp, "respiratory"), np.nan))
+        add(f"{pre}_site_lower_respiratory_pct", so.get((grp, "lower_respiratory"), np.nan))
+        for o in ("bacterial", "viral", "fungal"):
+            add(f"{pre}_micro_{o}_pct", so.get((grp, o), np.nan), "of confirmed infections")
+
+    rates = infection_rates(cohort).set_index(["period", "season"])
+    for stat, what in (("rate_pooled", "pooled"), ("rate_mean", "mean of per-patient rates")):
+        add("res1_rate_fall_winter", rates.loc[("ivig_all", "fall_winter"), stat], what)
+        add("res1_rate_spring_summer", rates.loc[("ivig_all", "spring_summer"), stat], what)
+    for stat, what in (("rate_mean", "mean of per-patient rates"), ("rate_pooled", "pooled")):
+        add("res1_rate_on_ivig", rates.loc[("on_ivig", "all"), stat], what)
+        add("res1_rate_observation", rates.loc[("observation", "all"), stat], what)
+    if ("reference", "all") in rates.index:
+        add("res2_rate_allgrade", rates.loc[("reference", "all"), "rate_pooled"], "pooled")
+        g34 = infection_rates(cohort, "grade3").set_index(["period", "season"])
+        add("res2_rate_g34", g34.loc[("reference", "all"), "rate_pooled"], "pooled")
+    share = ivig_share_by_season(cohort).set_index("season")["share"]
+    add("res1_on_ivig_share_fall_winter_pct", 100.0 * share.get("fall_winter", np.nan))
+    add("res1_on_ivig_share_spring_summer_pct", 100.0 * share.get("spring_summer", np.nan))
+    return pd.DataFrame(rows, columns=["target_id", "value", "definition"])

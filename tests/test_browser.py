@@ -1,0 +1,242 @@
+"""The built book, read in a real browser (headless Debian chromium driven by playwright).
+
+What and why: a strict Sphinx build proves the sources are consistent, not that a reader sees a
+working page. These tests open every page of the session's strict build (``_book_build``) over a
+local HTTP server and check what a reader meets: no console or script errors, no cell error or
+traceback, every image decoded, every glued value rendered as a number (no leftover role, ``nan``
+or ``np.float64``), both paper figures and every paper table on their chapters, every internal link
+and anchor resolving, and math typeset by the locally served MathJax with no request leaving the
+machine. A full-page screenshot of each page goes to ``_build/screenshots/``.
+
+The browser is launched once per module and each page is visited once (fixture ``visits``); the
+individual tests assert on the recorded reports, so one failure does not hide the others.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from _book_build import REPO, BuiltBook, shared_build
+from _browser_helpers import (
+    CHROMIUM,
+    PageReport,
+    bad_text,
+    check_link,
+    html_pages,
+    inspect_page,
+    is_local,
+    launch,
+    serve,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.book]
+
+SCREENSHOTS = REPO / "_build" / "screenshots"
+
+#: The paper's two figures, by their MyST ``:name:`` (HTML id) -> words their caption must contain.
+PAPER_FIGURES: dict[str, tuple[str, ...]] = {
+    "fig-forest": ("Figure 1",),
+    "fig-swimmer": ("Figure 2",),
+}
+
+#: The paper's tables: a caption/heading phrase a reader can find on the page, and the minimum
+#: number of rows of the rendered table that follows it.
+PAPER_TABLES: dict[str, int] = {
+    "Table 1": 10,
+    "Table 2": 4,
+    "Supplementary Table 1": 3,
+}
+
+#: Browsing every page must take less than this (the build is excluded).
+BROWSE_BUDGET_S = 120.0
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> BuiltBook:
+    """The session's strict build of the default cohort (shared with other test modules)."""
+    book = shared_build(tmp_path_factory)
+    assert book.ok, f"strict book build failed (exit {book.returncode}):\n{book.log[-4000:]}"
+    return book
+
+
+@pytest.fixture(scope="module")
+def visits(built_book: BuiltBook) -> dict[str, PageReport]:
+    """Visit every page once in chromium; return page path -> report (and save screenshots)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    pages = html_pages(built_book.html)
+    assert pages, f"no HTML pages under {built_book.html}"
+    reports: dict[str, PageReport] = {}
+    t0 = time.monotonic()
+    with serve(built_book.html) as base_url, sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            for rel in pages:
+                shot = SCREENSHOTS / (str(rel.with_suffix("")).replace("/", "__") + ".png")
+                reports[rel.as_posix()] = inspect_page(
+                    browser, base_url + rel.as_posix(), base_url, screenshot=shot
+                )
+        finally:
+            browser.close()
+        # links are checked against the files on disk, relative to the page actually shown
+        for report in reports.values():
+            report.link_problems = [
+                problem
+                for href in report.hrefs
+                if (problem := check_link(href, report.final_url, base_url, built_book.html))
+            ]
+    elapsed = time.monotonic() - t0
+    assert elapsed < BROWSE_BUDGET_S, f"browsing {len(pages)} pages took {elapsed:.0f} s"
+    return reports
+
+
+def _fail_if(problems: dict[str, list[str]], what: str) -> None:
+    """Fail listing every page's problems together (not only the first page's)."""
+    problems = {page: items for page, items in problems.items() if items}
+    if problems:
+        lines = [f"{what}:"]
+        for page, items in sorted(problems.items()):
+            lines += [f"  {page}:"] + [f"    - {item}" for item in items[:20]]
+        pytest.fail("\n".join(lines))
+
+
+def _chapters(visits: dict[str, PageReport]) -> dict[str, PageReport]:
+    """The book's own pages (Sphinx's genindex and search pages excluded)."""
+    return {k: v for k, v in visits.items() if k not in {"genindex.html", "search.html"}}
+
+
+def test_every_page_loads(visits: dict[str, PageReport]) -> None:
+    _fail_if(
+        {p: [f"HTTP {r.status}"] for p, r in visits.items() if r.status != 200}, "pages not served"
+    )
+    assert any(p.startswith("book/") for p in visits), sorted(visits)
+
+
+def test_no_console_or_script_errors(visits: dict[str, PageReport]) -> None:
+    _fail_if(
+        {p: r.console_errors + r.page_errors for p, r in visits.items()},
+        "console errors / uncaught exceptions",
+    )
+
+
+def test_no_request_leaves_the_machine(visits: dict[str, PageReport]) -> None:
+    """Offline reading: every request (scripts, fonts, MathJax, images) is to the local server."""
+    _fail_if(
+        {p: [u for u in r.requests if not is_local(u, r.base_url)] for p, r in visits.items()},
+        "requests to the network (the book must read offline)",
+    )
+    _fail_if(
+        {
+            p: [f for f in r.failed_requests if is_local(f.split(": ")[0], r.base_url)]
+            for p, r in visits.items()
+        },
+        "local requests that failed (missing assets)",
+    )
+
+
+def test_no_cell_errors_or_tracebacks(visits: dict[str, PageReport]) -> None:
+    _fail_if(
+        {p: r.error_outputs + bad_text(r.text) for p, r in _chapters(visits).items()},
+        "error outputs or broken text visible to a reader",
+    )
+
+
+def test_every_image_loads(visits: dict[str, PageReport]) -> None:
+    _fail_if(
+        {
+            p: [
+                f"{img['src']} (naturalWidth={img['naturalWidth']})"
+                for img in r.images
+                if not img["complete"] or img["naturalWidth"] <= 0
+            ]
+            for p, r in visits.items()
+        },
+        "images that did not load",
+    )
+
+
+def test_every_glued_value_rendered(visits: dict[str, PageReport]) -> None:
+    problems: dict[str, list[str]] = {}
+    for page, report in _chapters(visits).items():
+        items = []
+        for value in report.glued:
+            text = value.strip()
+            if not text:
+                items.append("empty glued value")
+            elif bad_text(text) or re.search(r"\bglue\b", text):
+                items.append(f"glued value renders as {text!r}")
+        problems[page] = items
+    _fail_if(problems, "glued values not rendered")
+    assert sum(len(r.glued) for r in visits.values()) >= 20, "the book glues almost nothing"
+
+
+def test_math_typeset_by_local_mathjax(visits: dict[str, PageReport]) -> None:
+    _fail_if(
+        {
+            p: [f"{r.math_typeset} of {r.math_total} math elements typeset (no mjx-container)"]
+            for p, r in visits.items()
+            if r.math_typeset < r.math_total
+        },
+        "math not typeset",
+    )
+    assert sum(r.math_total for r in visits.values()) > 0, "no page has any math"
+    mathjax = {u for r in visits.values() for u in r.requests if "tex-" in u or "mathjax" in u}
+    assert mathjax and all(is_local(u, next(iter(visits.values())).base_url) for u in mathjax)
+
+
+def test_internal_links_resolve(visits: dict[str, PageReport]) -> None:
+    _fail_if({p: r.link_problems for p, r in visits.items()}, "broken internal links/anchors")
+
+
+def test_paper_figures_present(visits: dict[str, PageReport]) -> None:
+    found = {fid: (page, r.figures[fid]) for page, r in visits.items() for fid in r.figures}
+    missing = []
+    for fid, words in PAPER_FIGURES.items():
+        if fid not in found:
+            missing.append(f"figure #{fid} not on any page (figures seen: {sorted(found)})")
+            continue
+        page, fig = found[fid]
+        if fig["img"] <= 0:
+            missing.append(f"#{fid} on {page}: image not loaded")
+        for word in words:
+            if word.lower() not in fig["caption"].lower():
+                missing.append(f"#{fid} on {page}: caption lacks {word!r}: {fig['caption']!r}")
+    assert not missing, "\n".join(missing)
+
+
+def test_paper_tables_present(visits: dict[str, PageReport]) -> None:
+    """Each paper table is named on some chapter page and a table of enough rows is rendered."""
+    missing = []
+    for phrase, min_rows in PAPER_TABLES.items():
+        pattern = re.compile(rf"(?<![\w ]){re.escape(phrase)}(?!\d)")
+        pages = [p for p, r in _chapters(visits).items() if pattern.search(r.text)]
+        if not pages:
+            missing.append(f"{phrase!r} is named on no page")
+            continue
+        if not any(
+            any(t["rows"] >= min_rows for t in visits[p].tables) for p in pages
+        ):
+            missing.append(f"{phrase!r}: no table with >= {min_rows} rows on {pages}")
+    assert not missing, "\n".join(missing)
+
+
+def test_screenshots_saved(visits: dict[str, PageReport]) -> None:
+    shots = sorted(SCREENSHOTS.glob("*.png"))
+    assert len(shots) >= len(visits), f"{len(shots)} screenshots for {len(visits)} pages"
+    assert all(s.stat().st_size > 1000 for s in shots)
+
+
+def test_tables_linked_as_csv(visits: dict[str, PageReport], built_book: BuiltBook) -> None:
+    """Every table is also written as CSV into the site and linked (issue 4): the links work."""
+    csv_links = {
+        (p, h) for p, r in visits.items() for h in r.hrefs if h.split("#")[0].endswith(".csv")
+    }
+    assert csv_links, "no page links a CSV table"
+    for page, href in csv_links:
+        target = (built_book.html / Path(page).parent / href.split("#")[0]).resolve()
+        assert target.is_file() and target.stat().st_size > 0, f"{page}: {href}"

@@ -1,0 +1,87 @@
+"""Tests of analysis.tables: number formats as the paper prints them, paper-beside-ours tables.
+
+Expected strings are written by hand from the paper's own printing conventions (e.g. "0.57
+(0.40–0.83)", "19 (44%)", p "<0.001"), and the paper values from the paper's text.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import tables
+from analysis.tables import MISSING, Row
+
+
+def test_fmt_num_integers_floats_and_missing() -> None:
+    assert tables.fmt_num(1076) == "1,076"
+    assert tables.fmt_num(np.int64(43)) == "43"
+    assert tables.fmt_num(0.5749) == "0.57"
+    assert tables.fmt_num(3.1, 2) == "3.10"
+    assert tables.fmt_num(float("nan")) == MISSING
+    assert tables.fmt_num(None) == MISSING
+    assert tables.fmt_num(pd.NA) == MISSING
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [(0.0035, "0.0035"), (0.212, "0.212"), (0.0004, "<0.001"), (0.0501, "0.050"),
+     ("<0.0001", "<0.0001"), (None, MISSING)],
+)
+def test_fmt_p(p: object, text: str) -> None:
+    assert tables.fmt_p(p) == text
+
+
+def test_fmt_ci_and_median_range() -> None:
+    assert tables.fmt_ci(0.57, 0.40, 0.83) == "0.57 (0.40–0.83)"
+    assert tables.fmt_ci(0.57, math.nan, 0.83) == "0.57"
+    assert tables.fmt_ci(math.nan, 0.1, 0.2) == MISSING
+    assert tables.fmt_median_range(66.9, 37.4, 86.0) == "66.9 (37.4–86.0)"
+
+
+def test_fmt_n_pct_uses_the_denominator() -> None:
+    assert tables.fmt_n_pct(19, 43) == "19 (44%)"  # Table 1: female 19 (44%)
+    assert tables.fmt_n_pct(42, 43) == "42 (98%)"
+    assert tables.fmt_n_pct(5, 0) == "5"
+    assert tables.fmt_pct(48.6, 1) == "48.6%"
+
+
+def test_compare_reads_paper_values_from_targets() -> None:
+    out = tables.compare(
+        [
+            Row("All-grade IRR", (0.6, 0.45, 0.8),
+                ["sccs_allgrade_irr", "sccs_allgrade_irr.ci_low", "sccs_allgrade_irr.ci_high"],
+                fmt=tables.fmt_ci),
+            Row("Infections", 150, ["res1_infections_total"]),
+            Row("Not printed", 3, []),
+        ]
+    )
+    assert list(out.columns) == ["Quantity", "Paper", "This book"]
+    assert out.loc[0, "Paper"] == "0.57 (0.40–0.83)"  # "IRR 0.57, 95% CI [0.40-0.83]"
+    assert out.loc[0, "This book"] == "0.60 (0.45–0.80)"
+    assert out.loc[1, "Paper"] == "155"  # "a total of 155 infections" (Results)
+    assert out.loc[1, "This book"] == "150"
+    assert out.loc[2, "Paper"] == ""
+
+
+def test_compare_formats_ci_from_three_ids_and_keeps_notes() -> None:
+    out = tables.compare(
+        [Row("IRR", (0.61, 0.42, 0.88), ["sccs_allgrade_irr"], fmt=lambda e, *_: f"{e:.2f}",
+             note="primary")]
+    )
+    assert out.loc[0, "Paper"] == "0.57"
+    assert out.loc[0, "Note"] == "primary"
+
+
+def test_style_table_formats_hides_index_and_is_deterministic() -> None:
+    df = pd.DataFrame({"Outcome": ["all", "grade 3-4"], "n": [155, 40], "rate": [1.7834, np.nan]})
+    html1 = tables.style_table(df, caption="Rates").to_html()
+    html2 = tables.style_table(df, caption="Rates").to_html()
+    assert html1 == html2  # fixed uuid: identical HTML from build to build
+    assert "1.78" in html1 and "1.7834" not in html1
+    assert MISSING in html1
+    assert "Rates" in html1
+    assert "<th class=\"blank" not in html1  # no index column
