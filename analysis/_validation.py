@@ -38,6 +38,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,7 @@ CONTRACT: dict[str, tuple[ColumnSpec, ...]] = {
         ColumnSpec("patient_id", "id", value_required=True, unique=True),
         _cat("group", "ivig reference", value_required=True),
         _cat("sex", "M F"),
-        ColumnSpec("age_at_dara", "int", low=0),
+        ColumnSpec("age_at_dara", "float", low=0, high=150),  # years, may have decimals
         ColumnSpec("diagnosis_date", "date"),
         ColumnSpec("dara_start", "date", value_required=True),
         ColumnSpec("dara_last", "date", value_required=True),
@@ -255,12 +256,18 @@ def _checks_for(spec: ColumnSpec) -> list[tuple[str, Callable[[pd.Series], pd.Se
             ("expected a whole number" if whole else "expected a number",
              (lambda s: (lambda n: n.notna() & (n % 1 == 0))(parse_numbers(s))) if whole
              else (lambda s: parse_numbers(s).notna())))
+        if whole:  # beyond 2**53 floats are not exact integers (and 2**63 overflows Int64)
+            checks.append(("too large (at most 2^53)",
+                           lambda s: (lambda n: n.isna() | (n.abs() <= 2**53))(parse_numbers(s))))
         if spec.low is not None or spec.high is not None:
             low = -float("inf") if spec.low is None else spec.low
             high = float("inf") if spec.high is None else spec.high
             # Only numbers are range-checked, so a non-number is reported once, not twice.
+            # Huge whole numbers are reported as too large, not also as out of range.
+            cap = 2**53 if whole else float("inf")
             checks.append((f"must be {_range_text(spec)}",
-                           lambda s: (lambda n: n.isna() | n.between(low, high))(parse_numbers(s))))
+                           lambda s: (lambda n: n.isna() | (n.abs() > cap)
+                                      | n.between(low, high))(parse_numbers(s))))
     return checks
 
 
@@ -291,6 +298,26 @@ class RawTable:
 
 _LINE_RE = re.compile(r"line (\d+)")
 _BOM = b"\xef\xbb\xbf"
+
+
+def _extra_field_problems(file: str, body: bytes, width: int) -> list[Problem]:
+    """Rows with non-empty fields beyond the header's ``width`` (error path only: a Python scan).
+
+    Empty extra fields (a trailing comma on every line, as some exports write) lose nothing and
+    are not reported.
+    """
+    problems = []
+    try:
+        text = body.decode("utf-8")
+        for row, fields in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            if len(fields) > width and any(f.strip() for f in fields[width:]):
+                problems.append(Problem(
+                    file, row, None,
+                    f"{len(fields)} fields but the header has {width} (an unquoted comma?)",
+                    ",".join(fields)[:80]))
+    except csv.Error:
+        return []
+    return problems
 
 
 def read_table(folder: Path, file: str) -> tuple[RawTable | None, list[Problem]]:
@@ -334,16 +361,27 @@ def read_table(folder: Path, file: str) -> tuple[RawTable | None, list[Problem]]
     try:
         # dtype="category": every cell stays text (categories are always parsed as strings),
         # stored once per distinct value, so all later checks work on the distinct values only.
-        frame = pd.read_csv(
-            io.BytesIO(body), dtype="category", keep_default_na=False, na_values=[""],
-            skip_blank_lines=False, index_col=False, encoding="utf-8")
+        # index_col=False: never take the first column as an index; pandas then truncates rows
+        # with extra fields and only warns, so that warning is caught and turned into problems.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.BytesIO(body), dtype="category", keep_default_na=False, na_values=[""],
+                skip_blank_lines=False, index_col=False, encoding="utf-8")
     except pd.errors.EmptyDataError:
         return None, [Problem(file, None, None, "empty file: no header row")]
     except (pd.errors.ParserError, ValueError) as exc:
         msg = str(exc).replace("Error tokenizing data. C error: ", "").strip()
+        extra = _extra_field_problems(file, body, len(header))
+        if extra:
+            return None, extra
         match = _LINE_RE.search(msg)
         row = int(match.group(1)) if match else None
         return None, [Problem(file, row, None, f"not a readable CSV ({msg})")]
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        extra = _extra_field_problems(file, body, len(frame.columns))
+        if extra:
+            return None, extra
     frame.columns = [str(c).strip() for c in frame.columns]
     # drop blank lines and empty rows; the index keeps the spreadsheet row numbers
     maybe_blank = frame.iloc[:, 0].isna().to_numpy()

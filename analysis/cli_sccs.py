@@ -132,7 +132,7 @@ def _fmt_p(p: float | None) -> str:
 
 def format_table(doc: dict[str, Any], cohort_name: str, synthetic: bool, model: str) -> str:
     """Readable text of one fit."""
-    kind = " (synthetic cohort)" if synthetic else ""
+    kind = " [synthetic]" if synthetic and "synthetic" not in cohort_name.lower() else ""
     lines = [
         f"SCCS on {cohort_name}{kind}: {model}",
         f"cases: {doc['n_cases']}  events: {doc['n_events']}  "

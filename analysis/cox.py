@@ -405,3 +405,66 @@ def kaplan_meier(
             "events": table["observed"].reindex(sf.index).to_numpy(),
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+# --- Table 1 descriptive columns -------------------------------------------------------------
+#: targets.yaml code of each Table 1 covariate and level (``t1_<code>_<group>_<stat>``).
+_T1_NUMERIC: dict[str, tuple[str, float]] = {
+    # cox_data column -> (targets code, factor back to the printed unit)
+    "age_per_5y": ("age", 5.0), "months_on_dara": ("months_on_dara", 1.0),
+    "years_dx_per_5y": ("years_dx_to_dara", 5.0), "lines": ("lines", 1.0),
+    "prior_infections": ("prior_infections", 1.0),
+}
+_T1_LEVEL_CODES: dict[str, tuple[str, dict[str, str]]] = {
+    "sex": ("sex", {"M": "male", "F": "female"}),
+    "prior_infections_cat": ("prior_inf", {"0": "0", "1": "1", "2": "2", "3": "3",
+                                           "4+": "4plus"}),
+    "heavy_chain": ("heavy", {"none": "none", "IgG": "igg", "IgA": "iga", "IgD": "igd",
+                              "IgE": "ige", "IgM": "igm"}),
+    "light_chain": ("light", {"lambda": "lambda", "kappa": "kappa", "both": "both"}),
+    "iss": ("iss", {"I": "1", "II": "2", "III": "3"}),
+    "riss": ("riss", {"I": "1", "II": "2", "III": "3"}),
+    "high_risk_cyto": ("hrcyto", {"no": "no", "yes": "yes"}),
+    "hgg700_baseline": ("hgg700", {"no": "no", "yes": "yes"}),
+    "hgg400_baseline": ("hgg400", {"no": "no", "yes": "yes"}),
+}
+_GROUP_CODES = {"ivig": "ivig", "reference": "ref"}
+
+
+def baseline_characteristics(cohort_or_data: Cohort | pd.DataFrame) -> pd.DataFrame:
+    """Table 1's descriptive columns per group, with the matching ``targets.yaml`` ids.
+
+    Numeric rows (age, months on dara, years from diagnosis in years, lines, prior infections):
+    ``median, min, max`` over patients with the value recorded. Category rows: ``n`` and ``pct``
+    (0-100) of the patients with that covariate recorded (the paper's available-case
+    denominators, inconsistencies.md items 9-10). Columns ``covariate, level, group, n, pct,
+    median, min, max, n_recorded, target_n, target_pct, target_median, target_min, target_max``
+    (ids are None where targets.yaml has none).
+    """
+    data = cohort_or_data if isinstance(cohort_or_data, pd.DataFrame) else cox_data(cohort_or_data)
+    rows = []
+    for group, gcode in _GROUP_CODES.items():
+        d = data[data["group"] == group]
+        for col, (code, factor) in _T1_NUMERIC.items():
+            x = d[col].dropna() * factor
+            rows.append({
+                "covariate": col.replace("_per_5y", ""), "level": None, "group": group,
+                "median": x.median(), "min": x.min(), "max": x.max(), "n_recorded": len(x),
+                **{f"target_{s}": f"t1_{code}_{gcode}_{s}" for s in ("median", "min", "max")},
+            })
+        for col, (code, levels) in _T1_LEVEL_CODES.items():
+            x = d[col].astype("string")
+            recorded = x.isin(list(levels)).fillna(False)
+            counts = x[recorded].value_counts()
+            n_rec = int(recorded.sum())
+            for level, lcode in levels.items():
+                n = int(counts.get(level, 0))
+                rows.append({
+                    "covariate": col, "level": level, "group": group, "n": n,
+                    "pct": 100.0 * n / n_rec if n_rec else np.nan, "n_recorded": n_rec,
+                    "target_n": f"t1_{code}_{lcode}_{gcode}_n",
+                    "target_pct": f"t1_{code}_{lcode}_{gcode}_pct",
+                })
+    cols = ["covariate", "level", "group", "n", "pct", "median", "min", "max", "n_recorded",
+            "target_n", "target_pct", "target_median", "target_min", "target_max"]
+    return pd.DataFrame(rows, columns=cols)

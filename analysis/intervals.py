@@ -725,7 +725,10 @@ def build_intervals(
     keys = np.concatenate(cut_keys)
     cut_keys.clear()
     keys.sort()
-    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]  # (np.unique hashes: slower)
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    keys = keys[new]  # (np.unique, which hashes, is several times slower)
+    del new
     kidx = keys // frame.stride
     body = np.flatnonzero(kidx[1:] == kidx[:-1]) + 1  # every key but each individual's first
     del kidx

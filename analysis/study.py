@@ -178,49 +178,66 @@ def functional_igg(cohort: Cohort) -> pd.DataFrame:
 
     For ``heavy_chain == "IgG"``: ``igg_mg_dl - 1000 * m_spike_g_dl`` floored at 0 (a missing
     M-spike counts as 0); otherwise ``igg_mg_dl``. Returns ``patient_id, date, day, igg_mg_dl,
-    m_spike_g_dl, functional_igg`` sorted by patient and day; measurements without an IgG value
-    are dropped.
+    m_spike_g_dl, functional_igg`` sorted by patient (order of first appearance) and day;
+    measurements without an IgG value or date, or of unknown patients, are dropped.
     """
-    igg = cohort.igg.merge(cohort.patients[["patient_id", "heavy_chain"]], on="patient_id")
-    igg = igg[igg["igg_mg_dl"].notna() & igg["date"].notna()].copy()
-    total = igg["igg_mg_dl"].astype(float)
-    spike = pd.to_numeric(igg["m_spike_g_dl"], errors="coerce").fillna(0.0).astype(float)
-    is_igg_type = (igg["heavy_chain"].astype("string") == "IgG").fillna(False).to_numpy(dtype=bool)
-    igg["functional_igg"] = np.where(is_igg_type, np.maximum(total - 1000.0 * spike, 0.0), total)
-    igg["day"] = to_day(igg["date"])
-    igg = igg.sort_values(["patient_id", "day"], kind="stable")
-    cols = ["patient_id", "date", "day", "igg_mg_dl", "m_spike_g_dl", "functional_igg"]
-    return igg[cols].reset_index(drop=True)
+    igg = cohort.igg
+    heavy = cohort.patients.set_index("patient_id")["heavy_chain"]
+    hc = igg["patient_id"].map(heavy)
+    keep = (igg["igg_mg_dl"].notna() & igg["date"].notna() & igg["patient_id"].isin(heavy.index)
+            ).to_numpy(dtype=bool)
+    igg, hc = igg[keep], hc[keep]
+    total = igg["igg_mg_dl"].to_numpy(dtype=float)
+    spike = np.nan_to_num(pd.to_numeric(igg["m_spike_g_dl"], errors="coerce").to_numpy(float))
+    is_igg_type = (hc == "IgG").to_numpy(dtype=bool)
+    day = to_day(igg["date"])
+    code = pd.factorize(igg["patient_id"])[0]
+    order = np.lexsort((day, code))
+    out = pd.DataFrame({
+        "patient_id": igg["patient_id"].to_numpy()[order],
+        "date": igg["date"].to_numpy()[order],
+        "day": day[order],
+        "igg_mg_dl": total[order],
+        "m_spike_g_dl": igg["m_spike_g_dl"].to_numpy()[order],
+        "functional_igg": np.where(is_igg_type, np.maximum(total - 1000.0 * spike, 0.0),
+                                   total)[order],
+    })
+    return out
 
 
-def baseline_igg(cohort: Cohort) -> pd.DataFrame:
+def baseline_igg(cohort: Cohort, functional: pd.DataFrame | None = None) -> pd.DataFrame:
     """Baseline functional IgG per patient: the first measurement dated within
     ``dara_start - 90 .. dara_start + 10`` (Table 1 note). Columns ``patient_id, baseline_day,
-    baseline_igg`` for every patient (NaN / NA where none)."""
+    baseline_igg`` for every patient, in ``patients.csv`` order (NaN where none).
+    ``functional`` is :func:`functional_igg` if already computed."""
+    f = functional_igg(cohort) if functional is None else functional
     obs = observation_periods(cohort)[["patient_id", "start_day"]]
-    f = functional_igg(cohort).merge(obs, on="patient_id")
+    start = f["patient_id"].map(obs.set_index("patient_id")["start_day"]).to_numpy()
     lo, hi = BASELINE_IGG_WINDOW
-    rel = f["day"] - f["start_day"]
+    rel = f["day"].to_numpy() - start
     f = f[(rel >= lo) & (rel <= hi)]
-    first = f.groupby("patient_id", sort=False).head(1)  # sorted by day: the first one
-    out = obs[["patient_id"]].merge(
-        first[["patient_id", "day", "functional_igg"]], on="patient_id", how="left"
-    )
-    return out.rename(columns={"day": "baseline_day", "functional_igg": "baseline_igg"})
+    first = f.drop_duplicates("patient_id", keep="first").set_index("patient_id")  # sorted by day
+    return pd.DataFrame({
+        "patient_id": obs["patient_id"].to_numpy(),
+        "baseline_day": obs["patient_id"].map(first["day"]).to_numpy(dtype=float),
+        "baseline_igg": obs["patient_id"].map(first["functional_igg"]).to_numpy(dtype=float),
+    })
 
 
-def igg_measurements(cohort: Cohort) -> pd.DataFrame:
+def igg_measurements(cohort: Cohort, functional: pd.DataFrame | None = None) -> pd.DataFrame:
     """Functional IgG per patient and measurement day: columns ``id, day, value``.
 
     Several measurements on one day: the lowest functional value counts (a trough; the paper
     measured troughs "to reflect the maximal severity of HGG").
     """
-    f = functional_igg(cohort)
-    return (
-        f.groupby(["patient_id", "day"], sort=True, as_index=False)["functional_igg"]
-        .min()
-        .rename(columns={"patient_id": "id", "functional_igg": "value"})
-    )
+    f = functional_igg(cohort) if functional is None else functional
+    code = pd.factorize(f["patient_id"])[0]
+    order = np.lexsort((f["functional_igg"].to_numpy(), f["day"].to_numpy(), code))
+    f = f.iloc[order]
+    first = ~pd.DataFrame({"c": code[order], "d": f["day"].to_numpy()}).duplicated().to_numpy()
+    f = f[first]
+    return pd.DataFrame({"id": f["patient_id"].to_numpy(), "day": f["day"].to_numpy(),
+                         "value": f["functional_igg"].to_numpy()})
 
 
 def igg_steps(cohort: Cohort) -> pd.DataFrame:
@@ -232,11 +249,11 @@ def igg_steps(cohort: Cohort) -> pd.DataFrame:
     without one have no such row, and their days before the first measurement are unknown.
     (:func:`study_intervals` passes the baseline as ``StepCovariate.initial`` instead.)
     """
-    base = baseline_igg(cohort).dropna(subset=["baseline_igg"])
-    early = pd.DataFrame(
-        {"id": base["patient_id"].to_numpy(), "day": -(10**6), "value": base["baseline_igg"]}
-    )
-    steps = pd.concat([early, igg_measurements(cohort)], ignore_index=True)
+    functional = functional_igg(cohort)
+    base = baseline_igg(cohort, functional).dropna(subset=["baseline_igg"])
+    early = pd.DataFrame({"id": base["patient_id"].to_numpy(), "day": -(10**6),
+                          "value": base["baseline_igg"].to_numpy()})
+    steps = pd.concat([early, igg_measurements(cohort, functional)], ignore_index=True)
     return steps.sort_values(["id", "day"], kind="stable").reset_index(drop=True)
 
 
@@ -350,10 +367,11 @@ def study_intervals(
             length=PROGRESSION_DAYS,
         ))
     if hgg is not None or igg_level:
-        base = baseline_igg(cohort).dropna(subset=["baseline_igg"])
+        functional = functional_igg(cohort)
+        base = baseline_igg(cohort, functional).dropna(subset=["baseline_igg"])
         covariates.append(StepCovariate(
             "igg",
-            igg_measurements(cohort),
+            igg_measurements(cohort, functional),
             initial=pd.DataFrame({"id": base["patient_id"], "value": base["baseline_igg"]}),
             thresholds=(float(hgg),) if hgg is not None else (),
         ))

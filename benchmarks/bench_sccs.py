@@ -28,6 +28,7 @@ treatment and 1.8 before it. Only people with at least one event are kept, so n 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -243,7 +244,7 @@ def stage_clogit(path: Path, workdir: Path, label: str) -> dict:
     out = subprocess.run([rscript, str(script), str(csv)], capture_output=True, text=True)
     if out.returncode != 0:
         return {"skipped": f"R failed: {out.stderr.strip()[-300:]}"}
-    return json.loads(out.stdout.strip().splitlines()[-1].replace("\n", " "))
+    return json.loads(out.stdout[out.stdout.index("{"):])
 
 
 def stage_e2e(label: str) -> dict:
@@ -261,10 +262,8 @@ def stage_e2e(label: str) -> dict:
 def machine() -> dict:
     info = {"nproc": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "pandas": pd.__version__, "platform": platform.platform()}
-    try:
+    with contextlib.suppress(OSError):
         info["lscpu"] = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    except OSError:
-        pass
     return info
 
 

@@ -62,8 +62,9 @@ def test_valid_cohort_loads_with_contract_types(cohort_dir: Path) -> None:
     assert "notes" not in p.columns  # extra column dropped
     for col in ("diagnosis_date", "dara_start", "dara_last", "death_date", "last_contact"):
         assert p[col].dtype == "datetime64[ns]", col
-    for col in ("age_at_dara", "lines_of_therapy", "prior_infections_12m"):
+    for col in ("lines_of_therapy", "prior_infections_12m"):
         assert p[col].dtype == "Int64", col
+    assert p["age_at_dara"].dtype == "float64"  # years; the contract allows decimals
     assert p.loc[3, "prior_infections_12m"] is pd.NA  # empty cell = unknown
     assert p.loc[0, "dara_start"] == pd.Timestamp("2016-01-04")
     assert p.loc[2, "iss"] is None or pd.isna(p.loc[2, "iss"])
@@ -197,13 +198,13 @@ CASES: list[Case] = [
          "patients.csv", 3, "dara_last", "before dara_start (2017-05-31 < 2017-06-01)"),
     Case("diagnosis-after-start", patients_cell(6, "diagnosis_date", "2019-03-02"),
          "patients.csv", 6, "diagnosis_date", "after dara_start (2019-03-02 > 2019-03-01)"),
-    # counts and ages: whole numbers >= 0
+    # counts: whole numbers >= 0; age: a number of years from 0 to 150
     Case("age-negative", patients_cell(2, "age_at_dara", "-65"),
-         "patients.csv", 2, "age_at_dara", "must be >= 0"),
+         "patients.csv", 2, "age_at_dara", "must be from 0 to 150"),
     Case("age-not-number", patients_cell(3, "age_at_dara", "seventy"),
-         "patients.csv", 3, "age_at_dara", WHOLE),
-    Case("age-fraction", patients_cell(4, "age_at_dara", "58.5"),
-         "patients.csv", 4, "age_at_dara", WHOLE),
+         "patients.csv", 3, "age_at_dara", NUMBER),
+    Case("age-implausible", patients_cell(4, "age_at_dara", "1e308"),
+         "patients.csv", 4, "age_at_dara", "must be from 0 to 150"),
     Case("lines-negative", patients_cell(5, "lines_of_therapy", "-1"),
          "patients.csv", 5, "lines_of_therapy", "must be >= 0"),
     Case("lines-not-number", patients_cell(2, "lines_of_therapy", "3+"),
@@ -326,7 +327,12 @@ CASES: list[Case] = [
         "\n" + (d / "ivig.csv").read_text()), "ivig.csv", 1, None, "header must be on the first"),
     Case("too-many-fields", lambda d: (d / "progression.csv").write_text(
         (d / "progression.csv").read_text() + "P002,2019-01-01,extra\n"),
-         "progression.csv", 4, None, "Expected 2 fields"),
+         "progression.csv", 4, None, "3 fields but the header has 2"),
+    Case("too-many-fields-first-row", lambda d: (d / "ivig.csv").write_text(
+        (d / "ivig.csv").read_text().replace("P001,2016-02-01,0.4", "P001,2016-02-01,0.4,1")),
+         "ivig.csv", 2, None, "4 fields but the header has 3"),
+    Case("whole-number-too-large", patients_cell(4, "lines_of_therapy", "9223372036854775808"),
+         "patients.csv", 4, "lines_of_therapy", "too large"),
     Case("duplicate-header", lambda d: write_rows(
         d, "progression.csv", [[*r, r[1]] for r in read_rows(d, "progression.csv")]),
          "progression.csv", 1, "date", "more than once"),
@@ -454,3 +460,9 @@ def test_header_only_event_files_and_empty_optional_column(cohort_dir: Path) -> 
     summary = cohort.summary()
     assert (summary["ivig_doses"], summary["patients_with_ivig"]) == (0, 0)
     assert summary["outside_observation"]["progression_events"] == 0
+
+
+def test_trailing_comma_on_every_line_is_tolerated(cohort_dir: Path) -> None:
+    text = (cohort_dir / "igg.csv").read_text(encoding="utf-8")
+    (cohort_dir / "igg.csv").write_text(text.replace("\n", ",\n"), encoding="utf-8")
+    assert load_cohort(cohort_dir).igg["igg_mg_dl"].tolist() == [800.0, 450.0, 1200.0, 300.0]

@@ -193,3 +193,22 @@ def test_ph_tests_and_kaplan_meier():
     n_at_risk = (one["time"] >= t0).sum()
     d0 = ((one["time"] == t0) & (one["event"] == 1)).sum()
     assert s[t0] == pytest.approx(1 - d0 / n_at_risk)
+
+
+def test_baseline_characteristics_hand(small):
+    b = cox.baseline_characteristics(small)
+    ids = {x["id"] for x in yaml.safe_load(TARGETS_PATH.read_text())["targets"]}
+    used = set()
+    for c in ("target_n", "target_pct", "target_median", "target_min", "target_max"):
+        used |= set(b[c].dropna())
+    assert used <= ids
+    row = b.set_index(["covariate", "level", "group"])
+    # IVIG group: I1 IgG, I2 none, I3 none -> none 2 of 3
+    assert row.loc[("heavy_chain", "none", "ivig"), "n"] == 2
+    assert row.loc[("heavy_chain", "none", "ivig"), "pct"] == pytest.approx(200 / 3)
+    # prior infections recorded for I1 (5 -> 4+) and I2 (0) only: 50% each (available cases)
+    assert row.loc[("prior_infections_cat", "4+", "ivig"), "pct"] == 50
+    assert row.loc[("prior_infections_cat", "4+", "ivig"), "n_recorded"] == 2
+    num = b[b["level"].isna()].set_index(["covariate", "group"])
+    assert num.loc[("prior_infections", "ivig"), "median"] == 2.5
+    assert num.loc[("age", "ivig"), "median"] == 65  # the helper's default age

@@ -1,0 +1,477 @@
+"""Calibration table: how a cohort compares with every number the paper prints.
+
+:func:`calibration_table` takes any valid cohort (a :class:`analysis.cohort.Cohort`, or the dict of
+tables :func:`analysis.simulate.simulate_cohort` returns) and compares it with the paper's numbers,
+read by id from ``data/paper/targets.yaml`` (never retyped here). Nothing in it knows whether the
+cohort is synthetic: on real data it is simply a side-by-side with the paper.
+
+Columns: ``target_id``, ``description``, ``paper``, ``synthetic``, ``tolerance``, ``status``
+(``pass`` / ``fail`` / ``info``), ``note``. Tolerances:
+
+* ``exact`` - equal (counts; range ends after rounding to the printed decimals);
+* ``rounding`` - the cohort's value rounded to the printed decimals equals the printed value
+  (medians, percentages);
+* ``±x`` - absolute difference at most x (rates, rate ratios);
+* ``> x`` - above x (the 60-day pre-exposure IRR);
+* ``info`` - shown, not judged (where the paper is ambiguous, contradicts itself, or the number is
+  a by-product rather than a calibration target).
+
+Where the paper contradicts itself (``inconsistencies.md``), the row says which version is matched
+and why. The self-controlled case series rows come from a quick, independent conditional Poisson fit
+(:func:`analysis.calibration_facts.conditional_poisson`), not from the book's SCCS engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.calibration_facts import Facts, cohort_facts, day_number, functional_igg, sccs_irr
+from analysis.simulate_targets import allocate, targets
+
+DAYS_PER_MONTH = 30.4375
+DAYS_PER_YEAR = 365.25
+COLUMNS = ["target_id", "description", "paper", "synthetic", "tolerance", "status", "note"]
+GK = {"ivig": "ivig", "ref": "reference"}
+
+
+def _decimals(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, float):
+        return 0
+    s = repr(v)
+    return len(s.split(".")[1]) if "." in s and "e" not in s else 0
+
+
+class _Table:
+    """Collects rows and judges them."""
+
+    def __init__(self, tdict: dict[str, dict]) -> None:
+        self.t = tdict
+        self.rows: list[dict] = []
+
+    def add(self, tid: str, value: Any, tol: Any = "rounding", note: str = "",
+            desc: str | None = None, paper: Any = None) -> None:
+        entry = self.t.get(tid)
+        if entry is None:
+            raise KeyError(f"calibration refers to unknown target id {tid!r}")
+        pv = entry["value"] if paper is None else paper
+        description = desc or f"{entry['quantity']} ({_pop(entry['population'])})"
+        status = "info"
+        tol_text = "info"
+        ok: bool | None = None
+        v = value
+        if isinstance(v, (np.floating, np.integer)):
+            v = v.item()
+        if v is None or (isinstance(v, float) and not np.isfinite(v)):
+            ok = None if tol == "info" else False
+        elif tol == "exact":
+            tol_text = "exact"
+            ok = round(float(v), _decimals(pv)) == float(pv) if isinstance(pv, float) else v == pv
+        elif tol == "rounding":
+            tol_text = f"rounding ({_decimals(pv)} dp)"
+            ok = round(float(v) + 1e-12, _decimals(pv)) == float(pv)
+        elif isinstance(tol, tuple) and tol[0] == "gt":
+            tol_text = f"> {tol[1]}"
+            ok = float(v) > tol[1]
+        elif isinstance(tol, tuple) and tol[0] == "check":
+            tol_text = tol[1]
+            ok = bool(tol[2])
+        elif isinstance(tol, (int, float)):
+            tol_text = f"±{tol}"
+            ok = abs(float(v) - float(pv)) <= tol + 1e-9
+        if tol != "info":
+            status = "pass" if ok else "fail"
+        if isinstance(v, float):
+            v = round(v, 4)
+        self.rows.append({"target_id": tid, "description": description, "paper": pv,
+                          "synthetic": v, "tolerance": tol_text, "status": status, "note": note})
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=COLUMNS)
+
+
+def _pop(p: str) -> str:
+    return {"ivig_group": "IVIG group", "reference": "reference group", "both": "both groups",
+            "screened": "screened"}.get(p, p)
+
+
+def _median(x) -> float:
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else float("nan")
+
+
+def _ends(x) -> tuple[float, float]:
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return (float(x.min()), float(x.max())) if x.size else (float("nan"), float("nan"))
+
+
+def _km_at(time: np.ndarray, event: np.ndarray, at: float) -> float:
+    """Kaplan-Meier survival at ``at`` (no ties handling needed beyond the usual product)."""
+    o = np.argsort(time, kind="stable")
+    time, event = time[o], event[o]
+    s, n = 1.0, time.size
+    uniq = np.unique(time[event & (time <= at)])
+    for u in uniq:  # a handful of death times
+        at_risk = np.sum(time >= u)
+        d = np.sum((time == u) & event)
+        s *= 1 - d / at_risk
+    del n
+    return s
+
+
+def calibration_table(cohort: Any, targets_path: str | Path | None = None) -> pd.DataFrame:
+    """Compare ``cohort`` with every calibration target of the paper (see the module doc)."""
+    tdict = targets(targets_path)
+    f = cohort_facts(cohort)
+    tab = _Table(tdict)
+    _table1(tab, f)
+    _results(tab, f)
+    _infections(tab, f)
+    _table2(tab, f)
+    _sccs(tab, f)
+    return tab.frame()
+
+
+# --------------------------------------------------------------------------- Table 1
+def _table1(tab: _Table, f: Facts) -> None:
+    p = f.patients
+    t = tab.t
+    for gk, g in GK.items():
+        sel = f.group == g
+        n = int(sel.sum())
+        tab.add(f"t1_n_{gk}", n, "exact")
+        pg = p[sel]
+        cats = {
+            "sex": ("sex", {"male": "M", "female": "F"}),
+            "heavy": ("heavy_chain", {"none": "none", "igg": "IgG", "iga": "IgA", "igd": "IgD",
+                                      "ige": "IgE", "igm": "IgM"}),
+            "light": ("light_chain", {"lambda": "lambda", "kappa": "kappa", "both": "both"}),
+            "iss": ("iss", {"1": "I", "2": "II", "3": "III"}),
+            "riss": ("riss", {"1": "I", "2": "II", "3": "III"}),
+            "hrcyto": ("high_risk_cyto", {"no": "no", "yes": "yes"}),
+        }
+        for key, (col, levels) in cats.items():
+            vals = pg[col].astype("string")
+            known = int(vals.notna().sum())
+            for lv, code in levels.items():
+                c = int((vals == code).sum())
+                note = ""
+                if key in ("iss", "riss", "hrcyto"):
+                    note = (f"available-case denominator {known} (unknown = empty cell), as the "
+                            "paper's percentages (inconsistencies.md item 10)")
+                tab.add(f"t1_{key}_{lv}_{gk}_n", c, "exact", note)
+                pid = f"t1_{key}_{lv}_{gk}_pct"
+                if pid in t:
+                    tab.add(pid, 100 * c / known if known else float("nan"), "rounding", note)
+        # baseline HGG (functional IgG, -90..+10 days around dara start)
+        base = f.baseline[sel]
+        known = np.isfinite(base)
+        for thr, name in ((700, "hgg700"), (400, "hgg400")):
+            yes = int(np.sum(base[known] < thr))
+            no = int(known.sum()) - yes
+            for lv, c in (("yes", yes), ("no", no)):
+                tab.add(f"t1_{name}_{lv}_{gk}_n", c, "exact",
+                        "first functional IgG within -90..+10 days of the first daratumumab dose")
+                tab.add(f"t1_{name}_{lv}_{gk}_pct", 100 * c / max(int(known.sum()), 1), "rounding")
+        # prior-year infections in categories: paper denominators 40/94, contract needs all known
+        prior = pd.to_numeric(pg["prior_infections_12m"], errors="coerce").to_numpy(float)
+        printed = [t[f"t1_prior_inf_{c}_{gk}_n"]["value"] for c in ("0", "1", "2", "3", "4plus")]
+        expect = allocate(n, printed) if n else np.zeros(5, int)
+        for i, c in enumerate(("0", "1", "2", "3", "4plus")):
+            cnt = int(np.sum(prior >= 4)) if c == "4plus" else int(np.sum(prior == int(c)))
+            tab.add(f"t1_prior_inf_{c}_{gk}_n", cnt, ("check", f"= {expect[i]} (scaled to N)",
+                                                      cnt == expect[i]),
+                    f"paper counts cover {sum(printed)} patients (unknowns not disclosed, "
+                    f"inconsistencies.md item 9); the contract requires a count for every patient, "
+                    f"so the printed categories scaled to the whole group (largest remainder) are "
+                    f"matched: {expect[i]} of {n}")
+            tab.add(f"t1_prior_inf_{c}_{gk}_pct", 100 * cnt / max(n, 1), "info",
+                    f"percent of all {n} (the paper's percent is of {sum(printed)})")
+        # median (range) rows
+        start = f.start[sel]
+        num = {
+            "age": pd.to_numeric(pg["age_at_dara"], errors="coerce").to_numpy(float),
+            "months_on_dara": (day_number(pg["dara_last"]) - start) / DAYS_PER_MONTH,
+            "years_dx_to_dara": (start - day_number(pg["diagnosis_date"])) / DAYS_PER_YEAR,
+            "lines": pd.to_numeric(pg["lines_of_therapy"], errors="coerce").to_numpy(float),
+            "prior_infections": prior,
+        }
+        for name, x in num.items():
+            lo, hi = _ends(x)
+            note = ("months = (dara_last - dara_start) days / 30.4375" if name == "months_on_dara"
+                    else "years = (dara_start - diagnosis_date) days / 365.25"
+                    if name == "years_dx_to_dara" else "")
+            tab.add(f"t1_{name}_{gk}_median", _median(x), "rounding", note)
+            tab.add(f"t1_{name}_{gk}_min", lo, "exact", note)
+            tab.add(f"t1_{name}_{gk}_max", hi, "exact", note)
+
+
+# --------------------------------------------------------------------------- Results, part one/two
+def _results(tab: _Table, f: Facts) -> None:
+    p = f.patients
+    iv = f.group == "ivig"
+    rf = f.group == "reference"
+    n_iv = int(iv.sum())
+    pi = p[iv]
+
+    def pct(mask_series) -> float:
+        return 100 * float(np.mean(mask_series)) if n_iv else float("nan")
+
+    tab.add("res1_ivig_n", n_iv, "exact")
+    tab.add("res2_reference_n", int(rf.sum()), "exact")
+    tab.add("res1_female_pct", pct(pi["sex"].astype(str) == "F"))
+    start = f.start
+    age = pd.to_numeric(pi["age_at_dara"], errors="coerce").to_numpy(float)
+    tab.add("res1_age_median", _median(age))
+    tab.add("res1_age_min", _ends(age)[0], "exact")
+    tab.add("res1_age_max", _ends(age)[1], "exact")
+    tab.add("res1_igg_myeloma_pct", pct(pi["heavy_chain"].astype(str) == "IgG"))
+    tab.add("res1_light_chain_only_pct", pct(pi["heavy_chain"].astype(str) == "none"))
+    lines = pd.to_numeric(pi["lines_of_therapy"], errors="coerce").to_numpy(float)
+    tab.add("res1_prior_lines_median", _median(lines))
+    tab.add("res1_prior_lines_min", _ends(lines)[0], "exact")
+    tab.add("res1_prior_lines_max", _ends(lines)[1], "exact")
+    ydx = (start[iv] - day_number(pi["diagnosis_date"])) / DAYS_PER_YEAR
+    conflict = ("CONFLICT: the Results text quotes the reference column of Table 1; the Table 1 "
+                "IVIG column (4.1, 0.3-14.8) is matched instead (inconsistencies.md item 4)")
+    tab.add("res1_years_dx_to_dara_median", _median(ydx), "info", conflict)
+    tab.add("res1_years_dx_to_dara_min", _ends(ydx)[0], "info", conflict)
+    tab.add("res1_years_dx_to_dara_max", _ends(ydx)[1], "info", conflict)
+    cyto = pi["high_risk_cyto"].astype("string")
+    tab.add("res1_high_risk_cyto_pct",
+            100 * float((cyto == "yes").sum()) / max(int(cyto.notna().sum()), 1), "rounding",
+            "of patients with known cytogenetics")
+    asct = pi["prior_asct"].astype("string")
+    tab.add("res1_prior_asct_pct", 100 * float((asct == "yes").sum()) / max(int(asct.notna().sum()), 1))
+    months = (day_number(pi["dara_last"]) - start[iv]) / DAYS_PER_MONTH
+    tab.add("res1_months_on_dara_median", _median(months))
+    months_rf = (day_number(p[rf]["dara_last"]) - start[rf]) / DAYS_PER_MONTH
+    tab.add("res2_months_on_dara_median_ref", _median(months_rf))
+    prior = pd.to_numeric(p["prior_infections_12m"], errors="coerce").to_numpy(float)
+    tab.add("res1_prior_year_infections_median", _median(prior[iv]))
+    tab.add("res2_prior_infections_median_ivig", _median(prior[iv]))
+    tab.add("res2_prior_infections_median_ref", _median(prior[rf]))
+    for kind in ("antiviral", "antibacterial", "antifungal"):
+        col = pi[f"{kind}_ppx"].astype("string")
+        c = int((col == "yes").sum())
+        tab.add(f"res1_{kind}_ppx_n", c, "exact")
+        tab.add(f"res1_{kind}_ppx_pct", 100 * c / max(n_iv, 1))
+    resp = pi["best_response"].astype("string")
+    orr = resp.isin(["sCR", "CR", "VGPR", "PR"]).sum() / max(int(resp.notna().sum()), 1)
+    tab.add("res1_orr_pct", 100 * float(orr), "rounding", "PR or better among known responses")
+    death = day_number(pi["death_date"])
+    last = day_number(pi["last_contact"]) if "last_contact" in pi else np.full(n_iv, -1)
+    dead = pd.to_datetime(pi["death_date"], errors="coerce").notna().to_numpy()
+    end = np.where(dead, death, np.where(pd.to_datetime(pi["last_contact"], errors="coerce")
+                                         .notna().to_numpy(), last, f.end[iv]))
+    os5 = _km_at((end - start[iv]).astype(float), dead, 5 * DAYS_PER_YEAR)
+    tab.add("res1_os_5yr_pct", 100 * os5, "info",
+            "Kaplan-Meier from the first daratumumab dose, censored at last contact")
+
+
+# --------------------------------------------------------------------------- infections
+def _infections(tab: _Table, f: Facts) -> None:
+    inf = f.inf[f.inf["in_obs"]]
+    ivp = np.flatnonzero(f.group == "ivig")
+    rfp = np.flatnonzero(f.group == "reference")
+    obs_days = (f.end - f.start + 1).astype(float)
+    for pre, pids in (("res1", ivp), ("res2", rfp)):
+        x = inf[np.isin(inf["pid"], pids)]
+        n = len(x)
+        npat = int(x["pid"].nunique())
+        g34 = x[x["grade"] >= 3]
+        tab.add(f"{pre}_infections_total", n, "exact", "infections in the observation period")
+        tab.add(f"{pre}_patients_with_infection_n", npat, "exact")
+        tab.add(f"{pre}_patients_with_infection_pct", 100 * npat / max(pids.size, 1))
+        tab.add(f"{pre}_g34_patients_n", int(g34["pid"].nunique()), "exact")
+        tab.add(f"{pre}_g34_patients_pct", 100 * g34["pid"].nunique() / max(pids.size, 1))
+        tab.add(f"{pre}_fatal_infections_n", int((x["grade"] >= 5).sum()), "exact")
+        resp = x["site"].isin(["upper_respiratory", "lower_respiratory"])
+        tab.add(f"{pre}_site_respiratory_pct", 100 * float(resp.mean()) if n else np.nan)
+        tab.add(f"{pre}_site_lower_respiratory_pct",
+                100 * float((x["site"] == "lower_respiratory").mean()) if n else np.nan)
+        conf = x[x["organism"] != "unconfirmed"]
+        for org in ("bacterial", "viral", "fungal"):
+            tab.add(f"{pre}_micro_{org}_pct",
+                    100 * float((conf["organism"] == org).mean()) if len(conf) else np.nan,
+                    "rounding", f"of {len(conf)} microbiologically confirmed infections "
+                    "(denominator not printed in the paper)")
+        py = obs_days[pids].sum() / DAYS_PER_YEAR
+        if pre == "res2":
+            tab.add("res2_rate_allgrade", n / py, 0.03,
+                    "pooled: infections / patient-years (observation = dara_start..dara_last+30)")
+            tab.add("res2_rate_g34", len(g34) / py, 0.03, "pooled grade 3-4 infections per "
+                    "patient-year")
+    # IVIG group: time to first infection, rates on/off, seasons, progression
+    x = inf[np.isin(inf["pid"], ivp)]
+    first = x.groupby("pid")["day"].min()
+    ttf = (first.to_numpy() - f.start[first.index.to_numpy()]) / DAYS_PER_MONTH
+    tab.add("res1_time_to_first_infection_median", _median(ttf), "info",
+            "months from the first daratumumab dose, patients with an infection")
+    d = f.days[np.isin(f.days["pid"], ivp)]
+    on = d["on"].to_numpy()
+    ev = d["events"].to_numpy()
+    r_on = ev[on].sum() / on.sum() * DAYS_PER_YEAR if on.any() else np.nan
+    r_off = ev[~on].sum() / (~on).sum() * DAYS_PER_YEAR if (~on).any() else np.nan
+    per = d.groupby("pid").agg(on_d=("on", "sum"), n=("on", "size"))
+    per_ev_on = d[on].groupby("pid")["events"].sum().reindex(per.index, fill_value=0)
+    per_ev_off = d[~on].groupby("pid")["events"].sum().reindex(per.index, fill_value=0)
+    m_on = float(np.mean((per_ev_on / per["on_d"] * DAYS_PER_YEAR)[per["on_d"] > 0]))
+    off_d = per["n"] - per["on_d"]
+    m_off = float(np.mean((per_ev_off / off_d * DAYS_PER_YEAR)[off_d > 0]))
+    note_rate = ("pooled rate; the paper's 1.78/3.10 cannot be pooled rates together with its "
+                 "seasonal rates (inconsistencies.md item 1); mean of per-patient rates here: "
+                 "{:.2f}")
+    tab.add("res1_rate_on_ivig", r_on, "info", note_rate.format(m_on))
+    tab.add("res1_rate_observation", r_off, "info", note_rate.format(m_off))
+    tab.add("drv_rate_ratio_on_off", r_on / r_off, 0.05,
+            "crude pooled on/off-IVIG rate ratio of the IVIG group (paper: 1.78/3.10 = 0.574, "
+            "IRR 0.57)")
+    fw = d["fall_winter"].to_numpy()
+    for name, m in (("fall_winter", fw), ("spring_summer", ~fw)):
+        tab.add(f"res1_rate_{name}", ev[m].sum() / m.sum() * DAYS_PER_YEAR, "info",
+                "pooled; the matched version is the on/off ratio (inconsistencies.md item 1)")
+        tab.add(f"res1_on_ivig_share_{name}_pct", 100 * on[m].mean(), "info")
+    prog = d["progression"].to_numpy()
+    tab.add("res1_infections_at_progression_pct", 100 * ev[prog].sum() / max(ev.sum(), 1), "info",
+            "infections within 30 days from a progression date")
+
+
+# --------------------------------------------------------------------------- Table 2 and HGG
+def _table2(tab: _Table, f: Facts) -> None:
+    d = f.days
+    base = f.baseline
+    for pre, g in (("t2", "ivig"), ("res2", "reference")):
+        pids = np.flatnonzero(f.group == g)
+        dd = d[np.isin(d["pid"], pids)]
+        # lowest functional IgG measured during the study period, per patient
+        low = f.igg_min_obs[pids]
+        if pre == "t2":
+            for thr in (700, 400, 200):
+                c = int(np.sum(low < thr))
+                tab.add(f"t2_hgg_lt{thr}_n", c, "exact",
+                        "patients with a functional IgG measurement below the threshold during "
+                        "observation (the Table 2 counts; Abstract/Discussion 100%/81%/21% are "
+                        "the other version, inconsistencies.md item 6)")
+                tab.add(f"t2_hgg_lt{thr}_pct", 100 * c / max(pids.size, 1))
+            tab.add("res1_hgg_any_pct", 100 * np.mean(low < 700))
+            tab.add("res1_hgg_moderate_or_worse_pct", 100 * np.mean(low < 400))
+            tab.add("res1_hgg_severe_pct", 100 * np.mean(low < 200))
+            tab.add("abs_hgg_any_pct", 100 * np.mean(low < 700), "info",
+                    "CONFLICT with Table 2 98%; Table 2 matched (inconsistencies.md item 6)")
+            tab.add("abs_hgg_moderate_pct", 100 * np.mean(low < 400), "info",
+                    "CONFLICT with Table 2 79%; Table 2 matched (inconsistencies.md item 6)")
+            b = base[pids]
+            tab.add("t2_igg_pre_dara_median", _median(b), "rounding")
+            tab.add("t2_igg_pre_dara_min", _ends(b)[0], "exact")
+            tab.add("t2_igg_pre_dara_max", _ends(b)[1], "exact")
+            tab.add("res1_igg_pre_dara_median", _median(b), "rounding")
+            at_iv = f.igg_before_first_ivig[pids]
+            tab.add("t2_igg_pre_ivig_median", _median(at_iv), "info",
+                    "latest functional IgG on or before the day of the first IVIG")
+            tab.add("t2_igg_pre_ivig_min", _ends(at_iv)[0], "info")
+            tab.add("t2_igg_pre_ivig_max", _ends(at_iv)[1], "info")
+            tab.add("res1_igg_at_ivig_start_median", _median(at_iv), "info")
+            share = dd.groupby("pid")["on"].mean() * 100
+            tab.add("t2_on_ivig_days_prop_median", _median(share), "info",
+                    "per patient: observed days on IVIG / observed days")
+            tab.add("t2_on_ivig_days_prop_min", _ends(share)[0], "info")
+            tab.add("t2_on_ivig_days_prop_max", _ends(share)[1], "info")
+            ivd = f.doses
+            ivd = ivd[np.isin(ivd["pid"], pids)]
+            g_ = ivd.groupby("pid")["day"]
+            ttf = (g_.min() - f.start[g_.min().index.to_numpy()]) / DAYS_PER_MONTH
+            for s, fn in (("median", _median), ("min", lambda v: _ends(v)[0]),
+                          ("max", lambda v: _ends(v)[1])):
+                tab.add(f"res1_time_to_first_ivig_{s}", fn(ttf), "info",
+                        "months from the first daratumumab dose to the first IVIG")
+            nd = g_.size()
+            dur = (g_.max() - g_.min() + 28) / DAYS_PER_MONTH
+            for s, fn in (("median", _median), ("min", lambda v: _ends(v)[0]),
+                          ("max", lambda v: _ends(v)[1])):
+                tab.add(f"res1_ivig_doses_{s}", fn(nd), "info")
+                tab.add(f"res1_ivig_duration_{s}", fn(dur), "info",
+                        "months from the first to the last IVIG dose plus 4 weeks")
+            dose = ivd["dose"].to_numpy(float)
+            tab.add("res1_ivig_dose_low", _ends(dose)[0], "exact")
+            tab.add("res1_ivig_dose_high", _ends(dose)[1], "exact")
+            hg = dd[np.isfinite(dd["igg"])]
+            tshare = (hg.groupby("pid")["igg"].apply(lambda s: float(np.mean(s < 700))) * 100)
+            tab.add("res1_time_with_hgg_pct", _median(tshare), "info",
+                    "median per-patient share of observed days with functional IgG < 700")
+        else:
+            tab.add("res2_hgg_any_pct_ref", 100 * np.mean(low < 700), "rounding")
+            tab.add("res2_hgg_moderate_or_worse_n", int(np.sum(low < 400)), "exact")
+            tab.add("res2_hgg_moderate_or_worse_pct", 100 * np.mean(low < 400))
+            tab.add("res2_hgg_severe_n", int(np.sum(low < 200)), "exact")
+            tab.add("res2_hgg_severe_pct", 100 * np.mean(low < 200))
+            hg = dd[np.isfinite(dd["igg"])]
+            tshare = (hg.groupby("pid")["igg"].apply(lambda s: float(np.mean(s < 700))) * 100)
+            tab.add("res2_time_with_hgg_pct_ref", _median(tshare), "info",
+                    "median per-patient share of observed days with functional IgG < 700")
+    # ANC / ALC at infection
+    inf = f.inf[f.inf["in_obs"]]
+    for g, pre in (("ivig", "t2"), ("reference", "res2")):
+        x = inf[np.isin(inf["pid"], np.flatnonzero(f.group == g))]
+        for lab in ("anc", "alc"):
+            v = x[lab].to_numpy(float)
+            mid = f"res1_alc_at_infection_median" if (g == "ivig" and lab == "alc") else \
+                f"{pre}_{lab}_at_infection_median"
+            note = "Table 2 prints 29.0 (typo); the text's 1.0 is matched (inconsistencies.md " \
+                   "item 8)" if mid == "res1_alc_at_infection_median" else ""
+            tab.add(mid, _median(v), 0.3, note)
+            tab.add(f"{pre}_{lab}_at_infection_min", _ends(v)[0], "exact")
+            tab.add(f"{pre}_{lab}_at_infection_max", _ends(v)[1], "exact")
+        g34 = x["grade"].to_numpy() >= 3
+        if g == "ivig":
+            for lab, thr, name in (("anc", 0.5, "anc_lt05"), ("anc", 1.0, "anc_lt10"),
+                                   ("alc", 0.5, "alc_lt05"), ("alc", 1.0, "alc_lt10")):
+                v = x[lab].to_numpy(float)
+                for gg, m in (("g12", ~g34), ("g34", g34)):
+                    k = m & np.isfinite(v)
+                    tab.add(f"t2_{name}_{gg}_pct", 100 * np.mean(v[k] < thr) if k.any() else
+                            np.nan, "info", "share of infections with a value, below the "
+                            "threshold (<, as in Table 2)")
+        else:
+            for lab, tid in (("anc", "res2_g4_neutropenia_in_g34_pct"),
+                             ("alc", "res2_alc_lt05_in_g34_pct")):
+                v = x[lab].to_numpy(float)
+                k = g34 & np.isfinite(v)
+                tab.add(tid, 100 * np.mean(v[k] < 0.5) if k.any() else np.nan, "info")
+
+
+# --------------------------------------------------------------------------- SCCS quick check
+def _sccs(tab: _Table, f: Facts) -> None:
+    note = ("quick check: conditional Poisson fit in analysis.calibration_facts (IVIG-group "
+            "cases, contract day counting); the book's estimates come from analysis.study")
+    get: Callable = lambda r, k: r.get(k, float("nan"))  # noqa: E731
+    r_all = sccs_irr(f, ["on"])
+    tab.add("sccs_allgrade_irr", get(r_all, "on"), 0.03, note)
+    r34 = sccs_irr(f, ["on"], "events_g34")
+    tab.add("sccs_g34_irr", get(r34, "on"), 0.05, note)
+    r60 = sccs_irr(f, ["on", "pre60"])
+    tab.add("sccs_pre60_irr", get(r60, "pre60"), ("gt", 1.5), note + "; model: on-IVIG + 60-day "
+            "pre-exposure window")
+    tab.add("sccs_allgrade_irr_adj_pre60", get(r60, "on"), "info", note)
+    r30 = sccs_irr(f, ["on", "pre30"])
+    tab.add("sccs_pre30_irr", get(r30, "pre30"), "info", note)
+    tab.add("sccs_allgrade_irr_adj_pre30", get(r30, "on"), "info", note)
+    hg = [get(sccs_irr(f, [], hgg=t), "hgg") for t in (700, 400, 200)]
+    rising = all(np.isfinite(hg)) and hg[0] > 1 and hg[0] < hg[1] < hg[2]
+    for tid, v in zip(("sccs_hgg_any_irr", "sccs_hgg_moderate_irr", "sccs_hgg_severe_irr"), hg,
+                      strict=True):
+        tab.add(tid, v, ("check", "> 1 and rising 700→400→200", rising),
+                note + "; one model per threshold, days below vs at or above")
+    rs = sccs_irr(f, ["on", "fall_winter"])
+    tab.add("sccs_allgrade_irr_adj_season", get(rs, "on"), "info", note)
+    rp = sccs_irr(f, ["on", "progression"])
+    tab.add("sccs_allgrade_irr_adj_progression", get(rp, "on"), "info", note)
+    for org in ("bacterial", "viral"):
+        r = sccs_irr(f, ["on"], f"events_{org}")
+        tab.add(f"sccs_{org}_reduction_pct", 100 * (1 - get(r, "on")), "info", note)

@@ -1,0 +1,80 @@
+"""``python -m analysis simulate [--seed N] [--n-ivig N] [--n-reference N] --out DIR``.
+
+Writes a synthetic cohort (five CSV files and ``cohort.yaml``) into ``DIR``; the same seed always
+gives byte-identical files, and the default seed gives the committed ``data/synthetic/``. Refuses to
+write into a non-empty folder that is not a previous simulator output (exit code 2). pandas and
+numpy are imported only when the command runs, so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``simulate`` subcommand."""
+    p = subparsers.add_parser(
+        "simulate",
+        help="generate a synthetic cohort calibrated to the paper",
+        description=(
+            "Generate a synthetic cohort (patients, ivig, infections, igg, progression CSV files "
+            "and cohort.yaml) calibrated to Lancman et al. 2026. Deterministic: the same seed "
+            "gives byte-identical files. The default seed reproduces data/synthetic/."
+        ),
+    )
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed (default: the canonical seed of data/synthetic/)")
+    p.add_argument("--n-ivig", type=int, default=None, help="IVIG patients (default 43)")
+    p.add_argument("--n-reference", type=int, default=None,
+                   help="reference patients (default 100)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output folder: new, empty, or a previous simulator output")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate and write; 0 on success, 2 on refusal or bad arguments."""
+    from pathlib import Path
+
+    from analysis.simulate import (
+        CANONICAL_SEED,
+        SimulateError,
+        is_simulator_output,
+        simulate_cohort,
+        write_cohort,
+    )
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"simulate: {out} exists and is not a folder; refusing to overwrite it",
+              file=sys.stderr)
+        return 2
+    if out.is_dir() and any(out.iterdir()) and not is_simulator_output(out):
+        print(f"simulate: {out} is not empty and is not a previous simulator output (no "
+              "cohort.yaml with 'synthetic: true'); refusing to overwrite it. Choose an empty or "
+              "new folder.", file=sys.stderr)
+        return 2
+    for name in ("n_ivig", "n_reference"):
+        v = getattr(args, name)
+        if v is not None and v < (1 if name == "n_ivig" else 0):
+            print(f"simulate: --{name.replace('_', '-')} must be "
+                  f"{'>= 1' if name == 'n_ivig' else '>= 0'}, got {v}", file=sys.stderr)
+            return 2
+    seed = CANONICAL_SEED if args.seed is None else args.seed
+    if seed < 0:
+        print(f"simulate: --seed must be >= 0, got {seed}", file=sys.stderr)
+        return 2
+    try:
+        tables = simulate_cohort(seed, n_ivig=args.n_ivig, n_reference=args.n_reference)
+        write_cohort(tables, out)
+    except (SimulateError, OSError) as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 2
+    p = tables["patients"]
+    print(f"wrote {out}: {int((p['group'] == 'ivig').sum())} IVIG and "
+          f"{int((p['group'] == 'reference').sum())} reference patients, "
+          f"{len(tables['infections'])} infections, {len(tables['ivig'])} IVIG doses, "
+          f"{len(tables['igg'])} IgG measurements (seed {seed})")
+    return 0
