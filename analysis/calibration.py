@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.calibration_facts import Facts, cohort_facts, day_number, functional_igg, sccs_irr
+from analysis.calibration_facts import Facts, cohort_facts, day_number, sccs_irr
 from analysis.simulate_targets import allocate, targets
 
 DAYS_PER_MONTH = 30.4375
@@ -40,6 +40,7 @@ GK = {"ivig": "ivig", "ref": "reference"}
 
 
 def _decimals(v: Any) -> int:
+    """Decimals printed in a target value (0 for whole numbers; trailing zeros are lost in YAML)."""
     if isinstance(v, bool) or not isinstance(v, float):
         return 0
     s = repr(v)
@@ -70,7 +71,7 @@ class _Table:
             ok = None if tol == "info" else False
         elif tol == "exact":
             tol_text = "exact"
-            ok = round(float(v), _decimals(pv)) == float(pv) if isinstance(pv, float) else v == pv
+            ok = round(float(v) + 1e-12, _decimals(pv)) == float(pv)
         elif tol == "rounding":
             tol_text = f"rounding ({_decimals(pv)} dp)"
             ok = round(float(v) + 1e-12, _decimals(pv)) == float(pv)
@@ -95,17 +96,20 @@ class _Table:
 
 
 def _pop(p: str) -> str:
+    """Readable population name."""
     return {"ivig_group": "IVIG group", "reference": "reference group", "both": "both groups",
             "screened": "screened"}.get(p, p)
 
 
 def _median(x) -> float:
+    """Median of the finite values (NaN if none)."""
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]
     return float(np.median(x)) if x.size else float("nan")
 
 
 def _ends(x) -> tuple[float, float]:
+    """Minimum and maximum of the finite values (NaNs if none)."""
     x = np.asarray(x, float)
     x = x[np.isfinite(x)]
     return (float(x.min()), float(x.max())) if x.size else (float("nan"), float("nan"))
@@ -115,13 +119,12 @@ def _km_at(time: np.ndarray, event: np.ndarray, at: float) -> float:
     """Kaplan-Meier survival at ``at`` (no ties handling needed beyond the usual product)."""
     o = np.argsort(time, kind="stable")
     time, event = time[o], event[o]
-    s, n = 1.0, time.size
+    s = 1.0
     uniq = np.unique(time[event & (time <= at)])
     for u in uniq:  # a handful of death times
         at_risk = np.sum(time >= u)
         d = np.sum((time == u) & event)
         s *= 1 - d / at_risk
-    del n
     return s
 
 
@@ -140,6 +143,7 @@ def calibration_table(cohort: Any, targets_path: str | Path | None = None) -> pd
 
 # --------------------------------------------------------------------------- Table 1
 def _table1(tab: _Table, f: Facts) -> None:
+    """Table 1 rows for both groups: counts, percentages, medians and ranges."""
     p = f.patients
     t = tab.t
     for gk, g in GK.items():
@@ -214,6 +218,7 @@ def _table1(tab: _Table, f: Facts) -> None:
 
 # --------------------------------------------------------------------------- Results, part one/two
 def _results(tab: _Table, f: Facts) -> None:
+    """Numbers quoted in the Results text (patient characteristics, response, survival)."""
     p = f.patients
     iv = f.group == "ivig"
     rf = f.group == "reference"
@@ -248,7 +253,8 @@ def _results(tab: _Table, f: Facts) -> None:
             100 * float((cyto == "yes").sum()) / max(int(cyto.notna().sum()), 1), "rounding",
             "of patients with known cytogenetics")
     asct = pi["prior_asct"].astype("string")
-    tab.add("res1_prior_asct_pct", 100 * float((asct == "yes").sum()) / max(int(asct.notna().sum()), 1))
+    tab.add("res1_prior_asct_pct",
+            100 * float((asct == "yes").sum()) / max(int(asct.notna().sum()), 1))
     months = (day_number(pi["dara_last"]) - start[iv]) / DAYS_PER_MONTH
     tab.add("res1_months_on_dara_median", _median(months))
     months_rf = (day_number(p[rf]["dara_last"]) - start[rf]) / DAYS_PER_MONTH
@@ -277,6 +283,7 @@ def _results(tab: _Table, f: Facts) -> None:
 
 # --------------------------------------------------------------------------- infections
 def _infections(tab: _Table, f: Facts) -> None:
+    """Infection counts, sites, organisms, rates, seasons and progression."""
     inf = f.inf[f.inf["in_obs"]]
     ivp = np.flatnonzero(f.group == "ivig")
     rfp = np.flatnonzero(f.group == "reference")
@@ -345,6 +352,7 @@ def _infections(tab: _Table, f: Facts) -> None:
 
 # --------------------------------------------------------------------------- Table 2 and HGG
 def _table2(tab: _Table, f: Facts) -> None:
+    """Table 2 and HGG rows: IgG levels, IVIG use, ANC/ALC at infection."""
     d = f.days
     base = f.baseline
     for pre, g in (("t2", "ivig"), ("res2", "reference")):
@@ -421,7 +429,7 @@ def _table2(tab: _Table, f: Facts) -> None:
         x = inf[np.isin(inf["pid"], np.flatnonzero(f.group == g))]
         for lab in ("anc", "alc"):
             v = x[lab].to_numpy(float)
-            mid = f"res1_alc_at_infection_median" if (g == "ivig" and lab == "alc") else \
+            mid = "res1_alc_at_infection_median" if (g == "ivig" and lab == "alc") else \
                 f"{pre}_{lab}_at_infection_median"
             note = "Table 2 prints 29.0 (typo); the text's 1.0 is matched (inconsistencies.md " \
                    "item 8)" if mid == "res1_alc_at_infection_median" else ""
@@ -448,6 +456,7 @@ def _table2(tab: _Table, f: Facts) -> None:
 
 # --------------------------------------------------------------------------- SCCS quick check
 def _sccs(tab: _Table, f: Facts) -> None:
+    """Self-controlled case series rows from the quick conditional Poisson fit."""
     note = ("quick check: conditional Poisson fit in analysis.calibration_facts (IVIG-group "
             "cases, contract day counting); the book's estimates come from analysis.study")
     get: Callable = lambda r, k: r.get(k, float("nan"))  # noqa: E731

@@ -22,7 +22,7 @@ TABLES = ("patients", "ivig", "infections", "igg", "progression")
 
 
 def day_number(values: Any) -> np.ndarray:
-    """Dates (datetime64 / Timestamp / ISO strings) -> int days since 1970-01-01 (NaT -> min int)."""
+    """Dates (datetime64, Timestamp, ISO text) -> int days since 1970-01-01 (NaT -> min int)."""
     s = pd.to_datetime(pd.Series(values), errors="coerce")
     out = s.to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
     return out
@@ -36,6 +36,7 @@ def as_tables(cohort: Any) -> dict[str, pd.DataFrame]:
 
 
 def _last_le(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Index of the last sorted key <= query for the same patient (key // KEY), else -1."""
     pos = np.searchsorted(keys, query, side="right") - 1
     ok = pos >= 0
     same = np.zeros(query.size, bool)

@@ -274,9 +274,15 @@ def _rows(data: pd.DataFrame, specs: Sequence[CovariateSpec]) -> list:
     n, n_events = len(data), int(data["event"].sum())
     est: dict[tuple[str, str | None], tuple[float, float, float, float]] = {}
     failed = ""
+    res = None
     if exog.shape[1] and n_events:
-        res = fit_breslow(data["time"].to_numpy(), data["event"].to_numpy(), exog)
-        params, bse = np.asarray(res.params, float), np.asarray(res.bse, float)
+        try:
+            res = fit_breslow(data["time"].to_numpy(), data["event"].to_numpy(), exog)
+        except np.linalg.LinAlgError:  # singular information: too few patients/events to fit
+            failed = "not estimable (singular information matrix: too few patients or events)"
+    if res is not None:
+        with np.errstate(invalid="ignore"):  # negative variances -> NaN, reported as not finite
+            params, bse = np.asarray(res.params, float), np.asarray(res.bse, float)
         finite = np.all(np.isfinite(params)) and np.all(np.isfinite(bse))
         if res.breslow_converged and finite and np.all(np.abs(params) < MAX_LOG_HR):
             ci = np.asarray(res.conf_int())
@@ -349,6 +355,7 @@ def proportional_hazards_tests(
     import warnings
 
     from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
     from lifelines.statistics import proportional_hazard_test
 
     data = cohort_or_data if isinstance(cohort_or_data, pd.DataFrame) else cox_data(cohort_or_data)
@@ -361,8 +368,17 @@ def proportional_hazards_tests(
         df = exog.assign(time=sub["time"].to_numpy(), event=sub["event"].to_numpy())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            cph = CoxPHFitter().fit(df, duration_col="time", event_col="event")
-            res = proportional_hazard_test(cph, df, time_transform=time_transform)
+            try:
+                cph = CoxPHFitter().fit(df, duration_col="time", event_col="event")
+            except ConvergenceError:  # separated / too few events: no test, NaN row
+                cph = None
+            res = None if cph is None else proportional_hazard_test(
+                cph, df, time_transform=time_transform)
+        if res is None:
+            rows += [{"covariate": spec.covariate, "term": t, "statistic": np.nan, "df": 1,
+                      "p": np.nan, "n": len(sub), "n_events": int(sub["event"].sum()),
+                      "ph_violated": False} for t in exog.columns]
+            continue
         summary = res.summary
         for term, (_spec, _level) in zip(exog.columns, meta, strict=True):
             stat = float(summary.loc[term, "test_statistic"])

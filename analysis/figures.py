@@ -58,8 +58,9 @@ GRADE_BANDS: tuple[tuple[str, int, int, str, str], ...] = (
 )
 #: Days per month, for "months since" axes (365.25 / 12, as in :mod:`analysis.study`).
 DAYS_PER_MONTH = 30.4375
-#: Width of a figure that spans the page (inches).
-PAGE_WIDTH = 7.5
+#: Width of a figure that spans the page (inches): at ``figure.dpi`` 110 about the width of the
+#: book's text column, so fonts show at their nominal size.
+PAGE_WIDTH = 6.4
 
 #: The book's matplotlib settings (used by :func:`style`).
 RC: dict[str, Any] = {
@@ -445,9 +446,9 @@ def timeline_plot(
         names = ["severe HGG", "moderate HGG", "HGG"]
         for t, colr, nm in zip(th, band_colors, names, strict=False):
             ax_igg.axhspan(lower, t, color=colr, zorder=0.5, linewidth=0)
-            ax_igg.text(1.0, (lower + t) / 2, f" {nm} (<{t:g})",
-                        transform=ax_igg.get_yaxis_transform(), va="center", ha="left",
-                        fontsize=8, color="#555555")
+            ax_igg.text(0.995, (lower + t) / 2, f"{nm} (<{t:g})",
+                        transform=ax_igg.get_yaxis_transform(), va="center", ha="right",
+                        fontsize=8, color="#555555", zorder=5)
             lower = t
         if igg is not None and len(igg):
             dcol = "day" if "day" in igg.columns else "date"
@@ -484,8 +485,10 @@ def timeline_plot(
                 s, e = rel([row["start"]])[0], rel([row["end"]])[0]
                 ax.broken_barh([(s, e - s + 1)], (ypos["Pre-IVIG windows"] - h / 2, h),
                                color=COLORS["pre_ivig"], alpha=0.45 + 0.3 * k)
-                ax.text(s, ypos["Pre-IVIG windows"] + h / 2 + 0.05, f"{int(row['window'])} d",
-                        fontsize=7.5, va="bottom", ha="left", color="#444444")
+                above = k % 2 == 0  # alternate above/below: nested windows start close together
+                ax.text(s, ypos["Pre-IVIG windows"] + (h / 2 + 0.05) * (1 if above else -1),
+                        f"{int(row['window'])} d", fontsize=7.5, va="bottom" if above else "top",
+                        ha="left", color="#444444")
         if progression is not None and len(progression):
             s, e = rel(progression["start"]), rel(progression["end"])
             ax.broken_barh(list(zip(s, e - s + 1, strict=True)),
@@ -551,6 +554,90 @@ def km_plot(
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.legend(loc="best")
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# The paper's estimate beside ours (chapters 7-10)
+# --------------------------------------------------------------------------------------------------
+#: How each source is drawn in :func:`paper_vs_book_plot`: (marker, colour, filled).
+SOURCE_STYLE: dict[str, tuple[str, str, bool]] = {
+    "Paper": ("D", OKABE_ITO["black"], False),
+    "This book": ("s", OKABE_ITO["blue"], True),
+}
+
+
+def paper_vs_book_plot(
+    estimates: pd.DataFrame,
+    *,
+    xlabel: str,
+    title: str | None = None,
+    null: float = 1.0,
+) -> Figure:
+    """Ratio estimates (IRR, HR) with 95% CIs on a log axis, the paper's beside this book's.
+
+    ``estimates``: long table with columns ``label`` (one row of the plot, drawn top to bottom in
+    order of first appearance), ``source`` (``"Paper"`` or ``"This book"``), ``est``, ``ci_low``,
+    ``ci_high``. A source without a finite estimate for a label is written "not estimable" (this
+    book) or left out (the paper prints none); a missing CI draws the point alone. The dashed
+    line marks ``null`` (no difference).
+    """
+    import matplotlib.pyplot as plt
+    import matplotlib.transforms as mtransforms
+    from matplotlib.lines import Line2D
+
+    _require(estimates, ["label", "source", "est", "ci_low", "ci_high"], "paper_vs_book_plot")
+    labels = list(dict.fromkeys(estimates["label"].astype(str)))
+    if not labels:
+        raise ValueError("paper_vs_book_plot: no rows to draw")
+    n = len(labels)
+    ypos = {lab: float(n - 1 - i) for i, lab in enumerate(labels)}
+    offsets = {"Paper": 0.14, "This book": -0.14}
+    est = estimates["est"].to_numpy(float)
+    lo = estimates["ci_low"].to_numpy(float)
+    hi = estimates["ci_high"].to_numpy(float)
+    vals = np.concatenate([est, lo, hi, [null]])
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    xmin, xmax = min(vals.min() / 1.3, null / 2), max(vals.max() * 1.3, null * 2)
+    with style():
+        fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 1.2 + 0.55 * n), layout="constrained")
+        ax.axvline(null, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
+        tr = mtransforms.blended_transform_factory(ax.transAxes, ax.transData)
+        for source, (marker, colour, filled) in SOURCE_STYLE.items():
+            sub = estimates[estimates["source"] == source]
+            for _, r in sub.iterrows():
+                y = ypos[str(r["label"])] + offsets[source]
+                e, a, b = float(r["est"]), float(r["ci_low"]), float(r["ci_high"])
+                if not (np.isfinite(e) and e > 0):
+                    if source == "This book":
+                        ax.text(0.5, y, "not estimable", transform=tr, ha="center",
+                                va="center", fontsize=8.5, color=colour)
+                    continue
+                if np.isfinite(a) and np.isfinite(b) and a > 0:
+                    ax.plot([max(a, xmin), min(b, xmax)], [y, y], color=colour, linewidth=1.4,
+                            zorder=2)
+                ax.scatter([e], [y], marker=marker, s=38, zorder=3, linewidths=1.3,
+                           facecolors=colour if filled else "white", edgecolors=colour,
+                           gid=f"{source.replace(' ', '-').lower()}-{ypos[str(r['label'])]:g}")
+        ax.set_xscale("log")
+        ax.set_xlim(xmin, xmax)
+        from matplotlib.ticker import FixedLocator, NullFormatter
+
+        ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if xmin <= t <= xmax]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_yticks([ypos[lab] for lab in labels])
+        ax.set_yticklabels(labels)
+        ax.set_ylim(-0.7, n - 0.3)
+        ax.set_xlabel(xlabel)
+        handles = [Line2D([], [], marker=m, color=c, markerfacecolor=c if f else "white",
+                          linestyle="-", linewidth=1.4, label=f"{s} (95% CI)")
+                   for s, (m, c, f) in SOURCE_STYLE.items()]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.4 / n),
+                  ncols=2)
         if title:
             ax.set_title(title)
     return fig

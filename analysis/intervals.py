@@ -31,13 +31,27 @@ Exposure level coding (one ``int16`` column per exposure, named ``Exposure.name`
 Repeated exposures follow R's rule: the cut points of one exposure type are listed exposure by
 exposure (in ``dose`` order, else by day); each cut is replaced by the minimum of itself and the
 next cut in the list (same individual), so a later exposure truncates the earlier one's windows
-and restarts its own risk clock. With a single risk window this gives exactly the union of the
-windows ("windows that touch or overlap merge"), clipped to the observation period.
+and restarts its own risk clock. With a single risk window of fixed length this gives exactly
+the union of the windows ("windows that touch or overlap merge"), clipped to the observation
+period. (With an ``end`` column, a later exposure's end rules: an episode nested in an earlier,
+longer one ends the exposure at its own end, as in R's multi format.)
 
 Rows are **not merged** by default: every cut point that R's ``formatdata`` would create is kept,
 so adjacent rows can have identical covariates (this reproduces R's interval files row for row;
 the likelihood is unchanged). ``build_intervals(..., merge=True)`` merges such rows. Totals of
 ``days`` and ``events`` are the same either way.
+
+Relation to R's ``formatdata`` (SCCS 1.7)
+-----------------------------------------
+:func:`to_event_strata` turns the per-individual table into R's per-event layout (one stratum
+``indivL`` per event, each a full copy of the individual's intervals); the tests reproduce every
+interval file in ``data/external/sccs-r/intervals`` row for row that way. Differences, all
+deliberate: intervals are per individual (R repeats them per event); several events on one day
+count several times (R keeps one; ``to_event_strata(unique_days=True)`` does the same); an
+exposure's ``end`` stays paired with its own start (R's stack format sorts starts and ends
+separately, which differs only for overlapping episodes with explicit ends); every event of an
+individual sees all of that individual's exposures (R 1.7's stack-format quirk with several events
+and episodes is not copied); an ``agegrp``-style cut equal to the first or last day is allowed.
 
 Everything is vectorised: inputs become ``(individual index, day)`` arrays, cut points are sorted
 on one int64 key ``index * stride + day`` and covariate values are found with ``searchsorted``;
@@ -291,8 +305,11 @@ class _Frame:
         off = np.clip(np.asarray(day, dtype=np.int64) - self.base, 0, self.stride - 1)
         return idx.astype(np.int64) * self.stride + off
 
-    def known(self, df: pd.DataFrame, what: str, *, allow_na: bool = False):
-        """(idx, day) of the rows of ``df`` whose id is observed (others are ignored)."""
+    def known(
+        self, df: pd.DataFrame, what: str, *, allow_na: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(idx, day, keep) for the rows of ``df`` whose id is observed (others are ignored);
+        ``keep`` is the boolean mask of those rows."""
         _require(df, ("id", "day"), what)
         idx = self.lookup(df["id"])
         day = _days(df["day"], what, "day", allow_na=allow_na)
@@ -314,7 +331,7 @@ class _Frame:
         return out
 
 
-def _order(*keys: np.ndarray) -> np.ndarray:
+def _order(*keys: np.ndarray) -> np.ndarray | None:
     """Stable indirect sort by several int64 keys, the first being the primary one (like
     ``np.lexsort(keys[::-1])``, which is several times slower): the keys are packed into one int64
     when their ranges allow it. None when the rows are already in order."""
@@ -351,10 +368,18 @@ def _group_lookup(keys: np.ndarray, q: _Query, side: str) -> tuple[np.ndarray, n
     the same individual; returns (pos, valid)."""
     if len(keys) == 0:
         return np.zeros(len(q.keys), np.intp), np.zeros(len(q.keys), bool)
-    pos = np.searchsorted(keys, q.keys, side=side) - 1
-    valid = pos >= 0
-    pos[~valid] = 0
-    valid &= keys[pos] >= q.floor
+    if 4 * len(keys) < len(q.keys):
+        # few keys: place each key among the (sorted) interval keys and count, O(n) not O(n log m)
+        j = np.searchsorted(q.keys, keys, side="right" if side == "left" else "left")
+        pos = np.bincount(j, minlength=len(q.keys) + 1)[: len(q.keys)]
+        np.cumsum(pos, out=pos)
+    else:
+        pos = np.searchsorted(keys, q.keys, side=side)
+    pos -= 1
+    np.maximum(pos, 0, out=pos)  # -1 (no key below) becomes 0, and the test below fails there
+    found = keys[pos]
+    valid = found < q.keys if side == "left" else found <= q.keys
+    valid &= found >= q.floor  # the key belongs to the same individual
     return pos, valid
 
 
@@ -460,37 +485,46 @@ def _exposure_cuts(frame: _Frame, spec: Exposure) -> _ExposureCuts:
         missing = missing[order] if missing is not None else None
     n_e, t = len(idx), len(offset)
     obs_end = frame.end[idx]
-    cuts = np.empty((n_e, t), dtype=np.int64)
-    for j in range(t):  # a loop over the few cuts of the template, not over individuals
-        np.add(stop if anchor[j] else day_i, offset[j], out=cuts[:, j])
+    # one contiguous array per cut of the template (a loop over the few cuts, not individuals)
+    cols = [(stop if anchor[j] else day_i) + offset[j] for j in range(t)]
     if missing is not None:
-        cuts[missing] = obs_end[missing, None]
-    levs = np.empty((n_e, t), dtype=np.int16)
-    levs[:] = level
-    if spec.dose_levels:
-        levs += np.where(levs > 0, (dose[:, None] - 1) * spec.n_levels, 0).astype(np.int16)
+        for c in cols:
+            c[missing] = obs_end[missing]
     # R's rule: each cut becomes min(itself, the next cut of the same individual), original values
     if n_e:
-        nxt_first = cuts[1:, 0].copy()
-        for j in range(t - 1):
-            np.minimum(cuts[:, j], cuts[:, j + 1], out=cuts[:, j])
+        last = cols[t - 1]
+        nxt = np.minimum(last[:-1], cols[0][1:])
         same = idx[1:] == idx[:-1]
-        last = cuts[:-1, t - 1]
-        last[same] = np.minimum(last[same], nxt_first[same])
-    np.minimum(cuts, obs_end[:, None], out=cuts)
-    # cut points inside observation, as keys
-    base = idx.astype(np.int64)[:, None] * frame.stride
-    inside = cuts >= (frame.start[idx] - 1)[:, None]
-    cut_keys = (cuts - frame.base + base)[inside]
+        for j in range(t - 1):
+            np.minimum(cols[j], cols[j + 1], out=cols[j])
+        np.copyto(last[:-1], nxt, where=same)
+        del nxt, same
+    base = idx.astype(np.int64) * frame.stride - frame.base
+    floor = frame.start[idx] - 1
+    keys = []
+    for c in cols:
+        np.minimum(c, obs_end, out=c)
+        keys.append((c + base)[c >= floor])  # cut points inside observation, as keys
+        np.clip(c - frame.base, 0, frame.stride - 1, out=c)
+        c += base + frame.base
+    cut_keys = np.concatenate(keys)
+    del keys, base, floor
     # The level of an interval with last day u is the level after the last cut (in list order)
     # below u; that is the last position whose suffix-minimum is below u, and suffix minima are
     # sorted within an individual, so one searchsorted finds it.
-    np.clip(cuts - frame.base, 0, frame.stride - 1, out=cuts)
-    cuts += base
-    del base
-    flat = cuts.reshape(-1)[::-1]
-    np.minimum.accumulate(flat, out=flat)
-    out = _ExposureCuts(spec, cut_keys, cuts.reshape(-1), levs.reshape(-1))
+    flat = np.empty(n_e * t, dtype=np.int64)
+    for j, c in enumerate(cols):
+        flat[j::t] = c
+    del cols
+    rev = flat[::-1]
+    np.minimum.accumulate(rev, out=rev)
+    if spec.dose_levels:
+        levs = np.empty(n_e * t, dtype=np.int16)
+        for j in range(t):
+            levs[j::t] = level[j] + (dose - 1) * spec.n_levels if level[j] else 0
+    else:
+        levs = np.tile(level.astype(np.int16), n_e)
+    out = _ExposureCuts(spec, cut_keys, flat, levs)
     if spec.pre_window is not None:
         if spec.pre_window < 1:
             raise IntervalError(f"{what}: pre_window must be >= 1 day")
@@ -554,10 +588,15 @@ def _step(frame: _Frame, spec: StepCovariate):
 
     def values(q: _Query) -> dict[str, np.ndarray]:
         pos, valid = _group_lookup(s.keys, q, "right")
-        v = np.where(valid, value[pos] if len(value) else np.nan, initial[q.idx])
+        v = value[pos] if len(value) else np.full(len(pos), np.nan)
+        np.invert(valid, out=valid)
+        v[valid] = initial[q.idx[valid]]  # before the first measurement
+        unknown = np.isnan(v)
         out = {spec.name: v}
         for t in spec.thresholds:
-            out[f"{spec.name}_below_{t:g}"] = np.where(np.isnan(v), np.nan, (v < t).astype(float))
+            below = (v < t).astype(float)
+            below[unknown] = np.nan
+            out[f"{spec.name}_below_{t:g}"] = below
         return out
 
     return (s.idx, s.day - 1), values
@@ -572,8 +611,11 @@ def _event_window(frame: _Frame, spec: EventWindow):
 
     def values(q: _Query) -> dict[str, np.ndarray]:
         pos, valid = _group_lookup(s.keys, q, "right")
-        last = s.day[pos] if len(s.day) else np.zeros(len(q.keys), np.int64)
-        return {spec.name: (valid & (q.upper <= last + length - 1)).astype(np.int8)}
+        if len(s.day):
+            last = s.day[pos]
+            last += length - 1
+            valid &= q.upper <= last
+        return {spec.name: valid.view(np.int8)}
 
     cuts = (np.concatenate([s.idx, s.idx]), np.concatenate([s.day - 1, s.day + length - 1]))
     return cuts, values

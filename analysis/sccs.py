@@ -89,6 +89,39 @@ def _group_reduce(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.add.reduceat(values, starts, axis=0)
 
 
+def _case_sum(values: np.ndarray, grp: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per-individual sums of a 1-D or 2-D array (bincount: faster than reduceat for the
+    many short groups of SCCS data)."""
+    if values.ndim == 1:
+        return np.bincount(grp, weights=values, minlength=n_groups)
+    out = np.empty((n_groups, values.shape[1]))
+    for k in range(values.shape[1]):
+        out[:, k] = np.bincount(grp, weights=values[:, k], minlength=n_groups)
+    return out
+
+
+#: Up to this many terms the O(rows) products are plain numpy loops over columns (pairwise
+#: summation, single-threaded); beyond it BLAS. BLAS threads gain nothing on the thin
+#: (rows x few) products of an SCCS fit and, on a busy machine, cost more than the work.
+_SMALL_P = 8
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """sum(a * b) with numpy's pairwise summation (accurate, no BLAS threads)."""
+    return float(np.add.reduce(a * b))
+
+
+def _linear_predictor(X: np.ndarray, beta: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """offset + X @ beta (a new array)."""
+    if X.shape[1] > _SMALL_P:
+        return offset + X @ beta
+    eta = offset.copy()
+    for k in range(X.shape[1]):
+        if beta[k] != 0.0:
+            eta += beta[k] * X[:, k]
+    return eta
+
+
 def _loglik_parts(
     beta: np.ndarray,
     X: np.ndarray,
@@ -100,14 +133,19 @@ def _loglik_parts(
 ) -> tuple[float, np.ndarray]:
     """Log-likelihood and the within-individual probabilities p_ij at ``beta``.
 
-    p_ij = d_ij exp(b.x_ij) / sum_k d_ik exp(b.x_ik); computed with the individual's maximum
-    linear predictor subtracted so that nothing overflows.
+    p_ij = d_ij exp(b.x_ij) / sum_k d_ik exp(b.x_ik), computed as exp(eta_ij - m_i) with
+    m_i the linear predictor of the individual's first row, or, if that could overflow, its
+    maximum (log-sum-exp).
     """
-    eta = logd + X @ beta if X.shape[1] else logd.copy()
-    m = np.maximum.reduceat(eta, starts)
-    e = np.exp(eta - m[grp])
-    s = np.add.reduceat(e, starts)
-    ll = float(y @ eta - n_ind @ (m + np.log(s)))
+    eta = _linear_predictor(X, beta, logd)
+    m = eta[starts]
+    z = eta - m[grp]
+    if z.max() > 300.0:
+        m = np.maximum.reduceat(eta, starts)
+        z = eta - m[grp]
+    e = np.exp(z, out=z)
+    s = np.bincount(grp, weights=e, minlength=len(starts))
+    ll = _dot(y, eta) - _dot(n_ind, m + np.log(s))
     e /= s[grp]
     return ll, e
 
@@ -115,21 +153,39 @@ def _loglik_parts(
 def _grad_hess(
     X: np.ndarray, y: np.ndarray, p: np.ndarray, n_ind: np.ndarray, starts: np.ndarray,
     grp: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradient, Hessian and per-individual scores of the conditional log-likelihood.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and Hessian of the conditional log-likelihood.
 
     With xbar_i = sum_j p_ij x_ij (the individual's expected covariate row) and the centred rows
     xc_ij = x_ij - xbar_i:  gradient = sum_ij (n_ij - n_i p_ij) xc_ij,
     Hessian = -sum_ij n_i p_ij xc_ij xc_ij^T.  Centring first keeps the Hessian accurate (no
     difference of two large sums).
     """
-    xbar = _group_reduce(X * p[:, None], starts)
-    Xc = X - xbar[grp]
-    n_grp = n_ind[grp]
-    r = y - n_grp * p
-    grad = Xc.T @ r
-    hess = -(Xc * (n_grp * p)[:, None]).T @ Xc
-    return grad, hess, Xc * r[:, None]
+    n_groups, q = len(starts), X.shape[1]
+    w = n_ind[grp] * p
+    r = y - w
+    Xc = np.empty_like(X, order="F")
+    for k in range(q):
+        xk = X[:, k]
+        Xc[:, k] = xk - np.bincount(grp, weights=xk * p, minlength=n_groups)[grp]
+    grad = np.array([_dot(Xc[:, k], r) for k in range(q)])
+    if q > _SMALL_P:
+        return grad, -(Xc * w[:, None]).T @ Xc
+    hess = np.empty((q, q))
+    for a in range(q):
+        wa = w * Xc[:, a]
+        for b in range(a, q):
+            hess[a, b] = hess[b, a] = -_dot(wa, Xc[:, b])
+    return grad, hess
+
+
+def _case_scores(
+    X: np.ndarray, y: np.ndarray, p: np.ndarray, n_ind: np.ndarray, starts: np.ndarray,
+    grp: np.ndarray,
+) -> np.ndarray:
+    """Per-individual score vectors sum_j (n_ij - n_i p_ij) x_ij (for the robust sandwich)."""
+    r = y - n_ind[grp] * p
+    return _case_sum(X * r[:, None], grp, len(starts))
 
 
 def conditional_loglik(
@@ -169,6 +225,55 @@ def conditional_loglik(
     s = np.bincount(inv, weights=np.exp(eta - m[inv]))
     keep = n_i > 0
     return float(y @ eta - n_i[keep] @ (m[keep] + np.log(s[keep])))
+
+
+def _factorize_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..k-1 of the ids, in sorted id order, and the unique ids.
+
+    Fast path for numeric ids that are already sorted (as interval builders write them): a
+    cumulative count of changes, no hashing.
+    """
+    values = ids.to_numpy()
+    if pd.api.types.is_numeric_dtype(ids) and len(values) and np.all(values[1:] >= values[:-1]):
+        change = np.r_[True, values[1:] != values[:-1]]
+        return np.cumsum(change) - 1, values[change]
+    codes, uniques = pd.factorize(ids, sort=True)
+    return codes, np.asarray(uniques)
+
+
+def _compress(
+    X: np.ndarray, y: np.ndarray, days: np.ndarray, grp: np.ndarray, n_cases: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """Merge each case's rows that share a covariate pattern (sum days and events).
+
+    Exact for the SCCS likelihood up to the constant sum n_ij log d_ij, which the caller
+    restores. Done in O(rows) with a bincount over (case, pattern) when every term takes few
+    integer values (0/1 dummies, factor levels); returns None (no compression) otherwise or
+    when it would not pay.
+    """
+    n, p = X.shape
+    if n <= 2 * n_cases:
+        return None
+    lo = X.min(axis=0) if p else np.zeros(0)
+    hi = X.max(axis=0) if p else np.zeros(0)
+    if p and not np.array_equal(X, np.round(X)):
+        return None
+    ranges = (hi - lo + 1).astype(np.int64)
+    n_patterns = int(np.prod(ranges.astype(float))) if p else 1
+    if n_patterns * n_cases > 4 * n:
+        return None
+    radix = np.cumprod(np.r_[1, ranges[:-1]]).astype(np.int64) if p else np.zeros(0, np.int64)
+    code = ((X - lo) @ radix.astype(float)).astype(np.int64) if p else np.zeros(n, np.int64)
+    key = grp.astype(np.int64) * n_patterns + code
+    size = n_cases * n_patterns
+    count = np.bincount(key, minlength=size)
+    idx = np.flatnonzero(count)
+    days_c = np.bincount(key, weights=days, minlength=size)[idx]
+    y_c = np.bincount(key, weights=y, minlength=size)[idx]
+    grp_c = idx // n_patterns
+    code_c = idx % n_patterns
+    X_c = lo + ((code_c[:, None] // radix) % ranges).astype(float) if p else np.zeros((len(idx), 0))
+    return np.asfortranarray(X_c, dtype=float), y_c, days_c, grp_c
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,6 +363,24 @@ class SCCS:
     alpha:
         Default significance level of :meth:`conf_int` and ``summary`` (0.05 -> 95% CI with
         qnorm(0.975) as R uses).
+
+    Attributes after :meth:`fit`
+    ----------------------------
+    params, bse:
+        log-IRR estimates and standard errors (``pd.Series`` indexed by term).
+    loglik, loglik_null:
+        Log-likelihood at the estimate and at b = 0, in R's convention (the ``log d`` of each
+        event's interval included), so they equal R clogit's values on R's intervals.
+    converged, n_iter, max_abs_gradient:
+        Convergence information.
+    n_cases, n_events, n_intervals:
+        Individuals with >= 1 event, their events, and their interval rows in the input.
+    boundary_terms:
+        ``{term: message}`` for terms with an infinite estimate (see the module docstring).
+    warnings:
+        The messages of every :class:`SCCSWarning` raised by the fit (for reports/CLI).
+    cov_type:
+        ``"model"`` or ``"robust"``.
     """
 
     def __init__(self, *, tol: float = 1e-10, max_iter: int = 50, alpha: float = 0.05) -> None:
@@ -330,7 +453,7 @@ class SCCS:
             X[:, k] = _numeric_column(data, t, "model term")
 
         # individuals: factorise, keep cases (>= 1 event), sort rows by individual (stable)
-        codes, uniques = pd.factorize(ids, sort=True)
+        codes, uniques = _factorize_ids(ids)
         n_by_code = np.bincount(codes, weights=y, minlength=len(uniques))
         if n_by_code.sum() == 0:
             raise SCCSError(
@@ -338,7 +461,8 @@ class SCCS:
             )
         is_case_row = n_by_code[codes] > 0
         order = np.flatnonzero(is_case_row)
-        order = order[np.argsort(codes[order], kind="stable")]
+        if np.any(codes[order][1:] < codes[order][:-1]):
+            order = order[np.argsort(codes[order], kind="stable")]
         codes = codes[order]
         X, y, days = X[order], y[order], days[order]
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
@@ -356,8 +480,22 @@ class SCCS:
         logd = np.log(days)
         self.loglik_null = float(y @ logd - n_ind @ np.log(d_ind))
 
+        # exact compression: merge a case's intervals with identical covariates (the
+        # likelihood depends on them only through their summed days and events), keeping the
+        # sum n_ij log d_ij of the original rows so that the log-likelihood is unchanged
+        packed = _compress(X, y, days, grp, self.n_cases)
+        loglik_shift = 0.0
+        if packed is not None:
+            X, y, days, grp = packed
+            codes = grp
+            starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
+            new_logd = np.log(days)
+            loglik_shift = float(self.loglik_null - (y @ new_logd - n_ind @ np.log(d_ind)))
+            logd = new_logd
+
         # structural checks, then facial reduction for terms with infinite estimates
-        self._check_identifiable(X, y, logd, n_ind, starts, grp, terms, note="")
+        X = np.asfortranarray(X)
+        state0 = self._check_identifiable(X, y, logd, n_ind, starts, grp, terms, note="")
         beta_full = np.zeros(len(terms))
         active = np.arange(len(terms))
         boundary: dict[str, str] = {}
@@ -379,28 +517,29 @@ class SCCS:
                 "for a 0/1 dummy), so its maximum likelihood estimate is "
                 f"{'-inf (IRR 0)' if side < 0 else '+inf (IRR infinite)'}; it is reported as "
                 "such with no standard error, and the other terms are estimated at that limit "
-                f"(excluding the {int((~keep).sum())} intervals it drives to zero weight)"
+                f"(excluding the {days[~keep].sum():g} days of case time it drives to zero weight)"
             )
             boundary[name] = msg
             self.warnings.append(msg)
             warnings.warn(msg, SCCSWarning, stacklevel=2)
-            X, y, logd = X[keep], y[keep], logd[keep]
+            X, y, logd, days = X[keep], y[keep], logd[keep], days[keep]
             codes = codes[keep]
             starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
             grp = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(codes)]))
             active = active[active != k]
-            self._check_identifiable(
-                X[:, active], y, logd, n_ind, starts, grp, [terms[j] for j in active],
+            state0 = self._check_identifiable(
+                np.asfortranarray(X[:, active]), y, logd, n_ind, starts, grp,
+                [terms[j] for j in active],
                 note=f" (after setting {sorted(boundary)} to their infinite limit)",
             )
         self.boundary_terms = boundary
 
-        Xa = np.ascontiguousarray(X[:, active])
-        beta, ll, hess, scores, converged, n_iter, max_grad = self._newton(
-            Xa, y, logd, n_ind, starts, grp
+        Xa = X if len(active) == len(terms) else np.asfortranarray(X[:, active])
+        beta, ll, hess, prob, converged, n_iter, max_grad = self._newton(
+            Xa, y, logd, n_ind, starts, grp, state0
         )
         beta_full[active] = beta
-        self.loglik = ll
+        self.loglik = ll + loglik_shift
         self.converged = converged
         self.n_iter = n_iter
         self.max_abs_gradient = max_grad
@@ -411,7 +550,7 @@ class SCCS:
         if len(active):
             inv_info = np.linalg.inv(-hess)
             if cov_type == "robust":
-                meat_rows = _group_reduce(scores, starts)
+                meat_rows = _case_scores(Xa, y, prob, n_ind, starts, grp)
                 inv_info = inv_info @ (meat_rows.T @ meat_rows) @ inv_info
             cov[np.ix_(active, active)] = inv_info
         self._cov = cov
@@ -440,21 +579,25 @@ class SCCS:
     def _check_identifiable(
         X: np.ndarray, y: np.ndarray, logd: np.ndarray, n_ind: np.ndarray, starts: np.ndarray,
         grp: np.ndarray, names: list[str], note: str,
-    ) -> None:
+    ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray] | None:
         """Raise SCCSError for terms without person-time, without within-case variation, or
-        collinear, judged on the information matrix at b = 0 (within-case weighted design)."""
+        collinear, judged on the information matrix at b = 0 (within-case weighted design).
+
+        Returns the log-likelihood, probabilities, gradient and Hessian at b = 0, which are
+        the first Newton iteration's (None without terms)."""
         if X.shape[1] == 0:
-            return
+            return None
         zero = [names[k] for k in range(X.shape[1]) if not np.any(X[:, k])]
         if zero:
             raise SCCSError(
                 f"term(s) {zero} are 0 for all person-time of the cases{note}: no person-time "
                 "among cases in that level, so its effect cannot be estimated; drop the term"
             )
-        _, p = _loglik_parts(np.zeros(X.shape[1]), X, logd, y, n_ind, starts, grp)
-        _, hess, _ = _grad_hess(X, y, p, n_ind, starts, grp)
+        ll0, p = _loglik_parts(np.zeros(X.shape[1]), X, logd, y, n_ind, starts, grp)
+        grad0, hess = _grad_hess(X, y, p, n_ind, starts, grp)
         info = -hess
-        scale = (X * X * (n_ind[grp] * p)[:, None]).sum(axis=0)
+        w = n_ind[grp] * p
+        scale = np.array([_dot(w, X[:, k] * X[:, k]) for k in range(X.shape[1])])
         diag = np.diag(info)
         flat = [names[k] for k in range(X.shape[1]) if diag[k] <= 1e-12 * scale[k]]
         if flat:
@@ -474,6 +617,7 @@ class SCCS:
                 "example dummies of all levels of a factor, or a term equal to a sum of "
                 "others); drop one of them"
             )
+        return ll0, p, grad0, hess
 
     @staticmethod
     def _boundary_term(
@@ -499,14 +643,21 @@ class SCCS:
     def _newton(
         self, X: np.ndarray, y: np.ndarray, logd: np.ndarray, n_ind: np.ndarray,
         starts: np.ndarray, grp: np.ndarray,
+        state0: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None,
     ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, bool, int, float]:
-        """Newton-Raphson from b = 0 with step halving; analytic gradient and Hessian."""
+        """Newton-Raphson from b = 0 with step halving; analytic gradient and Hessian.
+
+        ``state0`` is (loglik, p, gradient, Hessian) at b = 0 if already computed."""
         p = X.shape[1]
         beta = np.zeros(p)
-        ll, prob = _loglik_parts(beta, X, logd, y, n_ind, starts, grp)
         if p == 0:
-            return beta, ll, np.zeros((0, 0)), np.zeros((len(y), 0)), True, 0, 0.0
-        grad, hess, scores = _grad_hess(X, y, prob, n_ind, starts, grp)
+            ll, prob = _loglik_parts(beta, X, logd, y, n_ind, starts, grp)
+            return beta, ll, np.zeros((0, 0)), prob, True, 0, 0.0
+        if state0 is None:
+            ll, prob = _loglik_parts(beta, X, logd, y, n_ind, starts, grp)
+            grad, hess = _grad_hess(X, y, prob, n_ind, starts, grp)
+        else:
+            ll, prob, grad, hess = state0
         converged = False
         n_iter = 0
         for n_iter in range(1, self.max_iter + 1):  # noqa: B007 - n_iter is reported
@@ -524,11 +675,11 @@ class SCCS:
                 t *= 0.5
             change = abs(ll_new - ll)
             beta, ll, prob = cand, ll_new, prob_new
-            grad, hess, scores = _grad_hess(X, y, prob, n_ind, starts, grp)
+            grad, hess = _grad_hess(X, y, prob, n_ind, starts, grp)
             if change <= self.tol * (1.0 + abs(ll)) and decrement <= self.tol:
                 converged = True
                 break
-        return beta, ll, hess, scores, converged, n_iter, float(np.abs(grad).max())
+        return beta, ll, hess, prob, converged, n_iter, float(np.abs(grad).max())
 
     # ---- results ---------------------------------------------------------------------------
 

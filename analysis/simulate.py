@@ -1,8 +1,8 @@
 """Synthetic cohort calibrated to Lancman et al. (Haematologica 2026): generate and write it.
 
 The patient data of the paper are not public, so the book runs on synthetic patients who look,
-statistically, like the paper's. :func:`simulate_cohort` builds all five contract tables from a seed;
-:func:`write_cohort` writes them deterministically (same seed, same bytes). The method is in
+statistically, like the paper's. :func:`simulate_cohort` builds all five contract tables from a
+seed; :func:`write_cohort` writes them deterministically (same seed, same bytes). The method is in
 :data:`METHOD` (markdown; the book chapter "How the synthetic cohort was made" renders it).
 
 Example::
@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from analysis.simulate_events import (
 from analysis.simulate_infections import (
     Events,
     RateState,
+    balance_within,
     expected_counts,
     match_counts,
     on_days,
@@ -47,7 +47,7 @@ from analysis.simulate_targets import target
 
 __version__ = "1.0"
 #: Seed of the committed cohort in ``data/synthetic/`` (chosen by :func:`calibrate_seed`).
-CANONICAL_SEED: int = 31
+CANONICAL_SEED: int = 127
 #: Where the committed canonical cohort lives.
 SYNTHETIC_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "synthetic"
 #: File names and column order of the written cohort (data contract).
@@ -71,6 +71,8 @@ DATE_COLUMNS = {"diagnosis_date", "dara_start", "dara_last", "death_date", "last
 #: Grade 3-4 base probability per infection by group (tuned so the IVIG group's count of grade
 #: 3-4 infections is near the ~37 the paper's Table 2 implies; assumption).
 G34_BASE = {"ivig": 0.20, "reference": 0.14}
+#: Hazard multiplier compensating for deaths moved past the observation period (assumption).
+OS_HAZARD_FACTOR = 1.0
 #: Date of the data cut for survival (assumption).
 DATA_CUT = "2025-06-30"
 
@@ -78,68 +80,85 @@ METHOD = r"""
 ### How the synthetic cohort was made
 
 The synthetic cohort has the paper's two groups (43 IVIG and 100 reference patients, daratumumab
-started 2015-2019) and follows the data contract. It is built in four layers. Every number that
-comes from the paper is read from `data/paper/targets.yaml` by its id; the numbers below that are not
-in the paper are the simulator's own assumptions.
+started 2015-2019) and follows the data contract. Every number taken from the paper is read from
+`data/paper/targets.yaml` by its id; the other numbers below are the simulator's own assumptions.
+It is built in five layers.
 
 **1. Baseline (Table 1) by construction.** Categorical rows (sex, heavy and light chain, ISS, R-ISS,
-high-risk cytogenetics, prior-year infections in categories, transplant, prophylaxis, response) are
-the printed counts, split over the group by the largest-remainder rule and shuffled over patients.
-Unknown ISS, R-ISS and cytogenetics are empty cells, in the paper's numbers (ISS known for 38 and 67
-patients, R-ISS 35 and 59, cytogenetics 39 and 89); R-ISS is coherent with ISS and cytogenetics.
-Median-and-range rows (age, months on daratumumab, years from diagnosis, prior lines, prior-year
-infections) are random values whose minimum, median and maximum are pinned to the printed ones. The
-upper tail of months on daratumumab is shaped so that each group's person-time is the one implied by
-the paper's rates (130.9 patient-years for the reference group, 123 infections / 0.94 per year;
-about 92 for the IVIG group, from its seasonal rates). *Prior-year infections* are a required count
-in the contract, so nobody is "unknown": the categorised counts, printed for 40 of 43 and 94 of 100
+high-risk cytogenetics, prior-year infections in categories, transplant, prophylaxis, response)
+are the printed counts, split over the group by the largest-remainder rule and shuffled over
+patients. Unknown ISS, R-ISS and cytogenetics are empty cells, in the paper's numbers (known for
+38/67, 35/59 and 39/89 patients); R-ISS agrees with ISS and cytogenetics. Median-and-range rows
+(age, months on daratumumab, years from diagnosis, prior lines, prior-year infections) are random
+values whose minimum, median and maximum are pinned to the printed ones; the upper tail of months
+on daratumumab is shaped so that each group's person-time is the one the paper's rates imply
+(130.9 patient-years for the reference group = 123 infections / 0.94 per year; about 92 for the
+IVIG group, from its seasonal rates). *Prior-year infections* are a required count in the
+contract, so nobody can be "unknown": the categorised counts, printed for 40 of 43 and 94 of 100
 patients, are scaled to the whole group (IVIG 7/9/11/7/9, reference 34/42/16/6/2 for 0/1/2/3/4+),
-which keeps the printed medians (2 and 1) and ranges (0-6 and 0-4).
+which keeps the printed medians (2 and 1) and ranges (0-6 and 0-4). Years from diagnosis follow
+Table 1 (IVIG 4.1, 0.3-14.8), not the Results text, which repeats the reference column.
 
-**2. Disease course.** Each patient gets a frailty (gamma, mean 1, rank-correlated with the
-prior-year infections: the same patients who were prone to infection before stay prone). Progression
-ends most courses of daratumumab and comes early for non-responders. Serum IgG is measured every 3-9
-weeks (baseline 1-60 days before daratumumab); functional IgG falls from its baseline towards a
-patient-specific plateau, IVIG adds 0.4-0.5 g/kg doses that decay with a 25-day half-life, and IgG
-myeloma adds an M-spike that falls with response and rises after progression. The baseline IgG
-bands (<400, 400-700, >=700 mg/dL) and each patient's lowest band during observation are drawn with
-the paper's counts (Table 1, Table 2: 42/34/8 of 43; reference 97/67/19 of 100).
+**2. Disease course.** Each patient has a frailty (gamma, mean 1, variance 0.5), rank-correlated
+with the prior-year infections: patients prone to infection before stay prone. Progression ends
+most courses of daratumumab and comes early for non-responders. Serum IgG is measured every 3-9
+weeks, with a baseline 1-60 days before the first dose. Functional IgG falls from its baseline
+towards a patient-specific plateau; each IVIG dose adds about 230 mg/dL per 0.4 g/kg, decaying
+with a 25-day half-life; IgG myeloma adds an M-spike that falls with response and rises after
+progression. The baseline bands (<400, 400-700, >=700 mg/dL, Table 1) and each patient's lowest
+band during observation (Table 2: 42/34/8 of 43 below 700/400/200; reference 97/67/19 of 100)
+have the paper's counts.
 
-**3. Infections as a recurrent-event process.** A patient's daily infection rate is
+**3. Infections as a recurrent-event process.** Patient $i$'s daily infection rate is
 
-$$\lambda_i(d) = b_g \, u_i \, \mathrm{HGG}(\mathrm{IgG}_i(d)) \, S(d) \, P_i(d) \, V_i(d)$$
+$$\lambda_i(d) = b_g \, u_i \, H(\mathrm{IgG}_i(d)) \, S(d) \, P_i(d) \, E_i(d) \, V_i(d)$$
 
-with frailty $u_i$; relative rates 1.45, 1.9 and 3.6 for functional IgG 400-700, 200-400 and below
-200 mg/dL (the latest measurement, as the analysis sees it); 1.25 in fall/winter (October-March);
-3.0 in the 30 days after a progression; and 0.66 while on IVIG (30 days from each dose; IVIG also acts
-through the IgG it adds). Infections are simulated by thinning (Poisson candidate days at an upper
-bound of the rate, each kept with probability rate / bound), vectorised over patients. **IVIG is
-prompted by infections**: in the IVIG group each infection before IVIG prompts it with probability
-0.45 (0.72 at IgG below 400), and the first dose follows 3-8 weeks later; a few patients start at
-once because of many prior-year infections, and those never prompted start at a random time of their
-course (everyone in the group receives IVIG). This is why infections crowd into the weeks before the
-first dose, the bias the paper's pre-exposure diagnostic shows. Doses come every 4 weeks in one or
-two courses (median 7 doses). The base rate $b_g$ of each group is set so that the expected number
-of infections equals the paper's (155 and 123).
+with frailty $u_i$ and relative rates $H$ = 1.2, 1.45 and 3.0 for functional IgG 400-700, 200-400
+and below 200 mg/dL (the latest measurement, as the analysis sees it); $S$ = 1.25 in fall/winter
+(October-March); $P$ = 3.0 in the 30 days from a progression; $E$ = 1.8 in the first 90 days of
+daratumumab (weekly doses, steroids); and $V$ = 0.66 while on IVIG (30 days from each dose; IVIG
+also acts through the IgG it adds). Infections are simulated by thinning: candidate days are drawn
+at an upper bound of the rate (a Poisson number per patient, placed uniformly) and each is kept with
+probability rate / bound, vectorised over patients. The base rate $b_g$ of each group is set so the
+expected number of infections is the paper's (155 and 123).
+
+**IVIG is prompted by infections.** In the IVIG group each infection before IVIG prompts it with
+probability 0.5 (0.7 at IgG below 400 mg/dL) and the first dose follows 3-11 weeks later; patients
+with many prior-year infections or a baseline IgG below 400 may start within 60 days of their first
+daratumumab dose, and anyone not prompted starts at a random time (everyone in the group receives
+IVIG, by definition, no later than 25.4 months). Infections therefore crowd into the weeks before
+the first dose: the bias the paper's pre-exposure diagnostic detects. The simulation is run twice
+with the same random numbers, first without IVIG (to find when it is prompted), then with the IVIG
+schedule in place. Doses come every 4 weeks (0.40, 0.45 or 0.50 g/kg) in one or two courses,
+a median of about 9 doses.
 
 **4. Exact counts.** Chance makes the realised numbers differ a little from the paper's, so a
-deterministic count-matching step follows (same seed, same result): infections are removed (never a
-patient's last one, never one that prompted IVIG) or added (days drawn from a reserve of candidate
-days with the model's rate as weight) until each group has exactly the paper's number of infected
-patients (42 and 62) and of infections (155 and 123). In the IVIG group the on-IVIG share of the 155
-is set so that the crude on/off rate ratio is the paper's 0.57. Grades (CTCAE 1-4, none fatal),
-sites, organisms and ANC/ALC are then drawn per infection with mechanism weights (grade 3-4 half as
-likely on IVIG and more likely at very low IgG and at progression; bacterial infections reduced more
-by IVIG than viral ones; lower counts in grade 3-4) but in exactly the printed numbers: 23 and 16
-patients with a grade 3-4 infection, 0.14 grade 3-4 infections per patient-year in the reference
-group, the printed site and organism percentages. Deaths follow an exponential survival with the
-paper's 5-year overall survival (61.6%).
+deterministic count-matching step follows (same seed, same result). Single infections are removed
+(never a patient's last one, never one that prompted IVIG) or added (days drawn from a reserve of
+random candidate days, with the model's rate as weight) until each group has exactly the paper's
+number of infected patients (42 and 62) and of infections (155 and 123). In the IVIG group the
+number of on-IVIG infections is chosen so the crude pooled on/off rate ratio is the paper's 0.57,
+and off-IVIG infections are then moved between patients (from patients with much on-IVIG time to
+patients with little, or back) until the self-controlled case series equation
+$\sum_i n_i\,\rho T^{on}_i / (\rho T^{on}_i + T^{off}_i) = E^{on}$ holds at $\rho$ = 0.57 too, so
+pooled and within-patient comparisons agree, as they do in the paper. Grades (CTCAE 1-4, none
+fatal), sites, organisms and ANC/ALC are drawn per infection with mechanism weights (grade 3-4 about
+half as likely on IVIG and more likely at very low IgG or at progression; lower respiratory and
+bloodstream infections more often severe; bacterial infections reduced more by IVIG than viral
+ones; lower ANC/ALC in grade 3-4 infections) but in exactly the printed numbers: 23 and 16 patients
+with a grade 3-4 infection, 0.14 grade 3-4 infections per patient-year in the reference group, the
+printed site and organism percentages, the printed ANC/ALC medians and ranges. Grade 3-4 status is
+swapped between a patient's own on- and off-IVIG infections until the same equation holds at the
+paper's grade 3-4 IRR (0.30). Deaths follow an exponential survival scaled to the paper's 5-year
+overall survival (61.6%); a death inside the observation period is moved after it.
 
-**Seed.** The canonical seed was chosen by `analysis.simulate.calibrate_seed()`, which scans seeds
-and keeps the first whose self-controlled case series estimates land near the paper's (all-grade
-IRR within 0.03 of 0.57, grade 3-4 within 0.05 of 0.30, 60-day pre-exposure IRR above 1.5, HGG IRRs
-above 1 and rising with depth). Every seed gives a valid cohort with the same exact counts; only
-the canonical one is also checked against these estimates.
+**5. Seed.** `analysis.simulate.calibrate_seed()` simulated seeds 0-149 and fitted the
+self-controlled case series to each (a quick conditional Poisson fit). It kept the seeds whose
+all-grade IRR is within 0.03 of 0.57, grade 3-4 IRR within 0.05 of 0.30, 60-day pre-exposure IRR
+above 1.5 and HGG IRRs above 1 and rising from <700 to <400 to <200, and whose calibration table
+has no failed row. Among these it chose the one closest to the paper's seven estimates (sum of
+squared log ratios). About a third of the seeds qualify; every seed gives a valid cohort with the
+same exact counts.
 """
 
 
@@ -155,20 +174,9 @@ class CohortTables(dict):
     n_reference: int
 
 
-@dataclass
-class _Acc:
-    cols: dict[str, list] = field(default_factory=dict)
-
-    def add(self, **kw: Any) -> None:
-        for k, v in kw.items():
-            self.cols.setdefault(k, []).append(np.asarray(v))
-
-    def frame(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate(v) for k, v in self.cols.items()}
-
-
 def _scaled(target_id: str, n: int, paper_n_id: str) -> int:
-    return int(round(target(target_id) * n / target(paper_n_id)))
+    """A printed count scaled from the paper's group size to ``n``."""
+    return round(target(target_id) * n / target(paper_n_id))
 
 
 def simulate_cohort(
@@ -242,8 +250,6 @@ def simulate_cohort(
     inc = ivig_increment(ser.pid, ser.day, dose_pid, dose_day,
                          dose_amt / 0.4 * model.increment_per_04g * boost[dose_pid], model)
     f1 = enforce_nadir(ser.pid, ser.day, ser.latent + inc, start, end_obs, b.nadir_band, rngs[4])
-    f1 = np.round(f1)
-    f1[np.isin(f1, [200.0, 400.0, 700.0])] += 1.0
     # final process with IVIG in place; rescale the IVIG group's base to its expected count
     fin = RateState.build(model, start, end_obs, frailty, base, ser.pid, ser.day, f1,
                           prog_pid, prog_day, dose_pid, dose_day)
@@ -262,12 +268,15 @@ def simulate_cohort(
         t1 = float(t_on[idx].sum())
         t0 = float(obs_days[idx].sum()) - t1
         r = float(target("sccs_allgrade_irr"))
-        n_on = int(round(want["ivig"][1] * r * t1 / (r * t1 + t0)))
+        n_on = round(want["ivig"][1] * r * t1 / (r * t1 + t0))
         rng_m = rngs[10]
+        used = np.zeros(rpid.size, bool)
         ev = match_counts(rng_m, ev, grp_idx["ivig"], fin, *want["ivig"], (rpid, rday),
-                          on_target=n_on)
+                          on_target=n_on, used=used)
+        ev = balance_within(rng_m, ev, grp_idx["ivig"], fin, (rpid, rday), used,
+                            t_on.astype(float), r)
         ev = match_counts(rng_m, ev, grp_idx["reference"], fin, *want["reference"],
-                          (rpid, rday))
+                          (rpid, rday), used=used)
     o = np.lexsort((ev.day, ev.pid))
     ev = ev.take(o)
     cov = fin.covariates(ev.pid, ev.day)
@@ -297,14 +306,14 @@ def _assemble(rngs, b, model, ev, cov, is_ivig, start, last, end_obs, ser, f1, p
             k_pat = _scaled("res1_g34_patients_n", n_iv, "t1_n_ivig")
             n34 = None
             pre = "res1"
-            t_on = float(on_days(dose_pid, dose_day, start, end_obs)[members].sum())
-            t_off = float((end_obs - start + 1)[members].sum()) - t_on
+            t_on = on_days(dose_pid, dose_day, start, end_obs).astype(float)
+            t_off = (end_obs - start + 1) - t_on
             r34 = float(target("sccs_g34_irr"))
-            share = r34 * t_on / (r34 * t_on + t_off)
+            share = r34 * t_on / np.maximum(r34 * t_on + t_off, 1e-9)
         else:
             k_pat = _scaled("res2_g34_patients_n", n_rf, "t1_n_ref")
             py = float((end_obs - start + 1)[members].sum()) / 365.25
-            n34 = max(int(round(target("res2_rate_g34") * py)), k_pat)
+            n34 = max(round(target("res2_rate_g34") * py), k_pat)
             pre = "res2"
         gr = grades(rngs[11], ev.pid, cov, members, k_pat, n34, G34_BASE[g], share)
         grade[mask] = gr[mask]
@@ -320,7 +329,8 @@ def _assemble(rngs, b, model, ev, cov, is_ivig, start, last, end_obs, ser, f1, p
 
     # deaths and last contact (exponential survival with the paper's 5-year OS)
     r = rngs[15]
-    h = -np.log(target("res1_os_5yr_pct") / 100) / (5 * 365.25)
+    # deaths inside the observation period are moved after it (OS_SHIFT compensates)
+    h = -np.log(target("res1_os_5yr_pct") / 100) / (5 * 365.25) * OS_HAZARD_FACTOR
     death = start + (r.exponential(1 / h, size=n)).astype(np.int64)
     death = np.where(death <= end_obs, end_obs + r.integers(1, 121, size=n), death)
     cut = np.datetime64(DATA_CUT).astype(np.int64)
@@ -374,6 +384,7 @@ def _assemble(rngs, b, model, ev, cov, is_ivig, start, last, end_obs, ser, f1, p
 
 # --------------------------------------------------------------------------- writing
 def _format(df: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as fixed text: ISO dates, fixed decimals, whole numbers, empty = unknown."""
     out = pd.DataFrame(index=df.index)
     for c in df.columns:
         s = df[c]
@@ -413,7 +424,7 @@ def is_simulator_output(path: Path) -> bool:
         import yaml
 
         doc = yaml.safe_load(meta.read_text(encoding="utf-8")) or {}
-    except Exception:  # noqa: BLE001 - an unreadable file is simply "not ours"
+    except Exception:
         return False
     return isinstance(doc, dict) and doc.get("synthetic") is True
 
@@ -461,3 +472,70 @@ def write_cohort(tables: CohortTables | dict[str, pd.DataFrame], out_dir: str | 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+# --------------------------------------------------------------------------- seed search
+#: The paper's SCCS estimates the canonical seed is scored against (target ids).
+SEED_SCORE_TARGETS: dict[str, str] = {
+    "all": "sccs_allgrade_irr", "g34": "sccs_g34_irr", "pre60": "sccs_pre60_irr",
+    "pre30": "sccs_pre30_irr", "hgg700": "sccs_hgg_any_irr", "hgg400": "sccs_hgg_moderate_irr",
+    "hgg200": "sccs_hgg_severe_irr",
+}
+
+
+def sccs_estimates(tables: CohortTables | dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Quick SCCS IRRs of a cohort (IVIG-group cases; independent conditional Poisson fit)."""
+    from analysis.calibration_facts import cohort_facts, sccs_irr
+
+    f = cohort_facts(tables)
+    r60 = sccs_irr(f, ["on", "pre60"])
+    return {
+        "all": sccs_irr(f, ["on"])["on"],
+        "g34": sccs_irr(f, ["on"], "events_g34")["on"],
+        "pre60": r60["pre60"],
+        "pre30": sccs_irr(f, ["on", "pre30"])["pre30"],
+        **{f"hgg{t}": sccs_irr(f, [], hgg=t)["hgg"] for t in (700, 400, 200)},
+    }
+
+
+def seed_score(est: dict[str, float]) -> tuple[bool, float]:
+    """(meets the hard criteria, distance to the paper) for quick SCCS estimates.
+
+    Hard criteria (issue 3): all-grade IRR within 0.03 of the paper's, grade 3-4 within 0.05,
+    60-day pre-exposure IRR above 1.5, HGG IRRs above 1 and rising 700 -> 400 -> 200. The distance
+    is the sum of squared log-ratios of the seven estimates to the paper's (smaller = closer).
+    """
+    paper = {k: float(target(v)) for k, v in SEED_SCORE_TARGETS.items()}
+    vals = np.array([est.get(k, np.nan) for k in paper])
+    if not np.all(np.isfinite(vals)) or np.any(vals <= 0):
+        return False, float("inf")
+    ok = (abs(est["all"] - paper["all"]) <= 0.03 and abs(est["g34"] - paper["g34"]) <= 0.05
+          and est["pre60"] > 1.5 and 1 < est["hgg700"] < est["hgg400"] < est["hgg200"])
+    dist = float(np.sum(np.log(vals / np.array(list(paper.values()))) ** 2))
+    return bool(ok), dist
+
+
+def calibrate_seed(seeds: range = range(200), **kwargs: Any) -> tuple[int, pd.DataFrame]:
+    """Scan ``seeds``; return the best seed meeting the hard criteria and the scan table.
+
+    "Best" = smallest :func:`seed_score` distance among seeds that meet the hard criteria and
+    pass every non-info row of the calibration table; the table has one row per seed (estimates,
+    ok, distance). Deterministic: the same range gives the same answer.
+    """
+    from analysis.calibration import calibration_table
+
+    rows = []
+    for s in seeds:
+        tab = simulate_cohort(s, **kwargs)
+        est = sccs_estimates(tab)
+        ok, dist = seed_score(est)
+        if ok:
+            cal = calibration_table(tab)
+            ok = bool((cal["status"] != "fail").all())
+        rows.append({"seed": s, **est, "ok": ok, "distance": dist})
+    scan = pd.DataFrame(rows)
+    good = scan[scan["ok"]]
+    if good.empty:
+        raise SimulateError(f"no seed in {seeds} meets the calibration criteria")
+    best = int(good.sort_values(["distance", "seed"]).iloc[0]["seed"])
+    return best, scan

@@ -64,6 +64,7 @@ class Baseline:
 
 
 def _shuffle_counts(rng: np.random.Generator, labels: list, counts: np.ndarray) -> np.ndarray:
+    """Labels repeated by their counts, in random order."""
     out = np.repeat(np.array(labels, dtype=object), counts)
     return out[rng.permutation(out.size)]
 
@@ -76,10 +77,11 @@ def _cat(rng, n, g, name, levels, labels=None):
 
 def _days_for(value: float, scale: float, decimals: int = 1) -> int:
     """Integer days ``d`` whose ``d/scale`` and ``(d+1)/scale`` both round to ``value``."""
-    centre = int(round(value * scale))
+    centre = round(value * scale)
     for off in sorted(range(-40, 41), key=abs):
         d = centre + off
-        if d >= 0 and round(d / scale, decimals) == value and round((d + 1) / scale, decimals) == value:
+        ok = round(d / scale, decimals) == value and round((d + 1) / scale, decimals) == value
+        if d >= 0 and ok:
             return d
     return max(centre, 0)
 
@@ -154,7 +156,8 @@ def _staging(rng, n, g):
 def _prior_infections(rng, n, g):
     """Prior-year infection counts: categorised counts scaled to n; 4+ spread up to the max."""
     key = GROUP_KEY[g]
-    counts = allocate(n, [target(f"t1_prior_inf_{c}_{key}_n") for c in ("0", "1", "2", "3", "4plus")])
+    cats = ("0", "1", "2", "3", "4plus")
+    counts = allocate(n, [target(f"t1_prior_inf_{c}_{key}_n") for c in cats])
     mx = int(target(f"t1_prior_infections_{key}_max"))
     vals = np.repeat(np.arange(5), counts)
     n4 = int(counts[4])
@@ -167,6 +170,7 @@ def _prior_infections(rng, n, g):
 
 
 def _binary(rng, n, p_yes):
+    """``yes``/``no`` column with round(p_yes * n) yes (largest remainder), shuffled."""
     k = int(allocate(n, [p_yes, 1 - p_yes])[0])
     return _shuffle_counts(rng, ["yes", "no"], np.array([k, n - k]))
 
@@ -184,20 +188,18 @@ def _igg_baseline(rng, n, g):
     vals = np.empty(0)
     bands = [(lo, 399.0), (401.0, 699.0), (701.0, hi)]
     for (a, b), k in zip(bands, c, strict=True):
-        vals = np.concatenate([vals, np.sort(rng.uniform(a, b, size=int(k)))])
-    vals = np.round(np.sort(vals))
+        vals = np.concatenate([vals, np.sort(np.round(rng.uniform(a, b, size=int(k))))])
+    vals = np.sort(vals)  # whole mg/dL, each inside its band (never on 400 or 700)
     if g == "ivig" and n >= 3:
         vals[0], vals[-1] = lo, hi
         k = n // 2
         band_of_mid = np.searchsorted(np.cumsum(c), k, side="right")
         a, b = bands[min(band_of_mid, 2)]
         if a <= med <= b:
-            if n % 2:
-                vals[k] = med
-            else:
-                vals[k - 1] = vals[k] = med
-            vals = np.sort(vals)
-    vals[np.isin(vals, [200.0, 400.0, 700.0])] += 1.0
+            lo_end = k if n % 2 else k - 1
+            vals[lo_end : k + 1] = med
+            vals[:lo_end] = np.minimum(vals[:lo_end], med)
+            vals[k + 1 :] = np.maximum(vals[k + 1 :], med)
     return vals
 
 
@@ -232,6 +234,8 @@ def simulate_baseline(rng: np.random.Generator, n_ivig: int, n_reference: int) -
         parts.setdefault(col, []).append(np.asarray(arr, dtype=object))
 
     for g, n in (("ivig", n_ivig), ("reference", n_reference)):
+        if n == 0:
+            continue
         key = GROUP_KEY[g]
         prefix = "I" if g == "ivig" else "R"
         width = max(3, len(str(n)))

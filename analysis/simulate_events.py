@@ -33,10 +33,13 @@ KEY = np.int64(1 << 21)  # day numbers are < 2**21; key = patient * KEY + day
 class RateModel:
     """Relative rates of the infection process (simulator assumptions, see METHOD)."""
 
-    hgg_rr: tuple[float, float, float, float] = (1.0, 1.2, 1.45, 3.0)  # >=700, 400-700, 200-400, <200
+    # relative rate by functional IgG band: >=700, 400-<700, 200-<400, <200 mg/dL
+    hgg_rr: tuple[float, float, float, float] = (1.0, 1.2, 1.45, 3.0)
     fall_winter_rr: float = 1.25
     progression_rr: float = 3.0
     progression_days: int = 30
+    early_rr: float = 1.8  # first weeks of daratumumab (weekly doses, steroids)
+    early_days: int = 90
     ivig_rr: float = 0.66  # direct effect; IVIG also raises IgG (second path)
     ivig_days: int = 30
     frailty_shape: float = 2.0
@@ -44,14 +47,15 @@ class RateModel:
     # event-dependent start of IVIG
     prompt_prob: float = 0.5
     prompt_low_igg_mult: float = 1.4
-    delay_days: tuple[int, int] = (14, 70)
-    prior_path_per_infection: float = 0.08
-    low_igg_path: float = 0.2
-    early_days: int = 60
+    delay_days: tuple[int, int] = (21, 80)
+    prior_path_per_infection: float = 0.05
+    low_igg_path: float = 0.1
+    early_start_days: int = 60
     fallback_mean_days: float = 150.0
+    max_start_days: int = 773  # latest first IVIG: the paper's 25.4 months
     # IVIG schedule
     dose_interval: int = 28
-    doses_median: float = 10.0
+    doses_median: float = 9.0
     doses_sdlog: float = 0.8
     second_course_prob: float = 0.35
     half_life_days: float = 25.0
@@ -145,13 +149,13 @@ def simulate_igg_schedule(rng, start, end_obs, baseline_igg, nadir_band, heavy, 
     hi = np.array([1050.0, 690.0, 390.0, 190.0])
     plateau = lo[nadir_band] + rng.uniform(size=n) * (hi - lo)[nadir_band]
     plateau = np.minimum(plateau, np.maximum(baseline_igg, lo[nadir_band]))
-    tau = rng.uniform(60, 200, size=n)
+    tau = rng.uniform(90, 360, size=n)
     t = np.maximum(rel, 0).astype(float)
     b0 = baseline_igg[owner]
     latent = plateau[owner] + (b0 - plateau[owner]) * np.exp(-t / tau[owner])
     latent *= np.exp(rng.normal(0, 0.07, size=owner.size))
     latent[rel < 0] = b0[rel < 0]
-    # M-spike (g/dL): present for IgG, IgA, IgD myeloma; falls with response, rises after progression
+    # M-spike (g/dL) of IgG, IgA, IgD myeloma: falls with response, rises after progression
     has_m = heavy != "none"
     m0 = rng.uniform(0.4, 3.2, size=n)
     floor_frac = np.where(responder, rng.uniform(0.0, 0.3, size=n), rng.uniform(0.6, 1.1, size=n))
@@ -195,7 +199,8 @@ def enforce_nadir(pid, day, functional, start, end_obs, nadir_band, rng) -> np.n
     """Make each patient's lowest in-observation functional IgG fall in their nadir band."""
     lo = np.array([700.0, 400.0, 200.0, 0.0])
     hi = np.array([np.inf, 700.0, 400.0, 200.0])
-    f = functional.copy()
+    f = np.round(functional)
+    f[np.isin(f, [200.0, 400.0, 700.0])] -= 1.0  # never exactly on a threshold
     band = nadir_band[pid]
     inobs = (day >= start[pid]) & (day <= end_obs[pid])
     floor = lo[band] + 8.0
@@ -213,7 +218,7 @@ def enforce_nadir(pid, day, functional, start, end_obs, nadir_band, rng) -> np.n
         _, firsts = np.unique(pid[idx], return_index=True)
         idx = idx[firsts]
         b = band[idx]
-        f[idx] = lo[b] + 8.0 + rng.uniform(size=idx.size) * (hi[b] - lo[b] - 16.0)
+        f[idx] = np.round(lo[b] + 8.0 + rng.uniform(size=idx.size) * (hi[b] - lo[b] - 16.0))
     return f
 
 
@@ -222,7 +227,6 @@ def ivig_schedule(rng, ivig_start, last, model) -> tuple[np.ndarray, np.ndarray,
     """Doses every 4 weeks in one or two courses from each patient's start (pid, day, g/kg)."""
     pids = np.flatnonzero(ivig_start >= 0)
     s = ivig_start[pids]
-    room = np.maximum((last[pids] + 28 - s) // model.dose_interval + 1, 1)
     k = np.round(np.exp(rng.normal(np.log(model.doses_median), model.doses_sdlog, size=pids.size)))
     k = np.clip(k, 1, 43).astype(np.int64)
     two = rng.uniform(size=pids.size) < model.second_course_prob
@@ -232,7 +236,6 @@ def ivig_schedule(rng, ivig_start, last, model) -> tuple[np.ndarray, np.ndarray,
     day = s[owner] + rank * model.dose_interval + np.where(rank >= k1[owner], gap[owner], 0)
     day = day + np.where(rank > 0, rng.integers(-3, 4, size=owner.size), 0)
     keep = (day <= last[pids][owner] + 28) | (rank == 0)
-    del room
     amt_choices = np.array([0.40, 0.45, 0.50])
     amt = amt_choices[rng.integers(0, 3, size=pids.size)]
     return pids[owner[keep]].astype(np.int64), day[keep].astype(np.int64), amt[owner[keep]]

@@ -65,7 +65,9 @@ class RateState:
             dp = last_at_or_before(self.dose_key, q)
             ok = dp >= 0
             on[ok] = (q[ok] - self.dose_key[dp[ok]]) < self.model.ivig_days
-        return {"igg": igg, "band": band, "fw": fall_winter(day), "prog": prog, "on": on}
+        early = (day - self.start[pid]) < self.model.early_days
+        return {"igg": igg, "band": band, "fw": fall_winter(day), "prog": prog, "on": on,
+                "early": early}
 
     def rate(self, pid: np.ndarray, day: np.ndarray, cov: dict | None = None) -> np.ndarray:
         """Infections per day."""
@@ -75,12 +77,14 @@ class RateState:
         rr = rr * np.where(c["fw"], m.fall_winter_rr, 1.0)
         rr = rr * np.where(c["prog"], m.progression_rr, 1.0)
         rr = rr * np.where(c["on"], m.ivig_rr, 1.0)
+        rr = rr * np.where(c["early"], m.early_rr, 1.0)
         return self.base[pid] * self.frailty[pid] * rr / 365.25
 
     def max_rate(self) -> np.ndarray:
         """Upper bound of the daily rate per patient (for thinning)."""
         m = self.model
-        return self.base * self.frailty * max(m.hgg_rr) * m.fall_winter_rr * m.progression_rr / 365.25
+        top = max(m.hgg_rr) * m.fall_winter_rr * m.progression_rr * max(m.early_rr, 1.0)
+        return self.base * self.frailty * top / 365.25
 
 
 def uniform_days(rng, start, end_obs, counts) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +127,7 @@ def prompted_start(rng, pid, day, band, is_ivig, prior, low_igg, start, last, mo
     p_prior = np.minimum(model.prior_path_per_infection * prior
                          + model.low_igg_path * low_igg, 0.7)
     early = is_ivig & (rng.uniform(size=n) < p_prior)
-    early_day = start + rng.integers(0, model.early_days + 1, size=n)
+    early_day = start + rng.integers(0, model.early_start_days + 1, size=n)
     use_early = early & ((out < 0) | (early_day < out))
     out[use_early] = early_day[use_early]
     trig[use_early] = -1
@@ -133,6 +137,10 @@ def prompted_start(rng, pid, day, band, is_ivig, prior, low_igg, start, last, mo
     wait = rng.exponential(model.fallback_mean_days, size=n).astype(np.int64)
     out[late] = np.minimum(start + wait, last)[late]
     trig[late] = -1
+    capped = is_ivig & (out > start + model.max_start_days)
+    out[capped] = start[capped] + model.max_start_days
+    trig[capped] = -1
+    out = np.minimum(out, np.where(is_ivig, last, out))
     out[~is_ivig] = -1
     return out, trig
 
@@ -189,8 +197,10 @@ def _remove(rng, ev: Events, eligible: np.ndarray, count: int) -> Events:
 
 def match_counts(rng, ev: Events, members: np.ndarray, state: RateState, n_patients: int,
                  n_events: int, reserve: tuple[np.ndarray, np.ndarray],
-                 on_target: int | None = None) -> Events:
+                 on_target: int | None = None, used: np.ndarray | None = None) -> Events:
     """Exact number of patients with an infection and of infections among ``members``.
+
+    ``used`` (optional, updated in place) flags reserve days already turned into infections.
 
     ``on_target``: if given, the number of the group's infections that must be on IVIG.
     """
@@ -198,7 +208,7 @@ def match_counts(rng, ev: Events, members: np.ndarray, state: RateState, n_patie
     rpid, rday = reserve
     rcov = state.covariates(rpid, rday)
     rrate = state.rate(rpid, rday, rcov)
-    used = np.zeros(rpid.size, bool)
+    used = np.zeros(rpid.size, bool) if used is None else used
     mem = np.zeros(n, bool)
     mem[members] = True
     in_group = mem[ev.pid]
@@ -238,4 +248,62 @@ def match_counts(rng, ev: Events, members: np.ndarray, state: RateState, n_patie
             pick = pool[gumbel_top_k(rng, rrate[pool], want - have_n)]
             used[pick] = True
             ev = ev.concat(rpid[pick], rday[pick])
+    return ev
+
+
+def balance_within(rng, ev: Events, members: np.ndarray, state: RateState,
+                   reserve: tuple[np.ndarray, np.ndarray], used: np.ndarray, t_on: np.ndarray,
+                   rho: float, max_rounds: int = 200) -> Events:
+    """Move off-IVIG infections between patients so the SCCS estimate equals the crude ratio.
+
+    With one binary exposure the SCCS (conditional) estimate solves
+    ``sum_i n_i p_i(rho) = E_on`` with ``p_i = rho T1_i / (rho T1_i + T0_i)`` (``n_i`` infections,
+    ``T1_i``/``T0_i`` days on/off IVIG). After the count-matching step fixed ``E_on`` to give the
+    crude pooled ratio ``rho``, this step moves single off-IVIG infections from patients with a
+    high on-IVIG share to patients with a low one (or back) until the equation holds at ``rho``
+    too, so within-patient and pooled comparisons agree, as they do in the paper (0.57 both).
+    Totals per state, patients with an infection and infections that prompted IVIG are kept.
+    """
+    n = state.start.size
+    rpid, rday = reserve
+    roff = ~state.covariates(rpid, rday)["on"]
+    rrate = state.rate(rpid, rday)
+    mem = np.zeros(n, bool)
+    mem[members] = True
+    t_all = (state.end_obs - state.start + 1).astype(float)
+    p = np.where(mem, rho * t_on / np.maximum(rho * t_on + (t_all - t_on), 1e-9), 0.0)
+    for _ in range(max_rounds):
+        on = state.covariates(ev.pid, ev.day)["on"]
+        ing = mem[ev.pid]
+        target_on = float((on & ing).sum())
+        per = np.bincount(ev.pid[ing], minlength=n)
+        d = float(np.sum(per * p)) - target_on
+        if abs(d) < 0.5:
+            break
+        sign = 1.0 if d > 0 else -1.0  # d > 0: move from high-p patients to low-p patients
+        donors_ev = np.flatnonzero(ing & ~on & ~ev.protected & (per[ev.pid] >= 2))
+        pool = np.flatnonzero(roff & ~used & mem[rpid] & (per[rpid] >= 1))
+        if donors_ev.size == 0 or pool.size == 0:
+            break
+        # one event per donor patient per round (a patient keeps at least one infection)
+        r = rng.uniform(size=donors_ev.size)
+        o = np.lexsort((r, ev.pid[donors_ev]))
+        donors_ev = donors_ev[o][np.r_[True, ev.pid[donors_ev][o][1:] != ev.pid[donors_ev][o][:-1]]]
+        k = int(min(donors_ev.size, pool.size, max(1, np.ceil(abs(d) / 0.6))))
+        pd_ = sign * p[ev.pid[donors_ev]]
+        pr_ = sign * p[rpid[pool]]
+        a_ = donors_ev[gumbel_top_k(rng, np.exp(12 * (pd_ - pd_.max())), k)]
+        b_ = pool[gumbel_top_k(rng, rrate[pool] * np.exp(-12 * (pr_ - pr_.min())), k)]
+        a_ = a_[np.argsort(-sign * p[ev.pid[a_]], kind="stable")]
+        b_ = b_[np.argsort(sign * p[rpid[b_]], kind="stable")]
+        gain = sign * (p[ev.pid[a_]] - p[rpid[b_]])
+        take = gain > 0
+        take &= np.cumsum(np.where(take, gain, 0.0)) <= abs(d) + 0.25
+        if not take.any():
+            break
+        a_, b_ = a_[take], b_[take]
+        keep = np.ones(ev.pid.size, bool)
+        keep[a_] = False
+        used[b_] = True
+        ev = ev.take(keep).concat(rpid[b_], rday[b_])
     return ev

@@ -26,12 +26,12 @@ LAB_MISSING = 0.04
 
 
 def grades(rng, pid, cov, members, n_patients, n_g34, base_p,
-           on_share: float | None = None) -> np.ndarray:
+           p_on_pat: np.ndarray | None = None) -> np.ndarray:
     """CTCAE grade per infection: exactly ``n_patients`` patients and ``n_g34`` infections 3-4.
 
     ``n_g34`` None: as many grade 3-4 infections as the mechanism's expected number.
-    ``on_share``: if given, the share of the grade 3-4 infections that must fall on IVIG (grade
-    3-4 status is swapped between infections of the chosen patients, weighted by the mechanism).
+    ``p_on_pat``: if given (per patient), grade 3-4 status is swapped within patients between on-
+    and off-IVIG infections until the SCCS equation holds at the target IRR (see :func:`_steer`).
     """
     p = base_p * np.where(cov["on"], G34_ON_IVIG, 1.0)
     p = p * np.asarray(G34_BAND_MULT)[cov["band"]] * np.where(cov["prog"], G34_PROGRESSION, 1.0)
@@ -48,37 +48,46 @@ def grades(rng, pid, cov, members, n_patients, n_g34, base_p,
         o = np.lexsort((-key, pid[cidx]))
         first = cidx[o][np.r_[True, pid[cidx][o][1:] != pid[cidx][o][:-1]]]
         g34[first] = True
-        total = int(round(p[idx].sum())) if n_g34 is None else int(n_g34)
+        total = round(p[idx].sum()) if n_g34 is None else int(n_g34)
         rest = cidx[~g34[cidx]]
         extra = max(total - first.size, 0)
         g34[rest[gumbel_top_k(rng, p[rest], extra)]] = True
-        if on_share is not None:
-            _steer(rng, pid, g34, cov["on"], p, cidx, int(round(on_share * g34[idx].sum())))
+        if p_on_pat is not None:
+            _steer(rng, pid, g34, cov["on"], p, cidx, p_on_pat)
     u = rng.uniform(size=pid.size)
     return np.where(g34, np.where(u < 0.85, 3, 4), np.where(u < 0.35, 1, 2)).astype(np.int64)
 
 
-def _steer(rng, pid, g34, on, p, cidx, want_on: int) -> None:
-    """Swap grade 3-4 status between on- and off-IVIG infections of the same chosen patients."""
-    for _ in range(200):
+def _steer(rng, pid, g34, on, p, cidx, p_on_pat: np.ndarray) -> None:
+    """Swap grade 3-4 status between on- and off-IVIG infections *of the same patient*.
+
+    Each patient keeps their number ``m_i`` of grade 3-4 infections; swaps stop when the number on
+    IVIG equals ``sum_i m_i p_i`` (``p_i`` = patient's on-IVIG share of days weighted by the
+    target IRR), which is the equation the SCCS estimate solves - so the grade 3-4 SCCS estimate
+    lands on the target IRR (to within one infection).
+    """
+    n = int(pid.max()) + 1
+    m = np.bincount(pid[cidx][g34[cidx]], minlength=n)
+    want_on = round(float(np.sum(m * p_on_pat[:n])))
+    for _ in range(500):
         have = int((g34[cidx] & on[cidx]).sum())
         if have == want_on:
             return
-        src_on = have > want_on  # demote an on-IVIG one, promote an off-IVIG one (or reverse)
-        n = int(pid.max()) + 1
-        per = np.bincount(pid[cidx][g34[cidx]], minlength=n)
-        demote = cidx[g34[cidx] & (on[cidx] == src_on) & (per[pid[cidx]] >= 2)]
-        promote = cidx[~g34[cidx] & (on[cidx] != src_on)]
-        if demote.size == 0 or promote.size == 0:
-            # allow demoting a patient's only one if the same patient gets a promotion
-            both = np.intersect1d(pid[cidx[g34[cidx] & (on[cidx] == src_on)]], pid[promote])
-            if both.size == 0:
-                return
-            demote = cidx[g34[cidx] & (on[cidx] == src_on) & np.isin(pid[cidx], both)][:1]
-            promote = promote[np.isin(pid[promote], pid[demote])]
-        d = demote[gumbel_top_k(rng, 1 / p[demote], 1)]
-        q = promote[gumbel_top_k(rng, p[promote], 1)]
-        g34[d], g34[q] = False, True
+        src_on = have > want_on  # demote in this state, promote in the other
+        dem = cidx[g34[cidx] & (on[cidx] == src_on)]
+        pro = cidx[~g34[cidx] & (on[cidx] != src_on)]
+        both = np.intersect1d(pid[dem], pid[pro])
+        if both.size == 0:
+            return
+        k = min(abs(have - want_on), both.size)
+        pats = both[gumbel_top_k(rng, np.ones(both.size), k)]
+        dem = dem[np.isin(pid[dem], pats)]
+        pro = pro[np.isin(pid[pro], pats)]
+        for arr, w, val in ((dem, 1 / p[dem], False), (pro, p[pro], True)):
+            key = np.log(w) + rng.gumbel(size=arr.size)
+            o = np.lexsort((-key, pid[arr]))
+            first = arr[o][np.r_[True, pid[arr][o][1:] != pid[arr][o][:-1]]]
+            g34[first] = val
 
 
 def sites(rng, g34, members_mask, resp_pct, lrti_pct) -> np.ndarray:
@@ -88,8 +97,8 @@ def sites(rng, g34, members_mask, resp_pct, lrti_pct) -> np.ndarray:
     n = idx.size
     if n == 0:
         return out
-    n_resp = int(round(resp_pct / 100 * n))
-    n_lrti = int(round(lrti_pct / 100 * n))
+    n_resp = round(resp_pct / 100 * n)
+    n_lrti = round(lrti_pct / 100 * n)
     left = idx
     lr = left[gumbel_top_k(rng, np.where(g34[left], 3.0, 1.0), n_lrti)]
     out[lr] = "lower_respiratory"
@@ -121,7 +130,7 @@ def _confirmed_split(n: int, pcts: list[float]) -> tuple[int, np.ndarray]:
         if abs(c - want) > 0.3 * n:
             break
     if best is None:
-        c = max(int(round(want)), 1) if n else 0
+        c = max(round(want), 1) if n else 0
         best = (c, allocate(c, pcts) if c else np.zeros(len(pcts), np.int64))
     return best
 
@@ -132,7 +141,7 @@ def organisms(rng, g34, site, on, members_mask, pcts) -> np.ndarray:
     idx = np.flatnonzero(members_mask)
     if idx.size == 0:
         return out
-    c, (nb, nv, nf) = _confirmed_split(idx.size, pcts)
+    c, (nb, _nv, nf) = _confirmed_split(idx.size, pcts)
     conf = idx[gumbel_top_k(rng, np.where(g34[idx], 1.6, 1.0), c)]
     s = site[conf]
     wf = np.where(g34[conf], 3.0, 0.5) * np.where(s == "lower_respiratory", 2.0, 1.0)
@@ -162,7 +171,6 @@ def labs(rng, g34, members_mask, group: str) -> tuple[np.ndarray, np.ndarray]:
     idx = np.flatnonzero(members_mask)
     if idx.size == 0:
         return anc, alc
-    pre = "t2" if group == "ivig" else "res2"
     if group == "ivig":
         a_med, a_max = target("t2_anc_at_infection_median"), target("t2_anc_at_infection_max")
         l_med, l_max = target("res1_alc_at_infection_median"), target("t2_alc_at_infection_max")
@@ -171,9 +179,9 @@ def labs(rng, g34, members_mask, group: str) -> tuple[np.ndarray, np.ndarray]:
     else:
         a_med, a_max = target("res2_anc_at_infection_median"), target("res2_anc_at_infection_max")
         l_med, l_max = target("res2_alc_at_infection_median"), target("res2_alc_at_infection_max")
-        a05_34, l05_34 = target("res2_g4_neutropenia_in_g34_pct"), target("res2_alc_lt05_in_g34_pct")
+        a05_34 = target("res2_g4_neutropenia_in_g34_pct")
+        l05_34 = target("res2_alc_lt05_in_g34_pct")
         a10_34, l10_34 = 1.5 * a05_34, 1.33 * l05_34  # not printed: same shape as the IVIG group
-    del pre
     a05_12, a10_12 = target("t2_anc_lt05_g12_pct"), target("t2_anc_lt10_g12_pct")
     l05_12, l10_12 = target("t2_alc_lt05_g12_pct"), target("t2_alc_lt10_g12_pct")
     u1 = rng.uniform(size=n)
@@ -193,10 +201,16 @@ def labs(rng, g34, members_mask, group: str) -> tuple[np.ndarray, np.ndarray]:
             lx = [0, 0.5, lm, 1.0, 2.6, l_max]
             lp = [0, l05 / 100, 0.5, l10 / 100, 0.95, 1.0]
         alc[sel] = _piecewise(u2[sel], lx, lp)
+    # the printed medians exactly: scale each count so its median is the printed one
+    for arr, med in ((anc, a_med), (alc, l_med)):
+        cur = float(np.median(arr[idx]))
+        if cur > 0:
+            arr[idx] = arr[idx] * (med / cur)
     anc[idx] = np.round(anc[idx], 2)
     alc[idx] = np.round(alc[idx], 2)
     # printed range ends exactly: smallest -> 0, largest -> printed maximum
     for arr, mx in ((anc, a_max), (alc, l_max)):
+        arr[idx] = np.clip(arr[idx], 0.0, mx)
         arr[idx[np.argmin(arr[idx])]] = 0.0
         arr[idx[np.argmax(arr[idx])]] = mx
     miss = idx[rng.uniform(size=idx.size) < LAB_MISSING]

@@ -38,10 +38,12 @@ __all__ = [
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> dict[str, dict[str, Any]]:
+    """Parse the targets file once (C YAML loader when available)."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~10x faster
     with open(path, encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+        doc = yaml.load(fh, Loader=loader)
     out: dict[str, dict[str, Any]] = {}
     for section in ("targets", "design_parameters", "derived"):
         for entry in doc.get(section, []) or []:

@@ -47,6 +47,19 @@ def fmt_num(x: Any, digits: int = 2) -> str:
     return f"{float(x):,.{digits}f}"
 
 
+def fmt_sig(x: Any, digits: int = 4) -> str:
+    """A number to ``digits`` significant digits, whole numbers without decimals (``55.81``,
+    ``43``, ``0.5749``); strings pass through; missing -> en dash. For mixed columns."""
+    if _is_missing(x):
+        return MISSING
+    if isinstance(x, str):
+        return x
+    x = float(x)
+    if x.is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:.{digits}g}"
+
+
 def fmt_p(p: Any) -> str:
     """A p-value as the paper prints it: ``<0.001`` below 0.001, else three significant decimals.
 
@@ -136,8 +149,8 @@ def compare(rows: Iterable[Row], *, ours_label: str = "This book", paper_label: 
         values = [paper(*t.split(".", 1)) for t in row.paper_ids]
         paper_cell = _apply(row.fmt, values) if row.paper_ids else ""
         records.append(
-            {label_header: row.label, paper_label: paper_cell, ours_label: _apply(row.fmt, row.ours),
-             **dict(row.extra), "Note": row.note}
+            {label_header: row.label, paper_label: paper_cell,
+             ours_label: _apply(row.fmt, row.ours), **dict(row.extra), "Note": row.note}
         )
     out = pd.DataFrame.from_records(records)
     if not out["Note"].astype(bool).any():
@@ -181,3 +194,366 @@ def style_table(
         ]
     )
     return styler
+
+
+# ==================================================================================================
+# Paper-beside-ours builders of chapters 4 and 7-11 (Table 1, Cox, SCCS menus)
+# ==================================================================================================
+def _paper_field(target_id: str | None, field: str = "value") -> Any:
+    """The paper's printed ``field`` of ``target_id`` (None when the id is None or not printed)."""
+    if not target_id:
+        return None
+    from analysis.book import paper_targets
+
+    entry = paper_targets().get(target_id)
+    return None if entry is None else entry.get(field)
+
+
+def fmt_n_with_pct(n: Any, pct: Any, digits: int = 0) -> str:
+    """``24 (56%)`` from a count and a percentage already computed (0-100 scale)."""
+    if _is_missing(n):
+        return MISSING
+    if _is_missing(pct):
+        return f"{int(n)}"
+    return f"{int(n)} ({float(pct):.{digits}f}%)"
+
+
+def paper_estimate(target_id: str | None, digits: int = 2) -> str:
+    """The paper's estimate with its 95% CI (``0.57 (0.40–0.83)``); ``NA`` as printed; ``""``
+    when the paper prints nothing for this cell (no id)."""
+    value = _paper_field(target_id)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    low, high = _paper_field(target_id, "ci_low"), _paper_field(target_id, "ci_high")
+    if isinstance(low, str) or isinstance(high, str):
+        return fmt_num(value, digits)
+    return fmt_ci(value, low, high, digits)
+
+
+def paper_p(target_id: str | None) -> str:
+    """The paper's printed p-value string for ``target_id`` (``""`` when none is printed)."""
+    p = _paper_field(target_id, "p")
+    return "" if p is None else str(p)
+
+
+def paper_median_range(prefix: str, digits: int = 1) -> str:
+    """The paper's ``median (min–max)`` from the ids ``<prefix>_median``, ``_min`` and ``_max``."""
+    vals = [_paper_field(f"{prefix}_{s}") for s in ("median", "min", "max")]
+    if vals[0] is None:
+        return ""
+    vals = [float(v) if isinstance(v, numbers.Real) else v for v in vals]
+    return fmt_median_range(*vals, digits=digits)
+
+
+def paper_n_pct(n_id: str | None, pct_id: str | None) -> str:
+    """The paper's ``n (pct%)`` cell from a count id and a percentage id."""
+    n, pct = _paper_field(n_id), _paper_field(pct_id)
+    return "" if n is None else fmt_n_with_pct(n, pct)
+
+
+#: Table 1 in the paper's row order: (baseline covariate, Cox covariate, label, levels). Levels
+#: are (code in the data, label); the first level of a categorical block is the reference.
+TABLE1_LAYOUT: tuple[tuple[str, str, str, tuple[tuple[str, str], ...]], ...] = (
+    ("age", "age_per_5y", "Age at dara, years, median (range); HR per 5 y", ()),
+    ("sex", "sex", "Sex", (("M", "Male (ref)"), ("F", "Female"))),
+    ("months_on_dara", "months_on_dara", "Months on dara, median (range)", ()),
+    ("years_dx", "years_dx_per_5y",
+     "Years from diagnosis to dara, median (range); HR per 5 y", ()),
+    ("lines", "lines", "Lines of therapy, median (range)", ()),
+    ("prior_infections", "prior_infections", "Infections in year prior, median (range)", ()),
+    ("prior_infections_cat", "prior_infections_cat", "Prior infections (categorized)",
+     (("0", "0 (ref)"), ("1", "1"), ("2", "2"), ("3", "3"), ("4+", "4+"))),
+    ("heavy_chain", "heavy_chain", "Heavy chain type",
+     (("none", "None, light chain only (ref)"), ("IgG", "IgG"), ("IgA", "IgA"), ("IgD", "IgD"),
+      ("IgE", "IgE"), ("IgM", "IgM"))),
+    ("light_chain", "light_chain", "Light chain type",
+     (("lambda", "Lambda (ref)"), ("kappa", "Kappa"), ("both", "Both"))),
+    ("iss", "iss", "ISS stage", (("I", "I (ref)"), ("II", "II"), ("III", "III"))),
+    ("riss", "riss", "R-ISS stage", (("I", "I (ref)"), ("II", "II"), ("III", "III"))),
+    ("high_risk_cyto", "high_risk_cyto", "High-risk cytogenetics",
+     (("no", "No (ref)"), ("yes", "Yes"))),
+    ("hgg700_baseline", "hgg700_baseline", "HGG at baseline (functional IgG < 700 mg/dL)",
+     (("no", "No (ref)"), ("yes", "Yes"))),
+    ("hgg400_baseline", "hgg400_baseline",
+     "Functional IgG < 400 mg/dL at baseline (the paper's \u201cSevere HGG\u201d)",
+     (("no", "No (ref)"), ("yes", "Yes"))),
+)
+
+#: Column names of :func:`table1_comparison`.
+TABLE1_COLUMNS: list[str] = [
+    "Characteristic", "IVIG: paper", "IVIG: this book", "Reference: paper",
+    "Reference: this book", "HR (95% CI): paper", "HR (95% CI): this book", "p: paper",
+    "p: this book",
+]
+
+
+def table1_comparison(baseline: pd.DataFrame, univariable: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 with the paper's cells beside ours, in the paper's rows.
+
+    ``baseline`` is :func:`analysis.cox.baseline_characteristics` (with its ``target_*`` ids),
+    ``univariable`` is :func:`analysis.cox.univariable_cox` (with ``target_id``). Category rows
+    show ``n (%)`` of the patients with that characteristic recorded; each block's header row
+    shows how many were recorded in our cohort (the paper's denominators are undisclosed where
+    they differ from N, inconsistencies.md items 9-10). Levels nobody has show an en dash.
+    """
+    import pandas as pd
+
+    b = baseline.assign(level=baseline["level"].astype(object))
+    u = univariable.assign(level=univariable["level"].astype(object))
+
+    def brow(cov: str, level: str | None, group: str) -> pd.Series | None:
+        sel = (b["covariate"] == cov) & (b["group"] == group)
+        sel &= b["level"].isna() if level is None else (b["level"] == level)
+        hit = b[sel]
+        return None if hit.empty else hit.iloc[0]
+
+    def urow(cov: str, level: str | None) -> pd.Series | None:
+        sel = u["covariate"] == cov
+        sel &= u["level"].isna() if level is None else (u["level"] == level)
+        hit = u[sel]
+        return None if hit.empty else hit.iloc[0]
+
+    def hr_cells(r: pd.Series | None) -> tuple[str, str, str, str]:
+        if r is None:
+            return "", MISSING, "", MISSING
+        tid = r["target_id"] if isinstance(r["target_id"], str) else None
+        if bool(r["reference"]):
+            return "Ref", "Ref", "", ""
+        return (paper_estimate(tid), fmt_ci(r["hr"], r["ci_low"], r["ci_high"]), paper_p(tid),
+                fmt_p(r["p"]))
+
+    records = []
+    for bcov, ucov, label, levels in TABLE1_LAYOUT:
+        if not levels:
+            cells = []
+            for group in ("ivig", "reference"):
+                r = brow(bcov, None, group)
+                if r is None:
+                    cells += ["", MISSING]
+                    continue
+                prefix = str(r["target_median"]).rsplit("_", 1)[0]
+                cells += [paper_median_range(prefix),
+                          fmt_median_range(r["median"], r["min"], r["max"])]
+            records.append([label, *cells, *hr_cells(urow(ucov, None))])
+            continue
+        recorded = []
+        for group in ("ivig", "reference"):
+            r = brow(bcov, levels[0][0], group)
+            recorded.append(MISSING if r is None else f"recorded: {int(r['n_recorded'])}")
+        records.append([label, "", recorded[0], "", recorded[1], "", "", "", ""])
+        for code, level_label in levels:
+            cells = []
+            for group in ("ivig", "reference"):
+                r = brow(bcov, code, group)
+                if r is None:
+                    cells += ["", MISSING]
+                    continue
+                cells += [paper_n_pct(r["target_n"], r["target_pct"]),
+                          fmt_n_with_pct(r["n"], r["pct"])]
+            records.append([f"\u2003{level_label}", *cells, *hr_cells(urow(ucov, code))])
+    return pd.DataFrame(records, columns=TABLE1_COLUMNS)
+
+
+#: Labels of Cox covariates in result tables (Supplementary Table 1, chapter 10).
+COX_LABELS: dict[str, str] = {
+    "age_per_5y": "Age (per 5 years)",
+    "years_dx_per_5y": "Years from diagnosis to dara (per 5 years)",
+    "months_on_dara": "Months on dara (post-baseline)",
+    "lines": "Lines of therapy",
+    "prior_infections": "Infections in year prior (per infection)",
+    "prior_infections_cat": "Prior infections",
+    "sex": "Sex",
+    "heavy_chain": "Heavy chain",
+    "light_chain": "Light chain",
+    "iss": "ISS",
+    "riss": "R-ISS",
+    "high_risk_cyto": "High-risk cytogenetics",
+    "hgg700_baseline": "Baseline HGG (IgG < 700)",
+    "hgg400_baseline": "Baseline IgG < 400",
+}
+
+
+def cox_comparison(results: pd.DataFrame, *, estimate: str = "HR") -> pd.DataFrame:
+    """A Cox result table (:func:`analysis.cox.univariable_cox` or ``multivariable_cox``) with
+    the paper's estimate beside ours, one row per non-reference term.
+
+    Columns: ``Term``, ``<estimate> (95% CI): paper``, ``... this book``, ``p: paper``,
+    ``p: this book``, ``Patients``, ``First IVIG`` (patients and events in that model), ``Note``.
+    A level nobody has, or a model that could not be fitted, shows an en dash (the reason, if
+    any, in ``Note``).
+    """
+    import pandas as pd
+
+    records = []
+    for _, r in results.iterrows():
+        if bool(r["reference"]):
+            continue
+        label = COX_LABELS.get(r["covariate"], r["covariate"])
+        level = r["level"]
+        if isinstance(level, str):
+            label = f"{label}: {level}"
+        tid = r["target_id"] if isinstance(r["target_id"], str) else None
+        records.append({
+            "Term": label,
+            f"{estimate} (95% CI): paper": paper_estimate(tid),
+            f"{estimate} (95% CI): this book": fmt_ci(r["hr"], r["ci_low"], r["ci_high"]),
+            "p: paper": paper_p(tid),
+            "p: this book": fmt_p(r["p"]),
+            "Patients": int(r["n"]),
+            "First IVIG": int(r["n_events"]),
+            "Note": r["note"] if isinstance(r["note"], str) else "",
+        })
+    cols = ["Term", f"{estimate} (95% CI): paper", f"{estimate} (95% CI): this book",
+            "p: paper", "p: this book", "Patients", "First IVIG", "Note"]
+    return pd.DataFrame.from_records(records, columns=cols)
+
+
+#: Labels of SCCS terms in result tables.
+SCCS_TERM_LABELS: dict[str, str] = {
+    "on_ivig": "On IVIG vs observation",
+    "pre_ivig": "Pre-IVIG window vs observation",
+    "fall_winter": "Fall/winter vs spring/summer",
+    "progression": "Progression window vs other time",
+}
+
+
+def sccs_term_label(term: str) -> str:
+    """A readable label of an SCCS term (``igg_below_400`` -> ``Functional IgG < 400 mg/dL``)."""
+    if term.startswith("igg_below_"):
+        t = term.removeprefix("igg_below_")
+        return f"Functional IgG < {t} vs \u2265 {t} mg/dL"
+    return SCCS_TERM_LABELS.get(term, term)
+
+
+def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
+    """Rows of :func:`analysis.study_menu.sccs_menu` with the paper's IRR beside ours.
+
+    Columns: ``Model``, ``Term``, ``IRR (95% CI): paper``, ``IRR (95% CI): this book``,
+    ``p: paper``, ``p: this book``, ``Cases``, ``Events``, ``Note``. Where the paper prints a
+    reduction (bacterial, viral: 100 x (1 - IRR)) its cell says so and gives the implied IRR. A
+    model that could not be fitted shows en dashes and the reason in ``Note``.
+    """
+    import pandas as pd
+
+    records = []
+    for _, r in menu.iterrows():
+        tid = r["target_id"] if isinstance(r["target_id"], str) else None
+        if tid and r["target_scale"] == "reduction_pct":
+            red = _paper_field(tid)
+            paper_cell = f"{red}% lower (IRR {1 - float(red) / 100:.2f} implied; no CI)"
+        else:
+            paper_cell = paper_estimate(tid)
+        notes = [x for x in (r["note"], r["warning"]) if isinstance(x, str) and x]
+        records.append({
+            "Model": r["label"],
+            "Term": sccs_term_label(str(r["term"])),
+            "IRR (95% CI): paper": paper_cell,
+            "IRR (95% CI): this book": fmt_ci(r["irr"], r["ci_low"], r["ci_high"]),
+            "p: paper": paper_p(tid),
+            "p: this book": fmt_p(r["p"]),
+            "Cases": int(r["n_cases"]) if not _is_missing(r["n_cases"]) else 0,
+            "Events": int(r["n_events"]) if not _is_missing(r["n_events"]) else 0,
+            "Note": "; ".join(notes),
+        })
+    cols = ["Model", "Term", "IRR (95% CI): paper", "IRR (95% CI): this book", "p: paper",
+            "p: this book", "Cases", "Events", "Note"]
+    return pd.DataFrame.from_records(records, columns=cols)
+
+
+def first_values(values: pd.DataFrame) -> dict[str, float]:
+    """``target_id -> value`` from :func:`analysis.study_descriptive.descriptive_values`, keeping
+    the first row of each id (the reading this project considers most defensible)."""
+    first = values.drop_duplicates("target_id", keep="first")
+    return dict(zip(first["target_id"], first["value"].astype(float), strict=True))
+
+
+def _range_cell(med: Any, lo: Any, hi: Any, digits: int, unit: str = "") -> str:
+    if _is_missing(med) or med is None:
+        return MISSING if med is not None else ""
+    vals = [float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else v
+            for v in (med, lo, hi)]
+    if unit:
+        return (f"{fmt_num(vals[0], digits)}{unit} ({fmt_num(vals[1], digits)}{unit}"
+                f"\u2013{fmt_num(vals[2], digits)}{unit})")
+    return fmt_median_range(*vals, digits=digits)
+
+
+def table2_comparison(values: pd.DataFrame, labs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 2 (HGG, functional IgG, days on IVIG, time to first infection, ANC/ALC at infection)
+    with the paper's cells beside ours.
+
+    ``values`` is :func:`analysis.study_descriptive.descriptive_values`; ``labs`` (optional) is
+    :func:`analysis.study_descriptive.labs_at_infection` of the IVIG group, used to show the
+    numerator and denominator of each lab percentage. The paper prints a grade 1/2 and a grade 3/4
+    percentage in one cell; here they are two rows. Columns ``Characteristic, Paper, This book,
+    Note``.
+    """
+    import pandas as pd
+
+    v = first_values(values)
+
+    def ours(tid: str) -> Any:
+        return v.get(tid, float("nan"))
+
+    rows: list[tuple[str, str, str, str]] = []
+    n = ours("t2_n")
+    rows.append(("Patients in the IVIG group", fmt_num(_paper_field("t2_n")),
+                 fmt_num(int(n)) if not _is_missing(n) else MISSING, ""))
+    rows.append(("Hypogammaglobulinemia during the study period, n (%)", "", "", ""))
+    for t in (700, 400, 200):
+        rows.append((f"\u2003Functional IgG < {t} mg/dL",
+                     paper_n_pct(f"t2_hgg_lt{t}_n", f"t2_hgg_lt{t}_pct"),
+                     fmt_n_with_pct(ours(f"t2_hgg_lt{t}_n"), ours(f"t2_hgg_lt{t}_pct")),
+                     "lowest functional IgG of the observation period"))
+    for prefix, label, digits, unit, note in (
+        ("t2_igg_pre_dara", "Functional IgG (mg/dL) before the first daratumumab dose, median "
+         "(range)", 0, "", "first value from 90 days before to 10 days after the first dose"),
+        ("t2_igg_pre_ivig", "Functional IgG (mg/dL) before the first IVIG dose, median (range)",
+         0, "", "level on the day of the first IVIG dose"),
+        ("t2_on_ivig_days_prop", "Share of observed days on IVIG, median (range)", 0, "%",
+         "per patient"),
+        ("t2_time_to_first_infection", "Time (months) to first infection on daratumumab, "
+         "median (range)", 1, "", "patients with an infection"),
+    ):
+        paper_cell = _range_cell(_paper_field(f"{prefix}_median"), _paper_field(f"{prefix}_min"),
+                                 _paper_field(f"{prefix}_max"), digits, unit)
+        rows.append((label, paper_cell, _range_cell(ours(f"{prefix}_median"),
+                                                    ours(f"{prefix}_min"), ours(f"{prefix}_max"),
+                                                    digits, unit), note))
+
+    def lab_count(lab: str, grade_group: str, thr: float) -> str:
+        if labs is None:
+            return ""
+        sel = labs[(labs["lab"] == lab) & (labs["grade_group"] == grade_group)
+                   & (labs["threshold"] == thr)]
+        if sel.empty or int(sel["n"].iloc[0]) == 0:
+            return " (no infections with a value)"
+        return f" ({int(sel['n_below'].iloc[0])}/{int(sel['n'].iloc[0])})"
+
+    for lab, name in (("anc", "Absolute neutrophil count (ANC)"),
+                      ("alc", "Absolute lymphocyte count (ALC)")):
+        prefix = f"t2_{lab}_at_infection"
+        note = "all infections of the IVIG group with a value"
+        if lab == "alc":
+            text_median = _paper_field("res1_alc_at_infection_median")
+            note = (f"the paper's printed median lies outside its own range (a typo); its Results "
+                    f"text gives {fmt_num(float(text_median), 1)}")
+        rows.append((f"{name} \u00d710\u00b3/\u00b5L at infection, median (range)",
+                     _range_cell(_paper_field(f"{prefix}_median"), _paper_field(f"{prefix}_min"),
+                                 _paper_field(f"{prefix}_max"), 1),
+                     _range_cell(ours(f"{prefix}_median"), ours(f"{prefix}_min"),
+                                 ours(f"{prefix}_max"), 1), note))
+        for thr, code in ((0.5, "05"), (1.0, "10")):
+            for gg, gcode, glabel in (("1-2", "g12", "grade 1/2"), ("3-4", "g34", "grade 3/4")):
+                tid = f"t2_{lab}_lt{code}_{gcode}_pct"
+                pv = _paper_field(tid)
+                ov = ours(tid)
+                rows.append((
+                    f"\u2003{lab.upper()} < {thr:.1f}, {glabel} infections",
+                    "" if pv is None else fmt_pct(pv, 1),
+                    fmt_pct(ov, 1) + lab_count(lab, gg, thr) if not _is_missing(ov) else MISSING,
+                    "share of the infections of that grade with a value",
+                ))
+    return pd.DataFrame(rows, columns=["Characteristic", "Paper", "This book", "Note"])

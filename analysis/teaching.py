@@ -565,12 +565,19 @@ def monte_carlo(
     ``rep`` numbering) with, for each term ``t``, the columns of :meth:`BatchFit.frame` prefixed
     ``t:`` where they are term-specific (``coef``, ``se``, ``lower``, ``upper``, ``p``,
     ``finite``), and ``converged, n_cases, n_events``. The progress bar is the plain-text
-    ``tqdm`` bar, written to ``progress_file`` (default ``sys.stderr``; chapters pass
-    ``sys.stdout`` so the final bar appears as ordinary output on the page).
+    ``tqdm`` bar, written live to ``progress_file`` (default ``sys.stderr``). With
+    ``progress_file="final"`` (what the book's chapters use) the bar is drawn into memory and
+    only its final state is printed to stdout, one clean line per run, because a static page
+    cannot replay the carriage returns of a live bar.
     """
+    import io
     import sys
 
     from tqdm import tqdm
+
+    final = isinstance(progress_file, str) and progress_file == "final"
+    if final:
+        progress_file = io.StringIO()
 
     terms = list(terms)
     frames = []
@@ -596,6 +603,9 @@ def monte_carlo(
             part["rep"] += b * batch_size
             frames.append(part)
             bar.update(n)
+        if final and progress:
+            bar.refresh()
+            print(str(bar).strip())
     return pd.concat(frames, ignore_index=True)
 
 
@@ -617,9 +627,7 @@ def summarise(results: pd.DataFrame, term: str, truth_irr: float, alpha: float =
     and its MC SE; ``power`` = share of all replicates rejecting IRR = 1 at ``alpha`` (replicates
     without a finite estimate count as not rejecting, which is conservative).
     """
-    ok = results[f"{term}:finite"].fillna(False).astype(bool) & results["converged"].fillna(
-        False
-    ).astype(bool)
+    ok = results[f"{term}:finite"].eq(True) & results["converged"].eq(True)
     b = results.loc[ok, f"{term}:coef"].to_numpy()
     se = results.loc[ok, f"{term}:se"].to_numpy()
     truth = math.log(truth_irr)

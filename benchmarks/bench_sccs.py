@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_sccs.py --sizes 1k,10k,100k,1M
     .venv/bin/python benchmarks/bench_sccs.py --sizes 1k --stages fit,glm,clogit
+    .venv/bin/python benchmarks/bench_sccs.py --sizes 1k --stages e2e --e2e-cohort data/synthetic
 
 Stages (each a function, run per size; results printed and written as JSON):
 
@@ -15,8 +16,9 @@ Stages (each a function, run per size; results printed and written as JSON):
   offset(log(days)))`` with one stratum per event holding a copy of the person's intervals, which
   is what R SCCS's ``standardsccs`` runs; needs ``Rscript`` with survival (skipped otherwise).
   Timed inside R around the ``clogit`` call only (reading the CSV is reported separately);
-* ``e2e``: cohort CSV -> intervals -> fit. A hook: it runs when ``analysis.study`` provides a
-  cohort-level fit; until then it reports "not wired".
+* ``e2e``: cohort CSV -> intervals -> fit on a cohort folder given with ``--e2e-cohort DIR``
+  (run once, not per size): pandas reading the CSVs (the yardstick), ``load_cohort``,
+  ``study_intervals`` and the fit, each timed.
 
 Data: IVIG-like intervals generated directly with numpy (no interval builder involved):
 observation 300-1,000 days; 60% of people treated with 20 doses, 21-56 days apart, each opening
@@ -148,26 +150,42 @@ def ensure_data(workdir: Path, label: str) -> Path:
 # ----------------------------------------------------------------------------------- stages
 
 
-def stage_fit(path: Path) -> dict:
-    """Our fit, in a fresh process: load, fit, report time and peak RSS."""
+def stage_fit(path: Path, repeats: int = 3) -> dict:
+    """Our fit, in a fresh process: load, fit ``repeats`` times; best wall and CPU time, and the
+    process's peak resident memory (VmHWM: the high-water mark of this process alone)."""
     code = f"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
-from bench_sccs import load
+from bench_sccs import load, peak_rss_mb
 from analysis.sccs import SCCS
 d = load({str(path)!r})
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t = time.perf_counter()
-m = SCCS().fit(d, {TERMS!r})
-el = time.perf_counter() - t
-rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"seconds": el, "rss_after_load_mb": rss0 / 1024, "peak_rss_mb": rss1 / 1024,
+rss0 = peak_rss_mb()
+walls, cpus = [], []
+for _ in range({repeats}):
+    t, c = time.perf_counter(), time.process_time()
+    m = SCCS().fit(d, {TERMS!r})
+    walls.append(time.perf_counter() - t)
+    cpus.append(time.process_time() - c)
+print(json.dumps({{"seconds": min(walls), "cpu_seconds": min(cpus), "all_wall": walls,
+                  "peak_rss_after_load_mb": rss0, "peak_rss_mb": peak_rss_mb(),
                   "n_cases": m.n_cases, "n_events": m.n_events, "n_intervals": m.n_intervals,
                   "n_iter": m.n_iter, "params": m.params.to_dict(), "se": m.bse.to_dict()}}))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB (VmHWM; ru_maxrss as a fallback, which on
+    Linux also counts a parent's peak inherited across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def stage_glm(path: Path, max_cases: int) -> dict:
@@ -179,27 +197,31 @@ def stage_glm(path: Path, max_cases: int) -> dict:
     if n_cases > max_cases:
         return {"skipped": f"{n_cases} cases > --glm-max {max_cases} (dense design of "
                 f"{len(d)} x {n_cases} = {len(d) * n_cases * 8 / 1e9:.0f} GB)"}
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     fe = pd.get_dummies(d["id"], prefix="id", dtype=float)
     exog = pd.concat([d[TERMS].astype(float), fe], axis=1)
     res = sm.GLM(d["events"].astype(float), exog, family=sm.families.Poisson(),
                  offset=np.log(d["days"].astype(float))).fit(tol=1e-12)
     el = time.perf_counter() - t
-    return {"seconds": el, "params": res.params[TERMS].to_dict(), "se": res.bse[TERMS].to_dict()}
+    return {"seconds": el, "cpu_seconds": time.process_time() - c,
+            "params": res.params[TERMS].to_dict(), "se": res.bse[TERMS].to_dict()}
 
 
 R_SCRIPT = r"""
 suppressMessages(library(survival))
 args <- commandArgs(trailingOnly = TRUE)
-t0 <- proc.time()[["elapsed"]]
+t0 <- proc.time()
 d <- read.csv(args[1])
-t1 <- proc.time()[["elapsed"]]
+t1 <- proc.time()
 fit <- clogit(event ~ on_ivig + pre_ivig + strata(stratum) + offset(log(days)), data = d)
-t2 <- proc.time()[["elapsed"]]
+t2 <- proc.time()
 s <- summary(fit)$coefficients
-cat(sprintf('{"read_seconds": %.3f, "seconds": %.3f, "rows": %d, "on_ivig": %.12g,
- "pre_ivig": %.12g, "se_on_ivig": %.12g, "se_pre_ivig": %.12g, "loglik": %.12g}\n',
- t1 - t0, t2 - t1, nrow(d), s["on_ivig", "coef"], s["pre_ivig", "coef"],
+cpu <- (t2 - t1)[["user.self"]] + (t2 - t1)[["sys.self"]]
+cat(sprintf('{"read_seconds": %.3f, "seconds": %.3f, "cpu_seconds": %.3f, "rows": %d,
+ "on_ivig": %.12g, "pre_ivig": %.12g, "se_on_ivig": %.12g, "se_pre_ivig": %.12g,
+ "loglik": %.12g}\n',
+ (t1 - t0)[["elapsed"]], (t2 - t1)[["elapsed"]], cpu, nrow(d), s["on_ivig", "coef"],
+ s["pre_ivig", "coef"],
  s["on_ivig", "se(coef)"], s["pre_ivig", "se(coef)"], fit$loglik[2]))
 """
 
@@ -247,13 +269,42 @@ def stage_clogit(path: Path, workdir: Path, label: str) -> dict:
     return json.loads(out.stdout[out.stdout.index("{"):])
 
 
-def stage_e2e(label: str) -> dict:
-    """Hook for cohort CSV -> intervals -> fit (wired by the lead once study.py exists)."""
-    try:
-        from analysis import study  # noqa: F401
-    except ImportError:
-        return {"skipped": "not wired: analysis.study not available yet"}
-    return {"skipped": "not wired: add a cohort generator + study.fit_sccs call here"}
+def stage_e2e(cohort_dir: Path | None) -> dict:
+    """Cohort folder -> intervals -> fit, stage by stage (the command line's path).
+
+    Times (1) merely reading the folder's CSV files with pandas (the yardstick of issue 3: the
+    command line should take at most 5x that), (2) ``analysis.cohort.load_cohort`` (read and
+    validate), (3) ``analysis.study.study_intervals`` (all-grade infections, 30-day pre-IVIG
+    window, cases only) and (4) the fit. Needs a cohort folder in the data contract's layout,
+    e.g. written by ``python -m analysis simulate``; skipped without one.
+    """
+    if cohort_dir is None:
+        return {"skipped": "pass --e2e-cohort DIR (a cohort folder, e.g. from "
+                "`python -m analysis simulate`) to time cohort CSV -> intervals -> fit"}
+    from analysis.cohort import load_cohort
+    from analysis.sccs import SCCS
+    from analysis.study import model_terms, study_intervals
+
+    out: dict = {"cohort": str(cohort_dir)}
+    t = time.perf_counter()
+    for f in sorted(Path(cohort_dir).glob("*.csv")):
+        pd.read_csv(f)
+    out["read_csv_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    cohort = load_cohort(cohort_dir)
+    out["load_cohort_seconds"] = time.perf_counter() - t
+    terms = model_terms(pre_window=30)
+    t = time.perf_counter()
+    data = study_intervals(cohort, "all", pre_window=30, cases_only=True)
+    out["intervals_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    fit = SCCS().fit(data, terms)
+    out["fit_seconds"] = time.perf_counter() - t
+    out["seconds"] = out["load_cohort_seconds"] + out["intervals_seconds"] + out["fit_seconds"]
+    out["ratio_to_read_csv"] = out["seconds"] / out["read_csv_seconds"]
+    out.update(n_cases=fit.n_cases, n_events=fit.n_events, n_intervals=fit.n_intervals,
+               params=fit.params.to_dict(), peak_rss_mb=peak_rss_mb())
+    return out
 
 
 # ------------------------------------------------------------------------------------- main
@@ -277,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clogit-max", type=int, default=100_000,
                     help="largest case count for R clogit (default 100000)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "sccs_bench")
+    ap.add_argument("--e2e-cohort", type=Path, default=None,
+                    help="cohort folder for the end-to-end stage (run once, not per size)")
     ap.add_argument("--out", type=Path, default=None, help="write results as JSON here")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -296,21 +349,22 @@ def main(argv: list[str] | None = None) -> int:
             res["clogit"] = (stage_clogit(path, args.workdir, label)
                              if SIZES[label] <= args.clogit_max
                              else {"skipped": f"> --clogit-max {args.clogit_max}"})
-        if "e2e" in stages:
-            res["e2e"] = stage_e2e(label)
         fit = res.get("fit", {})
         for ref in ("glm", "clogit"):
             r = res.get(ref, {})
             if "seconds" in r and "seconds" in fit:
                 r["ratio_vs_ours"] = r["seconds"] / fit["seconds"]
+                r["cpu_ratio_vs_ours"] = r["cpu_seconds"] / fit["cpu_seconds"]
                 ours = fit["params"]
                 theirs = r["params"] if "params" in r else {k: r[k] for k in TERMS}
                 r["max_abs_coef_diff"] = max(abs(ours[k] - theirs[k]) for k in TERMS)
         results["sizes"][label] = res
         print(label, json.dumps(res, indent=1, default=float), flush=True)
+    if "e2e" in stages:
+        results["e2e"] = stage_e2e(args.e2e_cohort)
+        print("e2e", json.dumps(results["e2e"], indent=1, default=float), flush=True)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1, default=float))
-    _ = resource  # imported for the child code's sake (documented use)
     return 0
 
 

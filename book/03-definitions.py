@@ -98,12 +98,16 @@ score = pd.DataFrame(
         "ivig": obs["patient_id"].isin(first["patient_id"][first["first_ivig_obs_day"].notna()])
         .to_numpy(),
         "progression": obs["patient_id"].isin(prog_ids).to_numpy(),
+        # the whole long pre-exposure window lies inside the observation period
+        "pre_window": (obs["patient_id"].map(first.set_index("patient_id")["first_ivig_day"])
+                       - obs["start_day"] >= pre_long).to_numpy(),
     },
     index=obs["patient_id"].to_numpy(),
 )
 score["score"] = (
     (score["infections"] > 0).astype(int) + score["ivig"].astype(int)
     + score["progression"].astype(int) + (score["igg"] >= 3).astype(int)
+    + score["pre_window"].astype(int)
 )
 score["order"] = np.arange(len(score))
 chosen = score.sort_values(["score", "infections", "order"], ascending=[False, False, True],

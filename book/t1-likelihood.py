@@ -198,10 +198,12 @@ ax.axvline(float(np.exp(fit.params["exposed"])), color="black", lw=0.8)
 ax.axvline(scenario.irr, color=figures.COLORS["reference"], lw=1.5, ls=":", label="true IRR")
 ax.axhline(-1.92, color="grey", lw=0.8, ls=":")
 ax.set_xscale("log")
+ax.set_xticks([0.2, 0.3, 0.5, 0.7, 1.0], ["0.2", "0.3", "0.5", "0.7", "1"])
+ax.xaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xlabel("incidence rate ratio during exposure (log scale)")
 ax.set_ylabel("log-likelihood minus its maximum")
 ax.set_ylim(-12, 0.5)
-ax.legend(loc="lower center")
+ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8)
 book.glue_figure("fig_t1_profile", fig)
 
 # %% [markdown]

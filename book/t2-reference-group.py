@@ -166,7 +166,8 @@ ticks = [0.2, 0.5, 1, 2, 5]
 ax.set_xticks(np.log(ticks), [str(t) for t in ticks])
 ax.set_xlabel("estimated rate ratio (log scale)")
 ax.set_ylabel("simulated populations")
-ax.legend(loc="upper right")
+ax.set_ylim(0, ax.get_ylim()[1] * 1.45)
+ax.legend(loc="upper center", fontsize=8)
 book.glue_figure("fig_t2_hist", fig)
 
 # %% [markdown]

@@ -40,8 +40,8 @@ SEED = 20260425
 # ## The mechanism
 #
 # In the simulation every patient eventually receives one course of IVIG. Each infection before
-# that prompts the start of IVIG with probability $q$; IVIG then starts after a delay of 1 to 60
-# days (time to see the patient, check IgG, arrange the infusion). Patients whose infections never
+# that prompts the start of IVIG with probability $q$; IVIG then starts after a delay of 1 to
+# {glue:text}`t3_delay_max` days (time to see the patient, check IgG, arrange the infusion). Patients whose infections never
 # prompt IVIG start it at a random time. IVIG truly lowers the infection rate to the paper's IRR,
 # and nothing else changes over time.
 
@@ -117,6 +117,7 @@ ax.axvspan(*scenario.trigger_delay, color=figures.COLORS["season"], zorder=0,
            label="range of prompting delays")
 ax.set_yscale("log")
 ax.set_yticks([0.4, 0.6, 1, 2, 4], ["0.4", "0.6", "1", "2", "4"])
+ax.yaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xlabel("pre-exposure window W (days before first IVIG)")
 ax.set_ylabel("geometric mean of estimates (log scale)")
 ax.legend(loc="center right", fontsize=8)

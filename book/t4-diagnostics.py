@@ -85,7 +85,7 @@ def verdict(*checks):
     """The verdict(s) as a line of text under the diagnostic (computed, never typed)."""
     from IPython.display import Markdown
 
-    parts = [f"{label}: **{'pass' if ok else 'fail'}** ({rule})" for label, ok, rule in checks]
+    parts = [f"{label}: **{'pass' if ok else 'fail'}** (rule: {rule})" for label, ok, rule in checks]
     text = "Verdict — " + "; ".join(parts) + "."
     return Markdown(text) if book.in_notebook() else print(text)
 
@@ -100,7 +100,7 @@ verdicts = []
 # The primary model on this cohort uses {glue:text}`t4_cases` cases with
 # {glue:text}`t4_events` infections and gives an on-IVIG IRR of {glue:text}`t4_irr:.2f`.
 #
-# ## 1. Event-dependent end of observation
+# ## Event-dependent end of observation
 #
 # If infections end observation (a severe infection leading to death or to daratumumab being
 # stopped), the last days of observation will be rich in infections, and the unexposed time at the
@@ -121,7 +121,7 @@ book.glue_value("t4_end_irr", irr)
 book.glue_value("t4_end_lo", lo)
 book.glue_value("t4_end_hi", hi)
 display(fit_end.summary[["irr", "ci_low", "ci_high", "p"]].round(3))
-verdict(("end of observation", ok, "95% CI of the last-30-days window overlaps 0.5–2"))
+verdict(("end of observation", ok, "the 95% CI of the last-30-days window must overlap 0.5–2"))
 
 # %% [markdown]
 # The end-of-observation window has IRR {glue:text}`t4_end_irr:.2f` (95% CI
@@ -130,7 +130,7 @@ verdict(("end of observation", ok, "95% CI of the last-30-days window overlaps 0
 # event-dependent observation periods (R's `eventdepenobs`, Farrington et al. 2011), or at least a
 # sensitivity analysis that ends observation at the last dose.
 #
-# ## 2. Event-dependent exposure
+# ## Event-dependent exposure
 #
 # The pre-exposure window of the paper is OHDSI's diagnostic for this assumption: a window of days
 # just before the first IVIG, whose IRR should be compatible with no effect (95% CI overlapping
@@ -147,7 +147,7 @@ for W in study.PRE_WINDOWS:
     book.glue_value(f"t4_pre{W}_lo", lo)
     book.glue_value(f"t4_pre{W}_hi", hi)
     book.glue_value(f"t4_pre{W}_on_irr", row(f, "on_ivig")[0])
-verdict(*[(d, bool(v), "95% CI overlaps 0.8–1.25") for _, d, *_, v in verdicts[1:3]])
+verdict(*[(d, bool(v), "the 95% CI must overlap 0.8–1.25") for _, d, *_, v in verdicts[1:3]])
 
 # %% [markdown]
 # The 30-day window has IRR {glue:text}`t4_pre30_irr:.2f` ({glue:text}`t4_pre30_lo:.2f`–{glue:text}`t4_pre30_hi:.2f`),
@@ -159,7 +159,7 @@ verdict(*[(d, bool(v), "95% CI overlaps 0.8–1.25") for _, d, *_, v in verdicts
 # {glue:text}`t4_pre60_on_irr:.2f`. {ref}`t3-event-dependent` explains what an elevated window means
 # and why including it in the model is only a partial correction.
 #
-# ## 3. Time-varying confounding: season
+# ## Time-varying confounding: season
 #
 # Infections are more common in fall and winter; if IVIG use also varies with the season, season
 # confounds the on-IVIG IRR. Two checks: how much the IRR moves when season is in the model, and
@@ -216,8 +216,8 @@ verdicts.append(("no time-varying confounding by season", "on-IVIG IRR with vs w
                  "IRR changes by < 10%", ok))
 verdicts.append(("rate stable over calendar months", "observed vs expected per month (model with season)",
                  np.nan, np.nan, np.nan, "Pearson p > 0.05", bool(pb > 0.05)))
-verdict(("season", ok, "on-IVIG IRR changes by less than 10% when season is added"),
-        ("stability", bool(pb > 0.05), "Pearson p > 0.05 for observed vs expected per month"))
+verdict(("season", ok, "adding season must change the on-IVIG IRR by less than 10%"),
+        ("stability", bool(pb > 0.05), "observed vs expected infections per month, Pearson p > 0.05"))
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(figures.PAGE_WIDTH * 0.8, 3.2))
@@ -229,7 +229,7 @@ ax.plot(m, oe_b["expected"], "s-", color=figures.COLORS["pre_ivig"],
 ax.set_xticks(m, ["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"])
 ax.set_xlabel("calendar month")
 ax.set_ylabel("infections among cases")
-ax.legend(loc="upper center", fontsize=8)
+ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
 book.glue_figure("fig_t4_months", fig)
 
 # %% [markdown]
@@ -251,7 +251,7 @@ book.glue_figure("fig_t4_months", fig)
 # cumulative immunosuppression, progression — are checked the same way when they are recorded;
 # progression is in the paper's sensitivity analyses.
 #
-# ## 4. Recurrent events: independence, or a rare outcome
+# ## Recurrent events: independence, or a rare outcome
 #
 # The paper counts every infection, not only the first. The standard SCCS likelihood then assumes
 # that, given the exposure history, infections occur independently: one infection does not change
@@ -288,8 +288,8 @@ verdicts.append(("rare outcome (needed for first-event analyses)",
                  "share of all patients with >= 1 infection", prevalence, np.nan, np.nan,
                  "at most 0.10", ok_rare))
 book.glue_value("t4_prevalence", 100 * prevalence)
-verdict(("independence", ok_after, "95% CI of the 30 days after an infection contains 1"),
-        ("rare outcome", ok_rare, "at most 10% of patients with an infection"))
+verdict(("independence", ok_after, "the 95% CI of the 30 days after an infection must contain 1"),
+        ("rare outcome", ok_rare, "at most 10% of patients may have an infection"))
 
 # %% [markdown]
 # The 30 days after an infection have IRR {glue:text}`t4_after_irr:.2f`
@@ -312,7 +312,7 @@ book.glue_value("t4_se_robust", float(robust.bse["on_ivig"]))
 # The robust standard error of the on-IVIG log-IRR is {glue:text}`t4_se_robust:.3f` against
 # {glue:text}`t4_se_model:.3f` from the model.
 #
-# ## 5. Power: the minimum detectable relative incidence
+# ## Power: the minimum detectable relative incidence
 #
 # OHDSI also reports the minimum detectable relative risk (MDRR) of each analysis. From each case's
 # number of infections and share of time on IVIG, the large-sample power of the study
@@ -371,7 +371,7 @@ book.publish_table(summary.drop(columns="pass"), "t4_diagnostics",
 #
 # With far fewer events, every probe window has a wide confidence interval, so the OHDSI rules
 # ("the CI overlaps the null bounds") pass almost automatically: the diagnostics lose their power
-# exactly when the estimate does. The minimum detectable IRR (section 5) makes this visible; a
+# exactly when the estimate does. The minimum detectable IRR (the power section) makes this visible; a
 # diagnostic that passes with a very wide interval is uninformative, not reassuring.
 # ```
 #

@@ -27,8 +27,6 @@
 # bar, every time this page is built.
 
 # %% tags=["hide-input"]
-import sys
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -84,7 +82,7 @@ book.glue_value("t5_paper_share_ss", book.paper("res1_on_ivig_share_spring_summe
 
 # %%
 results = T.monte_carlo(make, ["exposed"], n_reps=1000, seed=SEED, batch_size=250,
-                        desc="SCCS, 42 cases", progress_file=sys.stdout)
+                        desc=f"SCCS, {n_cases} cases", progress_file="final")
 oc = T.summarise(results, "exposed", truth)
 
 # the fast batched fits are the engine's likelihood: refit a few studies with SCCS().fit
@@ -103,7 +101,7 @@ pd.Series(oc).to_frame("value").round(4)
 # %% [markdown]
 # Over {glue:text}`t5_oc_n_reps` simulated studies ({glue:text}`t5_oc_n_valid` with a finite
 # estimate), the mean log-IRR is off the truth by {glue:text}`t5_oc_bias:+.3f` (Monte Carlo standard
-# error {glue:text}`t5_oc_bias_mcse:.3f`), so the median IRR is {glue:text}`t5_oc_median_irr:.3f`
+# error {glue:text}`t5_oc_bias_mcse:.3f`), and the median IRR is {glue:text}`t5_oc_median_irr:.3f`
 # for a true {glue:text}`t5_truth:.2f`. The model standard error averages
 # {glue:text}`t5_oc_mean_se:.3f`, close to the actual spread of the estimates
 # ({glue:text}`t5_oc_emp_se:.3f`), and the 95% confidence intervals contain the truth in a share
@@ -120,7 +118,7 @@ rows = []
 for k, n in enumerate(sizes):
     sc = scenario.with_(n_individuals=int(n * 1.6) + 10)
     res = T.monte_carlo(T.scenario_intervals(sc, n_cases=n), ["exposed"], n_reps=1000,
-                        seed=SEED + 100 + k, desc=f"{n} cases", progress_file=sys.stdout)
+                        seed=SEED + 100 + k, desc=f"{n} cases", progress_file="final")
     s = T.summarise(res, "exposed", truth)
     rows.append({"cases": n, "power": s["power"], "coverage": s["coverage"], "bias": s["bias"],
                  "no finite estimate": 1 - s["n_valid"] / s["n_reps"]})
@@ -163,7 +161,7 @@ rows = []
 for k, g in enumerate(grid):
     res = T.monte_carlo(T.scenario_intervals(scenario.with_(irr=g), n_cases=n_cases),
                         ["exposed"], n_reps=1000, seed=SEED + 200 + k, desc=f"IRR {g}",
-                        progress_file=sys.stdout)
+                        progress_file="final")
     s = T.summarise(res, "exposed", g)
     rows.append({"true IRR": g, "power": s["power"], "power MC s.e.": s["power_mcse"],
                  "coverage": s["coverage"]})
@@ -197,7 +195,7 @@ curve.round(3)
 fig, axes = plt.subplots(1, 2, figsize=(figures.PAGE_WIDTH, 3.3))
 ax = axes[0]
 ax.plot(curve["true IRR"], curve["power"], "o", color=figures.COLORS["on_ivig"],
-        label="simulated (1,000 studies each)")
+        label="simulated (1,000 studies per point)")
 fine = np.exp(np.linspace(np.log(0.3), np.log(2.7), 200))
 ax.plot(fine, T.wald_power(fine, per_case["share"], per_case["events"], n_cases=n_cases), "-",
         color=figures.COLORS["pre_ivig"], label="large-sample formula")
@@ -205,22 +203,23 @@ ax.axhline(0.8, color="grey", lw=0.8, ls=":")
 ax.axhline(0.05, color="grey", lw=0.8, ls=":")
 ax.set_xscale("log")
 ax.set_xticks([0.35, 0.5, 1, 2], ["0.35", "0.5", "1", "2"])
+ax.xaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xlabel("true IRR (log scale)")
 ax.set_ylabel("power (share of studies with p < 0.05)")
 ax.set_title(f"{n_cases} cases")
-ax.legend(loc="lower left", fontsize=8)
 ax = axes[1]
-ax.plot(by_size.index, by_size["power"], "o-", color=figures.COLORS["on_ivig"], label="simulated")
-ax.plot(by_size.index, by_size["analytic power"], "--", color=figures.COLORS["pre_ivig"],
-        label="large-sample formula")
+ax.plot(by_size.index, by_size["power"], "o-", color=figures.COLORS["on_ivig"])
+ax.plot(by_size.index, by_size["analytic power"], "-", color=figures.COLORS["pre_ivig"])
 ax.axhline(0.8, color="grey", lw=0.8, ls=":")
 ax.set_xscale("log")
 ax.set_xticks(sizes, [str(s) for s in sizes])
+ax.xaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xlabel("number of cases (log scale)")
 ax.set_ylabel("power at the paper's IRR")
 ax.set_title(f"true IRR {truth}")
-ax.legend(loc="lower right", fontsize=8)
 fig.tight_layout()
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 1.0),
+           ncol=2, fontsize=8)
 book.glue_figure("fig_t5_power", fig)
 
 # %% [markdown]

@@ -52,6 +52,61 @@ VOLATILE_DIRS = frozenset(
 #: Build time limit (the book must build in < 3 min; leave room for a slow machine).
 BUILD_TIMEOUT_S = 900
 
+#: Installed into a throw-away folder on PYTHONPATH when network namespaces are unavailable:
+#: every Python process of the build (jupyter-book and each kernel) refuses non-loopback sockets.
+_SITECUSTOMIZE = """
+import ipaddress, socket
+
+def _local(address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, bytes):
+        host = host.decode()
+    if not isinstance(host, str) or host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+def connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _local(address):
+        raise OSError(101, f"network blocked by the offline build test: {address!r}")
+    return _connect(self, address)
+
+def connect_ex(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _local(address):
+        return 101
+    return _connect_ex(self, address)
+
+socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
+"""
+
+
+def offline_prefix(scratch: Path) -> tuple[list[str], dict[str, str], str]:
+    """How to run a command with the network blocked: (argv prefix, extra env, method name).
+
+    Prefers a new user + network namespace (``unshare -rn``; only loopback exists, brought up
+    with ``ip link set lo up`` because Jupyter kernels talk to the build over 127.0.0.1), which
+    blocks every process. Where namespaces are not permitted, falls back to a ``sitecustomize``
+    that makes every Python process refuse non-loopback connections.
+    """
+    probe = ["unshare", "-rn", "sh", "-c", "ip link set lo up"]
+    try:
+        ok = subprocess.run(probe, capture_output=True, timeout=20, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if ok:
+        return ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$@"', "offline"], {}, (
+            "unshare"
+        )
+    site = scratch / "offline-site"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
+    pythonpath = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+    return [], {"PYTHONPATH": pythonpath}, "sitecustomize"
+
 
 def repo_snapshot(root: Path = REPO) -> dict[str, tuple[int, int]]:
     """Map every file under ``root`` (volatile folders excluded) to ``(mtime_ns, size)``."""
@@ -89,6 +144,7 @@ class BuiltBook:
     returncode: int
     log: str
     seconds: float
+    offline: str = ""  # how the network was blocked during the build ("" = it was not)
     repo_before: dict[str, tuple[int, int]] = field(default_factory=dict)
     repo_after: dict[str, tuple[int, int]] = field(default_factory=dict)
 
@@ -107,8 +163,15 @@ class BuiltBook:
         ]
 
 
-def build_book(out: Path, cohort: Path | None = None, timeout: int = BUILD_TIMEOUT_S) -> BuiltBook:
-    """Run one strict build of the repository's book into ``out`` (with ``IVIG_COHORT=cohort``)."""
+def build_book(
+    out: Path, cohort: Path | None = None, timeout: int = BUILD_TIMEOUT_S, offline: bool = True
+) -> BuiltBook:
+    """Run one strict build of the repository's book into ``out`` (with ``IVIG_COHORT=cohort``).
+
+    With ``offline`` (the default) the build runs with the network blocked (see
+    :func:`offline_prefix`): the book must build from an installed environment with no network,
+    and every test that uses this build proves it at no extra cost.
+    """
     env = dict(os.environ)
     env.pop("IVIG_COHORT", None)
     if cohort is not None:
@@ -125,6 +188,11 @@ def build_book(out: Path, cohort: Path | None = None, timeout: int = BUILD_TIMEO
         "-n",
         "--keep-going",
     ]
+    method = ""
+    if offline:
+        prefix, extra_env, method = offline_prefix(out)
+        cmd = prefix + cmd
+        env.update(extra_env)
     before = repo_snapshot()
     t0 = time.monotonic()
     proc = subprocess.run(
@@ -145,6 +213,7 @@ def build_book(out: Path, cohort: Path | None = None, timeout: int = BUILD_TIMEO
         returncode=proc.returncode,
         log=proc.stdout + "\n" + proc.stderr,
         seconds=seconds,
+        offline=method,
         repo_before=before,
         repo_after=after,
     )

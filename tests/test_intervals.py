@@ -41,7 +41,8 @@ def ivig(*days: int, pid="p", pre_window=None) -> Exposure:
 
 def runs(iv: pd.DataFrame, column: str, value=1) -> list[tuple[int, int]]:
     """Maximal runs of days (first, last) on which ``column == value`` (rows merged)."""
-    days = [(s, e) for s, e, v in zip(iv["start"], iv["end"], iv[column], strict=True) if v == value]
+    cols = zip(iv["start"], iv["end"], iv[column], strict=True)
+    days = [(s, e) for s, e, v in cols if v == value]
     out: list[list[int]] = []
     for s, e in days:
         if out and out[-1][1] + 1 == s:
@@ -68,7 +69,8 @@ def test_windows_that_touch_merge() -> None:
     o = obs(("p", 0, 199))
     iv = build_intervals(o, NO_EVENTS, [ivig(10, 40)], merge=True)
     assert runs(iv, "ivig") == [(10, 69)]
-    assert iv[["start", "end", "ivig"]].values.tolist() == [[0, 9, 0], [10, 69, 1], [70, 199, 0]]
+    assert iv[["start", "end", "ivig"]].to_numpy().tolist() == [
+        [0, 9, 0], [10, 69, 1], [70, 199, 0]]
     check_partition(iv, o)
 
 
@@ -96,7 +98,7 @@ def test_dose_before_start_exposes_only_its_remaining_days() -> None:
 def test_dose_after_end_exposes_nothing_and_a_late_dose_is_clipped() -> None:
     o = obs(("p", 100, 300))
     iv = build_intervals(o, NO_EVENTS, [ivig(301)])
-    assert iv[["start", "end", "ivig"]].values.tolist() == [[100, 300, 0]]
+    assert iv[["start", "end", "ivig"]].to_numpy().tolist() == [[100, 300, 0]]
     assert runs(build_intervals(o, NO_EVENTS, [ivig(290)]), "ivig") == [(290, 300)]
 
 
@@ -141,14 +143,14 @@ def test_individual_without_exposure_has_no_pre_window() -> None:
     o = obs(("p", 0, 100), ("q", 0, 100))
     iv = build_intervals(o, NO_EVENTS, [ivig(50, pre_window=30)])
     q = iv[iv["id"] == "q"]
-    assert q[["start", "end", "ivig", "ivig_pre"]].values.tolist() == [[0, 100, 0, 0]]
+    assert q[["start", "end", "ivig", "ivig_pre"]].to_numpy().tolist() == [[0, 100, 0, 0]]
 
 
 def test_one_day_observation_period() -> None:
     o = obs(("p", 5, 5))
     ev = dated(("p", 5), ("p", 5), ("p", 6))
     iv = build_intervals(o, ev, [ivig(5)])
-    assert iv[["start", "end", "days", "events", "ivig"]].values.tolist() == [[5, 5, 1, 2, 1]]
+    assert iv[["start", "end", "days", "events", "ivig"]].to_numpy().tolist() == [[5, 5, 1, 2, 1]]
     assert iv.attrs["events_dropped"] == 1
 
 
@@ -156,7 +158,7 @@ def test_several_events_on_one_day_count_several_times() -> None:
     o = obs(("p", 0, 99))
     ev = dated(("p", 30), ("p", 30), ("p", 30), ("p", 70))
     iv = build_intervals(o, ev, [ivig(20)], merge=True)
-    assert iv[["start", "end", "events", "ivig"]].values.tolist() == [
+    assert iv[["start", "end", "events", "ivig"]].to_numpy().tolist() == [
         [0, 19, 0, 0], [20, 49, 3, 1], [50, 99, 1, 0]]
 
 
@@ -164,7 +166,7 @@ def test_events_outside_observation_are_dropped_and_counted() -> None:
     o = obs(("p", 10, 20), ("q", 0, 5))
     ev = dated(("p", 9), ("p", 10), ("p", 20), ("p", 21), ("q", 5), ("zz", 3))
     iv = build_intervals(o, ev)
-    assert iv[["id", "start", "end", "days", "events"]].values.tolist() == [
+    assert iv[["id", "start", "end", "days", "events"]].to_numpy().tolist() == [
         ["p", 10, 20, 11, 2], ["q", 0, 5, 6, 1]]
     assert iv.attrs["events_dropped"] == 3
 
@@ -173,7 +175,8 @@ def test_event_on_a_boundary_day_belongs_to_the_interval_containing_it() -> None
     o = obs(("p", 0, 99))
     ev = dated(("p", 19), ("p", 20), ("p", 49), ("p", 50))
     iv = build_intervals(o, ev, [ivig(20)])
-    assert iv[["start", "end", "events"]].values.tolist() == [[0, 19, 1], [20, 49, 2], [50, 99, 1]]
+    assert iv[["start", "end", "events"]].to_numpy().tolist() == [
+        [0, 19, 1], [20, 49, 2], [50, 99, 1]]
 
 
 # --- R conventions: several windows, washout, doses -----------------------------------------------
@@ -186,7 +189,7 @@ def test_consecutive_risk_windows_and_a_delayed_first_window() -> None:
     ex = Exposure.from_r("m", dated(("p", 100)), expogrp=(0, 15, 29), end_offset=42)
     assert ex.windows == ((0, 14), (15, 28), (29, 42))
     iv = build_intervals(o, NO_EVENTS, [ex])
-    assert iv[["start", "end", "m"]].values.tolist() == [
+    assert iv[["start", "end", "m"]].to_numpy().tolist() == [
         [0, 99, 0], [100, 114, 1], [115, 128, 2], [129, 142, 3], [143, 199, 0]]
     ex = Exposure.from_r("m", dated(("p", 100)), expogrp=(15,), end_offset=35)
     assert runs(build_intervals(o, NO_EVENTS, [ex]), "m") == [(115, 135)]
@@ -196,7 +199,7 @@ def test_gap_between_windows_is_unexposed() -> None:
     o = obs(("p", 0, 99))
     ex = Exposure("m", dated(("p", 10)), windows=((0, 4), (10, 14)))
     iv = build_intervals(o, NO_EVENTS, [ex])
-    assert iv[["start", "end", "m"]].values.tolist() == [
+    assert iv[["start", "end", "m"]].to_numpy().tolist() == [
         [0, 9, 0], [10, 14, 1], [15, 19, 0], [20, 24, 2], [25, 99, 0]]
 
 
@@ -208,7 +211,7 @@ def test_washout_levels_follow_the_risk_levels() -> None:
     ex = Exposure.from_r("ad", data, expogrp=(0, 15), washout=(1, 92, 182))
     assert ex.windows == ((0, 14), (15, None)) and ex.washout == ((1, 91), (92, 182))
     iv = build_intervals(o, NO_EVENTS, [ex])
-    assert iv[["start", "end", "ad"]].values.tolist() == [
+    assert iv[["start", "end", "ad"]].to_numpy().tolist() == [
         [0, 99, 0], [100, 114, 1], [115, 150, 2], [151, 241, 3], [242, 332, 4], [333, 999, 0]]
 
 
@@ -217,7 +220,7 @@ def test_a_later_exposure_truncates_the_earlier_ones_windows() -> None:
     o = obs(("p", 0, 99))
     ex = Exposure("m", dated(("p", 0), ("p", 10)), windows=((0, 14), (15, 29)))
     iv = build_intervals(o, NO_EVENTS, [ex], merge=True)
-    assert iv[["start", "end", "m"]].values.tolist() == [
+    assert iv[["start", "end", "m"]].to_numpy().tolist() == [
         [0, 24, 1], [25, 39, 2], [40, 99, 0]]
 
 
@@ -228,7 +231,7 @@ def test_dose_specific_levels() -> None:
     data = pd.DataFrame({"id": ["p"] * 3, "day": [np.nan, 50, 100], "dose": [1, 2, 3]})
     ex = Exposure.from_r("d", data, expogrp=(0, 4), end_offset=9, sameexpopar=False)
     iv = build_intervals(o, NO_EVENTS, [ex])
-    assert iv[["start", "end", "d"]].values.tolist() == [
+    assert iv[["start", "end", "d"]].to_numpy().tolist() == [
         [0, 49, 0], [50, 53, 3], [54, 59, 4], [60, 99, 0], [100, 103, 5], [104, 109, 6],
         [110, 199, 0]]
 
@@ -245,7 +248,7 @@ def test_two_exposure_types_are_independent_columns() -> None:
     a = Exposure("a", dated(("p", 10)), windows=((0, 19),))
     b = Exposure("b", dated(("p", 20)), windows=((0, 19),))
     iv = build_intervals(o, NO_EVENTS, [a, b])
-    assert iv[["start", "end", "a", "b"]].values.tolist() == [
+    assert iv[["start", "end", "a", "b"]].to_numpy().tolist() == [
         [0, 9, 0, 0], [10, 19, 1, 0], [20, 29, 1, 1], [30, 39, 0, 1], [40, 99, 0, 0]]
 
 
@@ -268,7 +271,7 @@ def test_step_covariate_with_baseline_unknown_and_thresholds() -> None:
     cov = StepCovariate("igg", data, initial=initial, thresholds=(700, 400))
     iv = build_intervals(o, NO_EVENTS, covariates=[cov])
     p = iv[iv["id"] == "p"]
-    assert p[["start", "end"]].values.tolist() == [[0, 19], [20, 59], [60, 99]]
+    assert p[["start", "end"]].to_numpy().tolist() == [[0, 19], [20, 59], [60, 99]]
     assert p["igg"].tolist() == [650.0, 350.0, 800.0]  # day -5 measurement carried in
     assert p["igg_below_700"].tolist() == [1.0, 1.0, 0.0]
     assert p["igg_below_400"].tolist() == [0.0, 1.0, 0.0]
@@ -288,13 +291,13 @@ def test_event_window_union() -> None:
 
 def test_calendar_season_with_epoch_day_numbers() -> None:
     """Starts 1 April and 1 October: level 1 = spring/summer, level 2 = fall/winter (wraps)."""
-    d = pd.to_datetime(["2020-03-30", "2020-04-02", "2021-03-31"]).values.astype("datetime64[D]")
+    d = np.array(["2020-03-30", "2020-04-02", "2021-03-31"], dtype="datetime64[D]")
     start, mid, end = d.astype(np.int64)
     o = obs(("p", start, end))
     iv = build_intervals(o, NO_EVENTS, covariates=[Season(((10, 1), (4, 1)))])
     oct1 = np.datetime64("2020-10-01").astype(np.int64)
     apr1 = np.datetime64("2020-04-01").astype(np.int64)
-    assert iv[["start", "end", "season"]].values.tolist() == [
+    assert iv[["start", "end", "season"]].to_numpy().tolist() == [
         [start, apr1 - 1, 2], [apr1, oct1 - 1, 1], [oct1, end, 2]]
     assert mid > apr1
 
@@ -307,7 +310,7 @@ def test_season_and_age_groups_with_a_per_individual_origin() -> None:
     iv = build_intervals(o, NO_EVENTS, covariates=[
         Season(((1, 1), (7, 1)), origin=origin), AgeGroups((5, 20, 100))])
     # 1 January 2001 is age 12 -> cut after day 11; age groups start at 5 and 20
-    assert iv[["start", "end", "season", "age"]].values.tolist() == [
+    assert iv[["start", "end", "season", "age"]].to_numpy().tolist() == [
         [0, 4, 2, 1], [5, 11, 2, 2], [12, 19, 1, 2], [20, 30, 1, 3]]
 
 
@@ -315,7 +318,7 @@ def test_age_groups_with_birth_origin_on_a_calendar_axis() -> None:
     o = obs(("p", 1000, 1100))
     origin = pd.DataFrame({"id": ["p"], "day": [950]})
     iv = build_intervals(o, NO_EVENTS, covariates=[AgeGroups((100,), origin=origin)])
-    assert iv[["start", "end", "age"]].values.tolist() == [[1000, 1049, 1], [1050, 1100, 2]]
+    assert iv[["start", "end", "age"]].to_numpy().tolist() == [[1000, 1049, 1], [1050, 1100, 2]]
 
 
 # --- output layout --------------------------------------------------------------------------------
@@ -339,7 +342,7 @@ def test_merge_keeps_totals_and_merges_only_equal_neighbours() -> None:
     split = build_intervals(o, ev, [ex])
     merged = build_intervals(o, ev, [ex], merge=True)
     assert len(split) > len(merged)
-    assert merged[["id", "start", "end", "events", "ivig"]].values.tolist() == [
+    assert merged[["id", "start", "end", "events", "ivig"]].to_numpy().tolist() == [
         ["p", 0, 9, 1, 0], ["p", 10, 56, 1, 1], ["p", 57, 199, 1, 0], ["q", 0, 50, 1, 0]]
     assert split["days"].sum() == merged["days"].sum() == 251
     assert merged.attrs["events_dropped"] == 0
@@ -352,7 +355,8 @@ def test_to_event_strata_one_stratum_per_event() -> None:
     st = to_event_strata(iv, ev)
     assert st.columns.tolist() == ["indivL", "indiv", "eventday", "lower", "upper", "interval",
                                    "event", "x"]
-    assert st[["indivL", "indiv", "eventday", "lower", "upper", "event", "x"]].values.tolist() == [
+    cols = ["indivL", "indiv", "eventday", "lower", "upper", "event", "x"]
+    assert st[cols].to_numpy().tolist() == [
         [1, 1, 1, 0, 4, 1, 1], [1, 1, 1, 5, 9, 0, 0],
         [2, 1, 8, 0, 4, 0, 1], [2, 1, 8, 5, 9, 1, 0],
         [3, 2, 5, 0, 9, 1, 0]]
@@ -397,6 +401,18 @@ def test_bad_exposure_is_a_clear_error(spec: Exposure, message: str) -> None:
         build_intervals(obs(("p", 0, 9)), NO_EVENTS, [spec])
 
 
+def test_r_washout_needs_two_values() -> None:
+    with pytest.raises(IntervalError, match="at least 2 values"):
+        Exposure.from_r("x", dated(("p", 1)), washout=(5,))
+
+
+def test_nested_episode_with_its_own_end_ends_the_exposure() -> None:
+    """Documented R multi-format behaviour: 20-60 then 30-40 -> exposed 20..40 only."""
+    data = dated(("p", 20, 60), ("p", 30, 40), columns=("id", "day", "end"))
+    iv = build_intervals(obs(("p", 0, 99)), NO_EVENTS, [Exposure("e", data, ((0, None),))])
+    assert runs(iv, "e") == [(20, 40)]
+
+
 def test_duplicate_output_names_are_refused() -> None:
     with pytest.raises(IntervalError, match="distinct"):
         build_intervals(obs(("p", 0, 9)), NO_EVENTS, [ivig(1)],
@@ -407,7 +423,7 @@ def test_empty_inputs() -> None:
     iv = build_intervals(obs(("p", 0, 9)), NO_EVENTS, [Exposure("x", dated())],
                          [StepCovariate("v", pd.DataFrame(columns=["id", "day", "value"])),
                           EventWindow("w", dated()), Season(((1, 1),))])
-    assert iv[["start", "end", "x", "w", "season"]].values.tolist() == [[0, 9, 0, 0, 1]]
+    assert iv[["start", "end", "x", "w", "season"]].to_numpy().tolist() == [[0, 9, 0, 0, 1]]
     assert np.isnan(iv["v"]).all()
     empty = build_intervals(obs(), NO_EVENTS, [ivig(1)])
     assert len(empty) == 0 and list(empty.columns[:5]) == ["id", "start", "end", "days", "events"]

@@ -48,7 +48,7 @@ from analysis.study import StudyError, fit_sccs, study_intervals
 
 #: Each example writes and loads CSV files (~50 ms); keep every property to a few seconds.
 FEW = settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -198,7 +198,7 @@ def test_person_days_and_events_conserved(pts: list[Pt], tmp_path_factory) -> No
 
 def _naive_igg_level(p: Pt, day: int) -> float | None:
     """Contract: latest measurement on or before ``day``; before the first, the baseline (first
-    measurement within dara_start-90 .. dara_start+10); otherwise unknown (IgA: functional=total)."""
+    measurement within dara_start-90 .. dara_start+10); else unknown (IgA: functional = total)."""
     before = [(d, v) for d, v in p.igg if p.start + d <= day]
     if before:
         return max(before)[1]
@@ -332,7 +332,7 @@ def test_never_exposed_case_leaves_exposure_irr_unchanged(
 def test_reference_patient_changes_no_sccs_fit(pts: list[Pt], extra: Pt, tmp_path_factory) -> None:
     base = load(tmp_path_factory.mktemp("a"), pts)
     more = load(tmp_path_factory.mktemp("b"), [*pts, extra])
-    for options in MODELS:
+    for options in ({}, {"pre_window": 60}, {"adjust": ("season", "progression")}):
         a, b = fit_outcome(base, **options), fit_outcome(more, **options)
         assert same_outcome(a, b), (options, a, b)
 
@@ -362,7 +362,7 @@ def test_date_shift_changes_nothing_but_season(
 def test_property_cohorts_exercise_the_interesting_cases(tmp_path: Path) -> None:
     """Guard against vacuous properties: the cohort strategy does reach finite SCCS fits and
     boundary (zero-events-in-a-level) fits, not only "no cases" errors."""
-    from hypothesis import find
+    from hypothesis import Phase, find
 
     counter = iter(range(10**6))
 
@@ -372,7 +372,7 @@ def test_property_cohorts_exercise_the_interesting_cases(tmp_path: Path) -> None
             return (out[0],)
         return ("fit", np.isfinite(out[1]["on_ivig"]))
 
-    once = settings(max_examples=300, database=None, derandomize=True)
+    once = settings(max_examples=300, database=None, derandomize=True, phases=[Phase.generate])
     finite = find(cohorts(min_size=2), lambda pts: kind(pts) == ("fit", True), settings=once)
     boundary = find(cohorts(min_size=2), lambda pts: kind(pts) == ("fit", False), settings=once)
     assert finite and boundary

@@ -182,7 +182,7 @@ def extra_columns(data: bytes, rng: random.Random) -> bytes:
     at = rng.randrange(len(rows[0]) + 1)
     name = rng.choice(["notes", "mrn_internal", "Unnamed: 0", ""])
     return _join(
-        [r[:at] + [name if i == 0 else f"v{i}"] + r[at:] for i, r in enumerate(rows)]
+        [[*r[:at], name if i == 0 else f"v{i}", *r[at:]] for i, r in enumerate(rows)]
     )
 
 
@@ -311,7 +311,7 @@ def test_damaged_file_gives_clear_error_or_valid_cohort(
         elif kind == "error":
             failures += [f"{what}: {p}" for p in error_problems(result)]
         else:
-            failures += [f"{what}: loaded an invalid cohort: {p}" for p in cohort_invariants(result)]
+            failures += [f"{what}: invalid cohort loaded: {p}" for p in cohort_invariants(result)]
     assert not failures, "\n".join(failures)
 
 

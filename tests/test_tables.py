@@ -26,6 +26,15 @@ def test_fmt_num_integers_floats_and_missing() -> None:
     assert tables.fmt_num(pd.NA) == MISSING
 
 
+def test_fmt_sig_for_mixed_columns() -> None:
+    assert tables.fmt_sig(43.0) == "43"
+    assert tables.fmt_sig(1076) == "1,076"
+    assert tables.fmt_sig(55.81395) == "55.81"
+    assert tables.fmt_sig(0.57491) == "0.5749"
+    assert tables.fmt_sig("not reached") == "not reached"
+    assert tables.fmt_sig(float("nan")) == MISSING
+
+
 @pytest.mark.parametrize(
     ("p", "text"),
     [(0.0035, "0.0035"), (0.212, "0.212"), (0.0004, "<0.001"), (0.0501, "0.050"),

@@ -1,0 +1,135 @@
+"""Tests of the calibration table (analysis.calibration) and its quick SCCS fit.
+
+References: the paper's numbers read from data/paper/targets.yaml (independently of the code), the
+issue's list of required calibration rows, hand-worked SCCS cases and statsmodels' Poisson GLM
+with patient fixed effects (an independent implementation of the same estimator).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.calibration import COLUMNS, calibration_table
+from analysis.calibration_facts import conditional_poisson
+from analysis.simulate import SYNTHETIC_DIR, simulate_cohort
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {e["id"]: e["value"] for sec in ("targets", "design_parameters", "derived")
+           for e in yaml.safe_load((ROOT / "data/paper/targets.yaml").read_text())[sec]}
+
+#: Rows the issue requires to pass on the canonical cohort.
+REQUIRED = [
+    "t1_n_ivig", "t1_n_ref",
+    "res1_infections_total", "res2_infections_total",
+    "res1_patients_with_infection_n", "res2_patients_with_infection_n",
+    "res1_g34_patients_n", "res2_g34_patients_n",
+    "res2_rate_allgrade", "res2_rate_g34", "drv_rate_ratio_on_off",
+    "sccs_allgrade_irr", "sccs_g34_irr", "sccs_pre60_irr",
+    "sccs_hgg_any_irr", "sccs_hgg_moderate_irr", "sccs_hgg_severe_irr",
+] + [f"t1_{v}_{g}_{s}" for v in ("age", "months_on_dara", "years_dx_to_dara", "lines",
+                                  "prior_infections")
+     for g in ("ivig", "ref") for s in ("median", "min", "max")] + [
+    f"t1_{k}_{g}_n" for g in ("ivig", "ref") for k in (
+        "sex_male", "sex_female", "heavy_none", "heavy_igg", "heavy_iga", "heavy_igd",
+        "heavy_ige", "heavy_igm", "light_lambda", "light_kappa", "light_both", "iss_1", "iss_2",
+        "iss_3", "riss_1", "riss_2", "riss_3", "hrcyto_no", "hrcyto_yes", "hgg700_no",
+        "hgg700_yes", "hgg400_no", "hgg400_yes", "prior_inf_0", "prior_inf_1", "prior_inf_2",
+        "prior_inf_3", "prior_inf_4plus")]
+
+
+@pytest.fixture(scope="module")
+def canonical():
+    from analysis.cohort import load_cohort
+
+    return calibration_table(load_cohort(SYNTHETIC_DIR)).set_index("target_id", drop=False)
+
+
+def test_columns(canonical):
+    assert list(canonical.columns) == COLUMNS
+    assert set(canonical["status"]) <= {"pass", "fail", "info"}
+
+
+def test_canonical_cohort_passes_every_required_row(canonical):
+    missing = [r for r in REQUIRED if r not in canonical.index]
+    assert not missing
+    rows = canonical.loc[REQUIRED]
+    failed = rows[rows["status"] != "pass"]
+    assert failed.empty, failed[["target_id", "paper", "synthetic", "tolerance"]].to_string()
+
+
+def test_canonical_cohort_has_no_failed_row(canonical):
+    failed = canonical[canonical["status"] == "fail"]
+    assert failed.empty, failed[["target_id", "paper", "synthetic", "tolerance"]].to_string()
+
+
+def test_paper_values_come_from_targets_yaml(canonical):
+    for tid, row in canonical.iterrows():
+        assert row["paper"] == TARGETS[tid], tid
+
+
+def test_conflicts_say_which_version(canonical):
+    for tid in ("res1_years_dx_to_dara_median", "abs_hgg_any_pct", "res1_rate_on_ivig"):
+        assert canonical.loc[tid, "status"] == "info"
+        assert "inconsistencies.md" in canonical.loc[tid, "note"]
+    assert "scaled" in canonical.loc["t1_prior_inf_1_ivig_n", "note"]
+
+
+def test_quick_sccs_numbers_against_the_paper(canonical):
+    # the issue's acceptance thresholds, paper values read from targets.yaml
+    assert abs(canonical.loc["sccs_allgrade_irr", "synthetic"] - TARGETS["sccs_allgrade_irr"]) \
+        <= 0.03
+    assert abs(canonical.loc["sccs_g34_irr", "synthetic"] - TARGETS["sccs_g34_irr"]) <= 0.05
+    assert canonical.loc["sccs_pre60_irr", "synthetic"] > 1.5
+    h = [canonical.loc[k, "synthetic"] for k in
+         ("sccs_hgg_any_irr", "sccs_hgg_moderate_irr", "sccs_hgg_severe_irr")]
+    assert 1 < h[0] < h[1] < h[2]
+
+
+def test_any_valid_cohort_works_and_mismatches_fail():
+    """Nothing special-cases the synthetic cohort: a changed cohort gives failing rows."""
+    t = dict(simulate_cohort(3))
+    inf = t["infections"]
+    p = t["patients"]
+    ivig_ids = set(p.loc[p["group"] == "ivig", "patient_id"])
+    first_ivig_inf = inf.index[inf["patient_id"].isin(ivig_ids)][0]
+    t["infections"] = inf.drop(index=first_ivig_inf).reset_index(drop=True)
+    drop_ref = p.index[p["group"] == "reference"][0]
+    gone = p.loc[drop_ref, "patient_id"]
+    t["patients"] = p.drop(index=drop_ref).reset_index(drop=True)
+    for k in ("ivig", "infections", "igg", "progression"):
+        t[k] = t[k][t[k]["patient_id"] != gone].reset_index(drop=True)
+    tab = calibration_table(t).set_index("target_id")
+    assert tab.loc["res1_infections_total", "status"] == "fail"
+    assert tab.loc["res1_infections_total", "synthetic"] == TARGETS["res1_infections_total"] - 1
+    assert tab.loc["t1_n_ref", "status"] == "fail"
+    assert tab.loc["t1_n_ivig", "status"] == "pass"
+
+
+def test_conditional_poisson_single_patient_is_the_rate_ratio():
+    # one patient: 1 event in 10 days on, 4 events in 20 days off -> IRR = (1/10)/(4/20) = 0.5
+    b = conditional_poisson(np.array([0, 0]), np.array([[1.0], [0.0]]), np.array([10.0, 20.0]),
+                            np.array([1.0, 4.0]))
+    assert np.exp(b[0]) == pytest.approx(0.5, rel=1e-9)
+
+
+def test_conditional_poisson_equals_fixed_effects_poisson_glm():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(0)
+    n = 30
+    pid = np.repeat(np.arange(n), 3)
+    x = np.tile([[0, 0], [1, 0], [0, 1]], (n, 1)).astype(float)
+    days = rng.integers(20, 200, size=pid.size).astype(float)
+    lam = np.exp(rng.normal(-4, 0.7, size=n))[pid] * np.exp(x @ np.array([-0.5, 0.8]))
+    ev = rng.poisson(lam * days).astype(float)
+    b = conditional_poisson(pid, x, days, ev)
+    keep = np.bincount(pid, weights=ev)[pid] > 0
+    fe = pd.get_dummies(pid[keep]).to_numpy(float)
+    glm = sm.GLM(ev[keep], np.column_stack([fe, x[keep]]), family=sm.families.Poisson(),
+                 offset=np.log(days[keep])).fit(tol=1e-12)
+    assert b == pytest.approx(glm.params[-2:], abs=1e-6)

@@ -1,0 +1,301 @@
+"""Tests of the synthetic-cohort generator (analysis.simulate) and its command line.
+
+Independent references: the data contract (data/README.md: file names, columns, categories, day
+counting), the paper's numbers read from data/paper/targets.yaml by id, and the loader of H-cohort
+(analysis.cohort.load_cohort) as the judge of validity.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.simulate import (
+    CANONICAL_SEED,
+    SYNTHETIC_DIR,
+    SimulateError,
+    simulate_cohort,
+    write_cohort,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {e["id"]: e["value"] for sec in ("targets", "design_parameters", "derived")
+           for e in yaml.safe_load((ROOT / "data/paper/targets.yaml").read_text())[sec]}
+FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")
+# Headers written out from the data contract (data/README.md), required then optional columns.
+CONTRACT_HEADERS = {
+    "patients.csv": "patient_id,group,sex,age_at_dara,diagnosis_date,dara_start,dara_last,"
+    "heavy_chain,light_chain,lines_of_therapy,prior_infections_12m,iss,riss,high_risk_cyto,"
+    "prior_asct,antiviral_ppx,antibacterial_ppx,antifungal_ppx,best_response,death_date,"
+    "last_contact",
+    "ivig.csv": "patient_id,date,dose_g_per_kg",
+    "infections.csv": "patient_id,date,grade,site,organism,anc,alc",
+    "igg.csv": "patient_id,date,igg_mg_dl,m_spike_g_dl",
+    "progression.csv": "patient_id,date",
+}
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "analysis", "simulate", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def canonical_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("canon") / "cohort"
+    write_cohort(simulate_cohort(), out)
+    return out
+
+
+# --------------------------------------------------------------------------- determinism
+def test_same_seed_gives_identical_bytes(tmp_path, canonical_dir):
+    again = tmp_path / "again"
+    write_cohort(simulate_cohort(CANONICAL_SEED), again)
+    for f in (*FILES, "cohort.yaml"):
+        assert (again / f).read_bytes() == (canonical_dir / f).read_bytes(), f
+
+
+def test_committed_cohort_is_the_canonical_output(canonical_dir):
+    assert (SYNTHETIC_DIR / "cohort.yaml").is_file(), "data/synthetic/ is missing: run `make data`"
+    for f in (*FILES, "cohort.yaml"):
+        assert (SYNTHETIC_DIR / f).read_bytes() == (canonical_dir / f).read_bytes(), (
+            f"data/synthetic/{f} differs from the generator's output; run `make data`")
+
+
+def test_make_data_command_regenerates_committed_files(tmp_path):
+    # the recipe of `make data`, pointed at a temporary folder (not the committed one)
+    recipe = re.search(r"^data:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert recipe.endswith("-m analysis simulate --out data/synthetic")
+    out = tmp_path / "data" / "synthetic"
+    res = run_cli("--out", str(out))
+    assert res.returncode == 0, res.stderr
+    cmp = filecmp.dircmp(out, SYNTHETIC_DIR)
+    assert not cmp.left_only and not cmp.right_only
+    for f in (*FILES, "cohort.yaml"):
+        assert (out / f).read_bytes() == (SYNTHETIC_DIR / f).read_bytes(), f
+
+
+def test_different_seeds_differ():
+    a = simulate_cohort(1)["infections"]
+    b = simulate_cohort(2)["infections"]
+    assert not a.equals(b)
+
+
+# --------------------------------------------------------------------------- file format
+def test_file_format(canonical_dir):
+    meta = yaml.safe_load((canonical_dir / "cohort.yaml").read_text())
+    assert meta["synthetic"] is True and meta["seed"] == CANONICAL_SEED
+    assert meta["name"] == "Synthetic cohort (calibrated to Lancman et al. 2026)"
+    assert meta["generator"].startswith("analysis.simulate ")
+    for f in FILES:
+        raw = (canonical_dir / f).read_bytes()
+        assert b"\r" not in raw and raw.endswith(b"\n")
+        text = raw.decode("utf-8")
+        assert text.splitlines()[0] == CONTRACT_HEADERS[f]
+        df = pd.read_csv(canonical_dir / f, dtype=str, keep_default_na=False)
+        # rows sorted by patient, then date
+        key = list(zip(df["patient_id"], df.get("date", pd.Series([""] * len(df))), strict=True))
+        assert key == sorted(key), f
+        for col in df.columns:
+            if col in ("date", "diagnosis_date", "dara_start", "dara_last", "death_date",
+                       "last_contact"):
+                vals = df[col][df[col] != ""]
+                assert vals.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all(), (f, col)
+                pd.to_datetime(vals, format="%Y-%m-%d")  # parses
+
+
+# --------------------------------------------------------------------------- validity
+@pytest.mark.parametrize("seed", [0, 7, 123, 2026])
+def test_any_seed_gives_a_valid_cohort(tmp_path, seed):
+    from analysis.cohort import load_cohort
+
+    out = tmp_path / f"s{seed}"
+    write_cohort(simulate_cohort(seed), out)
+    c = load_cohort(out)  # raises CohortError listing every problem if invalid
+    p = c.patients
+    assert (p["group"] == "ivig").sum() == TARGETS["t1_n_ivig"]
+    assert (p["group"] == "reference").sum() == TARGETS["t1_n_ref"]
+    years = p["dara_start"].dt.year
+    assert years.min() >= TARGETS["dp_study_year_start"]
+    assert years.max() <= TARGETS["dp_study_year_end"]
+    assert c.synthetic and c.metadata["seed"] == seed
+    # every IVIG-group patient received IVIG while on daratumumab; the reference group never
+    d = c.ivig.merge(p[["patient_id", "group", "dara_start", "dara_last"]], on="patient_id")
+    on_dara = d[(d["date"] >= d["dara_start"]) & (d["date"] <= d["dara_last"])]
+    assert set(on_dara["patient_id"]) == set(p.loc[p["group"] == "ivig", "patient_id"])
+    assert (d["group"] == "ivig").all()
+    # CTCAE 1-4 (no fatal infections), doses 0.4-0.5 g/kg
+    assert c.infections["grade"].between(1, 4).all()
+    assert c.ivig["dose_g_per_kg"].between(TARGETS["res1_ivig_dose_low"],
+                                           TARGETS["res1_ivig_dose_high"]).all()
+    # unknowns are empty cells where the paper had missing values
+    assert p["iss"].isna().any() and p["riss"].isna().any() and p["high_risk_cyto"].isna().any()
+    # nobody dies before the end of their observation period
+    dead = p["death_date"].notna()
+    assert (p.loc[dead, "death_date"] > p.loc[dead, "dara_last"] + pd.Timedelta(days=30)).all()
+
+
+def test_seed7_supports_every_analysis():
+    """Seed 7 rebuilds the whole book: every outcome needs IVIG-group cases and HGG variation."""
+    from analysis.calibration_facts import cohort_facts
+
+    f = cohort_facts(simulate_cohort(7))
+    d = f.days[f.group[f.days["pid"]] == "ivig"]
+    for outcome in ("events", "events_g34", "events_bacterial", "events_viral"):
+        per = d.groupby("pid")[outcome].sum()
+        cases = per[per > 0].index
+        dc = d[d["pid"].isin(cases)]
+        assert len(cases) >= 3, outcome
+        assert dc["on"].any() and (~dc["on"]).any(), outcome
+        assert dc.loc[dc["on"], outcome].sum() > 0 and dc.loc[~dc["on"], outcome].sum() > 0
+    cases = d.groupby("pid")["events"].sum()
+    dc = d[d["pid"].isin(cases[cases > 0].index)]
+    for thr in (700, 400, 200):
+        below = dc["igg"] < thr
+        assert below.any() and (~below).any(), thr
+        assert dc.loc[below, "events"].sum() > 0 and dc.loc[~below, "events"].sum() > 0
+    assert d["pre60"].any() and d.loc[d["pre60"], "events"].sum() > 0
+
+
+# --------------------------------------------------------------------------- mechanisms
+def test_mechanisms_show_in_a_large_raw_cohort():
+    """Without the count-matching step, the process itself carries the paper's mechanisms."""
+    from analysis.simulate import sccs_estimates
+
+    tab = simulate_cohort(11, n_ivig=1200, n_reference=0, match=False)
+    est = sccs_estimates(tab)
+    assert est["all"] < 0.8  # IVIG lowers the rate
+    assert est["g34"] < est["all"]  # more so for grade 3-4 infections
+    assert est["pre60"] > 1.3  # infections prompt IVIG
+    assert 1 < est["hgg700"] < est["hgg400"] < est["hgg200"]  # deeper HGG, more infections
+
+
+def test_reference_group_differs_as_in_the_paper():
+    p = simulate_cohort(5)["patients"]
+    iv, rf = p[p["group"] == "ivig"], p[p["group"] == "reference"]
+    assert iv["prior_infections_12m"].median() > rf["prior_infections_12m"].median()
+    assert (rf["heavy_chain"] == "IgG").mean() > (iv["heavy_chain"] == "IgG").mean()
+
+
+def test_functional_igg_of_igg_myeloma_subtracts_the_mspike():
+    t = simulate_cohort(3)
+    g = t["igg"].merge(t["patients"][["patient_id", "heavy_chain"]], on="patient_id")
+    gm = g[g["heavy_chain"] == "IgG"]
+    assert gm["m_spike_g_dl"].notna().all()
+    assert (gm["igg_mg_dl"] > 1000 * gm["m_spike_g_dl"]).all()
+    assert g.loc[g["heavy_chain"] == "none", "m_spike_g_dl"].isna().all()
+
+
+def test_scales_to_larger_cohorts():
+    t = simulate_cohort(4, n_ivig=1500, n_reference=3500)
+    p = t["patients"]
+    assert (p["group"] == "ivig").sum() == 1500 and (p["group"] == "reference").sum() == 3500
+    assert p["patient_id"].is_unique
+    # counts scale with the group: 155 infections per 43 IVIG patients
+    inf = t["infections"].merge(p, on="patient_id")
+    in_obs = inf[(inf["date"] >= inf["dara_start"])
+                 & (inf["date"] <= inf["dara_last"] + pd.Timedelta(days=30))]
+    n_iv = (in_obs["group"] == "ivig").sum()
+    assert n_iv == round(TARGETS["res1_infections_total"] * 1500 / TARGETS["t1_n_ivig"])
+
+
+# --------------------------------------------------------------------------- writing safely
+def test_refuses_a_foreign_folder(tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(SimulateError, match="refusing"):
+        write_cohort(simulate_cohort(1), foreign)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    assert sorted(os.listdir(foreign)) == ["notes.txt"]
+
+
+def test_overwrites_a_previous_output_and_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "c"
+    write_cohort(simulate_cohort(1), out)
+    write_cohort(simulate_cohort(2), out)
+    assert yaml.safe_load((out / "cohort.yaml").read_text())["seed"] == 2
+    assert sorted(os.listdir(tmp_path)) == ["c"]  # no temporary folders left
+
+
+def test_failed_write_leaves_no_partial_output(tmp_path, monkeypatch):
+    import analysis.simulate as sim
+
+    calls = {"n": 0}
+    real = sim._format
+
+    def boom(df):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full (simulated)")
+        return real(df)
+
+    monkeypatch.setattr(sim, "_format", boom)
+    with pytest.raises(OSError):
+        write_cohort(simulate_cohort(1), tmp_path / "out")
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- command line
+def test_cli_writes_and_rewrites(tmp_path):
+    out = tmp_path / "cohort"
+    res = run_cli("--seed", "3", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "43 IVIG and 100 reference" in res.stdout
+    first = (out / "infections.csv").read_bytes()
+    res = run_cli("--seed", "3", "--out", str(out))  # a previous output may be replaced
+    assert res.returncode == 0, res.stderr
+    assert (out / "infections.csv").read_bytes() == first
+
+
+def test_cli_refuses_foreign_folder_with_exit_2(tmp_path):
+    foreign = tmp_path / "thesis"
+    foreign.mkdir()
+    (foreign / "chapter1.docx").write_text("precious")
+    res = run_cli("--out", str(foreign))
+    assert res.returncode == 2
+    assert "refusing to overwrite" in res.stderr and "Traceback" not in res.stderr
+    assert sorted(os.listdir(foreign)) == ["chapter1.docx"]
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    res = run_cli("--out", str(afile))
+    assert res.returncode == 2 and "not a folder" in res.stderr
+
+
+def test_cli_rejects_bad_sizes(tmp_path):
+    res = run_cli("--n-ivig", "0", "--out", str(tmp_path / "x"))
+    assert res.returncode == 2 and "--n-ivig" in res.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_module_is_light():
+    code = ("import sys, analysis.cli_simulate; "
+            "print('pandas' in sys.modules, 'numpy' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert res.stdout.split() == ["False", "False"]
+
+
+def test_cli_help_lists_options():
+    res = run_cli("--help")
+    assert res.returncode == 0
+    for opt in ("--seed", "--out", "--n-ivig", "--n-reference"):
+        assert opt in res.stdout
+
+
+def test_rates_are_vectorised_enough():
+    """100k patients should take well under a minute; 10k must take a few seconds here."""
+    import time
+
+    t0 = time.perf_counter()
+    simulate_cohort(9, n_ivig=3000, n_reference=7000)
+    assert time.perf_counter() - t0 < 20
+    assert np.isfinite(t0)

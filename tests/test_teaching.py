@@ -1,0 +1,246 @@
+"""Tests of analysis.teaching: the teaching generators, the batched fit and the Monte Carlo runner.
+
+References are independent of the code under test: the project's engine (analysis.sccs.SCCS)
+and interval builder (analysis.intervals.build_intervals) for the batched fit and the teaching
+intervals, closed forms worked by hand, and R's published numbers for the classic examples.
+Statistical checks use fixed seeds and tolerances of 4 standard errors (a false alarm would have
+probability below 1e-4 for a correct generator; with the fixed seed the outcome is deterministic).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import teaching as T
+from analysis.intervals import Exposure, build_intervals
+from analysis.sccs import SCCS, SCCSWarning
+
+
+# --------------------------------------------------------------------------------------------
+# Generator
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("irr", [0.5, 2.0])
+def test_generator_recovers_true_irr(irr: float) -> None:
+    """Many cases: the engine's estimate is within 4 standard errors of the true log-IRR."""
+    c = T.simulate_cohorts(T.Scenario(n_individuals=20000, irr=irr), n_reps=1, seed=11)
+    fit = SCCS().fit(T.to_intervals(c), ["exposed"])
+    z = (fit.params["exposed"] - math.log(irr)) / fit.bse["exposed"]
+    assert fit.bse["exposed"] < 0.02  # the test has power to see a bias of 0.08 on log scale
+    assert abs(z) < 4
+
+
+def test_generator_baseline_rate() -> None:
+    """Without exposure effect or frailty the event rate is rate_per_year (Poisson, 4 SE)."""
+    sc = T.Scenario(n_individuals=5000, irr=1.0, rate_per_year=3.0, frailty_shape=None)
+    c = T.simulate_cohorts(sc, n_reps=2, seed=3)
+    person_years = (c.individuals["obs_end"] + 1).sum() / T.DAYS_PER_YEAR
+    n = len(c.events)
+    expected = sc.rate_per_year * person_years
+    assert abs(n - expected) < 4 * math.sqrt(expected)
+
+
+def test_generator_frailty_mean_and_selection() -> None:
+    """Gamma frailty has mean 1; selection > 0 puts the frail into exposure, 0 does not."""
+    base = T.Scenario(n_individuals=20000, p_exposed=0.2, frailty_shape=1.0)
+    none = T.simulate_cohorts(base, seed=1).individuals
+    assert abs(none["frailty"].mean() - 1) < 4 / math.sqrt(len(none))  # variance 1
+    f_exp = none.loc[none["exposed"], "frailty"].mean()
+    f_not = none.loc[~none["exposed"], "frailty"].mean()
+    assert abs(f_exp - f_not) < 0.1
+    sel = T.simulate_cohorts(base.with_(selection=2.0), seed=1).individuals
+    exposed = sel["exposed"]
+    assert sel.loc[exposed, "frailty"].mean() > 2 * sel.loc[~exposed, "frailty"].mean()
+
+
+def test_generator_trigger_starts_after_first_event() -> None:
+    """trigger_prob=1, fixed delay 5: exposure starts 5 days after each individual's first event."""
+    sc = T.Scenario(n_individuals=500, trigger_prob=1.0, trigger_delay=(5, 5), irr=0.5)
+    c = T.simulate_cohorts(sc, n_reps=2, seed=7)
+    ind = c.individuals.set_index(["rep", "id"])
+    first = c.events.groupby(["rep", "id"])["day"].min()
+    started = ind.loc[first.index]
+    inside = started["exp_start"] >= 0
+    assert inside.sum() > 100
+    np.testing.assert_array_equal(started.loc[inside, "exp_start"], first[inside] + 5)
+    # individuals whose trigger fell too late for their observation are not exposed
+    late = ~inside
+    assert (first[late] + 5 > started.loc[late, "obs_end"]).all()
+
+
+def test_generator_is_deterministic() -> None:
+    sc = T.Scenario(n_individuals=50, trigger_prob=0.5)
+    a = T.simulate_cohorts(sc, n_reps=3, seed=5)
+    b = T.simulate_cohorts(sc, n_reps=3, seed=5)
+    pd.testing.assert_frame_equal(a.individuals, b.individuals)
+    pd.testing.assert_frame_equal(a.events, b.events)
+
+
+# --------------------------------------------------------------------------------------------
+# Intervals: checked against the project's generic builder
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("pre_window", [0, 30])
+def test_to_intervals_matches_build_intervals(pre_window: int) -> None:
+    c = T.simulate_cohorts(T.Scenario(n_individuals=300, trigger_prob=0.3), n_reps=2, seed=2)
+    ours = T.to_intervals(c, pre_window=pre_window, cases_only=False)
+    ours = ours.assign(gid=ours["rep"].astype(str) + "-" + ours["id"].astype(str))
+    expo = c.exposure_table()
+    spec = Exposure("exposed", expo.rename(columns={"start": "day"}), windows=((0, None),),
+                    pre_window=pre_window or None)
+    ref = build_intervals(c.observation(), c.event_table(), [spec], merge=True)
+    ref["pre"] = ref["exposed_pre"].astype(int) if pre_window else 0
+    ref["exposed"] = (ref["exposed"] > 0).astype(int)
+    key = ["id", "exposed", "pre"]
+    a = ours.rename(columns={"id": "local", "gid": "id"}).groupby(key)[["days", "events"]].sum()
+    b = ref.groupby(key)[["days", "events"]].sum()
+    pd.testing.assert_frame_equal(a.sort_index(), b.sort_index(), check_dtype=False)
+    # every observed day once, every event once
+    assert ours["days"].sum() == (c.individuals["obs_end"] + 1).sum()
+    assert ours["events"].sum() == len(c.events)
+
+
+def test_to_intervals_cases_and_exposed_only() -> None:
+    c = T.simulate_cohorts(T.Scenario(n_individuals=400, p_exposed=0.5), n_reps=1, seed=4)
+    iv = T.to_intervals(c, exposed_only=True)
+    assert (iv.groupby("id")["events"].sum() > 0).all()
+    exposed_ids = set(c.individuals.loc[c.individuals["exp_start"] >= 0, "id"])
+    assert set(iv["id"]) <= exposed_ids
+
+
+# --------------------------------------------------------------------------------------------
+# Batched fit: the engine's answer, replicate by replicate
+# --------------------------------------------------------------------------------------------
+def test_fit_batched_equals_engine() -> None:
+    c = T.simulate_cohorts(T.Scenario(n_individuals=80, trigger_prob=0.5), n_reps=6, seed=9)
+    iv = T.to_intervals(c, pre_window=30)
+    bf = T.fit_batched(iv, ["exposed", "pre"])
+    for r in range(6):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SCCSWarning)
+            eng = SCCS().fit(iv[iv["rep"] == r], ["exposed", "pre"])
+        if not bf.finite[r].all():
+            continue
+        np.testing.assert_allclose(bf.coef[r], eng.params.to_numpy(), atol=1e-8)
+        np.testing.assert_allclose(bf.se[r], eng.bse.to_numpy(), rtol=1e-7)
+        assert bf.loglik[r] == pytest.approx(eng.loglik, abs=1e-8)
+        assert bf.n_cases[r] == eng.n_cases and bf.n_events[r] == eng.n_events
+
+
+def test_fit_batched_hand_worked_and_infinite() -> None:
+    """Replicate 0: one case, closed form (a/x)/(b/u). Replicate 1: no exposed event -> -inf."""
+    data = pd.DataFrame({
+        "rep": [0, 0, 1, 1],
+        "id": [1, 1, 1, 1],
+        "days": [40, 200, 30, 300],
+        "events": [2, 3, 0, 2],
+        "exposed": [1, 0, 1, 0],
+    })
+    bf = T.fit_batched(data, ["exposed"])
+    assert math.exp(bf.coef[0, 0]) == pytest.approx((2 / 40) / (3 / 200), rel=1e-10)
+    # binomial information: n p (1 - p) with p = 2/5 at the MLE
+    assert bf.se[0, 0] == pytest.approx(1 / math.sqrt(5 * 0.4 * 0.6), rel=1e-8)
+    assert not bf.finite[1, 0] and np.isnan(bf.coef[1, 0])
+
+
+# --------------------------------------------------------------------------------------------
+# Monte Carlo runner and summaries
+# --------------------------------------------------------------------------------------------
+def test_coverage_toy() -> None:
+    lower = np.array([0.0, 1.0, 2.0, np.nan])
+    upper = np.array([1.0, 2.0, 3.0, np.nan])
+    assert T.coverage(lower, upper, 1.5) == pytest.approx(1 / 3)
+    assert T.coverage(lower, upper, 1.0) == pytest.approx(2 / 3)  # closed intervals
+    assert math.isnan(T.coverage(np.array([np.nan]), np.array([np.nan]), 0.0))
+
+
+def test_summarise_toy() -> None:
+    truth = 0.5
+    b = np.log(truth) + np.array([-0.2, 0.0, 0.2, 0.4])
+    res = pd.DataFrame({
+        "converged": [True, True, True, True],
+        "x:finite": [True, True, True, False],
+        "x:coef": b,
+        "x:se": [0.1, 0.1, 0.1, 0.1],
+        "x:lower": b - 0.15,
+        "x:upper": b + 0.15,
+        "x:p": [0.01, 0.2, 0.04, 0.001],
+    })
+    s = T.summarise(res, "x", truth)
+    assert s["n_reps"] == 4 and s["n_valid"] == 3
+    assert s["bias"] == pytest.approx(0.0, abs=1e-12)
+    assert s["coverage"] == pytest.approx(1 / 3)
+    assert s["power"] == pytest.approx(2 / 4)  # the non-finite replicate does not count
+    assert s["emp_se"] == pytest.approx(0.2)
+
+
+def test_monte_carlo_deterministic_and_numbered() -> None:
+    make = T.scenario_intervals(T.Scenario(n_individuals=40), n_cases=20)
+    a = T.monte_carlo(make, ["exposed"], 130, seed=4, batch_size=50, progress=False)
+    b = T.monte_carlo(make, ["exposed"], 130, seed=4, batch_size=50, progress=False)
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a["rep"]) == list(range(130))
+    assert (a["n_cases"] <= 20).all() and (a["n_cases"] == 20).mean() > 0.95
+    c = T.monte_carlo(make, ["exposed"], 130, seed=5, batch_size=50, progress=False)
+    assert not np.allclose(a["exposed:coef"], c["exposed:coef"], equal_nan=True)
+
+
+def test_monte_carlo_final_progress_line(capsys: pytest.CaptureFixture[str]) -> None:
+    make = T.scenario_intervals(T.Scenario(n_individuals=30))
+    T.monte_carlo(make, ["exposed"], 20, seed=1, batch_size=10, progress_file="final",
+                  desc="demo")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("demo: 100%") and "20/20" in out[0]
+
+
+def test_monte_carlo_coverage_near_nominal() -> None:
+    """400 studies of ~80 cases: coverage within 4 MC standard errors of 0.95."""
+    make = T.scenario_intervals(T.Scenario(n_individuals=100, irr=0.6))
+    res = T.monte_carlo(make, ["exposed"], 400, seed=21, progress=False)
+    s = T.summarise(res, "exposed", 0.6)
+    assert abs(s["coverage"] - 0.95) < 4 * math.sqrt(0.95 * 0.05 / s["n_valid"])
+    assert abs(s["bias"]) < 4 * s["bias_mcse"] + 0.02
+
+
+def test_wald_power_closed_form() -> None:
+    """One kind of case: information n pi (1 - pi); at IRR 1 the power is alpha."""
+    share, events = np.full(10, 0.25), np.full(10, 3)
+    assert float(T.wald_power(1.0, share, events)) == pytest.approx(0.05)
+    rho = 0.5
+    pi = 0.25 * rho / (0.25 * rho + 0.75)
+    info = 30 * pi * (1 - pi)
+    mu = abs(math.log(rho)) * math.sqrt(info)
+    from scipy.stats import norm
+
+    z = norm.ppf(0.975)
+    assert float(T.wald_power(rho, share, events)) == pytest.approx(
+        norm.cdf(mu - z) + norm.cdf(-mu - z), rel=1e-12
+    )
+    # n_cases rescales the information: 20 cases of this kind = twice the information
+    assert float(T.wald_power(rho, share, events, n_cases=20)) == pytest.approx(
+        float(T.wald_power(rho, np.full(20, 0.25), np.full(20, 3))), rel=1e-12
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The classic R examples (R SCCS 1.7 numbers from data/external/sccs-r/README.md)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "term", "coef", "se"),
+    [
+        ("standardsccs_itp.mod1", "mmr1", 1.509563, 0.351204),
+        ("standardsccs_itp.mod3", "mmr2", 1.784059, 0.438839),
+        ("standardsccs_int.mod", "opv3", 0.141619, 0.254289),
+        ("extra_am.mod1", "mmr1", 2.487975, 0.708488),
+    ],
+)
+def test_r_example_rebuilt_from_raw_data(name: str, term: str, coef: float, se: float) -> None:
+    ex = T.r_example(name)
+    fit = SCCS().fit(ex.intervals, ex.terms)
+    ours = next(t for t in ex.terms if ex.r_terms[t] == term)
+    assert fit.params[ours] == pytest.approx(coef, abs=1e-6)
+    assert fit.bse[ours] == pytest.approx(se, abs=1e-6)
+    assert len(ex.terms) == len(ex.reference["coefficients"])
