@@ -225,8 +225,10 @@ def forest_plot(
 
     with style():
         height = 1.3 + 0.38 * n
-        fig = plt.figure(figsize=(PAGE_WIDTH + 1.0, height), layout="constrained")
-        widths = [2.2 + 0.85 * len(columns), 3.4, 1.6]
+        # column widths in inches: labels, one per rate column, the forest, the IRR text
+        label_w, rate_w, forest_w, irr_w = 1.25, 0.78, 2.1, 1.35
+        widths = [label_w + rate_w * len(columns), forest_w, irr_w]
+        fig = plt.figure(figsize=(sum(widths) + 0.2, height), layout="constrained")
         gs = fig.add_gridspec(1, 3, width_ratios=widths, wspace=0.0)
         ax_t = fig.add_subplot(gs[0])
         ax = fig.add_subplot(gs[1], sharey=ax_t)
@@ -242,13 +244,13 @@ def forest_plot(
         for label, yy in zip(results["label"].astype(str), y, strict=True):
             ax_t.text(0.0, yy, label, transform=tt, va="center")
         if columns:
-            x0 = 1.0 - 0.2 * (len(columns) - 1) - 0.1
-            ax_t.text(x0 - 0.1, header_y + 0.55, "Rate per patient-year", transform=tt,
-                      fontsize=8.5, color="#333333", va="bottom", ha="left")
+            centres = [(label_w + (j + 0.5) * rate_w) / widths[0] for j in range(len(columns))]
+            ax_t.text((centres[0] + centres[-1]) / 2, header_y + 0.55, "Rate per patient-year",
+                      transform=tt, fontsize=8.5, color="#333333", va="bottom", ha="center")
             for j, (name, vals, colr) in enumerate(columns):
-                xx = x0 + 0.2 * j
+                xx = centres[j]
                 ax_t.text(xx, header_y, name, transform=tt, ha="center", va="bottom",
-                          fontweight="bold", color=colr, fontsize=8.5)
+                          fontweight="bold", color=colr, fontsize=8)
                 for v, yy in zip(vals, y, strict=True):
                     ax_t.text(xx, yy, "–" if not np.isfinite(v) else f"{v:.2f}", transform=tt,
                               ha="center", va="center", color=colr)

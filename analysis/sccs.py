@@ -478,7 +478,7 @@ class SCCS:
         self.warnings: list[str] = []
         self._fingerprint = (np.asarray(uniques)[case_codes], n_ind, d_ind)
         logd = np.log(days)
-        self.loglik_null = float(y @ logd - n_ind @ np.log(d_ind))
+        self.loglik_null = _dot(y, logd) - _dot(n_ind, np.log(d_ind))
 
         # exact compression: merge a case's intervals with identical covariates (the
         # likelihood depends on them only through their summed days and events), keeping the
@@ -490,7 +490,7 @@ class SCCS:
             codes = grp
             starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]])
             new_logd = np.log(days)
-            loglik_shift = float(self.loglik_null - (y @ new_logd - n_ind @ np.log(d_ind)))
+            loglik_shift = self.loglik_null - (_dot(y, new_logd) - _dot(n_ind, np.log(d_ind)))
             logd = new_logd
 
         # structural checks, then facial reduction for terms with infinite estimates
@@ -629,9 +629,9 @@ class SCCS:
         """
         if X.shape[1] == 0:
             return None
-        observed = y @ X
-        lo = n_ind @ np.minimum.reduceat(X, starts, axis=0)
-        hi = n_ind @ np.maximum.reduceat(X, starts, axis=0)
+        observed = np.array([_dot(y, X[:, k]) for k in range(X.shape[1])])
+        lo = np.add.reduce(n_ind[:, None] * np.minimum.reduceat(X, starts, axis=0), axis=0)
+        hi = np.add.reduce(n_ind[:, None] * np.maximum.reduceat(X, starts, axis=0), axis=0)
         tol = 1e-12 * (np.abs(X).max(axis=0) * n_ind.sum() + 1.0)
         for k in range(X.shape[1]):
             if observed[k] <= lo[k] + tol[k]:

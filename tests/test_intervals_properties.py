@@ -12,7 +12,14 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.intervals import EventWindow, Exposure, StepCovariate, build_intervals
+from analysis.intervals import (
+    AgeGroups,
+    EventWindow,
+    Exposure,
+    Season,
+    StepCovariate,
+    build_intervals,
+)
 
 IDS = ["a", "b", "c", "d"]
 
@@ -94,8 +101,9 @@ def test_single_window_is_the_union_of_windows_and_totals_are_conserved(data, le
     and in-observation events conserved."""
     observation, events, doses, marks, measurements = data
     ex = Exposure("x", doses, windows=((0, length - 1),), pre_window=w)
+    initial = pd.DataFrame({"id": ["a", "zz"], "value": [-1.0, -2.0]})  # a baseline for "a"
     iv = build_intervals(observation, events, [ex],
-                         [EventWindow("ev", marks, 7), StepCovariate("v", measurements)])
+                         [EventWindow("ev", marks, 7), StepCovariate("v", measurements, initial)])
     assert iv["days"].sum() == (observation["end"] - observation["start"] + 1).sum()
     assert (iv["days"] == iv["end"] - iv["start"] + 1).all()
     inside = events.merge(observation, on="id")
@@ -120,9 +128,10 @@ def test_single_window_is_the_union_of_windows_and_totals_are_conserved(data, le
         for d in p:
             win |= (days >= d) & (days <= d + 6)
         assert (per_day(iv, pid, "ev") == win).all()
-        # step covariate: latest measurement on or before the day, NaN before the first
+        # step covariate: latest measurement on or before the day; before the first, the
+        # baseline ("a" only), else NaN
         m = measurements[measurements["id"] == pid].sort_values("day")
-        ref = np.full(len(days), np.nan)
+        ref = np.full(len(days), -1.0 if pid == "a" else np.nan)
         for d, v in zip(m["day"], m["value"], strict=True):
             ref[days >= d] = v
         np.testing.assert_array_equal(per_day(iv, pid, "v"), ref)
@@ -166,3 +175,31 @@ def test_invariant_to_row_order_and_merging_keeps_totals(data, spec, seed) -> No
     for pid in observation["id"]:
         for col in ["x", "x_pre", "ev", "v"]:
             np.testing.assert_array_equal(per_day(merged, pid, col), per_day(base, pid, col))
+
+
+@given(
+    st.lists(st.tuples(st.integers(-800, 20000), st.integers(0, 900), st.integers(-400, 400)),
+             min_size=1, max_size=3),
+    st.lists(st.tuples(st.integers(1, 12), st.integers(1, 28)), min_size=1, max_size=4,
+             unique=True),
+    st.lists(st.integers(-100, 1200), max_size=5, unique=True),
+)
+def test_season_and_age_groups_day_by_day(periods, starts, agegrp) -> None:
+    """Season of day d = the last season start (month, day) <= the calendar date of origin + d,
+    else the last one (wrap); age group = 1 + #{g <= d - birth} (R's seasongrp / agegrp)."""
+    ids = IDS[: len(periods)]
+    observation = pd.DataFrame({"id": ids, "start": [p[0] for p in periods],
+                                "end": [p[0] + p[1] for p in periods]})
+    origin = pd.DataFrame({"id": ids, "day": [p[2] for p in periods]})
+    iv = build_intervals(observation, pd.DataFrame(columns=["id", "day"]), covariates=[
+        Season(tuple(starts), origin=origin), AgeGroups(tuple(agegrp), origin=origin)])
+    ordered = sorted(starts)
+    for (pid, start, end), (_, _, org) in zip(observation.itertuples(index=False), periods,
+                                              strict=True):
+        days = np.arange(start, end + 1)
+        dates = pd.to_datetime(days + org, unit="D")
+        md = list(zip(dates.month, dates.day, strict=True))
+        season = [sum(1 for s in ordered if s <= x) or len(ordered) for x in md]
+        np.testing.assert_array_equal(per_day(iv, pid, "season"), season)
+        age = [1 + sum(1 for g in agegrp if g <= d - org) for d in days]
+        np.testing.assert_array_equal(per_day(iv, pid, "age"), age)
