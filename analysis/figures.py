@@ -638,8 +638,51 @@ def paper_vs_book_plot(
         handles = [Line2D([], [], marker=m, color=c, markerfacecolor=c if f else "white",
                           linestyle="-", linewidth=1.4, label=f"{s} (95% CI)")
                    for s, (m, c, f) in SOURCE_STYLE.items()]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22 - 0.4 / n),
-                  ncols=2)
+        fig.legend(handles=handles, loc="outside lower center", ncols=2)
+        if title:
+            ax.set_title(title)
+    return fig
+
+
+#: Periods of :func:`rates_by_period_plot`, top to bottom within a category, with their colours.
+PERIOD_STYLE: dict[str, tuple[str, str]] = {
+    "on_ivig": ("IVIG group, on IVIG", "on_ivig"),
+    "observation": ("IVIG group, observation", "observation"),
+    "reference": ("Reference group", "reference"),
+}
+
+
+def rates_by_period_plot(rates: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Infection rates per patient-year by category, as grouped horizontal bars per period.
+
+    ``rates``: columns ``label`` (the category, drawn top to bottom in order of first
+    appearance), ``period`` (keys of :data:`PERIOD_STYLE`) and ``rate`` (infections per
+    patient-year; NaN draws no bar). Colours follow the book's meaning of each period.
+    """
+    import matplotlib.pyplot as plt
+
+    _require(rates, ["label", "period", "rate"], "rates_by_period_plot")
+    labels = list(dict.fromkeys(rates["label"].astype(str)))
+    if not labels:
+        raise ValueError("rates_by_period_plot: no rows to draw")
+    periods = [p for p in PERIOD_STYLE if p in set(rates["period"])]
+    n, k = len(labels), max(len(periods), 1)
+    height = 0.8 / k
+    with style():
+        fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 1.0 + 0.45 * n * k / 2), layout="constrained")
+        for j, period in enumerate(periods):
+            name, ckey = PERIOD_STYLE[period]
+            sub = rates[rates["period"] == period]
+            by_label = dict(zip(sub["label"].astype(str), sub["rate"].astype(float), strict=True))
+            vals = np.array([by_label.get(lab, np.nan) for lab in labels])
+            y = np.arange(n)[::-1] + 0.4 - height * (j + 0.5)
+            ax.barh(y, np.nan_to_num(vals), height=height * 0.92, color=COLORS[ckey],
+                    label=name, gid=f"bars-{period}")
+        ax.set_yticks(np.arange(n)[::-1])
+        ax.set_yticklabels(labels)
+        ax.set_ylim(-0.6, n - 0.4)
+        ax.set_xlabel("Infections per patient-year")
+        ax.legend(loc="lower right")
         if title:
             ax.set_title(title)
     return fig

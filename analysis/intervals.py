@@ -453,8 +453,12 @@ def _template(spec: Exposure) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]
 
 
 def _exposure_cuts(frame: _Frame, spec: Exposure) -> _ExposureCuts:
+    """Cut points of one exposure type (R's rules: template per exposure, neighbour minimum, cap
+    at the end of observation) and the sorted lookup keys for its levels."""
     what = f"exposure {spec.name!r}"
     anchor, offset, level, uses_end = _template(spec)
+    if spec.pre_window is not None and spec.pre_window < 1:
+        raise IntervalError(f"{what}: pre_window must be >= 1 day")
     cols = ["id", "day"] + (["end"] if uses_end else []) + (["dose"] if spec.dose_levels else [])
     _require(spec.data, cols, what)
     idx, day, keep = frame.known(spec.data, what, allow_na=True)
@@ -526,8 +530,6 @@ def _exposure_cuts(frame: _Frame, spec: Exposure) -> _ExposureCuts:
         levs = np.tile(level.astype(np.int16), n_e)
     out = _ExposureCuts(spec, cut_keys, flat, levs)
     if spec.pre_window is not None:
-        if spec.pre_window < 1:
-            raise IntervalError(f"{what}: pre_window must be >= 1 day")
         first = np.full(frame.n, np.iinfo(np.int64).max)
         real = slice(None) if missing is None else ~missing
         np.minimum.at(first, idx[real], day_i[real])
@@ -537,6 +539,7 @@ def _exposure_cuts(frame: _Frame, spec: Exposure) -> _ExposureCuts:
 
 
 def _exposure_values(ec: _ExposureCuts, q: _Query) -> dict[str, np.ndarray]:
+    """Exposure level (and pre-window flag) of each interval."""
     pos, valid = _group_lookup(ec.keys, q, "left")
     level = ec.levels[pos] if len(ec.levels) else np.zeros(len(q.keys), np.int16)
     level[~valid] = 0
@@ -549,7 +552,8 @@ def _exposure_values(ec: _ExposureCuts, q: _Query) -> dict[str, np.ndarray]:
     return out
 
 
-def _pre_cuts(frame: _Frame, ec: _ExposureCuts) -> tuple[np.ndarray, np.ndarray]:
+def _pre_cuts(ec: _ExposureCuts) -> tuple[np.ndarray, np.ndarray]:
+    """Cuts of the pre-exposure window f - W .. f - 1 of every individual with an exposure."""
     ids = np.flatnonzero(ec.has_first)
     f = ec.first[ids]
     w = int(ec.spec.pre_window)
@@ -748,7 +752,7 @@ def build_intervals(
         cut_keys.append(ec.cut_keys)
         ec.cut_keys = np.empty(0, np.int64)
         if ec.first is not None:
-            add_cuts(*_pre_cuts(frame, ec))
+            add_cuts(*_pre_cuts(ec))
         getters.append(lambda q, ec=ec: _exposure_values(ec, q))
         names.append(spec.name)
     builders = {StepCovariate: _step, EventWindow: _event_window, Season: _season,

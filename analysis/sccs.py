@@ -241,6 +241,14 @@ def _factorize_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniques)
 
 
+def _take_rows(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """X[rows] as a column-major (Fortran) array, column by column."""
+    out = np.empty((len(rows), X.shape[1]), order="F")
+    for k in range(X.shape[1]):
+        out[:, k] = X[rows, k]
+    return out
+
+
 def _compress(
     X: np.ndarray, y: np.ndarray, days: np.ndarray, grp: np.ndarray, n_cases: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -254,26 +262,29 @@ def _compress(
     n, p = X.shape
     if n <= 2 * n_cases:
         return None
-    lo = X.min(axis=0) if p else np.zeros(0)
-    hi = X.max(axis=0) if p else np.zeros(0)
-    if p and not np.array_equal(X, np.round(X)):
+    lo = np.array([X[:, k].min() for k in range(p)])
+    hi = np.array([X[:, k].max() for k in range(p)])
+    if not all(np.array_equal(X[:, k], np.round(X[:, k])) for k in range(p)):
         return None
     ranges = (hi - lo + 1).astype(np.int64)
-    n_patterns = int(np.prod(ranges.astype(float))) if p else 1
+    n_patterns = int(np.prod(ranges.astype(float)))
     if n_patterns * n_cases > 4 * n:
         return None
-    radix = np.cumprod(np.r_[1, ranges[:-1]]).astype(np.int64) if p else np.zeros(0, np.int64)
-    code = ((X - lo) @ radix.astype(float)).astype(np.int64) if p else np.zeros(n, np.int64)
-    key = grp.astype(np.int64) * n_patterns + code
+    radix = np.cumprod(np.r_[1, ranges[:-1]]).astype(np.int64)
+    key = grp.astype(np.int64) * n_patterns
+    for k in range(p):
+        key += (X[:, k] - lo[k]).astype(np.int64) * radix[k]
     size = n_cases * n_patterns
-    count = np.bincount(key, minlength=size)
-    idx = np.flatnonzero(count)
-    days_c = np.bincount(key, weights=days, minlength=size)[idx]
+    days_c = np.bincount(key, weights=days, minlength=size)
+    idx = np.flatnonzero(days_c)             # days > 0, so present (case, pattern) pairs
+    days_c = days_c[idx]
     y_c = np.bincount(key, weights=y, minlength=size)[idx]
     grp_c = idx // n_patterns
     code_c = idx % n_patterns
-    X_c = lo + ((code_c[:, None] // radix) % ranges).astype(float) if p else np.zeros((len(idx), 0))
-    return np.asfortranarray(X_c, dtype=float), y_c, days_c, grp_c
+    X_c = np.empty((len(idx), p), order="F")
+    for k in range(p):
+        X_c[:, k] = lo[k] + (code_c // radix[k]) % ranges[k]
+    return X_c, y_c, days_c, grp_c
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,6 +420,7 @@ class SCCS:
         ``"model"`` (inverse observed information, as R's clogit) or ``"robust"`` (sandwich
         clustered by individual, without small-sample correction).
         """
+        self._fitted = False
         if not isinstance(data, pd.DataFrame):
             raise SCCSError(f"data must be a pandas DataFrame, got {type(data).__name__}")
         if isinstance(terms, str):
@@ -448,7 +460,7 @@ class SCCS:
                 f"column {events_col!r}: event counts must be whole numbers >= 0, failing at "
                 f"{_rows_text(data, bad)}"
             )
-        X = np.empty((len(data), len(terms)), dtype=float)
+        X = np.empty((len(data), len(terms)), dtype=float, order="F")
         for k, t in enumerate(terms):
             X[:, k] = _numeric_column(data, t, "model term")
 
@@ -463,8 +475,9 @@ class SCCS:
         order = np.flatnonzero(is_case_row)
         if np.any(codes[order][1:] < codes[order][:-1]):
             order = order[np.argsort(codes[order], kind="stable")]
-        codes = codes[order]
-        X, y, days = X[order], y[order], days[order]
+        if len(order) < len(codes) or np.any(order[1:] < order[:-1]):
+            codes, y, days = codes[order], y[order], days[order]
+            X = _take_rows(X, order)
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         grp = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(codes)]))
         case_codes = codes[starts]
@@ -522,7 +535,7 @@ class SCCS:
             boundary[name] = msg
             self.warnings.append(msg)
             warnings.warn(msg, SCCSWarning, stacklevel=2)
-            X, y, logd, days = X[keep], y[keep], logd[keep], days[keep]
+            X, y, logd, days = _take_rows(X, np.flatnonzero(keep)), y[keep], logd[keep], days[keep]
             codes = codes[keep]
             starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
             grp = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(codes)]))
@@ -632,7 +645,8 @@ class SCCS:
         observed = np.array([_dot(y, X[:, k]) for k in range(X.shape[1])])
         lo = np.add.reduce(n_ind[:, None] * np.minimum.reduceat(X, starts, axis=0), axis=0)
         hi = np.add.reduce(n_ind[:, None] * np.maximum.reduceat(X, starts, axis=0), axis=0)
-        tol = 1e-12 * (np.abs(X).max(axis=0) * n_ind.sum() + 1.0)
+        tol = 1e-12 * (np.array([np.abs(X[:, k]).max() for k in range(X.shape[1])])
+                       * n_ind.sum() + 1.0)
         for k in range(X.shape[1]):
             if observed[k] <= lo[k] + tol[k]:
                 return k, -1

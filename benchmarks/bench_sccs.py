@@ -263,7 +263,11 @@ def stage_clogit(path: Path, workdir: Path, label: str) -> dict:
         per_event_strata(load(path)).to_csv(csv, index=False)
     script = workdir / "clogit.R"
     script.write_text(R_SCRIPT)
-    out = subprocess.run([rscript, str(script), str(csv)], capture_output=True, text=True)
+    try:
+        out = subprocess.run([rscript, str(script), str(csv)], capture_output=True, text=True,
+                             timeout=3600)
+    except subprocess.TimeoutExpired:
+        return {"skipped": "R clogit did not finish within 3600 s"}
     if out.returncode != 0:
         return {"skipped": f"R failed: {out.stderr.strip()[-300:]}"}
     return json.loads(out.stdout[out.stdout.index("{"):])

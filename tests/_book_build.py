@@ -164,7 +164,11 @@ class BuiltBook:
 
 
 def build_book(
-    out: Path, cohort: Path | None = None, timeout: int = BUILD_TIMEOUT_S, offline: bool = True
+    out: Path,
+    cohort: Path | None = None,
+    timeout: int = BUILD_TIMEOUT_S,
+    offline: bool = True,
+    env_extra: dict[str, str] | None = None,
 ) -> BuiltBook:
     """Run one strict build of the repository's book into ``out`` (with ``IVIG_COHORT=cohort``).
 
@@ -177,6 +181,7 @@ def build_book(
     if cohort is not None:
         env["IVIG_COHORT"] = str(cohort)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    env.update(env_extra or {})
     cmd = [
         str(JUPYTER_BOOK),
         "build",
@@ -223,18 +228,23 @@ _CACHE: dict[str, BuiltBook] = {}
 _LOCK = threading.Lock()
 
 
-def shared_build(tmp_path_factory, cohort: Path | None = None) -> BuiltBook:
+def shared_build(
+    tmp_path_factory, cohort: Path | None = None, env_extra: dict[str, str] | None = None
+) -> BuiltBook:
     """The session's build for ``cohort`` (None = default cohort); built on first request.
 
     Every caller in one pytest process gets the same :class:`BuiltBook`, whichever module asks
-    first, so two test files never build the same configuration twice.
+    first, so two test files never build the same configuration twice. ``env_extra`` (extra
+    environment variables, e.g. a recording hook) is part of the configuration.
     """
-    key = str(cohort.resolve()) if cohort is not None else ""
+    key = (str(cohort.resolve()) if cohort is not None else "") + repr(
+        sorted((env_extra or {}).items())
+    )
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
         reuse = os.environ.get("IVIG_TEST_BOOK_HTML")
-        if cohort is None and reuse:
+        if cohort is None and not env_extra and reuse:
             html = Path(reuse).resolve()
             book = BuiltBook(
                 out=html.parents[1],
@@ -246,6 +256,6 @@ def shared_build(tmp_path_factory, cohort: Path | None = None) -> BuiltBook:
             )
         else:
             out = tmp_path_factory.mktemp("book-cohort" if cohort is not None else "book")
-            book = build_book(out, cohort)
+            book = build_book(out, cohort, env_extra=env_extra)
         _CACHE[key] = book
         return book

@@ -250,7 +250,9 @@ def inspect_page(
         page = context.new_page()
         page.on(
             "console",
-            lambda msg: report.console_errors.append(f"{msg.text} @ {msg.location}")
+            lambda msg: report.console_errors.append(
+                f"{msg.text} @ {msg.location.get('url', '')}:{msg.location.get('lineNumber', '')}"
+            )
             if msg.type == "error"
             else None,
         )

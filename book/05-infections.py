@@ -1,0 +1,211 @@
+# ---
+# jupyter:
+#   jupytext:
+#     default_lexer: ipython3
+#     formats: md:myst,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Infections
+
+# %% tags=["remove-input"]
+from analysis import book, figures, study, tables
+
+cohort = book.load()
+book.cohort_banner(cohort)
+
+# %% [markdown]
+# Before any model: how many infections, in whom, where, caused by what, how severe, and when. This
+# chapter describes the infections of both groups during their observation periods, as the paper's
+# Results do, and draws the paper's Figure 2. Sites are counted over all infections, organisms over
+# the microbiologically confirmed ones, as in the paper; grades follow CTCAE v4.0 {cite:p}`ctcae4`.
+
+# %% tags=["hide-input"]
+import pandas as pd
+
+from analysis.study_descriptive import descriptive_values
+
+ours = descriptive_values(cohort).drop_duplicates("target_id").set_index("target_id")["value"]
+
+
+def v(tid: str) -> float:
+    return ours.get(tid, float("nan"))
+
+
+def cell(kind: str, tid: str | None, paper: bool) -> str:
+    """One cell of the comparison: the paper's printed value or ours, formatted alike."""
+    if tid is None:
+        return ""
+    if kind == "n_pct":
+        if paper:
+            return tables.paper_n_pct(f"{tid}_n", f"{tid}_pct")
+        return tables.fmt_n_with_pct(v(f"{tid}_n"), v(f"{tid}_pct"))
+    if kind == "median_range":
+        if paper:
+            return tables.paper_median_range(tid)
+        return tables.fmt_median_range(v(f"{tid}_median"), v(f"{tid}_min"), v(f"{tid}_max"))
+    value = book.paper(tid) if paper else v(tid)
+    if kind == "pct":
+        return tables.fmt_pct(value, 1 if paper and not float(value).is_integer() else 0)
+    if kind == "rate":
+        return tables.fmt_num(value, 2)
+    return tables.fmt_sig(value)
+
+
+ROWS = [  # label, kind, IVIG-group id, reference-group id
+    ("Patients with at least one infection", "n_pct", "res1_patients_with_infection",
+     "res2_patients_with_infection"),
+    ("Infections", "n", "res1_infections_total", "res2_infections_total"),
+    ("Patients with a grade 3-4 infection", "n_pct", "res1_g34_patients", "res2_g34_patients"),
+    ("Fatal infections", "n", "res1_fatal_infections_n", "res2_fatal_infections_n"),
+    ("Time to first infection, months, median", "n", "res1_time_to_first_infection_median", None),
+    ("Respiratory tract, % of infections", "pct", "res1_site_respiratory_pct",
+     "res2_site_respiratory_pct"),
+    ("Lower respiratory tract, % of infections", "pct", "res1_site_lower_respiratory_pct",
+     "res2_site_lower_respiratory_pct"),
+    ("Bacterial, % of confirmed", "pct", "res1_micro_bacterial_pct", "res2_micro_bacterial_pct"),
+    ("Viral, % of confirmed", "pct", "res1_micro_viral_pct", "res2_micro_viral_pct"),
+    ("Fungal, % of confirmed", "pct", "res1_micro_fungal_pct", "res2_micro_fungal_pct"),
+    (f"At progression ({study.PROGRESSION_DAYS} days from a progression), %", "pct",
+     "res1_infections_at_progression_pct", None),
+    ("All-grade infections per patient-year, fall/winter", "rate", "res1_rate_fall_winter",
+     None),
+    ("All-grade infections per patient-year, spring/summer", "rate", "res1_rate_spring_summer",
+     None),
+    ("Share of fall/winter person-time on IVIG, %", "pct", "res1_on_ivig_share_fall_winter_pct",
+     None),
+    ("Share of spring/summer person-time on IVIG, %", "pct",
+     "res1_on_ivig_share_spring_summer_pct", None),
+    ("All-grade infections per patient-year", "rate", None, "res2_rate_allgrade"),
+    ("Grade 3-4 infections per patient-year", "rate", None, "res2_rate_g34"),
+    ("ANC at infection, x10³/µL, median (range)", "median_range", "res1_anc_at_infection",
+     "res2_anc_at_infection"),
+    ("ALC at infection, x10³/µL, median (range)", "median_range", "res1_alc_at_infection",
+     "res2_alc_at_infection"),
+    ("ANC < 0.5 (grade 4 neutropenia), % of grade 3-4 infections", "pct",
+     "res1_g4_neutropenia_in_g34_pct", "res2_g4_neutropenia_in_g34_pct"),
+    ("ALC < 0.5 (grade 3 lymphopenia), % of grade 3-4 infections", "pct",
+     "res1_alc_lt05_in_g34_pct", "res2_alc_lt05_in_g34_pct"),
+]
+summary = pd.DataFrame(
+    [
+        {
+            "Quantity": label,
+            "IVIG group: paper": cell(kind, ivig, True),
+            "IVIG group: this book": cell(kind, ivig, False),
+            "Reference group: paper": cell(kind, ref, True),
+            "Reference group: this book": cell(kind, ref, False),
+        }
+        for label, kind, ivig, ref in ROWS
+    ]
+)
+book.glue_values(
+    {
+        "n_patients_infected": v("res1_patients_with_infection_n"),
+        "pct_patients_infected": v("res1_patients_with_infection_pct"),
+        "n_infections": v("res1_infections_total"),
+        "time_to_first": v("res1_time_to_first_infection_median"),
+        "n_g34_patients": v("res1_g34_patients_n"),
+        "resp_pct": v("res1_site_respiratory_pct"),
+        "ref_n_patients_infected": v("res2_patients_with_infection_n"),
+        "ref_n_infections": v("res2_infections_total"),
+        "ref_rate": v("res2_rate_allgrade"),
+        "ref_rate_g34": v("res2_rate_g34"),
+        "rate_fall_winter": v("res1_rate_fall_winter"),
+        "rate_spring_summer": v("res1_rate_spring_summer"),
+    },
+    prefix="inf_",
+)
+book.glue_paper("res1_patients_with_infection_n", "res1_infections_total",
+                "res1_time_to_first_infection_median", "res2_patients_with_infection_n",
+                "res2_infections_total", "res2_rate_allgrade", "res2_rate_g34",
+                "res1_rate_fall_winter", "res1_rate_spring_summer")
+book.publish_table(summary, "infections_summary",
+                   caption="Infections during observation, both groups")
+
+# %% [markdown]
+# In the IVIG group, {glue:text}`inf_n_patients_infected` patients
+# ({glue:text}`inf_pct_patients_infected:.0f`%) had {glue:text}`inf_n_infections` infections
+# between them (the paper: {glue:text}`paper_res1_patients_with_infection_n` patients,
+# {glue:text}`paper_res1_infections_total` infections), the first after a median of
+# {glue:text}`inf_time_to_first:.1f` months on daratumumab (paper:
+# {glue:text}`paper_res1_time_to_first_infection_median:.1f`);
+# {glue:text}`inf_n_g34_patients` patients had at least one grade 3-4 infection. In the reference
+# group, {glue:text}`inf_ref_n_patients_infected` patients had {glue:text}`inf_ref_n_infections`
+# infections (paper: {glue:text}`paper_res2_patients_with_infection_n` and
+# {glue:text}`paper_res2_infections_total`): {glue:text}`inf_ref_rate:.2f` infections per
+# patient-year, {glue:text}`inf_ref_rate_g34:.2f` of grade 3-4 (paper:
+# {glue:text}`paper_res2_rate_allgrade:.2f` and {glue:text}`paper_res2_rate_g34:.2f`). IVIG patients
+# had {glue:text}`inf_rate_fall_winter:.2f` infections per patient-year in fall/winter and
+# {glue:text}`inf_rate_spring_summer:.2f` in spring/summer (paper:
+# {glue:text}`paper_res1_rate_fall_winter:.2f` and {glue:text}`paper_res1_rate_spring_summer:.2f`).
+# Rates here are pooled: all infections over all person-time of the group.
+#
+# ## Sites, organisms and grades
+
+# %% tags=["hide-input"]
+from analysis.study_descriptive import sites_and_organisms
+
+so = sites_and_organisms(cohort)
+wide = so.pivot_table(index=["kind", "category"], columns="group", values=["n", "pct"],
+                      aggfunc="first", sort=False)
+breakdown = pd.DataFrame(
+    {
+        "Kind": [k for k, _ in wide.index],
+        "Category": [c.replace("_", " ") for _, c in wide.index],
+        "IVIG group": [tables.fmt_n_with_pct(n, p) for n, p in
+                       zip(wide[("n", "ivig")], wide[("pct", "ivig")], strict=True)],
+        "Reference group": [tables.fmt_n_with_pct(n, p) for n, p in
+                            zip(wide[("n", "reference")], wide[("pct", "reference")],
+                                strict=True)],
+    }
+)
+inf = study.infections_in_observation(cohort)
+grades = (inf.assign(grade=inf["grade"].astype("Int64").astype(str))
+          .groupby(["group", "grade"]).size().unstack("group", fill_value=0))
+for grade, row in grades.iterrows():
+    breakdown.loc[len(breakdown)] = [
+        "grade", f"CTCAE grade {grade}",
+        tables.fmt_n_pct(row.get("ivig", 0), grades.get("ivig", pd.Series()).sum()),
+        tables.fmt_n_pct(row.get("reference", 0), grades.get("reference", pd.Series()).sum()),
+    ]
+book.publish_table(breakdown, "infections_breakdown",
+                   caption="Infections by site (% of all), organism (% of confirmed; "
+                           "unconfirmed: % of all) and grade (% of all)")
+
+# %% [markdown]
+# ## Figure 2: every IVIG patient's course
+
+# %% tags=["hide-input"]
+obs = study.observation_periods(cohort, "ivig")
+spans = obs[["patient_id"]].assign(start=obs["start_day"], end=obs["end_day"])
+on_windows = figures.flag_runs(study.study_intervals(cohort, "all", group="ivig"), "on_ivig")
+on_windows = on_windows.rename(columns={"id": "patient_id"})
+events = study.infections_in_observation(cohort, "ivig")[["patient_id", "day", "grade"]]
+book.glue_values({"swimmer_n": len(spans), "obs_tail_days": study.OBS_TAIL_DAYS,
+                 "on_ivig_days": study.ON_IVIG_DAYS}, prefix="inf_")
+book.glue_figure("fig_swimmer", figures.swimmer_plot(spans, on_windows, events))
+
+# %% [markdown]
+# ```{glue:figure} fig_swimmer
+# :name: fig-swimmer
+#
+# Figure 2 of the paper, regenerated: each IVIG patient's observation period (from the first
+# daratumumab dose to {glue:text}`inf_obs_tail_days` days after the last; grey), the periods on IVIG
+# ({glue:text}`inf_on_ivig_days` days from each dose; blue) and each infection, marked by grade. Patients are numbered by length of follow-up, not by
+# any identifier.
+# ```
+#
+# {numref}`fig-swimmer` shows all {glue:text}`inf_swimmer_n` IVIG patients. It makes visible what the
+# self-controlled case series exploits: every patient moves between periods on and off IVIG, so each
+# is compared with themselves. It also shows where infections fall relative to the first dose, the
+# question of the pre-exposure analysis in {doc}`07-sensitivity`.
