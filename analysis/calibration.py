@@ -17,24 +17,31 @@ Columns: ``target_id``, ``description``, ``paper``, ``synthetic``, ``tolerance``
   a by-product rather than a calibration target).
 
 Where the paper contradicts itself (``inconsistencies.md``), the row says which version is matched
-and why. The self-controlled case series rows come from a quick, independent conditional Poisson fit
-(:func:`analysis.calibration_facts.conditional_poisson`), not from the book's SCCS engine.
+and why. Every day-level quantity (observation periods, on-IVIG days, seasons, IgG level on a day,
+rates, the SCCS estimates) comes from the project's one implementation of the contract's day
+counting and SCCS likelihood (:mod:`analysis.study`, :mod:`analysis.study_descriptive`,
+:mod:`analysis.study_menu`, built on :mod:`analysis.intervals` and :mod:`analysis.sccs`). A few
+rows keep a definition of their own because the calibration matches the paper's Table 2 version
+(e.g. HGG counted from the measurements taken during observation, where the book also reports
+the contract's "IgG level on a day" version); their notes say so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.calibration_facts import Facts, cohort_facts, day_number, sccs_irr
 from analysis.simulate_targets import allocate, targets
+from analysis.study import DAYS_PER_MONTH, DAYS_PER_YEAR
+from analysis.study import to_day as day_number
 
-DAYS_PER_MONTH = 30.4375
-DAYS_PER_YEAR = 365.25
+if TYPE_CHECKING:  # pragma: no cover
+    from analysis.cohort import Cohort
 COLUMNS = ["target_id", "description", "paper", "synthetic", "tolerance", "status", "note"]
 GK = {"ivig": "ivig", "ref": "reference"}
 
@@ -128,10 +135,53 @@ def _km_at(time: np.ndarray, event: np.ndarray, at: float) -> float:
     return s
 
 
+@dataclass
+class Facts:
+    """What the calibration rows need of one cohort, from the shared study modules.
+
+    Arrays are per patient in ``patients.csv`` order; ``inf`` holds the infections inside their
+    patient's observation period (:func:`analysis.study.infections_in_observation`).
+    """
+
+    cohort: Cohort
+    patients: pd.DataFrame
+    group: np.ndarray
+    start: np.ndarray  # first observed day (int day number)
+    end: np.ndarray  # last observed day, dara_last + 30
+    inf: pd.DataFrame
+    baseline: np.ndarray  # first functional IgG within dara_start-90..+10 (NaN: none)
+
+
+def _as_cohort(cohort: Any) -> Cohort:
+    """A loaded :class:`~analysis.cohort.Cohort` as is; the simulator's dict of tables through
+    :func:`analysis.simulate.as_cohort` (written and loaded exactly as a user would read it)."""
+    if isinstance(cohort, Mapping):
+        from analysis.simulate import as_cohort
+
+        return as_cohort(cohort)
+    return cohort
+
+
+def cohort_facts(cohort: Cohort) -> Facts:
+    """Per-patient facts of a loaded cohort (observation periods, infections, baseline IgG)."""
+    from analysis.study import baseline_igg, infections_in_observation, observation_periods
+
+    obs = observation_periods(cohort)
+    inf = infections_in_observation(cohort)
+    inf["grade"] = pd.to_numeric(inf["grade"], errors="coerce").astype(float)
+    return Facts(cohort, cohort.patients.reset_index(drop=True), obs["group"].to_numpy(),
+                 obs["start_day"].to_numpy(), obs["end_day"].to_numpy(), inf,
+                 baseline_igg(cohort)["baseline_igg"].to_numpy(float))
+
+
 def calibration_table(cohort: Any, targets_path: str | Path | None = None) -> pd.DataFrame:
-    """Compare ``cohort`` with every calibration target of the paper (see the module doc)."""
+    """Compare ``cohort`` with every calibration target of the paper (see the module doc).
+
+    ``cohort`` is a loaded :class:`~analysis.cohort.Cohort` or the dict of tables
+    :func:`analysis.simulate.simulate_cohort` returns (converted by :func:`_as_cohort`).
+    """
     tdict = targets(targets_path)
-    f = cohort_facts(cohort)
+    f = cohort_facts(_as_cohort(cohort))
     tab = _Table(tdict)
     _table1(tab, f)
     _results(tab, f)
@@ -282,22 +332,29 @@ def _results(tab: _Table, f: Facts) -> None:
 
 
 # --------------------------------------------------------------------------- infections
+def _rate(rates: pd.DataFrame, period: str, season: str, stat: str = "rate_pooled") -> float:
+    """One cell of :func:`analysis.study_descriptive.infection_rates` (NaN: no person-time)."""
+    hit = rates[(rates["period"] == period) & (rates["season"] == season)]
+    return float(hit[stat].iloc[0]) if len(hit) else float("nan")
+
+
 def _infections(tab: _Table, f: Facts) -> None:
     """Infection counts, sites, organisms, rates, seasons and progression."""
-    inf = f.inf[f.inf["in_obs"]]
-    ivp = np.flatnonzero(f.group == "ivig")
-    rfp = np.flatnonzero(f.group == "reference")
-    obs_days = (f.end - f.start + 1).astype(float)
-    for pre, pids in (("res1", ivp), ("res2", rfp)):
-        x = inf[np.isin(inf["pid"], pids)]
+    from analysis.study_descriptive import infection_rates, infection_summary, ivig_share_by_season
+
+    inf = f.inf
+    rates = infection_rates(f.cohort)
+    for pre, g in (("res1", "ivig"), ("res2", "reference")):
+        n_pat = int(np.sum(f.group == g))
+        x = inf[inf["group"] == g]
         n = len(x)
-        npat = int(x["pid"].nunique())
+        npat = int(x["patient_id"].nunique())
         g34 = x[x["grade"] >= 3]
         tab.add(f"{pre}_infections_total", n, "exact", "infections in the observation period")
         tab.add(f"{pre}_patients_with_infection_n", npat, "exact")
-        tab.add(f"{pre}_patients_with_infection_pct", 100 * npat / max(pids.size, 1))
-        tab.add(f"{pre}_g34_patients_n", int(g34["pid"].nunique()), "exact")
-        tab.add(f"{pre}_g34_patients_pct", 100 * g34["pid"].nunique() / max(pids.size, 1))
+        tab.add(f"{pre}_patients_with_infection_pct", 100 * npat / max(n_pat, 1))
+        tab.add(f"{pre}_g34_patients_n", int(g34["patient_id"].nunique()), "exact")
+        tab.add(f"{pre}_g34_patients_pct", 100 * g34["patient_id"].nunique() / max(n_pat, 1))
         tab.add(f"{pre}_fatal_infections_n", int((x["grade"] >= 5).sum()), "exact")
         resp = x["site"].isin(["upper_respiratory", "lower_respiratory"])
         tab.add(f"{pre}_site_respiratory_pct", 100 * float(resp.mean()) if n else np.nan)
@@ -309,29 +366,21 @@ def _infections(tab: _Table, f: Facts) -> None:
                     100 * float((conf["organism"] == org).mean()) if len(conf) else np.nan,
                     "rounding", f"of {len(conf)} microbiologically confirmed infections "
                     "(denominator not printed in the paper)")
-        py = obs_days[pids].sum() / DAYS_PER_YEAR
         if pre == "res2":
-            tab.add("res2_rate_allgrade", n / py, 0.03,
+            tab.add("res2_rate_allgrade", _rate(rates, "reference", "all"), 0.03,
                     "pooled: infections / patient-years (observation = dara_start..dara_last+30)")
-            tab.add("res2_rate_g34", len(g34) / py, 0.03, "pooled grade 3-4 infections per "
-                    "patient-year")
+            tab.add("res2_rate_g34", _rate(infection_rates(f.cohort, "grade3"), "reference", "all"),
+                    0.03, "pooled grade 3-4 infections per patient-year")
     # IVIG group: time to first infection, rates on/off, seasons, progression
-    x = inf[np.isin(inf["pid"], ivp)]
-    first = x.groupby("pid")["day"].min()
-    ttf = (first.to_numpy() - f.start[first.index.to_numpy()]) / DAYS_PER_MONTH
+    x = inf[inf["group"] == "ivig"]
+    first = x.groupby("patient_id")["day"].min()
+    ttf = (first - first.index.map(dict(zip(f.patients["patient_id"], f.start, strict=True)))
+           ).to_numpy(float) / DAYS_PER_MONTH
     tab.add("res1_time_to_first_infection_median", _median(ttf), "info",
             "months from the first daratumumab dose, patients with an infection")
-    d = f.days[np.isin(f.days["pid"], ivp)]
-    on = d["on"].to_numpy()
-    ev = d["events"].to_numpy()
-    r_on = ev[on].sum() / on.sum() * DAYS_PER_YEAR if on.any() else np.nan
-    r_off = ev[~on].sum() / (~on).sum() * DAYS_PER_YEAR if (~on).any() else np.nan
-    per = d.groupby("pid").agg(on_d=("on", "sum"), n=("on", "size"))
-    per_ev_on = d[on].groupby("pid")["events"].sum().reindex(per.index, fill_value=0)
-    per_ev_off = d[~on].groupby("pid")["events"].sum().reindex(per.index, fill_value=0)
-    m_on = float(np.mean((per_ev_on / per["on_d"] * DAYS_PER_YEAR)[per["on_d"] > 0]))
-    off_d = per["n"] - per["on_d"]
-    m_off = float(np.mean((per_ev_off / off_d * DAYS_PER_YEAR)[off_d > 0]))
+    r_on, r_off = _rate(rates, "on_ivig", "all"), _rate(rates, "observation", "all")
+    m_on = _rate(rates, "on_ivig", "all", "rate_mean")
+    m_off = _rate(rates, "observation", "all", "rate_mean")
     note_rate = ("pooled rate; the paper's 1.78/3.10 cannot be pooled rates together with its "
                  "seasonal rates (inconsistencies.md item 1); mean of per-patient rates here: "
                  "{:.2f}")
@@ -340,26 +389,68 @@ def _infections(tab: _Table, f: Facts) -> None:
     tab.add("drv_rate_ratio_on_off", r_on / r_off, 0.05,
             "crude pooled on/off-IVIG rate ratio of the IVIG group (paper: 1.78/3.10 = 0.574, "
             "IRR 0.57)")
-    fw = d["fall_winter"].to_numpy()
-    for name, m in (("fall_winter", fw), ("spring_summer", ~fw)):
-        tab.add(f"res1_rate_{name}", ev[m].sum() / m.sum() * DAYS_PER_YEAR, "info",
+    share = ivig_share_by_season(f.cohort).set_index("season")["share"]
+    for name in ("fall_winter", "spring_summer"):
+        tab.add(f"res1_rate_{name}", _rate(rates, "ivig_all", name), "info",
                 "pooled; the matched version is the on/off ratio (inconsistencies.md item 1)")
-        tab.add(f"res1_on_ivig_share_{name}_pct", 100 * on[m].mean(), "info")
-    prog = d["progression"].to_numpy()
-    tab.add("res1_infections_at_progression_pct", 100 * ev[prog].sum() / max(ev.sum(), 1), "info",
+        tab.add(f"res1_on_ivig_share_{name}_pct", 100 * float(share.get(name, np.nan)), "info")
+    summary = infection_summary(f.cohort).set_index(["group", "quantity"])["value"]
+    tab.add("res1_infections_at_progression_pct",
+            summary[("ivig", "pct_infections_at_progression")], "info",
             "infections within 30 days from a progression date")
 
 
 # --------------------------------------------------------------------------- Table 2 and HGG
+def _lowest_measured(f: Facts) -> np.ndarray:
+    """Per patient: the lowest functional IgG *measured* during observation (NaN: none).
+
+    This is the Table 2 reading of "patients with HGG" that the calibration matches
+    (inconsistencies.md item 6); the contract's "IgG level on a day" reading, which also counts a
+    low value carried in from before the first observed day, is
+    :func:`analysis.study_descriptive.hgg_by_patient` (the Abstract's 100%/81%/21% version).
+    """
+    from analysis.study import igg_measurements
+
+    m = igg_measurements(f.cohort)
+    pos = pd.Index(f.patients["patient_id"]).get_indexer(m["id"])
+    day = m["day"].to_numpy()
+    inside = (pos >= 0) & (day >= f.start[pos]) & (day <= f.end[pos])
+    low = pd.Series(m["value"].to_numpy(float)[inside]).groupby(pos[inside]).min()
+    return low.reindex(np.arange(len(f.patients))).to_numpy(float)
+
+
+def _igg_at_first_ivig(f: Facts) -> np.ndarray:
+    """Per patient: the contract's functional IgG level on the day of the earliest IVIG in
+    ``ivig.csv`` (latest measurement on or before it, else the baseline; NaN: no IVIG)."""
+    from analysis.study import first_ivig, igg_on_days
+
+    fi = first_ivig(f.cohort)
+    level = pd.Series(igg_on_days(f.cohort, fi["patient_id"].to_numpy(),
+                                  fi["first_ivig_day"].to_numpy("int64")),
+                      index=fi["patient_id"].to_numpy())
+    return f.patients["patient_id"].map(level).to_numpy(float)
+
+
+def _ivig_doses(f: Facts) -> pd.DataFrame:
+    """Every IVIG dose in ``ivig.csv`` with its patient's ``group``, ``day`` and ``start``."""
+    iv = f.cohort.ivig[f.cohort.ivig["date"].notna()]
+    pos = pd.Index(f.patients["patient_id"]).get_indexer(iv["patient_id"])
+    return pd.DataFrame({"patient_id": iv["patient_id"].to_numpy(), "group": f.group[pos],
+                         "day": day_number(iv["date"]), "start": f.start[pos],
+                         "dose": iv["dose_g_per_kg"].to_numpy(float)})
+
+
 def _table2(tab: _Table, f: Facts) -> None:
     """Table 2 and HGG rows: IgG levels, IVIG use, ANC/ALC at infection."""
-    d = f.days
+    from analysis.study_descriptive import hgg_by_patient, person_time
+
     base = f.baseline
+    lowest = _lowest_measured(f)
+    hgg = hgg_by_patient(f.cohort)
     for pre, g in (("t2", "ivig"), ("res2", "reference")):
         pids = np.flatnonzero(f.group == g)
-        dd = d[np.isin(d["pid"], pids)]
         # lowest functional IgG measured during the study period, per patient
-        low = f.igg_min_obs[pids]
+        low = lowest[pids]
         if pre == "t2":
             for thr in (700, 400, 200):
                 c = int(np.sum(low < thr))
@@ -380,21 +471,24 @@ def _table2(tab: _Table, f: Facts) -> None:
             tab.add("t2_igg_pre_dara_min", _ends(b)[0], "exact")
             tab.add("t2_igg_pre_dara_max", _ends(b)[1], "exact")
             tab.add("res1_igg_pre_dara_median", _median(b), "rounding")
-            at_iv = f.igg_before_first_ivig[pids]
+            at_iv = _igg_at_first_ivig(f)[pids]
             tab.add("t2_igg_pre_ivig_median", _median(at_iv), "info",
                     "latest functional IgG on or before the day of the first IVIG")
             tab.add("t2_igg_pre_ivig_min", _ends(at_iv)[0], "info")
             tab.add("t2_igg_pre_ivig_max", _ends(at_iv)[1], "info")
             tab.add("res1_igg_at_ivig_start_median", _median(at_iv), "info")
-            share = dd.groupby("pid")["on"].mean() * 100
+            pt = person_time(f.cohort)
+            pt = pt[pt["group"] == g]
+            per = (pt["days"] * pt["on_ivig"]).groupby(pt["patient_id"], sort=False).sum()
+            share = per / pt.groupby("patient_id", sort=False)["days"].sum() * 100
             tab.add("t2_on_ivig_days_prop_median", _median(share), "info",
                     "per patient: observed days on IVIG / observed days")
             tab.add("t2_on_ivig_days_prop_min", _ends(share)[0], "info")
             tab.add("t2_on_ivig_days_prop_max", _ends(share)[1], "info")
-            ivd = f.doses
-            ivd = ivd[np.isin(ivd["pid"], pids)]
-            g_ = ivd.groupby("pid")["day"]
-            ttf = (g_.min() - f.start[g_.min().index.to_numpy()]) / DAYS_PER_MONTH
+            ivd = _ivig_doses(f)
+            ivd = ivd[ivd["group"] == g]
+            g_ = ivd.groupby("patient_id")["day"]
+            ttf = (g_.min() - ivd.groupby("patient_id")["start"].first()) / DAYS_PER_MONTH
             for s, fn in (("median", _median), ("min", lambda v: _ends(v)[0]),
                           ("max", lambda v: _ends(v)[1])):
                 tab.add(f"res1_time_to_first_ivig_{s}", fn(ttf), "info",
@@ -409,8 +503,7 @@ def _table2(tab: _Table, f: Facts) -> None:
             dose = ivd["dose"].to_numpy(float)
             tab.add("res1_ivig_dose_low", _ends(dose)[0], "exact")
             tab.add("res1_ivig_dose_high", _ends(dose)[1], "exact")
-            hg = dd[np.isfinite(dd["igg"])]
-            tshare = (hg.groupby("pid")["igg"].apply(lambda s: float(np.mean(s < 700))) * 100)
+            tshare = hgg.loc[hgg["group"] == g, "share_below_700"] * 100
             tab.add("res1_time_with_hgg_pct", _median(tshare), "info",
                     "median per-patient share of observed days with functional IgG < 700")
         else:
@@ -419,14 +512,12 @@ def _table2(tab: _Table, f: Facts) -> None:
             tab.add("res2_hgg_moderate_or_worse_pct", 100 * np.mean(low < 400))
             tab.add("res2_hgg_severe_n", int(np.sum(low < 200)), "exact")
             tab.add("res2_hgg_severe_pct", 100 * np.mean(low < 200))
-            hg = dd[np.isfinite(dd["igg"])]
-            tshare = (hg.groupby("pid")["igg"].apply(lambda s: float(np.mean(s < 700))) * 100)
+            tshare = hgg.loc[hgg["group"] == g, "share_below_700"] * 100
             tab.add("res2_time_with_hgg_pct_ref", _median(tshare), "info",
                     "median per-patient share of observed days with functional IgG < 700")
     # ANC / ALC at infection
-    inf = f.inf[f.inf["in_obs"]]
     for g, pre in (("ivig", "t2"), ("reference", "res2")):
-        x = inf[np.isin(inf["pid"], np.flatnonzero(f.group == g))]
+        x = f.inf[f.inf["group"] == g]
         for lab in ("anc", "alc"):
             v = x[lab].to_numpy(float)
             mid = "res1_alc_at_infection_median" if (g == "ivig" and lab == "alc") else \
@@ -454,33 +545,55 @@ def _table2(tab: _Table, f: Facts) -> None:
                 tab.add(tid, 100 * np.mean(v[k] < 0.5) if k.any() else np.nan, "info")
 
 
-# --------------------------------------------------------------------------- SCCS quick check
+# --------------------------------------------------------------------------- SCCS
+#: Target ids of the SCCS rows (the models are :data:`analysis.study_menu.PAPER_MODELS`).
+SCCS_TARGETS: tuple[str, ...] = (
+    "sccs_allgrade_irr", "sccs_g34_irr", "sccs_pre60_irr", "sccs_allgrade_irr_adj_pre60",
+    "sccs_pre30_irr", "sccs_allgrade_irr_adj_pre30", "sccs_hgg_any_irr", "sccs_hgg_moderate_irr",
+    "sccs_hgg_severe_irr", "sccs_allgrade_irr_adj_season", "sccs_allgrade_irr_adj_progression",
+    "sccs_bacterial_reduction_pct", "sccs_viral_reduction_pct",
+)
+
+
+def sccs_values(cohort: Cohort, target_ids: tuple[str, ...] = SCCS_TARGETS) -> dict[str, float]:
+    """The paper's SCCS numbers on ``cohort``, by target id, from :func:`analysis.study.fit_sccs`.
+
+    Fits only the models of :data:`analysis.study_menu.PAPER_MODELS` that report one of
+    ``target_ids``; values are on the paper's scale (IRR, or ``100 (1 - IRR)`` for the
+    ``reduction_pct`` rows); NaN where a model cannot be fitted.
+    """
+    from analysis.study_menu import PAPER_MODELS, sccs_menu
+
+    wanted = set(target_ids)
+    models = [m for m in PAPER_MODELS if any(t[1] in wanted for t in m.targets)]
+    menu = sccs_menu(cohort, models)
+    menu = menu[menu["target_id"].isin(wanted)].drop_duplicates("target_id")
+    irr = menu["irr"].to_numpy(float)
+    value = np.where(menu["target_scale"] == "reduction_pct", 100 * (1 - irr), irr)
+    found = dict(zip(menu["target_id"], value, strict=True))
+    return {t: float(found.get(t, np.nan)) for t in target_ids}
+
+
 def _sccs(tab: _Table, f: Facts) -> None:
-    """Self-controlled case series rows from the quick conditional Poisson fit."""
-    note = ("quick check: conditional Poisson fit in analysis.calibration_facts (IVIG-group "
-            "cases, contract day counting); the book's estimates come from analysis.study")
-    get: Callable = lambda r, k: r.get(k, float("nan"))  # noqa: E731
-    r_all = sccs_irr(f, ["on"])
-    tab.add("sccs_allgrade_irr", get(r_all, "on"), 0.03, note)
-    r34 = sccs_irr(f, ["on"], "events_g34")
-    tab.add("sccs_g34_irr", get(r34, "on"), 0.05, note)
-    r60 = sccs_irr(f, ["on", "pre60"])
-    tab.add("sccs_pre60_irr", get(r60, "pre60"), ("gt", 1.5), note + "; model: on-IVIG + 60-day "
+    """Self-controlled case series rows (the book's engine, IVIG-group cases)."""
+    note = ("analysis.study.fit_sccs (IVIG-group cases, contract day counting), as in the "
+            "book's SCCS chapters")
+    v = sccs_values(f.cohort)
+    tab.add("sccs_allgrade_irr", v["sccs_allgrade_irr"], 0.03, note)
+    tab.add("sccs_g34_irr", v["sccs_g34_irr"], 0.05, note)
+    tab.add("sccs_pre60_irr", v["sccs_pre60_irr"], ("gt", 1.5), note + "; model: on-IVIG + 60-day "
             "pre-exposure window")
-    tab.add("sccs_allgrade_irr_adj_pre60", get(r60, "on"), "info", note)
-    r30 = sccs_irr(f, ["on", "pre30"])
-    tab.add("sccs_pre30_irr", get(r30, "pre30"), "info", note)
-    tab.add("sccs_allgrade_irr_adj_pre30", get(r30, "on"), "info", note)
-    hg = [get(sccs_irr(f, [], hgg=t), "hgg") for t in (700, 400, 200)]
+    tab.add("sccs_allgrade_irr_adj_pre60", v["sccs_allgrade_irr_adj_pre60"], "info", note)
+    tab.add("sccs_pre30_irr", v["sccs_pre30_irr"], "info", note)
+    tab.add("sccs_allgrade_irr_adj_pre30", v["sccs_allgrade_irr_adj_pre30"], "info", note)
+    hg = [v[t] for t in ("sccs_hgg_any_irr", "sccs_hgg_moderate_irr", "sccs_hgg_severe_irr")]
     rising = all(np.isfinite(hg)) and hg[0] > 1 and hg[0] < hg[1] < hg[2]
-    for tid, v in zip(("sccs_hgg_any_irr", "sccs_hgg_moderate_irr", "sccs_hgg_severe_irr"), hg,
+    for tid, x in zip(("sccs_hgg_any_irr", "sccs_hgg_moderate_irr", "sccs_hgg_severe_irr"), hg,
                       strict=True):
-        tab.add(tid, v, ("check", "> 1 and rising 700→400→200", rising),
+        tab.add(tid, x, ("check", "> 1 and rising 700→400→200", rising),
                 note + "; one model per threshold, days below vs at or above")
-    rs = sccs_irr(f, ["on", "fall_winter"])
-    tab.add("sccs_allgrade_irr_adj_season", get(rs, "on"), "info", note)
-    rp = sccs_irr(f, ["on", "progression"])
-    tab.add("sccs_allgrade_irr_adj_progression", get(rp, "on"), "info", note)
+    tab.add("sccs_allgrade_irr_adj_season", v["sccs_allgrade_irr_adj_season"], "info", note)
+    tab.add("sccs_allgrade_irr_adj_progression", v["sccs_allgrade_irr_adj_progression"], "info",
+            note)
     for org in ("bacterial", "viral"):
-        r = sccs_irr(f, ["on"], f"events_{org}")
-        tab.add(f"sccs_{org}_reduction_pct", 100 * (1 - get(r, "on")), "info", note)
+        tab.add(f"sccs_{org}_reduction_pct", v[f"sccs_{org}_reduction_pct"], "info", note)

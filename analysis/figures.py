@@ -682,7 +682,7 @@ def rates_by_period_plot(rates: pd.DataFrame, *, title: str | None = None) -> Fi
         ax.set_yticklabels(labels)
         ax.set_ylim(-0.6, n - 0.4)
         ax.set_xlabel("Infections per patient-year")
-        ax.legend(loc="lower right")
+        fig.legend(loc="outside lower center", ncols=len(periods))
         if title:
             ax.set_title(title)
     return fig

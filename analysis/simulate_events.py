@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.study import FALL_WINTER_MONTHS, month_of_day
+
 KEY = np.int64(1 << 21)  # day numbers are < 2**21; key = patient * KEY + day
 
 
@@ -84,16 +86,9 @@ def ragged_index(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, rank
 
 
-def month_of(day: np.ndarray) -> np.ndarray:
-    """Calendar month 1-12 of day numbers."""
-    d = day.astype("datetime64[D]")
-    return (d.astype("datetime64[M]").astype(np.int64) % 12) + 1
-
-
 def fall_winter(day: np.ndarray) -> np.ndarray:
-    """True for 1 October - 31 March (contract)."""
-    m = month_of(day)
-    return (m >= 10) | (m <= 3)
+    """True for 1 October - 31 March (the study's :data:`analysis.study.FALL_WINTER_MONTHS`)."""
+    return np.isin(month_of_day(day), FALL_WINTER_MONTHS)
 
 
 # --------------------------------------------------------------------------- progression

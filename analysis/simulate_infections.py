@@ -22,6 +22,7 @@ import numpy as np
 
 from analysis.simulate_events import KEY, RateModel, fall_winter, last_at_or_before, ragged_index
 from analysis.simulate_targets import gumbel_top_k
+from analysis.study import ON_IVIG_DAYS
 
 
 @dataclass
@@ -145,8 +146,15 @@ def prompted_start(rng, pid, day, band, is_ivig, prior, low_igg, start, last, mo
     return out, trig
 
 
-def on_days(dose_pid, dose_day, start, end_obs, window: int = 30) -> np.ndarray:
-    """Per-patient number of observed days on IVIG (union of [a, a+window-1], clipped)."""
+def on_days(dose_pid, dose_day, start, end_obs, window: int = ON_IVIG_DAYS) -> np.ndarray:
+    """Per-patient number of observed days on IVIG (union of [a, a+window-1], clipped).
+
+    Generation, not analysis: the count-matching step needs the on-IVIG person-time of doses
+    that exist only as arrays (the tables are assembled later), many times per seed. It counts
+    the same days as :func:`analysis.study.study_intervals` (``on_ivig`` rows), which is what
+    the analyses and the calibration table use; replacing it would change the generated cohort
+    only if the two disagreed, and ``tests/test_simulate.py`` checks they agree.
+    """
     n = start.size
     if dose_pid.size == 0:
         return np.zeros(n, np.int64)

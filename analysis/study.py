@@ -76,9 +76,13 @@ def to_day(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
     """Dates -> int64 day numbers (days since 1970-01-01); NaT becomes the int64 minimum.
 
     Callers drop missing dates before converting; the sentinel only keeps the dtype integral.
+    Values already of a datetime64 dtype (every loaded cohort) skip ``pd.to_datetime``, which
+    dominated the cost of small cohorts (the simulator's seed search fits thousands of models).
     """
-    arr = np.asarray(pd.to_datetime(values), dtype="datetime64[ns]").astype("datetime64[D]")
-    return arr.astype("int64")
+    arr = np.asarray(values)
+    if not np.issubdtype(arr.dtype, np.datetime64):
+        arr = np.asarray(pd.to_datetime(values), dtype="datetime64[ns]")
+    return arr.astype("datetime64[D]").astype("int64")
 
 
 def from_day(days: np.ndarray | pd.Series) -> pd.Series:

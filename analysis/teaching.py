@@ -430,6 +430,13 @@ def fit_batched(
     of them, in every case of that replicate) are detected first, held at 0 in the iterations and
     reported as NaN with ``finite = False`` (the engine reports +-inf and warns). Rows of
     individuals without events are ignored.
+
+    Why a second maximiser exists: :class:`analysis.sccs.SCCS` estimates *one* coefficient vector
+    shared by every individual it is given, so it cannot fit 1,000 replicates with separate
+    coefficients in one call (distinct ids per replicate would still pool the coefficients), and
+    1,000 separate ``SCCS().fit`` calls are what makes a Monte Carlo chapter slow. The likelihood
+    is the engine's; ``tests/test_teaching.py::test_fit_batched_equals_engine`` pins estimates,
+    standard errors and log-likelihoods to ``SCCS().fit`` replicate by replicate.
     """
     terms = list(terms)
     K = len(terms)
@@ -731,21 +738,9 @@ def scenario_intervals(
 # --------------------------------------------------------------------------------------------
 def r_reference() -> dict:
     """The R SCCS 1.7 reference suite (``data/external/sccs-r/reference.json``)."""
-    import json
+    from analysis.r_examples import reference
 
-    from analysis import DATA_DIR
-
-    return json.loads((DATA_DIR / "external" / "sccs-r" / "reference.json").read_text())
-
-
-def _r_end_expr(expr: str) -> tuple[str, int]:
-    """Split an R ``aedrug`` expression ``column`` or ``column+k`` into (column, k)."""
-    import re
-
-    m = re.fullmatch(r"\s*(\w+)\s*(?:\+\s*(\d+))?\s*", expr)
-    if m is None:
-        raise ValueError(f"unsupported aedrug expression {expr!r}")
-    return m.group(1), int(m.group(2) or 0)
+    return reference()
 
 
 @dataclass
@@ -767,65 +762,19 @@ class RExample:
 def r_example(name: str) -> RExample:
     """Rebuild R example ``name`` (a key of ``reference.json["examples"]``) from its raw data.
 
-    The translation follows ``formatdata``'s arguments one for one: observation ``astart ..
-    aend``; events ``aevent`` (one per row, duplicates of a case's day collapse, as in R); each
-    exposure type with :meth:`analysis.intervals.Exposure.from_r` (``expogrp``, ``washout``,
-    ``sameexpopar``; ``aedrug`` = ``adrug + k`` or an end column); ``agegrp`` as
-    :class:`analysis.intervals.AgeGroups`; ``seasongrp`` with ``dob`` as
-    :class:`analysis.intervals.Season`. Factor levels become dummies with R's reference levels
-    (0 for exposures, the lowest age/season level, or the ``relevel`` reference).
+    The intervals come from :func:`analysis.r_examples.example_intervals` (the one translation of
+    ``formatdata``'s arguments, shared with the tests against R's interval files); factor levels
+    then become dummies with R's reference levels (0 for exposures, the lowest age/season level,
+    or the ``relevel`` reference), named after R's coefficients.
     """
     import re
 
-    from analysis import DATA_DIR
-    from analysis.intervals import AgeGroups, Exposure, Season, build_intervals
+    from analysis.r_examples import example_intervals, reference
     from analysis.sccs import dummies
 
-    ex = r_reference()["examples"][name]
+    ex = reference()["examples"][name]
     a = ex["arguments"]
-    data = pd.read_csv(
-        DATA_DIR / "external" / "sccs-r" / "data" / f"{ex['dataset']}.csv", dtype={"dob": str}
-    )
-    ind = a["indiv"]
-    obs = data[[ind, a["astart"], a["aend"]]].drop_duplicates().set_axis(
-        ["id", "start", "end"], axis=1
-    )
-    events = data[[ind, a["aevent"]]].drop_duplicates().set_axis(["id", "day"], axis=1)
-    exposures = []
-    for e in a["exposures"]:
-        parts = []
-        for k, (col, expr) in enumerate(zip(e["adrug"], e["aedrug"], strict=True)):
-            ecol, off = _r_end_expr(expr)
-            part = pd.DataFrame({"id": data[ind], "day": data[col], "end": data[ecol] + off})
-            if a["dataformat"] == "multi":
-                part["dose"] = k + 1
-            parts.append(part)
-        edata = pd.concat(parts, ignore_index=True).drop_duplicates()
-        if a["dataformat"] == "stack":
-            edata = edata.dropna(subset=["day"])
-        ends = [_r_end_expr(x) for x in e["aedrug"]]
-        fixed = all(c == ec for c, (ec, _) in zip(e["adrug"], ends, strict=True))
-        offsets = {off for _, off in ends}
-        end_offset = offsets.pop() if fixed and len(offsets) == 1 else None
-        exposures.append(Exposure.from_r(
-            e["name"], edata, expogrp=e["expogrp"], end_offset=end_offset,
-            washout=e["washout"], sameexpopar=e["sameexpopar"],
-        ))
-    covariates: list[Any] = []
-    if a["seasongrp"] is not None:
-        dob = pd.to_datetime(data[a["dob"]].str.zfill(8), format="%d%m%Y")
-        origin = pd.DataFrame(
-            {"id": data[ind], "day": dob.to_numpy().astype("datetime64[D]").astype(np.int64)}
-        ).drop_duplicates()
-        starts = tuple((int(s[2:]), int(s[:2])) for s in a["seasongrp"])
-        covariates.append(Season(starts, origin=origin, name="season"))
-    agegrp = a["agegrp"]
-    if isinstance(agegrp, str):  # computed by the example's setup code
-        agegrp = next(iter(ex["resolved_setup"].values()))
-    elif isinstance(agegrp, int | float):
-        agegrp = [int(agegrp)]
-    covariates.append(AgeGroups(tuple(agegrp or ())))
-    iv = build_intervals(obs, events, exposures, covariates)
+    iv = example_intervals(name)
 
     rhs = a["formula"].split("~", 1)[1]
     terms: list[str] = []

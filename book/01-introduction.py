@@ -112,9 +112,12 @@ book.glue_paper(
 # build the whole book on it:
 #
 # ```bash
-# python -m analysis validate /path/to/my-cohort      # every problem: file, row, column, rule
-# python -m analysis sccs /path/to/my-cohort          # the primary SCCS models
-# IVIG_COHORT=/path/to/my-cohort make book            # this book, every number from your cohort
+# # every problem in the folder: file, row, column, rule
+# python -m analysis validate /path/to/my-cohort
+# # the primary SCCS models
+# python -m analysis sccs /path/to/my-cohort
+# # this book, every number computed from your cohort
+# IVIG_COHORT=/path/to/my-cohort make book
 # ```
 #
 # The [command line appendix](appendix-cli.md) lists every option. Each chapter is also a plain

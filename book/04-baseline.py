@@ -28,7 +28,7 @@ book.cohort_banner(cohort)
 # asks, row by row, whether a characteristic goes with receiving IVIG sooner: each row carries the
 # hazard ratio (HR) of a univariable Cox model of the time from the first daratumumab dose to the
 # first IVIG dose, fitted over both groups. This chapter rebuilds the table with the same rows and
-# denominators; chapter 10 (LINK10) looks at the Cox models themselves (the
+# denominators; chapter {doc}`10-who-receives-ivig` looks at the Cox models themselves (the
 # multivariable model, proportional hazards, Kaplan-Meier curves).
 #
 # ## Table 1
@@ -47,7 +47,7 @@ book.publish_table(
 # %% [markdown]
 # Each cell of a category shows the number of patients and their percentage **of the patients with
 # that characteristic recorded**; the block's first row says how many that is in this cohort. The
-# numeric rows show the median and the range (minimum–maximum). HRs are per 5 years for age and for
+# numeric rows show the median and the range (minimum–maximum). HRs are per {glue:text}`paper_dp_cox_age_scale_years` years for age and for
 # the years from diagnosis, per infection for the prior-year count, per month for months on
 # daratumumab, and against the reference level (marked *ref*) otherwise.
 #
@@ -109,6 +109,13 @@ multivariable = cox.multivariable_cox(data)
 book.glue_value("base_n_complete", int(multivariable["n"].iloc[0]) if len(multivariable) else 0)
 book.glue_value("base_n_total", len(data))
 book.glue_value("base_n_iss_missing", int(data["iss"].isna().sum()))
+from analysis import study
+
+book.glue_paper("dp_cox_age_scale_years")
+book.glue_values({"igg_before": -study.BASELINE_IGG_WINDOW[0],
+                  "igg_after": study.BASELINE_IGG_WINDOW[1],
+                  "thr_mod": study.HGG_THRESHOLDS[1], "thr_sev": study.HGG_THRESHOLDS[2]},
+                 prefix="base_")
 
 # %% [markdown]
 # This cohort has {glue:text}`base_n_ivig` IVIG and {glue:text}`base_n_ref` reference patients (the
@@ -137,7 +144,7 @@ book.glue_value("base_n_iss_missing", int(data["iss"].isna().sum()))
 # : The paper heads its columns N = {glue:text}`paper_t1_n_ivig` and N = {glue:text}`paper_t1_n_ref`,
 #   but its ISS, R-ISS and cytogenetics percentages are of the patients with a value, and its
 #   prior-infection categories add up to only {glue:text}`paper_drv_prior_inf_cat_n_ivig` and
-#   {glue:text}`paper_drv_prior_inf_cat_n_ref` patients (see chapter 11, LINK11). This
+#   {glue:text}`paper_drv_prior_inf_cat_n_ref` patients (see {doc}`11-reproduction-audit`). This
 #   book does the same: a percentage is of the patients with the characteristic recorded, and the
 #   header row of each block gives that number. Each univariable model uses those patients; in this
 #   cohort {glue:text}`base_n_iss_missing` patients have no ISS stage, and
@@ -153,7 +160,7 @@ book.glue_value("base_n_iss_missing", int(data["iss"].isna().sum()))
 #   {glue:text}`base_months_ref:.1f` months) describe the groups; they are not a risk factor.
 #
 # Baseline HGG
-# : The baseline IgG is the first functional IgG measured between 90 days before and 10 days after
+# : The baseline IgG is the first functional IgG measured between {glue:text}`base_igg_before` days before and {glue:text}`base_igg_after` days after
 #   the first daratumumab dose (the Table 1 note), with the M-spike subtracted in IgG myeloma. The
-#   paper labels the < 400 mg/dL row "Severe HGG", although its Methods call < 200 mg/dL severe;
+#   paper labels the < {glue:text}`base_thr_mod` mg/dL row "Severe HGG", although its Methods call < {glue:text}`base_thr_sev` mg/dL severe;
 #   here the row is named by its threshold.

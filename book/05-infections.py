@@ -41,6 +41,12 @@ def v(tid: str) -> float:
     return ours.get(tid, float("nan"))
 
 
+def count(tid: str) -> int | float:
+    """A count as an int (NaN stays NaN when the cohort cannot give it)."""
+    x = v(tid)
+    return int(x) if x == x else x
+
+
 def cell(kind: str, tid: str | None, paper: bool) -> str:
     """One cell of the comparison: the paper's printed value or ours, formatted alike."""
     if tid is None:
@@ -58,6 +64,8 @@ def cell(kind: str, tid: str | None, paper: bool) -> str:
         return tables.fmt_pct(value, 1 if paper and not float(value).is_integer() else 0)
     if kind == "rate":
         return tables.fmt_num(value, 2)
+    if kind == "months":
+        return tables.fmt_num(value, 1)
     return tables.fmt_sig(value)
 
 
@@ -67,7 +75,8 @@ ROWS = [  # label, kind, IVIG-group id, reference-group id
     ("Infections", "n", "res1_infections_total", "res2_infections_total"),
     ("Patients with a grade 3-4 infection", "n_pct", "res1_g34_patients", "res2_g34_patients"),
     ("Fatal infections", "n", "res1_fatal_infections_n", "res2_fatal_infections_n"),
-    ("Time to first infection, months, median", "n", "res1_time_to_first_infection_median", None),
+    ("Time to first infection, months, median", "months", "res1_time_to_first_infection_median",
+     None),
     ("Respiratory tract, % of infections", "pct", "res1_site_respiratory_pct",
      "res2_site_respiratory_pct"),
     ("Lower respiratory tract, % of infections", "pct", "res1_site_lower_respiratory_pct",
@@ -110,14 +119,14 @@ summary = pd.DataFrame(
 )
 book.glue_values(
     {
-        "n_patients_infected": v("res1_patients_with_infection_n"),
+        "n_patients_infected": count("res1_patients_with_infection_n"),
         "pct_patients_infected": v("res1_patients_with_infection_pct"),
-        "n_infections": v("res1_infections_total"),
+        "n_infections": count("res1_infections_total"),
         "time_to_first": v("res1_time_to_first_infection_median"),
-        "n_g34_patients": v("res1_g34_patients_n"),
+        "n_g34_patients": count("res1_g34_patients_n"),
         "resp_pct": v("res1_site_respiratory_pct"),
-        "ref_n_patients_infected": v("res2_patients_with_infection_n"),
-        "ref_n_infections": v("res2_infections_total"),
+        "ref_n_patients_infected": count("res2_patients_with_infection_n"),
+        "ref_n_infections": count("res2_infections_total"),
         "ref_rate": v("res2_rate_allgrade"),
         "ref_rate_g34": v("res2_rate_g34"),
         "rate_fall_winter": v("res1_rate_fall_winter"),

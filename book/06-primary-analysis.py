@@ -94,8 +94,8 @@ book.publish_table(tables.sccs_comparison(menu), "sccs_primary",
 # {glue:text}`sccs_viral_direction` (IRR {glue:text}`sccs_viral_irr:.2f`, p
 # {glue:text}`sccs_viral_p`) than in observation. The paper reports reductions of
 # {glue:text}`paper_sccs_bacterial_reduction_pct`% and {glue:text}`paper_sccs_viral_reduction_pct`%,
-# neither statistically significant, without confidence intervals. Microbiologically confirmed infections are few, so these
-# intervals are wide.
+# neither statistically significant, without confidence intervals. Microbiologically confirmed infections are fewer than all
+# infections, so these estimates are less precise (their intervals are in the table).
 #
 # ## Rates per patient-year
 

@@ -102,7 +102,7 @@ book.glue_values({"short": short, "long": long}, prefix="sens_window_")
 # : A raised pre-exposure rate is the signature of infections prompting IVIG. Moving those days out
 #   of the baseline is the honest comparison: the adjusted estimate is the one to read. Its
 #   confidence interval, not the sign of the estimate, says whether an effect survives the
-#   adjustment. The paper's 60-day adjusted all-grade estimate has p
+#   adjustment. The paper's {glue:text}`sens_window_long`-day adjusted all-grade estimate has p
 #   {glue:text}`paper_sccs_allgrade_irr_adj_pre60_p`, above its own significance level of
 #   {glue:text}`paper_dp_significance_level`, although the text says the protective effect
 #   "persisted". The window cannot correct for a physician's choice of *which* patients get IVIG;
@@ -244,7 +244,7 @@ book.publish_table(share_table, "sensitivity_ivig_share_by_season",
 # rates ({glue:text}`paper_res1_rate_on_ivig:.2f` against
 # {glue:text}`paper_res1_rate_observation:.2f`) cannot both be pooled rates of the same infections
 # and person-time: a pooled overall rate would have to lie between both pairs, and the pairs do not
-# overlap (chapter 11). So the table gives both definitions for every cell.
+# overlap (chapter {doc}`11-reproduction-audit`). So the table gives both definitions for every cell.
 #
 # In this cohort the IVIG group's pooled rates were {glue:text}`sens_rate_fw_pooled:.2f` in
 # fall/winter and {glue:text}`sens_rate_ss_pooled:.2f` in spring/summer (means of per-patient rates

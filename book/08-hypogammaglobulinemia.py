@@ -50,6 +50,9 @@ book.publish_table(
 
 # %% tags=["remove-cell"]
 v = tables.first_values(values)
+thr_any, thr_mod, thr_sev = study.HGG_THRESHOLDS
+book.glue_values({"any": thr_any, "mod": thr_mod, "sev": thr_sev}, prefix="hgg_thr_")
+book.glue_value("hgg_lab_low", float(min(desc.LAB_THRESHOLDS)))
 book.glue_values({k: v.get(k, float("nan")) for k in (
     "t2_n", "t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct", "t2_igg_pre_dara_median",
     "t2_igg_pre_ivig_median", "t2_on_ivig_days_prop_median", "t2_time_to_first_infection_median",
@@ -65,8 +68,8 @@ book.glue_paper("t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct",
 
 # %% [markdown]
 # In this cohort {glue:text}`hgg_t2_hgg_lt700_pct:.0f`% of the IVIG patients had a functional IgG
-# below 700 mg/dL at some point of their observation, {glue:text}`hgg_t2_hgg_lt400_pct:.0f`% below
-# 400 and {glue:text}`hgg_t2_hgg_lt200_pct:.0f`% below 200 (paper:
+# below {glue:text}`hgg_thr_any` mg/dL at some point of their observation, {glue:text}`hgg_t2_hgg_lt400_pct:.0f`% below
+# {glue:text}`hgg_thr_mod` and {glue:text}`hgg_t2_hgg_lt200_pct:.0f`% below {glue:text}`hgg_thr_sev` (paper:
 # {glue:text}`paper_t2_hgg_lt700_pct`%, {glue:text}`paper_t2_hgg_lt400_pct`% and
 # {glue:text}`paper_t2_hgg_lt200_pct`%). The median functional IgG fell from
 # {glue:text}`hgg_t2_igg_pre_dara_median:.0f` mg/dL before daratumumab to
@@ -75,8 +78,8 @@ book.glue_paper("t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct",
 # patient spent a median {glue:text}`hgg_t2_on_ivig_days_prop_median:.0f`% of their observed days on
 # IVIG (paper: {glue:text}`paper_t2_on_ivig_days_prop_median`%).
 #
-# At grade 3-4 infections, severe neutropenia (ANC < 0.5) was present in
-# {glue:text}`hgg_t2_anc_lt05_g34_pct:.1f`% and lymphopenia with ALC < 0.5 in
+# At grade 3-4 infections, severe neutropenia (ANC < {glue:text}`hgg_lab_low`) was present in
+# {glue:text}`hgg_t2_anc_lt05_g34_pct:.1f`% and lymphopenia with ALC < {glue:text}`hgg_lab_low` in
 # {glue:text}`hgg_t2_alc_lt05_g34_pct:.1f`% (paper: {glue:text}`paper_t2_anc_lt05_g34_pct`% and
 # {glue:text}`paper_t2_alc_lt05_g34_pct`%). The paper read its numbers as lymphopenia, rather than
 # neutropenia, accompanying the serious infections.
@@ -96,7 +99,7 @@ book.glue_paper("t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct",
 # - **The HGG counts are the Table's.** The Abstract and Discussion print other shares
 #   ({glue:text}`paper_abs_hgg_any_pct`%, {glue:text}`paper_abs_hgg_moderate_pct`% and
 #   {glue:text}`paper_disc_hgg_severe_pct`%), which fit no count of the same patients; the Table's
-#   counts are matched (chapter 11 lists each contradiction).
+#   counts are matched (chapter {doc}`11-reproduction-audit` lists each contradiction).
 #
 # ## Infection rates by depth of HGG
 
@@ -160,11 +163,11 @@ book.publish_table(adj_table, "hgg_sccs_ivig_adjusted",
 
 # %% [markdown]
 # The SCCS compares each patient's infection rate on days with functional IgG below a threshold with
-# their own rate on days at or above it. The rate ratio was {glue:text}`hgg_irr700_irr:.2f` below 700
+# their own rate on days at or above it. The rate ratio was {glue:text}`hgg_irr700_irr:.2f` below {glue:text}`hgg_thr_any`
 # mg/dL ({glue:text}`hgg_irr700_lo:.2f`–{glue:text}`hgg_irr700_hi:.2f`, p
-# {glue:text}`hgg_irr700_p`), {glue:text}`hgg_irr400_irr:.2f` below 400
+# {glue:text}`hgg_irr700_p`), {glue:text}`hgg_irr400_irr:.2f` below {glue:text}`hgg_thr_mod`
 # ({glue:text}`hgg_irr400_lo:.2f`–{glue:text}`hgg_irr400_hi:.2f`, p {glue:text}`hgg_irr400_p`) and
-# {glue:text}`hgg_irr200_irr:.2f` below 200 ({glue:text}`hgg_irr200_lo:.2f`–{glue:text}`hgg_irr200_hi:.2f`,
+# {glue:text}`hgg_irr200_irr:.2f` below {glue:text}`hgg_thr_sev` ({glue:text}`hgg_irr200_lo:.2f`–{glue:text}`hgg_irr200_hi:.2f`,
 # p {glue:text}`hgg_irr200_p`); the paper reports {glue:text}`paper_sccs_hgg_any_irr:.2f`,
 # {glue:text}`paper_sccs_hgg_moderate_irr:.2f` and {glue:text}`paper_sccs_hgg_severe_irr:.2f`, and
 # reads the gradient as "infection rates worsened with degree of HGG". Up to
@@ -172,8 +175,8 @@ book.publish_table(adj_table, "hgg_sccs_ivig_adjusted",
 # value, with no baseline value either, have an unknown level and leave these models.
 #
 # How the models were specified
-# : The thresholds are cumulative (below 700, below 400, below 200, each against everything at or
-#   above it), although the Methods define moderate HGG as a 200–400 band; every result of the paper
+# : The thresholds are cumulative (below {glue:text}`hgg_thr_any`, below {glue:text}`hgg_thr_mod`, below {glue:text}`hgg_thr_sev`, each against everything at or
+#   above it), although the Methods define moderate HGG as a {glue:text}`hgg_thr_sev`–{glue:text}`hgg_thr_mod` band; every result of the paper
 #   uses cumulative cut-offs. The paper prints "< X vs > X"; a day at exactly X counts as not below.
 #   There is one model per threshold, with no other term.
 #
@@ -233,14 +236,14 @@ book.publish_table(hgg_time, "hgg_time_share",
 # summaries and states its test: the **two-sided Mann-Whitney U (Wilcoxon rank-sum) test** of the
 # per-patient shares, a rank test that needs no assumption about their skewed distribution. Each
 # patient's share is the fraction of their observed days with a known functional IgG that lie below
-# 700 mg/dL ({glue:text}`hgg_time_n_ivig` IVIG and {glue:text}`hgg_time_n_ref` reference patients
+# {glue:text}`hgg_thr_any` mg/dL ({glue:text}`hgg_time_n_ivig` IVIG and {glue:text}`hgg_time_n_ref` reference patients
 # with a known level).
 #
 # In this cohort the median shares are {glue:text}`hgg_time_ivig_median:.0f`% (IVIG) and
 # {glue:text}`hgg_time_ref_median:.0f`% (reference), the means {glue:text}`hgg_time_ivig_mean:.0f`%
 # and {glue:text}`hgg_time_ref_mean:.0f`%, the pooled shares {glue:text}`hgg_time_ivig_pooled:.0f`%
 # and {glue:text}`hgg_time_ref_pooled:.0f`%; the test gives p {glue:text}`hgg_time_p`. When most
-# patients spend nearly all their time below 700 mg/dL the medians sit at the ceiling and say little;
+# patients spend nearly all their time below {glue:text}`hgg_thr_any` mg/dL the medians sit at the ceiling and say little;
 # the means and pooled shares carry the comparison. The paper calls the reference group descriptive,
 # yet tests this difference; the test is shown because the paper reports it, not as a causal
 # contrast.

@@ -30,7 +30,7 @@ book.cohort_banner(cohort)
 # %% [markdown]
 # Part two of the paper {cite:p}`lancman2026` describes patients who were treated with daratumumab
 # but never received IVIG: a random sample from the same centre and years, restricted to patients on
-# daratumumab for at least three months. It has two purposes: to show the infection rates of
+# daratumumab for at least {glue:text}`paper_dp_reference_min_dara_months` months. It has two purposes: to show the infection rates of
 # patients whom physicians did *not* select for IVIG, and to compare the groups' baseline
 # characteristics (Table 1, chapter {doc}`04-baseline`). The reference group is never compared with
 # the IVIG group in a statistical model of infection rates: its patients differ in ways that matter,
@@ -40,6 +40,11 @@ book.cohort_banner(cohort)
 
 # %% tags=["remove-cell"]
 values = tables.first_values(desc.descriptive_values(cohort))
+from analysis import study
+
+thr_any, thr_mod, thr_sev = study.HGG_THRESHOLDS
+book.glue_values({"any": thr_any, "mod": thr_mod, "sev": thr_sev}, prefix="ref_thr_")
+book.glue_value("ref_lab_low", float(min(desc.LAB_THRESHOLDS)))
 rates = desc.infection_rates(cohort).set_index(["period", "season"])
 rates3 = desc.infection_rates(cohort, "grade3").set_index(["period", "season"])
 prior = pd.to_numeric(cohort.patients["prior_infections_12m"], errors="coerce")
@@ -164,7 +169,7 @@ book.glue_paper("res2_rate_allgrade", "res2_rate_g34", "res2_patients_with_infec
 # per patient-year (paper {glue:text}`paper_res2_rate_g34:.2f`). Over the IVIG group's whole
 # observation the rates were {glue:text}`ref_rate_ivig:.2f` and {glue:text}`ref_rate_g34_ivig:.2f`.
 # {glue:text}`ref_resp_pct:.0f`% of the reference group's infections were respiratory (paper
-# {glue:text}`paper_res2_site_respiratory_pct`%). At grade 3-4 infections an ALC below 0.5 was found
+# {glue:text}`paper_res2_site_respiratory_pct`%). At grade 3-4 infections an ALC below {glue:text}`ref_lab_low` was found
 # in {glue:text}`ref_alc_g34:.1f`% (paper {glue:text}`paper_res2_alc_lt05_in_g34_pct`%).
 #
 # Reference patients had a median of {glue:text}`ref_prior_ref:.0f` infections in the year before
@@ -229,10 +234,10 @@ book.publish_table(hgg, "reference_hgg",
 
 # %% [markdown]
 # Once the M-spike is subtracted, HGG is nearly as common in the reference group as in the IVIG
-# group: {glue:text}`ref_hgg_any:.0f`% had a functional IgG below 700 mg/dL at some point, against
+# group: {glue:text}`ref_hgg_any:.0f`% had a functional IgG below {glue:text}`ref_thr_any` mg/dL at some point, against
 # {glue:text}`ref_hgg_any_ivig:.0f`% (paper {glue:text}`paper_res2_hgg_any_pct_ref`% and
-# {glue:text}`paper_res2_hgg_any_pct_ivig`%); {glue:text}`ref_hgg_moderate:.0f`% fell below 400 and
-# {glue:text}`ref_hgg_severe:.0f`% below 200. Chapter {doc}`08-hypogammaglobulinemia` compares the
+# {glue:text}`paper_res2_hgg_any_pct_ivig`%); {glue:text}`ref_hgg_moderate:.0f`% fell below {glue:text}`ref_thr_mod` and
+# {glue:text}`ref_hgg_severe:.0f`% below {glue:text}`ref_thr_sev`. Chapter {doc}`08-hypogammaglobulinemia` compares the
 # share of time spent with HGG. From the same observation the paper concludes that HGG alone does not
 # single out the patients who need IVIG, and that recurrent infections before daratumumab do.
 #

@@ -133,7 +133,7 @@ for t in ("t1_prior_infections_hr", "t1_prior_inf_3_hr", "t1_prior_inf_4plus_hr"
 # {glue:text}`paper_text_hr_prior_infections_3:.2f` and
 # {glue:text}`paper_text_hr_prior_infections_4plus:.2f` for three and four or more, and
 # {glue:text}`paper_text_hr_igg_subtype:.2f` for IgG myeloma. They match neither Table 1 nor
-# Supplementary Table 1 (chapter 11 keeps all versions). Table 1 is the stated analysis, and this
+# Supplementary Table 1 (chapter {doc}`11-reproduction-audit` keeps all versions). Table 1 is the stated analysis, and this
 # book matches it.
 #
 # ## The multivariable model (Supplementary Table 1)
@@ -191,6 +191,7 @@ ph_table = pd.DataFrame({
     "p < 0.05": np.where(ph["ph_violated"], "yes", "no"),
 })
 book.glue_values({"n_tests": len(ph), "n_violated": int(ph["ph_violated"].sum())}, prefix="who_ph_")
+book.glue_paper("dp_significance_level")
 book.publish_table(ph_table, "who_ph_tests",
                    caption="Schoenfeld-residual tests of proportional hazards, one per "
                            "univariable term (ranks of time)")
@@ -200,7 +201,7 @@ book.publish_table(ph_table, "who_ph_tests",
 # follow-up. The paper says the assumption "was assessed for violations" but shows no result. Here
 # each univariable term is tested with the Grambsch-Therneau test on scaled Schoenfeld residuals
 # against the rank of time (lifelines {cite:p}`davidsonpilon2019`). {glue:text}`who_ph_n_violated` of
-# {glue:text}`who_ph_n_tests` terms have p < 0.05. With this many tests a few small p-values are
+# {glue:text}`who_ph_n_tests` terms have p < {glue:text}`paper_dp_significance_level`. With this many tests a few small p-values are
 # expected by chance. A term that fails should be read as an average HR over follow-up, not as a
 # constant one.
 #
@@ -235,7 +236,7 @@ book.glue_paper("res1_time_to_first_ivig_median", "res1_time_to_first_ivig_min",
 # the first daratumumab dose (range {glue:text}`who_first_ivig_min:.1f`–{glue:text}`who_first_ivig_max:.1f`;
 # paper {glue:text}`paper_res1_time_to_first_ivig_median:.1f`,
 # {glue:text}`paper_res1_time_to_first_ivig_min:.1f`–{glue:text}`paper_res1_time_to_first_ivig_max:.1f`).
-# The curve for the reference group is not drawn: it stays at 1 by definition, because no reference
+# The curve for the reference group is not drawn: it never falls, by definition, because no reference
 # patient receives IVIG.
 #
 # ```{glue:figure} fig_who_km_prior

@@ -21,9 +21,9 @@
 # [data contract](appendix-data-contract.md):
 #
 # ```bash
-# python -m analysis validate PATH      # check a cohort folder and summarise it
-# python -m analysis simulate --out DIR # generate a synthetic cohort
-# python -m analysis sccs PATH          # fit the paper's SCCS models
+# python -m analysis validate PATH        # check a cohort folder
+# python -m analysis simulate --out DIR   # make a synthetic cohort
+# python -m analysis sccs PATH            # fit the SCCS models
 # ```
 #
 # The help below is printed by the command line itself each time the book is built, so it always
@@ -40,7 +40,7 @@ from analysis.cli import build_parser
 
 def show_help(*args: str) -> None:
     """Run ``python -m analysis ARGS --help`` and print what it prints."""
-    env = {**os.environ, "COLUMNS": "100"}
+    env = {**os.environ, "COLUMNS": "80"}
     cmd = [sys.executable, "-m", "analysis", *args, "--help"]
     out = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
                          check=True)

@@ -153,6 +153,18 @@ class BuiltBook:
         """True when the strict build succeeded and produced an index page."""
         return self.returncode == 0 and (self.html / "index.html").is_file()
 
+    def failure_report(self, tail: int = 3000) -> str:
+        """A short explanation of a failed build: its warnings and the end of its log (kernel
+        start-up chatter removed)."""
+        lines = [ln for ln in self.log.splitlines() if "Kernel is running over TCP" not in ln]
+        return (
+            f"strict build exit {self.returncode} ({self.seconds:.0f} s, cohort {self.cohort}, "
+            f"offline: {self.offline or 'no'})\nwarnings:\n  "
+            + "\n  ".join(self.warnings()[:40])
+            + "\nlog tail:\n"
+            + "\n".join(lines)[-tail:]
+        )
+
     def warnings(self) -> list[str]:
         """Lines of the build log that Sphinx or the executor flagged as warnings or errors."""
         return [
@@ -178,6 +190,9 @@ def build_book(
     """
     env = dict(os.environ)
     env.pop("IVIG_COHORT", None)
+    # tests/conftest.py sets MPLBACKEND=Agg for the test process; inherited by the kernels it
+    # would make every glued figure render as "<Figure size ...>" text (and the build still pass)
+    env.pop("MPLBACKEND", None)
     if cohort is not None:
         env["IVIG_COHORT"] = str(cohort)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -259,3 +274,111 @@ def shared_build(
             book = build_book(out, cohort, env_extra=env_extra)
         _CACHE[key] = book
         return book
+
+
+# --------------------------------------------------------------------------- a user's own cohort
+#: Prefix of the medical-record-like ids given to the user-like cohort's patients.
+ID_PREFIX = "MRN-8841-"
+COHORT_FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")
+USER_COHORT_NAME = "st-elsewhere-myeloma"
+
+#: IPython startup file: records the text of every matplotlib figure drawn in a kernel (one JSON
+#: line per draw, to $QA_FIGURE_TEXTS), so a test can check what figures print without OCR.
+RECORD_FIGURES = r"""
+import json, os
+import matplotlib.figure
+from matplotlib.text import Text
+
+_draw = matplotlib.figure.Figure.draw
+
+
+def _recording_draw(self, renderer):
+    result = _draw(self, renderer)
+    try:
+        texts = [t.get_text() for t in self.findobj(Text) if t.get_text()]
+        texts += [str(ax.get_title()) for ax in self.axes]
+        with open(os.environ["QA_FIGURE_TEXTS"], "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"axes": len(self.axes), "texts": texts}) + "\n")
+    except Exception as exc:  # recording must never change the build
+        with open(os.environ["QA_FIGURE_TEXTS"] + ".errors", "a", encoding="utf-8") as fh:
+            fh.write(repr(exc) + "\n")
+    return result
+
+
+matplotlib.figure.Figure.draw = _recording_draw
+"""
+
+
+def make_user_cohort(folder: Path, seed: int = 7) -> dict[str, str]:
+    """Simulate a cohort into ``folder`` and make it look like a user's own export.
+
+    Every ``patient_id`` becomes ``MRN-8841-<4 digits>`` (one mapping, applied to all five files)
+    and ``cohort.yaml`` is removed (so the cohort is named after its folder and not flagged
+    synthetic). The numbers are those of ``simulate --seed <seed>``. Returns old id -> new id.
+    """
+    import csv
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "simulate", "--seed", str(seed), "--out", str(folder)],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"simulate failed: {proc.stderr[-2000:]}")
+    (folder / "cohort.yaml").unlink(missing_ok=True)
+    with (folder / "patients.csv").open(encoding="utf-8", newline="") as fh:
+        ids = [row["patient_id"] for row in csv.DictReader(fh)]
+    mapping = {old: f"{ID_PREFIX}{(7919 * (k + 13)) % 10_000:04d}" for k, old in enumerate(ids)}
+    if len(set(mapping.values())) != len(mapping):
+        raise RuntimeError("user-cohort ids are not unique")
+    for name in COHORT_FILES:
+        path = folder / name
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        col = rows[0].index("patient_id")
+        for row in rows[1:]:
+            if row:
+                row[col] = mapping[row[col]]
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(rows)
+    return mapping
+
+
+@dataclass(frozen=True)
+class UserBuild:
+    """A strict build of the book on a user-like cohort (see :func:`user_cohort_build`)."""
+
+    book: BuiltBook
+    cohort: Path  # the cohort folder (outside the repository)
+    ids: dict[str, str]  # simulator id -> the cohort's MRN-like id
+    figure_texts: Path  # JSON lines: the text of every figure drawn during the build
+
+
+_USER: dict[str, UserBuild] = {}
+
+
+def user_cohort_build(tmp_path_factory, seed: int = 7) -> UserBuild:
+    """The session's build on a user-like cohort (``make_user_cohort(seed)``), built once.
+
+    The cohort lives in a temporary folder outside the repository; the build runs offline with an
+    IPython startup file that records every figure's text. Shared by the privacy tests and by the
+    book's "numbers follow the cohort" test (its numbers are those of ``simulate --seed 7``).
+    """
+    with _LOCK:
+        if str(seed) in _USER:
+            return _USER[str(seed)]
+    cohort = tmp_path_factory.mktemp("outside-repo") / USER_COHORT_NAME
+    ids = make_user_cohort(cohort, seed)
+    ipython = tmp_path_factory.mktemp("ipython")
+    startup = ipython / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-qa-record-figures.py").write_text(RECORD_FIGURES, encoding="utf-8")
+    texts = ipython / "figure-texts.jsonl"
+    book = shared_build(
+        tmp_path_factory,
+        cohort=cohort,
+        env_extra={"IPYTHONDIR": str(ipython), "QA_FIGURE_TEXTS": str(texts)},
+    )
+    built = UserBuild(book=book, cohort=cohort, ids=ids, figure_texts=texts)
+    with _LOCK:
+        _USER[str(seed)] = built
+    return built

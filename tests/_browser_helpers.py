@@ -55,6 +55,7 @@ BAD_TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
     "numpy scalar repr": re.compile(r"\bnp\.(?:float|int|bool|str)_?\d*\("),
     "nan": re.compile(r"(?<![\w-])(?:nan|NaN)(?![\w-])"),
     "pandas NA marker": re.compile(r"<NA>|\bNaT\b"),
+    "figure rendered as text": re.compile(r"<Figure size \d"),
     "traceback": re.compile(r"Traceback \(most recent call last\)"),
     "python exception": re.compile(
         r"\b(?:KeyError|ValueError|TypeError|NameError|AttributeError|IndexError|"

@@ -36,18 +36,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.book]
 
 SCREENSHOTS = REPO / "_build" / "screenshots"
 
-#: The paper's two figures, by their MyST ``:name:`` (HTML id) -> words their caption must contain.
-PAPER_FIGURES: dict[str, tuple[str, ...]] = {
-    "fig-forest": ("Figure 1",),
-    "fig-swimmer": ("Figure 2",),
+#: The paper's two figures: HTML id (the MyST ``:name:``) -> (chapter page, caption words).
+PAPER_FIGURES: dict[str, tuple[str, str]] = {
+    "fig-forest": ("book/06-primary-analysis.html", "Figure 1"),
+    "fig-swimmer": ("book/05-infections.html", "Figure 2"),
 }
 
-#: The paper's tables: a caption/heading phrase a reader can find on the page, and the minimum
-#: number of rows of the rendered table that follows it.
-PAPER_TABLES: dict[str, int] = {
-    "Table 1": 10,
-    "Table 2": 4,
-    "Supplementary Table 1": 3,
+#: The paper's tables: caption prefix -> (chapter page, minimum rendered rows incl. header).
+PAPER_TABLES: dict[str, tuple[str, int]] = {
+    "Table 1.": ("book/04-baseline.html", 15),
+    "Table 2.": ("book/08-hypogammaglobulinemia.html", 5),
+    "Supplementary Table 1.": ("book/10-who-receives-ivig.html", 4),
 }
 
 #: Browsing every page must take less than this (the build is excluded).
@@ -58,7 +57,7 @@ BROWSE_BUDGET_S = 120.0
 def built_book(tmp_path_factory) -> BuiltBook:
     """The session's strict build of the default cohort (shared with other test modules)."""
     book = shared_build(tmp_path_factory)
-    assert book.ok, f"strict book build failed (exit {book.returncode}):\n{book.log[-4000:]}"
+    assert book.ok, book.failure_report()
     return book
 
 
@@ -194,35 +193,72 @@ def test_internal_links_resolve(visits: dict[str, PageReport]) -> None:
 
 
 def test_paper_figures_present(visits: dict[str, PageReport]) -> None:
-    found = {fid: (page, r.figures[fid]) for page, r in visits.items() for fid in r.figures}
-    missing = []
-    for fid, words in PAPER_FIGURES.items():
-        if fid not in found:
-            missing.append(f"figure #{fid} not on any page (figures seen: {sorted(found)})")
+    problems = []
+    for fid, (page, words) in PAPER_FIGURES.items():
+        report = visits.get(page)
+        if report is None or fid not in report.figures:
+            seen = sorted(report.figures) if report else "page missing"
+            problems.append(f"#{fid} not on {page} (figures there: {seen})")
             continue
-        page, fig = found[fid]
+        fig = report.figures[fid]
         if fig["img"] <= 0:
-            missing.append(f"#{fid} on {page}: image not loaded")
-        for word in words:
-            if word.lower() not in fig["caption"].lower():
-                missing.append(f"#{fid} on {page}: caption lacks {word!r}: {fig['caption']!r}")
-    assert not missing, "\n".join(missing)
+            problems.append(f"#{fid} on {page}: image not loaded")
+        if words.lower() not in fig["caption"].lower():
+            problems.append(f"#{fid} on {page}: caption lacks {words!r}: {fig['caption'][:80]!r}")
+    assert not problems, "\n".join(problems)
 
 
 def test_paper_tables_present(visits: dict[str, PageReport]) -> None:
-    """Each paper table is named on some chapter page and a table of enough rows is rendered."""
-    missing = []
-    for phrase, min_rows in PAPER_TABLES.items():
-        pattern = re.compile(rf"(?<![\w ]){re.escape(phrase)}(?!\d)")
-        pages = [p for p, r in _chapters(visits).items() if pattern.search(r.text)]
-        if not pages:
-            missing.append(f"{phrase!r} is named on no page")
+    problems = []
+    for prefix, (page, min_rows) in PAPER_TABLES.items():
+        report = visits.get(page)
+        tables = [t for t in (report.tables if report else []) if t["caption"].startswith(prefix)]
+        if not tables:
+            problems.append(f"no table captioned {prefix!r} on {page}")
+        elif max(t["rows"] for t in tables) < min_rows:
+            problems.append(f"{prefix!r} on {page} has only {tables[0]['rows']} rows")
+    assert not problems, "\n".join(problems)
+
+
+def _chapter_sources() -> dict[str, str]:
+    """Page path -> MyST source of every chapter in the table of contents."""
+    return {
+        f"book/{md.stem}.html": md.read_text(encoding="utf-8")
+        for md in sorted((REPO / "book").glob("*.md"))
+    }
+
+
+def test_every_figure_of_every_chapter_is_shown(visits: dict[str, PageReport]) -> None:
+    """Each ``{glue:figure}`` with a ``:name:`` in a chapter is on its page, image loaded."""
+    problems = []
+    for page, source in _chapter_sources().items():
+        if page not in visits:
             continue
-        if not any(
-            any(t["rows"] >= min_rows for t in visits[p].tables) for p in pages
-        ):
-            missing.append(f"{phrase!r}: no table with >= {min_rows} rows on {pages}")
-    assert not missing, "\n".join(missing)
+        for fid in re.findall(r"^:name:\s*(fig-[\w-]+)", source, flags=re.MULTILINE):
+            fig = visits[page].figures.get(fid)
+            if fig is None:
+                problems.append(f"{page}: figure #{fid} missing")
+            elif fig["img"] <= 0:
+                problems.append(f"{page}: figure #{fid} has no loaded image")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_published_table_is_shown(visits: dict[str, PageReport]) -> None:
+    """Each ``book.publish_table(...)`` of a chapter renders a captioned table on its page; a
+    literal caption in the source is found (by its first words) on the page."""
+    problems = []
+    for page, source in _chapter_sources().items():
+        if page not in visits:
+            continue
+        calls = source.count("publish_table(")
+        captions = [t["caption"] for t in visits[page].tables if t["rows"] >= 2]
+        if len(captions) < calls:
+            problems.append(f"{page}: {calls} tables published, {len(captions)} shown")
+        for literal in re.findall(r"caption=\s*f?\"([^\"{]{12,})", source):
+            start = literal[:30]
+            if not any(start in c for c in captions):
+                problems.append(f"{page}: no table captioned {start!r}...")
+    assert not problems, "\n".join(problems)
 
 
 def test_screenshots_saved(visits: dict[str, PageReport]) -> None:

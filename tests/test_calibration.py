@@ -1,21 +1,19 @@
-"""Tests of the calibration table (analysis.calibration) and its quick SCCS fit.
+"""Tests of the calibration table (analysis.calibration).
 
-References: the paper's numbers read from data/paper/targets.yaml (independently of the code), the
-issue's list of required calibration rows, hand-worked SCCS cases and statsmodels' Poisson GLM
-with patient fixed effects (an independent implementation of the same estimator).
+References: the paper's numbers read from data/paper/targets.yaml (independently of the code) and
+the issue's list of required calibration rows. The SCCS rows come from the project's engine
+(analysis.study / analysis.sccs), whose hand-worked cases and fixed-effects Poisson GLM checks
+live in tests/test_sccs.py.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
 from analysis.calibration import COLUMNS, calibration_table
-from analysis.calibration_facts import conditional_poisson
 from analysis.simulate import SYNTHETIC_DIR, simulate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,28 +106,3 @@ def test_any_valid_cohort_works_and_mismatches_fail():
     assert tab.loc["res1_infections_total", "synthetic"] == TARGETS["res1_infections_total"] - 1
     assert tab.loc["t1_n_ref", "status"] == "fail"
     assert tab.loc["t1_n_ivig", "status"] == "pass"
-
-
-def test_conditional_poisson_single_patient_is_the_rate_ratio():
-    # one patient: 1 event in 10 days on, 4 events in 20 days off -> IRR = (1/10)/(4/20) = 0.5
-    b = conditional_poisson(np.array([0, 0]), np.array([[1.0], [0.0]]), np.array([10.0, 20.0]),
-                            np.array([1.0, 4.0]))
-    assert np.exp(b[0]) == pytest.approx(0.5, rel=1e-9)
-
-
-def test_conditional_poisson_equals_fixed_effects_poisson_glm():
-    import statsmodels.api as sm
-
-    rng = np.random.default_rng(0)
-    n = 30
-    pid = np.repeat(np.arange(n), 3)
-    x = np.tile([[0, 0], [1, 0], [0, 1]], (n, 1)).astype(float)
-    days = rng.integers(20, 200, size=pid.size).astype(float)
-    lam = np.exp(rng.normal(-4, 0.7, size=n))[pid] * np.exp(x @ np.array([-0.5, 0.8]))
-    ev = rng.poisson(lam * days).astype(float)
-    b = conditional_poisson(pid, x, days, ev)
-    keep = np.bincount(pid, weights=ev)[pid] > 0
-    fe = pd.get_dummies(pid[keep]).to_numpy(float)
-    glm = sm.GLM(ev[keep], np.column_stack([fe, x[keep]]), family=sm.families.Poisson(),
-                 offset=np.log(days[keep])).fit(tol=1e-12)
-    assert b == pytest.approx(glm.params[-2:], abs=1e-6)

@@ -20,105 +20,31 @@ strictly from it (one build, shared through ``_book_build``) and check that
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from _book_build import REPO, VOLATILE_DIRS, BuiltBook, shared_build, snapshot_diff
-
-pytestmark = pytest.mark.book
-
-ID_PREFIX = "MRN-8841-"
-COHORT_FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")
-
-#: Records the text of every figure drawn in a kernel (loaded by IPython at kernel start).
-_RECORD_FIGURES = r'''
-import json, os
-import matplotlib.figure
-from matplotlib.text import Text
-
-_draw = matplotlib.figure.Figure.draw
-
-
-def _recording_draw(self, renderer):
-    result = _draw(self, renderer)
-    try:
-        texts = [t.get_text() for t in self.findobj(Text) if t.get_text()]
-        texts += [str(ax.get_title()) for ax in self.axes]
-        with open(os.environ["QA_FIGURE_TEXTS"], "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"axes": len(self.axes), "texts": texts}) + "\n")
-    except Exception as exc:  # recording must never change the build
-        with open(os.environ["QA_FIGURE_TEXTS"] + ".errors", "a", encoding="utf-8") as fh:
-            fh.write(repr(exc) + "\n")
-    return result
-
-
-matplotlib.figure.Figure.draw = _recording_draw
-'''
-
-
-def make_user_cohort(folder: Path, seed: int = 7) -> dict[str, str]:
-    """Simulate a cohort into ``folder`` and make it look like a user's export.
-
-    Every ``patient_id`` becomes ``MRN-8841-<4 digits>`` (a consistent mapping across the five
-    files) and ``cohort.yaml`` is removed (no name, not flagged synthetic). Returns the mapping.
-    """
-    proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "simulate", "--seed", str(seed), "--out", str(folder)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    (folder / "cohort.yaml").unlink(missing_ok=True)
-    with (folder / "patients.csv").open(encoding="utf-8", newline="") as fh:
-        ids = [row["patient_id"] for row in csv.DictReader(fh)]
-    # distinctive, non-sequential numbers (deterministic)
-    mapping = {old: f"{ID_PREFIX}{(7919 * (k + 13)) % 10_000:04d}" for k, old in enumerate(ids)}
-    assert len(set(mapping.values())) == len(mapping)
-    for name in COHORT_FILES:
-        path = folder / name
-        with path.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh))
-        col = rows[0].index("patient_id")
-        for row in rows[1:]:
-            if row:
-                row[col] = mapping[row[col]]
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh, lineterminator="\n").writerows(rows)
-    return mapping
+from _book_build import (
+    ID_PREFIX,
+    REPO,
+    VOLATILE_DIRS,
+    UserBuild,
+    make_user_cohort,
+    snapshot_diff,
+    user_cohort_build,
+)
 
 
 @pytest.fixture(scope="session")
-def user_cohort(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    folder = tmp_path_factory.mktemp("outside-repo") / "st-elsewhere-myeloma"
-    assert REPO not in folder.parents
-    return folder, make_user_cohort(folder)
-
-
-@pytest.fixture(scope="session")
-def figure_log(tmp_path_factory) -> Path:
-    ipython = tmp_path_factory.mktemp("ipython")
-    startup = ipython / "profile_default" / "startup"
-    startup.mkdir(parents=True)
-    (startup / "00-qa-record-figures.py").write_text(_RECORD_FIGURES, encoding="utf-8")
-    return ipython
-
-
-@pytest.fixture(scope="session")
-def user_build(tmp_path_factory, user_cohort, figure_log) -> tuple[BuiltBook, Path]:
-    folder, _ = user_cohort
-    texts = figure_log / "figure-texts.jsonl"
-    book = shared_build(
-        tmp_path_factory,
-        cohort=folder,
-        env_extra={"IPYTHONDIR": str(figure_log), "QA_FIGURE_TEXTS": str(texts)},
-    )
-    assert book.ok, f"strict build on a user's cohort failed:\n{book.log[-4000:]}"
-    return book, texts
+def user_build(tmp_path_factory) -> UserBuild:
+    """The session's strict build on a user-like cohort (shared with tests/test_book.py)."""
+    built = user_cohort_build(tmp_path_factory)
+    assert REPO not in built.cohort.parents
+    assert built.book.ok, built.book.failure_report()
+    return built
 
 
 def _outside_build(rel: str) -> bool:
@@ -166,18 +92,20 @@ def test_gitignore_keeps_user_cohorts_out(path: str, ignored: bool) -> None:
 
 
 # --------------------------------------------------------------------------- the user build
-def test_user_cohort_looks_like_a_user_export(user_cohort) -> None:
-    folder, mapping = user_cohort
+def test_user_cohort_looks_like_a_user_export(tmp_path: Path) -> None:
     from analysis.cohort import load_cohort
+
+    folder = tmp_path / "st-elsewhere-myeloma"
+    mapping = make_user_cohort(folder)
 
     cohort = load_cohort(folder)
     assert not cohort.synthetic and cohort.name == "st-elsewhere-myeloma"
     assert set(cohort.patients["patient_id"]) == set(mapping.values())
 
 
-def test_nothing_written_into_the_repository_outside_build(user_build, user_cohort) -> None:
-    book, _ = user_build
-    _, mapping = user_cohort
+@pytest.mark.book
+def test_nothing_written_into_the_repository_outside_build(user_build: UserBuild) -> None:
+    book, mapping = user_build.book, user_build.ids
     diff = snapshot_diff(book.repo_before, book.repo_after)
     touched = [f for f in diff["added"] + diff["modified"] if _outside_build(f)]
     # the strong rule: no file the build touched holds a patient id
@@ -188,16 +116,17 @@ def test_nothing_written_into_the_repository_outside_build(user_build, user_coho
     assert not added, f"files added to the repository by the build: {added}"
 
 
-def test_tables_written_for_the_user_cohort_hold_no_ids(user_build, user_cohort) -> None:
-    _, mapping = user_cohort
-    tables = [p for p in (REPO / "_build" / "tables").glob("st-elsewhere-myeloma-*/*.csv")]
+@pytest.mark.book
+def test_tables_written_for_the_user_cohort_hold_no_ids(user_build: UserBuild) -> None:
+    mapping = user_build.ids
+    tables = list((REPO / "_build" / "tables").glob(f"{user_build.cohort.name}-*/*.csv"))
     assert tables, "no CSV tables were written for the user's cohort"
     assert not _find_ids(tables, list(mapping.values()))
 
 
-def test_no_patient_id_in_the_built_site(user_build, user_cohort) -> None:
-    book, _ = user_build
-    folder, mapping = user_cohort
+@pytest.mark.book
+def test_no_patient_id_in_the_built_site(user_build: UserBuild) -> None:
+    book, folder, mapping = user_build.book, user_build.cohort, user_build.ids
     files = _text_files(book.html)
     assert any(p.suffix == ".html" for p in files)
     assert any(p.suffix == ".csv" for p in files), "no CSV downloads in the site"
@@ -207,20 +136,21 @@ def test_no_patient_id_in_the_built_site(user_build, user_cohort) -> None:
     assert not path_leaks, f"the cohort's absolute path appears in: {path_leaks}"
 
 
-def test_the_built_site_names_the_users_cohort(user_build) -> None:
+@pytest.mark.book
+def test_the_built_site_names_the_users_cohort(user_build: UserBuild) -> None:
     """The banner says which cohort was used (and that it is not the synthetic one)."""
-    book, _ = user_build
-    pages = [p for p in (book.html / "book").glob("*.html")]
+    pages = list((user_build.book.html / "book").glob("*.html"))
     results = [p for p in pages if "cohort-banner" in p.read_text(encoding="utf-8")]
     assert results, "no page carries the cohort banner"
     for page in results:
         text = page.read_text(encoding="utf-8")
-        assert "st-elsewhere-myeloma" in text, page.name
+        assert user_build.cohort.name in text, page.name
+        assert "Synthetic data" not in text, f"{page.name} calls the user's cohort synthetic"
 
 
-def test_figures_show_pseudonymous_ids_only(user_build, user_cohort) -> None:
-    _, texts_file = user_build
-    _, mapping = user_cohort
+@pytest.mark.book
+def test_figures_show_pseudonymous_ids_only(user_build: UserBuild) -> None:
+    texts_file, mapping = user_build.figure_texts, user_build.ids
     assert texts_file.exists(), "the figure recorder did not run in the kernels"
     errors = Path(str(texts_file) + ".errors")
     assert not errors.exists(), errors.read_text()

@@ -146,24 +146,24 @@ def test_any_seed_gives_a_valid_cohort(tmp_path, seed):
 
 def test_seed7_supports_every_analysis():
     """Seed 7 rebuilds the whole book: every outcome needs IVIG-group cases and HGG variation."""
-    from analysis.calibration_facts import cohort_facts
+    from analysis.simulate import as_cohort
+    from analysis.study import study_intervals
 
-    f = cohort_facts(simulate_cohort(7))
-    d = f.days[f.group[f.days["pid"]] == "ivig"]
-    for outcome in ("events", "events_g34", "events_bacterial", "events_viral"):
-        per = d.groupby("pid")[outcome].sum()
-        cases = per[per > 0].index
-        dc = d[d["pid"].isin(cases)]
-        assert len(cases) >= 3, outcome
-        assert dc["on"].any() and (~dc["on"]).any(), outcome
-        assert dc.loc[dc["on"], outcome].sum() > 0 and dc.loc[~dc["on"], outcome].sum() > 0
-    cases = d.groupby("pid")["events"].sum()
-    dc = d[d["pid"].isin(cases[cases > 0].index)]
+    cohort = as_cohort(simulate_cohort(7))
+    for outcome in ("all", "grade3", "bacterial", "viral"):
+        d = study_intervals(cohort, outcome, cases_only=True)  # IVIG-group cases
+        on = d["on_ivig"].to_numpy() == 1
+        assert d["id"].nunique() >= 3, outcome
+        assert d.loc[on, "days"].sum() > 0 and d.loc[~on, "days"].sum() > 0, outcome
+        assert d.loc[on, "events"].sum() > 0 and d.loc[~on, "events"].sum() > 0, outcome
     for thr in (700, 400, 200):
-        below = dc["igg"] < thr
-        assert below.any() and (~below).any(), thr
-        assert dc.loc[below, "events"].sum() > 0 and dc.loc[~below, "events"].sum() > 0
-    assert d["pre60"].any() and d.loc[d["pre60"], "events"].sum() > 0
+        d = study_intervals(cohort, "all", hgg=thr, cases_only=True)
+        below = d[f"igg_below_{thr}"].to_numpy() == 1
+        assert d.loc[below, "days"].sum() > 0 and d.loc[~below, "days"].sum() > 0, thr
+        assert d.loc[below, "events"].sum() > 0 and d.loc[~below, "events"].sum() > 0, thr
+    d = study_intervals(cohort, "all", pre_window=60)
+    pre = d["pre_ivig"].to_numpy() == 1
+    assert d.loc[pre, "days"].sum() > 0 and d.loc[pre, "events"].sum() > 0
 
 
 # --------------------------------------------------------------------------- mechanisms
@@ -299,3 +299,22 @@ def test_rates_are_vectorised_enough():
     simulate_cohort(9, n_ivig=3000, n_reference=7000)
     assert time.perf_counter() - t0 < 60  # generous: the test machine may be busy
     assert np.isfinite(t0)
+
+
+def test_generator_on_ivig_days_match_the_analysis_day_counting():
+    """The count-matching step's on-IVIG person-time (simulate_infections.on_days, on raw arrays)
+    equals the on-IVIG days of the analyses' interval table (analysis.study.study_intervals)."""
+    from analysis.simulate import as_cohort
+    from analysis.simulate_infections import on_days
+    from analysis.study import observation_periods, study_intervals, to_day
+
+    cohort = as_cohort(simulate_cohort(7))
+    obs = observation_periods(cohort)
+    ids = pd.Index(obs["patient_id"])
+    iv = cohort.ivig
+    ours = on_days(ids.get_indexer(iv["patient_id"]).astype("int64"), to_day(iv["date"]),
+                   obs["start_day"].to_numpy(), obs["end_day"].to_numpy())
+    d = study_intervals(cohort, group=None)
+    theirs = (d["days"] * d["on_ivig"]).groupby(d["id"]).sum().reindex(ids, fill_value=0)
+    assert ours.sum() > 0
+    np.testing.assert_array_equal(ours, theirs.to_numpy())

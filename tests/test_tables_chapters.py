@@ -44,7 +44,8 @@ def _baseline() -> pd.DataFrame:
         for level, code, n in (("M", "male", n_m), ("F", "female", n_f)):
             rows.append({"covariate": "sex", "level": level, "group": g, "n": n,
                          "pct": 100.0 * n / tot, "n_recorded": tot,
-                         "target_n": f"t1_sex_{code}_{c}_n", "target_pct": f"t1_sex_{code}_{c}_pct"})
+                         "target_n": f"t1_sex_{code}_{c}_n",
+                         "target_pct": f"t1_sex_{code}_{c}_pct"})
     return pd.DataFrame(rows)
 
 
