@@ -29,7 +29,7 @@ the contract's "IgG level on a day" version); their notes say so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,6 +150,7 @@ class Facts:
     end: np.ndarray  # last observed day, dara_last + 30
     inf: pd.DataFrame
     baseline: np.ndarray  # first functional IgG within dara_start-90..+10 (NaN: none)
+    sccs_known: dict[str, float] = field(default_factory=dict)  # sccs_values already computed
 
 
 def _as_cohort(cohort: Any) -> Cohort:
@@ -174,14 +175,18 @@ def cohort_facts(cohort: Cohort) -> Facts:
                  baseline_igg(cohort)["baseline_igg"].to_numpy(float))
 
 
-def calibration_table(cohort: Any, targets_path: str | Path | None = None) -> pd.DataFrame:
+def calibration_table(cohort: Any, targets_path: str | Path | None = None, *,
+                      sccs_known: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Compare ``cohort`` with every calibration target of the paper (see the module doc).
 
     ``cohort`` is a loaded :class:`~analysis.cohort.Cohort` or the dict of tables
     :func:`analysis.simulate.simulate_cohort` returns (converted by :func:`_as_cohort`).
+    ``sccs_known``: SCCS values (by target id, from :func:`sccs_values` on the same cohort)
+    already computed by the caller; only the missing models are fitted (the seed search).
     """
     tdict = targets(targets_path)
     f = cohort_facts(_as_cohort(cohort))
+    f.sccs_known = dict(sccs_known or {})
     tab = _Table(tdict)
     _table1(tab, f)
     _results(tab, f)
@@ -578,7 +583,8 @@ def _sccs(tab: _Table, f: Facts) -> None:
     """Self-controlled case series rows (the book's engine, IVIG-group cases)."""
     note = ("analysis.study.fit_sccs (IVIG-group cases, contract day counting), as in the "
             "book's SCCS chapters")
-    v = sccs_values(f.cohort)
+    missing = tuple(t for t in SCCS_TARGETS if t not in f.sccs_known)
+    v = {**f.sccs_known, **(sccs_values(f.cohort, missing) if missing else {})}
     tab.add("sccs_allgrade_irr", v["sccs_allgrade_irr"], 0.03, note)
     tab.add("sccs_g34_irr", v["sccs_g34_irr"], 0.05, note)
     tab.add("sccs_pre60_irr", v["sccs_pre60_irr"], ("gt", 1.5), note + "; model: on-IVIG + 60-day "

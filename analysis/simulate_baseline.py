@@ -28,9 +28,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.simulate_targets import allocate, exact_sorted_sample, target
-
-DAYS_PER_MONTH = 30.4375
-DAYS_PER_YEAR = 365.25
+from analysis.study import DAYS_PER_MONTH, DAYS_PER_YEAR
 
 #: Short group keys used in target ids.
 GROUP_KEY = {"ivig": "ivig", "reference": "ref"}

@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-#: The copy of the shared targets file that ships with the repository.
-TARGETS_PATH: Path = Path(__file__).resolve().parents[1] / "data" / "paper" / "targets.yaml"
+from analysis import TARGETS_PATH  # the copy of the shared targets file in the repository
 
 __all__ = [
     "TARGETS_PATH",

@@ -30,13 +30,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from analysis.cohort import OBS_TAIL_DAYS as _CONTRACT_OBS_TAIL_DAYS
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.cohort import Cohort
     from analysis.sccs import SCCS
 
 # --- Study constants (the paper's design, data contract v1) ----------------------------------
-#: Observation ends this many days after the last daratumumab dose (Methods: "thirty days after").
-OBS_TAIL_DAYS: int = 30
+#: Observation ends this many days after the last daratumumab dose (Methods: "thirty days after");
+#: the contract's constant, defined once in :mod:`analysis.cohort` (the validator counts items
+#: outside observation with it).
+OBS_TAIL_DAYS: int = _CONTRACT_OBS_TAIL_DAYS
 #: A dose on day ``a`` exposes days ``a .. a + ON_IVIG_DAYS - 1`` ("within 30 days after IVIG").
 ON_IVIG_DAYS: int = 30
 #: A progression on day ``p`` marks days ``p .. p + PROGRESSION_DAYS - 1`` (sensitivity covariate).
@@ -87,9 +91,8 @@ def to_day(values: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
 
 def from_day(days: np.ndarray | pd.Series) -> pd.Series:
     """Int day numbers -> pandas Timestamps (for display columns)."""
-    return pd.Series(np.asarray(days, dtype="int64").astype("datetime64[D]")).astype(
-        "datetime64[ns]"
-    )
+    return pd.Series(np.asarray(days, dtype="int64").astype("datetime64[D]").astype(
+        "datetime64[ns]"))
 
 
 def month_of_day(days: np.ndarray) -> np.ndarray:
@@ -107,22 +110,18 @@ def observation_periods(cohort: Cohort, group: str | None = None) -> pd.DataFram
     (``end_day - start_day + 1``). ``group`` restricts to ``"ivig"`` or ``"reference"``.
     """
     p = cohort.patients
-    if group is not None:
-        p = p[p["group"] == group]
+    ids = p["patient_id"].astype(str).to_numpy()
+    groups = p["group"].astype(str).to_numpy()
     start_day = to_day(p["dara_start"])
     end_day = to_day(p["dara_last"]) + OBS_TAIL_DAYS
-    out = pd.DataFrame(
-        {
-            "patient_id": p["patient_id"].astype(str).to_numpy(),
-            "group": p["group"].astype(str).to_numpy(),
-            "start_day": start_day,
-            "end_day": end_day,
-        }
-    )
-    out["start"] = from_day(start_day)
-    out["end"] = from_day(end_day)
-    out["days"] = out["end_day"] - out["start_day"] + 1
-    return out[["patient_id", "group", "start", "end", "start_day", "end_day", "days"]]
+    if group is not None:  # on arrays: filtering the whole patients table costs more
+        keep = groups == group
+        ids, groups, start_day, end_day = ids[keep], groups[keep], start_day[keep], end_day[keep]
+    return pd.DataFrame({
+        "patient_id": ids, "group": groups, "start": from_day(start_day),
+        "end": from_day(end_day), "start_day": start_day, "end_day": end_day,
+        "days": end_day - start_day + 1,
+    })
 
 
 def _check_outcome(outcome: str) -> None:
@@ -154,11 +153,16 @@ def infections_in_observation(cohort: Cohort, group: str | None = None) -> pd.Da
     ``"3-4"``; grade >= 3 counts as 3-4) to the contract columns. File order is kept.
     """
     obs = observation_periods(cohort, group)
-    inf = cohort.infections.merge(
-        obs[["patient_id", "group", "start_day", "end_day"]], on="patient_id", how="inner"
-    )
-    inf = inf.assign(day=to_day(inf["date"]))
-    inf = inf[(inf["day"] >= inf["start_day"]) & (inf["day"] <= inf["end_day"])].copy()
+    inf = cohort.infections
+    # position of each infection's patient; -1 (another group) lands on an appended sentinel
+    pos = pd.Index(obs["patient_id"]).get_indexer(inf["patient_id"])
+    day = to_day(inf["date"])
+    start = np.append(obs["start_day"].to_numpy(), 0)[pos]
+    end = np.append(obs["end_day"].to_numpy(), 0)[pos]
+    keep = (pos >= 0) & (day >= start) & (day <= end)
+    inf = inf[keep].reset_index(drop=True)
+    inf["group"] = obs["group"].to_numpy()[pos[keep]]
+    inf["start_day"], inf["end_day"], inf["day"] = start[keep], end[keep], day[keep]
     grade = pd.to_numeric(inf["grade"], errors="coerce")
     inf["grade_group"] = np.where(grade >= 3, "3-4", "1-2")
     return inf.reset_index(drop=True)

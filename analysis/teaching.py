@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.study import DAYS_PER_YEAR  # the project's rate convention
+
 __all__ = [
     "BatchFit",
     "Scenario",
@@ -58,8 +60,6 @@ __all__ = [
 
 #: qnorm(0.975), as the engine uses for 95% Wald intervals.
 Z975 = 1.959963984540054
-#: Days per year (the project's rate convention).
-DAYS_PER_YEAR = 365.25
 
 
 # --------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ book.glue_values({"short": short, "long": long}, prefix="sens_window_")
 # %% [markdown]
 # The SCCS assumes that an infection does not change the chance of later exposure. Here it plainly
 # does: physicians gave IVIG to patients "who had HGG and recurrent infections", so infections
-# crowd into the weeks just before the first IVIG dose. Those weeks count as observation, which
+# are expected to crowd into the weeks just before the first IVIG dose. Those weeks count as observation, which
 # raises the observation-period rate and makes IVIG look more protective than it is. The standard
 # check is to give the days just before the first exposure their own level, so that they leave the
 # comparison {cite:p}`whitaker2009,requena2020`: the paper used windows of

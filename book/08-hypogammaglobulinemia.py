@@ -202,9 +202,9 @@ def cell(group: str, stat: str) -> float:
 
 hgg_time = tables.compare(
     [
-        R("IVIG group: median share of days with IgG < 700", cell("ivig", "median"),
+        R(f"IVIG group: median share of days with IgG < {thr_any}", cell("ivig", "median"),
           ["res2_time_with_hgg_pct_ivig"], pct),
-        R("Reference group: median share of days with IgG < 700", cell("reference", "median"),
+        R(f"Reference group: median share of days with IgG < {thr_any}", cell("reference", "median"),
           ["res2_time_with_hgg_pct_ref"], pct),
         R("IVIG group: mean share", cell("ivig", "mean"), [], pct),
         R("Reference group: mean share", cell("reference", "mean"), [], pct),
@@ -225,7 +225,7 @@ book.glue_values({
     "n_ref": int(time_hgg.loc["reference", "n"]) if "reference" in time_hgg.index else 0,
 }, prefix="hgg_time_")
 book.publish_table(hgg_time, "hgg_time_share",
-                   caption="Share of observed days with functional IgG below 700 mg/dL, by group")
+                   caption=f"Share of observed days with functional IgG below {thr_any} mg/dL, by group")
 
 # %% [markdown]
 # The paper reports that reference patients spent more of their time with HGG than IVIG patients

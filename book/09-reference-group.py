@@ -205,18 +205,19 @@ book.glue_figure("fig_reference_rates", fig)
 R = tables.Row
 hgg = tables.compare(
     [
-        R("Functional IgG < 700 mg/dL during the study period, %", ours("res2_hgg_any_pct_ref"),
+        R(f"Functional IgG < {thr_any} mg/dL during the study period, %",
+          ours("res2_hgg_any_pct_ref"),
           ["res2_hgg_any_pct_ref"], tables.fmt_pct),
-        R("Functional IgG < 400 mg/dL, n", ours("res2_hgg_moderate_or_worse_n"),
+        R(f"Functional IgG < {thr_mod} mg/dL, n", ours("res2_hgg_moderate_or_worse_n"),
           ["res2_hgg_moderate_or_worse_n"], lambda x: tables.fmt_num(int(x))
           if not np.isnan(x) else tables.MISSING),
-        R("Functional IgG < 400 mg/dL, %", ours("res2_hgg_moderate_or_worse_pct"),
+        R(f"Functional IgG < {thr_mod} mg/dL, %", ours("res2_hgg_moderate_or_worse_pct"),
           ["res2_hgg_moderate_or_worse_pct"], tables.fmt_pct),
-        R("Functional IgG < 200 mg/dL, n", ours("res2_hgg_severe_n"), ["res2_hgg_severe_n"],
+        R(f"Functional IgG < {thr_sev} mg/dL, n", ours("res2_hgg_severe_n"), ["res2_hgg_severe_n"],
           lambda x: tables.fmt_num(int(x)) if not np.isnan(x) else tables.MISSING),
-        R("Functional IgG < 200 mg/dL, %", ours("res2_hgg_severe_pct"), ["res2_hgg_severe_pct"],
+        R(f"Functional IgG < {thr_sev} mg/dL, %", ours("res2_hgg_severe_pct"), ["res2_hgg_severe_pct"],
           tables.fmt_pct),
-        R("IVIG group, for context: functional IgG < 700 mg/dL, %",
+        R(f"IVIG group, for context: functional IgG < {thr_any} mg/dL, %",
           ours("res2_hgg_any_pct_ivig"), ["res2_hgg_any_pct_ivig"], tables.fmt_pct),
         R("Months on daratumumab, median", ours("res2_months_on_dara_median_ref"),
           ["res2_months_on_dara_median_ref"], lambda x: tables.fmt_num(x, 1)),
@@ -233,9 +234,9 @@ book.publish_table(hgg, "reference_hgg",
                            "during observation)")
 
 # %% [markdown]
-# Once the M-spike is subtracted, HGG is nearly as common in the reference group as in the IVIG
-# group: {glue:text}`ref_hgg_any:.0f`% had a functional IgG below {glue:text}`ref_thr_any` mg/dL at some point, against
-# {glue:text}`ref_hgg_any_ivig:.0f`% (paper {glue:text}`paper_res2_hgg_any_pct_ref`% and
+# With the M-spike subtracted, {glue:text}`ref_hgg_any:.0f`% of the reference group had a
+# functional IgG below {glue:text}`ref_thr_any` mg/dL at some point, against
+# {glue:text}`ref_hgg_any_ivig:.0f`% of the IVIG group (paper {glue:text}`paper_res2_hgg_any_pct_ref`% and
 # {glue:text}`paper_res2_hgg_any_pct_ivig`%); {glue:text}`ref_hgg_moderate:.0f`% fell below {glue:text}`ref_thr_mod` and
 # {glue:text}`ref_hgg_severe:.0f`% below {glue:text}`ref_thr_sev`. Chapter {doc}`08-hypogammaglobulinemia` compares the
 # share of time spent with HGG. From the same observation the paper concludes that HGG alone does not

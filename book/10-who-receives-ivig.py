@@ -117,7 +117,8 @@ for t in ("t1_prior_infections_hr", "t1_prior_inf_3_hr", "t1_prior_inf_4plus_hr"
     book.glue_paper(t)
 
 # %% [markdown]
-# Prior infections carry the selection. Each infection in the year before daratumumab multiplied the
+# The paper's account of the selection rests on prior infections. Here each infection in the year
+# before daratumumab multiplied the
 # hazard of a first IVIG dose by {glue:text}`who_uni_prior_hr:.2f`
 # ({glue:text}`who_uni_prior_lo:.2f`–{glue:text}`who_uni_prior_hi:.2f`, p
 # {glue:text}`who_uni_prior_p`; paper {glue:text}`paper_t1_prior_infections_hr:.2f`). Against no

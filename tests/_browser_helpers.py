@@ -215,8 +215,17 @@ async () => {
   const errs = Array.from(document.querySelectorAll(
       '.output.error, .output.traceback, .cell_output .error, div.stderr, .output.stderr'))
       .map(e => e.textContent.slice(0, 500));
+  // the text a reader reads as results: prose and outputs, not the code of the cells
+  const clone = main.cloneNode(true);
+  clone.querySelectorAll('.cell_input').forEach(e => e.remove());
+  clone.querySelectorAll('div[class*="highlight-"]').forEach(e => {
+    if (!e.closest('.cell_output, .output')) e.remove();
+  });
+  document.body.appendChild(clone);  // innerText needs layout
+  const text = clone.innerText;
+  clone.remove();
   return {imgs, glued, mathTotal: mathEls.length, mathTypeset, figures, tables, hrefs,
-          errs, text: main.innerText, title: document.title};
+          errs, text, title: document.title};
 }
 """
 

@@ -70,6 +70,9 @@ def visits(built_book: BuiltBook) -> dict[str, PageReport]:
 
     pages = html_pages(built_book.html)
     assert pages, f"no HTML pages under {built_book.html}"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):  # screenshots of this build only
+        old.unlink()
     reports: dict[str, PageReport] = {}
     t0 = time.monotonic()
     with serve(built_book.html) as base_url, sync_playwright() as pw:

@@ -48,3 +48,22 @@ def test_paper_vs_book_plot_refuses_empty_and_bad_columns() -> None:
             pd.DataFrame(columns=["label", "source", "est", "ci_low", "ci_high"]), xlabel="x")
     with pytest.raises(ValueError, match="missing column"):
         figures.paper_vs_book_plot(pd.DataFrame({"label": ["a"]}), xlabel="x")
+
+
+def test_rates_by_period_plot_bars_per_period() -> None:
+    rates = pd.DataFrame({
+        "label": ["All", "All", "All", "Fungal", "Fungal"],
+        "period": ["on_ivig", "observation", "reference", "observation", "reference"],
+        "rate": [1.78, 3.10, 0.94, 0.05, np.nan],
+    })
+    fig = figures.rates_by_period_plot(rates)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Infections per patient-year"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["All", "Fungal"]
+    bars: dict[str, list[float]] = {}
+    for patch in ax.patches:
+        bars.setdefault(patch.get_gid(), []).append(patch.get_width())
+    assert set(bars) == {"bars-on_ivig", "bars-observation", "bars-reference"}
+    assert bars["bars-observation"] == pytest.approx([3.10, 0.05])
+    assert bars["bars-on_ivig"] == pytest.approx([1.78, 0.0])  # no rate: no bar drawn
+    matplotlib.pyplot.close(fig)
