@@ -228,16 +228,17 @@ def conditional_loglik(
 
 
 def _factorize_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..k-1 of the ids, in sorted id order, and the unique ids.
+    """Integer codes 0..k-1 of the ids (in order of first appearance) and the unique ids.
 
-    Fast path for numeric ids that are already sorted (as interval builders write them): a
-    cumulative count of changes, no hashing.
+    Fast path for numeric ids that are already sorted: a cumulative count of changes, no
+    hashing. Otherwise hashing without sorting the ids: rows grouped by individual (as interval
+    builders write them) then already have non-decreasing codes, and need no sort either.
     """
     values = ids.to_numpy()
     if pd.api.types.is_numeric_dtype(ids) and len(values) and np.all(values[1:] >= values[:-1]):
         change = np.r_[True, values[1:] != values[:-1]]
         return np.cumsum(change) - 1, values[change]
-    codes, uniques = pd.factorize(ids, sort=True)
+    codes, uniques = pd.factorize(ids, sort=False)
     return codes, np.asarray(uniques)
 
 
@@ -285,6 +286,26 @@ def _compress(
     for k in range(p):
         X_c[:, k] = lo[k] + (code_c // radix[k]) % ranges[k]
     return X_c, y_c, days_c, grp_c
+
+
+def _same_cases(
+    a: tuple[np.ndarray, np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> bool:
+    """Same case ids with the same events and total observed days (in any row order)."""
+    if len(a[0]) != len(b[0]):
+        return False
+    fa = pd.DataFrame({"n": a[1], "d": a[2]}, index=pd.Index(a[0]))
+    fb = pd.DataFrame({"n": b[1], "d": b[2]}, index=pd.Index(b[0]))
+    try:
+        fb = fb.reindex(fa.index)
+    except (TypeError, ValueError):
+        return False
+    if fb.isna().to_numpy().any():
+        return False
+    return bool(
+        np.array_equal(fa["n"].to_numpy(), fb["n"].to_numpy())
+        and np.allclose(fa["d"].to_numpy(), fb["d"].to_numpy(), rtol=0, atol=1e-9)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -767,14 +788,7 @@ class SCCS:
         df = len(self.terms) - len(restricted.terms)
         if df <= 0:
             raise SCCSError("not nested: the restricted model must have fewer terms")
-        a, b = self._fingerprint, restricted._fingerprint
-        same = (
-            len(a[0]) == len(b[0])
-            and np.array_equal(a[0], b[0])
-            and np.array_equal(a[1], b[1])
-            and np.allclose(a[2], b[2], rtol=0, atol=1e-9)
-        )
-        if not same:
+        if not _same_cases(self._fingerprint, restricted._fingerprint):
             raise SCCSError(
                 "not nested: the two models were fitted to different data (cases, events per "
                 "case or observed days per case differ)"

@@ -214,7 +214,7 @@ fig = figures.km_plot(km_ivig, strata_labels={"ivig": "IVIG group"})
 book.glue_figure("fig_who_km_ivig", fig)
 km_prior = cox.kaplan_meier(data, by="prior_infections_cat")
 fig = figures.km_plot(
-    km_prior,
+    km_prior.drop(columns=["ci_low", "ci_high"]),  # five overlapping bands would hide the curves
     strata_labels={k: f"{k} prior infection{'s' if k != '1' else ''}"
                    for k in km_prior["stratum"].unique()},
 )
@@ -244,8 +244,8 @@ book.glue_paper("res1_time_to_first_ivig_median", "res1_time_to_first_ivig_min",
 # :name: fig-who-km-prior
 #
 # Kaplan-Meier estimates of not yet having received IVIG, both groups together, by the number of
-# infections in the year before daratumumab (95% confidence bands; n is the number of patients in
-# each stratum).
+# infections in the year before daratumumab (n is the number of patients in each stratum; confidence
+# bands are left out so that the curves stay legible).
 # ```
 #
 # Across both groups together, the curves split by prior infections show the selection of

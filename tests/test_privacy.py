@@ -144,8 +144,10 @@ def test_the_built_site_names_the_users_cohort(user_build: UserBuild) -> None:
     assert results, "no page carries the cohort banner"
     for page in results:
         text = page.read_text(encoding="utf-8")
-        assert user_build.cohort.name in text, page.name
-        assert "Synthetic data" not in text, f"{page.name} calls the user's cohort synthetic"
+        at = text.index("cohort-banner")
+        banner = text[at : at + 1500]  # the admonition: its title and first paragraph
+        assert user_build.cohort.name in banner, f"{page.name}: banner does not name the cohort"
+        assert "Synthetic" not in banner, f"{page.name}: banner calls the user's cohort synthetic"
 
 
 @pytest.mark.book

@@ -131,17 +131,38 @@ def execute_glue(chapter: str, env: dict[str, str], tables: Path) -> dict[str, d
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.fixture(scope="module")
+def executions(tmp_path_factory) -> dict[str, tuple[dict, dict, Path]]:
+    """Each chapter of TWICE_CHAPTERS executed twice, concurrently, in different environments:
+    chapter -> (glue of run A, glue of run B, folder holding the tables of runs a/ and b/)."""
+    jobs = []
+    for chapter in TWICE_CHAPTERS:
+        base = tmp_path_factory.mktemp(f"twice-{chapter}")
+        jobs += [(chapter, ENV_A, base / "a"), (chapter, ENV_B, base / "b")]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda job: execute_glue(*job), jobs))
+    return {
+        chapter: (results[2 * k], results[2 * k + 1], jobs[2 * k][2].parent)
+        for k, chapter in enumerate(TWICE_CHAPTERS)
+    }
+
+
+def _is_figure(output: dict) -> bool:
+    return any(m.endswith("image/png") for m in output)
+
+
+def _plain(output: dict) -> str | None:
+    """The text/plain of a glued output, whatever the mime prefix."""
+    return next((v for k, v in output.items() if k.endswith("text/plain")), None)
+
+
 @pytest.mark.book
 @pytest.mark.parametrize("chapter", TWICE_CHAPTERS)
-def test_executing_a_chapter_twice_glues_identical_values(chapter: str, tmp_path: Path) -> None:
-    with ThreadPoolExecutor(2) as pool:
-        first, second = pool.map(
-            lambda job: execute_glue(chapter, *job),
-            [(ENV_A, tmp_path / "a"), (ENV_B, tmp_path / "b")],
-        )
+def test_executing_a_chapter_twice_glues_identical_values(chapter: str, executions) -> None:
+    first, second, tables = executions[chapter]
     assert first, f"{chapter} glues nothing"
     assert first.keys() == second.keys()
-    values = {k for k, v in first.items() if not any(m.endswith("image/png") for m in v)}
+    values = {k for k, v in first.items() if not _is_figure(v)}
     differ = {k: (first[k], second[k]) for k in values if first[k] != second[k]}
     assert not differ, f"glued values differ between two executions: {differ}"
     figures = {k for k in first if k not in values}
@@ -150,9 +171,24 @@ def test_executing_a_chapter_twice_glues_identical_values(chapter: str, tmp_path
     differ_fig = sorted(k for k in figures if first[k] != second[k])
     assert not differ_fig, f"glued figures differ between two executions: {differ_fig}"
     # the CSV tables written by the two executions are identical too
-    csv_a = {p.relative_to(tmp_path / "a"): p.read_bytes() for p in (tmp_path / "a").rglob("*.csv")}
-    csv_b = {p.relative_to(tmp_path / "b"): p.read_bytes() for p in (tmp_path / "b").rglob("*.csv")}
+    csv_a = {p.relative_to(tables / "a"): p.read_bytes() for p in (tables / "a").rglob("*.csv")}
+    csv_b = {p.relative_to(tables / "b"): p.read_bytes() for p in (tables / "b").rglob("*.csv")}
     assert csv_a == csv_b
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("chapter", TWICE_CHAPTERS)
+def test_the_build_glues_what_a_fresh_execution_glues(
+    chapter: str, executions, built_book: BuiltBook
+) -> None:
+    """A third, independent run: the session's strict build (another process, offline)."""
+    assert built_book.ok, built_book.failure_report()
+    glue_file = built_book.out / "_build" / "jupyter_execute" / "book" / f"{chapter}.glue.json"
+    built = json.loads(glue_file.read_text(encoding="utf-8"))
+    fresh, _, _ = executions[chapter]
+    ours = {k: _plain(v["data"]) for k, v in built.items() if not _is_figure(v["data"])}
+    theirs = {k: _plain(v) for k, v in fresh.items() if not _is_figure(v)}
+    assert ours == theirs
 
 
 # --------------------------------------------------------------------------- pinned environment
