@@ -2,7 +2,7 @@
 
 The flow of the package follows the analysis:
 
-* :mod:`analysis.cohort` loads and validates a cohort folder (the data contract in ``data/README.md``);
+* :mod:`analysis.cohort` loads and validates a cohort folder (the contract in ``data/README.md``);
 * :mod:`analysis.study` holds the study's own definitions (windows, outcomes, day counting) and
   runs each analysis of the paper as one call;
 * :mod:`analysis.intervals` turns dated exposures and covariates into day intervals (generic);

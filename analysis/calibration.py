@@ -20,10 +20,12 @@ Where the paper contradicts itself (``inconsistencies.md``), the row says which 
 and why. Every day-level quantity (observation periods, on-IVIG days, seasons, IgG level on a day,
 rates, the SCCS estimates) comes from the project's one implementation of the contract's day
 counting and SCCS likelihood (:mod:`analysis.study`, :mod:`analysis.study_descriptive`,
-:mod:`analysis.study_menu`, built on :mod:`analysis.intervals` and :mod:`analysis.sccs`). A few
-rows keep a definition of their own because the calibration matches the paper's Table 2 version
-(e.g. HGG counted from the measurements taken during observation, where the book also reports
-the contract's "IgG level on a day" version); their notes say so.
+:mod:`analysis.study_menu`, built on :mod:`analysis.intervals` and :mod:`analysis.sccs`), and
+every per-patient quantity the book also reports (HGG during the study period, months on
+daratumumab, time to first infection, IVIG doses and duration, IgG before the first IVIG) is read
+from :func:`analysis.study_descriptive.patient_summary`, so the calibration table, the book's
+tables and the reproduction audit agree. Where a row needs a different definition its note says
+which and why.
 """
 
 from __future__ import annotations
@@ -406,24 +408,6 @@ def _infections(tab: _Table, f: Facts) -> None:
 
 
 # --------------------------------------------------------------------------- Table 2 and HGG
-def _lowest_measured(f: Facts) -> np.ndarray:
-    """Per patient: the lowest functional IgG *measured* during observation (NaN: none).
-
-    This is the Table 2 reading of "patients with HGG" that the calibration matches
-    (inconsistencies.md item 6); the contract's "IgG level on a day" reading, which also counts a
-    low value carried in from before the first observed day, is
-    :func:`analysis.study_descriptive.hgg_by_patient` (the Abstract's 100%/81%/21% version).
-    """
-    from analysis.study import igg_measurements
-
-    m = igg_measurements(f.cohort)
-    pos = pd.Index(f.patients["patient_id"]).get_indexer(m["id"])
-    day = m["day"].to_numpy()
-    inside = (pos >= 0) & (day >= f.start[pos]) & (day <= f.end[pos])
-    low = pd.Series(m["value"].to_numpy(float)[inside]).groupby(pos[inside]).min()
-    return low.reindex(np.arange(len(f.patients))).to_numpy(float)
-
-
 def _igg_at_first_ivig(f: Facts) -> np.ndarray:
     """Per patient: the contract's functional IgG level on the day of the earliest IVIG in
     ``ivig.csv`` (latest measurement on or before it, else the baseline; NaN: no IVIG)."""
@@ -450,8 +434,8 @@ def _table2(tab: _Table, f: Facts) -> None:
     from analysis.study_descriptive import hgg_by_patient, person_time
 
     base = f.baseline
-    lowest = _lowest_measured(f)
-    hgg = hgg_by_patient(f.cohort)
+    hgg = hgg_by_patient(f.cohort)  # patients.csv order
+    lowest = hgg["min_igg"].to_numpy(float)  # lowest functional IgG measured in observation
     for pre, g in (("t2", "ivig"), ("res2", "reference")):
         pids = np.flatnonzero(f.group == g)
         # lowest functional IgG measured during the study period, per patient
@@ -460,9 +444,10 @@ def _table2(tab: _Table, f: Facts) -> None:
             for thr in (700, 400, 200):
                 c = int(np.sum(low < thr))
                 tab.add(f"t2_hgg_lt{thr}_n", c, "exact",
-                        "patients with a functional IgG measurement below the threshold during "
-                        "observation (the Table 2 counts; Abstract/Discussion 100%/81%/21% are "
-                        "the other version, inconsistencies.md item 6)")
+                        "patients whose lowest functional IgG measured during observation is "
+                        "below the threshold (the Table 2 counts; the Abstract/Discussion "
+                        "100%/81%/21% probably come from an earlier data cut, "
+                        "inconsistencies.md item 6)")
                 tab.add(f"t2_hgg_lt{thr}_pct", 100 * c / max(pids.size, 1))
             tab.add("res1_hgg_any_pct", 100 * np.mean(low < 700))
             tab.add("res1_hgg_moderate_or_worse_pct", 100 * np.mean(low < 400))

@@ -33,6 +33,7 @@ from analysis.study import (
     PROGRESSION_DAYS,
     baseline_igg,
     first_ivig,
+    igg_measurements,
     igg_on_days,
     infections_in_observation,
     observation_periods,
@@ -182,25 +183,43 @@ def rates_by_category(cohort: Cohort) -> pd.DataFrame:
 
 # --- per-patient descriptives -----------------------------------------------------------------
 def hgg_by_patient(cohort: Cohort) -> pd.DataFrame:
-    """Per patient (both groups): days with a known IgG level, days below each threshold.
+    """Per patient (both groups): HGG during the study period, and time spent with HGG.
 
-    Columns ``patient_id, group, days_known, min_igg, days_below_700/400/200,
-    ever_below_700/400/200`` (bool) and ``share_below_700`` (0-1; NaN if no known day). "Ever"
-    means on at least one observed day, by the contract's IgG-on-a-day rule.
+    Columns ``patient_id, group, n_measured, min_igg, ever_below_700/400/200`` (bool),
+    ``days_known, days_below_700/400/200`` and ``share_below_700`` (0-1; NaN if no known day).
+    Two definitions, each used for one question (the book, the audit and the calibration table
+    all read them from here):
+
+    * "HGG during the study period" (Table 2; Results): ``min_igg`` is the lowest functional IgG
+      *measured* within the patient's observation period (``n_measured`` measurement days; NaN if
+      none) and ``ever_below_T`` is ``min_igg < T``. The paper's IgG troughs "were measured to
+      reflect the maximal severity of HGG" during the study period, so a pre-daratumumab baseline
+      value does not count here (inconsistencies.md item 6).
+    * "Time with HGG": ``days_known`` / ``days_below_T`` count observed days by the contract's
+      "IgG level on a day" rule (latest measurement on or before the day, the baseline before the
+      first one), which is the right reading for a share of time (``share_below_700``).
     """
     iv = study_intervals(cohort, "all", group=None, igg_level=True)
     iv = iv[iv["igg"].notna()]
     cols = {"days_known": iv["days"]}
     for t in HGG_THRESHOLDS:
         cols[f"days_below_{t}"] = iv["days"] * (iv["igg"] < t)
-    agg = pd.DataFrame(cols).assign(id=iv["id"], igg=iv["igg"]).groupby("id").agg(
-        {**{c: "sum" for c in cols}, "igg": "min"}).rename(columns={"igg": "min_igg"})
-    obs = observation_periods(cohort)[["patient_id", "group"]]
-    out = obs.merge(agg, left_on="patient_id", right_index=True, how="left")
-    for c in cols:
-        out[c] = out[c].fillna(0).astype(int)
+    days = pd.DataFrame(cols).groupby(iv["id"].to_numpy()).sum()
+    obs = observation_periods(cohort)
+    m = igg_measurements(cohort)
+    pos = pd.Index(obs["patient_id"]).get_indexer(m["id"])
+    start = np.append(obs["start_day"].to_numpy(), 0)[pos]
+    end = np.append(obs["end_day"].to_numpy(), -1)[pos]
+    day = m["day"].to_numpy()
+    m = m[(pos >= 0) & (day >= start) & (day <= end)]
+    measured = m.groupby("id")["value"].agg(n_measured="size", min_igg="min")
+    out = obs[["patient_id", "group"]].copy()
+    out["n_measured"] = out["patient_id"].map(measured["n_measured"]).fillna(0).astype(int)
+    out["min_igg"] = out["patient_id"].map(measured["min_igg"]).astype(float)
     for t in HGG_THRESHOLDS:
-        out[f"ever_below_{t}"] = out[f"days_below_{t}"] > 0
+        out[f"ever_below_{t}"] = (out["min_igg"] < t).to_numpy(dtype=bool)
+    for c in cols:
+        out[c] = out["patient_id"].map(days[c]).fillna(0).astype(int)
     out["share_below_700"] = out["days_below_700"] / out["days_known"].replace(0, np.nan)
     return out.reset_index(drop=True)
 
@@ -400,7 +419,7 @@ def descriptive_values(cohort: Cohort) -> pd.DataFrame:
     add("t2_n", len(iv))
     for t, name in ((700, "any"), (400, "moderate_or_worse"), (200, "severe")):
         n = int(iv[f"ever_below_{t}"].sum())
-        add(f"t2_hgg_lt{t}_n", n, "functional IgG < t on >= 1 observed day")
+        add(f"t2_hgg_lt{t}_n", n, "lowest functional IgG measured during observation < t")
         add(f"t2_hgg_lt{t}_pct", 100.0 * n / len(iv) if len(iv) else np.nan)
         add(f"res1_hgg_{name}_pct", 100.0 * n / len(iv) if len(iv) else np.nan)
     add("res2_hgg_any_pct_ref", 100.0 * ref["ever_below_700"].mean())

@@ -279,3 +279,48 @@ def test_tables_linked_as_csv(visits: dict[str, PageReport], built_book: BuiltBo
     for page, href in csv_links:
         target = (built_book.html / Path(page).parent / href.split("#")[0]).resolve()
         assert target.is_file() and target.stat().st_size > 0, f"{page}: {href}"
+
+
+# --------------------------------------------------------------------------- the harness itself
+_BROKEN_PAGE = """<!DOCTYPE html><html><head><title>broken</title>
+<script src="https://cdn.example.invalid/mathjax.js"></script>
+<script>console.error("boom"); undefinedFunction();</script></head>
+<body><main>
+<p>Value: <span class="pasted-text">{glue:text}`x`</span> and
+<span class="pasted-text">nan</span>.</p>
+<p>np.float64(0.57) and a <a href="missing.html">dead link</a> and
+<a href="#nowhere">anchor</a>.</p>
+<span class="math notranslate nohighlight">\\(x^2\\)</span>
+<img src="missing.png" alt="gone">
+<figure id="fig-forest"><img src="missing.png"><figcaption>Figure 1</figcaption></figure>
+<div class="output traceback">Traceback (most recent call last): KeyError</div>
+</main></body></html>"""
+
+
+def test_harness_detects_every_kind_of_problem(tmp_path: Path) -> None:
+    """The detectors above are only worth something if they fire: a page with one problem of
+    each kind must be caught by each (no network is used: the external script is aborted)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    (tmp_path / "index.html").write_text(_BROKEN_PAGE, encoding="utf-8")
+    with serve(tmp_path) as base_url, sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            r = inspect_page(browser, base_url + "index.html", base_url)
+        finally:
+            browser.close()
+    assert any("boom" in e for e in r.console_errors)
+    assert any("undefinedFunction" in e for e in r.page_errors)
+    assert [u for u in r.requests if not is_local(u, base_url)] == [
+        "https://cdn.example.invalid/mathjax.js"
+    ]
+    assert any(img["naturalWidth"] == 0 for img in r.images)
+    assert r.figures["fig-forest"]["img"] == 0
+    assert r.math_total == 1 and r.math_typeset == 0
+    assert r.error_outputs
+    found = {problem.split(":")[0] for problem in bad_text(r.text)}
+    assert {"leftover glue role", "numpy scalar repr", "nan", "traceback"} <= found
+    problems = [check_link(h, r.final_url, base_url, tmp_path) for h in r.hrefs]
+    assert sum(p is not None for p in problems) == 2

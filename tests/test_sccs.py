@@ -388,6 +388,11 @@ def test_lr_test_and_nesting_checks() -> None:
     other = fit_quiet(data[data["id"] != a_case], ["season"])
     with pytest.raises(SCCSError, match="different data"):
         full.lr_test(other)
+    shuffled = fit_quiet(data.sample(frac=1, random_state=3), ["season"])
+    assert full.lr_test(shuffled).statistic == pytest.approx(res.statistic, abs=1e-9)
+    as_text = fit_quiet(data.assign(id="p" + data["id"].astype(str)), ["exposed", "season"])
+    with pytest.raises(SCCSError, match="different data"):
+        as_text.lr_test(restricted)
     shifted = fit_quiet(data.assign(days=data["days"] + 1), ["season"])
     with pytest.raises(SCCSError, match="different data"):
         full.lr_test(shifted)
