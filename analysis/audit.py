@@ -3,9 +3,11 @@
 Why a module: chapter 11 of the book lists each entry of ``data/paper/targets.yaml`` with our value,
 a tolerance and a status, and chapters 7-10 draw the paper's estimates beside ours. Both need the
 same join of "the paper's id" with "our number for that id" from the book's own analyses
-(:mod:`analysis.study`, :mod:`analysis.study_descriptive`, :mod:`analysis.cox`) -- not from the
-simulator's calibration check (:mod:`analysis.calibration`), which recomputes its quantities
-independently. Nothing here knows whether the cohort is synthetic.
+(:mod:`analysis.study`, :mod:`analysis.study_descriptive`, :mod:`analysis.cox`). The simulator's
+calibration check (:mod:`analysis.calibration`) reads the same study modules, so where both give a
+value for an id they agree; the audit only falls back on the calibration table for ids the book's
+analyses do not compute, and borrows its tolerances and its rounding rule. Nothing here knows
+whether the cohort is synthetic.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from analysis.calibration import printed_decimals, rounds_to
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.cohort import Cohort
@@ -309,14 +313,6 @@ AUDIT_COLUMNS: list[str] = [
 ]
 
 
-def _decimals(v: Any) -> int:
-    """Decimals printed in a targets.yaml number (``3.10`` is stored as 3.1: at least its own)."""
-    if isinstance(v, bool) or not isinstance(v, float):
-        return 0
-    text = repr(v)
-    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
-
-
 def audit_group(entry: dict[str, Any]) -> str:
     """The table or section a target belongs to, for grouping the audit."""
     tid, section = entry["id"], str(entry.get("section", ""))
@@ -369,7 +365,7 @@ def judge(paper: Any, ours: float, unit: str, rule: tuple[str, float] | None = N
     if not math.isfinite(ours):
         return "–", "not computed"
     p = float(paper)
-    rounded_equal = round(ours + 1e-12, _decimals(paper)) == p
+    rounded_equal = rounds_to(ours, paper)
     if rule is not None and rule[0] == "gt":
         return f"> {rule[1]:g}", "match" if rounded_equal else "close" if ours > rule[1] \
             else "differs"
@@ -439,7 +435,8 @@ def format_ours(paper: Any, ours: float) -> str:
     """Our value printed with one decimal more than the paper printed (counts as integers)."""
     if not math.isfinite(ours):
         return "–"
-    d = _decimals(paper) if isinstance(paper, (int, float)) and not isinstance(paper, bool) else 1
+    numeric = isinstance(paper, (int, float)) and not isinstance(paper, bool)
+    d = printed_decimals(paper) if numeric else 1
     if d == 0 and float(ours).is_integer():
         return f"{int(ours):,}"
     return f"{ours:,.{d + 1}f}"

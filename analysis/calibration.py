@@ -38,8 +38,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from analysis.cox import T1_LEVEL_CODES
 from analysis.simulate_targets import allocate, targets
-from analysis.study import DAYS_PER_MONTH, DAYS_PER_YEAR
+from analysis.study import DAYS_PER_YEAR
 from analysis.study import to_day as day_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,12 +49,18 @@ COLUMNS = ["target_id", "description", "paper", "synthetic", "tolerance", "statu
 GK = {"ivig": "ivig", "ref": "reference"}
 
 
-def _decimals(v: Any) -> int:
-    """Decimals printed in a target value (0 for whole numbers; trailing zeros are lost in YAML)."""
+def printed_decimals(v: Any) -> int:
+    """Decimals printed in a targets.yaml number (0 for whole numbers; ``3.10`` is stored as 3.1,
+    trailing zeros are lost in YAML, so this is at least its own count)."""
     if isinstance(v, bool) or not isinstance(v, float):
         return 0
     s = repr(v)
     return len(s.split(".")[1]) if "." in s and "e" not in s else 0
+
+
+def rounds_to(value: float, printed: Any) -> bool:
+    """Whether ``value`` rounded to the decimals of ``printed`` equals it (half rounds up)."""
+    return round(float(value) + 1e-12, printed_decimals(printed)) == float(printed)
 
 
 class _Table:
@@ -80,10 +87,10 @@ class _Table:
             ok = None if tol == "info" else False
         elif tol == "exact":
             tol_text = "exact"
-            ok = round(float(v) + 1e-12, _decimals(pv)) == float(pv)
+            ok = rounds_to(v, pv)
         elif tol == "rounding":
-            tol_text = f"rounding ({_decimals(pv)} dp)"
-            ok = round(float(v) + 1e-12, _decimals(pv)) == float(pv)
+            tol_text = f"rounding ({printed_decimals(pv)} dp)"
+            ok = rounds_to(v, pv)
         elif isinstance(tol, tuple) and tol[0] == "gt":
             tol_text = f"> {tol[1]}"
             ok = float(v) > tol[1]
@@ -141,8 +148,8 @@ def _km_at(time: np.ndarray, event: np.ndarray, at: float) -> float:
 class Facts:
     """What the calibration rows need of one cohort, from the shared study modules.
 
-    Arrays are per patient in ``patients.csv`` order; ``inf`` holds the infections inside their
-    patient's observation period (:func:`analysis.study.infections_in_observation`).
+    Arrays are per patient in ``patients.csv`` order; ``summary`` is
+    :func:`analysis.study_descriptive.patient_summary` (the per-patient quantities the book uses).
     """
 
     cohort: Cohort
@@ -150,8 +157,8 @@ class Facts:
     group: np.ndarray
     start: np.ndarray  # first observed day (int day number)
     end: np.ndarray  # last observed day, dara_last + 30
-    inf: pd.DataFrame
     baseline: np.ndarray  # first functional IgG within dara_start-90..+10 (NaN: none)
+    summary: pd.DataFrame  # analysis.study_descriptive.patient_summary, patients.csv order
     sccs_known: dict[str, float] = field(default_factory=dict)  # sccs_values already computed
 
 
@@ -166,15 +173,15 @@ def _as_cohort(cohort: Any) -> Cohort:
 
 
 def cohort_facts(cohort: Cohort) -> Facts:
-    """Per-patient facts of a loaded cohort (observation periods, infections, baseline IgG)."""
-    from analysis.study import baseline_igg, infections_in_observation, observation_periods
+    """Per-patient facts of a loaded cohort (observation periods, baseline IgG, patient summary)."""
+    from analysis.study import observation_periods
+    from analysis.study_descriptive import patient_summary
 
     obs = observation_periods(cohort)
-    inf = infections_in_observation(cohort)
-    inf["grade"] = pd.to_numeric(inf["grade"], errors="coerce").astype(float)
+    summary = patient_summary(cohort)
     return Facts(cohort, cohort.patients.reset_index(drop=True), obs["group"].to_numpy(),
-                 obs["start_day"].to_numpy(), obs["end_day"].to_numpy(), inf,
-                 baseline_igg(cohort)["baseline_igg"].to_numpy(float))
+                 obs["start_day"].to_numpy(), obs["end_day"].to_numpy(),
+                 summary["baseline_igg"].to_numpy(float), summary)
 
 
 def calibration_table(cohort: Any, targets_path: str | Path | None = None, *,
@@ -208,16 +215,10 @@ def _table1(tab: _Table, f: Facts) -> None:
         n = int(sel.sum())
         tab.add(f"t1_n_{gk}", n, "exact")
         pg = p[sel]
-        cats = {
-            "sex": ("sex", {"male": "M", "female": "F"}),
-            "heavy": ("heavy_chain", {"none": "none", "igg": "IgG", "iga": "IgA", "igd": "IgD",
-                                      "ige": "IgE", "igm": "IgM"}),
-            "light": ("light_chain", {"lambda": "lambda", "kappa": "kappa", "both": "both"}),
-            "iss": ("iss", {"1": "I", "2": "II", "3": "III"}),
-            "riss": ("riss", {"1": "I", "2": "II", "3": "III"}),
-            "hrcyto": ("high_risk_cyto", {"no": "no", "yes": "yes"}),
-        }
-        for key, (col, levels) in cats.items():
+        for col, (key, codes) in T1_LEVEL_CODES.items():
+            if col not in pg:  # derived columns (prior-infection category, baseline HGG): below
+                continue
+            levels = {lv: code for code, lv in codes.items()}  # level code -> value in the data
             vals = pg[col].astype("string")
             known = int(vals.notna().sum())
             for lv, code in levels.items():
@@ -258,7 +259,7 @@ def _table1(tab: _Table, f: Facts) -> None:
         start = f.start[sel]
         num = {
             "age": pd.to_numeric(pg["age_at_dara"], errors="coerce").to_numpy(float),
-            "months_on_dara": (day_number(pg["dara_last"]) - start) / DAYS_PER_MONTH,
+            "months_on_dara": f.summary["months_on_dara"].to_numpy(float)[sel],
             "years_dx_to_dara": (start - day_number(pg["diagnosis_date"])) / DAYS_PER_YEAR,
             "lines": pd.to_numeric(pg["lines_of_therapy"], errors="coerce").to_numpy(float),
             "prior_infections": prior,
@@ -312,10 +313,9 @@ def _results(tab: _Table, f: Facts) -> None:
     asct = pi["prior_asct"].astype("string")
     tab.add("res1_prior_asct_pct",
             100 * float((asct == "yes").sum()) / max(int(asct.notna().sum()), 1))
-    months = (day_number(pi["dara_last"]) - start[iv]) / DAYS_PER_MONTH
-    tab.add("res1_months_on_dara_median", _median(months))
-    months_rf = (day_number(p[rf]["dara_last"]) - start[rf]) / DAYS_PER_MONTH
-    tab.add("res2_months_on_dara_median_ref", _median(months_rf))
+    months = f.summary["months_on_dara"].to_numpy(float)
+    tab.add("res1_months_on_dara_median", _median(months[iv]))
+    tab.add("res2_months_on_dara_median_ref", _median(months[rf]))
     prior = pd.to_numeric(p["prior_infections_12m"], errors="coerce").to_numpy(float)
     tab.add("res1_prior_year_infections_median", _median(prior[iv]))
     tab.add("res2_prior_infections_median_ivig", _median(prior[iv]))
@@ -347,31 +347,33 @@ def _rate(rates: pd.DataFrame, period: str, season: str, stat: str = "rate_poole
 
 def _infections(tab: _Table, f: Facts) -> None:
     """Infection counts, sites, organisms, rates, seasons and progression."""
-    from analysis.study_descriptive import infection_rates, infection_summary, ivig_share_by_season
+    from analysis.study_descriptive import (
+        infection_rates,
+        infection_summary,
+        ivig_share_by_season,
+        sites_and_organisms,
+    )
 
-    inf = f.inf
     rates = infection_rates(f.cohort)
+    summary = infection_summary(f.cohort).set_index(["group", "quantity"])["value"]
+    so = sites_and_organisms(f.cohort).set_index(["group", "category"])
     for pre, g in (("res1", "ivig"), ("res2", "reference")):
-        n_pat = int(np.sum(f.group == g))
-        x = inf[inf["group"] == g]
-        n = len(x)
-        npat = int(x["patient_id"].nunique())
-        g34 = x[x["grade"] >= 3]
-        tab.add(f"{pre}_infections_total", n, "exact", "infections in the observation period")
-        tab.add(f"{pre}_patients_with_infection_n", npat, "exact")
-        tab.add(f"{pre}_patients_with_infection_pct", 100 * npat / max(n_pat, 1))
-        tab.add(f"{pre}_g34_patients_n", int(g34["patient_id"].nunique()), "exact")
-        tab.add(f"{pre}_g34_patients_pct", 100 * g34["patient_id"].nunique() / max(n_pat, 1))
-        tab.add(f"{pre}_fatal_infections_n", int((x["grade"] >= 5).sum()), "exact")
-        resp = x["site"].isin(["upper_respiratory", "lower_respiratory"])
-        tab.add(f"{pre}_site_respiratory_pct", 100 * float(resp.mean()) if n else np.nan)
-        tab.add(f"{pre}_site_lower_respiratory_pct",
-                100 * float((x["site"] == "lower_respiratory").mean()) if n else np.nan)
-        conf = x[x["organism"] != "unconfirmed"]
+        def q(name: str, g: str = g) -> float:
+            return float(summary[(g, name)])
+
+        tab.add(f"{pre}_infections_total", int(q("infections")), "exact",
+                "infections in the observation period")
+        tab.add(f"{pre}_patients_with_infection_n", int(q("patients_with_infection")), "exact")
+        tab.add(f"{pre}_patients_with_infection_pct", q("pct_patients_with_infection"))
+        tab.add(f"{pre}_g34_patients_n", int(q("patients_with_g34")), "exact")
+        tab.add(f"{pre}_g34_patients_pct", q("pct_patients_with_g34"))
+        tab.add(f"{pre}_fatal_infections_n", int(q("fatal_infections")), "exact")
+        for site in ("respiratory", "lower_respiratory"):
+            tab.add(f"{pre}_site_{site}_pct", float(so["pct"].get((g, site), np.nan)))
+        n_conf = int(sum(so["n"].get((g, o), 0) for o in ("bacterial", "viral", "fungal")))
         for org in ("bacterial", "viral", "fungal"):
-            tab.add(f"{pre}_micro_{org}_pct",
-                    100 * float((conf["organism"] == org).mean()) if len(conf) else np.nan,
-                    "rounding", f"of {len(conf)} microbiologically confirmed infections "
+            tab.add(f"{pre}_micro_{org}_pct", float(so["pct"].get((g, org), np.nan)),
+                    "rounding", f"of {n_conf} microbiologically confirmed infections "
                     "(denominator not printed in the paper)")
         if pre == "res2":
             tab.add("res2_rate_allgrade", _rate(rates, "reference", "all"), 0.03,
@@ -379,18 +381,16 @@ def _infections(tab: _Table, f: Facts) -> None:
             tab.add("res2_rate_g34", _rate(infection_rates(f.cohort, "grade3"), "reference", "all"),
                     0.03, "pooled grade 3-4 infections per patient-year")
     # IVIG group: time to first infection, rates on/off, seasons, progression
-    x = inf[inf["group"] == "ivig"]
-    first = x.groupby("patient_id")["day"].min()
-    ttf = (first - first.index.map(dict(zip(f.patients["patient_id"], f.start, strict=True)))
-           ).to_numpy(float) / DAYS_PER_MONTH
+    ttf = f.summary.loc[f.group == "ivig", "time_to_first_infection_months"].to_numpy(float)
     tab.add("res1_time_to_first_infection_median", _median(ttf), "info",
             "months from the first daratumumab dose, patients with an infection")
     r_on, r_off = _rate(rates, "on_ivig", "all"), _rate(rates, "observation", "all")
     m_on = _rate(rates, "on_ivig", "all", "rate_mean")
     m_off = _rate(rates, "observation", "all", "rate_mean")
-    note_rate = ("pooled rate; the paper's 1.78/3.10 cannot be pooled rates together with its "
-                 "seasonal rates (inconsistencies.md item 1); mean of per-patient rates here: "
-                 "{:.2f}")
+    note_rate = ("pooled rate, so that it is consistent with the matched on/off rate ratio "
+                 "(drv_rate_ratio_on_off); the paper's 1.78/3.10 cannot be pooled rates together "
+                 "with its seasonal rates (inconsistencies.md item 1), so the book shows the mean "
+                 "of per-patient rates first: {:.2f} here")
     tab.add("res1_rate_on_ivig", r_on, "info", note_rate.format(m_on))
     tab.add("res1_rate_observation", r_off, "info", note_rate.format(m_off))
     tab.add("drv_rate_ratio_on_off", r_on / r_off, 0.05,
@@ -401,25 +401,12 @@ def _infections(tab: _Table, f: Facts) -> None:
         tab.add(f"res1_rate_{name}", _rate(rates, "ivig_all", name), "info",
                 "pooled; the matched version is the on/off ratio (inconsistencies.md item 1)")
         tab.add(f"res1_on_ivig_share_{name}_pct", 100 * float(share.get(name, np.nan)), "info")
-    summary = infection_summary(f.cohort).set_index(["group", "quantity"])["value"]
     tab.add("res1_infections_at_progression_pct",
             summary[("ivig", "pct_infections_at_progression")], "info",
             "infections within 30 days from a progression date")
 
 
 # --------------------------------------------------------------------------- Table 2 and HGG
-def _igg_at_first_ivig(f: Facts) -> np.ndarray:
-    """Per patient: the contract's functional IgG level on the day of the earliest IVIG in
-    ``ivig.csv`` (latest measurement on or before it, else the baseline; NaN: no IVIG)."""
-    from analysis.study import first_ivig, igg_on_days
-
-    fi = first_ivig(f.cohort)
-    level = pd.Series(igg_on_days(f.cohort, fi["patient_id"].to_numpy(),
-                                  fi["first_ivig_day"].to_numpy("int64")),
-                      index=fi["patient_id"].to_numpy())
-    return f.patients["patient_id"].map(level).to_numpy(float)
-
-
 def _ivig_doses(f: Facts) -> pd.DataFrame:
     """Every IVIG dose in ``ivig.csv`` with its patient's ``group``, ``day`` and ``start``."""
     iv = f.cohort.ivig[f.cohort.ivig["date"].notna()]
@@ -431,10 +418,10 @@ def _ivig_doses(f: Facts) -> pd.DataFrame:
 
 def _table2(tab: _Table, f: Facts) -> None:
     """Table 2 and HGG rows: IgG levels, IVIG use, ANC/ALC at infection."""
-    from analysis.study_descriptive import hgg_by_patient, person_time
+    from analysis.study_descriptive import labs_at_infection
 
     base = f.baseline
-    hgg = hgg_by_patient(f.cohort)  # patients.csv order
+    hgg = f.summary  # patient_summary carries the hgg_by_patient columns, patients.csv order
     lowest = hgg["min_igg"].to_numpy(float)  # lowest functional IgG measured in observation
     for pre, g in (("t2", "ivig"), ("res2", "reference")):
         pids = np.flatnonzero(f.group == g)
@@ -461,35 +448,33 @@ def _table2(tab: _Table, f: Facts) -> None:
             tab.add("t2_igg_pre_dara_min", _ends(b)[0], "exact")
             tab.add("t2_igg_pre_dara_max", _ends(b)[1], "exact")
             tab.add("res1_igg_pre_dara_median", _median(b), "rounding")
-            at_iv = _igg_at_first_ivig(f)[pids]
+            ps = f.summary.iloc[pids]  # analysis.study_descriptive.patient_summary
+            at_iv = ps["igg_before_first_ivig"].to_numpy(float)
             tab.add("t2_igg_pre_ivig_median", _median(at_iv), "info",
-                    "latest functional IgG on or before the day of the first IVIG")
+                    "functional IgG level on the day of the first IVIG in observation (latest "
+                    "measurement on or before it, else the baseline)")
             tab.add("t2_igg_pre_ivig_min", _ends(at_iv)[0], "info")
             tab.add("t2_igg_pre_ivig_max", _ends(at_iv)[1], "info")
             tab.add("res1_igg_at_ivig_start_median", _median(at_iv), "info")
-            pt = person_time(f.cohort)
-            pt = pt[pt["group"] == g]
-            per = (pt["days"] * pt["on_ivig"]).groupby(pt["patient_id"], sort=False).sum()
-            share = per / pt.groupby("patient_id", sort=False)["days"].sum() * 100
+            share = 100 * ps["prop_days_on_ivig"].to_numpy(float)
             tab.add("t2_on_ivig_days_prop_median", _median(share), "info",
                     "per patient: observed days on IVIG / observed days")
             tab.add("t2_on_ivig_days_prop_min", _ends(share)[0], "info")
             tab.add("t2_on_ivig_days_prop_max", _ends(share)[1], "info")
+            for col, tid, note in (
+                ("time_to_first_ivig_months", "res1_time_to_first_ivig",
+                 "months from the first daratumumab dose to the first IVIG in observation"),
+                ("n_ivig_doses", "res1_ivig_doses", "doses dated in observation"),
+                ("ivig_months", "res1_ivig_duration",
+                 "months from the first to the last IVIG dose in observation plus the last "
+                 "dose's 30-day on-IVIG window"),
+            ):
+                x = ps[col].to_numpy(float)
+                for stat, v in (("median", _median(x)), ("min", _ends(x)[0]),
+                                ("max", _ends(x)[1])):
+                    tab.add(f"{tid}_{stat}", v, "info", note)
             ivd = _ivig_doses(f)
             ivd = ivd[ivd["group"] == g]
-            g_ = ivd.groupby("patient_id")["day"]
-            ttf = (g_.min() - ivd.groupby("patient_id")["start"].first()) / DAYS_PER_MONTH
-            for s, fn in (("median", _median), ("min", lambda v: _ends(v)[0]),
-                          ("max", lambda v: _ends(v)[1])):
-                tab.add(f"res1_time_to_first_ivig_{s}", fn(ttf), "info",
-                        "months from the first daratumumab dose to the first IVIG")
-            nd = g_.size()
-            dur = (g_.max() - g_.min() + 28) / DAYS_PER_MONTH
-            for s, fn in (("median", _median), ("min", lambda v: _ends(v)[0]),
-                          ("max", lambda v: _ends(v)[1])):
-                tab.add(f"res1_ivig_doses_{s}", fn(nd), "info")
-                tab.add(f"res1_ivig_duration_{s}", fn(dur), "info",
-                        "months from the first to the last IVIG dose plus 4 weeks")
             dose = ivd["dose"].to_numpy(float)
             tab.add("res1_ivig_dose_low", _ends(dose)[0], "exact")
             tab.add("res1_ivig_dose_high", _ends(dose)[1], "exact")
@@ -505,34 +490,32 @@ def _table2(tab: _Table, f: Facts) -> None:
             tshare = hgg.loc[hgg["group"] == g, "share_below_700"] * 100
             tab.add("res2_time_with_hgg_pct_ref", _median(tshare), "info",
                     "median per-patient share of observed days with functional IgG < 700")
-    # ANC / ALC at infection
+    # ANC / ALC at infection (analysis.study_descriptive.labs_at_infection)
     for g, pre in (("ivig", "t2"), ("reference", "res2")):
-        x = f.inf[f.inf["group"] == g]
+        labs = labs_at_infection(f.cohort, g)
+        dist = labs[labs["threshold"].isna()].set_index(["lab", "grade_group"])
+        below = labs[labs["threshold"].notna()].set_index(["lab", "grade_group", "threshold"])[
+            "pct_below"]
         for lab in ("anc", "alc"):
-            v = x[lab].to_numpy(float)
+            d = dist.loc[(lab, "all")]
             mid = "res1_alc_at_infection_median" if (g == "ivig" and lab == "alc") else \
                 f"{pre}_{lab}_at_infection_median"
             note = "Table 2 prints 29.0 (typo); the text's 1.0 is matched (inconsistencies.md " \
                    "item 8)" if mid == "res1_alc_at_infection_median" else ""
-            tab.add(mid, _median(v), 0.3, note)
-            tab.add(f"{pre}_{lab}_at_infection_min", _ends(v)[0], "exact")
-            tab.add(f"{pre}_{lab}_at_infection_max", _ends(v)[1], "exact")
-        g34 = x["grade"].to_numpy() >= 3
+            tab.add(mid, float(d["median"]), 0.3, note)
+            tab.add(f"{pre}_{lab}_at_infection_min", float(d["min"]), "exact")
+            tab.add(f"{pre}_{lab}_at_infection_max", float(d["max"]), "exact")
         if g == "ivig":
             for lab, thr, name in (("anc", 0.5, "anc_lt05"), ("anc", 1.0, "anc_lt10"),
                                    ("alc", 0.5, "alc_lt05"), ("alc", 1.0, "alc_lt10")):
-                v = x[lab].to_numpy(float)
-                for gg, m in (("g12", ~g34), ("g34", g34)):
-                    k = m & np.isfinite(v)
-                    tab.add(f"t2_{name}_{gg}_pct", 100 * np.mean(v[k] < thr) if k.any() else
-                            np.nan, "info", "share of infections with a value, below the "
-                            "threshold (<, as in Table 2)")
+                for gg, code in (("1-2", "g12"), ("3-4", "g34")):
+                    tab.add(f"t2_{name}_{code}_pct", float(below.get((lab, gg, thr), np.nan)),
+                            "info", "share of infections with a value, below the threshold "
+                            "(<, as in Table 2)")
         else:
             for lab, tid in (("anc", "res2_g4_neutropenia_in_g34_pct"),
                              ("alc", "res2_alc_lt05_in_g34_pct")):
-                v = x[lab].to_numpy(float)
-                k = g34 & np.isfinite(v)
-                tab.add(tid, 100 * np.mean(v[k] < 0.5) if k.any() else np.nan, "info")
+                tab.add(tid, float(below.get((lab, "3-4", 0.5), np.nan)), "info")
 
 
 # --------------------------------------------------------------------------- SCCS

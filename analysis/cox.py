@@ -37,6 +37,7 @@ from analysis.study import (
     DAYS_PER_YEAR,
     baseline_igg,
     first_ivig,
+    months_on_dara,
     observation_periods,
     to_day,
 )
@@ -193,7 +194,7 @@ def cox_data(cohort: Cohort) -> pd.DataFrame:
     dx_days[p["diagnosis_date"].isna().to_numpy()] = np.nan
     out["age_per_5y"] = pd.to_numeric(p["age_at_dara"], errors="coerce").to_numpy(float) / 5.0
     out["years_dx_per_5y"] = dx_days / DAYS_PER_YEAR / 5.0
-    out["months_on_dara"] = (to_day(p["dara_last"]) - start) / DAYS_PER_MONTH
+    out["months_on_dara"] = months_on_dara(cohort)
     out["lines"] = pd.to_numeric(p["lines_of_therapy"], errors="coerce").to_numpy(float)
     out["prior_infections"] = pd.to_numeric(p["prior_infections_12m"], errors="coerce").to_numpy(
         float
@@ -431,7 +432,10 @@ _T1_NUMERIC: dict[str, tuple[str, float]] = {
     "years_dx_per_5y": ("years_dx_to_dara", 5.0), "lines": ("lines", 1.0),
     "prior_infections": ("prior_infections", 1.0),
 }
-_T1_LEVEL_CODES: dict[str, tuple[str, dict[str, str]]] = {
+#: Table 1's category rows: data column -> (targets.yaml code, {value in the data: level code}),
+#: e.g. ``t1_heavy_igg_ivig_n`` counts ``heavy_chain == "IgG"``. The one map used by this module
+#: and by :mod:`analysis.calibration`.
+T1_LEVEL_CODES: dict[str, tuple[str, dict[str, str]]] = {
     "sex": ("sex", {"M": "male", "F": "female"}),
     "prior_infections_cat": ("prior_inf", {"0": "0", "1": "1", "2": "2", "3": "3",
                                            "4+": "4plus"}),
@@ -468,7 +472,7 @@ def baseline_characteristics(cohort_or_data: Cohort | pd.DataFrame) -> pd.DataFr
                 "median": x.median(), "min": x.min(), "max": x.max(), "n_recorded": len(x),
                 **{f"target_{s}": f"t1_{code}_{gcode}_{s}" for s in ("median", "min", "max")},
             })
-        for col, (code, levels) in _T1_LEVEL_CODES.items():
+        for col, (code, levels) in T1_LEVEL_CODES.items():
             x = d[col].astype("string")
             recorded = x.isin(list(levels)).fillna(False)
             counts = x[recorded].value_counts()

@@ -56,8 +56,6 @@ GRADE_BANDS: tuple[tuple[str, int, int, str, str], ...] = (
     ("Grade 3-4", 3, 4, "^", "grade_high"),
     ("Grade 5", 5, 5, "X", "grade_fatal"),
 )
-#: Days per month, for "months since" axes (365.25 / 12, as in :mod:`analysis.study`).
-DAYS_PER_MONTH = 30.4375
 #: Width of a figure that spans the page (inches): at ``figure.dpi`` 110 about the width of the
 #: book's text column, so fonts show at their nominal size.
 PAGE_WIDTH = 6.4
@@ -114,13 +112,18 @@ def apply_style() -> None:
 # helpers
 # --------------------------------------------------------------------------------------------------
 def _as_day(values: Any) -> np.ndarray:
-    """Dates (datetime64, Timestamps) or integer day numbers -> float day numbers (NaN: missing)."""
+    """Dates (datetime64, Timestamps) or integer day numbers -> float day numbers (NaN: missing).
+
+    Dates go through the study's one day rule (:func:`analysis.study.to_day`)."""
     import pandas as pd
+
+    from analysis.study import to_day
 
     s = pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(s):
-        out = s.to_numpy("datetime64[D]").astype("int64").astype(float)
-        out[s.isna().to_numpy()] = np.nan
+        missing = s.isna().to_numpy()
+        out = np.full(len(s), np.nan)
+        out[~missing] = to_day(s[~missing])
         return out
     return pd.to_numeric(s, errors="raise").to_numpy(dtype=float, na_value=np.nan)
 
@@ -269,11 +272,14 @@ def forest_plot(
         finite = np.concatenate([lo[ok], hi[ok], irr[ok], [1.0]])
         finite = finite[np.isfinite(finite) & (finite > 0)]
         xmin, xmax = finite.min() / 1.4, finite.max() * 1.4
-        xmin, xmax = min(xmin, 0.5), max(xmax, 2.0)
+        # wide intervals of sparse categories are cut at the axis (0.02 to 50)
+        xmin, xmax = max(min(xmin, 0.5), 0.02), min(max(xmax, 2.0), 50.0)
         ax.set_xlim(xmin, xmax)
         from matplotlib.ticker import FixedLocator, NullFormatter
 
-        ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if xmin <= t <= xmax]
+        ticks = [t for t in (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if xmin <= t <= xmax]
+        if len(ticks) > 7:  # a wide axis: fewer labels
+            ticks = [t for t in ticks if t in (0.02, 0.1, 0.5, 1, 2, 10, 50)]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.set_xticklabels([f"{t:g}" for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
@@ -289,7 +295,8 @@ def forest_plot(
         tr = mtransforms.blended_transform_factory(ax_r.transAxes, ax_r.transData)
         ax_r.text(0.05, header_y, "IRR (95% CI)", transform=tr, fontweight="bold", va="bottom")
         for e, a, b, yy, good in zip(irr, lo, hi, y, ok, strict=True):
-            txt = f"{e:.2f} ({a:.2f}–{b:.2f})" if good else "not estimable"
+            txt = ("not estimable" if not good else f"{e:.2f} ({a:.2f}–{b:.2f})"
+                   if np.isfinite(a) and np.isfinite(b) else f"{e:.2f} (no CI)")
             ax_r.text(0.05, yy, txt, transform=tr, va="center")
         if title:
             fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
@@ -319,6 +326,8 @@ def swimmer_plot(
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
+
+    from analysis.study import DAYS_PER_MONTH
 
     _require(spans, ["patient_id", "start", "end"], "swimmer_plot spans")
     _require(on_ivig, ["patient_id", "start", "end"], "swimmer_plot on_ivig")

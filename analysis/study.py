@@ -6,7 +6,9 @@ during the 30 days after each IVIG dose ("on IVIG") with the rest of their obser
 data contract's day counting (``data/README.md``, binding) into the inputs of the generic engine:
 
 * :func:`observation_periods` -- ``dara_start`` through ``dara_last + 30`` days, ends inclusive;
-* :func:`outcome_events` -- infection onset days for one outcome (all, grade 3-4, bacterial, viral);
+* :func:`outcome_mask` / :func:`outcome_events` -- which infections count for an outcome (all,
+  grade 3-4, bacterial, viral, the other grades, types and sites of Figure 1, or a custom
+  predicate) and their onset days;
 * :func:`igg_steps` -- the functional IgG level as a step function (the contract's "IgG level on a
   day", with the baseline window ``dara_start - 90 .. dara_start + 10``);
 * :func:`study_intervals` -- per-patient intervals of constant exposure/covariates with their days
@@ -24,7 +26,7 @@ Dates become integer day numbers (days since 1970-01-01) everywhere, as in the p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,15 +53,41 @@ PRE_WINDOWS: tuple[int, ...] = (30, 60)
 HGG_THRESHOLDS: tuple[int, ...] = (700, 400, 200)
 #: Fall/winter months (1 October to 31 March); the rest is spring/summer.
 FALL_WINTER_MONTHS: tuple[int, ...] = (10, 11, 12, 1, 2, 3)
-#: Outcomes of the SCCS models.
+#: Outcomes of the paper's SCCS models (the ``sccs`` command's choices).
 OUTCOMES: tuple[str, ...] = ("all", "grade3", "bacterial", "viral")
+#: Contract infection sites, and the two that make up "respiratory".
+SITES: tuple[str, ...] = ("upper_respiratory", "lower_respiratory", "gastrointestinal", "urinary",
+                          "skin_soft_tissue", "bloodstream", "other")
+RESPIRATORY: tuple[str, ...] = ("upper_respiratory", "lower_respiratory")
+#: Contract organism categories (``unconfirmed``: no microbiological confirmation).
+ORGANISMS: tuple[str, ...] = ("bacterial", "viral", "fungal", "unconfirmed")
+#: Every named outcome, in the order of the paper's Figure 1 (grade, type, site): the SCCS
+#: outcomes above, grade 1-2, fungal infections, respiratory (upper + lower) and each site.
+#: :func:`outcome_mask` defines each one; any function of the infections table returning a
+#: boolean mask is accepted as a custom outcome as well.
+NAMED_OUTCOMES: tuple[str, ...] = ("all", "grade12", "grade3", "bacterial", "viral", "fungal",
+                                   "respiratory", *SITES)
 #: Human-readable outcome labels (for tables, figures and the CLI).
 OUTCOME_LABELS: dict[str, str] = {
     "all": "all-grade infections",
+    "grade12": "grade 1-2 infections",
     "grade3": "grade 3-4 infections",
     "bacterial": "bacterial infections",
     "viral": "viral infections",
+    "fungal": "fungal infections",
+    "respiratory": "respiratory infections",
+    "upper_respiratory": "upper respiratory infections",
+    "lower_respiratory": "lower respiratory infections",
+    "gastrointestinal": "gastrointestinal infections",
+    "urinary": "urinary tract infections",
+    "skin_soft_tissue": "skin and soft tissue infections",
+    "bloodstream": "bloodstream infections",
+    "other": "infections at other sites",
 }
+#: An outcome: a name of :data:`NAMED_OUTCOMES`, or a predicate ``infections -> boolean mask``
+#: (one value per row of the infections table, contract columns plus those added by
+#: :func:`infections_in_observation`).
+Outcome = str | Callable[[pd.DataFrame], Any]
 #: Baseline IgG window: first measurement within ``dara_start - 90 .. dara_start + 10`` days.
 BASELINE_IGG_WINDOW: tuple[int, int] = (-90, 10)
 #: Adjustments accepted by :func:`fit_sccs` (time-varying covariates of the sensitivity analyses).
@@ -124,26 +152,66 @@ def observation_periods(cohort: Cohort, group: str | None = None) -> pd.DataFram
     })
 
 
-def _check_outcome(outcome: str) -> None:
-    if outcome not in OUTCOMES:
-        raise StudyError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
+def months_on_dara(cohort: Cohort) -> np.ndarray:
+    """Months on daratumumab per patient (``patients.csv`` order): ``(dara_last - dara_start)``
+    days / :data:`DAYS_PER_MONTH` (Table 1's "Months on dara"; the observation tail not counted).
+    """
+    p = cohort.patients
+    return (to_day(p["dara_last"]) - to_day(p["dara_start"])) / DAYS_PER_MONTH
 
 
-def outcome_mask(infections: pd.DataFrame, outcome: str) -> np.ndarray:
-    """Boolean mask of the infections that count for ``outcome``.
+def _check_outcome(outcome: Outcome) -> None:
+    if callable(outcome):
+        return
+    if not isinstance(outcome, str) or outcome not in NAMED_OUTCOMES:
+        raise StudyError(
+            f"unknown outcome {outcome!r}; choose one of {', '.join(NAMED_OUTCOMES)}, or pass a "
+            "function of the infections table returning a boolean mask"
+        )
+
+
+def outcome_label(outcome: Outcome) -> str:
+    """Readable name of an outcome (plural, e.g. "grade 3-4 infections"); a custom predicate is
+    named by its ``__name__`` ("infections of the custom outcome" for a lambda)."""
+    if callable(outcome):
+        name = getattr(outcome, "__name__", "")
+        return "infections of the custom outcome" if name in ("", "<lambda>") else \
+            f"{name.replace('_', ' ')} infections"
+    return OUTCOME_LABELS[outcome]
+
+
+def outcome_mask(infections: pd.DataFrame, outcome: Outcome) -> np.ndarray:
+    """Boolean mask of the infections that count for ``outcome`` (the one definition of each).
 
     ``all``: every episode; ``grade3``: CTCAE grade >= 3 (the paper's "grade 3-4"; no grade 5
-    occurred, the contract counts grade >= 3); ``bacterial`` / ``viral``: microbiologically
-    confirmed organism.
+    occurred, the contract counts grade >= 3); ``grade12``: grade 1-2; ``bacterial`` / ``viral``
+    / ``fungal``: microbiologically confirmed organism; ``respiratory``: upper or lower
+    respiratory tract; a site name: that site. A callable is applied to ``infections`` and must
+    return one boolean per row (missing values count as False).
     """
     _check_outcome(outcome)
+    n = len(infections)
+    if callable(outcome):
+        raw = outcome(infections)
+        values = raw.to_numpy() if isinstance(raw, (pd.Series, pd.Index)) else np.asarray(raw)
+        if values.shape != (n,):
+            raise StudyError(f"custom outcome returned {values.size} values for {n} infections")
+        try:
+            return pd.array(values, dtype="boolean").fillna(False).to_numpy(dtype=bool)
+        except (TypeError, ValueError) as exc:
+            raise StudyError(f"custom outcome must return booleans ({exc})") from None
     if outcome == "all":
-        return np.ones(len(infections), dtype=bool)
-    if outcome == "grade3":
-        return (pd.to_numeric(infections["grade"], errors="coerce") >= 3).fillna(False).to_numpy(
-            dtype=bool
-        )
-    return (infections["organism"].astype("string") == outcome).fillna(False).to_numpy(dtype=bool)
+        return np.ones(n, dtype=bool)
+    if outcome in ("grade3", "grade12"):
+        grade = pd.to_numeric(infections["grade"], errors="coerce")
+        hit = grade >= 3 if outcome == "grade3" else grade < 3
+        return hit.fillna(False).to_numpy(dtype=bool)
+    if outcome in ORGANISMS:
+        return (infections["organism"].astype("string") == outcome).fillna(False).to_numpy(
+            dtype=bool)
+    sites = RESPIRATORY if outcome == "respiratory" else (outcome,)
+    return infections["site"].astype("string").isin(list(sites)).fillna(False).to_numpy(
+        dtype=bool)
 
 
 def infections_in_observation(cohort: Cohort, group: str | None = None) -> pd.DataFrame:
@@ -169,7 +237,7 @@ def infections_in_observation(cohort: Cohort, group: str | None = None) -> pd.Da
 
 
 def outcome_events(
-    cohort: Cohort, outcome: str = "all", group: str | None = "ivig"
+    cohort: Cohort, outcome: Outcome = "all", group: str | None = "ivig"
 ) -> pd.DataFrame:
     """Onset days of the ``outcome`` infections in observation: columns ``id, day``.
 
@@ -324,7 +392,7 @@ def _check_options(pre_window: int | None, hgg: int | None) -> None:
 
 def study_intervals(
     cohort: Cohort,
-    outcome: str = "all",
+    outcome: Outcome = "all",
     *,
     pre_window: int | None = None,
     adjust: Sequence[str] | str | None = (),
@@ -432,7 +500,7 @@ def model_terms(
 
 def fit_sccs(
     cohort: Cohort,
-    outcome: str = "all",
+    outcome: Outcome = "all",
     *,
     pre_window: int | None = None,
     adjust: Sequence[str] | str | None = (),
@@ -454,7 +522,7 @@ def fit_sccs(
     if data.empty or int(data["events"].sum()) == 0:
         where = " on days with a known IgG level" if hgg is not None else ""
         raise StudyError(
-            f"no cases: no IVIG-group patient has a {OUTCOME_LABELS[outcome][:-1]} in their "
+            f"no cases: no IVIG-group patient has any {outcome_label(outcome)} in their "
             f"observation period{where}, so the SCCS model cannot be fitted"
         )
     return SCCS().fit(data, terms)

@@ -11,9 +11,12 @@ agree across the book. Conventions (documented because the paper does not state 
   cell of each patient's own rate; short stretches of person-time make single patients' rates
   volatile, which is why the two can differ a lot).
 * "Months" are days / 30.4375 (= 365.25 / 12).
+* HGG during the study period (Table 2): the lowest functional IgG *measured* within the
+  observation period is below the threshold (a pre-daratumumab baseline does not count);
+  see :func:`hgg_by_patient`, which the calibration table and the audit read as well.
 * Time with HGG: share of a patient's observed days with a known functional IgG level that are
-  below 700 mg/dL; the groups are compared with a two-sided Mann-Whitney U (Wilcoxon rank-sum)
-  test, as the paper names no test.
+  below 700 mg/dL (the contract's "IgG level on a day"); the groups are compared with a
+  two-sided Mann-Whitney U (Wilcoxon rank-sum) test, as the paper names no test.
 * Labs at infection: ANC and ALC as recorded with the infection; proportions below 0.5 and 1.0
   (x10^3/uL, strict ``<`` as in the Results and Table 2; the Methods say ``<=``) among the
   infections of a grade group with that lab recorded.
@@ -30,12 +33,18 @@ from analysis.study import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,
     HGG_THRESHOLDS,
+    ON_IVIG_DAYS,
+    ORGANISMS,
     PROGRESSION_DAYS,
+    RESPIRATORY,
+    SITES,
+    Outcome,
     baseline_igg,
     first_ivig,
     igg_measurements,
     igg_on_days,
     infections_in_observation,
+    months_on_dara,
     observation_periods,
     outcome_mask,
     study_intervals,
@@ -45,11 +54,6 @@ from analysis.study import (
 if TYPE_CHECKING:  # pragma: no cover
     from analysis.cohort import Cohort
 
-#: Contract site categories, and the two that make up "respiratory".
-SITES: tuple[str, ...] = ("upper_respiratory", "lower_respiratory", "gastrointestinal", "urinary",
-                          "skin_soft_tissue", "bloodstream", "other")
-RESPIRATORY: tuple[str, ...] = ("upper_respiratory", "lower_respiratory")
-ORGANISMS: tuple[str, ...] = ("bacterial", "viral", "fungal", "unconfirmed")
 LAB_THRESHOLDS: tuple[float, ...] = (0.5, 1.0)
 
 
@@ -94,7 +98,7 @@ def _period_of(group: pd.Series, on_ivig: pd.Series) -> np.ndarray:
 
 
 # --- rates -----------------------------------------------------------------------------------
-def infection_rates(cohort: Cohort, outcome: str = "all") -> pd.DataFrame:
+def infection_rates(cohort: Cohort, outcome: Outcome = "all") -> pd.DataFrame:
     """Infection rates per patient-year by period and season, pooled and mean of per-patient rates.
 
     One row per (``period``, ``season``) with ``period`` in ``on_ivig``, ``observation``,
@@ -148,33 +152,41 @@ def ivig_share_by_season(cohort: Cohort) -> pd.DataFrame:
         {"all": 0, "fall_winter": 1, "spring_summer": 2})).reset_index(drop=True)
 
 
+#: Categories of :func:`rates_by_category` (the paper's Figure 1: grade, type, site): category
+#: name, kind, and the outcome (:func:`analysis.study.outcome_mask`) that defines it.
+CATEGORIES: tuple[tuple[str, str, Outcome], ...] = (
+    ("all", "all", "all"),
+    ("grade_1_2", "grade", "grade12"),
+    ("grade_3_4", "grade", "grade3"),
+    *((o, "organism", o) for o in ("bacterial", "viral", "fungal")),
+    ("unconfirmed", "organism",
+     lambda inf: (inf["organism"].astype("string") == "unconfirmed").fillna(False)),
+    ("respiratory", "site", "respiratory"),
+    *((s, "site", s) for s in SITES),
+)
+
+
 def rates_by_category(cohort: Cohort) -> pd.DataFrame:
     """Pooled rates per patient-year by infection category and period (Figure 1 context).
 
-    Categories: ``all``, ``grade_1_2``, ``grade_3_4``, each organism, each site and
-    ``respiratory`` (upper + lower). Periods: ``on_ivig``, ``observation`` (IVIG group) and
-    ``reference``. Columns ``category, kind`` (grade/organism/site), ``period, events, days,
+    Categories (:data:`CATEGORIES`): ``all``, ``grade_1_2``, ``grade_3_4``, each organism, each
+    site and ``respiratory`` (upper + lower). Periods: ``on_ivig``, ``observation`` (IVIG group)
+    and ``reference``. Columns ``category, kind`` (all/grade/organism/site), ``outcome`` (the
+    outcome name for the SCCS models, None for ``unconfirmed``), ``period, events, days,
     person_years, rate``.
     """
     pt = person_time(cohort)
     pt["period"] = _period_of(pt["group"], pt["on_ivig"])
     days = pt.groupby("period")["days"].sum()
     inf = labelled_infections(cohort)
-    grade = pd.to_numeric(inf["grade"], errors="coerce")
-    cats = [("all", "all", np.ones(len(inf), dtype=bool)),
-            ("grade_1_2", "grade", (grade < 3).fillna(False).to_numpy(dtype=bool)),
-            ("grade_3_4", "grade", (grade >= 3).fillna(False).to_numpy(dtype=bool))]
-    organism = inf["organism"].astype("string")
-    site = inf["site"].astype("string")
-    cats += [(o, "organism", (organism == o).fillna(False).to_numpy(dtype=bool))
-             for o in ORGANISMS]
-    cats += [("respiratory", "site", site.isin(list(RESPIRATORY)).fillna(False).to_numpy(bool))]
-    cats += [(s, "site", (site == s).fillna(False).to_numpy(dtype=bool)) for s in SITES]
     frames = []
-    for name, kind, mask in cats:
+    for name, kind, outcome in CATEGORIES:
+        mask = outcome_mask(inf, outcome)
         counts = inf.loc[mask, "period"].value_counts().reindex(days.index, fill_value=0)
-        frames.append(pd.DataFrame({"category": name, "kind": kind, "period": days.index,
-                                    "events": counts.to_numpy(), "days": days.to_numpy()}))
+        frames.append(pd.DataFrame({"category": name, "kind": kind,
+                                    "outcome": outcome if isinstance(outcome, str) else None,
+                                    "period": days.index, "events": counts.to_numpy(),
+                                    "days": days.to_numpy()}))
     out = pd.concat(frames, ignore_index=True)
     out["person_years"] = out["days"] / DAYS_PER_YEAR
     out["rate"] = out["events"] / out["person_years"]
@@ -231,15 +243,16 @@ def patient_summary(cohort: Cohort) -> pd.DataFrame:
     / 30.4375), ``baseline_igg`` (functional, Table 1 window), ``igg_before_first_ivig``
     (functional IgG level on the day of the first IVIG in observation, contract rule: latest
     measurement on or before that day, else the baseline), ``on_ivig_days, prop_days_on_ivig``,
-    ``n_ivig_doses`` (in observation), ``time_to_first_ivig_months``, ``ivig_months`` (on-IVIG
-    days / 30.4375), ``n_infections, n_infections_g34`` (in observation),
+    ``n_ivig_doses`` (in observation), ``time_to_first_ivig_months`` (first IVIG in observation -
+    dara_start), ``ivig_months`` (how long IVIG was given, "administered for a median of 7
+    months": first to last dose in observation plus the last dose's 30-day on-IVIG window, in
+    days / 30.4375; NaN without a dose), ``n_infections, n_infections_g34`` (in observation),
     ``time_to_first_infection_months`` (first onset - dara_start, in days / 30.4375), and the
     :func:`hgg_by_patient` columns.
     """
     obs = observation_periods(cohort)
     out = obs[["patient_id", "group", "start_day", "days"]].copy()
-    out["months_on_dara"] = (to_day(cohort.patients["dara_last"]) - out["start_day"].to_numpy()
-                             ) / DAYS_PER_MONTH
+    out["months_on_dara"] = months_on_dara(cohort)
     out["baseline_igg"] = baseline_igg(cohort)["baseline_igg"].to_numpy(float)
     fi = first_ivig(cohort)[["patient_id", "first_ivig_obs_day"]]
     out = out.merge(fi, on="patient_id", how="left")
@@ -255,13 +268,14 @@ def patient_summary(cohort: Cohort) -> pd.DataFrame:
     on_days = (pt["days"] * pt["on_ivig"]).groupby(pt["patient_id"]).sum()
     out["on_ivig_days"] = out["patient_id"].map(on_days).fillna(0).astype(int)
     out["prop_days_on_ivig"] = out["on_ivig_days"] / out["days"]
-    out["ivig_months"] = out["on_ivig_days"] / DAYS_PER_MONTH
     iv = cohort.ivig[cohort.ivig["date"].notna()]
     iv = iv.assign(day=to_day(iv["date"])).merge(obs[["patient_id", "start_day", "end_day"]],
                                                   on="patient_id")
     iv = iv[(iv["day"] >= iv["start_day"]) & (iv["day"] <= iv["end_day"])]
-    out["n_ivig_doses"] = out["patient_id"].map(iv.groupby("patient_id").size()).fillna(0).astype(
-        int)
+    doses = iv.groupby("patient_id")["day"].agg(["size", "min", "max"])
+    out["n_ivig_doses"] = out["patient_id"].map(doses["size"]).fillna(0).astype(int)
+    span = doses["max"] - doses["min"] + ON_IVIG_DAYS
+    out["ivig_months"] = out["patient_id"].map(span).astype(float) / DAYS_PER_MONTH
     inf = infections_in_observation(cohort)
     out["n_infections"] = out["patient_id"].map(inf.groupby("patient_id").size()).fillna(0).astype(
         int)
@@ -272,6 +286,25 @@ def patient_summary(cohort: Cohort) -> pd.DataFrame:
                                              ) / DAYS_PER_MONTH
     out = out.merge(hgg_by_patient(cohort).drop(columns="group"), on="patient_id", how="left")
     return out.drop(columns=["start_day", "first_ivig_obs_day"])
+
+
+def first_infection_times(cohort: Cohort) -> pd.DataFrame:
+    """Time to first infection per patient (both groups), for Kaplan-Meier curves.
+
+    Columns ``patient_id, group, time`` (days from the first daratumumab dose: the first onset in
+    observation minus ``dara_start``, as ``time_to_first_infection_months`` of
+    :func:`patient_summary`; without an infection, censored at the end of observation,
+    ``dara_last + 30``) and ``event`` (1: infected). Same layout as :func:`analysis.cox.cox_data`,
+    so :func:`analysis.cox.kaplan_meier` takes it as is.
+    """
+    obs = observation_periods(cohort)
+    first = infections_in_observation(cohort).groupby("patient_id")["day"].min()
+    day = obs["patient_id"].map(first)
+    event = day.notna().to_numpy()
+    end = np.where(event, day.to_numpy(float), obs["end_day"].to_numpy(float))
+    return pd.DataFrame({"patient_id": obs["patient_id"], "group": obs["group"],
+                         "time": end - obs["start_day"].to_numpy(float),
+                         "event": event.astype(int)})
 
 
 def hgg_time_comparison(cohort: Cohort) -> pd.DataFrame:
@@ -438,7 +471,8 @@ def descriptive_values(cohort: Cohort) -> pd.DataFrame:
          what="first onset - dara_start, days / 30.4375")
     add("res1_time_to_first_infection_median", iv["time_to_first_infection_months"].median())
     dist("res1_time_to_first_ivig", iv["time_to_first_ivig_months"])
-    dist("res1_ivig_duration", iv["ivig_months"], what="on-IVIG days / 30.4375")
+    dist("res1_ivig_duration", iv["ivig_months"],
+         what="first to last dose + 30 days, / 30.4375")
     dist("res1_ivig_doses", iv["n_ivig_doses"], what="doses in observation")
     add("res2_months_on_dara_median_ref", ref["months_on_dara"].median())
     add("res2_months_on_dara_median_ivig", iv["months_on_dara"].median())

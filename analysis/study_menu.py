@@ -122,3 +122,89 @@ def sccs_menu(cohort: Cohort, models: Sequence[SCCSModel] = PAPER_MODELS) -> pd.
                     "target_scale": targets.get(term, (None, None))[1], "warning": str(exc),
                 })
     return pd.DataFrame(rows, columns=MENU_COLUMNS)
+
+
+#: Rows of the paper's Figure 1 (infection rates by grade, type and site): outcome name of
+#: :func:`analysis.study.outcome_mask`, the :func:`analysis.study_descriptive.rates_by_category`
+#: category, and the row label.
+FIGURE1_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("all", "all", "All infections"),
+    ("grade12", "grade_1_2", "Grade 1-2"),
+    ("grade3", "grade_3_4", "Grade 3-4"),
+    ("bacterial", "bacterial", "Bacterial"),
+    ("viral", "viral", "Viral"),
+    ("fungal", "fungal", "Fungal"),
+    ("respiratory", "respiratory", "Respiratory"),
+    ("upper_respiratory", "upper_respiratory", "Upper respiratory"),
+    ("lower_respiratory", "lower_respiratory", "Lower respiratory"),
+    ("gastrointestinal", "gastrointestinal", "Gastrointestinal"),
+    ("urinary", "urinary", "Urinary tract"),
+    ("skin_soft_tissue", "skin_soft_tissue", "Skin and soft tissue"),
+    ("bloodstream", "bloodstream", "Bloodstream"),
+    ("other", "other", "Other sites"),
+)
+#: Columns of :func:`figure1_rows`.
+FIGURE1_COLUMNS: list[str] = [
+    "outcome", "kind", "label", "irr", "ci_low", "ci_high", "p", "n_cases", "n_events",
+    "estimable", "reason", "events_on", "events_off", "events_reference", "rate_on", "rate_off",
+    "rate_reference",
+]
+
+
+def figure1_rows(cohort: Cohort,
+                 rows: Sequence[tuple[str, str, str]] = FIGURE1_ROWS) -> pd.DataFrame:
+    """The paper's Figure 1 as a table: per infection category, the on-IVIG IRR (SCCS, IVIG-group
+    cases, :func:`analysis.study.fit_sccs`) and the pooled rates per patient-year on IVIG, in
+    observation and in the reference group (:func:`analysis.study_descriptive.rates_by_category`).
+
+    Columns :data:`FIGURE1_COLUMNS`. A category the cohort cannot estimate is kept, with
+    ``estimable`` False, NaN estimates and the ``reason``: no cases, or every case's infections
+    on one side (no infection on IVIG -> IRR 0; none in observation -> IRR infinite), or the
+    engine's own error. The engine's warnings on an estimable row are in ``reason`` too.
+    """
+    import warnings
+
+    import numpy as np
+
+    from analysis.sccs import SCCSError
+    from analysis.study_descriptive import rates_by_category
+
+    rates = rates_by_category(cohort)
+    ev = rates.pivot(index="category", columns="period", values="events")
+    rt = rates.pivot(index="category", columns="period", values="rate")
+    kind = rates.drop_duplicates("category").set_index("category")["kind"]
+
+    def cell(t: pd.DataFrame, cat: str, period: str) -> float:
+        return float(t.loc[cat, period]) if period in t.columns else float("nan")
+
+    out = []
+    for outcome, cat, label in rows:
+        rec: dict[str, Any] = {"outcome": outcome, "kind": kind.get(cat, ""), "label": label,
+                               "irr": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
+                               "n_cases": 0, "n_events": 0, "estimable": False, "reason": ""}
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fit = fit_sccs(cohort, outcome)
+        except (StudyError, SCCSError) as exc:
+            rec["reason"] = str(exc).split(":")[0] if str(exc).startswith("no cases") else str(exc)
+        else:
+            s = fit.summary.loc["on_ivig"]
+            rec.update(n_cases=int(fit.n_cases), n_events=int(fit.n_events))
+            finite = all(np.isfinite(float(s[c])) for c in ("irr", "ci_low", "ci_high"))
+            if finite and float(s["irr"]) > 0:
+                rec.update(irr=float(s["irr"]), ci_low=float(s["ci_low"]),
+                           ci_high=float(s["ci_high"]), p=float(s["p"]), estimable=True,
+                           reason="; ".join(str(w.message) for w in caught))
+            elif float(s["irr"]) == 0:
+                rec["reason"] = "no infection on IVIG among the cases"
+            elif np.isposinf(float(s["irr"])):
+                rec["reason"] = "no infection in observation among the cases"
+            else:
+                rec["reason"] = "; ".join(str(w.message) for w in caught) or \
+                    "the model gives no confidence interval"
+        for period, col in (("on_ivig", "on"), ("observation", "off"), ("reference", "reference")):
+            rec[f"events_{col}"] = cell(ev, cat, period)
+            rec[f"rate_{col}"] = cell(rt, cat, period)
+        out.append(rec)
+    return pd.DataFrame(out, columns=FIGURE1_COLUMNS)

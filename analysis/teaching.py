@@ -574,8 +574,9 @@ def monte_carlo(
     ``finite``), and ``converged, n_cases, n_events``. The progress bar is the plain-text
     ``tqdm`` bar, written live to ``progress_file`` (default ``sys.stderr``). With
     ``progress_file="final"`` (what the book's chapters use) the bar is drawn into memory and
-    only its final state is printed to stdout, one clean line per run, because a static page
-    cannot replay the carriage returns of a live bar.
+    only its final state is printed to stdout, one clean line per run without elapsed time or
+    speed (so the page is the same from build to build), because a static page cannot replay the
+    carriage returns of a live bar.
     """
     import io
     import sys
@@ -589,9 +590,11 @@ def monte_carlo(
     terms = list(terms)
     frames = []
     n_batches = math.ceil(n_reps / batch_size)
+    # the book's final line carries no timing (elapsed, rate): two builds print the same text
+    bar_format = "{l_bar}{bar}| {n_fmt}/{total_fmt} {unit}s" if final else None
     with tqdm(
         total=n_reps, desc=desc, disable=not progress, unit="cohort", mininterval=1.0,
-        file=sys.stderr if progress_file is None else progress_file,
+        file=sys.stderr if progress_file is None else progress_file, bar_format=bar_format,
     ) as bar:
         for b in range(n_batches):
             n = min(batch_size, n_reps - b * batch_size)

@@ -145,8 +145,10 @@ book.glue_values(
 )
 
 # %% [markdown]
-# Every number the paper prints about its patients is recomputed on this cohort, by code written
-# independently of the analysis chapters, and compared with the paper's value under a tolerance
+# Every number the paper prints about its patients is recomputed on this cohort, with the same
+# definitions and code as the analysis chapters (so this table, the chapters and the reproduction
+# audit of chapter 11 agree; where a row reads the paper differently, its note says why), and
+# compared with the paper's value under a tolerance
 # fitting the number (exact for counts, to the printed rounding for medians and percentages, an
 # absolute margin for rates). Of {glue:text}`calib_n_targets` comparisons,
 # {glue:text}`calib_n_pass` are within tolerance, {glue:text}`calib_n_fail` are not and

@@ -201,7 +201,10 @@ book.glue_values(
 #   measurement take a baseline value dated from {glue:text}`defs_baseline_before` days before to
 #   {glue:text}`defs_baseline_after` days after the first daratumumab dose. HGG is functional IgG
 #   below {glue:text}`defs_hgg_any` mg/dL, moderate HGG below {glue:text}`defs_hgg_moderate` mg/dL
-#   and severe HGG below {glue:text}`defs_hgg_severe` mg/dL. The patient above had
+#   and severe HGG below {glue:text}`defs_hgg_severe` mg/dL. A patient *had HGG during the study
+#   period* (Table 2) when the lowest functional IgG measured within their observation period is
+#   below the band; the *time with HGG* counts observed days by the day rule above. The patient
+#   above had
 #   {glue:text}`defs_patient_n_igg` IgG measurements.
 #
 # Season
@@ -213,14 +216,16 @@ book.glue_values(
 #   (IMWG criteria), a time-varying covariate of a sensitivity analysis.
 #
 # Outcomes and grades
-# : An infection counts on its onset day; several on one day count several times. The outcomes are
-#   all infections, grade 3-4 infections (CTCAE grade 3 or more), and microbiologically confirmed
-#   bacterial and viral infections.
+# : An infection counts on its onset day; several on one day count several times. The outcomes of
+#   the paper's models are all infections, grade 3-4 infections (CTCAE grade 3 or more), and
+#   microbiologically confirmed bacterial and viral infections; Figure 1 (chapter 6) adds grade 1-2,
+#   fungal infections and each site (respiratory = upper + lower respiratory tract). Each outcome is
+#   defined once, in `analysis.study.outcome_mask`.
 
 # %% tags=["hide-input"]
 inf_all = study.infections_in_observation(cohort)
 rows = []
-for outcome in study.OUTCOMES:
+for outcome in study.NAMED_OUTCOMES:
     mask = study.outcome_mask(inf_all, outcome)
     sel = inf_all[mask]
     rows.append(

@@ -159,6 +159,50 @@ book.publish_table(summary, "infections_summary",
 # {glue:text}`paper_res1_rate_fall_winter:.2f` and {glue:text}`paper_res1_rate_spring_summer:.2f`).
 # Rates here are pooled: all infections over all person-time of the group.
 #
+# ## Time to first infection
+
+# %% tags=["hide-input"]
+import math
+
+from analysis import cox
+from analysis.study_descriptive import first_infection_times
+
+first_inf = first_infection_times(cohort)
+km_inf = cox.kaplan_meier(first_inf, by="group")
+book.glue_figure("fig_km_first_infection", figures.km_plot(
+    km_inf, strata_labels={"ivig": "IVIG group", "reference": "Reference group"},
+    ylabel="Probability of no infection yet"))
+
+
+def km_median(stratum: str) -> str:
+    """Months at which the Kaplan-Meier curve first reaches 0.5 ("not reached" if it does not)."""
+    if not (km_inf["stratum"] == stratum).any():
+        return "– (no patients)"
+    curve = km_inf[(km_inf["stratum"] == stratum) & (km_inf["survival"] <= 0.5)]
+    return "not reached" if curve.empty or not math.isfinite(curve["time_months"].iloc[0]) \
+        else f"{curve['time_months'].iloc[0]:.1f} months"
+
+
+book.glue_values({"km_median_ivig": km_median("ivig"),
+                  "km_median_reference": km_median("reference")}, prefix="inf_")
+
+# %% [markdown]
+# ```{glue:figure} fig_km_first_infection
+# :name: fig-km-first-infection
+#
+# Time from the first daratumumab dose to the first infection during observation (Kaplan-Meier,
+# with 95% confidence bands); patients without an infection are censored at the end of their
+# observation period (30 days after the last daratumumab dose). The number of patients is in the
+# legend.
+# ```
+#
+# {numref}`fig-km-first-infection` adds what a median over the infected patients alone leaves out:
+# the patients who never had an infection. Counting them as censored, half of the IVIG group had
+# had a first infection by {glue:text}`inf_km_median_ivig` and half of the reference group by
+# {glue:text}`inf_km_median_reference` after their first daratumumab dose. The groups differ in
+# how they were selected (chapter 9), so the curves describe them side by side; they are not a
+# comparison of IVIG with no IVIG.
+#
 # ## Sites, organisms and grades
 
 # %% tags=["hide-input"]

@@ -27,7 +27,7 @@ book.cohort_banner(cohort)
 # The paper's primary endpoints are the rates of all-grade and of grade 3-4 infections on IVIG
 # compared with observation, within the IVIG patients, estimated by a self-controlled case series
 # {cite:p}`whitaker2006`. This chapter fits those models, and the same model for bacterial and for
-# viral infections, and draws the paper's Figure 1.
+# viral infections, and draws the paper's Figure 1 with every grade, type and site.
 #
 # ## The model
 #
@@ -45,7 +45,7 @@ book.cohort_banner(cohort)
 # $\beta$ and drop out.
 
 # %% tags=["hide-input"]
-from analysis.study_descriptive import infection_rates, rates_by_category
+from analysis.study_descriptive import infection_rates
 from analysis.study_menu import PAPER_MODELS, sccs_menu
 
 PRIMARY = ("primary_all", "primary_grade3", "bacterial", "viral")
@@ -147,29 +147,63 @@ book.publish_table(rate_table, "sccs_rates", caption="Infection rates per patien
 # infections per patient-year (paper: {glue:text}`paper_res2_rate_allgrade:.2f`).
 #
 # ## Figure 1
+#
+# The paper's Figure 1 shows infection rates by grade, type and site on IVIG, in observation and in
+# the reference group, with the on-IVIG IRR of each category. Each row below is its own SCCS model
+# (the same model as above, with that category's infections as the outcome). Small categories may
+# have no cases, or every case's infections on one side of the comparison (all on IVIG, or none on
+# IVIG); such a row has no finite estimate and is marked "not estimable", with the reason in the
+# table.
 
 # %% tags=["hide-input"]
-CATEGORIES = [("primary_all", "all", "All grades"), ("primary_grade3", "grade_3_4", "Grade 3-4"),
-              ("bacterial", "bacterial", "Bacterial"), ("viral", "viral", "Viral")]
-by_cat = rates_by_category(cohort).pivot(index="category", columns="period", values="rate")
-forest = menu.set_index("model").loc[[m for m, _, _ in CATEGORIES],
-                                     ["irr", "ci_low", "ci_high"]].reset_index(drop=True)
-forest["label"] = [label for _, _, label in CATEGORIES]
-forest["rate_on"] = [by_cat.loc[c, "on_ivig"] for _, c, _ in CATEGORIES]
-forest["rate_off"] = [by_cat.loc[c, "observation"] for _, c, _ in CATEGORIES]
-reference = forest[["label"]].assign(rate=[by_cat.loc[c, "reference"] for _, c, _ in CATEGORIES])
-book.glue_figure("fig_forest", figures.forest_plot(forest, reference))
+import pandas as pd
+
+from analysis.study_menu import figure1_rows
+
+fig1 = figure1_rows(cohort)
+reference = fig1[["label"]].assign(rate=fig1["rate_reference"])
+book.glue_figure("fig_forest", figures.forest_plot(fig1, reference))
+book.glue_values({"n_rows": len(fig1), "n_estimable": int(fig1["estimable"].sum()),
+                  "n_not_estimable": int((~fig1["estimable"]).sum())}, prefix="fig1_")
+
+
+def irr_cell(r: pd.Series) -> str:
+    if r["estimable"]:
+        return tables.fmt_ci(r["irr"], r["ci_low"], r["ci_high"])
+    return f"not estimable ({r['reason']})"
+
+
+fig1_table = pd.DataFrame({
+    "Infections": fig1["label"],
+    "IRR on IVIG (95% CI)": [irr_cell(r) for _, r in fig1.iterrows()],
+    "p": [tables.fmt_p(p) if e else "–" for p, e in zip(fig1["p"], fig1["estimable"],
+                                                        strict=True)],
+    "Cases / infections": [f"{int(c)} / {int(n)}" for c, n in zip(fig1["n_cases"],
+                                                                  fig1["n_events"], strict=True)],
+    "Rate on IVIG": fig1["rate_on"], "Rate in observation": fig1["rate_off"],
+    "Rate, reference group": fig1["rate_reference"],
+})
+book.publish_table(fig1_table, "figure1",
+                   caption="Figure 1 as a table: IRR on IVIG vs observation (IVIG-group cases) and "
+                   "pooled infections per patient-year",
+                   formats={c: "{:.2f}" for c in ("Rate on IVIG", "Rate in observation",
+                                                  "Rate, reference group")})
 
 # %% [markdown]
 # ```{glue:figure} fig_forest
 # :name: fig-forest
 #
 # Figure 1 of the paper, regenerated: incidence rate ratios of infection on IVIG versus observation
-# in the IVIG group (self-controlled case series; squares, with 95% confidence intervals, on a log
-# scale), with each category's pooled rates per patient-year on IVIG, in observation and in the
-# reference group. The reference group gives context only; it is not compared statistically.
+# in the IVIG group by grade, organism and site (self-controlled case series; squares, with 95%
+# confidence intervals, on a log scale, cut at the axis ends), with each category's pooled rates per
+# patient-year on IVIG, in observation and in the reference group. The reference group gives context
+# only; it is not compared statistically. Rows without a finite estimate say "not estimable".
 # ```
 #
 # In {numref}`fig-forest` a square left of the dashed line means fewer infections on IVIG than in
-# observation. The paper drew its Figure 1 for its {glue:text}`paper_fig1_n` IVIG patients; this
-# version is drawn from the cohort named at the top of the page.
+# observation. Of its {glue:text}`fig1_n_rows` rows, {glue:text}`fig1_n_estimable` have an
+# estimate on this cohort and {glue:text}`fig1_n_not_estimable` do not (the table says why). The
+# site and organism rows rest on few infections each, so their intervals are wide; the paper, too,
+# tested only the all-grade, grade 3-4, bacterial and viral comparisons. The paper drew its Figure 1
+# for its {glue:text}`paper_fig1_n` IVIG patients; this version is drawn from the cohort named at the
+# top of the page.

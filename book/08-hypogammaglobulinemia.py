@@ -68,7 +68,10 @@ book.glue_paper("t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct",
 
 # %% [markdown]
 # In this cohort {glue:text}`hgg_t2_hgg_lt700_pct:.0f`% of the IVIG patients had a functional IgG
-# below {glue:text}`hgg_thr_any` mg/dL at some point of their observation, {glue:text}`hgg_t2_hgg_lt400_pct:.0f`% below
+# measured below {glue:text}`hgg_thr_any` mg/dL during their observation period (their lowest
+# measurement in the study period, the trough the paper measured "to reflect the maximal severity of
+# HGG"; a baseline taken before daratumumab does not count here, while the share of time with HGG
+# further down counts every observed day), {glue:text}`hgg_t2_hgg_lt400_pct:.0f`% below
 # {glue:text}`hgg_thr_mod` and {glue:text}`hgg_t2_hgg_lt200_pct:.0f`% below {glue:text}`hgg_thr_sev` (paper:
 # {glue:text}`paper_t2_hgg_lt700_pct`%, {glue:text}`paper_t2_hgg_lt400_pct`% and
 # {glue:text}`paper_t2_hgg_lt200_pct`%). The median functional IgG fell from

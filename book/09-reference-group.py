@@ -79,44 +79,32 @@ def med_range(prefix: str, digits: int = 1) -> str:
 
 pct = tables.fmt_pct
 pct1 = lambda x: tables.fmt_pct(x, 1)  # noqa: E731
+
+
+def both(label: str, key: str, fmt) -> tuple:
+    """A row whose ids are ``res2_<key>`` (reference) and ``res1_<key>`` (IVIG group)."""
+    return (label, f"res2_{key}", ours(f"res2_{key}"), f"res1_{key}", ours(f"res1_{key}"), fmt)
+
+
 # label, reference: paper id, ours; IVIG group: paper id, ours; formatter of single values
 profile_rows = [
-    ("Patients with an infection", "res2_patients_with_infection_n",
-     ours("res2_patients_with_infection_n"), "res1_patients_with_infection_n",
-     ours("res1_patients_with_infection_n"), count),
-    ("Patients with an infection, %", "res2_patients_with_infection_pct",
-     ours("res2_patients_with_infection_pct"), "res1_patients_with_infection_pct",
-     ours("res1_patients_with_infection_pct"), pct),
-    ("Infections", "res2_infections_total", ours("res2_infections_total"),
-     "res1_infections_total", ours("res1_infections_total"), count),
+    both("Patients with an infection", "patients_with_infection_n", count),
+    both("Patients with an infection, %", "patients_with_infection_pct", pct),
+    both("Infections", "infections_total", count),
     ("All-grade infections per patient-year (pooled)", "res2_rate_allgrade",
      rate(rates, "reference"), None, rate(rates, "ivig_all"), tables.fmt_num),
-    ("Patients with a grade 3-4 infection", "res2_g34_patients_n", ours("res2_g34_patients_n"),
-     "res1_g34_patients_n", ours("res1_g34_patients_n"), count),
-    ("Patients with a grade 3-4 infection, %", "res2_g34_patients_pct",
-     ours("res2_g34_patients_pct"), "res1_g34_patients_pct", ours("res1_g34_patients_pct"), pct),
+    both("Patients with a grade 3-4 infection", "g34_patients_n", count),
+    both("Patients with a grade 3-4 infection, %", "g34_patients_pct", pct),
     ("Grade 3-4 infections per patient-year (pooled)", "res2_rate_g34",
      rate(rates3, "reference"), None, rate(rates3, "ivig_all"), tables.fmt_num),
-    ("Fatal infections", "res2_fatal_infections_n", ours("res2_fatal_infections_n"),
-     "res1_fatal_infections_n", ours("res1_fatal_infections_n"), count),
-    ("Respiratory tract, % of infections", "res2_site_respiratory_pct",
-     ours("res2_site_respiratory_pct"), "res1_site_respiratory_pct",
-     ours("res1_site_respiratory_pct"), pct),
-    ("Lower respiratory tract, % of infections", "res2_site_lower_respiratory_pct",
-     ours("res2_site_lower_respiratory_pct"), "res1_site_lower_respiratory_pct",
-     ours("res1_site_lower_respiratory_pct"), pct),
-    ("Bacterial, % of confirmed", "res2_micro_bacterial_pct", ours("res2_micro_bacterial_pct"),
-     "res1_micro_bacterial_pct", ours("res1_micro_bacterial_pct"), pct),
-    ("Viral, % of confirmed", "res2_micro_viral_pct", ours("res2_micro_viral_pct"),
-     "res1_micro_viral_pct", ours("res1_micro_viral_pct"), pct),
-    ("Fungal, % of confirmed", "res2_micro_fungal_pct", ours("res2_micro_fungal_pct"),
-     "res1_micro_fungal_pct", ours("res1_micro_fungal_pct"), pct),
-    ("ANC < 0.5 at grade 3-4 infections, %", "res2_g4_neutropenia_in_g34_pct",
-     ours("res2_g4_neutropenia_in_g34_pct"), "res1_g4_neutropenia_in_g34_pct",
-     ours("res1_g4_neutropenia_in_g34_pct"), pct1),
-    ("ALC < 0.5 at grade 3-4 infections, %", "res2_alc_lt05_in_g34_pct",
-     ours("res2_alc_lt05_in_g34_pct"), "res1_alc_lt05_in_g34_pct",
-     ours("res1_alc_lt05_in_g34_pct"), pct1),
+    both("Fatal infections", "fatal_infections_n", count),
+    both("Respiratory tract, % of infections", "site_respiratory_pct", pct),
+    both("Lower respiratory tract, % of infections", "site_lower_respiratory_pct", pct),
+    both("Bacterial, % of confirmed", "micro_bacterial_pct", pct),
+    both("Viral, % of confirmed", "micro_viral_pct", pct),
+    both("Fungal, % of confirmed", "micro_fungal_pct", pct),
+    both("ANC < 0.5 at grade 3-4 infections, %", "g4_neutropenia_in_g34_pct", pct1),
+    both("ALC < 0.5 at grade 3-4 infections, %", "alc_lt05_in_g34_pct", pct1),
 ]
 records = [{"Quantity": lab, "Reference: paper": pcell(rid, f), "Reference: this book": f(rv),
             "IVIG group: paper": pcell(iid, f), "IVIG group: this book": f(iv)}

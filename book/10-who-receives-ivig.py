@@ -68,15 +68,19 @@ book.publish_table(
             "estimate beside ours, with the patients and first IVIG doses in each model",
 )
 
+
 # %% tags=["hide-input"]
-shown = univariable[~univariable["reference"] & univariable["target_id"].notna()].copy()
-shown["label"] = [tables.COX_LABELS.get(c, c) + (f": {lv}" if isinstance(lv, str) else "")
-                  for c, lv in zip(shown["covariate"], shown["level"], strict=True)]
-fig = figures.paper_vs_book_plot(
-    audit.estimates_long(shown, est="hr", scale=None),
-    xlabel="Hazard ratio of first IVIG (log scale)",
-)
-book.glue_figure("fig_who_univariable", fig)
+def cox_figure(results: pd.DataFrame, xlabel: str):
+    """Our HRs (with the paper's where it prints them) of the non-reference terms."""
+    shown = results[~results["reference"] & results["target_id"].notna()].copy()
+    shown["label"] = [tables.COX_LABELS.get(c, c) + (f": {lv}" if isinstance(lv, str) else "")
+                      for c, lv in zip(shown["covariate"], shown["level"], strict=True)]
+    return figures.paper_vs_book_plot(audit.estimates_long(shown, est="hr", scale=None),
+                                      xlabel=xlabel)
+
+
+book.glue_figure("fig_who_univariable",
+                 cox_figure(univariable, "Hazard ratio of first IVIG (log scale)"))
 
 
 # %% [markdown]
@@ -147,14 +151,8 @@ book.publish_table(
 )
 
 # %% tags=["hide-input"]
-shown_mv = multivariable[~multivariable["reference"] & multivariable["target_id"].notna()].copy()
-shown_mv["label"] = [tables.COX_LABELS.get(c, c) + (f": {lv}" if isinstance(lv, str) else "")
-                     for c, lv in zip(shown_mv["covariate"], shown_mv["level"], strict=True)]
-fig = figures.paper_vs_book_plot(
-    audit.estimates_long(shown_mv, est="hr", scale=None),
-    xlabel="Adjusted hazard ratio of first IVIG (log scale)",
-)
-book.glue_figure("fig_who_multivariable", fig)
+book.glue_figure("fig_who_multivariable",
+                 cox_figure(multivariable, "Adjusted hazard ratio of first IVIG (log scale)"))
 
 # %% [markdown]
 # ```{glue:figure} fig_who_multivariable

@@ -175,6 +175,34 @@ def test_outcome_masks(tmp_path):
     assert counts == {"all": 5, "grade3": 3, "bacterial": 2, "viral": 1}
 
 
+def test_named_site_type_and_custom_outcomes(tmp_path):
+    """Figure 1's grade, type and site outcomes, counted by hand, and a custom predicate."""
+    rows = (("1", "bacterial", "upper_respiratory", "0.4"), ("3", "viral", "lower_respiratory", ""),
+            ("4", "fungal", "lower_respiratory", "1.2"), ("2", "unconfirmed", "urinary", "0.3"),
+            ("2", "viral", "skin_soft_tissue", ""), ("3", "bacterial", "bloodstream", "2.0"),
+            ("1", "unconfirmed", "other", ""), ("2", "bacterial", "gastrointestinal", ""))
+    inf = [{"patient_id": "A", "date": "2019-01-05", "grade": g, "organism": o, "site": s,
+            "anc": anc} for g, o, s, anc in rows]
+    c = make_cohort(tmp_path, [{"patient_id": "A"}], infections=inf)
+    counts = {o: len(study.outcome_events(c, o)) for o in study.NAMED_OUTCOMES}
+    assert counts == {"all": 8, "grade12": 5, "grade3": 3, "bacterial": 3, "viral": 2,
+                      "fungal": 1, "respiratory": 3, "upper_respiratory": 1,
+                      "lower_respiratory": 2, "gastrointestinal": 1, "urinary": 1,
+                      "skin_soft_tissue": 1, "bloodstream": 1, "other": 1}
+    assert set(study.OUTCOMES) <= set(study.NAMED_OUTCOMES)
+    assert all(o in study.OUTCOME_LABELS for o in study.NAMED_OUTCOMES)
+
+    def neutropenic(d):
+        return d["anc"] < 0.5  # missing ANC -> False
+
+    assert len(study.outcome_events(c, neutropenic)) == 2
+    assert study.outcome_label(neutropenic) == "neutropenic infections"
+    with pytest.raises(study.StudyError, match="2 values for 8"):
+        study.outcome_events(c, lambda d: [True, False])
+    with pytest.raises(study.StudyError, match=r"no cases: .*custom outcome"):
+        study.fit_sccs(c, lambda d: d["anc"] < 0.1)
+
+
 def _random_cohort(folder, seed=3, n=12):
     rng = np.random.default_rng(seed)
     start = pd.Timestamp("2018-08-01")
@@ -231,7 +259,9 @@ def test_sccs_matches_fixed_effects_poisson_glm(tmp_path):
 
 def test_bad_requests(one):
     with pytest.raises(study.StudyError, match="unknown outcome"):
-        study.fit_sccs(one, "fungal")
+        study.fit_sccs(one, "parasitic")  # not a named outcome ("fungal" is one)
+    with pytest.raises(study.StudyError, match="boolean mask"):
+        study.fit_sccs(one, 3)
     with pytest.raises(study.StudyError, match="HGG threshold"):
         study.fit_sccs(one, hgg=500)
     with pytest.raises(study.StudyError, match="adjustment"):

@@ -20,6 +20,7 @@ Cohort (2019 dates):
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from _helpers_study import make_cohort
 
@@ -153,3 +154,43 @@ def test_descriptive_values_ids_exist(cohort):
     first = v.drop_duplicates("target_id").set_index("target_id")["value"]
     assert first["t2_hgg_lt700_n"] == 2 and first["t2_hgg_lt400_n"] == 1
     assert first["res1_on_ivig_share_spring_summer_pct"] == pytest.approx(100 * 20 / 30)
+
+
+def test_hgg_during_study_is_measured_in_observation(tmp_path):
+    """A low baseline taken before daratumumab counts for time with HGG, not for "HGG during the
+    study period" (Table 2: the lowest IgG measured during observation).
+
+    C (ivig, IgA): dara 01-01..03-01 -> observed 01-01..03-31 (90 days). IgG 2018-12-15 500
+    (baseline, start - 17) and 2019-02-01 900 -> level 500 on 01-01..01-31 (31 days < 700), 900
+    after. Measured in observation: 900 only -> min_igg 900, never below 700.
+    D (ivig, IgA): same dates, no IgG at all -> nothing known, not counted as HGG.
+    """
+    c = make_cohort(tmp_path, [{"patient_id": "C"}, {"patient_id": "D"}],
+                    igg=[("C", "2018-12-15", "500"), ("C", "2019-02-01", "900")])
+    h = sd.hgg_by_patient(c).set_index("patient_id")
+    assert h.loc["C", "days_known"] == 90 and h.loc["C", "days_below_700"] == 31
+    assert h.loc["C", "share_below_700"] == pytest.approx(31 / 90)
+    assert h.loc["C", "min_igg"] == 900 and h.loc["C", "n_measured"] == 1
+    assert not h.loc["C", "ever_below_700"]
+    assert h.loc["D", "n_measured"] == 0 and not h.loc["D", "ever_below_700"]
+    assert h.loc["D", "days_known"] == 0
+
+
+def test_hgg_min_igg_hand(cohort):
+    h = sd.hgg_by_patient(cohort).set_index("patient_id")
+    # B: baseline 800 (02-20, before dara) is not "during the study"; 600 measured 04-05 is
+    assert h.loc["B", "min_igg"] == 600 and h.loc["B", "ever_below_700"]
+    assert not h.loc["B", "ever_below_400"]
+    assert h.loc["A", "min_igg"] == 350 and h.loc["A", "ever_below_400"]
+    assert h.loc["S", "min_igg"] == 300  # measured on the first observed day
+    assert pd.isna(h.loc["R", "min_igg"]) and not h.loc["R", "ever_below_700"]
+
+
+def test_first_infection_times(cohort):
+    t = sd.first_infection_times(cohort).set_index("patient_id")
+    # A: first onset 01-25 = start + 24; B: 03-15 = start + 14; R: 02-01 = start + 31;
+    # S: no infection, censored at 03-02 = start + 60
+    assert t.loc["A", "time"] == 24 and t.loc["A", "event"] == 1
+    assert t.loc["B", "time"] == 14 and t.loc["R", "time"] == 31
+    assert t.loc["S", "time"] == 60 and t.loc["S", "event"] == 0
+    assert list(t["group"]) == ["ivig", "ivig", "reference", "reference"]

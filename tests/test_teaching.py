@@ -194,6 +194,11 @@ def test_monte_carlo_final_progress_line(capsys: pytest.CaptureFixture[str]) -> 
                   desc="demo")
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("demo: 100%") and "20/20" in out[0]
+    # no timing on the page: no rate, no elapsed time, so a second run prints the same line
+    assert "/s" not in out[0] and "<" not in out[0] and "00:" not in out[0]
+    T.monte_carlo(make, ["exposed"], 20, seed=1, batch_size=10, progress_file="final",
+                  desc="demo")
+    assert capsys.readouterr().out.strip().splitlines() == out
 
 
 def test_monte_carlo_coverage_near_nominal() -> None:
