@@ -165,7 +165,7 @@ book.publish_table(
     coefs, "t6_r_all_terms", caption="All coefficients, R vs this project",
     formats={"R log RI": "{:.8f}", "our log RI": "{:.8f}", "R se": "{:.8f}", "our se": "{:.8f}",
              "|diff| log RI": "{:.1e}", "rel. diff se": "{:.1e}"},
-).csv_path.name
+)
 
 # %% [markdown]
 # ## Likelihood-ratio tests
