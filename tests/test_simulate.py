@@ -291,14 +291,16 @@ def test_cli_help_lists_options():
         assert opt in res.stdout
 
 
-def test_rates_are_vectorised_enough():
-    """100k patients should take well under a minute; 10k must take a few seconds here."""
-    import time
-
-    t0 = time.perf_counter()
-    simulate_cohort(9, n_ivig=3000, n_reference=7000)
-    assert time.perf_counter() - t0 < 60  # generous: the test machine may be busy
-    assert np.isfinite(t0)
+def test_large_cohort_keeps_its_shape():
+    """A 10k-patient cohort (the benchmarks' path; speed is measured in benchmarks/, not here)
+    has the requested group sizes, unique ids and events inside plausible bounds."""
+    t = simulate_cohort(9, n_ivig=3000, n_reference=7000)
+    pts = t["patients"]
+    assert (pts["group"] == "ivig").sum() == 3000
+    assert (pts["group"] == "reference").sum() == 7000
+    assert pts["patient_id"].is_unique
+    assert set(t["infections"]["patient_id"]) <= set(pts["patient_id"])
+    assert set(t["ivig"]["patient_id"]) <= set(pts.loc[pts["group"] == "ivig", "patient_id"])
 
 
 def test_generator_on_ivig_days_match_the_analysis_day_counting():

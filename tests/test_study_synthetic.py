@@ -2,7 +2,7 @@
 
 The paper's values are read from data/paper/targets.yaml by id (never retyped). The tolerances
 and thresholds are the issue's acceptance criteria. These tests depend on the generator's
-calibration (analysis/simulate.py, owned by H-sim); they skip while data/synthetic is absent.
+calibration (analysis/simulate.py); the canonical cohort is committed in data/synthetic.
 """
 
 from __future__ import annotations
@@ -11,10 +11,6 @@ import pytest
 import yaml
 
 from analysis import SYNTHETIC_DIR, TARGETS_PATH
-
-pytestmark = pytest.mark.skipif(not (SYNTHETIC_DIR / "patients.csv").exists(),
-                                reason="canonical synthetic cohort not generated yet")
-
 
 @pytest.fixture(scope="module")
 def menu():
