@@ -12,6 +12,7 @@ import yaml
 
 from analysis import SYNTHETIC_DIR, TARGETS_PATH
 
+
 @pytest.fixture(scope="module")
 def menu():
     from analysis.cohort import load_cohort
