@@ -285,18 +285,20 @@ def baseline_igg(cohort: Cohort, functional: pd.DataFrame | None = None) -> pd.D
     """Baseline functional IgG per patient: the first measurement dated within
     ``dara_start - 90 .. dara_start + 10`` (Table 1 note). Columns ``patient_id, baseline_day,
     baseline_igg`` for every patient, in ``patients.csv`` order (NaN where none).
-    ``functional`` is :func:`functional_igg` if already computed."""
-    f = functional_igg(cohort) if functional is None else functional
+    ``functional`` is :func:`functional_igg` if already computed. Several measurements on the
+    baseline day count as that day's trough, as in :func:`igg_measurements` (so the baseline
+    does not depend on the row order of ``igg.csv`` and equals the level from that day on)."""
+    m = igg_measurements(cohort, functional)  # one row per patient-day (trough), sorted by day
     obs = observation_periods(cohort)[["patient_id", "start_day"]]
-    start = f["patient_id"].map(obs.set_index("patient_id")["start_day"]).to_numpy()
+    start = m["id"].map(obs.set_index("patient_id")["start_day"]).to_numpy()
     lo, hi = BASELINE_IGG_WINDOW
-    rel = f["day"].to_numpy() - start
-    f = f[(rel >= lo) & (rel <= hi)]
-    first = f.drop_duplicates("patient_id", keep="first").set_index("patient_id")  # sorted by day
+    rel = m["day"].to_numpy() - start
+    m = m[(rel >= lo) & (rel <= hi)]
+    first = m.drop_duplicates("id", keep="first").set_index("id")  # sorted by day
     return pd.DataFrame({
         "patient_id": obs["patient_id"].to_numpy(),
         "baseline_day": obs["patient_id"].map(first["day"]).to_numpy(dtype=float),
-        "baseline_igg": obs["patient_id"].map(first["functional_igg"]).to_numpy(dtype=float),
+        "baseline_igg": obs["patient_id"].map(first["value"]).to_numpy(dtype=float),
     })
 
 
