@@ -45,6 +45,15 @@ constants = {
     "baseline_after": study.BASELINE_IGG_WINDOW[1],
 }
 book.glue_values(constants, prefix="defs_")
+# The seasons' first and last months, named from the code's constant (not typed in the text).
+import calendar
+
+fw = study.FALL_WINTER_MONTHS
+ss = tuple(m for m in range(1, 13) if m not in fw)
+book.glue_values({
+    "fw_first": calendar.month_name[fw[0]], "fw_last": calendar.month_name[fw[-1]],
+    "ss_first": calendar.month_name[ss[0]], "ss_last": calendar.month_name[ss[-1]],
+}, prefix="defs_")
 R = tables.Row
 design = tables.compare(
     [
@@ -184,7 +193,7 @@ book.glue_values(
 #
 # On IVIG
 # : A day is on IVIG when it falls within the {glue:text}`defs_on_ivig_days` days that start with an
-#   IVIG dose (the dose day is day 1). Windows of successive doses that touch or overlap merge, and
+#   IVIG dose (the dose day is the first of them). Windows of successive doses that touch or overlap merge, and
 #   are clipped to the observation period. Every other observed day is *observation*, the reference
 #   level of the comparison.
 #
@@ -196,7 +205,7 @@ book.glue_values(
 #
 # Functional IgG and HGG bands
 # : In IgG myeloma the monoclonal protein is IgG that does not protect, so the M-spike is subtracted:
-#   functional IgG = IgG − 1000 × M-spike (mg/dL, floored at 0); otherwise functional IgG is the
+#   functional IgG = IgG − M-spike, both in mg/dL (floored at 0); otherwise functional IgG is the
 #   measured IgG. Each day takes the latest measurement on or before it; days before the first
 #   measurement take a baseline value dated from {glue:text}`defs_baseline_before` days before to
 #   {glue:text}`defs_baseline_after` days after the first daratumumab dose. HGG is functional IgG
@@ -208,7 +217,9 @@ book.glue_values(
 #   {glue:text}`defs_patient_n_igg` IgG measurements.
 #
 # Season
-# : Fall/winter runs from 1 October to 31 March, spring/summer from 1 April to 30 September. The
+# : Fall/winter runs from the start of {glue:text}`defs_fw_first` to the end of
+#   {glue:text}`defs_fw_last`, spring/summer from the start of {glue:text}`defs_ss_first` to the end of
+#   {glue:text}`defs_ss_last`. The
 #   patient above spent {glue:text}`defs_patient_days_fall_winter` observed days in fall/winter.
 #
 # Progression

@@ -32,7 +32,9 @@ book.cohort_banner(cohort)
 # %% tags=["hide-input"]
 import pandas as pd
 
-from analysis.study_descriptive import descriptive_values
+from analysis.study_descriptive import LAB_THRESHOLDS, descriptive_values
+
+LAB_LOW = min(LAB_THRESHOLDS)  # x10³/µL: grade 4 neutropenia, grade 3 lymphopenia
 
 ours = descriptive_values(cohort).drop_duplicates("target_id").set_index("target_id")["value"]
 
@@ -100,9 +102,9 @@ ROWS = [  # label, kind, IVIG-group id, reference-group id
      "res2_anc_at_infection"),
     ("ALC at infection, x10³/µL, median (range)", "median_range", "res1_alc_at_infection",
      "res2_alc_at_infection"),
-    ("ANC < 0.5 (grade 4 neutropenia), % of grade 3-4 infections", "pct",
+    (f"ANC < {LAB_LOW:g} (grade 4 neutropenia), % of grade 3-4 infections", "pct",
      "res1_g4_neutropenia_in_g34_pct", "res2_g4_neutropenia_in_g34_pct"),
-    ("ALC < 0.5 (grade 3 lymphopenia), % of grade 3-4 infections", "pct",
+    (f"ALC < {LAB_LOW:g} (grade 3 lymphopenia), % of grade 3-4 infections", "pct",
      "res1_alc_lt05_in_g34_pct", "res2_alc_lt05_in_g34_pct"),
 ]
 summary = pd.DataFrame(
@@ -184,7 +186,8 @@ def km_median(stratum: str) -> str:
 
 
 book.glue_values({"km_median_ivig": km_median("ivig"),
-                  "km_median_reference": km_median("reference")}, prefix="inf_")
+                  "km_median_reference": km_median("reference"),
+                  "obs_tail_days": study.OBS_TAIL_DAYS}, prefix="inf_")
 
 # %% [markdown]
 # ```{glue:figure} fig_km_first_infection
@@ -192,7 +195,7 @@ book.glue_values({"km_median_ivig": km_median("ivig"),
 #
 # Time from the first daratumumab dose to the first infection during observation (Kaplan-Meier,
 # with 95% confidence bands); patients without an infection are censored at the end of their
-# observation period (30 days after the last daratumumab dose). The number of patients is in the
+# observation period ({glue:text}`inf_obs_tail_days` days after the last daratumumab dose). The number of patients is in the
 # legend.
 # ```
 #
@@ -244,7 +247,7 @@ spans = obs[["patient_id"]].assign(start=obs["start_day"], end=obs["end_day"])
 on_windows = figures.flag_runs(study.study_intervals(cohort, "all", group="ivig"), "on_ivig")
 on_windows = on_windows.rename(columns={"id": "patient_id"})
 events = study.infections_in_observation(cohort, "ivig")[["patient_id", "day", "grade"]]
-book.glue_values({"swimmer_n": len(spans), "obs_tail_days": study.OBS_TAIL_DAYS,
+book.glue_values({"swimmer_n": len(spans),
                  "on_ivig_days": study.ON_IVIG_DAYS}, prefix="inf_")
 book.glue_figure("fig_swimmer", figures.swimmer_plot(spans, on_windows, events))
 

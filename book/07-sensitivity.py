@@ -43,7 +43,8 @@ pre_models = ["primary_all", "pre30_all", "pre60_all", "primary_grade3", "pre30_
               "pre60_grade3"]
 book.publish_table(
     tables.sccs_comparison(menu[menu["model"].isin(pre_models)]), "sensitivity_pre_exposure",
-    caption="SCCS with 30- and 60-day pre-IVIG windows, beside the models without them",
+    caption="SCCS with {}- and {}-day pre-IVIG windows, beside the models without them".format(
+        *study.PRE_WINDOWS),
 )
 
 # %% tags=["remove-cell"]
@@ -141,15 +142,15 @@ book.glue_value("sens_progression_days", study.PROGRESSION_DAYS)
 # %% tags=["hide-input"]
 plot_rows = [
     ("primary_all", "on_ivig", "All-grade, on IVIG (primary)"),
-    ("pre30_all", "on_ivig", "All-grade, on IVIG, 30-day window"),
-    ("pre60_all", "on_ivig", "All-grade, on IVIG, 60-day window"),
+    ("pre30_all", "on_ivig", f"All-grade, on IVIG, {short}-day window"),
+    ("pre60_all", "on_ivig", f"All-grade, on IVIG, {long}-day window"),
     ("progression_all", "on_ivig", "All-grade, on IVIG, with progression"),
     ("season_all", "on_ivig", "All-grade, on IVIG, with season"),
     ("primary_grade3", "on_ivig", "Grade 3-4, on IVIG (primary)"),
-    ("pre30_grade3", "on_ivig", "Grade 3-4, on IVIG, 30-day window"),
-    ("pre60_grade3", "on_ivig", "Grade 3-4, on IVIG, 60-day window"),
-    ("pre30_all", "pre_ivig", "30-day pre-IVIG window"),
-    ("pre60_all", "pre_ivig", "60-day pre-IVIG window"),
+    ("pre30_grade3", "on_ivig", f"Grade 3-4, on IVIG, {short}-day window"),
+    ("pre60_grade3", "on_ivig", f"Grade 3-4, on IVIG, {long}-day window"),
+    ("pre30_all", "pre_ivig", f"{short}-day pre-IVIG window"),
+    ("pre60_all", "pre_ivig", f"{long}-day pre-IVIG window"),
 ]
 rows = pd.DataFrame([{**by_model[m].loc[t].to_dict(), "label": lab} for m, t, lab in plot_rows])
 fig = figures.paper_vs_book_plot(

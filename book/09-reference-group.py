@@ -103,8 +103,8 @@ profile_rows = [
     both("Bacterial, % of confirmed", "micro_bacterial_pct", pct),
     both("Viral, % of confirmed", "micro_viral_pct", pct),
     both("Fungal, % of confirmed", "micro_fungal_pct", pct),
-    both("ANC < 0.5 at grade 3-4 infections, %", "g4_neutropenia_in_g34_pct", pct1),
-    both("ALC < 0.5 at grade 3-4 infections, %", "alc_lt05_in_g34_pct", pct1),
+    both(f"ANC < {min(desc.LAB_THRESHOLDS):g} at grade 3-4 infections, %", "g4_neutropenia_in_g34_pct", pct1),
+    both(f"ALC < {min(desc.LAB_THRESHOLDS):g} at grade 3-4 infections, %", "alc_lt05_in_g34_pct", pct1),
 ]
 records = [{"Quantity": lab, "Reference: paper": pcell(rid, f), "Reference: this book": f(rv),
             "IVIG group: paper": pcell(iid, f), "IVIG group: this book": f(iv)}

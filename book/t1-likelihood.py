@@ -106,7 +106,8 @@ book.glue_value("t1_one_diff", abs(float(np.exp(fit_one.params["exposed"])) - cl
 # ## A simulated cohort
 #
 # We simulate one cohort with a known effect: the true incidence rate ratio (IRR) during exposure is
-# 0.5, baseline rates vary between people with a gamma frailty (variance 1), each individual has one
+# {glue:text}`t1_true_irr`, baseline rates vary between people with a gamma frailty (variance
+# {glue:text}`t1_frailty_var:g`), each individual has one
 # exposed block of random length at a random time, and observation lengths differ.
 
 # %%
@@ -122,6 +123,7 @@ iv.head(8)
 fit = SCCS().fit(iv, ["exposed"])
 n_cases, n_events = fit.n_cases, fit.n_events
 book.glue_value("t1_true_irr", scenario.irr)
+book.glue_value("t1_frailty_var", 1 / scenario.frailty_shape)  # gamma(shape k, mean 1): var 1/k
 book.glue_value("t1_n_individuals", scenario.n_individuals)
 book.glue_value("t1_n_cases", n_cases)
 book.glue_value("t1_n_events", n_events)
@@ -196,7 +198,11 @@ ax.plot(np.exp(grid), prof - shift - cond.max(), color=figures.COLORS["pre_ivig"
         label="Poisson GLM, intercepts profiled out (shifted)")
 ax.axvline(float(np.exp(fit.params["exposed"])), color="black", lw=0.8)
 ax.axvline(scenario.irr, color=figures.COLORS["reference"], lw=1.5, ls=":", label="true IRR")
-ax.axhline(-1.92, color="grey", lw=0.8, ls=":")
+from scipy import stats
+
+lr_drop = float(stats.chi2.ppf(0.95, 1) / 2)  # half the chi-square(1) 95% point
+book.glue_value("t1_lr_drop", lr_drop)
+ax.axhline(-lr_drop, color="grey", lw=0.8, ls=":")
 ax.set_xscale("log")
 ax.set_xticks([0.2, 0.3, 0.5, 0.7, 1.0], ["0.2", "0.3", "0.5", "0.7", "1"])
 ax.xaxis.set_minor_formatter(plt.NullFormatter())
@@ -213,7 +219,7 @@ book.glue_figure("fig_t1_profile", fig)
 # The SCCS conditional log-likelihood (solid) and the fixed-effects Poisson log-likelihood with the
 # per-person intercepts maximised out (dashed, shifted by a constant) as functions of the IRR. The
 # curves coincide; the black line is the estimate, the dotted green line the true IRR, and the
-# dotted horizontal line the drop of 1.92 that bounds the 95% likelihood-ratio interval.
+# dotted horizontal line the drop of {glue:text}`t1_lr_drop:.2f` that bounds the 95% likelihood-ratio interval.
 # ```
 #
 # The difference between the two curves has a standard deviation of
@@ -221,11 +227,12 @@ book.glue_figure("fig_t1_profile", fig)
 #
 # ## Why `statsmodels`' `ConditionalPoisson` is not an SCCS
 #
-# `statsmodels` (0.15) has a `ConditionalPoisson` model for grouped count data. It maximises the
+# `statsmodels` ({glue:text}`t1_statsmodels_version`) has a `ConditionalPoisson` model for grouped count data. It maximises the
 # same kind of conditional likelihood, but its constructor **drops every group whose counts do not
 # vary** (`np.std(y) == 0`), on the reasoning that such a group carries no information. That is true
 # when all intervals have the same length and the same offset, but not in an SCCS: a case with one
-# event in a 30-day exposed interval and one in a 300-day unexposed interval has equal counts,
+# event in a {glue:text}`t1_toy_exposed_days`-day exposed interval and one in a {glue:text}`t1_toy_unexposed_days`-day unexposed interval has equal
+# counts,
 # yet it is strong evidence that the exposed *rate* is higher. Dropping such cases selects on the
 # outcome.
 
@@ -236,6 +243,15 @@ with warnings.catch_warnings(record=True) as caught:
         iv["events"].to_numpy(), iv[["exposed"]].to_numpy(float),
         groups=iv["id"].to_numpy(), offset=np.log(iv["days"].to_numpy()),
     ).fit(disp=False)
+import statsmodels
+
+book.glue_value("t1_statsmodels_version", statsmodels.__version__)
+# The toy case of the text (and of Exercise 1): one event exposed, one unexposed.
+toy = pd.DataFrame({"id": [1, 1], "days": [30, 300], "events": [1, 1], "exposed": [1, 0]})
+toy_x, toy_u = (int(toy.loc[toy["exposed"] == e, "days"].iloc[0]) for e in (1, 0))
+book.glue_values({"exposed_days": toy_x, "unexposed_days": toy_u, "ratio": toy_u / toy_x,
+                  "irr": float(np.exp(SCCS().fit(toy, ["exposed"]).params["exposed"]))},
+                 prefix="t1_toy_")
 cp_message = next(str(w.message) for w in caught if "Dropped" in str(w.message))
 
 # which cases does it drop, and are they informative for beta?
@@ -268,7 +284,7 @@ pd.DataFrame(
 # of {glue:text}`t1_irr:.3f`. Refitting our engine on only the cases it keeps reproduces its answer
 # to {glue:text}`t1_cp_vs_kept_diff:.1e`: the difference is entirely the dropped cases.
 #
-# A single cohort could be unlucky, so we repeat the comparison on 1,000 simulated cohorts, fitting
+# A single cohort could be unlucky, so we repeat the comparison on {glue:text}`t1_mc_reps:,` simulated cohorts, fitting
 # "all cases" and "only cases whose counts vary" in each with the batched fitter
 # (`analysis.teaching.fit_batched`, the engine's likelihood fitted for many cohorts at once).
 
@@ -280,11 +296,13 @@ def both_estimators(rng: np.random.Generator, n: int) -> pd.DataFrame:
     return pd.concat([data, varying], ignore_index=True)
 
 
+N_MC = 1000  # simulated cohorts
+book.glue_value("t1_mc_reps", N_MC)
 rng = np.random.default_rng(SEED)
-stacked = both_estimators(rng, 1000)
+stacked = both_estimators(rng, N_MC)
 bf = T.fit_batched(stacked, ["exposed"])
 coef = bf.coef[:, 0]
-all_cases, varying_only = coef[:1000], coef[1000:]
+all_cases, varying_only = coef[:N_MC], coef[N_MC:]
 ok = np.isfinite(all_cases) & np.isfinite(varying_only)
 truth = np.log(scenario.irr)
 book.glue_value("t1_mc_bias_all", float(np.mean(all_cases[ok]) - truth))
@@ -294,13 +312,13 @@ book.glue_value("t1_mc_irr_all", float(np.exp(np.mean(all_cases[ok]))))
 book.glue_value("t1_mc_irr_cp", float(np.exp(np.mean(varying_only[ok]))))
 book.glue_value("t1_mc_n", int(ok.sum()))
 book.glue_value("t1_mc_mcse_all", float(np.std(all_cases[ok], ddof=1) / np.sqrt(ok.sum())))
-book.glue_value("t1_mc_mean_cases", float(bf.n_cases[:1000].mean()))
+book.glue_value("t1_mc_mean_cases", float(bf.n_cases[:N_MC].mean()))
 
 # %% [markdown]
 # Over {glue:text}`t1_mc_n` cohorts of about {glue:text}`t1_mc_mean_cases:.0f` cases each, the SCCS
 # log-IRR is off the truth by {glue:text}`t1_mc_bias_all:+.3f` on average (Monte Carlo standard
 # error {glue:text}`t1_mc_mcse_all:.3f`; geometric-mean IRR {glue:text}`t1_mc_irr_all:.3f` for a
-# true 0.5 — the small finite-sample bias of any log rate ratio, studied in {ref}`t5-operating`), while the "varying counts only" estimator is off by
+# true {glue:text}`t1_true_irr` — the small finite-sample bias of any log rate ratio, studied in {ref}`t5-operating`), while the "varying counts only" estimator is off by
 # {glue:text}`t1_mc_bias_cp:+.3f` (IRR {glue:text}`t1_mc_irr_cp:.3f`); the Monte Carlo standard
 # error of the difference between the two is {glue:text}`t1_mc_mcse:.3f`. The project therefore
 # never uses `ConditionalPoisson` as a reference: its test suite documents this pitfall so that
@@ -329,7 +347,7 @@ book.glue_value("t1_mc_mean_cases", float(bf.n_cases[:1000].mean()))
 # ```{admonition} Exercise 1 — one case, closed form
 # :class: tip
 #
-# A case has 1 event in 30 exposed days and 1 event in 300 unexposed days. Write the conditional
+# A case has one event in {glue:text}`t1_toy_exposed_days` exposed days and one event in {glue:text}`t1_toy_unexposed_days` unexposed days. Write the conditional
 # likelihood, find $\hat\rho$ by hand, and check it with `SCCS().fit`. What does
 # `ConditionalPoisson` do with this case?
 # ```
@@ -337,12 +355,13 @@ book.glue_value("t1_mc_mean_cases", float(bf.n_cases[:1000].mean()))
 # ```{admonition} Solution
 # :class: dropdown
 #
-# The likelihood is binomial: $L(\rho) = p(1-p)$ with $p = 30\rho/(30\rho + 300)$, maximised at
-# $p = 1/2$, i.e. $\hat\rho = 300/30 = 10$: the exposed rate (1 per 30 days) is ten times the
-# unexposed rate (1 per 300 days). `SCCS().fit(pd.DataFrame({"id": [1, 1], "days": [30, 300],
-# "events": [1, 1], "exposed": [1, 0]}), ["exposed"])` gives IRR 10. `ConditionalPoisson` drops
-# this case because its counts (1, 1) do not vary, although it says the rate is ten times higher
-# during exposure.
+# The likelihood is binomial: $L(\rho) = p(1-p)$ with $p = x\rho/(x\rho + u)$, where $x$ =
+# {glue:text}`t1_toy_exposed_days` and $u$ = {glue:text}`t1_toy_unexposed_days`, maximised at $p = 1/2$, i.e. $\hat\rho = u/x$ = {glue:text}`t1_toy_ratio:g`: the
+# exposed rate (one per {glue:text}`t1_toy_exposed_days` days) is {glue:text}`t1_toy_ratio:g` times the unexposed rate (one per {glue:text}`t1_toy_unexposed_days`
+# days). `SCCS().fit(toy, ["exposed"])` on this case (the `toy` frame of the `ConditionalPoisson`
+# section) gives IRR {glue:text}`t1_toy_irr:.6g`. `ConditionalPoisson` drops this case because its
+# counts (one event in each interval) do not vary, although it says the rate is {glue:text}`t1_toy_ratio:g` times
+# higher during exposure.
 # ```
 #
 # ```{admonition} Exercise 2 — who informs the estimate?

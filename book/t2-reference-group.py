@@ -59,9 +59,9 @@ book.glue_value("t2_paper_irr", irr_paper)
 # ## A simulation in which frail patients are the ones treated
 #
 # We simulate a population of myeloma patients on daratumumab, each with a personal infection
-# rate: a baseline multiplied by a gamma-distributed frailty (mean 1, variance 1). The probability of
-# ever receiving IVIG rises steeply with frailty (the odds are proportional to frailty squared, a
-# `selection` of 2 on the log-odds scale), and IVIG, when given, truly lowers the rate to the
+# rate: a baseline multiplied by a gamma-distributed frailty (mean 1, variance {glue:text}`t2_frailty_var:g`). The probability of
+# ever receiving IVIG rises steeply with frailty (the odds are proportional to frailty to the power `selection`, here
+# {glue:text}`t2_selection:g`, on the log-odds scale), and IVIG, when given, truly lowers the rate to the
 # paper's IRR. Nothing else differs between the groups.
 
 # %%
@@ -81,6 +81,8 @@ groups = pd.DataFrame(
     index=["IVIG group (ever exposed)", "reference group (never exposed)"],
 )
 book.glue_value("t2_true_irr", truth)
+book.glue_value("t2_frailty_var", 1 / scenario.frailty_shape)  # gamma(shape k, mean 1): var 1/k
+book.glue_value("t2_selection", scenario.selection)
 book.glue_value("t2_n_ivig", int(ever.sum()))
 book.glue_value("t2_n_ref", int((~ever).sum()))
 book.glue_value("t2_frailty_ivig", float(groups.iloc[0, 1]))
@@ -125,9 +127,9 @@ rates.round(2)
 # least one infection gives IRR {glue:text}`t2_sccs_irr:.2f` (95% CI
 # {glue:text}`t2_sccs_lo:.2f`–{glue:text}`t2_sccs_hi:.2f`) for a true {glue:text}`t2_true_irr:.2f`.
 #
-# ## Over 1,000 simulated populations
+# ## Over many simulated populations
 #
-# One population could be a fluke. We repeat the whole study 1,000 times and record both the
+# One population could be a fluke. We repeat the whole study {glue:text}`t2_mc_n:,` times and record both the
 # between-group rate ratio and the SCCS estimate in each; the SCCS fits use the batched version of
 # the engine's likelihood (`analysis.teaching.fit_batched`), which is checked against the engine
 # below.
@@ -174,7 +176,7 @@ book.glue_figure("fig_t2_hist", fig)
 # ```{glue:figure} fig_t2_hist
 # :name: fig-t2-hist
 #
-# Estimates from 1,000 simulated populations in which IVIG truly lowers the infection rate (black
+# Estimates from {glue:text}`t2_mc_n:,` simulated populations in which IVIG truly lowers the infection rate (black
 # line) but is given to frail patients. Green: the between-group rate ratio (IVIG patients on IVIG
 # versus never-treated patients). Blue: the SCCS incidence rate ratio.
 # ```
@@ -195,9 +197,11 @@ book.glue_figure("fig_t2_hist", fig)
 
 # %%
 strengths = [-1.0, 0.0, 1.0, 2.0, 3.0]
+n_reps_sel = 300  # populations per selection strength
+book.glue_value("t2_sel_reps", n_reps_sel)
 rows = []
 for k, sel in enumerate(strengths):
-    c = T.simulate_cohorts(scenario.with_(selection=sel), n_reps=300, seed=SEED + 1 + k)
+    c = T.simulate_cohorts(scenario.with_(selection=sel), n_reps=n_reps_sel, seed=SEED + 1 + k)
     b = T.between_group_rate_ratio(c)
     f = T.fit_batched(T.to_intervals(c, exposed_only=True), ["exposed"]).frame("exposed")
     good = f["finite"] & f["converged"]
@@ -245,8 +249,8 @@ by_selection.round(3)
 # :class: dropdown
 #
 # Without selection the two groups have the same frailty distribution, so the ratio of pooled rates
-# estimates the IRR (the table above shows its geometric mean over 300 populations). It is noisier
-# because it compares *different* people, so the between-person variance of frailty (variance 1
+# estimates the IRR (the table above shows its geometric mean over {glue:text}`t2_sel_reps` populations). It is noisier
+# because it compares *different* people, so the between-person variance of frailty (variance {glue:text}`t2_frailty_var:g`
 # here) adds to the Poisson noise; the SCCS compares each person with themselves and that variance
 # cancels.
 # ```

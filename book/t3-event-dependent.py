@@ -21,7 +21,7 @@
 # The SCCS likelihood ({ref}`t1-likelihood`) treats each person's exposure history as fixed in
 # advance. In the study of this book it is not: IVIG is typically started *because* a patient has
 # had infections. This chapter simulates exactly that, measures the bias it causes in the on-IVIG
-# incidence rate ratio (IRR), and shows what the paper's pre-exposure windows of 30 and 60 days
+# incidence rate ratio (IRR), and shows what the paper's pre-exposure windows of {glue:text}`t3_w_short` and {glue:text}`t3_w_long` days
 # reveal, what they absorb and what bias they leave behind.
 
 # %% tags=["hide-input"]
@@ -40,7 +40,7 @@ SEED = 20260425
 # ## The mechanism
 #
 # In the simulation every patient eventually receives one course of IVIG. Each infection before
-# that prompts the start of IVIG with probability $q$; IVIG then starts after a delay of 1 to
+# that prompts the start of IVIG with probability $q$; IVIG then starts after a delay of {glue:text}`t3_delay_min` to
 # {glue:text}`t3_delay_max` days (time to see the patient, check IgG, arrange the infusion). Patients whose infections never
 # prompt IVIG start it at a random time. IVIG truly lowers the infection rate to the paper's IRR,
 # and nothing else changes over time.
@@ -53,7 +53,12 @@ scenario = T.Scenario(
 )
 book.glue_value("t3_true_irr", truth)
 book.glue_value("t3_q", scenario.trigger_prob)
+book.glue_value("t3_delay_min", scenario.trigger_delay[0])
 book.glue_value("t3_delay_max", scenario.trigger_delay[1])
+# The paper's two pre-exposure windows (targets.yaml), used as W below.
+W_SHORT = int(book.paper("dp_pre_window_short_days"))
+W_LONG = int(book.paper("dp_pre_window_long_days"))
+book.glue_values({"short": W_SHORT, "long": W_LONG}, prefix="t3_w_")
 book.glue_value("t3_n_individuals", scenario.n_individuals)
 
 # %% [markdown]
@@ -64,16 +69,19 @@ book.glue_value("t3_n_individuals", scenario.n_individuals)
 #
 # ## Bias in the on-IVIG IRR, and what a pre-exposure window does
 #
-# We simulate 1,000 studies of {glue:text}`t3_n_individuals` patients each (with prompting
+# We simulate {glue:text}`t3_n_reps:,` studies of {glue:text}`t3_n_individuals` patients each (with prompting
 # probability $q$ = {glue:text}`t3_q:.1f`) and analyse each study several times: without a
 # pre-exposure window, and with a window of $W$ days before the start of IVIG as a separate risk
-# period (the paper's diagnostic, with $W$ = 30 and 60). The same simulated studies are used for
+# period (the paper's diagnostic, with $W$ = {glue:text}`t3_w_short` and {glue:text}`t3_w_long`). The same simulated studies are used for
 # every $W$, so differences between rows are due to the window alone.
 
 # %%
 n_reps = 1000
+book.glue_value("t3_n_reps", n_reps)
 studies = T.simulate_cohorts(scenario, n_reps=n_reps, seed=SEED)
-windows = [0, 15, 30, 45, 60, 90, 120]
+windows = sorted({0, 15, W_SHORT, 45, W_LONG, 90, 120})
+W_MAX = max(windows)
+book.glue_value("t3_w_max", W_MAX)
 rows = []
 for W in windows:
     iv = T.to_intervals(studies, pre_window=W)
@@ -93,13 +101,13 @@ for W in windows:
     rows.append(row)
 by_window = pd.DataFrame(rows).set_index("pre-window W (days)")
 book.glue_value("t3_mean_cases", float(f.n_cases.mean()))
-for W in (0, 30, 60, 120):
+for key, W in {"0": 0, "short": W_SHORT, "long": W_LONG, "max": W_MAX}.items():
     r = by_window.loc[W]
-    book.glue_value(f"t3_w{W}_irr", r["on-IVIG IRR (geometric mean)"])
-    book.glue_value(f"t3_w{W}_bias", r["bias in log IRR"])
-    book.glue_value(f"t3_w{W}_cov", r["95% CI coverage"])
+    book.glue_value(f"t3_w{key}_irr", r["on-IVIG IRR (geometric mean)"])
+    book.glue_value(f"t3_w{key}_bias", r["bias in log IRR"])
+    book.glue_value(f"t3_w{key}_cov", r["95% CI coverage"])
     if W:
-        book.glue_value(f"t3_w{W}_pre", r["pre-window IRR (geometric mean)"])
+        book.glue_value(f"t3_w{key}_pre", r["pre-window IRR (geometric mean)"])
 best = by_window["bias in log IRR"].abs().idxmin()
 book.glue_value("t3_best_w", int(best))
 book.publish_table(
@@ -137,7 +145,7 @@ book.glue_figure("fig_t3_windows", fig)
 # ```{glue:figure} fig_t3_windows
 # :name: fig-t3-windows
 #
-# Mean estimates over 1,000 simulated studies in which infections prompt IVIG, by the length of the
+# Mean estimates over {glue:text}`t3_n_reps:,` simulated studies in which infections prompt IVIG, by the length of the
 # pre-exposure window. The true on-IVIG IRR is the black line; the pre-window has no true effect
 # (dotted line at 1).
 # ```
@@ -146,17 +154,17 @@ book.glue_figure("fig_t3_windows", fig)
 # {glue:text}`t3_true_irr:.2f` (bias {glue:text}`t3_w0_bias:+.3f` on the log scale), and its 95%
 # confidence intervals contain the truth in only a share {glue:text}`t3_w0_cov:.2f` of the studies
 # (about {glue:text}`t3_mean_cases:.0f` cases each). The pre-exposure window **reveals** the
-# mechanism: its IRR is {glue:text}`t3_w30_pre:.2f` with $W$ = 30 and {glue:text}`t3_w60_pre:.2f`
-# with $W$ = 60, although the window has no effect of its own — exactly the pattern the OHDSI
+# mechanism: its IRR is {glue:text}`t3_wshort_pre:.2f` with $W$ = {glue:text}`t3_w_short` and {glue:text}`t3_wlong_pre:.2f`
+# with $W$ = {glue:text}`t3_w_long`, although the window has no effect of its own — exactly the pattern the OHDSI
 # diagnostic `checkEventExposureIndependenceAssumption` and the paper's diagnostic look for. The
 # window also **absorbs** the prompting events, and the on-IVIG IRR moves towards the truth:
-# {glue:text}`t3_w30_irr:.2f` with $W$ = 30 ({numref}`fig-t3-windows`).
+# {glue:text}`t3_wshort_irr:.2f` with $W$ = {glue:text}`t3_w_short` ({numref}`fig-t3-windows`).
 #
 # ## The bias that remains
 #
-# A longer window is not simply better. With $W$ = 60 the on-IVIG IRR is
-# {glue:text}`t3_w60_irr:.2f` (bias {glue:text}`t3_w60_bias:+.3f`), and with $W$ = 120
-# {glue:text}`t3_w120_irr:.2f`: the correction overshoots. The reason is the other half of the
+# A longer window is not simply better. With $W$ = {glue:text}`t3_w_long` the on-IVIG IRR is
+# {glue:text}`t3_wlong_irr:.2f` (bias {glue:text}`t3_wlong_bias:+.3f`), and with $W$ =
+# {glue:text}`t3_w_max` {glue:text}`t3_wmax_irr:.2f`: the correction overshoots. The reason is the other half of the
 # same mechanism. If IVIG starts after the first *prompting* infection, then the unexposed time
 # *before* the window is, by construction, time in which no prompting infection happened; once the
 # window has taken the prompting event away, the remaining baseline is poorer in events than the
@@ -174,7 +182,7 @@ book.glue_figure("fig_t3_windows", fig)
 rows = []
 for k, q in enumerate([0.0, 0.25, 0.5, 1.0]):
     sims = T.simulate_cohorts(scenario.with_(trigger_prob=q), n_reps=500, seed=SEED + 10 + k)
-    for W in (0, 30, 60):
+    for W in (0, W_SHORT, W_LONG):
         f = T.fit_batched(T.to_intervals(sims, pre_window=W), ["exposed", "pre"] if W else ["exposed"])
         ok = f.finite.all(axis=1) & f.converged
         rows.append({"q": q, "W": W, "IRR": float(np.exp(f.frame("exposed")[ok]["coef"].mean()))})
@@ -188,7 +196,7 @@ by_q.round(3)
 
 # %% [markdown]
 # With $q = 0$ the on-IVIG IRR is {glue:text}`t3_q0_w0:.2f` without and {glue:text}`t3_q0_w60:.2f`
-# with a 60-day window; when every infection prompts IVIG ($q = 1$) the two analyses give
+# with a {glue:text}`t3_w_long`-day window; when every infection prompts IVIG ($q = 1$) the two analyses give
 # {glue:text}`t3_q1_w0:.2f` and {glue:text}`t3_q1_w60:.2f`, on either side of the truth.
 #
 # ## Another route: observe only after the first IVIG
@@ -213,12 +221,12 @@ book.glue_value("t3_full_se", float(T.fit_batched(iv, ["exposed"]).se[:, 0].mean
 book.glue_value("t3_after_n", int(ok.sum()))
 
 # %% [markdown]
-# On the same 1,000 studies, this analysis gives a mean IRR of {glue:text}`t3_after_irr:.2f`
+# On the same {glue:text}`t3_n_reps:,` studies, this analysis gives a mean IRR of {glue:text}`t3_after_irr:.2f`
 # (coverage {glue:text}`t3_after_cov:.2f` over {glue:text}`t3_after_n` studies with an estimate),
 # at the cost of a larger standard error ({glue:text}`t3_after_se:.2f` against
 # {glue:text}`t3_full_se:.2f` for the full-period analysis).
 #
-# ## Bearing on the paper's 30- and 60-day analyses
+# ## Bearing on the paper's pre-exposure analyses
 
 # %%
 paper = {k: book.paper(k) for k in (
@@ -229,16 +237,16 @@ book.glue_paper(*paper)
 
 # %% [markdown]
 # The paper's estimates follow the simulated pattern. Its pre-exposure windows are elevated
-# (IRR {glue:text}`paper_sccs_pre30_irr:.2f` for 30 days and {glue:text}`paper_sccs_pre60_irr:.2f`
-# for 60 days), the signature of infections prompting IVIG, and the on-IVIG IRR moves from
+# (IRR {glue:text}`paper_sccs_pre30_irr:.2f` for {glue:text}`t3_w_short` days and {glue:text}`paper_sccs_pre60_irr:.2f`
+# for {glue:text}`t3_w_long` days), the signature of infections prompting IVIG, and the on-IVIG IRR moves from
 # {glue:text}`paper_sccs_allgrade_irr:.2f` without a window to
 # {glue:text}`paper_sccs_allgrade_irr_adj_pre30:.2f` and
 # {glue:text}`paper_sccs_allgrade_irr_adj_pre60:.2f` with them. The simulation suggests reading this
 # as follows: the unadjusted IRR is probably too favourable to IVIG; the adjusted IRRs are probably
 # closer to the truth, but they may over-correct; and the true effect most plausibly lies between
-# the unadjusted and the 60-day-adjusted estimate. That the paper's 60-day window is more
-# elevated than its 30-day window suggests that many prompting infections occurred 30 to 60 days
-# before the first dose (Exercise 1 explores this). {ref}`t4-diagnostics` computes the windows on
+# the unadjusted and the {glue:text}`t3_w_long`-day-adjusted estimate. That the paper's {glue:text}`t3_w_long`-day window is more
+# elevated than its {glue:text}`t3_w_short`-day window suggests that many prompting infections occurred {glue:text}`t3_w_short` to
+# {glue:text}`t3_w_long` days before the first dose (Exercise 1 explores this). {ref}`t4-diagnostics` computes the windows on
 # the book's cohort.
 #
 # ## Exercises
@@ -248,16 +256,16 @@ book.glue_paper(*paper)
 #
 # Change `trigger_delay` to `(30, 60)` (IVIG always starts a month or two after the prompting
 # infection). Which windows now reveal the mechanism, and which on-IVIG estimate is closest to the
-# truth? Relate this to the paper's 30- and 60-day results.
+# truth? Relate this to the paper's {glue:text}`t3_w_short`- and {glue:text}`t3_w_long`-day results.
 # ```
 #
 # ```{admonition} Solution
 # :class: dropdown
 #
-# With delays of 30–60 days the 30-day window never contains the prompting infection, so its IRR is
-# close to 1 (or even below, as its days are "pre-trigger" time) and the on-IVIG IRR with $W$ = 30
-# stays biased; the 60-day window contains it and is strongly elevated. A paper-like pattern — a
-# modest 30-day and a strong 60-day elevation — is what one expects when most prompting infections
+# With delays of {glue:text}`t3_w_short`–{glue:text}`t3_w_long` days the {glue:text}`t3_w_short`-day window never contains the prompting infection, so its
+# IRR is close to 1 (or even below, as its days are "pre-trigger" time) and the on-IVIG IRR with
+# $W$ = {glue:text}`t3_w_short` stays biased; the {glue:text}`t3_w_long`-day window contains it and is strongly elevated. A
+# paper-like pattern — a modest {glue:text}`t3_w_short`-day and a strong {glue:text}`t3_w_long`-day elevation — is what one expects when most prompting infections
 # happen a month or more before IVIG starts. Rerun the table with
 # `scenario.with_(trigger_delay=(30, 60))` to see the numbers.
 # ```

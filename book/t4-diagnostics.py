@@ -90,6 +90,25 @@ def verdict(*checks):
     return Markdown(text) if book.in_notebook() else print(text)
 
 
+# OHDSI's default thresholds and this chapter's probe windows, glued for the text.
+END_PROBE_DAYS = study.OBS_TAIL_DAYS   # the end-of-observation probe covers the post-dose tail
+END_BOUNDS = (0.5, 2.0)                # the end-of-observation probe's null bounds
+PRE_BOUNDS = (0.8, 1.25)               # the pre-exposure window's null bounds
+AFTER_DAYS = 30                        # window after each infection (recurrence probe)
+SEASON_MAX_CHANGE = 0.10               # largest acceptable change of the IRR when season is added
+STABILITY_ALPHA = 0.05                 # Pearson test of observed vs expected per month
+RARE_MAX = 0.10                        # largest share of patients with the outcome ("rare")
+POWER, ALPHA = 0.80, 0.05              # power and level for the minimum detectable IRR
+MDRR_MAX = 10                          # OHDSI's largest acceptable minimum detectable IRR
+book.glue_values({
+    "end_probe_days": END_PROBE_DAYS, "obs_tail_days": study.OBS_TAIL_DAYS,
+    "end_lo_bound": END_BOUNDS[0], "end_hi_bound": END_BOUNDS[1],
+    "pre_lo_bound": PRE_BOUNDS[0], "pre_hi_bound": PRE_BOUNDS[1],
+    "after_days": AFTER_DAYS, "season_max_change_pct": 100 * SEASON_MAX_CHANGE,
+    "stability_alpha": STABILITY_ALPHA, "rare_max_pct": 100 * RARE_MAX,
+    "power_pct": 100 * POWER, "alpha_pct": 100 * ALPHA, "mdrr_max": MDRR_MAX,
+}, prefix="t4_")
+
 primary = SCCS().fit(intervals(), ["on_ivig"])
 book.glue_value("t4_cases", primary.n_cases)
 book.glue_value("t4_events", primary.n_events)
@@ -105,23 +124,26 @@ verdicts = []
 # If infections end observation (a severe infection leading to death or to daratumumab being
 # stopped), the last days of observation will be rich in infections, and the unexposed time at the
 # end of follow-up is not comparable with the rest. OHDSI's probe adds a window covering the last
-# 30 days of each observation period and checks that its IRR is compatible with no effect (95% CI
-# overlapping 0.5–2). In this study the observation period ends 30 days after the last daratumumab
+# {glue:text}`t4_end_probe_days` days of each observation period and checks that its IRR is compatible with no
+# effect (95% CI overlapping {glue:text}`t4_end_lo_bound:g`–{glue:text}`t4_end_hi_bound:g`). In this study the observation period ends
+# {glue:text}`t4_obs_tail_days` days after the last daratumumab
 # dose, so the probe covers exactly that post-treatment tail.
 
 # %%
-probe = pd.DataFrame({"id": observation["id"], "day": observation["end"] - 29})
-fit_end = SCCS().fit(intervals([EventWindow("end_probe", probe, length=30)]),
+probe = pd.DataFrame({"id": observation["id"], "day": observation["end"] - (END_PROBE_DAYS - 1)})
+fit_end = SCCS().fit(intervals([EventWindow("end_probe", probe, length=END_PROBE_DAYS)]),
                      ["on_ivig", "end_probe"])
 irr, lo, hi = row(fit_end, "end_probe")
-ok = overlaps(lo, hi, (0.5, 2.0))
-verdicts.append(("end of observation independent of events", "last 30 days of observation",
-                 irr, lo, hi, "CI overlaps 0.5-2", ok))
+ok = overlaps(lo, hi, END_BOUNDS)
+end_rule = "CI overlaps {:g}-{:g}".format(*END_BOUNDS)
+verdicts.append(("end of observation independent of events",
+                 f"last {END_PROBE_DAYS} days of observation", irr, lo, hi, end_rule, ok))
 book.glue_value("t4_end_irr", irr)
 book.glue_value("t4_end_lo", lo)
 book.glue_value("t4_end_hi", hi)
 display(fit_end.summary[["irr", "ci_low", "ci_high", "p"]].round(3))
-verdict(("end of observation", ok, "the 95% CI of the last-30-days window must overlap 0.5–2"))
+verdict(("end of observation", ok, f"the 95% CI of the last-{END_PROBE_DAYS}-days window must "
+         "overlap {:g}–{:g}".format(*END_BOUNDS)))
 
 # %% [markdown]
 # The end-of-observation window has IRR {glue:text}`t4_end_irr:.2f` (95% CI
@@ -134,29 +156,32 @@ verdict(("end of observation", ok, "the 95% CI of the last-30-days window must o
 #
 # The pre-exposure window of the paper is OHDSI's diagnostic for this assumption: a window of days
 # just before the first IVIG, whose IRR should be compatible with no effect (95% CI overlapping
-# 0.8–1.25).
+# {glue:text}`t4_pre_lo_bound:g`–{glue:text}`t4_pre_hi_bound:g`).
 
 # %%
-for W in study.PRE_WINDOWS:
+pre_rule = "CI overlaps {:g}-{:g}".format(*PRE_BOUNDS)
+for key, W in zip(("short", "long"), study.PRE_WINDOWS, strict=True):
     f = study.fit_sccs(cohort, pre_window=W)
     irr, lo, hi = row(f, "pre_ivig")
-    ok = overlaps(lo, hi, (0.8, 1.25))
+    ok = overlaps(lo, hi, PRE_BOUNDS)
     verdicts.append(("exposure independent of earlier events", f"{W} days before first IVIG",
-                     irr, lo, hi, "CI overlaps 0.8-1.25", ok))
-    book.glue_value(f"t4_pre{W}_irr", irr)
-    book.glue_value(f"t4_pre{W}_lo", lo)
-    book.glue_value(f"t4_pre{W}_hi", hi)
-    book.glue_value(f"t4_pre{W}_on_irr", row(f, "on_ivig")[0])
-verdict(*[(d, bool(v), "the 95% CI must overlap 0.8–1.25") for _, d, *_, v in verdicts[1:3]])
+                     irr, lo, hi, pre_rule, ok))
+    book.glue_value(f"t4_pre{key}_days", W)
+    book.glue_value(f"t4_pre{key}_irr", irr)
+    book.glue_value(f"t4_pre{key}_lo", lo)
+    book.glue_value(f"t4_pre{key}_hi", hi)
+    book.glue_value(f"t4_pre{key}_on_irr", row(f, "on_ivig")[0])
+verdict(*[(d, bool(v), "the 95% CI must overlap {:g}–{:g}".format(*PRE_BOUNDS))
+          for _, d, *_, v in verdicts[1:3]])
 
 # %% [markdown]
-# The 30-day window has IRR {glue:text}`t4_pre30_irr:.2f` ({glue:text}`t4_pre30_lo:.2f`–{glue:text}`t4_pre30_hi:.2f`),
-# the 60-day window {glue:text}`t4_pre60_irr:.2f`
-# ({glue:text}`t4_pre60_lo:.2f`–{glue:text}`t4_pre60_hi:.2f`). OHDSI's rule only asks that the
-# interval *touch* the bounds; an interval that merely grazes 1.25 while its estimate is well above 1
+# The {glue:text}`t4_preshort_days`-day window has IRR {glue:text}`t4_preshort_irr:.2f`
+# ({glue:text}`t4_preshort_lo:.2f`–{glue:text}`t4_preshort_hi:.2f`), the {glue:text}`t4_prelong_days`-day window
+# {glue:text}`t4_prelong_irr:.2f` ({glue:text}`t4_prelong_lo:.2f`–{glue:text}`t4_prelong_hi:.2f`). OHDSI's rule only asks that the
+# interval *touch* the bounds; an interval that merely grazes {glue:text}`t4_pre_hi_bound:g` while its estimate is well above 1
 # is weak reassurance.
-# With the windows in the model the on-IVIG IRR becomes {glue:text}`t4_pre30_on_irr:.2f` and
-# {glue:text}`t4_pre60_on_irr:.2f`. {ref}`t3-event-dependent` explains what an elevated window means
+# With the windows in the model the on-IVIG IRR becomes {glue:text}`t4_preshort_on_irr:.2f` and
+# {glue:text}`t4_prelong_on_irr:.2f`. {ref}`t3-event-dependent` explains what an elevated window means
 # and why including it in the model is only a partial correction.
 #
 # ## Time-varying confounding: season
@@ -210,14 +235,16 @@ share_ss = (ivm["days"] * ivm["on_ivig"])[ivm["fall_winter"] == 0].sum() / ivm.l
     ivm["fall_winter"] == 0, "days"].sum()
 book.glue_value("t4_share_fw", 100 * float(share_fw))
 book.glue_value("t4_share_ss", 100 * float(share_ss))
-ok = bool(change < np.log(1.1))
+ok = bool(change < np.log(1 + SEASON_MAX_CHANGE))
+stable = bool(pb > STABILITY_ALPHA)
 verdicts.append(("no time-varying confounding by season", "on-IVIG IRR with vs without season",
                  irr_b, row(fit_b, "on_ivig")[1], row(fit_b, "on_ivig")[2],
-                 "IRR changes by < 10%", ok))
+                 f"IRR changes by < {SEASON_MAX_CHANGE:.0%}", ok))
 verdicts.append(("rate stable over calendar months", "observed vs expected per month (model with season)",
-                 np.nan, np.nan, np.nan, "Pearson p > 0.05", bool(pb > 0.05)))
-verdict(("season", ok, "adding season must change the on-IVIG IRR by less than 10%"),
-        ("stability", bool(pb > 0.05), "observed vs expected infections per month, Pearson p > 0.05"))
+                 np.nan, np.nan, np.nan, f"Pearson p > {STABILITY_ALPHA:g}", stable))
+verdict(("season", ok, f"adding season must change the on-IVIG IRR by less than {SEASON_MAX_CHANGE:.0%}"),
+        ("stability", stable,
+         f"observed vs expected infections per month, Pearson p > {STABILITY_ALPHA:g}"))
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(figures.PAGE_WIDTH * 0.8, 3.2))
@@ -245,7 +272,7 @@ book.glue_figure("fig_t4_months", fig)
 # {glue:text}`t4_season_fw_irr:.2f` ({glue:text}`t4_season_fw_lo:.2f`–{glue:text}`t4_season_fw_hi:.2f`),
 # and adding it changes the on-IVIG IRR from {glue:text}`t4_season_irr_unadj:.3f` to
 # {glue:text}`t4_season_irr_adj:.3f`, a change of {glue:text}`t4_season_change_pct:.1f`% (the
-# check asks for less than 10%). The monthly counts match the model's expectation with a Pearson
+# check asks for less than {glue:text}`t4_season_max_change_pct:.0f`%). The monthly counts match the model's expectation with a Pearson
 # p-value of {glue:text}`t4_stab_p_a:.3f` without and {glue:text}`t4_stab_p_b:.3f` with the season
 # term ({numref}`fig-t4-months`). Other time-varying factors — changes of anti-myeloma therapy,
 # cumulative immunosuppression, progression — are checked the same way when they are recorded;
@@ -255,19 +282,19 @@ book.glue_figure("fig_t4_months", fig)
 #
 # The paper counts every infection, not only the first. The standard SCCS likelihood then assumes
 # that, given the exposure history, infections occur independently: one infection does not change
-# the short-term risk of the next. Two checks: a window of 30 days *after* each infection (its IRR
+# the short-term risk of the next. Two checks: a window of {glue:text}`t4_after_days` days *after* each infection (its IRR
 # should be near 1), and the first-infection-only analysis (it should agree with the all-infection
 # analysis when infections are independent). The first-infection analysis is itself valid only for
 # a rare outcome, which OHDSI's `checkRareOutcomeAssumption` judges by the share of the population
-# with the outcome (at most 10%).
+# with the outcome (at most {glue:text}`t4_rare_max_pct:.0f`%).
 
 # %%
 after = pd.DataFrame({"id": events["id"], "day": events["day"] + 1})
-fit_after = SCCS().fit(intervals([EventWindow("after_infection", after, length=30)]),
+fit_after = SCCS().fit(intervals([EventWindow("after_infection", after, length=AFTER_DAYS)]),
                        ["on_ivig", "after_infection"])
 irr, lo, hi = row(fit_after, "after_infection")
 ok_after = bool(lo <= 1 <= hi)
-verdicts.append(("recurrent infections independent", "30 days after each infection",
+verdicts.append(("recurrent infections independent", f"{AFTER_DAYS} days after each infection",
                  irr, lo, hi, "CI contains 1", ok_after))
 book.glue_value("t4_after_irr", irr)
 book.glue_value("t4_after_lo", lo)
@@ -283,16 +310,17 @@ book.glue_value("t4_multi_share", float((events.groupby("id").size() > 1).mean()
 everyone = study.observation_periods(cohort)
 all_events = study.outcome_events(cohort, "all", None)
 prevalence = float(everyone["patient_id"].isin(all_events["id"]).mean())
-ok_rare = prevalence <= 0.10
+ok_rare = prevalence <= RARE_MAX
 verdicts.append(("rare outcome (needed for first-event analyses)",
                  "share of all patients with >= 1 infection", prevalence, np.nan, np.nan,
-                 "at most 0.10", ok_rare))
+                 f"at most {RARE_MAX:.2f}", ok_rare))
 book.glue_value("t4_prevalence", 100 * prevalence)
-verdict(("independence", ok_after, "the 95% CI of the 30 days after an infection must contain 1"),
-        ("rare outcome", ok_rare, "at most 10% of patients may have an infection"))
+verdict(("independence", ok_after,
+         f"the 95% CI of the {AFTER_DAYS} days after an infection must contain 1"),
+        ("rare outcome", ok_rare, f"at most {RARE_MAX:.0%} of patients may have an infection"))
 
 # %% [markdown]
-# The 30 days after an infection have IRR {glue:text}`t4_after_irr:.2f`
+# The {glue:text}`t4_after_days` days after an infection have IRR {glue:text}`t4_after_irr:.2f`
 # ({glue:text}`t4_after_lo:.2f`–{glue:text}`t4_after_hi:.2f`). Of the cases, a share {glue:text}`t4_multi_share:.2f` had more
 # than one infection. Using first infections only, the on-IVIG IRR is
 # {glue:text}`t4_first_irr:.2f` ({glue:text}`t4_first_lo:.2f`–{glue:text}`t4_first_hi:.2f`), but that
@@ -317,7 +345,7 @@ book.glue_value("t4_se_robust", float(robust.bse["on_ivig"]))
 # OHDSI also reports the minimum detectable relative risk (MDRR) of each analysis. From each case's
 # number of infections and share of time on IVIG, the large-sample power of the study
 # (`analysis.teaching.wald_power`, checked against simulation in {ref}`t5-operating`) gives the
-# smallest effects detectable with 80% power.
+# smallest effects detectable with {glue:text}`t4_power_pct:.0f`% power.
 
 # %%
 iv0 = intervals()
@@ -326,18 +354,19 @@ per_case["share"] = (iv0["days"] * iv0["on_ivig"]).groupby(iv0["id"]).sum() / pe
 
 
 def power_gap(log_rho):
-    return float(T.wald_power(np.exp(log_rho), per_case["share"], per_case["events"])) - 0.8
+    return float(T.wald_power(np.exp(log_rho), per_case["share"], per_case["events"],
+                              alpha=ALPHA)) - POWER
 
 
 mdrr_low = float(np.exp(optimize.brentq(power_gap, np.log(0.05), np.log(0.999))))
 mdrr_high = float(np.exp(optimize.brentq(power_gap, np.log(1.001), np.log(20))))
-verdicts.append(("enough power", "minimum detectable IRR (80% power)", mdrr_high, np.nan, np.nan,
-                 "at most 10 (OHDSI)", mdrr_high <= 10))
+verdicts.append(("enough power", f"minimum detectable IRR ({POWER:.0%} power)", mdrr_high, np.nan,
+                 np.nan, f"at most {MDRR_MAX} (OHDSI)", mdrr_high <= MDRR_MAX))
 book.glue_value("t4_mdrr_low", mdrr_low)
 book.glue_value("t4_mdrr_high", mdrr_high)
 
 # %% [markdown]
-# With 80% power at the 5% level, this cohort can detect an IRR below
+# With {glue:text}`t4_power_pct:.0f`% power at the {glue:text}`t4_alpha_pct:.0f`% level, this cohort can detect an IRR below
 # {glue:text}`t4_mdrr_low:.2f` or above {glue:text}`t4_mdrr_high:.2f`.
 #
 # ## Summary
@@ -391,6 +420,6 @@ book.publish_table(summary.drop(columns="pass"), "t4_diagnostics",
 #         f = SCCS().fit(T.to_intervals(c, pre_window=30), ["exposed", "pre"])
 #         print(q, f.summary.loc["pre", ["irr", "ci_low", "ci_high"]].round(2).tolist())
 #
-# With `trigger_prob=0` the window's CI overlaps 0.8–1.25 (pass); with prompting infections its IRR
+# With `trigger_prob=0` the window's CI overlaps {glue:text}`t4_pre_lo_bound:g`–{glue:text}`t4_pre_hi_bound:g` (pass); with prompting infections its IRR
 # is well above 1 and the CI excludes the bounds (fail).
 # ```
