@@ -86,6 +86,14 @@ CYCLE: tuple[str, ...] = tuple(
 )
 
 
+def _study():
+    """The study module, imported on first use (keeps ``import analysis.figures`` cheap); figure
+    labels that name a design constant read it from there, never a typed number."""
+    from analysis import study
+
+    return study
+
+
 def _rc() -> dict[str, Any]:
     from cycler import cycler
 
@@ -371,7 +379,8 @@ def swimmer_plot(
         ax.set_ylabel("Patient (pseudonymous number, by follow-up)")
         handles = [
             Patch(color=COLORS["observation"], alpha=0.45, label="Observation (off IVIG)"),
-            Patch(color=COLORS["on_ivig"], label="On IVIG (30 days after each dose)"),
+            Patch(color=COLORS["on_ivig"],
+                  label=f"On IVIG ({_study().ON_IVIG_DAYS} days from each dose)"),
         ] + [
             Line2D([], [], marker=mk, linestyle="", color=COLORS[ck], markeredgecolor="white",
                    markersize=7, label=f"Infection, {lab.lower()}")
@@ -477,8 +486,8 @@ def timeline_plot(
         ax_igg.legend(loc="upper left")
 
         # bottom: lanes
-        lanes = ["Observation", "On IVIG", "Pre-IVIG windows", "Progression (+30 d)",
-                 "Infections"]
+        prog_lane = f"Progression (+{_study().PROGRESSION_DAYS} d)"
+        lanes = ["Observation", "On IVIG", "Pre-IVIG windows", prog_lane, "Infections"]
         ypos = {k: len(lanes) - 1 - i for i, k in enumerate(lanes)}
         h = 0.5
         ax.broken_barh([(0, o1 - o0 + 1)], (ypos["Observation"] - h / 2, h),
@@ -503,7 +512,7 @@ def timeline_plot(
         if progression is not None and len(progression):
             s, e = rel(progression["start"]), rel(progression["end"])
             ax.broken_barh(list(zip(s, e - s + 1, strict=True)),
-                           (ypos["Progression (+30 d)"] - h / 2, h), color=COLORS["progression"])
+                           (ypos[prog_lane] - h / 2, h), color=COLORS["progression"])
         if infections is not None and len(infections):
             dcol = "day" if "day" in infections.columns else "date"
             x = rel(infections[dcol])
