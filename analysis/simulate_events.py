@@ -29,6 +29,11 @@ import numpy as np
 from analysis.study import FALL_WINTER_MONTHS, month_of_day
 
 KEY = np.int64(1 << 21)  # day numbers are < 2**21; key = patient * KEY + day
+#: Polyclonal IgG recovery in responders (assumptions): share of responders who recover, start
+#: (in multiples of the patient's decline time constant) and the level recovered to (mg/dL).
+RECOVERY_SHARE = 0.6
+RECOVERY_START = (0.9, 1.9)
+RECOVERY_LEVEL = (600.0, 1000.0)
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,12 @@ class RateModel:
     max_start_days: int = 773  # latest first IVIG: the paper's 25.4 months
     # IVIG schedule
     dose_interval: int = 28
-    doses_median: float = 9.0
+    short_interval: int = 21  # every 3 weeks for a few patients
+    short_interval_prob: float = 0.2
+    doses_median: float = 7.5
     doses_sdlog: float = 0.8
     second_course_prob: float = 0.35
+    maintenance_prob: float = 0.2  # IVIG until the end of daratumumab
     half_life_days: float = 25.0
     increment_per_04g: float = 230.0  # mg/dL added at the peak by 0.4 g/kg
 
@@ -148,6 +156,15 @@ def simulate_igg_schedule(rng, start, end_obs, baseline_igg, nadir_band, heavy, 
     t = np.maximum(rel, 0).astype(float)
     b0 = baseline_igg[owner]
     latent = plateau[owner] + (b0 - plateau[owner]) * np.exp(-t / tau[owner])
+    # polyclonal recovery: in responders, functional IgG climbs back from its plateau once the
+    # myeloma is controlled (starting 0.9-1.9 decline times in, over 1-4 months), for many above
+    # 700 mg/dL; enforce_nadir still pins each patient's lowest in-observation band
+    rec = responder & (rng.uniform(size=n) < RECOVERY_SHARE)
+    rec_from = tau * rng.uniform(*RECOVERY_START, size=n)
+    rec_to = np.where(rec, rng.uniform(*RECOVERY_LEVEL, size=n), plateau)
+    rec_tau = rng.uniform(30, 120, size=n)
+    lag = np.maximum(t - rec_from[owner], 0.0)
+    latent += np.maximum(rec_to - plateau, 0.0)[owner] * (1 - np.exp(-lag / rec_tau[owner]))
     latent *= np.exp(rng.normal(0, 0.07, size=owner.size))
     latent[rel < 0] = b0[rel < 0]
     # M-spike (g/dL) of IgG, IgA, IgD myeloma: falls with response, rises after progression
@@ -219,16 +236,21 @@ def enforce_nadir(pid, day, functional, start, end_obs, nadir_band, rng) -> np.n
 
 # --------------------------------------------------------------------------- IVIG schedule
 def ivig_schedule(rng, ivig_start, last, model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Doses every 4 weeks in one or two courses from each patient's start (pid, day, g/kg)."""
+    """Doses every 4 weeks (3 for a few) in one or two courses from each start (pid, day, g/kg)."""
     pids = np.flatnonzero(ivig_start >= 0)
     s = ivig_start[pids]
     k = np.round(np.exp(rng.normal(np.log(model.doses_median), model.doses_sdlog, size=pids.size)))
-    k = np.clip(k, 1, 43).astype(np.int64)
-    two = rng.uniform(size=pids.size) < model.second_course_prob
+    # some patients stay on IVIG until daratumumab ends (one course; doses past it are dropped)
+    maint = rng.uniform(size=pids.size) < model.maintenance_prob
+    k = np.where(maint, 43, np.clip(k, 1, 43)).astype(np.int64)
+    two = (rng.uniform(size=pids.size) < model.second_course_prob) & ~maint
     gap = np.where(two, rng.integers(60, 241, size=pids.size), 0)
     k1 = np.where(two, np.maximum(1, np.ceil(k * rng.uniform(0.3, 0.7, size=pids.size))), k)
+    # one patient in five (at random; assumption) is dosed every 3 weeks instead of 4
+    every = np.where(rng.uniform(size=pids.size) < model.short_interval_prob,
+                     model.short_interval, model.dose_interval)
     owner, rank = ragged_index(k)
-    day = s[owner] + rank * model.dose_interval + np.where(rank >= k1[owner], gap[owner], 0)
+    day = s[owner] + rank * every[owner] + np.where(rank >= k1[owner], gap[owner], 0)
     day = day + np.where(rank > 0, rng.integers(-3, 4, size=owner.size), 0)
     keep = (day <= last[pids][owner] + 28) | (rank == 0)
     amt_choices = np.array([0.40, 0.45, 0.50])

@@ -191,6 +191,10 @@ def labs(rng, g34, members_mask, group: str) -> tuple[np.ndarray, np.ndarray]:
         (g34, (a05_34, a10_34, l05_34, l10_34), 0.8),
     ):
         sel = idx[mask[idx]]
+        # stratified uniforms: each grade group's shares below 0.5 and 1.0 are the targets up to
+        # one infection, not up to sampling noise (a grade 3-4 group has only ~40 infections)
+        u1[sel] = (rng.permutation(sel.size) + u1[sel]) / max(sel.size, 1)
+        u2[sel] = (rng.permutation(sel.size) + u2[sel]) / max(sel.size, 1)
         am = max(a_med * shift, 1.2)
         anc[sel] = _piecewise(u1[sel], [0, 0.5, 1.0, am, 2.2 * am, a_max],
                               [0, a05 / 100, a10 / 100, 0.5, 0.9, 1.0])
