@@ -2,14 +2,15 @@
 
 The flow of the package follows the analysis:
 
-* :mod:`analysis.cohort` loads and validates a cohort folder (the contract in ``data/README.md``);
+* :mod:`analysis.study.cohort` loads and validates a cohort folder (the contract in
+``data/README.md``);
 * :mod:`analysis.study` holds the study's own definitions (windows, outcomes, day counting) and
   runs each analysis of the paper as one call;
-* :mod:`analysis.intervals` turns dated exposures and covariates into day intervals (generic);
+* :mod:`analysis.sccs.intervals` turns dated exposures and covariates into day intervals (generic);
 * :mod:`analysis.sccs` fits the self-controlled case series model (generic, knows nothing of IVIG);
-* :mod:`analysis.cox` fits the Cox models of time to first IVIG;
-* :mod:`analysis.tables` and :mod:`analysis.figures` present the results;
-* :mod:`analysis.simulate` generates the synthetic cohort calibrated to the paper.
+* :mod:`analysis.study.cox` fits the Cox models of time to first IVIG;
+* :mod:`analysis.report.tables` and :mod:`analysis.report.figures` present the results;
+* :mod:`analysis.synthetic.simulate` generates the synthetic cohort calibrated to the paper.
 
 Importing the package is cheap: submodules load heavy libraries only when they are used.
 """

@@ -277,7 +277,7 @@ def stage_e2e(cohort_dir: Path | None) -> dict:
     """Cohort folder -> intervals -> fit, stage by stage (the command line's path).
 
     Times (1) merely reading the folder's CSV files with pandas (the yardstick of issue 3: the
-    command line should take at most 5x that), (2) ``analysis.cohort.load_cohort`` (read and
+    command line should take at most 5x that), (2) ``analysis.study.cohort.load_cohort`` (read and
     validate), (3) ``analysis.study.study_intervals`` (all-grade infections, 30-day pre-IVIG
     window, cases only) and (4) the fit. Needs a cohort folder in the data contract's layout,
     e.g. written by ``python -m analysis simulate``; skipped without one.
@@ -285,9 +285,9 @@ def stage_e2e(cohort_dir: Path | None) -> dict:
     if cohort_dir is None:
         return {"skipped": "pass --e2e-cohort DIR (a cohort folder, e.g. from "
                 "`python -m analysis simulate`) to time cohort CSV -> intervals -> fit"}
-    from analysis.cohort import load_cohort
     from analysis.sccs import SCCS
     from analysis.study import model_terms, study_intervals
+    from analysis.study.cohort import load_cohort
 
     out: dict = {"cohort": str(cohort_dir)}
     t = time.perf_counter()

@@ -19,7 +19,7 @@
 
 # %% tags=["remove-cell"]
 # The paper's numbers quoted on this page, read from data/paper/targets.yaml (never retyped).
-from analysis import book
+from analysis.report import book
 
 book.glue_paper(
     "res1_screened_n", "abs_ivig_n", "abs_reference_n", "sccs_allgrade_irr", "sccs_g34_irr",

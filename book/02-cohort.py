@@ -18,7 +18,7 @@
 # # The cohort
 
 # %% tags=["remove-input"]
-from analysis import book, figures, tables
+from analysis.report import book, figures, tables
 
 cohort = book.load()
 book.cohort_banner(cohort)
@@ -107,7 +107,7 @@ book.publish_table(flow, "cohort_flow", caption="Patient flow")
 # %% tags=["remove-input"]
 import re
 
-from analysis import simulate
+from analysis.synthetic import simulate
 
 meta = cohort.metadata or {}
 if cohort.synthetic:
@@ -130,7 +130,7 @@ book.markdown(text)
 # ## Calibration: this cohort beside every number the paper prints
 
 # %% tags=["hide-input"]
-from analysis.calibration import calibration_table
+from analysis.synthetic.calibration import calibration_table
 
 calib = calibration_table(cohort)
 status = calib["status"].value_counts()

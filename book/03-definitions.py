@@ -18,7 +18,8 @@
 # # Definitions
 
 # %% tags=["remove-input"]
-from analysis import book, figures, study, tables
+from analysis.report import book, figures, tables
+from analysis import study
 
 cohort = book.load()
 book.cohort_banner(cohort)

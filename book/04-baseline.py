@@ -18,7 +18,8 @@
 # # Baseline characteristics
 
 # %% tags=["remove-input"]
-from analysis import book, cox, tables
+from analysis.report import book, tables
+from analysis.study import cox
 
 cohort = book.load()
 book.cohort_banner(cohort)

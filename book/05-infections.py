@@ -18,7 +18,8 @@
 # # Infections
 
 # %% tags=["remove-input"]
-from analysis import book, figures, study, tables
+from analysis.report import book, figures, tables
+from analysis import study
 
 cohort = book.load()
 book.cohort_banner(cohort)
@@ -32,7 +33,7 @@ book.cohort_banner(cohort)
 # %% tags=["hide-input"]
 import pandas as pd
 
-from analysis.study_descriptive import LAB_THRESHOLDS, descriptive_values
+from analysis.study.descriptive import LAB_THRESHOLDS, descriptive_values
 
 LAB_LOW = min(LAB_THRESHOLDS)  # x10³/µL: grade 4 neutropenia, grade 3 lymphopenia
 
@@ -166,8 +167,8 @@ book.publish_table(summary, "infections_summary",
 # %% tags=["hide-input"]
 import math
 
-from analysis import cox
-from analysis.study_descriptive import first_infection_times
+from analysis.study import cox
+from analysis.study.descriptive import first_infection_times
 
 first_inf = first_infection_times(cohort)
 km_inf = cox.kaplan_meier(first_inf, by="group")
@@ -209,7 +210,7 @@ book.glue_values({"km_median_ivig": km_median("ivig"),
 # ## Sites, organisms and grades
 
 # %% tags=["hide-input"]
-from analysis.study_descriptive import sites_and_organisms
+from analysis.study.descriptive import sites_and_organisms
 
 so = sites_and_organisms(cohort)
 wide = so.pivot_table(index=["kind", "category"], columns="group", values=["n", "pct"],

@@ -18,7 +18,7 @@
 # # Primary analysis: infections on and off IVIG
 
 # %% tags=["remove-input"]
-from analysis import book, figures, tables
+from analysis.report import book, figures, tables
 
 cohort = book.load()
 book.cohort_banner(cohort)
@@ -45,8 +45,8 @@ book.cohort_banner(cohort)
 # $\beta$ and drop out.
 
 # %% tags=["hide-input"]
-from analysis.study_descriptive import infection_rates
-from analysis.study_menu import PAPER_MODELS, sccs_menu
+from analysis.study.descriptive import infection_rates
+from analysis.study.models import PAPER_MODELS, sccs_menu
 
 PRIMARY = ("primary_all", "primary_grade3", "bacterial", "viral")
 menu = sccs_menu(cohort, [m for m in PAPER_MODELS if m.model in PRIMARY])
@@ -158,7 +158,7 @@ book.publish_table(rate_table, "sccs_rates", caption="Infection rates per patien
 # %% tags=["hide-input"]
 import pandas as pd
 
-from analysis.study_menu import figure1_rows
+from analysis.study.models import figure1_rows
 
 fig1 = figure1_rows(cohort)
 reference = fig1[["label"]].assign(rate=fig1["rate_reference"])

@@ -20,8 +20,10 @@
 # %% tags=["remove-input"]
 import pandas as pd
 
-from analysis import audit, book, figures, study, tables
-from analysis import study_descriptive as desc
+from analysis.paper import audit
+from analysis.report import book, figures, tables
+from analysis import study
+from analysis.study import descriptive as desc
 
 cohort = book.load()
 book.cohort_banner(cohort)

@@ -21,8 +21,8 @@
 import numpy as np
 import pandas as pd
 
-from analysis import book, figures, tables
-from analysis import study_descriptive as desc
+from analysis.report import book, figures, tables
+from analysis.study import descriptive as desc
 
 cohort = book.load()
 book.cohort_banner(cohort)

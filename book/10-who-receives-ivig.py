@@ -21,7 +21,9 @@
 import numpy as np
 import pandas as pd
 
-from analysis import audit, book, cox, figures, tables
+from analysis.paper import audit
+from analysis.report import book, figures, tables
+from analysis.study import cox
 
 cohort = book.load()
 book.cohort_banner(cohort)

@@ -20,7 +20,8 @@
 # %% tags=["remove-input"]
 import pandas as pd
 
-from analysis import audit, book
+from analysis.paper import audit
+from analysis.report import book
 
 cohort = book.load()
 book.cohort_banner(cohort)
@@ -38,7 +39,7 @@ book.cohort_banner(cohort)
 # ## How a value is judged
 
 # %% tags=["remove-cell"]
-table = audit.audit_table(cohort)
+table = audit.audit_table(cohort, calibration=calibration_table(cohort))
 counts = table["status"].value_counts()
 book.glue_values({s.replace(" ", "_"): int(counts.get(s, 0)) for s in audit.STATUSES},
                  prefix="audit_n_")

@@ -35,7 +35,7 @@ import subprocess
 import sys
 
 from analysis import PROJECT_ROOT
-from analysis.cli import build_parser
+from analysis.cli.main import build_parser
 
 
 def show_help(*args: str) -> None:

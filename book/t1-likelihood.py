@@ -36,7 +36,7 @@ import pandas as pd
 import statsmodels.api as sm
 from statsmodels.discrete.conditional_models import ConditionalPoisson
 
-from analysis import book, figures
+from analysis.report import book, figures
 from analysis import teaching as T
 from analysis.sccs import SCCS, conditional_loglik
 

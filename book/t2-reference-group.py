@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis import book, figures
+from analysis.report import book, figures
 from analysis import teaching as T
 from analysis.sccs import SCCS
 

@@ -41,9 +41,10 @@ from IPython.display import display
 import pandas as pd
 from scipy import optimize, stats
 
-from analysis import book, figures, study
+from analysis.report import book, figures
+from analysis import study
 from analysis import teaching as T
-from analysis.intervals import EventWindow, Exposure, Season, build_intervals
+from analysis.sccs.intervals import EventWindow, Exposure, Season, build_intervals
 from analysis.sccs import SCCS
 
 figures.apply_style()

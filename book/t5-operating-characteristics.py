@@ -32,7 +32,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis import book, figures, study
+from analysis.report import book, figures
+from analysis import study
 from analysis import teaching as T
 from analysis.sccs import SCCS
 

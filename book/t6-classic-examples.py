@@ -24,7 +24,7 @@
 # hip fracture, NSAIDs and gastro-intestinal bleeding, DTP, Hib and MMR vaccines and convulsions,
 # oral polio vaccine and intussusception. This chapter runs every documented `standardsccs` example
 # (and two extra models) with this project's code — the intervals built **from the raw datasets**
-# by `analysis.intervals.build_intervals`, not taken from R's interval files, and fitted by
+# by `analysis.sccs.intervals.build_intervals`, not taken from R's interval files, and fitted by
 # `analysis.sccs.SCCS` — and puts each estimate beside R's to six digits. The R numbers, the data
 # and their provenance are in `data/external/sccs-r/` (GPL ≥ 2, as part of the package).
 
@@ -32,9 +32,10 @@
 import numpy as np
 import pandas as pd
 
-from analysis import DATA_DIR, book
+from analysis import DATA_DIR
+from analysis.report import book
 from analysis import teaching as T
-from analysis.intervals import AgeGroups, Exposure, build_intervals
+from analysis.sccs.intervals import AgeGroups, Exposure, build_intervals
 from analysis.sccs import SCCS, dummies
 
 reference = T.r_reference()

@@ -1,7 +1,8 @@
 """R SCCS reference examples (data/external/sccs-r) for the interval tests.
 
 The translation of an example's ``formatdata`` arguments into ``build_intervals`` inputs lives in
-:mod:`analysis.r_examples` (shared with the teaching chapters); the reference these tests compare
+:mod:`analysis.teaching.r_examples` (shared with the teaching chapters); the reference these tests
+compare
 with is R's own interval file for the example.
 """
 
@@ -9,8 +10,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.intervals import to_event_strata
-from analysis.r_examples import R_DIR, example_inputs, example_intervals, r_interval_file, reference
+from analysis.sccs.intervals import to_event_strata
+from analysis.teaching.r_examples import (
+    R_DIR,
+    example_inputs,
+    example_intervals,
+    r_interval_file,
+    reference,
+)
 
 __all__ = ["R_DIR", "r_example", "reference"]
 

@@ -138,9 +138,9 @@ def write_cohort(
     return folder
 
 
-def load(folder: Path, patients: Sequence[Pt], **kw):  # -> analysis.cohort.Cohort
+def load(folder: Path, patients: Sequence[Pt], **kw):  # -> analysis.study.cohort.Cohort
     """Write and load a cohort with the project's loader."""
-    from analysis.cohort import load_cohort
+    from analysis.study.cohort import load_cohort
 
     return load_cohort(write_cohort(folder, patients, **kw))
 

@@ -2,7 +2,8 @@
 
 ``write_cohort`` writes contract CSV files into a folder (every required patient column gets a
 harmless default, so a test only spells out what it is about) and ``make_cohort`` loads it with
-the real :func:`analysis.cohort.load_cohort`, so the tests go through the same typed tables as the
+the real :func:`analysis.study.cohort.load_cohort`, so the tests go through the same typed tables
+as the
 book. ``day_level_reference`` is an independent, deliberately naive reference of the day counting
 (one row per patient-day, built with ``np.repeat``), used to check the interval tables.
 """
@@ -68,7 +69,7 @@ def write_cohort(
 
 def make_cohort(folder: Path, *args, **kwargs):
     """:func:`write_cohort` then load it with the real loader."""
-    from analysis.cohort import load_cohort
+    from analysis.study.cohort import load_cohort
 
     return load_cohort(write_cohort(folder, *args, **kwargs))
 

@@ -1,4 +1,5 @@
-"""Tests of the book: its helpers (analysis.book), chapter/twin sync, chapter execution, one strict
+"""Tests of the book: its helpers (analysis.report.book), chapter/twin sync, chapter execution, one
+strict
 build, and a strict build on another cohort whose numbers must follow that cohort.
 
 The slow tests (building the book, which executes every chapter) are marked ``book``; ``make
@@ -21,7 +22,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import PROJECT_ROOT, SYNTHETIC_DIR, book
+from analysis import PROJECT_ROOT, SYNTHETIC_DIR
+from analysis.report import book
 
 BOOK = PROJECT_ROOT / "book"
 TOC = PROJECT_ROOT / "_toc.yml"
@@ -91,7 +93,7 @@ def test_chapter_and_py_twin_in_sync(md: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# analysis.book helpers (fast)
+# analysis.report.book helpers (fast)
 # --------------------------------------------------------------------------------------------------
 def test_cohort_path_default_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("IVIG_COHORT", raising=False)

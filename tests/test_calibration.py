@@ -1,4 +1,4 @@
-"""Tests of the calibration table (analysis.calibration).
+"""Tests of the calibration table (analysis.synthetic.calibration).
 
 References: the paper's numbers read from data/paper/targets.yaml (independently of the code) and
 the issue's list of required calibration rows. The SCCS rows come from the project's engine
@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.calibration import COLUMNS, calibration_table
-from analysis.simulate import SYNTHETIC_DIR, simulate_cohort
+from analysis import SYNTHETIC_DIR
+from analysis.synthetic.calibration import COLUMNS, calibration_table
+from analysis.synthetic.simulate import simulate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {e["id"]: e["value"] for sec in ("targets", "design_parameters", "derived")
@@ -42,7 +43,7 @@ REQUIRED = [
 
 @pytest.fixture(scope="module")
 def canonical():
-    from analysis.cohort import load_cohort
+    from analysis.study.cohort import load_cohort
 
     return calibration_table(load_cohort(SYNTHETIC_DIR)).set_index("target_id", drop=False)
 

@@ -99,7 +99,7 @@ def test_startup_does_not_import_heavy_libraries():
     """Building the sccs parser (what --help does) must not load pandas & co. (Only this module
     is checked: the other subcommands belong to other owners.)"""
     code = ("import argparse, sys\n"
-            "import analysis.cli_sccs as m\n"
+            "import analysis.cli.sccs as m\n"
             "m.add_parser(argparse.ArgumentParser().add_subparsers())\n"
             "heavy = [x for x in ('pandas', 'numpy', 'scipy', 'statsmodels', 'lifelines')"
             " if x in sys.modules]\n"

@@ -86,7 +86,7 @@ def test_unusable_path_or_file_never_tracebacks(kind: str, tmp_path: Path) -> No
 
 
 def test_module_does_not_import_pandas() -> None:
-    code = ("import sys, analysis.cli_validate; "
+    code = ("import sys, analysis.cli.validate; "
             "print(sorted(m for m in ('pandas', 'pandera', 'numpy') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=True)

@@ -1,4 +1,4 @@
-"""Tests of analysis.cohort: loading a valid cohort and refusing every kind of malformed one.
+"""Tests of analysis.study.cohort: loading a valid cohort and refusing every kind of malformed one.
 
 The valid cohort is the hand-written one in ``_helpers_cohort``; each malformed case breaks one
 thing in a fresh copy and checks the one problem it must produce: file, spreadsheet row (header =
@@ -27,7 +27,7 @@ from _helpers_cohort import (
     write_rows,
 )
 
-from analysis.cohort import MAX_LISTED, Cohort, CohortError, Problem, load_cohort
+from analysis.study.cohort import MAX_LISTED, Cohort, CohortError, Problem, load_cohort
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of analysis.cox against independent references.
+"""Tests of analysis.study.cox against independent references.
 
 * a three-subject partial likelihood solved by hand (closed form);
 * a Breslow partial likelihood written out here and maximised with scipy (tied event times);
@@ -16,7 +16,8 @@ import pytest
 import yaml
 from _helpers_study import make_cohort
 
-from analysis import TARGETS_PATH, cox
+from analysis import TARGETS_PATH
+from analysis.study import cox
 
 
 def test_three_subject_closed_form():

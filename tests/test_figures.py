@@ -1,4 +1,5 @@
-"""Tests of analysis.figures: each figure renders, is labelled, draws one mark per input row, uses a
+"""Tests of analysis.report.figures: each figure renders, is labelled, draws one mark per input
+row, uses a
 log axis for ratios, and never shows a patient's id (Agg backend, set in tests/conftest.py)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection, PathCollection
 
-from analysis import figures
+from analysis.report import figures
 
 matplotlib.use("Agg")
 

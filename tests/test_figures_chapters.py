@@ -1,4 +1,5 @@
-"""Tests of analysis.figures.paper_vs_book_plot (chapters 7-10): it renders, uses a log axis with a
+"""Tests of analysis.report.figures.paper_vs_book_plot (chapters 7-10): it renders, uses a log axis
+with a
 labelled unit, draws one marker per finite estimate, and says "not estimable" instead of failing."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import figures
+from analysis.report import figures
 
 matplotlib.use("Agg")
 

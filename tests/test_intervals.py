@@ -1,4 +1,5 @@
-"""analysis.intervals: hand-worked cases of the data contract's day counting and of each option.
+"""analysis.sccs.intervals: hand-worked cases of the data contract's day counting and of each
+option.
 
 Every expected value below is worked out by hand from the rule quoted in the test's docstring
 (data/README.md, "Day counting", or R SCCS's formatdata conventions in data/external/sccs-r).
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.intervals import (
+from analysis.sccs.intervals import (
     AgeGroups,
     EventWindow,
     Exposure,

@@ -1,4 +1,4 @@
-"""Property tests (hypothesis) of analysis.intervals against per-day reference implementations.
+"""Property tests (hypothesis) of analysis.sccs.intervals against per-day reference implementations.
 
 The references below work day by day with boolean / integer arrays, one individual at a time: slow
 and obvious, fine on small data, and written from the rules (data/README.md "Day counting"; R
@@ -12,7 +12,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.intervals import (
+from analysis.sccs.intervals import (
     AgeGroups,
     EventWindow,
     Exposure,

@@ -1,4 +1,4 @@
-"""analysis.intervals against the interval tables R SCCS 1.7's ``formatdata`` built.
+"""analysis.sccs.intervals against the interval tables R SCCS 1.7's ``formatdata`` built.
 
 Source: data/external/sccs-r (README.md there: the R package SCCS 1.7 by
 Ghebremichael-Weldeselassie, Whitaker and Farrington, GPL >= 2; every documented
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from _helpers_intervals import R_DIR, r_example, reference
 
-from analysis.intervals import AgeGroups, Exposure, build_intervals, to_event_strata
+from analysis.sccs.intervals import AgeGroups, Exposure, build_intervals, to_event_strata
 
 EXAMPLES = sorted(reference()["examples"])
 

@@ -93,7 +93,7 @@ def test_gitignore_keeps_user_cohorts_out(path: str, ignored: bool) -> None:
 
 # --------------------------------------------------------------------------- the user build
 def test_user_cohort_looks_like_a_user_export(tmp_path: Path) -> None:
-    from analysis.cohort import load_cohort
+    from analysis.study.cohort import load_cohort
 
     folder = tmp_path / "st-elsewhere-myeloma"
     mapping = make_user_cohort(folder)

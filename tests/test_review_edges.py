@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from _helpers_study import day, make_cohort
 
-from analysis import cox, study
+from analysis import study
+from analysis.study import cox
 
 # One IgA patient (functional IgG = IgG), dara 2019-01-01 .. 2019-03-01 -> observation
 # 2019-01-01 .. 2019-03-31 = 31 + 28 + 31 = 90 days. One infection on 2019-01-02, before any IgG

@@ -4,7 +4,7 @@ What and why: the paper's numbers rest on the interval table (who was exposed on
 each infection falls) and the conditional Poisson fit. These properties must hold for *any* valid
 cohort, so hypothesis draws small random cohorts (1-5 patients, doses and infections inside and
 outside observation, progressions, IgG measurements) and checks, through the study-level API
-(:mod:`analysis.study`, which calls :mod:`analysis.intervals` and :mod:`analysis.sccs`):
+(:mod:`analysis.study`, which calls :mod:`analysis.sccs.intervals` and :mod:`analysis.sccs`):
 
 1. conservation -- every observed day is in exactly one interval and every infection in
    observation is counted once; exposed, pre-exposure, fall/winter, progression and HGG person-days

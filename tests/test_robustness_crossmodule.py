@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 
 from analysis import SYNTHETIC_DIR
-from analysis.cohort import load_cohort
 from analysis.study import fit_sccs, sccs_menu, study_intervals
-from analysis.study_descriptive import infection_rates
+from analysis.study.cohort import load_cohort
+from analysis.study.descriptive import infection_rates
 
 
 @pytest.fixture(scope="module")

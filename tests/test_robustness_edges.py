@@ -27,10 +27,10 @@ import pandas as pd
 import pytest
 from _helpers_qa import Inf, Pt, load
 
-from analysis.intervals import Exposure, build_intervals
 from analysis.sccs import SCCS, SCCSError, SCCSWarning
+from analysis.sccs.intervals import Exposure, build_intervals
 from analysis.study import StudyError, fit_sccs, study_intervals
-from analysis.study_descriptive import infection_rates
+from analysis.study.descriptive import infection_rates
 
 Z975 = 1.959963984540054  # qnorm(0.975)
 

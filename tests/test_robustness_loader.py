@@ -5,11 +5,12 @@ loader meets truncated files, the wrong encoding, shuffled or deleted columns, b
 numbers, stray quotes and flipped bytes. The contract (data/README.md) promises that anything
 that does not follow it is refused with a clear error naming the file, and never a traceback.
 Here a small valid cohort is corrupted in seeded random ways, one mutation family per test; for
-every case :func:`analysis.cohort.load_cohort` must either
+every case :func:`analysis.study.cohort.load_cohort` must either
 
-* raise :class:`~analysis.cohort.CohortError` whose every problem names a cohort file (and a row
+* raise :class:`~analysis.study.cohort.CohortError` whose every problem names a cohort file (and a
+row
   as a spreadsheet shows it, when it gives one), or
-* return a :class:`~analysis.cohort.Cohort` that satisfies the contract's invariants;
+* return a :class:`~analysis.study.cohort.Cohort` that satisfies the contract's invariants;
 
 and a mutation that does not change the table's meaning (columns reordered, CRLF line ends, blank
 lines, a BOM, extra columns) must give back exactly the original cohort. Deterministic (fixed
@@ -28,7 +29,7 @@ import pandas as pd
 import pytest
 from _helpers_qa import Inf, Pt, write_cohort
 
-from analysis.cohort import Cohort, CohortError, load_cohort
+from analysis.study.cohort import Cohort, CohortError, load_cohort
 
 FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")
 KNOWN_FILES = {*FILES, "cohort.yaml"}

@@ -347,7 +347,7 @@ def test_results_api() -> None:
 def test_compressed_and_plain_paths_agree() -> None:
     """The fit merges a case's rows with equal integer covariates (exact); with a non-integer
     copy of the terms it cannot, and must give the same answer (coefficients scaled by 2)."""
-    from analysis import sccs
+    from analysis.sccs import model as sccs
 
     data = simulated(100, seed=5)
     half = data.assign(exposed=data["exposed"] / 2, season=data["season"] / 2)

@@ -1,8 +1,8 @@
-"""Tests of the synthetic-cohort generator (analysis.simulate) and its command line.
+"""Tests of the synthetic-cohort generator (analysis.synthetic.simulate) and its command line.
 
 Independent references: the data contract (data/README.md: file names, columns, categories, day
 counting), the paper's numbers read from data/paper/targets.yaml by id, and the loader of H-cohort
-(analysis.cohort.load_cohort) as the judge of validity.
+(analysis.study.cohort.load_cohort) as the judge of validity.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.simulate import (
+from analysis import SYNTHETIC_DIR
+from analysis.synthetic.simulate import (
     CANONICAL_SEED,
-    SYNTHETIC_DIR,
     SimulateError,
     simulate_cohort,
     write_cohort,
@@ -116,7 +116,7 @@ def test_file_format(canonical_dir):
 # --------------------------------------------------------------------------- validity
 @pytest.mark.parametrize("seed", [0, 7, 123, 2026])
 def test_any_seed_gives_a_valid_cohort(tmp_path, seed):
-    from analysis.cohort import load_cohort
+    from analysis.study.cohort import load_cohort
 
     out = tmp_path / f"s{seed}"
     write_cohort(simulate_cohort(seed), out)
@@ -146,8 +146,8 @@ def test_any_seed_gives_a_valid_cohort(tmp_path, seed):
 
 def test_seed7_supports_every_analysis():
     """Seed 7 rebuilds the whole book: every outcome needs IVIG-group cases and HGG variation."""
-    from analysis.simulate import as_cohort
     from analysis.study import study_intervals
+    from analysis.synthetic.simulate import as_cohort
 
     cohort = as_cohort(simulate_cohort(7))
     for outcome in ("all", "grade3", "bacterial", "viral"):
@@ -169,7 +169,7 @@ def test_seed7_supports_every_analysis():
 # --------------------------------------------------------------------------- mechanisms
 def test_mechanisms_show_in_a_large_raw_cohort():
     """Without the count-matching step, the process itself carries the paper's mechanisms."""
-    from analysis.simulate import sccs_estimates
+    from analysis.synthetic.seed_search import sccs_estimates
 
     tab = simulate_cohort(11, n_ivig=1200, n_reference=0, match=False)
     est = sccs_estimates(tab)
@@ -228,7 +228,7 @@ def test_overwrites_a_previous_output_and_leaves_nothing_behind(tmp_path):
 
 
 def test_failed_write_leaves_no_partial_output(tmp_path, monkeypatch):
-    import analysis.simulate as sim
+    import analysis.synthetic.simulate as sim
 
     calls = {"n": 0}
     real = sim._format
@@ -278,7 +278,7 @@ def test_cli_rejects_bad_sizes(tmp_path):
 
 
 def test_cli_module_is_light():
-    code = ("import sys, analysis.cli_simulate; "
+    code = ("import sys, analysis.cli.simulate; "
             "print('pandas' in sys.modules, 'numpy' in sys.modules)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert res.stdout.split() == ["False", "False"]
@@ -306,9 +306,9 @@ def test_large_cohort_keeps_its_shape():
 def test_generator_on_ivig_days_match_the_analysis_day_counting():
     """The count-matching step's on-IVIG person-time (simulate_infections.on_days, on raw arrays)
     equals the on-IVIG days of the analyses' interval table (analysis.study.study_intervals)."""
-    from analysis.simulate import as_cohort
-    from analysis.simulate_infections import on_days
     from analysis.study import observation_periods, study_intervals, to_day
+    from analysis.synthetic.infections import on_days
+    from analysis.synthetic.simulate import as_cohort
 
     cohort = as_cohort(simulate_cohort(7))
     obs = observation_periods(cohort)

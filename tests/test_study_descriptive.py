@@ -1,4 +1,4 @@
-"""Tests of analysis.study_descriptive on a hand-worked cohort (numbers derived in comments).
+"""Tests of analysis.study.descriptive on a hand-worked cohort (numbers derived in comments).
 
 Cohort (2019 dates):
   A (ivig, IgA): dara 01-01..03-01 -> observed 01-01..03-31 = 90 days, all fall/winter (FW).
@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from _helpers_study import make_cohort
 
-from analysis import study_descriptive as sd
+from analysis.study import descriptive as sd
 
 Y = 365.25
 

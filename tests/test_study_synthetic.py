@@ -15,8 +15,8 @@ from analysis import SYNTHETIC_DIR, TARGETS_PATH
 
 @pytest.fixture(scope="module")
 def menu():
-    from analysis.cohort import load_cohort
     from analysis.study import sccs_menu
+    from analysis.study.cohort import load_cohort
 
     return sccs_menu(load_cohort(SYNTHETIC_DIR)).set_index(["model", "term"])
 

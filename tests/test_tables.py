@@ -1,4 +1,5 @@
-"""Tests of analysis.tables: number formats as the paper prints them, paper-beside-ours tables.
+"""Tests of analysis.report.tables: number formats as the paper prints them, paper-beside-ours
+tables.
 
 Expected strings are written by hand from the paper's own printing conventions (e.g. "0.57
 (0.40–0.83)", "19 (44%)", p "<0.001"), and the paper values from the paper's text.
@@ -12,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import tables
-from analysis.tables import MISSING, Row
+from analysis.report import tables
+from analysis.report.tables import MISSING, Row
 
 
 def test_fmt_num_integers_floats_and_missing() -> None:

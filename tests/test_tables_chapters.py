@@ -1,4 +1,4 @@
-"""Tests of the paper-beside-ours builders that chapters 4 and 7-11 add to analysis.tables.
+"""Tests of the paper-beside-ours builders that chapters 4 and 7-11 add to analysis.report.tables.
 
 Expected strings are written by hand from the paper's printed numbers (Table 1, Table 2, Results)
 and the paper's printing conventions; inputs standing for our results are small hand-made frames.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis import tables
-from analysis.tables import MISSING
+from analysis.report import tables
+from analysis.report.tables import MISSING
 
 
 def test_fmt_n_with_pct() -> None:

@@ -1,7 +1,7 @@
 """Tests of analysis.teaching: the teaching generators, the batched fit and the Monte Carlo runner.
 
 References are independent of the code under test: the project's engine (analysis.sccs.SCCS)
-and interval builder (analysis.intervals.build_intervals) for the batched fit and the teaching
+and interval builder (analysis.sccs.intervals.build_intervals) for the batched fit and the teaching
 intervals, closed forms worked by hand, and R's published numbers for the classic examples.
 Statistical checks use fixed seeds and tolerances of 4 standard errors (a false alarm would have
 probability below 1e-4 for a correct generator; with the fixed seed the outcome is deterministic).
@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from analysis import teaching as T
-from analysis.intervals import Exposure, build_intervals
 from analysis.sccs import SCCS, SCCSWarning
+from analysis.sccs.intervals import Exposure, build_intervals
 
 
 # --------------------------------------------------------------------------------------------

@@ -172,10 +172,10 @@ def run(args: argparse.Namespace) -> int:
     """Load the cohort, fit the requested model and print it; exit 0, or 2 on bad input."""
     import warnings
 
-    from analysis.cohort import CohortError, load_cohort
-    from analysis.intervals import IntervalError
     from analysis.sccs import SCCSError
+    from analysis.sccs.intervals import IntervalError
     from analysis.study import StudyError, fit_sccs, model_terms
+    from analysis.study.cohort import CohortError, load_cohort
 
     adjust = [a for a in args.adjust if a != "ivig"]
     ivig = True if "ivig" in args.adjust else None

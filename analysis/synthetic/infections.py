@@ -1,6 +1,6 @@
 """Infections as a recurrent-event process, the IVIG start it prompts, and the exact-count step.
 
-See :mod:`analysis.simulate_events` for the rate model. This module
+See :mod:`analysis.synthetic.events` for the rate model. This module
 
 1. evaluates the daily rate of any (patient, day) from sorted-key lookups (:class:`RateState`);
 2. simulates infections by thinning, first without IVIG to find when infections prompt IVIG, then
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.simulate_events import KEY, RateModel, fall_winter, last_at_or_before, ragged_index
-from analysis.simulate_targets import gumbel_top_k
 from analysis.study import ON_IVIG_DAYS
+from analysis.synthetic.events import KEY, RateModel, fall_winter, last_at_or_before, ragged_index
+from analysis.synthetic.sampling import gumbel_top_k
 
 
 @dataclass

@@ -137,12 +137,13 @@ def compare(rows: Iterable[Row], *, ours_label: str = "This book", paper_label: 
             label_header: str = "Quantity") -> pd.DataFrame:
     """Build a table with one row per :class:`Row`: label, the paper's cell, our cell, notes.
 
-    The paper's values are read from ``targets.yaml`` through :func:`analysis.book.paper`, never
+    The paper's values are read from ``targets.yaml`` through :func:`analysis.report.book.paper`,
+    never
     typed. A row without ``paper_ids`` shows an empty paper cell (the paper does not print it).
     """
     import pandas as pd
 
-    from analysis.book import paper
+    from analysis.paper.targets import paper
 
     records = []
     for row in rows:
@@ -203,7 +204,7 @@ def _paper_field(target_id: str | None, field: str = "value") -> Any:
     """The paper's printed ``field`` of ``target_id`` (None when the id is None or not printed)."""
     if not target_id:
         return None
-    from analysis.book import paper_targets
+    from analysis.paper.targets import targets as paper_targets
 
     entry = paper_targets().get(target_id)
     return None if entry is None else entry.get(field)
@@ -292,8 +293,9 @@ TABLE1_COLUMNS: list[str] = [
 def table1_comparison(baseline: pd.DataFrame, univariable: pd.DataFrame) -> pd.DataFrame:
     """Table 1 with the paper's cells beside ours, in the paper's rows.
 
-    ``baseline`` is :func:`analysis.cox.baseline_characteristics` (with its ``target_*`` ids),
-    ``univariable`` is :func:`analysis.cox.univariable_cox` (with ``target_id``). Category rows
+    ``baseline`` is :func:`analysis.study.cox.baseline_characteristics` (with its ``target_*`` ids),
+    ``univariable`` is :func:`analysis.study.cox.univariable_cox` (with ``target_id``). Category
+    rows
     show ``n (%)`` of the patients with that characteristic recorded; each block's header row
     shows how many were recorded in our cohort (the paper's denominators are undisclosed where
     they differ from N, inconsistencies.md items 9-10). Levels nobody has show an en dash.
@@ -376,7 +378,7 @@ COX_LABELS: dict[str, str] = {
 
 
 def cox_comparison(results: pd.DataFrame, *, estimate: str = "HR") -> pd.DataFrame:
-    """A Cox result table (:func:`analysis.cox.univariable_cox` or ``multivariable_cox``) with
+    """A Cox result table (:func:`analysis.study.cox.univariable_cox` or ``multivariable_cox``) with
     the paper's estimate beside ours, one row per non-reference term.
 
     Columns: ``Term``, ``<estimate> (95% CI): paper``, ``... this book``, ``p: paper``,
@@ -428,7 +430,7 @@ def sccs_term_label(term: str) -> str:
 
 
 def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
-    """Rows of :func:`analysis.study_menu.sccs_menu` with the paper's IRR beside ours.
+    """Rows of :func:`analysis.study.models.sccs_menu` with the paper's IRR beside ours.
 
     Columns: ``Model``, ``Term``, ``IRR (95% CI): paper``, ``IRR (95% CI): this book``,
     ``p: paper``, ``p: this book``, ``Cases``, ``Events``, ``Note``. Where the paper prints a
@@ -463,7 +465,7 @@ def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
 
 
 def first_values(values: pd.DataFrame) -> dict[str, float]:
-    """``target_id -> value`` from :func:`analysis.study_descriptive.descriptive_values`, keeping
+    """``target_id -> value`` from :func:`analysis.study.descriptive.descriptive_values`, keeping
     the first row of each id (the reading this project considers most defensible)."""
     first = values.drop_duplicates("target_id", keep="first")
     return dict(zip(first["target_id"], first["value"].astype(float), strict=True))
@@ -484,8 +486,8 @@ def table2_comparison(values: pd.DataFrame, labs: pd.DataFrame | None = None) ->
     """Table 2 (HGG, functional IgG, days on IVIG, time to first infection, ANC/ALC at infection)
     with the paper's cells beside ours.
 
-    ``values`` is :func:`analysis.study_descriptive.descriptive_values`; ``labs`` (optional) is
-    :func:`analysis.study_descriptive.labs_at_infection` of the IVIG group, used to show the
+    ``values`` is :func:`analysis.study.descriptive.descriptive_values`; ``labs`` (optional) is
+    :func:`analysis.study.descriptive.labs_at_infection` of the IVIG group, used to show the
     numerator and denominator of each lab percentage. The paper prints a grade 1/2 and a grade 3/4
     percentage in one cell; here they are two rows. Columns ``Characteristic, Paper, This book,
     Note``.

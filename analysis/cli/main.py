@@ -1,6 +1,6 @@
 """Command-line entry point: ``python -m analysis {validate,simulate,sccs} ...``.
 
-Each subcommand lives in its own small module (``cli_<name>.py``) exposing
+Each subcommand lives in its own small module (``analysis/cli/<name>.py``) exposing
 ``add_parser(subparsers)``; that function registers the options and sets ``func`` to a handler
 ``(args) -> int``. The modules import pandas, numpy and friends inside the handler only, so that
 ``--help`` stays instant.
@@ -28,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(f"analysis.cli_{name}")
-        except ModuleNotFoundError as exc:  # a subcommand not built yet
-            if exc.name != f"analysis.cli_{name}":
-                raise
-            continue
-        module.add_parser(sub)
+        importlib.import_module(f"analysis.cli.{name}").add_parser(sub)
     return parser
 
 

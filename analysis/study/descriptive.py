@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analysis.study import (
+from analysis.study.definitions import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,
     HGG_THRESHOLDS,
@@ -52,7 +52,7 @@ from analysis.study import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analysis.cohort import Cohort
+    from analysis.study.cohort import Cohort
 
 LAB_THRESHOLDS: tuple[float, ...] = (0.5, 1.0)
 
@@ -294,8 +294,9 @@ def first_infection_times(cohort: Cohort) -> pd.DataFrame:
     Columns ``patient_id, group, time`` (days from the first daratumumab dose: the first onset in
     observation minus ``dara_start``, as ``time_to_first_infection_months`` of
     :func:`patient_summary`; without an infection, censored at the end of observation,
-    ``dara_last + 30``) and ``event`` (1: infected). Same layout as :func:`analysis.cox.cox_data`,
-    so :func:`analysis.cox.kaplan_meier` takes it as is.
+    ``dara_last + 30``) and ``event`` (1: infected). Same layout as
+    :func:`analysis.study.cox.cox_data`,
+    so :func:`analysis.study.cox.kaplan_meier` takes it as is.
     """
     obs = observation_periods(cohort)
     first = infections_in_observation(cohort).groupby("patient_id")["day"].min()

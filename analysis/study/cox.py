@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from analysis.study import (
+from analysis.study.definitions import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,
     baseline_igg,
@@ -43,7 +43,7 @@ from analysis.study import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analysis.cohort import Cohort
+    from analysis.study.cohort import Cohort
 
 #: Columns of every Cox result table.
 RESULT_COLUMNS: list[str] = [
@@ -434,7 +434,7 @@ _T1_NUMERIC: dict[str, tuple[str, float]] = {
 }
 #: Table 1's category rows: data column -> (targets.yaml code, {value in the data: level code}),
 #: e.g. ``t1_heavy_igg_ivig_n`` counts ``heavy_chain == "IgG"``. The one map used by this module
-#: and by :mod:`analysis.calibration`.
+#: and by :mod:`analysis.synthetic.calibration`.
 T1_LEVEL_CODES: dict[str, tuple[str, dict[str, str]]] = {
     "sex": ("sex", {"M": "male", "F": "female"}),
     "prior_infections_cat": ("prior_inf", {"0": "0", "1": "1", "2": "2", "3": "3",

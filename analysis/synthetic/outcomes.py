@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.simulate_targets import allocate, gumbel_top_k, target
+from analysis.paper.targets import target
+from analysis.synthetic.sampling import allocate, gumbel_top_k
 
 #: Share of infections with a microbiological diagnosis (assumption; the paper prints no
 #: denominator), the non-respiratory site mix, and grade-3-4 odds factors (assumptions).

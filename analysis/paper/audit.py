@@ -3,8 +3,10 @@
 Why a module: chapter 11 of the book lists each entry of ``data/paper/targets.yaml`` with our value,
 a tolerance and a status, and chapters 7-10 draw the paper's estimates beside ours. Both need the
 same join of "the paper's id" with "our number for that id" from the book's own analyses
-(:mod:`analysis.study`, :mod:`analysis.study_descriptive`, :mod:`analysis.cox`). The simulator's
-calibration check (:mod:`analysis.calibration`) reads the same study modules, so where both give a
+(:mod:`analysis.study`, :mod:`analysis.study.descriptive`, :mod:`analysis.study.cox`). The
+simulator's
+calibration check (:mod:`analysis.synthetic.calibration`) reads the same study modules, so where
+both give a
 value for an id they agree; the audit only falls back on the calibration table for ids the book's
 analyses do not compute, and borrows its tolerances and its rounding rule. Nothing here knows
 whether the cohort is synthetic.
@@ -18,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis.calibration import printed_decimals, rounds_to
+from analysis.paper.targets import printed_decimals, rounds_to
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from analysis.cohort import Cohort
+    from analysis.study.cohort import Cohort
 
 
 def _num(x: Any) -> float:
@@ -42,7 +44,7 @@ def paper_estimate_values(target_id: str | None, scale: str = "irr") -> tuple[fl
     """
     if not target_id:
         return (float("nan"),) * 3
-    from analysis.book import paper_entry
+    from analysis.paper.targets import entry as paper_entry
 
     e = paper_entry(target_id)
     if scale == "reduction_pct":
@@ -187,14 +189,16 @@ def _design_values() -> dict[str, float]:
 def book_values(cohort: Cohort) -> pd.DataFrame:
     """Our value for each ``targets.yaml`` id, computed by the book's own analyses.
 
-    Sources: :func:`analysis.study_descriptive.descriptive_values` (first reading of each id;
-    other readings in ``definition``), :func:`analysis.study_menu.sccs_menu`,
-    :func:`analysis.cox.univariable_cox` / ``multivariable_cox`` / ``baseline_characteristics``,
+    Sources: :func:`analysis.study.descriptive.descriptive_values` (first reading of each id;
+    other readings in ``definition``), :func:`analysis.study.models.sccs_menu`,
+    :func:`analysis.study.cox.univariable_cox` / ``multivariable_cox`` /
+    ``baseline_characteristics``,
     the study's design constants, and cohort-level counts for the ``drv_`` checks. Columns
     :data:`VALUE_COLUMNS`; one row per id that could be computed.
     """
-    from analysis import cox, study
-    from analysis.study_descriptive import (
+    from analysis import study
+    from analysis.study import cox
+    from analysis.study.descriptive import (
         descriptive_values,
         infection_rates,
         labs_at_infection,
@@ -389,18 +393,17 @@ def audit_table(cohort: Cohort, values: pd.DataFrame | None = None,
     """Every entry of ``targets.yaml`` beside our value, with its tolerance and status.
 
     ``values`` defaults to :func:`book_values`; ids the book's analyses do not compute take the
-    value of the calibration check (:func:`analysis.calibration.calibration_table`, ``source``
+    value of the calibration check when one is passed
+    (:func:`analysis.synthetic.calibration.calibration_table`, ``source``
     ``calibration``), whose tolerance is also used where it is a plain one (exact, rounding,
     ``±x``, ``> x``). Columns :data:`AUDIT_COLUMNS`, in the order of ``targets.yaml``.
     """
-    from analysis.book import paper_targets
+    from analysis.paper.targets import targets as paper_targets
 
     if values is None:
         values = book_values(cohort)
-    if calibration is None:
-        from analysis.calibration import calibration_table
-
-        calibration = calibration_table(cohort)
+    if calibration is None:  # no calibration checks: only the book's own values
+        calibration = pd.DataFrame(columns=["target_id", "tolerance", "synthetic", "note"])
     ours = values.set_index("target_id")
     cal = calibration.drop_duplicates("target_id").set_index("target_id")
     rows = []

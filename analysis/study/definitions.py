@@ -12,14 +12,14 @@ data contract's day counting (``data/README.md``, binding) into the inputs of th
 * :func:`igg_steps` -- the functional IgG level as a step function (the contract's "IgG level on a
   day", with the baseline window ``dara_start - 90 .. dara_start + 10``);
 * :func:`study_intervals` -- per-patient intervals of constant exposure/covariates with their days
-  and event counts, built by the generic :func:`analysis.intervals.build_intervals`;
+  and event counts, built by the generic :func:`analysis.sccs.intervals.build_intervals`;
 * :func:`fit_sccs` -- one SCCS model (:class:`analysis.sccs.SCCS`), terms named ``on_ivig``,
   ``pre_ivig``, ``fall_winter``, ``progression``, ``igg_below_<T>``;
-* :func:`analysis.study_menu.sccs_menu` -- every SCCS model the paper reports, as one tidy table
+* :func:`analysis.study.models.sccs_menu` -- every SCCS model the paper reports, as one tidy table
   with the matching ``targets.yaml`` ids (also reachable as ``study.sccs_menu``).
 
-Descriptive quantities (rates, HGG, Table 2) live in :mod:`analysis.study_descriptive`; the Cox
-models of time to first IVIG in :mod:`analysis.cox`.
+Descriptive quantities (rates, HGG, Table 2) live in :mod:`analysis.study.descriptive`; the Cox
+models of time to first IVIG in :mod:`analysis.study.cox`.
 
 Dates become integer day numbers (days since 1970-01-01) everywhere, as in the project API.
 """
@@ -32,15 +32,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis.cohort import OBS_TAIL_DAYS as _CONTRACT_OBS_TAIL_DAYS
+from analysis.sccs import DAYS_PER_YEAR as _SCCS_DAYS_PER_YEAR
+from analysis.study.cohort import OBS_TAIL_DAYS as _CONTRACT_OBS_TAIL_DAYS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from analysis.cohort import Cohort
     from analysis.sccs import SCCS
+    from analysis.study.cohort import Cohort
 
 # --- Study constants (the paper's design, data contract v1) ----------------------------------
 #: Observation ends this many days after the last daratumumab dose (Methods: "thirty days after");
-#: the contract's constant, defined once in :mod:`analysis.cohort` (the validator counts items
+#: the contract's constant, defined once in :mod:`analysis.study.cohort` (the validator counts items
 #: outside observation with it).
 OBS_TAIL_DAYS: int = _CONTRACT_OBS_TAIL_DAYS
 #: A dose on day ``a`` exposes days ``a .. a + ON_IVIG_DAYS - 1`` ("within 30 days after IVIG").
@@ -93,7 +94,7 @@ BASELINE_IGG_WINDOW: tuple[int, int] = (-90, 10)
 #: Adjustments accepted by :func:`fit_sccs` (time-varying covariates of the sensitivity analyses).
 ADJUSTMENTS: tuple[str, ...] = ("season", "progression")
 #: Days per year for rates per patient-year (contract) and per month for "months" (365.25 / 12).
-DAYS_PER_YEAR: float = 365.25
+DAYS_PER_YEAR: float = _SCCS_DAYS_PER_YEAR  # the SCCS library's rate convention
 DAYS_PER_MONTH: float = 30.4375
 #: Exposure level codes in the interval table.
 LEVEL_OBSERVATION, LEVEL_ON_IVIG, LEVEL_PRE_IVIG = 0, 1, -1
@@ -406,7 +407,7 @@ def study_intervals(
 ) -> pd.DataFrame:
     """Per-patient intervals of constant exposure and covariates, with days and ``outcome`` events.
 
-    Built by :func:`analysis.intervals.build_intervals` from the contract's day counting and
+    Built by :func:`analysis.sccs.intervals.build_intervals` from the contract's day counting and
     merged (adjacent rows with equal covariates are one row). Columns: ``id, start, end, days,
     events, on_ivig`` (0/1), then as requested ``pre_ivig`` (0/1; days ``f - W .. f - 1`` before
     the earliest IVIG ``f``, exposure wins), ``fall_winter`` (0/1; ``adjust`` has "season" or
@@ -415,7 +416,13 @@ def study_intervals(
     unknown IgG level are dropped (they leave HGG models only). ``group=None`` keeps both groups;
     ``cases_only`` keeps patients with >= 1 event in the remaining rows.
     """
-    from analysis.intervals import EventWindow, Exposure, Season, StepCovariate, build_intervals
+    from analysis.sccs.intervals import (
+        EventWindow,
+        Exposure,
+        Season,
+        StepCovariate,
+        build_intervals,
+    )
 
     _check_outcome(outcome)
     adjust = _normalise_adjust(adjust)
@@ -528,23 +535,3 @@ def fit_sccs(
             f"observation period{where}, so the SCCS model cannot be fitted"
         )
     return SCCS().fit(data, terms)
-
-
-# --- lazy re-exports (the menu and the descriptives live in their own modules) ----------------
-_LAZY: dict[str, str] = {
-    **{n: "analysis.study_menu" for n in ("SCCSModel", "PAPER_MODELS", "MENU_COLUMNS",
-                                          "sccs_menu")},
-    **{n: "analysis.study_descriptive" for n in (
-        "infection_rates", "ivig_share_by_season", "rates_by_category", "hgg_by_patient",
-        "patient_summary", "hgg_time_comparison", "labs_at_infection", "sites_and_organisms",
-        "infection_summary", "descriptive_values")},
-}
-
-
-def __getattr__(name: str) -> Any:
-    """``study.sccs_menu`` etc.: imported on first use (those modules import this one)."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'analysis.study' has no attribute {name!r}")

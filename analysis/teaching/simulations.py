@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.study import DAYS_PER_YEAR  # the project's rate convention
+from analysis.sccs import DAYS_PER_YEAR  # the SCCS library's rate convention
 
 __all__ = [
     "BatchFit",
@@ -128,7 +128,8 @@ class TeachingCohorts:
     n_reps: int
 
     def observation(self) -> pd.DataFrame:
-        """Observation periods for :func:`analysis.intervals.build_intervals` (id, start, end)."""
+        """Observation periods for :func:`analysis.sccs.intervals.build_intervals` (id, start,
+        end)."""
         ind = self.individuals
         return pd.DataFrame({"id": _global_id(ind), "start": 0, "end": ind["obs_end"]})
 
@@ -741,7 +742,7 @@ def scenario_intervals(
 # --------------------------------------------------------------------------------------------
 def r_reference() -> dict:
     """The R SCCS 1.7 reference suite (``data/external/sccs-r/reference.json``)."""
-    from analysis.r_examples import reference
+    from analysis.teaching.r_examples import reference
 
     return reference()
 
@@ -750,7 +751,8 @@ def r_reference() -> dict:
 class RExample:
     """One documented R example rebuilt from the raw dataset with the project's builder.
 
-    ``intervals``: per-individual intervals from :func:`analysis.intervals.build_intervals` with
+    ``intervals``: per-individual intervals from :func:`analysis.sccs.intervals.build_intervals`
+    with
     0/1 dummy columns added; ``terms``: our term names in R's order; ``r_terms``: R's name for
     each of our terms; ``reference``: the example's entry in ``reference.json``.
     """
@@ -765,15 +767,16 @@ class RExample:
 def r_example(name: str) -> RExample:
     """Rebuild R example ``name`` (a key of ``reference.json["examples"]``) from its raw data.
 
-    The intervals come from :func:`analysis.r_examples.example_intervals` (the one translation of
+    The intervals come from :func:`analysis.teaching.r_examples.example_intervals` (the one
+    translation of
     ``formatdata``'s arguments, shared with the tests against R's interval files); factor levels
     then become dummies with R's reference levels (0 for exposures, the lowest age/season level,
     or the ``relevel`` reference), named after R's coefficients.
     """
     import re
 
-    from analysis.r_examples import example_intervals, reference
     from analysis.sccs import dummies
+    from analysis.teaching.r_examples import example_intervals, reference
 
     ex = reference()["examples"][name]
     a = ex["arguments"]

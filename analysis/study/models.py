@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from analysis.study import StudyError, fit_sccs, model_terms
+from analysis.study.definitions import StudyError, fit_sccs, model_terms
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analysis.cohort import Cohort
+    from analysis.study.cohort import Cohort
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def sccs_menu(cohort: Cohort, models: Sequence[SCCSModel] = PAPER_MODELS) -> pd.
 
 
 #: Rows of the paper's Figure 1 (infection rates by grade, type and site): outcome name of
-#: :func:`analysis.study.outcome_mask`, the :func:`analysis.study_descriptive.rates_by_category`
+#: :func:`analysis.study.outcome_mask`, the :func:`analysis.study.descriptive.rates_by_category`
 #: category, and the row label.
 FIGURE1_ROWS: tuple[tuple[str, str, str], ...] = (
     ("all", "all", "All infections"),
@@ -155,7 +155,7 @@ def figure1_rows(cohort: Cohort,
                  rows: Sequence[tuple[str, str, str]] = FIGURE1_ROWS) -> pd.DataFrame:
     """The paper's Figure 1 as a table: per infection category, the on-IVIG IRR (SCCS, IVIG-group
     cases, :func:`analysis.study.fit_sccs`) and the pooled rates per patient-year on IVIG, in
-    observation and in the reference group (:func:`analysis.study_descriptive.rates_by_category`).
+    observation and in the reference group (:func:`analysis.study.descriptive.rates_by_category`).
 
     Columns :data:`FIGURE1_COLUMNS`. A category the cohort cannot estimate is kept, with
     ``estimable`` False, NaN estimates and the ``reason``: no cases, or every case's infections
@@ -167,7 +167,7 @@ def figure1_rows(cohort: Cohort,
     import numpy as np
 
     from analysis.sccs import SCCSError
-    from analysis.study_descriptive import rates_by_category
+    from analysis.study.descriptive import rates_by_category
 
     rates = rates_by_category(cohort)
     ev = rates.pivot(index="category", columns="period", values="events")

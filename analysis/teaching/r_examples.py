@@ -6,7 +6,7 @@ every example and the numbers R gives (``reference.json``), and the interval tab
 ``formatdata`` built for each (``intervals/<example>.csv.gz``; provenance in the README there).
 
 This module is the one translation of an example's ``formatdata`` arguments into
-:func:`analysis.intervals.build_intervals` inputs, used by the teaching chapters
+:func:`analysis.sccs.intervals.build_intervals` inputs, used by the teaching chapters
 (:func:`analysis.teaching.r_example`) and by the tests that compare our intervals with R's files
 and our estimates with R's numbers (the R files and numbers stay the independent reference):
 
@@ -49,12 +49,12 @@ def r_end_expr(expr: str) -> tuple[str, int]:
 
 @dataclass
 class ExampleInputs:
-    """The :func:`analysis.intervals.build_intervals` arguments of one R example."""
+    """The :func:`analysis.sccs.intervals.build_intervals` arguments of one R example."""
 
     name: str
     observation: pd.DataFrame  # id, start, end
     events: pd.DataFrame  # id, day
-    exposures: list[Any]  # analysis.intervals.Exposure
+    exposures: list[Any]  # analysis.sccs.intervals.Exposure
     covariates: list[Any]  # Season and AgeGroups
     reference: dict  # the example's entry in reference.json
 
@@ -65,12 +65,12 @@ def example_inputs(name: str) -> ExampleInputs:
     One for one with ``formatdata``'s arguments: observation ``astart .. aend``; events
     ``aevent``, one per row, with a case's repeated (id, day) rows collapsed as R does (in the
     ``stack`` format every exposure row repeats the case's events); each exposure type with
-    :meth:`analysis.intervals.Exposure.from_r` (``expogrp``, ``washout``, ``sameexpopar``;
+    :meth:`analysis.sccs.intervals.Exposure.from_r` (``expogrp``, ``washout``, ``sameexpopar``;
     ``aedrug`` = ``adrug + k`` gives a fixed risk length, an end column the dose's own end);
-    ``seasongrp`` with ``dob`` as :class:`analysis.intervals.Season`; ``agegrp`` (given, or
-    computed by the example's setup code) as :class:`analysis.intervals.AgeGroups`.
+    ``seasongrp`` with ``dob`` as :class:`analysis.sccs.intervals.Season`; ``agegrp`` (given, or
+    computed by the example's setup code) as :class:`analysis.sccs.intervals.AgeGroups`.
     """
-    from analysis.intervals import AgeGroups, Exposure, Season
+    from analysis.sccs.intervals import AgeGroups, Exposure, Season
 
     ex = reference()["examples"][name]
     a = ex["arguments"]
@@ -117,7 +117,7 @@ def example_inputs(name: str) -> ExampleInputs:
 
 def example_intervals(name: str) -> pd.DataFrame:
     """Our per-individual interval table of R example ``name`` (see :func:`example_inputs`)."""
-    from analysis.intervals import build_intervals
+    from analysis.sccs.intervals import build_intervals
 
     x = example_inputs(name)
     return build_intervals(x.observation, x.events, x.exposures, x.covariates)

@@ -9,12 +9,12 @@ partly loaded cohort and never a traceback from deep inside pandas.
 Validation uses pandera for the column rules (presence, required values, dates, numbers, ranges,
 categories, unique ids) and plain vectorised pandas for the rules that relate columns or files
 (``dara_last >= dara_start``, ``diagnosis_date <= dara_start``, known ``patient_id``); see
-:mod:`analysis._validation` for the reasons. Items outside a patient's observation period
+:mod:`analysis.study.contract` for the reasons. Items outside a patient's observation period
 (``dara_start`` .. ``dara_last`` + 30 days) are not errors: :meth:`Cohort.summary` counts them.
 
 Example::
 
-    from analysis.cohort import load_cohort
+    from analysis.study.cohort import load_cohort
     cohort = load_cohort("data/synthetic")
     cohort.patients.groupby("group").size()
 """
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis._validation import CONTRACT, Problem, RawTable, parse_dates, parse_numbers
-from analysis._validation import validate_folder as _validate_folder
+from analysis.study.contract import CONTRACT, Problem, RawTable, parse_dates, parse_numbers
+from analysis.study.contract import validate_folder as _validate_folder
 
 #: Days after ``dara_last`` that still belong to the observation period (contract).
 OBS_TAIL_DAYS: int = 30

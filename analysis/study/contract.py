@@ -1,6 +1,7 @@
 """The cohort data contract as code: column specifications, reading and validation.
 
-This module is the machinery behind :func:`analysis.cohort.load_cohort`; use that function, not
+This module is the machinery behind :func:`analysis.study.cohort.load_cohort`; use that function,
+not
 this module. Everything here returns :class:`Problem` objects instead of raising, so that every
 problem of a cohort can be reported together.
 

@@ -10,7 +10,7 @@ proportion to ``days x rate``. Conditioning on ``n_i`` removes every fixed indiv
 
 This module knows nothing of any particular study. Its input is a table of intervals, one row
 per (individual, interval of constant covariates), **aggregated per individual** (each interval
-appears once, with its event count), as built by :mod:`analysis.intervals`:
+appears once, with its event count), as built by :mod:`analysis.sccs.intervals`:
 
 ====== ===== ====== ==========================================
 id     days  events term columns (numeric: 0/1 dummies, ...)
@@ -22,7 +22,7 @@ and ``tests/test_sccs_r.py`` checks it against R on every documented example.
 
 Typical use::
 
-    from analysis.sccs import SCCS, dummies
+    from analysis.sccs.model import SCCS, dummies
     fit = SCCS().fit(intervals, ["on_ivig", "fall_winter"])
     fit.summary          # irr, ci_low, ci_high, p, log_irr, se, z
     fit.lr_test(SCCS().fit(intervals, ["fall_winter"]))

@@ -40,7 +40,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """Human-readable text of :meth:`analysis.cohort.Cohort.summary`."""
+    """Human-readable text of :meth:`analysis.study.cohort.Cohort.summary`."""
     def by_group(counts: dict[str, int]) -> str:
         return ", ".join(f"{g} {n}" for g, n in counts.items()) or "none"
 
@@ -71,7 +71,7 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Validate ``args.path``; print the summary (exit 0) or the problems (exit 2)."""
-    from analysis.cohort import CohortError, load_cohort
+    from analysis.study.cohort import CohortError, load_cohort
 
     try:
         cohort = load_cohort(args.path)

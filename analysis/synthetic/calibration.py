@@ -1,7 +1,9 @@
 """Calibration table: how a cohort compares with every number the paper prints.
 
-:func:`calibration_table` takes any valid cohort (a :class:`analysis.cohort.Cohort`, or the dict of
-tables :func:`analysis.simulate.simulate_cohort` returns) and compares it with the paper's numbers,
+:func:`calibration_table` takes any valid cohort (a :class:`analysis.study.cohort.Cohort`, or the
+dict of
+tables :func:`analysis.synthetic.simulate.simulate_cohort` returns) and compares it with the
+paper's numbers,
 read by id from ``data/paper/targets.yaml`` (never retyped here). Nothing in it knows whether the
 cohort is synthetic: on real data it is simply a side-by-side with the paper.
 
@@ -19,11 +21,11 @@ Columns: ``target_id``, ``description``, ``paper``, ``synthetic``, ``tolerance``
 Where the paper contradicts itself (``inconsistencies.md``), the row says which version is matched
 and why. Every day-level quantity (observation periods, on-IVIG days, seasons, IgG level on a day,
 rates, the SCCS estimates) comes from the project's one implementation of the contract's day
-counting and SCCS likelihood (:mod:`analysis.study`, :mod:`analysis.study_descriptive`,
-:mod:`analysis.study_menu`, built on :mod:`analysis.intervals` and :mod:`analysis.sccs`), and
+counting and SCCS likelihood (:mod:`analysis.study`, :mod:`analysis.study.descriptive`,
+:mod:`analysis.study.models`, built on :mod:`analysis.sccs.intervals` and :mod:`analysis.sccs`), and
 every per-patient quantity the book also reports (HGG during the study period, months on
 daratumumab, time to first infection, IVIG doses and duration, IgG before the first IVIG) is read
-from :func:`analysis.study_descriptive.patient_summary`, so the calibration table, the book's
+from :func:`analysis.study.descriptive.patient_summary`, so the calibration table, the book's
 tables and the reproduction audit agree. Where a row needs a different definition its note says
 which and why.
 """
@@ -38,29 +40,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis.cox import T1_LEVEL_CODES
-from analysis.simulate_targets import allocate, targets
+from analysis.paper.targets import printed_decimals, rounds_to, targets
 from analysis.study import DAYS_PER_YEAR
 from analysis.study import to_day as day_number
+from analysis.study.cox import T1_LEVEL_CODES
+from analysis.synthetic.sampling import allocate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analysis.cohort import Cohort
+    from analysis.study.cohort import Cohort
 COLUMNS = ["target_id", "description", "paper", "synthetic", "tolerance", "status", "note"]
 GK = {"ivig": "ivig", "ref": "reference"}
-
-
-def printed_decimals(v: Any) -> int:
-    """Decimals printed in a targets.yaml number (0 for whole numbers; ``3.10`` is stored as 3.1,
-    trailing zeros are lost in YAML, so this is at least its own count)."""
-    if isinstance(v, bool) or not isinstance(v, float):
-        return 0
-    s = repr(v)
-    return len(s.split(".")[1]) if "." in s and "e" not in s else 0
-
-
-def rounds_to(value: float, printed: Any) -> bool:
-    """Whether ``value`` rounded to the decimals of ``printed`` equals it (half rounds up)."""
-    return round(float(value) + 1e-12, printed_decimals(printed)) == float(printed)
 
 
 class _Table:
@@ -149,7 +138,7 @@ class Facts:
     """What the calibration rows need of one cohort, from the shared study modules.
 
     Arrays are per patient in ``patients.csv`` order; ``summary`` is
-    :func:`analysis.study_descriptive.patient_summary` (the per-patient quantities the book uses).
+    :func:`analysis.study.descriptive.patient_summary` (the per-patient quantities the book uses).
     """
 
     cohort: Cohort
@@ -158,15 +147,16 @@ class Facts:
     start: np.ndarray  # first observed day (int day number)
     end: np.ndarray  # last observed day, dara_last + 30
     baseline: np.ndarray  # first functional IgG within dara_start-90..+10 (NaN: none)
-    summary: pd.DataFrame  # analysis.study_descriptive.patient_summary, patients.csv order
+    summary: pd.DataFrame  # analysis.study.descriptive.patient_summary, patients.csv order
     sccs_known: dict[str, float] = field(default_factory=dict)  # sccs_values already computed
 
 
 def _as_cohort(cohort: Any) -> Cohort:
-    """A loaded :class:`~analysis.cohort.Cohort` as is; the simulator's dict of tables through
-    :func:`analysis.simulate.as_cohort` (written and loaded exactly as a user would read it)."""
+    """A loaded :class:`~analysis.study.cohort.Cohort` as is; the simulator's dict of tables through
+    :func:`analysis.synthetic.simulate.as_cohort` (written and loaded exactly as a user would read
+    it)."""
     if isinstance(cohort, Mapping):
-        from analysis.simulate import as_cohort
+        from analysis.synthetic.simulate import as_cohort
 
         return as_cohort(cohort)
     return cohort
@@ -175,7 +165,7 @@ def _as_cohort(cohort: Any) -> Cohort:
 def cohort_facts(cohort: Cohort) -> Facts:
     """Per-patient facts of a loaded cohort (observation periods, baseline IgG, patient summary)."""
     from analysis.study import observation_periods
-    from analysis.study_descriptive import patient_summary
+    from analysis.study.descriptive import patient_summary
 
     obs = observation_periods(cohort)
     summary = patient_summary(cohort)
@@ -188,8 +178,8 @@ def calibration_table(cohort: Any, targets_path: str | Path | None = None, *,
                       sccs_known: Mapping[str, float] | None = None) -> pd.DataFrame:
     """Compare ``cohort`` with every calibration target of the paper (see the module doc).
 
-    ``cohort`` is a loaded :class:`~analysis.cohort.Cohort` or the dict of tables
-    :func:`analysis.simulate.simulate_cohort` returns (converted by :func:`_as_cohort`).
+    ``cohort`` is a loaded :class:`~analysis.study.cohort.Cohort` or the dict of tables
+    :func:`analysis.synthetic.simulate.simulate_cohort` returns (converted by :func:`_as_cohort`).
     ``sccs_known``: SCCS values (by target id, from :func:`sccs_values` on the same cohort)
     already computed by the caller; only the missing models are fitted (the seed search).
     """
@@ -340,14 +330,14 @@ def _results(tab: _Table, f: Facts) -> None:
 
 # --------------------------------------------------------------------------- infections
 def _rate(rates: pd.DataFrame, period: str, season: str, stat: str = "rate_pooled") -> float:
-    """One cell of :func:`analysis.study_descriptive.infection_rates` (NaN: no person-time)."""
+    """One cell of :func:`analysis.study.descriptive.infection_rates` (NaN: no person-time)."""
     hit = rates[(rates["period"] == period) & (rates["season"] == season)]
     return float(hit[stat].iloc[0]) if len(hit) else float("nan")
 
 
 def _infections(tab: _Table, f: Facts) -> None:
     """Infection counts, sites, organisms, rates, seasons and progression."""
-    from analysis.study_descriptive import (
+    from analysis.study.descriptive import (
         infection_rates,
         infection_summary,
         ivig_share_by_season,
@@ -418,7 +408,7 @@ def _ivig_doses(f: Facts) -> pd.DataFrame:
 
 def _table2(tab: _Table, f: Facts) -> None:
     """Table 2 and HGG rows: IgG levels, IVIG use, ANC/ALC at infection."""
-    from analysis.study_descriptive import labs_at_infection
+    from analysis.study.descriptive import labs_at_infection
 
     base = f.baseline
     hgg = f.summary  # patient_summary carries the hgg_by_patient columns, patients.csv order
@@ -448,7 +438,7 @@ def _table2(tab: _Table, f: Facts) -> None:
             tab.add("t2_igg_pre_dara_min", _ends(b)[0], "exact")
             tab.add("t2_igg_pre_dara_max", _ends(b)[1], "exact")
             tab.add("res1_igg_pre_dara_median", _median(b), "rounding")
-            ps = f.summary.iloc[pids]  # analysis.study_descriptive.patient_summary
+            ps = f.summary.iloc[pids]  # analysis.study.descriptive.patient_summary
             at_iv = ps["igg_before_first_ivig"].to_numpy(float)
             tab.add("t2_igg_pre_ivig_median", _median(at_iv), "info",
                     "functional IgG level on the day of the first IVIG in observation (latest "
@@ -490,7 +480,7 @@ def _table2(tab: _Table, f: Facts) -> None:
             tshare = hgg.loc[hgg["group"] == g, "share_below_700"] * 100
             tab.add("res2_time_with_hgg_pct_ref", _median(tshare), "info",
                     "median per-patient share of observed days with functional IgG < 700")
-    # ANC / ALC at infection (analysis.study_descriptive.labs_at_infection)
+    # ANC / ALC at infection (analysis.study.descriptive.labs_at_infection)
     for g, pre in (("ivig", "t2"), ("reference", "res2")):
         labs = labs_at_infection(f.cohort, g)
         dist = labs[labs["threshold"].isna()].set_index(["lab", "grade_group"])
@@ -519,7 +509,7 @@ def _table2(tab: _Table, f: Facts) -> None:
 
 
 # --------------------------------------------------------------------------- SCCS
-#: Target ids of the SCCS rows (the models are :data:`analysis.study_menu.PAPER_MODELS`).
+#: Target ids of the SCCS rows (the models are :data:`analysis.study.models.PAPER_MODELS`).
 SCCS_TARGETS: tuple[str, ...] = (
     "sccs_allgrade_irr", "sccs_g34_irr", "sccs_pre60_irr", "sccs_allgrade_irr_adj_pre60",
     "sccs_pre30_irr", "sccs_allgrade_irr_adj_pre30", "sccs_hgg_any_irr", "sccs_hgg_moderate_irr",
@@ -531,11 +521,11 @@ SCCS_TARGETS: tuple[str, ...] = (
 def sccs_values(cohort: Cohort, target_ids: tuple[str, ...] = SCCS_TARGETS) -> dict[str, float]:
     """The paper's SCCS numbers on ``cohort``, by target id, from :func:`analysis.study.fit_sccs`.
 
-    Fits only the models of :data:`analysis.study_menu.PAPER_MODELS` that report one of
+    Fits only the models of :data:`analysis.study.models.PAPER_MODELS` that report one of
     ``target_ids``; values are on the paper's scale (IRR, or ``100 (1 - IRR)`` for the
     ``reduction_pct`` rows); NaN where a model cannot be fitted.
     """
-    from analysis.study_menu import PAPER_MODELS, sccs_menu
+    from analysis.study.models import PAPER_MODELS, sccs_menu
 
     wanted = set(target_ids)
     models = [m for m in PAPER_MODELS if any(t[1] in wanted for t in m.targets)]

@@ -1,10 +1,5 @@
-"""Paper targets by id, and the small exact-allocation helpers the simulator builds on.
+"""Exact-allocation and weighted-sampling helpers the synthetic generator builds on.
 
-The simulator and the calibration table never retype a number printed in the paper: they read
-``data/paper/targets.yaml`` (entries under ``targets``, ``design_parameters`` and ``derived``) and
-refer to each number by its ``id``. This module loads that file once and offers:
-
-* :func:`target` / :func:`targets` - a value (or whole entry) by id;
 * :func:`allocate` - split ``n`` items into categories in proportion to printed counts, with the
   largest-remainder rule (so at the paper's group size the printed counts come back exactly);
 * :func:`exact_sorted_sample` - ``n`` random values whose minimum, median and maximum are given
@@ -17,50 +12,11 @@ refer to each number by its ``id``. This module loads that file once and offers:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from analysis import TARGETS_PATH  # the copy of the shared targets file in the repository
-
-__all__ = [
-    "TARGETS_PATH",
-    "allocate",
-    "exact_sorted_sample",
-    "gumbel_top_k",
-    "target",
-    "targets",
-]
-
-
-@lru_cache(maxsize=4)
-def _load(path: str) -> dict[str, dict[str, Any]]:
-    """Parse the targets file once (C YAML loader when available)."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is ~10x faster
-    with open(path, encoding="utf-8") as fh:
-        doc = yaml.load(fh, Loader=loader)
-    out: dict[str, dict[str, Any]] = {}
-    for section in ("targets", "design_parameters", "derived"):
-        for entry in doc.get(section, []) or []:
-            out[str(entry["id"])] = {**entry, "kind": section}
-    return out
-
-
-def targets(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
-    """All entries of the targets file keyed by id (each with an extra ``kind`` = its section)."""
-    return _load(str(path or TARGETS_PATH))
-
-
-def target(target_id: str, path: str | Path | None = None) -> Any:
-    """The printed ``value`` of one target (number, or a string such as ``"not reached"``)."""
-    table = targets(path)
-    if target_id not in table:
-        raise KeyError(f"target id {target_id!r} is not in {path or TARGETS_PATH}")
-    return table[target_id]["value"]
+__all__ = ["allocate", "exact_sorted_sample", "gumbel_top_k"]
 
 
 def allocate(n: int, weights: Sequence[float] | Mapping[Any, float]) -> np.ndarray:

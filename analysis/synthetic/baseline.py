@@ -5,12 +5,12 @@ reference) and proportionally at any other size:
 
 * categorical rows (sex, heavy and light chain, ISS, R-ISS, high-risk cytogenetics, prior-year
   infections in categories, prophylaxis, transplant, response) - the printed counts are split over
-  the group with :func:`~analysis.simulate_targets.allocate` (largest remainder) and shuffled over
+  the group with :func:`~analysis.paper.targets.allocate` (largest remainder) and shuffled over
   patients. Unknown ISS / R-ISS / cytogenetics are the paper's missing denominators, written as
   empty cells. R-ISS is kept coherent with ISS and cytogenetics (R-ISS I needs ISS I and standard
   risk, R-ISS III needs ISS III; R-ISS known only where both are known);
 * "median (range)" rows (age, months on daratumumab, years from diagnosis, prior lines, prior-year
-  infections) - :func:`~analysis.simulate_targets.exact_sorted_sample` pins minimum, median and
+  infections) - :func:`~analysis.paper.targets.exact_sorted_sample` pins minimum, median and
   maximum; the months-on-daratumumab upper tail is shaped so that the group's person-time matches
   the person-time implied by the paper's rates (derived targets ``drv_reference_person_years`` and
   ``drv_ivig_person_years_from_seasonal_rates``).
@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from analysis.simulate_targets import allocate, exact_sorted_sample, target
+from analysis.paper.targets import target
 from analysis.study import DAYS_PER_MONTH, DAYS_PER_YEAR
+from analysis.synthetic.sampling import allocate, exact_sorted_sample
 
 #: Short group keys used in target ids.
 GROUP_KEY = {"ivig": "ivig", "reference": "ref"}

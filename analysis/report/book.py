@@ -34,14 +34,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis import PROJECT_ROOT, SYNTHETIC_DIR, TARGETS_PATH
+from analysis import PROJECT_ROOT, SYNTHETIC_DIR
+from analysis.paper import targets as _targets
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
     from matplotlib.figure import Figure
     from pandas.io.formats.style import Styler
 
-    from analysis.cohort import Cohort
+    from analysis.study.cohort import Cohort
 
 #: Environment variable naming the cohort folder the book reads.
 COHORT_ENV = "IVIG_COHORT"
@@ -95,7 +96,7 @@ def cohort_path() -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: Path) -> Cohort:
-    from analysis.cohort import load_cohort
+    from analysis.study.cohort import load_cohort
 
     return load_cohort(path)
 
@@ -184,38 +185,9 @@ def markdown(text: str) -> Any:
 # --------------------------------------------------------------------------------------------------
 # The paper's numbers
 # --------------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def paper_targets() -> dict[str, dict[str, Any]]:
-    """Every entry of ``data/paper/targets.yaml`` (targets, design parameters, derived) by id."""
-    import yaml
-
-    with TARGETS_PATH.open(encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
-    out: dict[str, dict[str, Any]] = {}
-    for section in ("targets", "design_parameters", "derived"):
-        for entry in doc.get(section) or []:
-            out[entry["id"]] = {**entry, "kind": section}
-    return out
-
-
-def paper_entry(target_id: str) -> dict[str, Any]:
-    """The whole entry (value, ci_low, ci_high, p, unit, notes, ...) for ``target_id``."""
-    targets = paper_targets()
-    if target_id not in targets:
-        close = [k for k in targets if target_id.split("_")[0] in k][:5]
-        raise KeyError(
-            f"{target_id!r} is not an id in {TARGETS_PATH.name}"
-            + (f" (ids starting alike: {', '.join(close)})" if close else "")
-        )
-    return targets[target_id]
-
-
-def paper(target_id: str, field: str = "value") -> Any:
-    """The paper's printed value for ``target_id`` (or another field: ``ci_low``, ``p`` ...).
-
-    Chapters never retype a paper number: they call ``paper("sccs_allgrade_irr")``.
-    """
-    return paper_entry(target_id)[field]
+paper = _targets.paper
+paper_entry = _targets.entry
+paper_targets = _targets.targets
 
 
 # --------------------------------------------------------------------------------------------------
@@ -381,10 +353,10 @@ def publish_table(
 
     ``df`` must hold aggregates only (counts, rates, estimates): columns that look patient-level
     (``patient_id``, dates of individuals) are refused. Numbers are formatted with
-    :func:`analysis.tables.style_table` (``formats`` maps column -> format spec); the paper's
-    column(s) should sit beside ours (build them with :func:`analysis.tables.compare`).
+    :func:`analysis.report.tables.style_table` (``formats`` maps column -> format spec); the paper's
+    column(s) should sit beside ours (build them with :func:`analysis.report.tables.compare`).
     """
-    from analysis.tables import style_table
+    from analysis.report.tables import style_table
 
     _check_name(name)
     leaked = sorted(PATIENT_LEVEL_COLUMNS & {str(c).lower() for c in df.columns})

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     """Simulate and write; 0 on success, 2 on refusal or bad arguments."""
     from pathlib import Path
 
-    from analysis.simulate import (
+    from analysis.synthetic.simulate import (
         CANONICAL_SEED,
         SimulateError,
         is_simulator_output,

@@ -7,7 +7,7 @@ seed; :func:`write_cohort` writes them deterministically (same seed, same bytes)
 
 Example::
 
-    from analysis.simulate import simulate_cohort, write_cohort
+    from analysis.synthetic.simulate import simulate_cohort, write_cohort
     tables = simulate_cohort()              # the canonical cohort (seed CANONICAL_SEED)
     write_cohort(tables, "out/cohort")
 """
@@ -19,13 +19,15 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from analysis.simulate_baseline import frailty_from_prior, simulate_baseline
-from analysis.simulate_events import (
+from analysis.paper.targets import target
+from analysis.study import OBS_TAIL_DAYS
+from analysis.synthetic.baseline import frailty_from_prior, simulate_baseline
+from analysis.synthetic.events import (
     RateModel,
     enforce_nadir,
     ivig_increment,
@@ -33,7 +35,7 @@ from analysis.simulate_events import (
     simulate_igg_schedule,
     simulate_progression,
 )
-from analysis.simulate_infections import (
+from analysis.synthetic.infections import (
     Events,
     RateState,
     balance_within,
@@ -43,18 +45,14 @@ from analysis.simulate_infections import (
     prompted_start,
     uniform_days,
 )
-from analysis.simulate_outcomes import grades, labs, organisms, sites
-from analysis.simulate_targets import target
-from analysis.study import OBS_TAIL_DAYS
+from analysis.synthetic.outcomes import grades, labs, organisms, sites
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analysis.cohort import Cohort
+    from analysis.study.cohort import Cohort
 
 __version__ = "1.0"
 #: Seed of the committed cohort in ``data/synthetic/`` (chosen by :func:`calibrate_seed`).
 CANONICAL_SEED: int = 65
-#: Where the committed canonical cohort lives.
-SYNTHETIC_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "synthetic"
 #: File names and column order of the written cohort (data contract).
 COLUMNS: dict[str, list[str]] = {
     "patients": [
@@ -163,7 +161,7 @@ swapped between a patient's own on- and off-IVIG infections until the same equat
 paper's grade 3-4 IRR (0.30). Deaths follow an exponential survival scaled to the paper's 5-year
 overall survival (61.6%); a death inside the observation period is moved after it.
 
-**5. Seed.** `analysis.simulate.calibrate_seed()` simulated seeds 0-149 and fitted the
+**5. Seed.** `analysis.synthetic.simulate.calibrate_seed()` simulated seeds 0-149 and fitted the
 self-controlled case series to each (the book's SCCS engine). It kept the seeds whose
 all-grade IRR is within 0.03 of 0.57, grade 3-4 IRR within 0.05 of 0.30, 60-day pre-exposure IRR
 above 1.5 and HGG IRRs above 1 and rising from <700 to <400 to <200, and whose calibration table
@@ -485,85 +483,22 @@ def write_cohort(tables: CohortTables | dict[str, pd.DataFrame], out_dir: str | 
     return out
 
 
-# --------------------------------------------------------------------------- seed search
-#: The paper's SCCS estimates the canonical seed is scored against (target ids).
-SEED_SCORE_TARGETS: dict[str, str] = {
-    "all": "sccs_allgrade_irr", "g34": "sccs_g34_irr", "pre60": "sccs_pre60_irr",
-    "pre30": "sccs_pre30_irr", "hgg700": "sccs_hgg_any_irr", "hgg400": "sccs_hgg_moderate_irr",
-    "hgg200": "sccs_hgg_severe_irr",
-}
-
 
 def as_cohort(tables: CohortTables | dict[str, pd.DataFrame] | Cohort) -> Cohort:
-    """The simulator's tables as a loaded :class:`~analysis.cohort.Cohort` (a Cohort as is).
+    """The simulator's tables as a loaded :class:`~analysis.study.cohort.Cohort` (a Cohort as is).
 
     The one adapter between the generator and the analyses: the tables are written by
     :func:`write_cohort` to a temporary folder and read back by
-    :func:`analysis.cohort.load_cohort`, so every analysis sees exactly what a user of the written
+    :func:`analysis.study.cohort.load_cohort`, so every analysis sees exactly what a user of the
+    written
     cohort sees (validated, typed, values rounded as in the CSV files), and the calibration of a
     simulated cohort equals that of its files. It costs about 0.07 s for the paper-sized cohort
     (most of it pandera's validation); the returned Cohort's ``path`` no longer exists.
     """
     if not isinstance(tables, Mapping):
         return tables
-    from analysis.cohort import load_cohort
+    from analysis.study.cohort import load_cohort
 
     with tempfile.TemporaryDirectory(prefix="simulated-cohort-") as tmp:
         folder = write_cohort(tables, Path(tmp) / "cohort")
         return load_cohort(folder)
-
-
-def sccs_estimates(tables: CohortTables | dict[str, pd.DataFrame] | Cohort) -> dict[str, float]:
-    """The seven SCCS IRRs the seed is scored on (keys of :data:`SEED_SCORE_TARGETS`).
-
-    Fitted by the book's engine (:func:`analysis.calibration.sccs_values`, i.e.
-    :func:`analysis.study.fit_sccs` on the IVIG group's cases) on :func:`as_cohort` of ``tables``.
-    """
-    from analysis.calibration import sccs_values
-
-    v = sccs_values(as_cohort(tables), tuple(SEED_SCORE_TARGETS.values()))
-    return {k: v[tid] for k, tid in SEED_SCORE_TARGETS.items()}
-
-
-def seed_score(est: dict[str, float]) -> tuple[bool, float]:
-    """(meets the hard criteria, distance to the paper) for quick SCCS estimates.
-
-    Hard criteria (issue 3): all-grade IRR within 0.03 of the paper's, grade 3-4 within 0.05,
-    60-day pre-exposure IRR above 1.5, HGG IRRs above 1 and rising 700 -> 400 -> 200. The distance
-    is the sum of squared log-ratios of the seven estimates to the paper's (smaller = closer).
-    """
-    paper = {k: float(target(v)) for k, v in SEED_SCORE_TARGETS.items()}
-    vals = np.array([est.get(k, np.nan) for k in paper])
-    if not np.all(np.isfinite(vals)) or np.any(vals <= 0):
-        return False, float("inf")
-    ok = (abs(est["all"] - paper["all"]) <= 0.03 and abs(est["g34"] - paper["g34"]) <= 0.05
-          and est["pre60"] > 1.5 and 1 < est["hgg700"] < est["hgg400"] < est["hgg200"])
-    dist = float(np.sum(np.log(vals / np.array(list(paper.values()))) ** 2))
-    return bool(ok), dist
-
-
-def calibrate_seed(seeds: range = range(200), **kwargs: Any) -> tuple[int, pd.DataFrame]:
-    """Scan ``seeds``; return the best seed meeting the hard criteria and the scan table.
-
-    "Best" = smallest :func:`seed_score` distance among seeds that meet the hard criteria and
-    pass every non-info row of the calibration table; the table has one row per seed (estimates,
-    ok, distance). Deterministic: the same range gives the same answer.
-    """
-    from analysis.calibration import calibration_table
-
-    rows = []
-    for s in seeds:
-        cohort = as_cohort(simulate_cohort(s, **kwargs))
-        est = sccs_estimates(cohort)
-        ok, dist = seed_score(est)
-        if ok:  # the seven models already fitted are not fitted again
-            known = {tid: est[k] for k, tid in SEED_SCORE_TARGETS.items()}
-            cal = calibration_table(cohort, sccs_known=known)
-            ok = bool((cal["status"] != "fail").all())
-        rows.append({"seed": s, **est, "ok": ok, "distance": dist})
-    scan = pd.DataFrame(rows)
-    good = scan[scan["ok"]]
-    if good.empty:
-        raise SimulateError(f"no seed in {seeds} meets the calibration criteria")
-    best = int(good.sort_values(["distance", "seed"]).iloc[0]["seed"])
-    return best, scan

@@ -87,7 +87,8 @@ CYCLE: tuple[str, ...] = tuple(
 
 
 def _study():
-    """The study module, imported on first use (keeps ``import analysis.figures`` cheap); figure
+    """The study module, imported on first use (keeps ``import analysis.report.figures`` cheap);
+    figure
     labels that name a design constant read it from there, never a typed number."""
     from analysis import study
 
@@ -547,7 +548,7 @@ def km_plot(
     """Kaplan-Meier step curves with 95% confidence bands, one per stratum.
 
     ``curves``: long table with columns ``stratum``, ``<time>``, ``survival`` and optionally
-    ``ci_low``, ``ci_high`` and ``at_risk`` (the output of :func:`analysis.cox.kaplan_meier`).
+    ``ci_low``, ``ci_high`` and ``at_risk`` (the output of :func:`analysis.study.cox.kaplan_meier`).
     """
     import matplotlib.pyplot as plt
 

@@ -1,0 +1,57 @@
+"""A generic self-controlled case series (SCCS) library.
+
+Knows nothing of the Lancman et al. study and imports nothing else from :mod:`analysis`, so that it
+could ship as its own distribution (a test enforces the rule). The pipeline is the R package SCCS's
+(``formatdata`` then ``standardsccs``) and OHDSI SelfControlledCaseSeries' (cohort -> interval
+data -> model -> results):
+
+* :mod:`analysis.sccs.intervals` turns observation periods, dated exposures with risk windows,
+  step covariates, seasons and age groups into per-individual day intervals with event counts;
+* :mod:`analysis.sccs.model` fits the conditional Poisson likelihood and returns a results object
+  with ``params``, ``bse``, ``conf_int()``, ``summary`` and likelihood-ratio tests.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis.sccs import SCCS
+>>> data = pd.DataFrame({"id": [1, 1, 2, 2], "exposed": [0, 1, 0, 1],
+...                      "days": [100, 50, 80, 40], "events": [1, 2, 2, 1]})
+>>> fit = SCCS().fit(data, ["exposed"])
+>>> round(float(fit.params["exposed"]), 3)
+0.693
+"""
+
+from analysis.sccs.intervals import (
+    AgeGroups,
+    Covariate,
+    EventWindow,
+    Exposure,
+    IntervalError,
+    Season,
+    StepCovariate,
+    build_intervals,
+    to_event_strata,
+)
+from analysis.sccs.model import SCCS, LRTest, SCCSError, SCCSWarning, conditional_loglik, dummies
+
+#: Days in a year, the rate convention of the library (person-years = days / 365.25).
+DAYS_PER_YEAR: float = 365.25
+
+__all__ = [
+    "DAYS_PER_YEAR",
+    "SCCS",
+    "AgeGroups",
+    "Covariate",
+    "EventWindow",
+    "Exposure",
+    "IntervalError",
+    "LRTest",
+    "SCCSError",
+    "SCCSWarning",
+    "Season",
+    "StepCovariate",
+    "build_intervals",
+    "conditional_loglik",
+    "dummies",
+    "to_event_strata",
+]
