@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.paper import audit
 from analysis.report import book
+from analysis.synthetic.calibration import calibration_table
 
 cohort = book.load()
 book.cohort_banner(cohort)
