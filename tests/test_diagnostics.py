@@ -209,6 +209,14 @@ def test_mdrr_has_the_stated_power(r, n):
     assert _exact_power(rho * 0.9, r, n) < 0.8 < _exact_power(rho * 1.1, r, n)
 
 
+@pytest.mark.parametrize(("r", "n"), [(0.1, 2000), (0.3, 1000)])
+def test_lower_mdrr_has_the_stated_power(r, n):
+    rho = mdrr_value(r, n, lower=True)
+    assert rho < 1
+    assert _exact_power(rho, r, n) == pytest.approx(0.80, abs=0.02)
+    assert _exact_power(rho / 0.9, r, n) < 0.8 < _exact_power(rho * 0.9, r, n)
+
+
 def test_mdrr_verdict_and_edges():
     assert mdrr(1000, 10_000, 100).passed is True
     assert mdrr(10, 10_000, 5).passed is False

@@ -441,25 +441,32 @@ def srl1_power(log_rr: float, r: float, n: float, alpha: float = 0.05,
 
 
 def mdrr_value(r: float, n: float, alpha: float = 0.05, power: float = 0.8,
-               two_sided: bool = True) -> float:
+               two_sided: bool = True, *, lower: bool = False) -> float:
     """Minimum detectable relative risk: the RR > 1 at which :func:`srl1_power` = ``power``.
 
     OHDSI's ``computeMdrr(method = "SRL1")`` searches log RR in [0, 10] by bisection; here the
     same equation is solved with Brent's method. Infinite when all time is exposed (r = 1), no
-    time is, there are no events, or the power is not reached by RR = e^10.
+    time is, there are no events, or the power is not reached by RR = e^10. With ``lower``,
+    the protective counterpart: the RR < 1 detectable with that power (searched in
+    [e^-10, 1]; 0 when not reached), which OHDSI does not report.
 
     Examples
     --------
     >>> round(mdrr_value(0.1, 100), 3)
     2.196
+    >>> round(mdrr_value(0.1, 100, lower=True), 3)
+    0.29
     """
     if not (0 < r < 1) or n < 1:
-        return math.inf
+        return 0.0 if lower else math.inf
+    sign = -1.0 if lower else 1.0
+
     def gap(b: float) -> float:
-        return srl1_power(b, r, n, alpha, two_sided) - power
+        return srl1_power(sign * b, r, n, alpha, two_sided) - power
+
     if gap(10.0) < 0:
-        return math.inf
-    return float(math.exp(optimize.brentq(gap, 1e-9, 10.0, xtol=1e-12)))
+        return 0.0 if lower else math.inf
+    return float(math.exp(sign * optimize.brentq(gap, 1e-9, 10.0, xtol=1e-12)))
 
 
 def mdrr(
