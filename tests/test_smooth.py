@@ -85,6 +85,8 @@ def test_penalty_to_zero_gives_unpenalised_fit(setup):
     tiny = fit_smooth(iv, ["x"], smooth, penalty=1e-9)
     assert np.max(np.abs(tiny.params - ml.params)) < 1e-6
     assert abs(tiny.loglik - ml.loglik) < 1e-6
+    # the structured Hessian of the penalised fit gives the model's standard errors
+    assert np.max(np.abs(tiny.bse / ml.bse - 1)) < 1e-6
 
 
 def test_penalised_fit_equals_direct_maximisation(setup):
@@ -152,6 +154,26 @@ def test_age_effect_on_an_age_axis():
     assert np.max(np.abs(fit.params.to_numpy() - ref.to_numpy())) < 1e-6
     curve = fit.curve("age")
     assert abs(curve["log_rr"].mean()) < 1e-12
+
+
+def test_calendar_and_season_on_an_age_axis():
+    """R-style data: the time axis is age in days, each person with a birth date (origin)."""
+    dob = pd.DataFrame({"id": [1, 2], "day": [DAY0 - 400, DAY0 - 1000]})
+    obs = pd.DataFrame({"id": [1, 2], "start": [380, 990], "end": [700, 1300]})
+    c = calendar_time(DAY0 - 30, DAY0 + 400, knots=2, origin=dob)
+    s = season(origin=dob)
+    iv = build_intervals(obs, pd.DataFrame({"id": [1, 2], "day": [500, 1000]}),
+                         covariates=[c.covariate, s.covariate])
+    cal_start = iv["start"].to_numpy() + dob.set_index("id").loc[iv["id"], "day"].to_numpy()
+    cal_end = iv["end"].to_numpy() + dob.set_index("id").loc[iv["id"], "day"].to_numpy()
+    m0 = cal_start.astype("datetime64[D]").astype("datetime64[M]")
+    m1 = cal_end.astype("datetime64[D]").astype("datetime64[M]")
+    assert (m0 == m1).all()                                   # split at calendar months
+    assert ((m0.astype(int) % 12) + 1 == iv["season"]).all()  # month of year
+    first = month_starts(DAY0 - 30, DAY0 + 400)
+    # calendar code g covers first[g - 2] .. first[g - 1] - 1
+    code = iv["calendar"].to_numpy()
+    assert (first[code - 2] <= cal_start).all() and (cal_end < first[code - 1]).all()
 
 
 def test_missing_segment_column_is_a_clear_error(setup):

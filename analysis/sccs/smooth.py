@@ -53,7 +53,7 @@ import pandas as pd
 import patsy
 
 from analysis.sccs.intervals import AgeGroups, Covariate, Season
-from analysis.sccs.model import SCCS, SCCSError, SCCSWarning, conditional_loglik
+from analysis.sccs.model import SCCS, SCCSError, SCCSWarning
 
 __all__ = [
     "SmoothFit",
@@ -393,57 +393,130 @@ def fit_smooth(
         )
     n = intervals.groupby("id", sort=False)["events"].transform("sum").to_numpy()
     data = intervals.loc[n > 0, ["id", "days", "events", *terms]].reset_index(drop=True)
-    codes = intervals.loc[n > 0, [s.name for s in smooth]].reset_index(drop=True)
+    codes = {s.name: intervals.loc[n > 0, s.name].to_numpy() for s in smooth}
+    by_name = {s.name: s for s in smooth}
+    if penalty > 0.0:
+        return _penalised(data, terms, codes, float(penalty), by_name, tol, max_iter)
     spline_cols: list[str] = []
     for s in smooth:
-        d = s.design(codes[s.name].to_numpy())
+        d = s.design(codes[s.name])
         for c in d.columns:
             data[c] = d[c].to_numpy()
         spline_cols += s.columns
-    by_name = {s.name: s for s in smooth}
-    if penalty == 0.0:
-        fit = SCCS(tol=tol, max_iter=max_iter).fit(data, terms + spline_cols)
-        return SmoothFit(fit.params.copy(), fit.bse.copy(), float(fit.loglik), 0.0, by_name,
-                         fit, fit.n_iter)
-    return _penalised(data, terms, spline_cols, float(penalty), by_name, tol, max_iter)
+    fit = SCCS(tol=tol, max_iter=max_iter).fit(data, terms + spline_cols)
+    return SmoothFit(fit.params.copy(), fit.bse.copy(), float(fit.loglik), 0.0, by_name,
+                     fit, fit.n_iter)
+
+
+class _Structured:
+    """The design [E, B_1[c_1], B_2[c_2], ...] kept as ordinary columns E plus, per smooth
+    effect, a segment code per row and a small basis matrix B_s (segments x df): products with
+    the design are bincounts over segments, so no rows x df matrix is ever formed."""
+
+    def __init__(self, data: pd.DataFrame, terms: list[str], codes: dict[str, np.ndarray],
+                 smooth: dict[str, SmoothTerm]) -> None:
+        ids, _ = pd.factorize(data["id"], sort=False)
+        order = np.argsort(ids, kind="stable")
+        self.grp = ids[order]
+        self.ncase = int(self.grp.max()) + 1
+        self.E = data[terms].to_numpy(dtype=float)[order]
+        self.y = data["events"].to_numpy(dtype=float)[order]
+        self.days = data["days"].to_numpy(dtype=float)[order]
+        self.logd = np.log(self.days)
+        self.n_i = np.bincount(self.grp, weights=self.y, minlength=self.ncase)
+        self.codes, self.B = [], []
+        for name, term in smooth.items():
+            c = np.asarray(codes[name])[order]
+            used = np.unique(c)
+            if len(used) and (used.min() < 0 or used.max() >= len(term.points)
+                              or not np.isfinite(term.points[used]).all()):
+                raise SCCSError(f"smooth term {name!r}: segment codes outside its range")
+            small = np.zeros((len(term.points), len(term.columns)))
+            small[used] = term.basis(term.points[used])
+            self.codes.append(c.astype(np.intp))
+            self.B.append(small)
+        self.q = self.E.shape[1]
+        self.sizes = [b.shape[1] for b in self.B]
+        self.p = self.q + sum(self.sizes)
+
+    def split(self, beta: np.ndarray) -> list[np.ndarray]:
+        return np.split(beta, np.cumsum([self.q, *self.sizes])[:-1])
+
+    def eta(self, beta: np.ndarray) -> np.ndarray:
+        parts = self.split(beta)
+        out = self.logd + self.E @ parts[0]
+        for c, B, g in zip(self.codes, self.B, parts[1:], strict=True):
+            out += (B @ g)[c]
+        return out
+
+    def xt(self, v: np.ndarray) -> np.ndarray:
+        """Design' v (length p)."""
+        out = [self.E.T @ v]
+        for c, B in zip(self.codes, self.B, strict=True):
+            out.append(B.T @ np.bincount(c, weights=v, minlength=B.shape[0]))
+        return np.concatenate(out)
+
+    def case_means(self, p: np.ndarray) -> np.ndarray:
+        """xbar_i = sum_j p_ij x_ij for every case (cases x p)."""
+        from scipy import sparse
+
+        cols = [np.column_stack([np.bincount(self.grp, weights=self.E[:, k] * p,
+                                             minlength=self.ncase) for k in range(self.q)])
+                if self.q else np.zeros((self.ncase, 0))]
+        for c, B in zip(self.codes, self.B, strict=True):
+            S = sparse.csr_matrix((p, (self.grp, c)), shape=(self.ncase, B.shape[0]))
+            cols.append(np.asarray(S @ B))
+        return np.hstack(cols)
+
+    def weighted_gram(self, w: np.ndarray) -> np.ndarray:
+        """sum_ij w_ij x_ij x_ij' (p x p)."""
+        offs = np.cumsum([0, self.q, *self.sizes])
+        out = np.empty((self.p, self.p))
+        out[:self.q, :self.q] = (self.E * w[:, None]).T @ self.E
+        for s, (c, B) in enumerate(zip(self.codes, self.B, strict=True)):
+            sl = slice(offs[s + 1], offs[s + 2])
+            ew = np.column_stack([np.bincount(c, weights=w * self.E[:, k], minlength=B.shape[0])
+                                  for k in range(self.q)]) if self.q else np.zeros((B.shape[0], 0))
+            out[sl, :self.q] = B.T @ ew
+            out[:self.q, sl] = out[sl, :self.q].T
+            for t in range(s, len(self.B)):
+                ct, Bt = self.codes[t], self.B[t]
+                key = c * Bt.shape[0] + ct
+                W = np.bincount(key, weights=w, minlength=B.shape[0] * Bt.shape[0])
+                blk = B.T @ W.reshape(B.shape[0], Bt.shape[0]) @ Bt
+                tl = slice(offs[t + 1], offs[t + 2])
+                out[sl, tl] = blk
+                out[tl, sl] = blk.T
+        return out
 
 
 def _penalised(
-    data: pd.DataFrame, terms: list[str], spline_cols: list[str], lam: float,
+    data: pd.DataFrame, terms: list[str], codes: dict[str, np.ndarray], lam: float,
     smooth: dict[str, SmoothTerm], tol: float, max_iter: int,
 ) -> SmoothFit:
-    """Penalised Newton-Raphson with step halving on loglik - lam/2 |gamma|^2."""
-    names = terms + spline_cols
-    X = data[names].to_numpy(dtype=float)
-    y = data["events"].to_numpy(dtype=float)
-    days = data["days"].to_numpy(dtype=float)
-    codes, _ = pd.factorize(data["id"], sort=False)
-    order = np.argsort(codes, kind="stable")
-    X, y, days, grp = X[order], y[order], days[order], codes[order]
-    ncase = int(grp.max()) + 1
-    n_i = np.bincount(grp, weights=y, minlength=ncase)
-    logd = np.log(days)
-    pen = np.r_[np.zeros(len(terms)), np.full(len(spline_cols), lam)]
+    """Penalised Newton-Raphson with step halving on loglik - lam/2 |gamma|^2, on the
+    structured design (:class:`_Structured`)."""
+    d = _Structured(data, terms, codes, smooth)
+    names = terms + [c for s in smooth.values() for c in s.columns]
+    pen = np.r_[np.zeros(d.q), np.full(d.p - d.q, lam)]
 
     def parts(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = logd + X @ beta
-        m = np.full(ncase, -np.inf)
-        np.maximum.at(m, grp, eta)
-        e = np.exp(eta - m[grp])
-        s = np.bincount(grp, weights=e, minlength=ncase)
-        ll = float(y @ eta - n_i @ (m + np.log(s)))
-        return ll - 0.5 * float(pen @ beta**2), e / s[grp]
+        eta = d.eta(beta)
+        m = np.full(d.ncase, -np.inf)
+        np.maximum.at(m, d.grp, eta)
+        e = np.exp(eta - m[d.grp])
+        s = np.bincount(d.grp, weights=e, minlength=d.ncase)
+        ll = float(d.y @ eta - d.n_i @ (m + np.log(s)))
+        return ll - 0.5 * float(pen @ beta**2), e / s[d.grp]
 
     def grad_hess(p: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xbar = np.column_stack([np.bincount(grp, weights=X[:, k] * p, minlength=ncase)
-                                for k in range(X.shape[1])])
-        Xc = X - xbar[grp]
-        w = n_i[grp] * p
-        g = Xc.T @ (y - w) - pen * beta
-        h = -(Xc * w[:, None]).T @ Xc - np.diag(pen)
+        w = d.n_i[d.grp] * p
+        g = d.xt(d.y - w) - pen * beta
+        xbar = d.case_means(p)
+        h = -(d.weighted_gram(w) - (xbar * d.n_i[:, None]).T @ xbar) - np.diag(pen)
         return g, h
 
-    beta = np.zeros(len(names))
+    beta = np.zeros(d.p)
     obj, p = parts(beta)
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported
@@ -463,7 +536,7 @@ def _penalised(
         warnings.warn("penalised Newton did not converge", SCCSWarning, stacklevel=3)
     g, h = grad_hess(p, beta)
     cov = np.linalg.inv(-h)
-    ll = conditional_loglik(beta, X, days, y, grp)
+    ll = obj + 0.5 * float(pen @ beta**2)
     return SmoothFit(pd.Series(beta, index=names, name="log_irr"),
                      pd.Series(np.sqrt(np.diag(cov)), index=names, name="se"),
                      float(ll), lam, smooth, None, n_iter)
