@@ -90,6 +90,12 @@ class Thresholds:
         Power of the MDRR (0.8).
     end_probe_days:
         Length of the end-of-observation probe (``endOfObservationEraLength = 30``).
+
+    Examples
+    --------
+    >>> strict = Thresholds(mdrr=3.0)   # MDRR 3.67 here: passes OHDSI's 10, fails 3
+    >>> mdrr(1_000, 10_000, 30, threshold=strict.mdrr).verdict
+    'fail'
     """
 
     mdrr: float = 10.0
@@ -124,6 +130,12 @@ class Diagnostic:
         One line saying what the value means for the assumption.
     ci_low, ci_high, p:
         95% CI of ``value`` and a p-value where the rule uses them (NaN otherwise).
+
+    Examples
+    --------
+    >>> d = rare_outcome(3, 100)
+    >>> d.value, d.verdict, d.to_dict()["threshold"]
+    (0.03, 'pass', 'prevalence <= 0.1 (first outcomes only)')
     """
 
     name: str

@@ -89,6 +89,14 @@ class SmoothTerm:
         (mid-month, mid-segment); codes index this array directly.
     formula:
         The patsy term of the basis in the variable ``x`` (``bs(x, ...)`` or ``cc(x, ...)``).
+
+    Examples
+    --------
+    >>> s = season(df=3)
+    >>> s.design(np.array([1, 1, 7])).round(3).shape   # one row per interval, one column per df
+    (3, 3)
+    >>> bool(np.allclose(s.design(np.array([1])), s.basis([0.5])))   # January = x 0.5
+    True
     """
 
     name: str
@@ -313,6 +321,19 @@ class SmoothFit:
         The :class:`~analysis.sccs.SCCS` fit when ``penalty == 0``, else None.
     smooth:
         The :class:`SmoothTerm` objects, by name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs import build_intervals
+    >>> rng = np.random.default_rng(5)
+    >>> obs = pd.DataFrame({"id": range(100), "start": 0, "end": 364})
+    >>> ev = pd.DataFrame({"id": rng.integers(0, 100, 400), "day": rng.integers(0, 365, 400)})
+    >>> s = season(df=3)
+    >>> fit = fit_smooth(build_intervals(obs, ev, covariates=[s.covariate]), [], [s])
+    >>> curve = fit.curve("season")        # log relative incidence by month, centred
+    >>> len(curve), bool(abs(curve["log_rr"].mean()) < 1e-12)
+    (12, True)
     """
 
     params: pd.Series
