@@ -176,6 +176,17 @@ def test_calendar_and_season_on_an_age_axis():
     assert (first[code - 2] <= cal_start).all() and (cal_end < first[code - 1]).all()
 
 
+def test_age_outside_the_cuts_is_a_clear_error():
+    obs = pd.DataFrame({"id": [1, 2], "start": [100, 400], "end": [500, 900]})
+    ev = pd.DataFrame({"id": [1, 2], "day": [200, 600]})
+    a = age(np.arange(100, 701, 50), knots=1)     # the second person is observed past 700
+    iv = build_intervals(obs, ev, covariates=[a.covariate])
+    bad = int(np.flatnonzero(iv["end"].to_numpy() > 699)[0]) + 2   # header = row 1
+    for penalty in (0.0, 1.0):
+        with pytest.raises(SCCSError, match=rf"interval row {bad}, column age: segment code"):
+            fit_smooth(iv, [], [a], penalty=penalty)
+
+
 def test_missing_segment_column_is_a_clear_error(setup):
     iv, smooth = setup
     with pytest.raises(SCCSError, match="no segment column"):

@@ -120,6 +120,24 @@ class SmoothTerm:
         x = np.asarray(x, dtype=float)
         return np.asarray(patsy.build_design_matrices([self._info], {"x": x})[0])
 
+    def check_codes(self, codes: np.ndarray) -> np.ndarray:
+        """The distinct segment codes, after checking that each has a point on the spline.
+
+        Raises :class:`~analysis.sccs.SCCSError` naming the first offending interval row (as a
+        spreadsheet counts, header = row 1) and the rule, e.g. an age outside the ``cuts``.
+        """
+        codes = np.asarray(codes)
+        ok = (codes >= 0) & (codes < len(self.points))
+        ok[ok] = np.isfinite(self.points[codes[ok]])
+        if not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raise SCCSError(
+                f"smooth term {self.name!r}, interval row {i + 2}, column {self.name}: segment "
+                f"code {codes[i]!r} is outside the spline's segments (for age: every observed "
+                "age must lie between the first and the last cut)"
+            )
+        return np.unique(codes)
+
     def design(self, codes: np.ndarray | pd.Series) -> pd.DataFrame:
         """Basis columns for interval rows with the given segment codes.
 
@@ -127,10 +145,7 @@ class SmoothTerm:
         O(rows x df) whatever the number of rows.
         """
         codes = np.asarray(codes)
-        used = np.unique(codes)
-        if len(used) and (used.min() < 0 or used.max() >= len(self.points)
-                          or not np.isfinite(self.points[used]).all()):
-            raise SCCSError(f"smooth term {self.name!r}: segment codes outside its range")
+        used = self.check_codes(codes)
         small = np.zeros((len(self.points), len(self.columns)))
         small[used] = self.basis(self.points[used])
         return pd.DataFrame(small[codes], columns=self.columns)
@@ -412,6 +427,8 @@ def fit_smooth(
             f"smooth effect(s) {missing}: no segment column in the intervals; build them with "
             "each effect's .covariate among the covariates"
         )
+    for s in smooth:  # on the caller's rows, so that an error names the caller's row
+        s.check_codes(intervals[s.name].to_numpy())
     n = intervals.groupby("id", sort=False)["events"].transform("sum").to_numpy()
     data = intervals.loc[n > 0, ["id", "days", "events", *terms]].reset_index(drop=True)
     codes = {s.name: intervals.loc[n > 0, s.name].to_numpy() for s in smooth}
@@ -447,11 +464,8 @@ class _Structured:
         self.n_i = np.bincount(self.grp, weights=self.y, minlength=self.ncase)
         self.codes, self.B = [], []
         for name, term in smooth.items():
+            used = term.check_codes(codes[name])
             c = np.asarray(codes[name])[order]
-            used = np.unique(c)
-            if len(used) and (used.min() < 0 or used.max() >= len(term.points)
-                              or not np.isfinite(term.points[used]).all()):
-                raise SCCSError(f"smooth term {name!r}: segment codes outside its range")
             small = np.zeros((len(term.points), len(term.columns)))
             small[used] = term.basis(term.points[used])
             self.codes.append(c.astype(np.intp))
