@@ -77,6 +77,9 @@ def test_unpenalised_equals_fixed_effects_poisson_glm(setup):
     cols = ["x", *smooth[0].columns, *smooth[1].columns]
     ref = _glm(data, cols)
     assert np.max(np.abs(fit.params[cols].to_numpy() - ref.to_numpy())) < 1e-6
+    table = fit.summary
+    assert np.allclose(table[["irr", "ci_low", "ci_high"]].to_numpy(),
+                       fit.sccs.summary[["irr", "ci_low", "ci_high"]].to_numpy(), rtol=1e-12)
 
 
 def test_penalty_to_zero_gives_unpenalised_fit(setup):

@@ -363,6 +363,21 @@ class SmoothFit:
         """exp(coefficient) of one term."""
         return float(np.exp(self.params[term]))
 
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per term: ``irr, ci_low, ci_high, log_irr, se`` (Wald 95% CI, as
+        :attr:`analysis.sccs.SCCS.summary`; with a penalty, from the penalised information)."""
+        from scipy.stats import norm
+
+        z = float(norm.ppf(0.975))
+        return pd.DataFrame({
+            "irr": np.exp(self.params),
+            "ci_low": np.exp(self.params - z * self.bse),
+            "ci_high": np.exp(self.params + z * self.bse),
+            "log_irr": self.params,
+            "se": self.bse,
+        }, index=pd.Index(self.params.index, name="term"))
+
     def curve(self, name: str, x: np.ndarray | Sequence[float] | None = None) -> pd.DataFrame:
         """Log relative incidence of one smooth effect at ``x`` (default: its segments), centred
         on its mean over the segments; columns ``x``, ``log_rr``, ``rr``."""
