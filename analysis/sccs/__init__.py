@@ -8,7 +8,11 @@ data -> model -> results):
 * :mod:`analysis.sccs.intervals` turns observation periods, dated exposures with risk windows,
   step covariates, seasons and age groups into per-individual day intervals with event counts;
 * :mod:`analysis.sccs.model` fits the conditional Poisson likelihood and returns a results object
-  with ``params``, ``bse``, ``conf_int()``, ``summary`` and likelihood-ratio tests.
+  with ``params``, ``bse``, ``conf_int()``, ``summary`` and likelihood-ratio tests;
+* :mod:`analysis.sccs.smooth` adds age, season (cyclic) and calendar-time spline effects, with an
+  optional ridge penalty (imported on its own: it loads patsy);
+* :mod:`analysis.sccs.diagnostics` gives OHDSI's diagnostics (pre-exposure gain, end-of-observation
+  probe, time stability, rare outcome, MDRR) as functions with pass/fail verdicts.
 
 Examples
 --------
