@@ -322,3 +322,24 @@ def test_cox_reports_degenerate_models_instead_of_crashing() -> None:
     assert np.isnan(res.loc[0, "hr"]) and "not estimable" in res.loc[0, "note"]
     ph = cox.proportional_hazards_tests(data, spec)
     assert len(ph) == 1 and np.isnan(ph.loc[0, "p"]) and not ph.loc[0, "ph_violated"]
+
+
+def test_calibrated_quantities_include_restatements() -> None:
+    got = audit.calibrated_quantities({"t1_n_ivig": "planted", "sccs_pre60_irr": "selected"})
+    assert sorted(got["target_id"]) == sorted(["t1_n_ivig", "abs_ivig_n", "res1_ivig_n",
+                                               "fig1_n", "sccs_pre60_irr"])
+    assert set(got.loc[got["target_id"] == "sccs_pre60_irr", "provenance"]) == {"selected"}
+
+
+# --------------------------------------------------------------------------- what agreement means
+def test_synthetic_banner_says_agreement_shows_calibration() -> None:
+    from types import SimpleNamespace
+
+    from analysis.report import book
+
+    cohort = SimpleNamespace(path=SYNTHETIC_DIR, name="s", synthetic=True, metadata={"seed": 1})
+    text = book.banner_markdown(cohort)
+    assert "calibrated" in text and "not that the code is right" in text
+    assert "R package SCCS" in text and "truth-recovery" in text
+    assert "shows that the code reproduces" not in text
+    assert "calibration" in book.banner_text(cohort)

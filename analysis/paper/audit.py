@@ -478,6 +478,31 @@ def display_frame(audit: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def calibrated_quantities(declared: Mapping[str, str]) -> pd.DataFrame:
+    """The paper's numbers a synthetic generator declares planted or selected, in targets order
+    (with the numbers that restate them, as :func:`provenance_of` counts them).
+
+    Columns ``group, target_id, quantity, population, provenance``; ``declared`` is the
+    generator's declaration (``analysis.synthetic.provenance.PROVENANCE``).
+
+    Examples
+    --------
+    >>> calibrated_quantities({"sccs_allgrade_irr": "planted"})["group"].tolist()
+    ['Results: SCCS models']
+    """
+    from analysis.paper.targets import targets as paper_targets
+
+    rows = []
+    for tid, e in paper_targets().items():
+        prov = provenance_of(tid, "", True, declared)  # restatements inherit, as in the audit
+        if prov in ("planted", "selected"):
+            rows.append({"group": audit_group(e), "target_id": tid,
+                         "quantity": e.get("quantity", ""), "population": e.get("population", ""),
+                         "provenance": prov})
+    return pd.DataFrame(rows, columns=["group", "target_id", "quantity", "population",
+                                       "provenance"])
+
+
 # --------------------------------------------------------------------------------------------------
 # Where the paper contradicts itself
 # --------------------------------------------------------------------------------------------------
