@@ -487,8 +487,10 @@ def calibrated_quantities(declared: Mapping[str, str]) -> pd.DataFrame:
 
     Examples
     --------
-    >>> calibrated_quantities({"sccs_allgrade_irr": "planted"})["group"].tolist()
-    ['Results: SCCS models']
+    >>> calibrated_quantities({"sccs_allgrade_irr": "planted"})["target_id"].tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['abs_allgrade_reduction_pct', 'sccs_allgrade_irr', 'sccs_allgrade_reduction_pct',
+     'disc_allgrade_reduction_pct']
     """
     from analysis.paper.targets import targets as paper_targets
 
