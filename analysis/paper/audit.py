@@ -1,39 +1,45 @@
 """The reproduction audit: every number the paper prints beside the value this book computes.
 
-Why a module: chapter 11 of the book lists each entry of ``data/paper/targets.yaml`` with our value,
-a tolerance and a status, and chapters 7-10 draw the paper's estimates beside ours. Both need the
-same join of "the paper's id" with "our number for that id" from the book's own analyses
-(:mod:`analysis.study`, :mod:`analysis.study.descriptive`, :mod:`analysis.study.cox`). The
-simulator's
-calibration check (:mod:`analysis.synthetic.calibration`) reads the same study modules, so where
-both give a
-value for an id they agree; the audit only falls back on the calibration table for ids the book's
-analyses do not compute, and borrows its tolerances and its rounding rule. Nothing here knows
-whether the cohort is synthetic.
+Why a module: chapter 11 of the book lists each entry of ``data/paper/targets.yaml`` with our value
+(:func:`analysis.paper.values.our_values`, the one place that computes it), a tolerance, a status
+and a provenance, and chapters 7-10 draw the paper's estimates beside ours.
+
+How a value is judged (:func:`judge`):
+
+* ``match`` - our value rounded to the decimals the paper printed (its printed text, so ``0.40``
+  has two) equals the printed value;
+* ``close`` - not a match, but the difference is within what two independent samples of the
+  paper's size would give 95 % of the time (:func:`standard_error`: the paper's own confidence
+  interval where it prints one, else a binomial, Poisson or order-statistic standard error);
+* ``differs`` - neither (also a design constant of the code that is not the paper's, and a
+  value for which no standard error is known and that is not a match);
+* ``not computed`` - the cohort cannot give the quantity.
+
+How a value could come to agree (``provenance``, :func:`provenance_of`): ``planted`` (the
+synthetic generator reads the paper's number), ``selected`` (the synthetic seed was chosen on
+it), ``emergent`` (neither), ``design`` (a constant of the analysis code), ``not computable``.
+The caller passes the generator's declaration (the audit does not import the generator, which
+sits above it): on a user's cohort every computable number is emergent. Only emergent agreement
+says anything about the analysis; agreement on a planted or selected number shows that the
+synthetic cohort was calibrated.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.paper.targets import printed_decimals, rounds_to
+from analysis.paper.values import REDUCTIONS, SAME_AS, num
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.study.cohort import Cohort
 
-
-def _num(x: Any) -> float:
-    """A printed value as a float (``"NA"``, ``None`` and other strings -> NaN)."""
-    if x is None or isinstance(x, (str, bool)):
-        return float("nan")
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
+_num = num
 
 
 def paper_estimate_values(target_id: str | None, scale: str = "irr") -> tuple[float, float, float]:
@@ -116,204 +122,247 @@ def term_row(fit: Any, term: str, reason: str = "") -> dict[str, Any]:
             "warning": reason or None}
 
 
-# --------------------------------------------------------------------------------------------------
-# Our value for every target id
-# --------------------------------------------------------------------------------------------------
-#: Columns of :func:`book_values` and :func:`audit_table`.
-VALUE_COLUMNS: list[str] = ["target_id", "value", "ci_low", "ci_high", "p", "source", "definition"]
 
-#: Targets that restate another target's quantity (Abstract, Discussion, Results text): our value
-#: for the second id is reused for the first.
-SAME_AS: dict[str, str] = {
-    "abs_ivig_n": "t1_n_ivig", "res1_ivig_n": "t1_n_ivig", "fig1_n": "t1_n_ivig",
-    "abs_reference_n": "t1_n_ref", "res2_reference_n": "t1_n_ref", "disc_reference_n": "t1_n_ref",
-    "res1_female_pct": "t1_sex_female_ivig_pct", "res1_age_median": "t1_age_ivig_median",
-    "res1_age_min": "t1_age_ivig_min", "res1_age_max": "t1_age_ivig_max",
-    "res1_igg_myeloma_pct": "t1_heavy_igg_ivig_pct",
-    "res1_light_chain_only_pct": "t1_heavy_none_ivig_pct",
-    "res1_prior_lines_median": "t1_lines_ivig_median", "res1_prior_lines_min": "t1_lines_ivig_min",
-    "res1_prior_lines_max": "t1_lines_ivig_max", "disc_prior_lines_min": "t1_lines_ivig_min",
-    "disc_prior_lines_max": "t1_lines_ivig_max",
-    "res1_years_dx_to_dara_median": "t1_years_dx_to_dara_ivig_median",
-    "res1_years_dx_to_dara_min": "t1_years_dx_to_dara_ivig_min",
-    "res1_years_dx_to_dara_max": "t1_years_dx_to_dara_ivig_max",
-    "res1_high_risk_cyto_pct": "t1_hrcyto_yes_ivig_pct",
-    "res1_months_on_dara_median": "t1_months_on_dara_ivig_median",
-    "res1_prior_year_infections_median": "t1_prior_infections_ivig_median",
-    "res2_prior_infections_median_ivig": "t1_prior_infections_ivig_median",
-    "res2_prior_infections_median_ref": "t1_prior_infections_ref_median",
-    "disc_prior_infections_median_ivig": "t1_prior_infections_ivig_median",
-    "disc_prior_infections_median_ref": "t1_prior_infections_ref_median",
-    "abs_hgg_any_pct": "t2_hgg_lt700_pct", "abs_hgg_moderate_pct": "t2_hgg_lt400_pct",
-    "disc_hgg_any_pct": "t2_hgg_lt700_pct", "disc_hgg_moderate_pct": "t2_hgg_lt400_pct",
-    "disc_hgg_severe_pct": "t2_hgg_lt200_pct",
-    "disc_alc_g3plus_in_g34_pct": "res1_alc_lt05_in_g34_pct",
-    "text_hr_prior_infections": "t1_prior_infections_hr",
-    "text_hr_prior_infections_3": "t1_prior_inf_3_hr",
-    "text_hr_prior_infections_4plus": "t1_prior_inf_4plus_hr",
-    "text_hr_igg_subtype": "t1_heavy_igg_hr",
-}
-#: Reductions (100 x (1 - IRR)) and the SCCS target whose IRR they restate.
-REDUCTIONS: dict[str, str] = {
-    "abs_allgrade_reduction_pct": "sccs_allgrade_irr",
-    "sccs_allgrade_reduction_pct": "sccs_allgrade_irr",
-    "disc_allgrade_reduction_pct": "sccs_allgrade_irr",
-    "abs_g34_reduction_pct": "sccs_g34_irr",
-    "sccs_g34_reduction_pct": "sccs_g34_irr",
-    "disc_g34_reduction_pct": "sccs_g34_irr",
+
+# --------------------------------------------------------------------------------------------------
+# Judging one value
+# --------------------------------------------------------------------------------------------------
+#: Audit statuses, in display order.
+STATUSES: tuple[str, ...] = ("match", "close", "differs", "not computed")
+#: Provenances, in display order.
+PROVENANCES: tuple[str, ...] = ("emergent", "planted", "selected", "design", "not computable")
+#: Two-sided 95 % normal quantile: "close" = within this many standard errors of the difference.
+Z95: float = 1.959963984540054
+#: Units judged on the log scale (ratios).
+RATIO_UNITS: frozenset[str] = frozenset({"IRR", "HR", "ratio"})
+#: Units of medians whose spread is estimated from the printed range (:func:`standard_error`).
+CONTINUOUS_UNITS: frozenset[str] = frozenset({"years", "months", "mg/dL", "x10^3/uL", "lines",
+                                              "infections", "doses", "g/kg", "weeks"})
+#: Ids of the population sizes the paper's sample sizes are read from.
+POPULATION_IDS: dict[str, tuple[str, ...]] = {
+    "ivig_group": ("t1_n_ivig",), "reference": ("t1_n_ref",), "both": ("t1_n_ivig", "t1_n_ref"),
+    "screened": ("res1_screened_n",),
 }
 
 
-def _design_values() -> dict[str, float]:
-    """The code's value of each design parameter the analysis uses (analysis.study constants)."""
-    from analysis import study
+def population_size(entry: dict[str, Any]) -> float:
+    """The paper's number of patients behind ``entry`` (its ``population``), NaN if unknown."""
+    from analysis.paper.targets import target
 
-    pre_short, pre_long = study.PRE_WINDOWS
-    any_, moderate, severe = study.HGG_THRESHOLDS
-    before, after = study.BASELINE_IGG_WINDOW
-    return {
-        "dp_obs_end_days_after_last_dara": study.OBS_TAIL_DAYS,
-        "dp_on_ivig_window_days": study.ON_IVIG_DAYS,
-        "dp_pre_window_short_days": pre_short, "dp_pre_window_long_days": pre_long,
-        "dp_hgg_threshold": any_, "dp_moderate_hgg_high": moderate,
-        "dp_moderate_hgg_low": severe, "dp_severe_hgg_threshold": severe,
-        "dp_baseline_igg_window_before_days": -before,
-        "dp_baseline_igg_window_after_days": after,
-        "dp_anc_threshold_low": 0.5, "dp_anc_threshold_high": 1.0,
-        "dp_alc_threshold_low": 0.5, "dp_alc_threshold_high": 1.0,
-        "dp_cox_age_scale_years": 5, "dp_cox_years_dx_scale_years": 5,
-        "dp_ivig_min_doses_methods": 1,
-    }
+    ids = POPULATION_IDS.get(str(entry.get("population", "")))
+    return float(sum(num(target(i)) for i in ids)) if ids else float("nan")
 
 
-def book_values(cohort: Cohort) -> pd.DataFrame:
-    """Our value for each ``targets.yaml`` id, computed by the book's own analyses.
+def _log_se(est: float, lo: float, hi: float) -> float:
+    """Standard error of log(estimate) implied by a 95 % CI (NaN when not usable)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0 or hi <= lo:
+        return float("nan")
+    return (math.log(hi) - math.log(lo)) / (2 * Z95)
 
-    Sources: :func:`analysis.study.descriptive.descriptive_values` (first reading of each id;
-    other readings in ``definition``), :func:`analysis.study.models.sccs_menu`,
-    :func:`analysis.study.cox.univariable_cox` / ``multivariable_cox`` /
-    ``baseline_characteristics``,
-    the study's design constants, and cohort-level counts for the ``drv_`` checks. Columns
-    :data:`VALUE_COLUMNS`; one row per id that could be computed.
+
+def _combine(se_paper: float, se_ours: float) -> float:
+    """SE of a difference of two independent estimates; one known -> the same for both."""
+    known = [s for s in (se_paper, se_ours) if math.isfinite(s)]
+    if not known:
+        return float("nan")
+    if len(known) == 1:
+        return math.sqrt(2.0) * known[0]
+    return math.hypot(se_paper, se_ours)
+
+
+def _ratio_se(entry: dict[str, Any], ours: Mapping[str, Any]) -> tuple[float, str] | None:
+    """(SE of the log-ratio difference, basis) for an IRR/HR (or a 100 (1 - IRR) reduction)."""
+    from analysis.paper.targets import entry as paper_entry
+
+    tid = entry["id"]
+    source = paper_entry(REDUCTIONS[tid]) if tid in REDUCTIONS else entry
+    reduction = str(entry.get("unit")) == "percent"
+    p_lo, p_hi = num(source.get("ci_low")), num(source.get("ci_high"))
+    o_lo, o_hi = num(ours.get("ci_low")), num(ours.get("ci_high"))
+    if reduction:  # our CI is on the reduction scale: back to the IRR
+        o_lo, o_hi = 1 - o_hi / 100, 1 - o_lo / 100
+    se_p = _log_se(num(source["value"]), p_lo, p_hi)
+    se_o = _log_se(num(ours.get("value")), o_lo, o_hi)
+    se = _combine(se_p, se_o)
+    if not math.isfinite(se):
+        return None
+    basis = ("paper's and our 95% CIs" if math.isfinite(se_p) and math.isfinite(se_o)
+             else "paper's 95% CI" if math.isfinite(se_p) else "our 95% CI")
+    return se, basis
+
+
+def standard_error(entry: dict[str, Any], ours: Mapping[str, Any]
+                   ) -> tuple[float, str, str] | None:
+    """``(se, scale, basis)`` of the difference between our value and the paper's, or None.
+
+    The difference of two independent samples of the paper's size; ``scale`` is ``"log"``
+    (ratios, rates) or ``"linear"``. By unit:
+
+    * IRR / HR / a reduction ``100 (1 - IRR)``: the log-scale SE implied by the paper's 95 % CI
+      and by ours, ``sqrt(se_paper^2 + se_ours^2)`` (one of them known: ``sqrt(2)`` times it);
+    * percent and patients: binomial, ``n`` = the paper's patients in that population, proportion
+      = mean of the two values (a conservative ``n`` for per-infection percentages, whose
+      denominators are larger);
+    * infections (a count): Poisson, ``sqrt(paper + ours)``;
+    * infections per patient-year: Poisson on the log scale, ``sqrt(2 / d)`` with ``d`` our
+      infections behind the rate;
+    * a median with a printed range: ``sqrt(pi / 2) * sd / sqrt(n)`` per sample, with the SD
+      estimated from the printed range (range / 4 for n <= 70, range / 6 above: Hozo et al.
+      2005, BMC Med Res Methodol 5:13);
+    * otherwise (ranges, design constants, unknown units) None: the value is judged as printed.
     """
-    from analysis import study
-    from analysis.study import cox
-    from analysis.study.descriptive import (
-        descriptive_values,
-        infection_rates,
-        labs_at_infection,
-    )
+    unit, tid = str(entry.get("unit", "")), str(entry["id"])
+    if entry.get("kind") == "design_parameters" or tid.endswith(("_min", "_max")):
+        return None  # constants and range ends: as printed
+    paper, value = num(entry["value"]), num(ours.get("value"))
+    n = population_size(entry)
+    if unit in RATIO_UNITS or is_reduction(entry):
+        got = _ratio_se(entry, ours)
+        return None if got is None else (got[0], "log", got[1])
+    if tid.endswith("_median") and unit in CONTINUOUS_UNITS | {"percent"} and n > 0:
+        got = _median_se(tid, n)
+        if got is not None or unit != "percent":
+            return got
+    if unit in ("percent", "patients") and n > 0:
+        scale = 100.0 if unit == "percent" else n
+        pbar = (paper + value) / (2 * scale)
+        if not 0 <= pbar <= 1:
+            return None
+        return (scale * math.sqrt(pbar * (1 - pbar) * 2 / n), "linear",
+                f"binomial, n = {n:.0f} patients")
+    if unit == "infections" and not tid.endswith("_median"):
+        return math.sqrt(max(paper + value, 0.0)), "linear", "Poisson"
+    if unit == "infections per patient-year":
+        d = num(ours.get("n_events"))
+        if not (math.isfinite(d) and d > 0):
+            return None
+        return math.sqrt(2.0 / d), "log", f"Poisson, {d:.0f} infections"
+    return None
 
-    rows: dict[str, dict[str, Any]] = {}
 
-    def put(tid: str, value: Any, source: str, definition: str = "", ci: tuple = (np.nan,) * 2,
-            p: Any = np.nan) -> None:
-        if tid in rows:
-            return
-        rows[tid] = {"target_id": tid, "value": _num(value), "ci_low": _num(ci[0]),
-                     "ci_high": _num(ci[1]), "p": _num(p), "source": source,
-                     "definition": definition}
+def is_reduction(entry: dict[str, Any]) -> bool:
+    """Whether ``entry`` prints a reduction ``100 (1 - IRR)`` (judged as the IRR it restates)."""
+    tid = str(entry["id"])
+    return str(entry.get("unit")) == "percent" and (tid in REDUCTIONS
+                                                     or tid.endswith("_reduction_pct"))
 
-    desc = descriptive_values(cohort)
-    alt = desc.groupby("target_id", sort=False)
-    for tid, g in alt:
-        first = g.iloc[0]
-        others = "; ".join(f"{d or 'other reading'}: {v:.4g}" for d, v in
-                           zip(g["definition"].iloc[1:], g["value"].iloc[1:], strict=True))
-        definition = first["definition"] or ""
-        if others:
-            definition = f"{definition or 'first reading'} (also {others})"
-        put(str(tid), first["value"], "descriptive", definition)
 
-    menu = study.sccs_menu(cohort)
-    for _, r in menu[menu["target_id"].notna()].iterrows():
-        note = r["note"] if isinstance(r["note"], str) else ""
-        label = f"SCCS: {r['label']}"
-        if r["target_scale"] == "reduction_pct":
-            put(r["target_id"], 100.0 * (1.0 - r["irr"]), "sccs", f"{label}; 100 (1 - IRR)")
-        else:
-            put(r["target_id"], r["irr"], "sccs", f"{label}. {note}".strip(". ") if note
-                else label, (r["ci_low"], r["ci_high"]), r["p"])
-    irr = {r["target_id"]: r["irr"] for _, r in menu[menu["target_id"].notna()].iterrows()}
+def _median_se(tid: str, n: float) -> tuple[float, str, str] | None:
+    """SE of the difference of two medians, the SD estimated from the paper's printed range."""
+    from analysis.paper.targets import targets as paper_targets
 
-    data = cox.cox_data(cohort)
-    for res, what in ((cox.univariable_cox(data), "univariable Cox"),
-                      (cox.multivariable_cox(data), "multivariable Cox")):
-        for _, r in res[res["target_id"].notna()].iterrows():
-            put(r["target_id"], r["hr"], "cox", f"{what}, {int(r['n'])} patients",
-                (r["ci_low"], r["ci_high"]), r["p"])
-    base = cox.baseline_characteristics(data)
-    for _, r in base.iterrows():
-        for stat in ("n", "pct", "median", "min", "max"):
-            tid = r.get(f"target_{stat}")
-            if isinstance(tid, str):
-                put(tid, r[stat], "baseline", "of patients with the value recorded"
-                    if stat == "pct" else "")
+    table, stem = paper_targets(), tid[: -len("median")]
+    lo, hi = (num(table[stem + s]["value"]) if stem + s in table else float("nan")
+              for s in ("min", "max"))
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return None
+    sd = (hi - lo) / (4.0 if n <= 70 else 6.0)
+    se = math.sqrt(math.pi / 2) * sd / math.sqrt(n)
+    return math.sqrt(2.0) * se, "linear", "median, SD from the printed range"
 
-    groups = data["group"].value_counts()
-    put("t1_n_ivig", int(groups.get("ivig", 0)), "baseline", "patients in the IVIG group")
-    put("t1_n_ref", int(groups.get("reference", 0)), "baseline", "patients in the reference group")
-    for tid, other in SAME_AS.items():
-        if other in rows:
-            put(tid, rows[other]["value"], rows[other]["source"], f"as {other}",
-                (rows[other]["ci_low"], rows[other]["ci_high"]), rows[other]["p"])
-    for tid, other in REDUCTIONS.items():
-        if other in irr:
-            put(tid, 100.0 * (1.0 - irr[other]), "sccs", f"100 (1 - IRR of {other})")
-    for tid, v in _design_values().items():
-        put(tid, v, "design", "constant of the analysis code")
 
-    # derived checks (drv_*): the cohort's own version of each arithmetic consequence
-    rates = infection_rates(cohort).set_index(["period", "season"])
-    rates3 = infection_rates(cohort, "grade3").set_index(["period", "season"])
+def _tolerance_text(paper: float, se: float, scale: str, basis: str, decimals: int,
+                    reduction: bool = False, percent: bool = False) -> str:
+    """The interval of our values counted as close, with its basis (clipped to the possible
+    range: non-negative, percentages at most 100)."""
+    d = max(decimals, 2) if scale == "log" and not reduction else max(decimals, 1)
+    if scale == "log":
+        centre = 1 - paper / 100 if reduction else paper
+        lo, hi = centre * math.exp(-Z95 * se), centre * math.exp(Z95 * se)
+        if reduction:  # back to the printed scale, 100 (1 - IRR): the bounds swap
+            lo, hi = 100 * (1 - hi), 100 * (1 - lo)
+    else:
+        lo, hi = max(paper - Z95 * se, 0.0), paper + Z95 * se
+    if percent:
+        hi = min(hi, 100.0)
+    return f"{lo:.{d}f} to {hi:.{d}f} ({basis})"
 
-    def cell(t: pd.DataFrame, period: str, col: str) -> float:
-        return float(t.loc[(period, "all"), col]) if (period, "all") in t.index else np.nan
 
-    put("drv_rate_ratio_on_off", cell(rates, "on_ivig", "rate_pooled")
-        / cell(rates, "observation", "rate_pooled"), "descriptive", "pooled on/off-IVIG ratio")
-    put("drv_reference_person_years", cell(rates, "reference", "person_years"), "descriptive")
-    put("drv_reference_g34_infections", cell(rates3, "reference", "events"), "descriptive")
-    py = cell(rates, "ivig_all", "person_years")
-    for tid in ("drv_ivig_person_years_from_on_off_rates",
-                "drv_ivig_person_years_from_seasonal_rates",
-                "drv_ivig_person_years_from_median_followup"):
-        put(tid, py, "descriptive", "the IVIG group's observed patient-years")
-    for grp, ids in (("ivig", {"1-2": "drv_table2_g12_infections_with_labs",
-                               "3-4": "drv_table2_g34_infections_with_labs"}),
-                     ("reference", {"3-4": "drv_ref_g34_infections_with_labs"})):
-        labs = labs_at_infection(cohort, grp)
-        anc = labs[(labs["lab"] == "anc") & labs["threshold"].isna()].set_index("grade_group")
-        for gg, tid in ids.items():
-            put(tid, anc["n"].get(gg, np.nan), "descriptive", "infections with an ANC value")
-    prior = data["prior_infections"].notna()
-    put("drv_prior_inf_cat_n_ivig", int((prior & (data["group"] == "ivig")).sum()), "baseline",
-        "patients with a prior-infection count")
-    put("drv_prior_inf_cat_n_ref", int((prior & (data["group"] == "reference")).sum()),
-        "baseline", "patients with a prior-infection count")
-    lines = data.loc[data["group"] == "ivig", "lines"]
-    put("disc_ivig_not_relapsed_n", int((lines == 0).sum()), "baseline",
-        "IVIG patients with no prior line of therapy")
-    return pd.DataFrame(list(rows.values()), columns=VALUE_COLUMNS)
+def judge(entry: dict[str, Any], ours: Mapping[str, Any] | float) -> tuple[str, str]:
+    """``(tolerance text, status)`` of our value against the paper's printed value.
+
+    ``entry`` is a targets entry (:func:`analysis.paper.targets.entry`, with its ``printed``
+    text); ``ours`` a row of :func:`analysis.paper.values.our_values` (``value``, ``ci_low``,
+    ``ci_high``, ``n_events``) or a bare number. See the module doc for the statuses.
+
+    Examples
+    --------
+    >>> from analysis.paper.targets import entry
+    >>> judge(entry("t1_heavy_igg_hr"), 0.35)[1], judge(entry("t1_heavy_igg_hr"), 0.404)[1]
+    ('close', 'match')
+    """
+    row = {"value": ours} if not isinstance(ours, Mapping) else ours
+    value, printed = num(row.get("value")), entry.get("printed")
+    paper = entry["value"]
+    if isinstance(paper, str) or paper is None:
+        if isinstance(paper, str) and paper.upper() == "NA":
+            return "printed NA", "match" if not math.isfinite(value) else "differs"
+        return "not a number", "not computed" if not math.isfinite(value) else "differs"
+    if not math.isfinite(value):
+        return "–", "not computed"
+    text = printed if isinstance(printed, str) else paper
+    status = "match" if rounds_to(value, text) else "differs"
+    if entry.get("kind") == "design_parameters":
+        return "equal (a constant of the design)", status
+    got = standard_error(entry, row)
+    if got is None or got[0] == 0:
+        return "as printed (no standard error)", status
+    se, scale, basis = got
+    reduction = is_reduction(entry)
+    tol = _tolerance_text(float(paper), se, scale, basis, printed_decimals(text), reduction,
+                          str(entry.get("unit")) == "percent")
+    if status == "match":
+        return tol, status
+    a, b = float(value), float(paper)
+    if scale == "log":
+        if reduction:
+            a, b = 1 - a / 100, 1 - b / 100
+        if a <= 0 or b <= 0:
+            return tol, "differs"
+        diff = abs(math.log(a) - math.log(b))
+    else:
+        diff = abs(a - b)
+    return tol, "close" if diff <= Z95 * se + 1e-12 else "differs"
+
+
+# --------------------------------------------------------------------------------------------------
+# Provenance
+# --------------------------------------------------------------------------------------------------
+def provenance_of(target_id: str, source: str, computable: bool,
+                  declared: Mapping[str, str] | None) -> str:
+    """How our value for ``target_id`` could come to agree with the paper's.
+
+    ``declared``: the synthetic generator's declaration (target id -> ``planted`` /
+    ``selected``), or None for a cohort no generator made (then every computable value is
+    emergent). An id that restates another quantity (:data:`SAME_AS`, :data:`REDUCTIONS`)
+    inherits that quantity's provenance.
+
+    Examples
+    --------
+    >>> provenance_of("abs_ivig_n", "baseline", True, {"t1_n_ivig": "planted"})
+    'planted'
+    >>> provenance_of("abs_ivig_n", "baseline", True, None)
+    'emergent'
+    """
+    if not computable:
+        return "not computable"
+    if source == "design":
+        return "design"
+    if not declared:
+        return "emergent"
+    for tid in (target_id, SAME_AS.get(target_id), REDUCTIONS.get(target_id)):
+        if tid and tid in declared:
+            return str(declared[tid])
+    return "emergent"
 
 
 # --------------------------------------------------------------------------------------------------
 # The audit table
 # --------------------------------------------------------------------------------------------------
-#: Relative tolerance of estimates and continuous quantities by unit (``|ours / paper - 1|``),
-#: and absolute tolerance of percentages (points), used where the calibration gives none.
-RELATIVE_TOLERANCE: dict[str, float] = {
-    "IRR": 0.25, "HR": 0.25, "ratio": 0.25, "infections per patient-year": 0.15,
-    "patient-years": 0.15, "months": 0.15, "years": 0.15, "mg/dL": 0.15, "x10^3/uL": 0.15,
-    "probability": 0.15,
-}
-PERCENT_POINTS: float = 5.0
-#: Audit statuses, in display order.
-STATUSES: tuple[str, ...] = ("match", "close", "differs", "not computed", "info")
 #: Columns of :func:`audit_table`.
 AUDIT_COLUMNS: list[str] = [
-    "group", "target_id", "quantity", "population", "unit", "paper", "ours", "tolerance",
-    "status", "source", "definition", "paper_note",
+    "group", "target_id", "quantity", "population", "unit", "paper", "printed", "ours",
+    "tolerance", "status", "provenance", "source", "definition", "paper_note",
 ]
 
 
@@ -334,130 +383,176 @@ def audit_group(entry: dict[str, Any]) -> str:
     return "Results: part one"
 
 
-def _parse_calibration_tolerance(text: str) -> tuple[str, float] | None:
-    """``exact`` / ``rounding (k dp)`` / ``±x`` / ``> x`` from the calibration table, else None."""
-    if text == "exact" or text.startswith("rounding"):
-        return ("rounding", 0.0)
-    if text.startswith("±"):
-        try:
-            return ("abs", float(text[1:]))
-        except ValueError:
-            return None
-    if text.startswith("> "):
-        try:
-            return ("gt", float(text[2:]))
-        except ValueError:
-            return None
-    return None
-
-
-def judge(paper: Any, ours: float, unit: str, rule: tuple[str, float] | None = None
-          ) -> tuple[str, str]:
-    """``(tolerance text, status)`` of our value against the paper's printed value.
-
-    ``match``: our value rounded to the printed decimals equals the printed value (counts:
-    equal). ``close``: within the tolerance -- ``rule`` if given (from the calibration table:
-    absolute ``±x`` or ``> x``), else by unit: percentages within :data:`PERCENT_POINTS` points,
-    estimates and continuous quantities within :data:`RELATIVE_TOLERANCE`, counts exact.
-    ``differs`` otherwise; ``not computed`` when we have no value; ``info`` when the paper's value
-    is not a number (``not reached``; ``NA`` matches a missing estimate).
-    """
-    if isinstance(paper, str) or paper is None:
-        if isinstance(paper, str) and paper.upper() == "NA":
-            return "printed NA", "match" if not math.isfinite(ours) else "differs"
-        return "not judged", "info"
-    if not math.isfinite(ours):
-        return "–", "not computed"
-    p = float(paper)
-    rounded_equal = rounds_to(ours, paper)
-    if rule is not None and rule[0] == "gt":
-        return f"> {rule[1]:g}", "match" if rounded_equal else "close" if ours > rule[1] \
-            else "differs"
-    if rounded_equal:
-        return "as printed", "match"
-    if rule is not None and rule[0] == "abs":
-        tol = f"±{rule[1]:g}"
-        return tol, "close" if abs(ours - p) <= rule[1] + 1e-9 else "differs"
-    if unit == "percent":
-        return f"±{PERCENT_POINTS:g} points", "close" if abs(ours - p) <= PERCENT_POINTS \
-            else "differs"
-    if unit in RELATIVE_TOLERANCE:
-        r = RELATIVE_TOLERANCE[unit]
-        ok = (abs(ours - p) <= 0.05 if p == 0 else abs(ours / p - 1.0) <= r + 1e-9)
-        return f"±{100 * r:g}%", "close" if ok else "differs"
-    return "exact", "differs"
-
-
 def audit_table(cohort: Cohort, values: pd.DataFrame | None = None,
-                calibration: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Every entry of ``targets.yaml`` beside our value, with its tolerance and status.
+                provenance: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Every entry of ``targets.yaml`` beside our value, with tolerance, status and provenance.
 
-    ``values`` defaults to :func:`book_values`; ids the book's analyses do not compute take the
-    value of the calibration check when one is passed
-    (:func:`analysis.synthetic.calibration.calibration_table`, ``source``
-    ``calibration``), whose tolerance is also used where it is a plain one (exact, rounding,
-    ``±x``, ``> x``). Columns :data:`AUDIT_COLUMNS`, in the order of ``targets.yaml``.
+    ``values`` defaults to :func:`analysis.paper.values.our_values` of ``cohort``.
+    ``provenance``: the synthetic generator's declaration (``analysis.synthetic.provenance
+    .PROVENANCE``) when the cohort is synthetic, else None. Columns :data:`AUDIT_COLUMNS`, in
+    the order of ``targets.yaml``.
     """
     from analysis.paper.targets import targets as paper_targets
+    from analysis.paper.values import our_values
 
     if values is None:
-        values = book_values(cohort)
-    if calibration is None:  # no calibration checks: only the book's own values
-        calibration = pd.DataFrame(columns=["target_id", "tolerance", "synthetic", "note"])
-    ours = values.set_index("target_id")
-    cal = calibration.drop_duplicates("target_id").set_index("target_id")
+        values = our_values(cohort)
+    ours = values.drop_duplicates("target_id").set_index("target_id")
     rows = []
     for tid, entry in paper_targets().items():
-        rule = None
-        if tid in cal.index:
-            rule = _parse_calibration_tolerance(str(cal.loc[tid, "tolerance"]))
-        if tid in ours.index:
-            v = float(ours.loc[tid, "value"])
-            source, definition = ours.loc[tid, "source"], ours.loc[tid, "definition"]
-        elif tid in cal.index:
-            v = _num(cal.loc[tid, "synthetic"])
-            source, definition = "calibration", str(cal.loc[tid, "note"] or "")
-        else:
-            v, source, definition = float("nan"), "", "the cohort does not hold this quantity"
-        unit = str(entry.get("unit", ""))
-        if entry.get("kind") == "derived" and rule is None and unit not in RELATIVE_TOLERANCE:
-            unit = "patient-years"  # arithmetic consequences: judged with a relative tolerance
-        tol, status = judge(entry["value"], v, unit, rule)
-        if status == "not computed" and entry.get("kind") == "design_parameters":
-            tol, status = "not judged", "info"
+        row: dict[str, Any] = ours.loc[tid].to_dict() if tid in ours.index else {}
+        v = num(row.get("value"))
+        source = str(row.get("source", ""))
+        tol, status = judge(entry, row)
+        definition = str(row.get("definition", "") or "the cohort does not hold this quantity")
         rows.append({
             "group": audit_group(entry), "target_id": tid, "quantity": entry.get("quantity", ""),
             "population": entry.get("population", ""), "unit": entry.get("unit", ""),
-            "paper": entry["value"], "ours": v, "tolerance": tol, "status": status,
+            "paper": entry["value"], "printed": entry.get("printed"), "ours": v,
+            "tolerance": tol, "status": status,
+            "provenance": provenance_of(tid, source, status != "not computed", provenance),
             "source": source, "definition": definition, "paper_note": entry.get("notes") or "",
         })
     return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
 
 
-def format_ours(paper: Any, ours: float) -> str:
-    """Our value printed with one decimal more than the paper printed (counts as integers)."""
+def provenance_summary(audit: pd.DataFrame) -> pd.DataFrame:
+    """Provenance (rows) crossed with status (columns), with totals; every level shown."""
+    tab = pd.crosstab(pd.Categorical(audit["provenance"], PROVENANCES),
+                      pd.Categorical(audit["status"], STATUSES), dropna=False)
+    tab.index.name, tab.columns.name = "Provenance", None
+    tab.columns = [str(c) for c in tab.columns]
+    tab["Total"] = tab.sum(axis=1)
+    tab.loc["Total"] = tab.sum(axis=0)
+    return tab.reset_index()
+
+
+def format_ours(printed: Any, ours: float) -> str:
+    """Our value with one decimal more than the paper printed (whole counts as integers).
+
+    ``printed`` is the paper's printed text (or a value read by :mod:`analysis.paper.targets`).
+
+    Examples
+    --------
+    >>> format_ours("0.40", 0.3512), format_ours("43", 43.0)
+    ('0.351', '43')
+    """
     if not math.isfinite(ours):
         return "–"
-    numeric = isinstance(paper, (int, float)) and not isinstance(paper, bool)
-    d = printed_decimals(paper) if numeric else 1
+    try:
+        d = printed_decimals(printed)
+    except TypeError:
+        d = 1
+    if isinstance(printed, str) and not _is_number(printed):
+        d = 1
     if d == 0 and float(ours).is_integer():
         return f"{int(ours):,}"
     return f"{ours:,.{d + 1}f}"
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def display_frame(audit: pd.DataFrame) -> pd.DataFrame:
     """The audit rows of one group formatted for the page: ``Target, Quantity, Paper, This book,
-    Tolerance, Status, How ours is computed, Paper's note``."""
+    Tolerance, Status, Provenance, How ours is computed, Paper's note``; the paper's value as
+    printed (trailing zeros kept)."""
     return pd.DataFrame({
         "Target": audit["target_id"],
         "Quantity": [f"{q} ({p})" if p else str(q) for q, p in
                      zip(audit["quantity"], audit["population"], strict=True)],
-        "Paper": [str(p) for p in audit["paper"]],
-        "This book": [format_ours(p, o) for p, o in zip(audit["paper"], audit["ours"],
+        "Paper": [str(p) for p in audit["printed"]],
+        "This book": [format_ours(p, o) for p, o in zip(audit["printed"], audit["ours"],
                                                         strict=True)],
         "Tolerance": audit["tolerance"],
         "Status": audit["status"],
-        "How ours is computed": [f"{s}: {d}" if d else str(s) for s, d in
+        "Provenance": audit["provenance"],
+        "How ours is computed": [f"{s}: {d}" if s else str(d) for s, d in
                                  zip(audit["source"], audit["definition"], strict=True)],
         "Paper's note": audit["paper_note"],
     })
+
+
+def calibrated_quantities(declared: Mapping[str, str]) -> pd.DataFrame:
+    """The paper's numbers a synthetic generator declares planted or selected, in targets order
+    (with the numbers that restate them, as :func:`provenance_of` counts them).
+
+    Columns ``group, target_id, quantity, population, provenance``; ``declared`` is the
+    generator's declaration (``analysis.synthetic.provenance.PROVENANCE``).
+
+    Examples
+    --------
+    >>> calibrated_quantities({"sccs_allgrade_irr": "planted"})["target_id"].tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['abs_allgrade_reduction_pct', 'sccs_allgrade_irr', 'sccs_allgrade_reduction_pct',
+     'disc_allgrade_reduction_pct']
+    """
+    from analysis.paper.targets import targets as paper_targets
+
+    rows = []
+    for tid, e in paper_targets().items():
+        prov = provenance_of(tid, "", True, declared)  # restatements inherit, as in the audit
+        if prov in ("planted", "selected"):
+            rows.append({"group": audit_group(e), "target_id": tid,
+                         "quantity": e.get("quantity", ""), "population": e.get("population", ""),
+                         "provenance": prov})
+    return pd.DataFrame(rows, columns=["group", "target_id", "quantity", "population",
+                                       "provenance"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Where the paper contradicts itself
+# --------------------------------------------------------------------------------------------------
+#: Contradictions of ``data/paper/inconsistencies.md`` with a number on each side: item ->
+#: (what, pairs of target ids printed for the same quantity).
+CONTRADICTIONS: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {
+    1: ("Seasonal vs on/off-IVIG rates", (("res1_rate_fall_winter", "res1_rate_on_ivig"),
+                                          ("res1_rate_spring_summer", "res1_rate_observation"))),
+    3: ("Hazard ratios in the text vs Table 1", (
+        ("text_hr_prior_infections", "t1_prior_infections_hr"),
+        ("text_hr_prior_infections_3", "t1_prior_inf_3_hr"),
+        ("text_hr_prior_infections_4plus", "t1_prior_inf_4plus_hr"),
+        ("text_hr_igg_subtype", "t1_heavy_igg_hr"))),
+    4: ("Years from diagnosis: text vs Table 1", (
+        ("res1_years_dx_to_dara_median", "t1_years_dx_to_dara_ivig_median"),
+        ("res1_years_dx_to_dara_min", "t1_years_dx_to_dara_ivig_min"),
+        ("res1_years_dx_to_dara_max", "t1_years_dx_to_dara_ivig_max"))),
+    5: ("Minimum IVIG doses: Methods vs Results", (
+        ("dp_ivig_min_doses_methods", "dp_ivig_min_doses_results"),)),
+    6: ("HGG prevalence: Abstract/Discussion vs Table 2", (
+        ("abs_hgg_any_pct", "t2_hgg_lt700_pct"), ("abs_hgg_moderate_pct", "t2_hgg_lt400_pct"),
+        ("disc_hgg_severe_pct", "t2_hgg_lt200_pct"))),
+    8: ("ALC median: Table 2 vs text", (("t2_alc_at_infection_median",
+                                         "res1_alc_at_infection_median"),)),
+}
+
+
+def contradiction_table(audit: pd.DataFrame) -> pd.DataFrame:
+    """Each pair of contradicting versions with each version's status in ``audit``.
+
+    Columns ``item, contradiction, first, first_paper, first_status, second, second_paper,
+    second_status, ours, outcome``; ``outcome`` says which versions agree with our value
+    (``both``, ``first only``, ``second only``, ``neither``; agreement = match or close).
+    """
+    a = audit.set_index("target_id")
+    rows = []
+    for item, (what, pairs) in CONTRADICTIONS.items():
+        for first, second in pairs:
+            ok = [a.loc[t, "status"] in ("match", "close") for t in (first, second)]
+            outcome = ("both" if all(ok) else "first only" if ok[0] else "second only"
+                       if ok[1] else "neither")
+            rows.append({
+                "item": item, "contradiction": what,
+                "first": first, "first_paper": str(a.loc[first, "printed"]),
+                "first_status": a.loc[first, "status"],
+                "second": second, "second_paper": str(a.loc[second, "printed"]),
+                "second_status": a.loc[second, "status"],
+                "ours": format_ours(a.loc[second, "printed"], float(a.loc[second, "ours"])),
+                "outcome": outcome,
+            })
+    return pd.DataFrame(rows)

@@ -119,8 +119,27 @@ def _md_escape(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+!|~$:])", r"\\\1", text)
 
 
+#: The truth-recovery chapter (linked from the banner once it exists in the book).
+TRUTH_RECOVERY_DOC = "12-truth-recovery"
+#: The reproduction audit chapter (provenance of every number).
+AUDIT_DOC = "11-reproduction-audit"
+
+
+def doc_link(doc: str, text: str) -> str:
+    """A ``{doc}`` link to ``book/<doc>.md`` if that page exists, else ``text`` alone (so a page
+    that is not written yet cannot break a strict build)."""
+    if (PROJECT_ROOT / "book" / f"{doc}.md").exists():
+        return f"{text} ({{doc}}`{doc}`)"
+    return text
+
+
 def banner_markdown(cohort: Cohort) -> str:
-    """The MyST source of the cohort banner for ``cohort`` (see :func:`cohort_banner`)."""
+    """The MyST source of the cohort banner for ``cohort`` (see :func:`cohort_banner`).
+
+    On a synthetic cohort it says what agreement with the paper can and cannot show: the cohort
+    was calibrated to the paper, so agreement on a calibrated number shows the calibration; the
+    code is checked by the R references and by the truth-recovery study.
+    """
     name = _md_escape(str(cohort.name))
     if cohort.synthetic:
         origin = (
@@ -130,11 +149,16 @@ def banner_markdown(cohort: Cohort) -> str:
         )
         seed = cohort.metadata.get("seed") if isinstance(cohort.metadata, Mapping) else None
         seed_txt = f" (seed {int(seed)})" if isinstance(seed, numbers.Integral) else ""
+        audit = doc_link(AUDIT_DOC, "the reproduction audit")
+        recovery = doc_link(TRUTH_RECOVERY_DOC, "the truth-recovery study")
         body = (
             f"Every number, table and figure on this page is computed from **{name}**, "
-            f"{origin}{seed_txt}: simulated patients calibrated to the paper, not the study's "
-            "patients. Where this book and the paper agree, it shows that the code reproduces "
-            "the analysis, not that the paper's data say so. "
+            f"{origin}{seed_txt}: simulated patients, not the study's patients. The cohort was "
+            "calibrated to the paper: agreement with the paper on a calibrated number shows "
+            "that the calibration worked, not that the code is right, and no agreement here "
+            f"says anything about the paper's data. {audit[0].upper()}{audit[1:]} lists which "
+            "numbers were calibrated. The code is checked against the R package SCCS and by "
+            f"recovering known effects from simulated cohorts in {recovery}. "
             f"How the cohort was made: {{ref}}`{SYNTHETIC_METHOD_LABEL}`."
         )
         title, cls = "Synthetic data", "warning"
@@ -150,8 +174,10 @@ def banner_markdown(cohort: Cohort) -> str:
 
 def banner_text(cohort: Cohort) -> str:
     """A plain-text version of the banner, for scripts."""
-    kind = "SYNTHETIC cohort" if cohort.synthetic else "cohort"
-    return f"[{kind}: {cohort.name} — {cohort.path}]"
+    if cohort.synthetic:
+        return (f"[SYNTHETIC cohort: {cohort.name} — {cohort.path}; calibrated to the paper, so "
+                "agreement with it shows the calibration, not that the code is right]")
+    return f"[cohort: {cohort.name} — {cohort.path}]"
 
 
 def cohort_banner(cohort: Cohort | None = None) -> Any:

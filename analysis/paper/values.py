@@ -1,0 +1,381 @@
+"""Our value for every ``targets.yaml`` id: the one place that computes them from a cohort.
+
+Why a module: the reproduction audit (:mod:`analysis.paper.audit`, chapter 11), the synthetic
+cohort's calibration check and the chapters all put "the paper's number" beside "ours". If each
+computed its own, they could disagree about the same id. Here each id is computed once, by the
+study's own functions (:mod:`analysis.study` for the SCCS models, :mod:`analysis.study.descriptive`
+for counts, rates and laboratory values, :mod:`analysis.study.cox` for Table 1 and the Cox models)
+and the design constants the analysis code uses. Nothing here knows whether the cohort is
+synthetic.
+
+The table (:func:`our_values`) has one row per id the cohort can answer, with columns
+:data:`VALUE_COLUMNS`: ``value``, its 95 % ``ci_low``/``ci_high`` and ``p`` where the value is an
+estimate, ``n_events`` (the infections behind a count or a rate, for its Poisson error), ``source``
+(``sccs``, ``cox``, ``baseline``, ``descriptive``, ``design``) and ``definition``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from analysis.study.cohort import Cohort
+
+__all__ = ["REDUCTIONS", "SAME_AS", "VALUE_COLUMNS", "design_values", "num", "our_values"]
+
+#: Columns of :func:`our_values`.
+VALUE_COLUMNS: list[str] = ["target_id", "value", "ci_low", "ci_high", "p", "n_events", "source",
+                            "definition"]
+
+#: Targets that restate another target's quantity (Abstract, Discussion, Results text): our value
+#: for the second id is reused for the first.
+SAME_AS: dict[str, str] = {
+    "abs_ivig_n": "t1_n_ivig", "res1_ivig_n": "t1_n_ivig", "fig1_n": "t1_n_ivig",
+    "abs_reference_n": "t1_n_ref", "res2_reference_n": "t1_n_ref", "disc_reference_n": "t1_n_ref",
+    "res1_female_pct": "t1_sex_female_ivig_pct", "res1_age_median": "t1_age_ivig_median",
+    "res1_age_min": "t1_age_ivig_min", "res1_age_max": "t1_age_ivig_max",
+    "res1_igg_myeloma_pct": "t1_heavy_igg_ivig_pct",
+    "res1_light_chain_only_pct": "t1_heavy_none_ivig_pct",
+    "res1_prior_lines_median": "t1_lines_ivig_median", "res1_prior_lines_min": "t1_lines_ivig_min",
+    "res1_prior_lines_max": "t1_lines_ivig_max", "disc_prior_lines_min": "t1_lines_ivig_min",
+    "disc_prior_lines_max": "t1_lines_ivig_max",
+    "res1_years_dx_to_dara_median": "t1_years_dx_to_dara_ivig_median",
+    "res1_years_dx_to_dara_min": "t1_years_dx_to_dara_ivig_min",
+    "res1_years_dx_to_dara_max": "t1_years_dx_to_dara_ivig_max",
+    "res1_high_risk_cyto_pct": "t1_hrcyto_yes_ivig_pct",
+    "res1_months_on_dara_median": "t1_months_on_dara_ivig_median",
+    "res1_prior_year_infections_median": "t1_prior_infections_ivig_median",
+    "res2_prior_infections_median_ivig": "t1_prior_infections_ivig_median",
+    "res2_prior_infections_median_ref": "t1_prior_infections_ref_median",
+    "disc_prior_infections_median_ivig": "t1_prior_infections_ivig_median",
+    "disc_prior_infections_median_ref": "t1_prior_infections_ref_median",
+    "abs_hgg_any_pct": "t2_hgg_lt700_pct", "abs_hgg_moderate_pct": "t2_hgg_lt400_pct",
+    "disc_hgg_any_pct": "t2_hgg_lt700_pct", "disc_hgg_moderate_pct": "t2_hgg_lt400_pct",
+    "disc_hgg_severe_pct": "t2_hgg_lt200_pct",
+    "disc_alc_g3plus_in_g34_pct": "res1_alc_lt05_in_g34_pct",
+    "text_hr_prior_infections": "t1_prior_infections_hr",
+    "text_hr_prior_infections_3": "t1_prior_inf_3_hr",
+    "text_hr_prior_infections_4plus": "t1_prior_inf_4plus_hr",
+    "text_hr_igg_subtype": "t1_heavy_igg_hr",
+}
+#: Reductions (100 x (1 - IRR)) and the SCCS target whose IRR they restate.
+REDUCTIONS: dict[str, str] = {
+    "abs_allgrade_reduction_pct": "sccs_allgrade_irr",
+    "sccs_allgrade_reduction_pct": "sccs_allgrade_irr",
+    "disc_allgrade_reduction_pct": "sccs_allgrade_irr",
+    "abs_g34_reduction_pct": "sccs_g34_irr",
+    "sccs_g34_reduction_pct": "sccs_g34_irr",
+    "disc_g34_reduction_pct": "sccs_g34_irr",
+}
+#: Rates of the Results text: target id -> (outcome, period, season) of
+#: :func:`analysis.study.descriptive.infection_rates` (for the infections behind each rate).
+RATE_CELLS: dict[str, tuple[str, str, str]] = {
+    "res1_rate_on_ivig": ("all", "on_ivig", "all"),
+    "res1_rate_observation": ("all", "observation", "all"),
+    "res1_rate_fall_winter": ("all", "ivig_all", "fall_winter"),
+    "res1_rate_spring_summer": ("all", "ivig_all", "spring_summer"),
+    "res2_rate_allgrade": ("all", "reference", "all"),
+    "res2_rate_g34": ("grade3", "reference", "all"),
+}
+_RESPONDERS = ("sCR", "CR", "VGPR", "PR")
+
+
+def num(x: Any) -> float:
+    """A value as a float (``"NA"``, ``None``, booleans and other strings -> NaN).
+
+    Examples
+    --------
+    >>> num(0.57), num("NA")
+    (0.57, nan)
+    """
+    if x is None or isinstance(x, (str, bool)):
+        return float("nan")
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _measured_scale(per_unit: pd.Series, raw: np.ndarray) -> float:
+    """The factor the Cox data divides a covariate by, measured on its output (``raw / scaled``).
+
+    The Cox module writes ``age_at_dara / 5``; reading the factor back from its data compares the
+    paper's "per 5 years" with what the code does, not with a number typed here.
+    """
+    scaled = per_unit.to_numpy(float)
+    ok = np.isfinite(scaled) & np.isfinite(raw) & (scaled != 0)
+    return float(np.median(raw[ok] / scaled[ok])) if ok.any() else float("nan")
+
+
+def design_values(cohort: Cohort | None = None) -> dict[str, tuple[float, str]]:
+    """The analysis code's value of each design parameter, with where it is read from.
+
+    Constants come from :mod:`analysis.study` (windows, thresholds) and
+    :data:`analysis.study.descriptive.LAB_THRESHOLDS`; the Cox scales are measured on
+    :func:`analysis.study.cox.cox_data` of ``cohort`` (the code has them inline), so they are
+    omitted without a cohort.
+
+    Examples
+    --------
+    >>> design_values()["dp_on_ivig_window_days"][0]
+    30
+    """
+    from analysis import study
+    from analysis.study.descriptive import LAB_THRESHOLDS
+
+    pre_short, pre_long = study.PRE_WINDOWS
+    any_, moderate, severe = study.HGG_THRESHOLDS
+    before, after = study.BASELINE_IGG_WINDOW
+    lab_low, lab_high = LAB_THRESHOLDS
+    out: dict[str, tuple[float, str]] = {
+        "dp_obs_end_days_after_last_dara": (study.OBS_TAIL_DAYS, "study.OBS_TAIL_DAYS"),
+        "dp_on_ivig_window_days": (study.ON_IVIG_DAYS, "study.ON_IVIG_DAYS"),
+        "dp_pre_window_short_days": (pre_short, "study.PRE_WINDOWS[0]"),
+        "dp_pre_window_long_days": (pre_long, "study.PRE_WINDOWS[1]"),
+        "dp_hgg_threshold": (any_, "study.HGG_THRESHOLDS[0]"),
+        "dp_moderate_hgg_high": (moderate, "study.HGG_THRESHOLDS[1]"),
+        "dp_moderate_hgg_low": (severe, "study.HGG_THRESHOLDS[2]"),
+        "dp_severe_hgg_threshold": (severe, "study.HGG_THRESHOLDS[2]"),
+        "dp_baseline_igg_window_before_days": (-before, "-study.BASELINE_IGG_WINDOW[0]"),
+        "dp_baseline_igg_window_after_days": (after, "study.BASELINE_IGG_WINDOW[1]"),
+        "dp_anc_threshold_low": (lab_low, "descriptive.LAB_THRESHOLDS[0] (ANC and ALC)"),
+        "dp_anc_threshold_high": (lab_high, "descriptive.LAB_THRESHOLDS[1] (ANC and ALC)"),
+        "dp_alc_threshold_low": (lab_low, "descriptive.LAB_THRESHOLDS[0] (ANC and ALC)"),
+        "dp_alc_threshold_high": (lab_high, "descriptive.LAB_THRESHOLDS[1] (ANC and ALC)"),
+    }
+    if cohort is not None:
+        from analysis.study import cox
+
+        data = cox.cox_data(cohort)
+        age = pd.to_numeric(cohort.patients["age_at_dara"], errors="coerce").to_numpy(float)
+        out["dp_cox_age_scale_years"] = (round(_measured_scale(data["age_per_5y"], age), 9),
+                                         "measured: age_at_dara / cox_data age_per_5y")
+        obs = study.observation_periods(cohort)
+        ydx = (obs["start_day"].to_numpy(float)
+               - study.to_day(cohort.patients["diagnosis_date"])) / study.DAYS_PER_YEAR
+        out["dp_cox_years_dx_scale_years"] = (
+            round(_measured_scale(data["years_dx_per_5y"], ydx), 9),
+            "measured: years from diagnosis / cox_data years_dx_per_5y")
+    return out
+
+
+class _Rows:
+    """Collects one row per id; the first value put for an id wins."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def put(self, tid: str, value: Any, source: str, definition: str = "",
+            ci: tuple[Any, Any] = (np.nan, np.nan), p: Any = np.nan,
+            n_events: Any = np.nan) -> None:
+        if tid in self.rows:
+            return
+        self.rows[tid] = {"target_id": tid, "value": num(value), "ci_low": num(ci[0]),
+                          "ci_high": num(ci[1]), "p": num(p), "n_events": num(n_events),
+                          "source": source, "definition": definition}
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(list(self.rows.values()), columns=VALUE_COLUMNS)
+
+
+def _descriptive(out: _Rows, cohort: Cohort) -> None:
+    """Counts, percentages, medians, rates and laboratory values
+    (:func:`analysis.study.descriptive.descriptive_values`; first reading of each id, the others
+    in ``definition``), with the infections behind each rate and count."""
+    from analysis.study.descriptive import descriptive_values, infection_rates
+
+    events = {"all": infection_rates(cohort), "grade3": infection_rates(cohort, "grade3")}
+    for tid, g in descriptive_values(cohort).groupby("target_id", sort=False):
+        first = g.iloc[0]
+        others = "; ".join(f"{d or 'other reading'}: {v:.4g}" for d, v in
+                           zip(g["definition"].iloc[1:], g["value"].iloc[1:], strict=True))
+        definition = first["definition"] or ""
+        if others:
+            definition = f"{definition or 'first reading'} (also {others})"
+        n_ev = np.nan
+        if tid in RATE_CELLS:
+            outcome, period, season = RATE_CELLS[str(tid)]
+            r = events[outcome]
+            hit = r[(r["period"] == period) & (r["season"] == season)]
+            n_ev = float(hit["events"].iloc[0]) if len(hit) else np.nan
+        elif str(tid).endswith("_infections_total"):
+            n_ev = first["value"]
+        out.put(str(tid), first["value"], "descriptive", definition, n_events=n_ev)
+
+
+def _sccs(out: _Rows, cohort: Cohort) -> dict[str, pd.Series]:
+    """The paper's SCCS models (:func:`analysis.study.sccs_menu`); returns the rows by id."""
+    from analysis import study
+
+    menu = study.sccs_menu(cohort)
+    menu = menu[menu["target_id"].notna()]
+    for _, r in menu.iterrows():
+        note = r["note"] if isinstance(r["note"], str) else ""
+        label = f"SCCS: {r['label']}"
+        if r["target_scale"] == "reduction_pct":
+            out.put(r["target_id"], 100.0 * (1.0 - r["irr"]), "sccs",
+                    f"{label}; 100 (1 - IRR)",
+                    (100.0 * (1.0 - r["ci_high"]), 100.0 * (1.0 - r["ci_low"])), r["p"])
+        else:
+            out.put(r["target_id"], r["irr"], "sccs",
+                    f"{label}. {note}".strip(". ") if note else label,
+                    (r["ci_low"], r["ci_high"]), r["p"])
+    return {r["target_id"]: r for _, r in menu.iterrows()}
+
+
+def _cox(out: _Rows, cohort: Cohort) -> pd.DataFrame:
+    """Table 1 and Supplementary Table 1 (:mod:`analysis.study.cox`); returns the Cox data."""
+    from analysis.study import cox
+
+    data = cox.cox_data(cohort)
+    for res, what in ((cox.univariable_cox(data), "univariable Cox"),
+                      (cox.multivariable_cox(data), "multivariable Cox")):
+        for _, r in res[res["target_id"].notna()].iterrows():
+            out.put(r["target_id"], r["hr"], "cox", f"{what}, {int(r['n'])} patients",
+                    (r["ci_low"], r["ci_high"]), r["p"])
+    for _, r in cox.baseline_characteristics(data).iterrows():
+        for stat in ("n", "pct", "median", "min", "max"):
+            tid = r.get(f"target_{stat}")
+            if isinstance(tid, str):
+                out.put(tid, r[stat], "baseline", "of patients with the value recorded"
+                        if stat == "pct" else "")
+    groups = data["group"].value_counts()
+    out.put("t1_n_ivig", int(groups.get("ivig", 0)), "baseline", "patients in the IVIG group")
+    out.put("t1_n_ref", int(groups.get("reference", 0)), "baseline",
+            "patients in the reference group")
+    return data
+
+
+def _results_text(out: _Rows, cohort: Cohort) -> None:
+    """Results-text quantities of the IVIG group read from ``patients.csv`` and ``ivig.csv``:
+    prophylaxis, prior transplant, response, IVIG dose range, 5-year overall survival."""
+    p = cohort.patients
+    iv = (p["group"] == "ivig").to_numpy()
+    pi = p[iv]
+    n_iv = int(iv.sum())
+    for kind in ("antiviral", "antibacterial", "antifungal"):
+        c = int((pi[f"{kind}_ppx"].astype("string") == "yes").sum())
+        out.put(f"res1_{kind}_ppx_n", c, "descriptive", "patients with the prophylaxis")
+        out.put(f"res1_{kind}_ppx_pct", 100.0 * c / n_iv if n_iv else np.nan, "descriptive",
+                "of all IVIG patients")
+    asct = pi["prior_asct"].astype("string")
+    out.put("res1_prior_asct_pct", 100.0 * (asct == "yes").sum() / max(int(asct.notna().sum()), 1),
+            "descriptive", "of patients with the value recorded")
+    resp = pi["best_response"].astype("string")
+    out.put("res1_orr_pct", 100.0 * resp.isin(_RESPONDERS).sum() / max(int(resp.notna().sum()), 1),
+            "descriptive", "PR or better among known responses")
+    doses = cohort.ivig.merge(pi[["patient_id"]], on="patient_id")["dose_g_per_kg"]
+    doses = pd.to_numeric(doses, errors="coerce").dropna()
+    if len(doses):
+        out.put("res1_ivig_dose_low", doses.min(), "descriptive", "smallest recorded dose")
+        out.put("res1_ivig_dose_high", doses.max(), "descriptive", "largest recorded dose")
+    out.put("res1_os_5yr_pct", _os_at(cohort, iv, 5.0), "descriptive",
+            "Kaplan-Meier from the first daratumumab dose; censored at last contact (else at the "
+            "end of observation)")
+
+
+def _os_at(cohort: Cohort, rows: np.ndarray, years: float) -> float:
+    """Kaplan-Meier overall survival (percent) ``years`` after the first daratumumab dose."""
+    from lifelines import KaplanMeierFitter
+
+    from analysis.study import DAYS_PER_YEAR, observation_periods, to_day
+
+    p = cohort.patients[rows]
+    start = to_day(p["dara_start"]).astype(float)
+    death = pd.to_datetime(p["death_date"], errors="coerce")
+    contact = pd.to_datetime(p["last_contact"], errors="coerce") if "last_contact" in p else None
+    end_obs = observation_periods(cohort)["end_day"].to_numpy(float)[rows]
+    dead = death.notna().to_numpy()
+    end = np.where(dead, to_day(death.fillna(p["dara_start"])), end_obs)
+    if contact is not None:
+        known = contact.notna().to_numpy() & ~dead
+        end = np.where(known, to_day(contact.fillna(p["dara_start"])), end)
+    if not len(end):
+        return float("nan")
+    km = KaplanMeierFitter().fit(np.maximum(end - start, 0.0), dead)
+    return 100.0 * float(km.survival_function_at_times(years * DAYS_PER_YEAR).iloc[0])
+
+
+def _derived(out: _Rows, cohort: Cohort, data: pd.DataFrame) -> None:
+    """The cohort's own version of each arithmetic consequence (``drv_*``)."""
+    from analysis.study.descriptive import infection_rates, labs_at_infection
+
+    rates = infection_rates(cohort).set_index(["period", "season"])
+    rates3 = infection_rates(cohort, "grade3").set_index(["period", "season"])
+
+    def cell(t: pd.DataFrame, period: str, col: str) -> float:
+        return float(t.loc[(period, "all"), col]) if (period, "all") in t.index else np.nan
+
+    out.put("drv_rate_ratio_on_off", cell(rates, "on_ivig", "rate_pooled")
+            / cell(rates, "observation", "rate_pooled"), "descriptive",
+            "pooled on/off-IVIG ratio")
+    out.put("drv_reference_person_years", cell(rates, "reference", "person_years"),
+            "descriptive")
+    out.put("drv_reference_g34_infections", cell(rates3, "reference", "events"), "descriptive",
+            n_events=cell(rates3, "reference", "events"))
+    py = cell(rates, "ivig_all", "person_years")
+    for tid in ("drv_ivig_person_years_from_on_off_rates",
+                "drv_ivig_person_years_from_seasonal_rates",
+                "drv_ivig_person_years_from_median_followup"):
+        out.put(tid, py, "descriptive", "the IVIG group's observed patient-years")
+    for grp, ids in (("ivig", {"1-2": "drv_table2_g12_infections_with_labs",
+                               "3-4": "drv_table2_g34_infections_with_labs"}),
+                     ("reference", {"3-4": "drv_ref_g34_infections_with_labs"})):
+        labs = labs_at_infection(cohort, grp)
+        anc = labs[(labs["lab"] == "anc") & labs["threshold"].isna()].set_index("grade_group")
+        for gg, tid in ids.items():
+            n = anc["n"].get(gg, np.nan)
+            out.put(tid, n, "descriptive", "infections with an ANC value", n_events=n)
+    prior = data["prior_infections"].notna()
+    for grp, tid in (("ivig", "drv_prior_inf_cat_n_ivig"),
+                     ("reference", "drv_prior_inf_cat_n_ref")):
+        out.put(tid, int((prior & (data["group"] == grp)).sum()), "baseline",
+                "patients with a prior-infection count")
+    lines = data.loc[data["group"] == "ivig", "lines"]
+    out.put("disc_ivig_not_relapsed_n", int((lines == 0).sum()), "baseline",
+            "IVIG patients with no prior line of therapy")
+    doses = cohort.ivig.groupby("patient_id").size()
+    ivig_ids = cohort.patients.loc[cohort.patients["group"] == "ivig", "patient_id"]
+    fewest = doses.reindex(ivig_ids).fillna(0)
+    if len(fewest):
+        for tid in ("dp_ivig_min_doses_methods", "dp_ivig_min_doses_results"):
+            out.put(tid, int(fewest.min()), "descriptive",
+                    "no dose rule in the code: the fewest doses of an IVIG patient in ivig.csv")
+
+
+def our_values(cohort: Cohort) -> pd.DataFrame:
+    """Our value for each ``targets.yaml`` id the cohort can answer (see the module doc).
+
+    Columns :data:`VALUE_COLUMNS`; one row per id. Ids that restate another quantity
+    (:data:`SAME_AS`, :data:`REDUCTIONS`) take that quantity's value, CI and p.
+
+    Examples
+    --------
+    >>> from analysis import SYNTHETIC_DIR
+    >>> from analysis.study import load_cohort
+    >>> v = our_values(load_cohort(SYNTHETIC_DIR)).set_index("target_id")
+    >>> int(v.loc["t1_n_ivig", "value"]), v.loc["sccs_allgrade_irr", "source"]
+    (43, 'sccs')
+    """
+    out = _Rows()
+    _descriptive(out, cohort)
+    sccs = _sccs(out, cohort)
+    data = _cox(out, cohort)
+    _results_text(out, cohort)
+    for tid, other in SAME_AS.items():
+        if other in out.rows:
+            r = out.rows[other]
+            out.put(tid, r["value"], r["source"], f"as {other}", (r["ci_low"], r["ci_high"]),
+                    r["p"], r["n_events"])
+    for tid, other in REDUCTIONS.items():
+        if other in sccs:
+            r = sccs[other]
+            out.put(tid, 100.0 * (1.0 - r["irr"]), "sccs", f"100 (1 - IRR of {other})",
+                    (100.0 * (1.0 - r["ci_high"]), 100.0 * (1.0 - r["ci_low"])), r["p"])
+    for tid, (v, where) in design_values(cohort).items():
+        out.put(tid, v, "design", f"constant of the analysis code: {where}")
+    _derived(out, cohort, data)
+    return out.frame()
