@@ -9,10 +9,10 @@ stratum, the log-likelihood
     l(b, a) = sum_r y_r eta_r - sum_s n_s log sum_{r in s} exp(eta_r),
     eta_r = offset_r + x_r . b + a[f_r],   n_s = sum_{r in s} y_r,
 
-its gradient and its information matrix (minus the Hessian) (dense, ``(p + K) x (p + K)``), where ``f_r`` is the factor level
-of row r (``-1`` for the reference level, whose parameter is fixed at 0). The Hessian's factor
-block is built from the strata x levels matrix of within-stratum probabilities in chunks, so the
-memory stays bounded for many strata.
+its gradient and its information matrix (minus the Hessian; dense, ``(p + K) x (p + K)``),
+where ``f_r`` is the factor level of row r (``-1`` for the reference level, whose parameter is
+fixed at 0). The information's factor block is built from the strata x levels matrix of
+within-stratum probabilities in chunks, so the memory stays bounded for many strata.
 """
 
 from __future__ import annotations
