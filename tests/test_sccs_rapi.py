@@ -272,3 +272,124 @@ def test_formatdata_columns_in_rs_order() -> None:
                       dob="dob", dataformat="multi", data=dataset("intdat"))
     assert list(fd.columns) == ["indivL", "event", "eventday", "lower", "upper", "interval",
                                 "season", "age", "opv", "indiv", "aevent", "astart", "aend"]
+
+
+# --------------------------------------------------------------------------------------------
+# The extensions: data/external/sccs-r-ext (README: semisccs and eventdepenexp to about 1e-6
+# relative; eventdepenobs 1e-3 relative on coefficients, 1e-4 on the four log-likelihoods;
+# samplesize exact)
+# --------------------------------------------------------------------------------------------
+
+EXT_DIR = ROOT / "sccs-r-ext"
+EXT = json.loads((EXT_DIR / "reference.json").read_text())
+
+
+@cache
+def ext_dataset(name: str) -> pd.DataFrame:
+    path = EXT_DIR / "data" / f"{name}.csv"
+    return pd.read_csv(path if path.exists() else R_DIR / "data" / f"{name}.csv")
+
+
+def r_numbers(values: list) -> np.ndarray:
+    """R's numbers from the JSON, ``"NA"`` as NaN."""
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+
+
+def semi(example: str) -> r.RFit:
+    itpdat = ext_dataset("itpdat")
+    if example == "semisccs_itp.mod1":
+        # semisccs(event~mmr, indiv=case, astart=sta, aend=end, aevent=itp, adrug=mmr,
+        #          aedrug=mmr+42, expogrp=c(0,15,29), data=itpdat)
+        return r.semisccs("event~mmr", indiv="case", astart="sta", aend="end", aevent="itp",
+                          adrug="mmr", aedrug="mmr+42", expogrp=[0, 15, 29], data=itpdat)
+    # semisccs(event~factor(sex)*mmr, indiv=case, astart=sta, aend=end, aevent=itp, adrug=mmr,
+    #          aedrug=mmr+42, expogrp=c(0,15,29), data=itpdat)
+    return r.semisccs("event~factor(sex)*mmr", indiv="case", astart="sta", aend="end",
+                      aevent="itp", adrug="mmr", aedrug="mmr+42", expogrp=[0, 15, 29],
+                      data=itpdat)
+
+
+@pytest.mark.parametrize("example", ["semisccs_itp.mod1", "semisccs_itp.mod2"])
+def test_semisccs_matches_r(example: str) -> None:
+    ref = EXT[example]
+    s = semi(example).summary
+    assert list(s.index) == ref["term"]  # incl. factor(age)381 ... and factor(sex)2:mmr1
+    coef, se = r_numbers(ref["coef"]), r_numbers(ref["se"])
+    aliased = np.isnan(coef)
+    np.testing.assert_array_equal(np.isnan(s["coef"].to_numpy()), aliased)
+    np.testing.assert_allclose(s["coef"].to_numpy()[~aliased], coef[~aliased], rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(s["se"].to_numpy()[~aliased], se[~aliased], rtol=1e-6)
+    np.testing.assert_allclose(s["exp_coef"].to_numpy()[~aliased],
+                               r_numbers(ref["exp_coef"])[~aliased], rtol=1e-6)
+
+
+def test_semisccs_aliased_sex_and_headline() -> None:
+    """README of sccs-r-ext: factor(sex)2 is NA in semisccs_itp.mod2 (sex does not vary within
+    a case). Typed in from reference.json: mod1 mmr2 coef 1.69487853485902, se 0.469260030581593;
+    mod2 factor(sex)2:mmr1 coef 0.696524281096876."""
+    assert np.isnan(semi("semisccs_itp.mod2").summary.loc["factor(sex)2", "coef"])
+    assert semi("semisccs_itp.mod1").summary.loc["mmr2", "coef"] == pytest.approx(
+        1.69487853485902, rel=1e-6)
+    assert semi("semisccs_itp.mod1").summary.loc["mmr2", "se"] == pytest.approx(
+        0.469260030581593, rel=1e-6)
+    assert semi("semisccs_itp.mod2").summary.loc["factor(sex)2:mmr1", "coef"] == pytest.approx(
+        0.696524281096876, rel=1e-6)
+
+
+def test_semisccs_logliks_equal_a_dummy_coded_clogit() -> None:
+    """R fits semisccs as clogit(event ~ mmr + factor(age) + strata(indivL)): rows are (event,
+    distinct event age inside the case's observation). Built here directly from itpdat, with
+    age dummies and R's risk levels written out (days 0-14, 15-28, 29-42 after MMR), and fitted
+    by the standard engine: the same log-likelihood, null log-likelihood and estimates."""
+    from analysis.sccs import SCCS
+
+    d = ext_dataset("itpdat").drop_duplicates(["case", "itp"]).sort_values("case", kind="stable")
+    ages = np.sort(d["itp"].unique())
+    rows = []
+    for k, e in enumerate(d.itertuples()):
+        for a in ages[(ages >= e.sta) & (ages <= e.end)]:
+            since = a - e.mmr
+            level = 0 if since < 0 or since > 42 else 1 + (since >= 15) + (since >= 29)
+            rows.append((k, a, int(a == e.itp), level))
+    t = pd.DataFrame(rows, columns=["stratum", "age", "event", "level"])
+    for j in (1, 2, 3):
+        t[f"mmr{j}"] = (t["level"] == j).astype(float)
+    for a in ages[1:]:
+        t[f"factor(age){a}"] = (t["age"] == a).astype(float)
+    t["days"] = 1.0
+    terms = ["mmr1", "mmr2", "mmr3", *[f"factor(age){a}" for a in ages[1:]]]
+    brute = SCCS().fit(t, terms, id_col="stratum", events_col="event", days_col="days")
+    fit = semi("semisccs_itp.mod1")
+    assert fit.loglik == pytest.approx(brute.loglik, abs=1e-8)
+    assert fit.loglik_null == pytest.approx(brute.loglik_null, abs=1e-10)
+    np.testing.assert_allclose(fit.summary.loc[terms, "coef"], brute.params[terms], atol=1e-7)
+
+
+# samplesize examples: reference.json samplesize_ss1..4 "value" (110, 143, 132, 172)
+SAMPLESIZE = {
+    # samplesize(eexpo=2.5, risk=21, astart=366, aend=730, p=1, alpha=0.05, power=0.8)
+    "samplesize_ss1": (dict(eexpo=2.5, risk=21, astart=366, aend=730, p=1, alpha=0.05,
+                            power=0.8), 110),
+    # samplesize(eexpo=2.5, risk=21, astart=366, aend=730, p=0.75, alpha=0.05, power=0.8)
+    "samplesize_ss2": (dict(eexpo=2.5, risk=21, astart=366, aend=730, p=0.75, alpha=0.05,
+                            power=0.8), 143),
+    # samplesize(eexpo=2.5, risk=21, astart=366, aend=730, p=c(0.50,0.35,0.1,0.05), alpha=0.05,
+    #            power=0.8, eage=c(1.2,1.6,2.0), agegrp=c(457,548,639))
+    "samplesize_ss3": (dict(eexpo=2.5, risk=21, astart=366, aend=730, p=[0.50, 0.35, 0.1, 0.05],
+                            alpha=0.05, power=0.8, eage=[1.2, 1.6, 2.0],
+                            agegrp=[457, 548, 639]), 132),
+    # samplesize(eexpo=2.5, risk=21, astart=366, aend=730, p=0.75*c(0.50,0.35,0.1,0.05),
+    #            alpha=0.05, power=0.8, eage=c(1.2,1.6,2.0), agegrp=c(457,548,639))
+    "samplesize_ss4": (dict(eexpo=2.5, risk=21, astart=366, aend=730,
+                            p=(0.75 * np.array([0.50, 0.35, 0.1, 0.05])).tolist(), alpha=0.05,
+                            power=0.8, eage=[1.2, 1.6, 2.0], agegrp=[457, 548, 639]), 172),
+}
+
+
+@pytest.mark.parametrize("example", sorted(SAMPLESIZE))
+def test_samplesize_matches_r(example: str) -> None:
+    args, value = SAMPLESIZE[example]
+    assert EXT[example]["value"] == value
+    n = r.samplesize(**args)
+    assert isinstance(n, int) and n == value

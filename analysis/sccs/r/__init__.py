@@ -63,7 +63,8 @@ from analysis.sccs.r._args import RError, inputs
 from analysis.sccs.r._formula import aliased, design, variables
 from analysis.sccs.r._result import RFit, RLRTest, summary_table
 
-__all__ = ["RError", "RFit", "RLRTest", "formatdata", "lrtsccs", "standardsccs"]
+__all__ = ["RError", "RFit", "RLRTest", "formatdata", "lrtsccs", "samplesize", "semisccs",
+           "standardsccs"]
 
 
 def _strata(x: Any) -> pd.DataFrame:
@@ -242,3 +243,94 @@ def lrtsccs(model1: RFit, model2: RFit) -> RLRTest:
 def _signif(x: float, digits: int) -> float:
     """R's ``signif``."""
     return float(f"{x:.{digits}g}")
+
+
+def _top_level_colon(name: str) -> bool:
+    """Is ``name`` an interaction column (``a1:b2``; a colon outside parentheses)?"""
+    depth = 0
+    for ch in name:
+        depth += (ch == "(") - (ch == ")")
+        if ch == ":" and depth == 0:
+            return True
+    return False
+
+
+def semisccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any,
+             aedrug: Any, expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
+             dataformat: str = "stack", *, data: pd.DataFrame) -> RFit:
+    """R's ``semisccs``: the semiparametric SCCS model (Farrington & Whitaker 2006), the age
+    effect a free step at every distinct event age (R's ``factor(age)`` terms).
+
+    Arguments as :func:`standardsccs` (no ``agegrp``: age is the semiparametric part). The
+    fit is :func:`analysis.sccs.semiparametric.fit_semiparametric` on R's per-event strata, so
+    an event's covariates are its own as in R; coefficients are in R's order (main effects,
+    ``factor(age)<age>``, then interactions); an aliased term is NaN (R: NA).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"case": [1, 2, 3, 4], "sta": 1, "end": 100,
+    ...                   "ev": [10, 60, 80, 30], "vac": [5, 10, 70, 50]})
+    >>> fit = semisccs("event ~ vac", indiv="case", astart="sta", aend="end", aevent="ev",
+    ...                adrug="vac", aedrug="vac+20", data=d)
+    >>> list(fit.summary.index)
+    ['vac1', 'factor(age)30', 'factor(age)60', 'factor(age)80']
+    """
+    from analysis.sccs.semiparametric import fit_semiparametric
+
+    expos = _exposure_names(adrug, aedrug, dataformat)
+    if "age" in variables(formula):
+        raise RError(f"semisccs formula {formula!r}: age is the semiparametric part of the "
+                     "model; leave it out of the formula")
+    covs = _covariates(formula, expos, data, special=("event",))
+    strata = formatdata(indiv, astart, aend, aevent, adrug, aedrug, expogrp, washout,
+                        sameexpopar, None, None, None, covs, dataformat, data=data)
+    X = design(formula, strata, expos)
+    intervals = pd.DataFrame({"id": strata["indivL"].to_numpy(),
+                              "start": strata["lower"].to_numpy(),
+                              "end": strata["upper"].to_numpy()})
+    for c in X.columns:
+        intervals[c] = X[c].to_numpy(dtype=float)
+    first = strata.drop_duplicates("indivL")
+    events = pd.DataFrame({"id": first["indivL"].to_numpy(), "day": first["aevent"].to_numpy()})
+    fit = fit_semiparametric(intervals, events, list(X.columns), age_prefix="factor(age)")
+    names = list(fit.params.index)
+    inter = [n for n in X.columns if _top_level_colon(n)]
+    order = [n for n in names if n not in inter] + inter
+    s = fit.summary.loc[order]
+    obs = first[["astart", "aend"]].to_numpy()
+    ages = np.asarray(fit.ages)
+    n_ages = (np.searchsorted(ages, obs[:, 1], side="right")
+              - np.searchsorted(ages, obs[:, 0], side="left"))
+    has = (first["aevent"] >= first["astart"]) & (first["aevent"] <= first["aend"])
+    # at beta = 0 every observed event age is equally likely: the null log-likelihood
+    null = -float(np.log(n_ages[has.to_numpy()]).sum())
+    cases = first.loc[has, "indiv"].nunique()
+    return RFit(summary_table(order, s["coef"].to_numpy(), s["se"].to_numpy()),
+                n_cases=int(cases), n_events=int(fit.n_events), model="semisccs",
+                loglik=float(fit.loglik), loglik_null=null, fit=fit)
+
+
+def samplesize(eexpo: float, risk: float, astart: int, aend: int, p: Any, alpha: float = 0.05,
+               power: float = 0.8, eage: Any = None, agegrp: Any = None) -> int:
+    """R's ``samplesize`` (Musonda, Farrington & Whitaker 2006): the number of cases needed to
+    detect the relative incidence ``eexpo`` in a ``risk``-day risk period within observation
+    ``astart .. aend``, with ``p`` the proportion exposed (one number, or one per age group),
+    ``eage`` the relative incidences of age groups 2.. starting on the days ``agegrp``.
+    :func:`analysis.sccs.power.sample_size` does the work.
+
+    Examples
+    --------
+    >>> samplesize(eexpo=2.5, risk=21, astart=366, aend=730, p=0.75, alpha=0.05, power=0.8)
+    143
+    """
+    from analysis.sccs.power import sample_size
+
+    def seq(x: Any) -> Any:
+        return None if x is None else [float(v) for v in np.atleast_1d(x)]
+
+    p_exposed = float(p) if np.ndim(p) == 0 else seq(p)
+    return int(sample_size(float(eexpo), float(risk), int(astart), int(aend), p_exposed,
+                           alpha=float(alpha), power=float(power), age_ri=seq(eage),
+                           age_cuts=None if agegrp is None else [int(v) for v in
+                                                                 np.atleast_1d(agegrp)]))
