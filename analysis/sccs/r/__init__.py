@@ -63,8 +63,8 @@ from analysis.sccs.r._args import RError, inputs
 from analysis.sccs.r._formula import aliased, design, variables
 from analysis.sccs.r._result import RFit, RLRTest, summary_table
 
-__all__ = ["RError", "RFit", "RLRTest", "formatdata", "lrtsccs", "samplesize", "semisccs",
-           "standardsccs"]
+__all__ = ["RError", "RFit", "RLRTest", "formatdata", "intervals", "lrtsccs", "samplesize",
+           "semisccs", "standardsccs"]
 
 
 def _strata(x: Any) -> pd.DataFrame:
@@ -129,6 +129,34 @@ def formatdata(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedr
                washout=washout, sameexpopar=sameexpopar, agegrp=agegrp, seasongrp=seasongrp,
                dob=dob, cov=covs, dataformat=dataformat)
     return _strata(x)
+
+
+def intervals(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedrug: Any,
+              expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
+              agegrp: Any = None, seasongrp: Any = None, dob: Any = None,
+              dataformat: str = "stack", *, data: pd.DataFrame) -> pd.DataFrame:
+    """The same data as :func:`formatdata`, one copy of each case's intervals (not one per
+    event): :func:`analysis.sccs.intervals.build_intervals`'s table (``id, start, end, days,
+    events`` and the level columns), as the diagnostics and the Python API take it.
+    ``attrs["exposures"]`` lists the exposure columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"case": [1, 1], "sta": 1, "end": 100, "ev": [25, 60], "ex": 20})
+    >>> iv = intervals(indiv="case", astart="sta", aend="end", aevent="ev", adrug="ex",
+    ...                aedrug="ex+10", data=d)
+    >>> iv[["start", "end", "events", "ex"]].to_numpy().tolist()
+    [[1, 19, 0, 0], [20, 30, 1, 1], [31, 100, 1, 0]]
+    """
+    from analysis.sccs.intervals import build_intervals
+
+    x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
+               washout=washout, sameexpopar=sameexpopar, agegrp=agegrp, seasongrp=seasongrp,
+               dob=dob, dataformat=dataformat)
+    out = build_intervals(x.observation, x.events[["id", "day"]], x.exposures, x.covariates)
+    out.attrs["exposures"] = list(x.exposure_names)
+    return out
 
 
 def _covariates(formula: str, exposures: list[str], data: pd.DataFrame,

@@ -47,9 +47,10 @@ def column(data: pd.DataFrame, arg: str, spec: Any) -> pd.Series:
         raise RError(f"{arg}: expected a column name or an expression, got {spec!r}")
     if spec in data.columns:
         return data[spec]
-    names = [n for n in _NAME.findall(spec) if n not in data.columns]
-    if names and not any(c.isspace() or c in "+-*/()" for c in spec):
-        raise RError(f"{arg}={spec!r}: no such column; the data has {list(data.columns)}")
+    unknown = [n for n in _NAME.findall(spec) if n not in data.columns]
+    if unknown:
+        raise RError(f"{arg}={spec!r}: no column {unknown[0]!r} in the data (its columns: "
+                     f"{', '.join(map(str, data.columns))})")
     try:
         value = data.eval(spec, engine="python")
     except Exception as exc:  # pandas raises many types for a bad expression
@@ -67,6 +68,12 @@ def first_name(spec: Any) -> str:
     return found[0]
 
 
+def where(arg: str, spec: Any) -> str:
+    """'column sta (astart)' or 'column expression mmr+42 (aedrug)'."""
+    kind = "column" if _NAME.fullmatch(str(spec)) else "column expression"
+    return f"{kind} {spec!r} ({arg})"
+
+
 def days(values: pd.Series, arg: str, spec: Any, *, allow_na: bool = False) -> np.ndarray:
     """Whole day numbers of a column argument (float with NaN for blanks when ``allow_na``)."""
     num = pd.to_numeric(values, errors="coerce")
@@ -75,14 +82,15 @@ def days(values: pd.Series, arg: str, spec: Any, *, allow_na: bool = False) -> n
     bad = ~blank & ~np.isfinite(arr)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise RError(f"{arg}={spec!r}, {_rows(bad)}: not a number ({values.iloc[i]!r})")
+        raise RError(f"{_rows(bad)}, {where(arg, spec)}: {values.iloc[i]!s:.40} is not a "
+                     "number; days are whole numbers")
     if not allow_na and blank.any():
-        raise RError(f"{arg}={spec!r}, {_rows(blank)}: missing value (a day is required)")
+        raise RError(f"{_rows(blank)}, {where(arg, spec)}: missing value; a day is required")
     frac = np.isfinite(arr) & (arr != np.round(arr))
     if frac.any():
         i = int(np.flatnonzero(frac)[0])
-        raise RError(
-            f"{arg}={spec!r}, {_rows(frac)}: not a whole number of days ({arr[i]!r})")
+        raise RError(f"{_rows(frac)}, {where(arg, spec)}: {arr[i]:g} is not a whole number; "
+                     "days are whole numbers")
     return arr if allow_na else arr.astype(np.int64)
 
 
@@ -160,18 +168,19 @@ def _observation(ind: pd.Series, st: np.ndarray, en: np.ndarray, names: tuple[st
                  ) -> pd.DataFrame:
     bad = en < st
     if bad.any():
-        raise RError(f"aend={names[1]!r}, {_rows(bad)}: end of observation before its start "
-                     f"astart={names[0]!r}")
+        raise RError(f"{_rows(bad)}, {where('aend', names[1])}: the end of observation is "
+                     f"before its start ({where('astart', names[0])})")
     obs = pd.DataFrame({"id": ind.to_numpy(), "start": st, "end": en})
     first = obs.drop_duplicates("id")
     again = obs.merge(first, on="id", suffixes=("", "_first"), how="left")
     for col, arg in (("start", names[0]), ("end", names[1])):
         bad = (again[col] != again[f"{col}_first"]).to_numpy()
         if bad.any():
+            which = "astart" if col == "start" else "aend"
             raise RError(
-                f"{'astart' if col == 'start' else 'aend'}={arg!r}, {_rows(bad)}: the case has "
-                "another observation period on an earlier row (one observation period per "
-                "case: astart and aend must be the same on every row of a case)")
+                f"{_rows(bad)}, {where(which, arg)}: differs from an earlier row of the same "
+                "case; one observation period per case (astart and aend the same on every row "
+                "of a case)")
     return first.reset_index(drop=True)
 
 
@@ -217,8 +226,8 @@ def _season(seasongrp: Sequence[Any], dob: Any, data: pd.DataFrame, ind: pd.Seri
     born = pd.to_datetime(text, format="%d%m%Y", errors="coerce")
     bad = born.isna().to_numpy()
     if bad.any():
-        raise RError(f"dob={dob!r}, {_rows(bad)}: not a date written ddmmyyyy "
-                     f"({raw[bad].iloc[0]!r})")
+        raise RError(f"{_rows(bad)}, {where('dob', dob)}: {raw[bad].iloc[0]!s:.40} is not a "
+                     "date written ddmmyyyy")
     origin = pd.DataFrame({"id": ind.to_numpy(),
                            "day": born.to_numpy().astype("datetime64[D]").astype(np.int64)})
     return Season(tuple(starts), origin=origin.drop_duplicates("id"), name="season")
@@ -238,14 +247,19 @@ def inputs(data: pd.DataFrame, indiv: Any, astart: Any, aend: Any, aevent: Any, 
     data = data.reset_index(drop=True)
     ind = column(data, "indiv", indiv)
     if ind.isna().any():
-        raise RError(f"indiv={indiv!r}, {_rows(ind.isna().to_numpy())}: missing case id")
+        raise RError(f"{_rows(ind.isna().to_numpy())}, {where('indiv', indiv)}: missing case "
+                     "id; every row needs one")
     st = days(column(data, "astart", astart), "astart", astart)
     en = days(column(data, "aend", aend), "aend", aend)
     ev = days(column(data, "aevent", aevent), "aevent", aevent)
     obs = _observation(ind, st, en, (str(astart), str(aend)))
     events = pd.DataFrame({"id": ind.to_numpy(), "day": ev})
     for c in cov:
-        events[c] = column(data, "formula", c).to_numpy()
+        values = column(data, "formula", c)
+        if values.isna().any():
+            raise RError(f"{_rows(values.isna().to_numpy())}, {where('formula', c)}: missing "
+                         "value; a covariate of the formula needs a value on every row")
+        events[c] = values.to_numpy()
     events = events.drop_duplicates()
     twice = events.duplicated(["id", "day"], keep=False).to_numpy()
     if twice.any():

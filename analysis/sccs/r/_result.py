@@ -121,7 +121,8 @@ class RFit:
 
     def __str__(self) -> str:
         def fmt(df: pd.DataFrame) -> str:
-            return df.to_string(float_format=lambda v: f"{v:.4g}", na_rep="NA")
+            return df.rename_axis(None).to_string(float_format=lambda v: f"{v:.4g}",
+                                                  na_rep="NA")
 
         lines = [f"{self.model}: n = {self.n_cases} cases, number of events = {self.n_events}",
                  "", fmt(self.coefficients), "", fmt(self.conf_int)]
