@@ -244,7 +244,9 @@ def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.nd
 
 def _diff_exp(x_near: np.ndarray, x_far: np.ndarray) -> np.ndarray:
     """exp(-x_near) - exp(-x_far) for x_near <= x_far, without cancellation."""
-    return np.exp(-x_near) * -np.expm1(-(x_far - x_near))
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = np.exp(-x_near) * -np.expm1(-(x_far - x_near))
+    return np.where(np.isinf(x_near), 0.0, out)
 
 
 def _diff_p(a: np.ndarray, x_hi: np.ndarray, x_lo: np.ndarray) -> np.ndarray:
@@ -267,7 +269,8 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
     la, lb, nu, pi = q.lam_a, q.lam_b, q.nu, q.pi
     exp_part = _diff_exp(la * s2, la * s1)
     if model == "EWI":
-        x1, x2 = (s1 * lb) ** nu, (s2 * lb) ** nu
+        with np.errstate(over="ignore"):
+            x1, x2 = (s1 * lb) ** nu, (s2 * lb) ** nu
         sf = special.gamma(1.0 + 1.0 / nu) / lb * _diff_p(1.0 / nu, x1, x2)
         w1 = pi * exp_part / la + (1.0 - pi) * sf
         w0 = pi * exp_part + (1.0 - pi) * _diff_exp(x2, x1)
@@ -407,6 +410,10 @@ def fit_eventdep_observation(
     first = iv["start"].to_numpy() - (1 if integrate_from == "cut" else 0)
     w = interval_weights(chosen, cens[chosen].params, first / days_per_year,
                          iv["end"].to_numpy() / days_per_year, iv_end, iv_present)
+    if not np.isfinite(w).all():
+        raise EventDepObservationError(
+            f"censoring model {chosen} gives non-finite interval weights (fitted parameters "
+            f"{np.round(cens[chosen].params, 4).tolist()}): the data do not determine it")
     iv["weight"] = np.maximum(w, 1e-15)
     if terms is None:
         names = [(e.name, True) for e in exposures] + [(cv.name, False) for cv in covariates
