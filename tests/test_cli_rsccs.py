@@ -136,6 +136,38 @@ def test_semisccs_with_an_aliased_term() -> None:
     np.testing.assert_allclose(ours[1:], coef[1:], rtol=1e-6)
 
 
+EXT_DATA = ROOT / "data" / "external" / "sccs-r-ext" / "data"
+
+
+def test_eventdepenexp_and_eventdepenobs() -> None:
+    """README of sccs-r-ext: eventdepenexp about 1e-6; eventdepenobs 1e-3 on coefficients and
+    1e-4 on the four log-likelihoods (R's nlm optimum)."""
+    # R: eventdepenexp(indiv=case, astart=sta, aend=end, aevent=intus, adrug=cbind(rv,rvd2),
+    #      aedrug=cbind(rv+21,rvd2+21), expogrp=c(1,8), agegrp=seq(56,168,14),
+    #      dataformat='multi', data=rotdat)
+    doc = run_json(str(EXT_DATA / "rotdat.csv"), "--indiv", "case", "--astart", "sta",
+                   "--aend", "end", "--aevent", "intus", "--adrug", "rv,rvd2",
+                   "--aedrug", "rv+21,rvd2+21", "--expogrp", "1,8",
+                   "--agegrp", ",".join(str(a) for a in range(56, 169, 14)),
+                   "--dataformat", "multi", "--model", "eventdepenexp")
+    ref = EXT["eventdepenexp_rot.mod2"]
+    t = terms(doc)
+    assert list(t.index) == ref["term"] and doc["loglik"] is None
+    np.testing.assert_allclose(t["coef"], ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(t["se"], ref["se"], rtol=1e-6)
+    # R: eventdepenobs(event~nrt, indiv=case, astart=nrt, aend=act, aevent=mi, adrug=nrt,
+    #      aedrug=nrt+28, censor=cen, expogrp=c(0,8,15,22), agegrp=NULL, data=nrtdat)
+    doc = run_json(str(EXT_DATA / "nrtdat.csv"), "--indiv", "case", "--astart", "nrt",
+                   "--aend", "act", "--aevent", "mi", "--adrug", "nrt", "--aedrug", "nrt+28",
+                   "--censor", "cen", "--expogrp", "0,8,15,22", "--model", "eventdepenobs")
+    ref = EXT["eventdepenobs_nrt.mod"]
+    t = terms(doc)
+    assert list(t.index) == ref["term"]
+    np.testing.assert_allclose(t["coef"], ref["coef"], rtol=1e-3)
+    loglik = [doc["modelfit"][m]["Loglik"] for m in ref["modelfit"]["models"]]
+    np.testing.assert_allclose(loglik, ref["modelfit"]["loglik"], rtol=1e-4)
+
+
 BAD_ROWS = [  # (row index in the data to spoil, column, new value, expected message parts)
     (4, "sta", "", ["row 6", "'sta' (astart)", "missing value"]),
     (6, "itp", "700.5", ["row 8", "'itp' (aevent)", "not a whole number"]),

@@ -59,9 +59,11 @@ MONTH = [101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112]  # c(0101, 
 ITP = dict(indiv="case", astart="sta", aend="end", aevent="itp", adrug="mmr", aedrug="mmr+42")
 
 
-def run_standard(example: str) -> r.RFit:
-    """The example's R call, translated line by line."""
-    sccs = r.standardsccs
+def r_call(example: str) -> tuple[str, dict]:
+    """The example's R call, translated line by line: (formula, the other arguments)."""
+    def sccs(formula: str, **arguments) -> tuple[str, dict]:
+        return formula, arguments
+
     match example:
         case "standardsccs_itp.mod1":
             # standardsccs(event~mmr, indiv=case, astart=sta, aend=end, aevent=itp, adrug=mmr,
@@ -162,6 +164,11 @@ def run_standard(example: str) -> r.RFit:
     raise KeyError(example)
 
 
+def run_standard(example: str) -> r.RFit:
+    formula, arguments = r_call(example)
+    return r.standardsccs(formula, **arguments)
+
+
 STANDARD = sorted(REF["examples"])
 fitted = cache(run_standard)
 
@@ -247,16 +254,11 @@ def test_lrtsccs_matches_r(name: str) -> None:
 
 
 @pytest.mark.parametrize("example", STANDARD)
-def test_formatdata_reproduces_r_interval_files(example: str, monkeypatch) -> None:
-    """r.formatdata (through build_intervals) gives R's formatdata table row for row: the
-    table standardsccs fits, caught on its way (R's standardsccs also calls formatdata)."""
+def test_formatdata_reproduces_r_interval_files(example: str) -> None:
+    """r.formatdata (through build_intervals) gives R's formatdata table row for row, with the
+    model's arguments (R's standardsccs calls formatdata with them)."""
     ex = REF["examples"][example]
-    caught = []
-    original = r.formatdata
-    monkeypatch.setattr(r, "formatdata", lambda *a, **k: caught.append(original(*a, **k))
-                        or caught[-1])
-    run_standard(example)
-    (ours,) = caught
+    ours = r.formatdata(**r_call(example)[1])
     theirs = pd.read_csv(R_DIR / ex["intervals_file"])
     assert len(ours) == len(theirs) == ex["n_intervals"]
     for c in theirs.columns:
@@ -393,3 +395,90 @@ def test_samplesize_matches_r(example: str) -> None:
     assert EXT[example]["value"] == value
     n = r.samplesize(**args)
     assert isinstance(n, int) and n == value
+
+
+def rot_model(example: str) -> r.RFit:
+    rotdat = ext_dataset("rotdat")
+    if example == "eventdepenexp_rot.mod1":
+        # eventdepenexp(indiv=case, astart=sta, aend=end, aevent=intus, adrug=cbind(rv,rvd2),
+        #   expogrp=1, aedrug=cbind(rv+21,rvd2+21), agegrp=seq(56,168,14), dataformat='multi',
+        #   data=rotdat)
+        return r.eventdepenexp(indiv="case", astart="sta", aend="end", aevent="intus",
+                               adrug=["rv", "rvd2"], expogrp=1, aedrug=["rv+21", "rvd2+21"],
+                               agegrp=list(range(56, 169, 14)), dataformat="multi", data=rotdat)
+    # eventdepenexp(indiv=case, astart=sta, aend=end, aevent=intus, adrug=cbind(rv,rvd2),
+    #   aedrug=cbind(rv+21,rvd2+21), expogrp=c(1,8), agegrp=seq(56,168,14), dataformat='multi',
+    #   data=rotdat)
+    return r.eventdepenexp(indiv="case", astart="sta", aend="end", aevent="intus",
+                           adrug=["rv", "rvd2"], aedrug=["rv+21", "rvd2+21"], expogrp=[1, 8],
+                           agegrp=list(range(56, 169, 14)), dataformat="multi", data=rotdat)
+
+
+@pytest.mark.parametrize("example", ["eventdepenexp_rot.mod1", "eventdepenexp_rot.mod2"])
+def test_eventdepenexp_matches_r(example: str) -> None:
+    """README: about 1e-6 relative (measured: 5e-8 on coefficients, 2e-8 on SEs)."""
+    ref = EXT[example]
+    fit = rot_model(example)
+    s = fit.summary
+    assert list(s.index) == ref["term"]  # rv1 (rv2), age2 .. age10
+    np.testing.assert_allclose(s["coef"], ref["coef"], rtol=1e-6)
+    np.testing.assert_allclose(s["se"], ref["se"], rtol=1e-6)
+    np.testing.assert_allclose(s["exp_coef"], ref["exp_coef"], rtol=1e-6)
+    # R's summary.sccs: CI with 1.96, not qnorm(0.975)
+    np.testing.assert_allclose(s["lower95"], np.exp(s["coef"] - 1.96 * s["se"]), rtol=1e-12)
+    assert fit.loglik is None and fit.logtest is None
+
+
+def test_eventdepenexp_headline() -> None:
+    """Typed in from reference.json eventdepenexp_rot.mod2: rv1 coef 1.84341970787885, se
+    0.303471089124547."""
+    row = rot_model("eventdepenexp_rot.mod2").summary.loc["rv1"]
+    assert row["coef"] == pytest.approx(1.84341970787885, rel=1e-6)
+    assert row["se"] == pytest.approx(0.303471089124547, rel=1e-6)
+
+
+@cache
+def nrt_model() -> r.RFit:
+    # eventdepenobs(event~nrt, indiv=case, astart=nrt, aend=act, aevent=mi, adrug=nrt,
+    #   aedrug=nrt+28, censor=cen, expogrp=c(0,8,15,22), agegrp=NULL, data=nrtdat)
+    return r.eventdepenobs("event~nrt", indiv="case", astart="nrt", aend="act", aevent="mi",
+                           adrug="nrt", aedrug="nrt+28", censor="cen", expogrp=[0, 8, 15, 22],
+                           agegrp=None, data=ext_dataset("nrtdat"))
+
+
+def test_eventdepenobs_matches_r() -> None:
+    """README: 1e-3 relative on coefficients and 1e-4 on the four log-likelihoods is what R's
+    nlm optimum allows; used here: 1e-4 on coefficients and SEs (measured 3.1e-7 and 1.4e-8,
+    with R's way of integrating the weights)."""
+    ref = EXT["eventdepenobs_nrt.mod"]
+    fit = nrt_model()
+    s = fit.summary
+    assert list(s.index) == ref["term"]  # nrt1 .. nrt4
+    np.testing.assert_allclose(s["coef"], ref["coef"], rtol=1e-4)
+    np.testing.assert_allclose(s["se"], ref["se"], rtol=1e-4)
+    mf = fit.modelfit
+    assert list(mf.columns) == ref["modelfit"]["models"] == ["EWA", "EWI", "EGA", "EGI"]
+    assert list(mf.index) == ["Loglik", "AIC"]
+    np.testing.assert_allclose(mf.loc["Loglik"], ref["modelfit"]["loglik"], rtol=1e-4)
+    np.testing.assert_allclose(mf.loc["AIC"], ref["modelfit"]["aic"], rtol=1e-4)
+    # typed in from reference.json: EWI has the smallest AIC, 58.8191242530711
+    assert mf.loc["AIC"].idxmin() == "EWI"
+    assert mf.loc["AIC", "EWI"] == pytest.approx(58.8191242530711, rel=1e-4)
+
+
+def test_eventdepenobs_loglik_is_a_weighted_clogit() -> None:
+    """The R layer's fit is clogit(formula + strata + offset(log w)): its log-likelihood at the
+    estimate, recomputed here directly from the weighted intervals, per case."""
+    fit = nrt_model()
+    iv = fit.fit.intervals
+    b = fit.summary["coef"].to_numpy()
+    eta = np.log(iv["weight"].to_numpy())
+    for j, level in enumerate((1, 2, 3, 4)):
+        eta = eta + b[j] * (iv["nrt"].to_numpy() == level)
+    g = pd.DataFrame({"id": iv["id"], "eta": eta, "y": iv["events"]})
+    ll = 0.0
+    for _, case in g.groupby("id"):
+        n = case["y"].sum()
+        if n:
+            ll += float((case["y"] * case["eta"]).sum() - n * np.log(np.exp(case["eta"]).sum()))
+    assert fit.loglik == pytest.approx(ll, abs=1e-8)
