@@ -52,7 +52,7 @@ Examples
 7.5238
 """
 
-from analysis.sccs.r._args import RError
+from analysis.sccs.r._args import Inputs, RError, inputs
 from analysis.sccs.r._extensions import eventdepenexp, eventdepenobs, samplesize, semisccs
 from analysis.sccs.r._result import RFit, RLRTest
 from analysis.sccs.r._standard import (
@@ -63,5 +63,6 @@ from analysis.sccs.r._standard import (
     standardsccs,
 )
 
-__all__ = ["RError", "RFit", "RLRTest", "eventdepenexp", "eventdepenobs", "fit_design",
-           "formatdata", "intervals", "lrtsccs", "samplesize", "semisccs", "standardsccs"]
+__all__ = ["Inputs", "RError", "RFit", "RLRTest", "eventdepenexp", "eventdepenobs",
+           "fit_design", "formatdata", "inputs", "intervals", "lrtsccs", "samplesize",
+           "semisccs", "standardsccs"]

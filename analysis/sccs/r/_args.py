@@ -104,11 +104,12 @@ def per_type(value: Any, n_types: int, arg: str, default: Any) -> list[Any]:
         value = [value]
     if not isinstance(value, Sequence) or isinstance(value, str):
         raise RError(f"{arg}: expected numbers or a list of number lists, got {value!r}")
-    nested = [isinstance(v, Sequence) and not isinstance(v, str) for v in value]
+    nested = [v is None or (isinstance(v, Sequence) and not isinstance(v, str))
+              for v in value]
     if all(nested):
         if len(value) != n_types:
             raise RError(f"{arg}: {len(value)} groups given for {n_types} exposure type(s)")
-        return [list(v) for v in value]
+        return [default if v is None or len(v) == 0 else list(v) for v in value]
     if any(nested):
         raise RError(f"{arg}: mix of numbers and lists ({value!r})")
     if n_types > 1:
@@ -237,7 +238,13 @@ def inputs(data: pd.DataFrame, indiv: Any, astart: Any, aend: Any, aevent: Any, 
            aedrug: Any, *, expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
            agegrp: Any = None, seasongrp: Any = None, dob: Any = None,
            cov: Sequence[str] = (), dataformat: str = "stack") -> Inputs:
-    """Translate ``formatdata``'s arguments (see :func:`analysis.sccs.r.formatdata`)."""
+    """R's ``formatdata`` arguments (see :func:`analysis.sccs.r.formatdata`) as the inputs of
+    :func:`analysis.sccs.intervals.build_intervals`: the one translation of R's arguments,
+    used by every function of :mod:`analysis.sccs.r`.
+
+    ``cov`` lists fixed covariate columns carried on the events table. Returns an
+    :class:`Inputs` (observation, events sorted by case as R numbers its strata, exposures,
+    covariates, the exposure names)."""
     if not isinstance(data, pd.DataFrame):
         raise RError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
     if dataformat not in ("stack", "multi"):
