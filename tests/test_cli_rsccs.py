@@ -259,3 +259,27 @@ def test_startup_does_not_import_heavy_libraries() -> None:
                        timeout=60, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ""
+
+
+def test_diagnostic_windows_in_process() -> None:
+    """The models behind --diagnostics: itpdat has no event in the 30 days before MMR (counted
+    here from the raw rows), so that window is reported as not estimable; the probe of the last
+    30 days of observation is fitted."""
+
+    from analysis.cli.rsccs import DIAGNOSTIC_DAYS, _diagnostic_fit
+    from analysis.sccs import r
+
+    itp = pd.read_csv(ITP)
+    before = (itp["itp"] >= itp["mmr"] - DIAGNOSTIC_DAYS) & (itp["itp"] <= itp["mmr"] - 1)
+    assert not before.any()
+    iv = r.intervals("case", "sta", "end", "itp", "mmr", "mmr+42", data=itp,
+                     pre_window=DIAGNOSTIC_DAYS, end_probe=DIAGNOSTIC_DAYS)
+    pre, end = _diagnostic_fit(iv, "mmr")
+    assert isinstance(pre, str) and "no event" in pre
+    fit, term = end
+    assert term == "end_probe" and term in fit.params.index
+    # the probe covers the last 30 days of each observation period
+    last = iv[iv["end_probe"] == 1]
+    ends = itp.drop_duplicates("case").set_index("case")["end"]
+    assert (last["end"].to_numpy() <= ends[last["id"]].to_numpy()).all()
+    assert (last["start"].to_numpy() >= ends[last["id"]].to_numpy() - 29).all()

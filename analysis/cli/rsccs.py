@@ -138,7 +138,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     out = p.add_argument_group("output")
     out.add_argument("--diagnostics", action="store_true",
                      help="add the diagnostics of analysis.sccs.diagnostics (verdicts with "
-                          "OHDSI's thresholds), where available")
+                          "OHDSI's thresholds), where available: pre-exposure gain (30-day "
+                          "window before the first exposure) and end-of-observation probe "
+                          "(last 30 days), each in its own model of the exposure and age; "
+                          "MDRR; rare outcome with --population")
+    out.add_argument("--population", type=int, metavar="N",
+                     help="size of the population the cases come from (rare-outcome "
+                          "diagnostic)")
     out.add_argument("--format", choices=("table", "json", "csv"), default="table",
                      help="table (R's printout, default), json {model, n_cases, n_events, "
                           "loglik, loglik_null, terms: [{term, coef, exp_coef, se, z, p, "
@@ -226,6 +232,42 @@ def fit_model(args: argparse.Namespace, data: Any) -> Any:
                            agegrp=args.agegrp, **common, **extra)
 
 
+#: Days of the pre-exposure window and of the end-of-observation probe (OHDSI's defaults: a
+#: 30-day pre-exposure era, ``endOfObservationEraLength = 30``).
+DIAGNOSTIC_DAYS = 30
+
+
+def _diagnostic_fit(iv: Any, exposure: str) -> list[tuple[Any, str] | str]:
+    """The diagnostic models: exposure levels and age groups plus the pre-exposure window, and
+    plus the end-of-observation probe, fitted by the library's SCCS. For each window the
+    ``(fit, term)`` that ``run_all`` takes, or why it cannot be estimated."""
+    import warnings
+
+    from analysis.sccs import SCCS, SCCSError, dummies
+
+    parts = [dummies(iv, exposure, 0)]
+    if (iv["age"] != iv["age"].iloc[0]).any():
+        parts.append(dummies(iv, "age", iv["age"].min()))
+    data = iv.join(parts)
+    base = [c for p in parts for c in p.columns]
+    out: list[tuple[Any, str] | str] = []
+    for term, what in ((f"{exposure}_pre", f"{DIAGNOSTIC_DAYS}-day pre-exposure window"),
+                       ("end_probe", f"last {DIAGNOSTIC_DAYS} days of observation")):
+        events = int(data.loc[data[term] > 0, "events"].sum())
+        if events == 0:
+            out.append(f"not evaluated: no event in the {what}, so its IRR cannot be estimated")
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = SCCS().fit(data, [*base, term])
+        except SCCSError as exc:
+            out.append(f"not evaluated: the {what} cannot be estimated ({exc})")
+            continue
+        out.append((fit, term))
+    return out
+
+
 def diagnostics(args: argparse.Namespace, data: Any) -> list[dict[str, Any]]:
     """Verdicts of :func:`analysis.sccs.diagnostics.run_all` on the per-case intervals."""
     import importlib
@@ -239,13 +281,19 @@ def diagnostics(args: argparse.Namespace, data: Any) -> list[dict[str, Any]]:
                         "run_all is not installed in this version)")
     from analysis.sccs import r
 
-    iv = r.intervals(args.indiv, args.astart, args.aend, args.aevent, args.adrug,
-                     args.aedrug,
+    iv = r.intervals(args.indiv, args.astart, args.aend, args.aevent, args.adrug, args.aedrug,
                      expogrp=args.expogrp, washout=args.washout, sameexpopar=args.sameexpopar,
-                     agegrp=args.agegrp, dataformat=args.dataformat, data=data)
+                     agegrp=args.agegrp, dataformat=args.dataformat, data=data,
+                     pre_window=DIAGNOSTIC_DAYS, end_probe=DIAGNOSTIC_DAYS)
     exposure = iv.attrs["exposures"][0]
-    table = diag.run_all(iv, exposure)
-    return json.loads(table.to_json(orient="records"))
+    windows = _diagnostic_fit(iv, exposure)
+    pre, end = (w if isinstance(w, tuple) else None for w in windows)
+    table = diag.run_all(iv, exposure, pre=pre, end=end, n_population=args.population)
+    rows = json.loads(table.to_json(orient="records"))
+    for k, w in enumerate(windows):  # run_all lists the two windows first, in this order
+        if isinstance(w, str) and k < len(rows) and rows[k]["verdict"] == "not evaluated":
+            rows[k]["explanation"] = w
+    return rows
 
 
 def run(args: argparse.Namespace) -> int:
@@ -294,7 +342,10 @@ def render(fit: Any, diag: list[dict[str, Any]] | None, fmt: str) -> str:
         return text
     text = str(fit)
     if diag is not None:
-        lines = ["", "diagnostics:"]
-        lines += [f"  {d['name']}: {d['verdict']} ({d['explanation']})" for d in diag]
+        lines = ["", "", "diagnostics:"]
+        for d in diag:
+            why = d["explanation"]
+            lines.append(f"  {d['name']}: {why}" if why.startswith(d["verdict"])
+                         else f"  {d['name']}: {d['verdict']} ({why})")
         text += "\n".join(lines)
     return text

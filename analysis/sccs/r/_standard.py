@@ -85,11 +85,17 @@ def formatdata(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedr
 def intervals(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedrug: Any,
               expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
               agegrp: Any = None, seasongrp: Any = None, dob: Any = None,
-              dataformat: str = "stack", *, data: pd.DataFrame) -> pd.DataFrame:
+              dataformat: str = "stack", *, data: pd.DataFrame, pre_window: int | None = None,
+              end_probe: int | None = None) -> pd.DataFrame:
     """The same data as :func:`formatdata`, one copy of each case's intervals (not one per
     event): :func:`analysis.sccs.intervals.build_intervals`'s table (``id, start, end, days,
     events`` and the level columns), as the diagnostics and the Python API take it.
     ``attrs["exposures"]`` lists the exposure columns.
+
+    Two windows R does not have, for the diagnostics: ``pre_window`` adds the 0/1 column
+    ``<exposure>_pre`` for the ``pre_window`` days before each case's first exposure (of the
+    first exposure type), ``end_probe`` the 0/1 column ``end_probe`` for the last
+    ``end_probe`` days of each observation period.
 
     Examples
     --------
@@ -100,12 +106,21 @@ def intervals(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedru
     >>> iv[["start", "end", "events", "ex"]].to_numpy().tolist()
     [[1, 19, 0, 0], [20, 30, 1, 1], [31, 100, 1, 0]]
     """
-    from analysis.sccs.intervals import build_intervals
+    import dataclasses
+
+    from analysis.sccs.intervals import EventWindow, build_intervals
 
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
                washout=washout, sameexpopar=sameexpopar, agegrp=agegrp, seasongrp=seasongrp,
                dob=dob, dataformat=dataformat)
-    out = build_intervals(x.observation, x.events[["id", "day"]], x.exposures, x.covariates)
+    exposures, covariates = list(x.exposures), list(x.covariates)
+    if pre_window is not None:
+        exposures[0] = dataclasses.replace(exposures[0], pre_window=int(pre_window))
+    if end_probe is not None:
+        obs = x.observation
+        covariates.append(EventWindow("end_probe", pd.DataFrame(
+            {"id": obs["id"], "day": obs["end"] - int(end_probe) + 1}), int(end_probe)))
+    out = build_intervals(x.observation, x.events[["id", "day"]], exposures, covariates)
     out.attrs["exposures"] = list(x.exposure_names)
     return out
 
