@@ -265,7 +265,6 @@ def test_diagnostic_windows_in_process() -> None:
     """The models behind --diagnostics: itpdat has no event in the 30 days before MMR (counted
     here from the raw rows), so that window is reported as not estimable; the probe of the last
     30 days of observation is fitted."""
-
     from analysis.cli.rsccs import DIAGNOSTIC_DAYS, _diagnostic_fit
     from analysis.sccs import r
 

@@ -482,3 +482,96 @@ def test_eventdepenobs_loglik_is_a_weighted_clogit() -> None:
         if n:
             ll += float((case["y"] * case["eta"]).sum() - n * np.log(np.exp(case["eta"]).sum()))
     assert fit.loglik == pytest.approx(ll, abs=1e-8)
+
+
+# --------------------------------------------------------------------------------------------
+# The interface itself: expressions, aliasing and interactions, errors
+# --------------------------------------------------------------------------------------------
+
+
+def test_column_expressions_are_evaluated_on_the_data() -> None:
+    """aedrug='mmr + 42' with spaces, and astart as an expression (sta + 0), give itp.mod1."""
+    d = dataset("itpdat")
+    a = r.standardsccs("event ~ mmr", indiv="case", astart="sta + 0", aend="end", aevent="itp",
+                       adrug="mmr", aedrug="mmr + 42", data=d)
+    assert a.summary.loc["mmr1", "coef"] == pytest.approx(HEADLINE[("standardsccs_itp.mod1",
+                                                                    "mmr1")][0], abs=1e-6)
+
+
+def test_interaction_with_a_fixed_covariate_and_aliasing() -> None:
+    """event ~ factor(sex)*mmr: factor(sex)2 is constant within every case, so NA (NaN) as R
+    reports it; the other two terms equal a fit of dummies built here from formatdata's table
+    by hand (mmr level 1, and mmr level 1 in girls)."""
+    from analysis.sccs import SCCS
+
+    d = dataset("itpdat")
+    fit = r.standardsccs("event ~ factor(sex)*mmr", indiv="case", astart="sta", aend="end",
+                         aevent="itp", adrug="mmr", aedrug="mmr+42", data=d)
+    assert list(fit.summary.index) == ["factor(sex)2", "mmr1", "factor(sex)2:mmr1"]
+    assert fit.summary.loc["factor(sex)2"].isna().all()
+    fd = r.formatdata(indiv="case", astart="sta", aend="end", aevent="itp", adrug="mmr",
+                      aedrug="mmr+42", cov=["sex"], data=d)
+    fd["m1"] = (fd["mmr"] == 1).astype(float)
+    fd["m1_girl"] = fd["m1"] * (fd["sex"] == 2)
+    hand = SCCS().fit(fd, ["m1", "m1_girl"], id_col="indivL", events_col="event",
+                      days_col="interval")
+    np.testing.assert_allclose(fit.summary.loc[["mmr1", "factor(sex)2:mmr1"], "coef"],
+                               hand.params, rtol=1e-9)
+    np.testing.assert_allclose(fit.summary.loc[["mmr1", "factor(sex)2:mmr1"], "se"],
+                               hand.bse, rtol=1e-9)
+    assert fit.df == 2
+
+
+def test_formula_names_match_rs_deparse() -> None:
+    from analysis.sccs.r._formula import r_deparse
+
+    assert r_deparse("relevel(age, ref=21)") == "relevel(age, ref = 21)"
+    assert r_deparse("mmr+42") == "mmr + 42"
+    assert r_deparse("factor(sex)") == "factor(sex)"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"aedrug": "mmx+42"}, "no column 'mmx'"),
+    ({"aevent": "nope"}, "no column 'nope'"),
+    ({"dataformat": "wide"}, "'stack' or 'multi'"),
+    ({"expogrp": [[0, 15], [0, 8]]}, "2 groups given for 1 exposure type"),
+    ({"formula": "mmr + age"}, "expected a string like 'event ~ mmr + age'"),
+    ({"formula": "event ~ mmr + foo"}, "['foo'] are neither exposures"),
+])
+def test_bad_arguments_raise_rerror(change: dict, message: str) -> None:
+    args = dict(formula="event ~ mmr", **ITP, data=dataset("itpdat"))
+    args.update(change)
+    with pytest.raises(r.RError) as err:
+        r.standardsccs(**args)
+    assert message in str(err.value)
+
+
+def test_bad_rows_name_row_column_rule() -> None:
+    d = dataset("itpdat").copy()
+    d["sta"] = d["sta"].astype(float)
+    d.loc[4, "sta"] = 366.5
+    with pytest.raises(r.RError, match=r"row 6, column 'sta' \(astart\): 366.5 is not a whole"):
+        r.formatdata(**ITP, data=d)
+    d = dataset("itpdat").copy()
+    d.loc[0, "itp"] = 10  # before observation starts (sta 454)
+    with pytest.warns(r.RWarning, match=r"row 2, column 'itp' \(aevent\): event outside"):
+        fit = r.standardsccs("event ~ mmr", **ITP, data=d)
+    assert fit.n_events == 43
+
+
+def test_several_types_need_one_expogrp_per_type() -> None:
+    """R would give c(0, 8)'s first number to the first type and the second to the second; a
+    flat list with several exposure types is refused instead of silently read that way."""
+    with pytest.raises(r.RError, match="one list per type"):
+        r.standardsccs("event~hib+mmr", indiv="case", astart="sta", aend="end", aevent="conv",
+                       adrug=["hib", "mmr"], aedrug=["hib+14", "mmr+14"], expogrp=[0, 8],
+                       data=dataset("condat"))
+
+
+def test_print_and_json() -> None:
+    fit = fitted("standardsccs_itp.mod1")
+    text = str(fit)
+    assert "exp(coef)" in text and "lower .95" in text and "mmr1" in text
+    doc = fit.to_dict()
+    assert doc["terms"][0]["term"] == "mmr1" and doc["n_events"] == 44
+    assert json.loads(json.dumps(doc)) == doc

@@ -13,6 +13,14 @@ A user porting an R script translates it line by line::
                               agegrp=[427, 488, 549, 610, 671], data=itpdat)
     itp_mod3.summary          # coef, exp_coef, se, z, p, lower95, upper95 by R's names
 
+Functions (R's names): :func:`formatdata`, :func:`standardsccs`, :func:`lrtsccs`,
+:func:`semisccs`, :func:`eventdepenexp`, :func:`eventdepenobs`, :func:`samplesize`; and, beyond
+R, :func:`intervals` (one copy of each case's intervals, for the diagnostics), :func:`inputs`
+(R's arguments as :func:`analysis.sccs.intervals.build_intervals` inputs) and
+:func:`fit_design`. A model function returns an :class:`RFit` (``summary``, ``loglik``,
+``modelfit``, R-style printout, ``to_dict()``); bad arguments or data raise :class:`RError`
+naming the row (header = row 1), the column and the rule.
+
 Conventions (R's argument names and meanings, package SCCS 1.7 by Ghebremichael-Weldeselassie,
 Whitaker and Farrington; Farrington, Whitaker & Ghebremichael-Weldeselassie 2018, *Self-Controlled
 Case Series Studies: A Modelling Guide with R*):
@@ -52,7 +60,7 @@ Examples
 7.5238
 """
 
-from analysis.sccs.r._args import Inputs, RError, inputs
+from analysis.sccs.r._args import Inputs, RError, RWarning, inputs
 from analysis.sccs.r._extensions import eventdepenexp, eventdepenobs, samplesize, semisccs
 from analysis.sccs.r._result import RFit, RLRTest
 from analysis.sccs.r._standard import (
@@ -63,6 +71,6 @@ from analysis.sccs.r._standard import (
     standardsccs,
 )
 
-__all__ = ["Inputs", "RError", "RFit", "RLRTest", "eventdepenexp", "eventdepenobs",
+__all__ = ["Inputs", "RError", "RFit", "RLRTest", "RWarning", "eventdepenexp", "eventdepenobs",
            "fit_design", "formatdata", "inputs", "intervals", "lrtsccs", "samplesize",
            "semisccs", "standardsccs"]

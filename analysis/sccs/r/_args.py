@@ -22,6 +22,10 @@ class RError(ValueError):
     """Bad arguments or data for an :mod:`analysis.sccs.r` function (the message says where)."""
 
 
+class RWarning(UserWarning):
+    """Data that R accepts silently but a user should know about (the message says where)."""
+
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 #: How many offending rows an error message lists.
@@ -260,6 +264,14 @@ def inputs(data: pd.DataFrame, indiv: Any, astart: Any, aend: Any, aevent: Any, 
     en = days(column(data, "aend", aend), "aend", aend)
     ev = days(column(data, "aevent", aevent), "aevent", aevent)
     obs = _observation(ind, st, en, (str(astart), str(aend)))
+    outside = (ev < st) | (ev > en)
+    if outside.any():
+        import warnings
+
+        warnings.warn(f"{_rows(outside)}, {where('aevent', aevent)}: event outside the "
+                      f"observation period ({where('astart', astart)} to "
+                      f"{where('aend', aend)}); it adds nothing to the likelihood, as in R",
+                      RWarning, stacklevel=3)
     events = pd.DataFrame({"id": ind.to_numpy(), "day": ev})
     for c in cov:
         values = column(data, "formula", c)
