@@ -575,3 +575,23 @@ def test_print_and_json() -> None:
     doc = fit.to_dict()
     assert doc["terms"][0]["term"] == "mmr1" and doc["n_events"] == 44
     assert json.loads(json.dumps(doc)) == doc
+
+
+def test_stack_format_equals_multi_format() -> None:
+    """rotdat rewritten in R's stack format (one row per dose; one blank row for an unexposed
+    case) gives the multi-format estimates of eventdepenexp and standardsccs exactly."""
+    rot = ext_dataset("rotdat")
+    assert not (rot["rv"].isna() & rot["rvd2"].notna()).any()  # dose 2 only after dose 1
+    dose1 = rot.drop(columns="rvd2")
+    dose2 = rot.drop(columns="rv").rename(columns={"rvd2": "rv"})
+    stack = pd.concat([dose1, dose2]).sort_values("case", kind="stable")
+    exposed = stack.groupby("case")["rv"].transform(lambda x: x.notna().any())
+    stack = stack[stack["rv"].notna() | ~exposed].drop_duplicates()
+    common = dict(indiv="case", astart="sta", aend="end", aevent="intus", expogrp=[1, 8],
+                  agegrp=list(range(56, 169, 14)))
+    multi = dict(adrug=["rv", "rvd2"], aedrug=["rv+21", "rvd2+21"], dataformat="multi",
+                 data=rot)
+    stacked = dict(adrug="rv", aedrug="rv+21", dataformat="stack", data=stack)
+    for f in (r.eventdepenexp, lambda **k: r.standardsccs("event ~ rv + age", **k)):
+        a, b = f(**common, **multi).summary, f(**common, **stacked).summary
+        np.testing.assert_allclose(a[["coef", "se"]], b[["coef", "se"]], rtol=1e-12)
