@@ -1,4 +1,5 @@
-"""``python -m analysis rsccs`` through a subprocess, as a user runs it.
+"""``python -m analysis rsccs`` through a subprocess, as a user runs it (the many bad-input
+cases run in this process through ``analysis.cli.main.main``, which ``python -m analysis`` calls).
 
 The models of tests/test_sccs_rapi.py run from the command line give R's numbers (read from the
 R reference suites data/external/sccs-r and data/external/sccs-r-ext, which are R's output), and
@@ -30,6 +31,19 @@ ITP_ARGS = ["--indiv", "case", "--astart", "sta", "--aend", "end", "--aevent", "
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "analysis", "rsccs", *args],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+def run_here(capsys, *args: str) -> subprocess.CompletedProcess:
+    """The command in this process (``analysis.cli.main.main``, what ``python -m analysis``
+    calls), for the many bad-input cases: same exit code and output, no interpreter start-up."""
+    from analysis.cli.main import main
+
+    try:
+        code = main(["rsccs", *args])
+    except SystemExit as exc:  # argparse rejects an option value
+        code = exc.code
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
 
 
 def run_json(*args: str) -> dict:
@@ -179,14 +193,15 @@ BAD_ROWS = [  # (row index in the data to spoil, column, new value, expected mes
 
 
 @pytest.mark.parametrize("row, column, value, parts", BAD_ROWS)
-def test_bad_data_exit_2_naming_row_column_rule(tmp_path: Path, row: int, column: str,
-                                                value: str, parts: list[str]) -> None:
+def test_bad_data_exit_2_naming_row_column_rule(tmp_path: Path, capsys, row: int,
+                                                column: str, value: str,
+                                                parts: list[str]) -> None:
     d = pd.read_csv(ITP, dtype=str, keep_default_na=False)
     d.loc[row, column] = value
     bad = tmp_path / "bad.csv"
     d.to_csv(bad, index=False)
     before = sorted(tmp_path.iterdir())
-    r = run(str(bad), *ITP_ARGS, "--format", "json")
+    r = run_here(capsys, str(bad), *ITP_ARGS, "--format", "json")
     assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
     assert str(bad) in r.stderr
     for part in parts:
@@ -203,26 +218,27 @@ def test_bad_data_exit_2_naming_row_column_rule(tmp_path: Path, row: int, column
     (["--model", "eventdepenobs"], "needs --censor"),
     (["--dataformat", "wide"], "invalid choice"),
 ])
-def test_bad_options_exit_2(args: list[str], message: str) -> None:
+def test_bad_options_exit_2(capsys, args: list[str], message: str) -> None:
     base = dict(zip(ITP_ARGS[::2], ITP_ARGS[1::2], strict=True))
     base.update(dict(zip(args[::2], args[1::2], strict=True)))
-    r = run(ITP, *[x for kv in base.items() for x in kv])
+    r = run_here(capsys, ITP, *[x for kv in base.items() for x in kv])
     assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
     assert message in r.stderr, r.stderr
 
 
-def test_unreadable_files(tmp_path: Path) -> None:
+def test_unreadable_files(tmp_path: Path, capsys) -> None:
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "data.xlsx").write_text("x")
     for name, message in (("empty.csv", "cannot read the file"), ("missing.csv", "no such file"),
                           ("data.xlsx", "expected a .csv or .parquet file")):
-        r = run(str(tmp_path / name), *ITP_ARGS)
+        r = run_here(capsys, str(tmp_path / name), *ITP_ARGS)
         assert r.returncode == 2 and r.stdout == "" and message in r.stderr
         assert "Traceback" not in r.stderr
 
 
 def test_diagnostics_flag() -> None:
-    """Verdicts when analysis.sccs.diagnostics.run_all exists, else a clear exit 2."""
+    """Verdicts when analysis.sccs.diagnostics.run_all exists, else a clear exit 2 (run as a
+    user runs it)."""
     r = run(ITP, *ITP_ARGS, "--diagnostics", "--format", "json")
     try:
         available = hasattr(importlib.import_module("analysis.sccs.diagnostics"), "run_all")
