@@ -88,13 +88,14 @@ def score_and_information(
         for j in range(p):
             H[j, p:] = np.bincount(lev, weights=(mu * X[:, j])[known], minlength=K)
         rows_per = max(1, _CHUNK_CELLS // K)
-        for lo in range(0, S, rows_per):
+        gk, lk, pk = g[known], lev, prob[known]  # rows are sorted by stratum
+        bounds = np.searchsorted(gk, np.arange(0, S + rows_per, rows_per))
+        for c, lo in enumerate(range(0, S, rows_per)):
             hi = min(S, lo + rows_per)
-            sel = known & (g >= lo) & (g < hi)
-            P = np.zeros((hi - lo, K))
-            np.add.at(P, (g[sel] - lo, st.level[sel]), prob[sel])
-            Pn = P * n[lo:hi, None]
-            H[p:, p:] -= Pn.T @ P
+            a, b = bounds[c], bounds[c + 1]
+            flat = (gk[a:b] - lo) * K + lk[a:b]
+            P = np.bincount(flat, weights=pk[a:b], minlength=(hi - lo) * K).reshape(hi - lo, K)
+            H[p:, p:] -= (P * n[lo:hi, None]).T @ P
             if p:
                 H[:p, p:] -= (xbar[lo:hi] * n[lo:hi, None]).T @ P
         H[p:, :p] = H[:p, p:].T

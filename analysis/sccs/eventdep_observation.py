@@ -111,6 +111,9 @@ class _Params:
 
     @classmethod
     def of(cls, p: np.ndarray) -> _Params:
+        """From one parameter vector (4,), or a batch (m, 4) as (m, 1) columns."""
+        if p.ndim == 2:
+            p = p.T[:, :, None]
         return cls(np.exp(-p[0]), np.exp(-p[1]), special.expit(p[2]), np.exp(p[3]))
 
 
@@ -167,10 +170,17 @@ def censoring_loglik(model: str, params: Sequence[float], event: np.ndarray, end
     ``params`` = (log rho, log mu, logit pi, log nu); ``event`` and ``end`` the event and
     end-of-observation ages in years, ``present`` 1 when observation ended as planned.
     """
-    q = _Params.of(np.asarray(params, dtype=float))
+    return float(_loglik_batch(model, np.asarray(params, dtype=float)[None, :], event, end,
+                               present)[0])
+
+
+def _loglik_batch(model: str, params: np.ndarray, event: np.ndarray, end: np.ndarray,
+                  present: np.ndarray) -> np.ndarray:
+    """Log-likelihoods at each row of ``params`` (m, 4), in one vectorised evaluation."""
+    q = _Params.of(params)
     ll = _contribution(model, q, np.asarray(event, float), np.asarray(end, float),
                        np.asarray(present))
-    return float(ll.sum())
+    return ll.sum(axis=-1)
 
 
 @dataclass
@@ -184,22 +194,20 @@ class CensoringFit:
     max_abs_gradient: float
 
 
-def _num_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    g = np.empty_like(x)
-    for i in range(len(x)):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
+def _num_grad(fb, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of the batch function ``fb`` ((m, 4) -> (m,))."""
+    e = np.eye(len(x)) * h
+    v = fb(np.vstack([x + e, x - e]))
+    return (v[: len(x)] - v[len(x):]) / (2 * h)
 
 
-def _num_hess(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+def _num_hess(fb, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
     n = len(x)
     H = np.empty((n, n))
     for i in range(n):
         e = np.zeros(n)
         e[i] = h
-        H[:, i] = (_num_grad(f, x + e) - _num_grad(f, x - e)) / (2 * h)
+        H[:, i] = (_num_grad(fb, x + e) - _num_grad(fb, x - e)) / (2 * h)
     return (H + H.T) / 2
 
 
@@ -211,9 +219,12 @@ def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.nd
     observation, pi = 1/2, nu = 1), the better one polished by Newton steps on a
     finite-difference Hessian while they improve the log-likelihood.
     """
+    def nll_batch(p: np.ndarray) -> np.ndarray:
+        v = -_loglik_batch(model, p, event, end, present)
+        return np.where(np.isfinite(v), v, 1e300)
+
     def nll(p: np.ndarray) -> float:
-        v = -censoring_loglik(model, p, event, end, present)
-        return v if np.isfinite(v) else 1e300
+        return float(nll_batch(p[None, :])[0])
 
     s = end - event
     starts = [np.asarray(start, float)]
@@ -222,15 +233,15 @@ def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.nd
                                 np.log(max(s[present == 1].mean(), 1e-3)), 0.0, 0.0]))
     best = None
     for x0 in starts:
-        r = optimize.minimize(nll, x0, jac=lambda p: _num_grad(nll, p), method="BFGS",
+        r = optimize.minimize(nll, x0, jac=lambda p: _num_grad(nll_batch, p), method="BFGS",
                               options={"gtol": 1e-8, "maxiter": 2000})
         if best is None or r.fun < best.fun:
             best = r
     x, f = best.x, best.fun
     for _ in range(20):
-        g = _num_grad(nll, x)
+        g = _num_grad(nll_batch, x)
         try:
-            step = np.linalg.solve(_num_hess(nll, x), g)
+            step = np.linalg.solve(_num_hess(nll_batch, x), g)
         except np.linalg.LinAlgError:
             break
         cand = x - step
@@ -239,7 +250,8 @@ def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.nd
             break
         x, f = cand, fc
     ll = -f
-    return CensoringFit(model, x, ll, 2 * len(x) - 2 * ll, float(np.abs(_num_grad(nll, x)).max()))
+    return CensoringFit(model, x, ll, 2 * len(x) - 2 * ll,
+                        float(np.abs(_num_grad(nll_batch, x)).max()))
 
 
 def _diff_exp(x_near: np.ndarray, x_far: np.ndarray) -> np.ndarray:
