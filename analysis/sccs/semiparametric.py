@@ -108,6 +108,16 @@ def semiparametric_strata(
     Returns ``(strata, y, ages, case_ids)``: the rows (one per case and distinct event age
     inside the case's observation, sorted by case), the event counts, the distinct event ages
     and the case ids (stratum order). Events outside observation or of unknown ids are ignored.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> iv = pd.DataFrame({"id": [1, 1, 2], "start": [1, 11, 1], "end": [10, 60, 60],
+    ...                    "x": [1, 0, 0]})
+    >>> ev = pd.DataFrame({"id": [1, 2], "day": [5, 20]})
+    >>> st, y, ages, cases = semiparametric_strata(iv, ev, ["x"])
+    >>> ages.tolist(), y.tolist(), st.X[:, 0].tolist()
+    ([5, 20], [1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0])
     """
     iv = _sorted_intervals(intervals, terms)
     code = iv["_code"].to_numpy()
