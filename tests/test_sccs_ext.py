@@ -246,18 +246,18 @@ def test_eventdepenobs_censoring_models_at_least_as_good_as_r_nlm(nrt_r) -> None
         assert fit.censoring[m].max_abs_gradient < 1e-5
 
 
-def _direct_integrand(t: float, model: str, p: np.ndarray, end: float, present: int) -> float:
-    """The censoring likelihood given an event at t, written with scipy.stats distributions."""
+def _direct(model: str, p: np.ndarray, end: float, present: int):
+    """The censoring likelihood given an event at t, as a function of t, written with
+    scipy.stats distributions."""
     rho, mu, pi, nu = np.exp(p[0]), np.exp(p[1]), 1 / (1 + np.exp(-p[2])), np.exp(p[3])
-    s = end - t
     expo = stats.expon(scale=rho)
     dist = stats.weibull_min(nu, scale=mu) if model[1] == "W" else stats.gamma(nu, scale=mu / nu)
+    e_end = (lambda s: expo.sf(s)) if present else (lambda s: expo.pdf(s))
+    g_end = dist.sf if present else dist.pdf
     if model[2] == "I":
-        g = dist.sf(s) if present else dist.pdf(s)
-    else:
-        g = (dist.sf(end) if present else dist.pdf(end)) / dist.sf(t)
-    e = expo.sf(s) if present else expo.pdf(s)
-    return pi * e + (1 - pi) * g
+        return lambda t: pi * e_end(end - t) + (1 - pi) * g_end(end - t)
+    at_end = g_end(end)
+    return lambda t: pi * e_end(end - t) + (1 - pi) * at_end / dist.sf(t)
 
 
 @pytest.mark.parametrize("model", CENSORING_MODELS)
@@ -271,8 +271,8 @@ def test_interval_weights_equal_numerical_integrals(model: str, p: tuple) -> Non
     upper = np.array([1.5, 2.0, 2.9, 2.99, 3.0])
     for present in (0, 1):
         w = interval_weights(model, p, lower, upper, np.full(5, end), np.full(5, present))
-        ref = [integrate.quad(_direct_integrand, a, b, args=(model, p, end, present),
-                              epsabs=0, epsrel=1e-11, limit=200)[0]
+        f = _direct(model, p, end, present)
+        ref = [integrate.quad(f, a, b, epsabs=0, epsrel=1e-11, limit=200)[0]
                for a, b in zip(lower, upper, strict=True)]
         np.testing.assert_allclose(w, ref, rtol=1e-8)
 
@@ -283,7 +283,7 @@ def test_censoring_loglik_equals_scipy_stats(model: str) -> None:
     t = np.array([50.1, 60.2, 70.3, 55.0])
     c = np.array([50.9, 61.0, 70.35, 58.0])
     present = np.array([0, 1, 0, 1])
-    direct = sum(np.log(_direct_integrand(ti, model, p, ci, di))
+    direct = sum(np.log(_direct(model, p, ci, di)(ti))
                  for ti, ci, di in zip(t, c, present, strict=True))
     assert censoring_loglik(model, p, t, c, present) == pytest.approx(direct, rel=1e-10)
 
