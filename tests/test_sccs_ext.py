@@ -13,7 +13,7 @@ import pytest
 
 from analysis import DATA_DIR
 from analysis.sccs import SCCS
-from analysis.sccs.intervals import AgeGroups, Exposure, build_intervals
+from analysis.sccs.intervals import AgeGroups, EventWindow, Exposure, build_intervals
 from analysis.sccs.power import PowerError, power_of, sample_size
 from analysis.sccs.semiparametric import fit_semiparametric
 
@@ -414,3 +414,26 @@ def test_eventdepenexp_rejects_pre_exposure_window() -> None:
     obs, ev, doses = _rot()
     with pytest.raises(EventDepExposureError, match="pre-exposure"):
         fit_eventdep_exposure(obs, ev, doses, windows=((-7, -1), (0, 21)))
+
+
+def test_eventdepenexp_uses_first_events_only_and_says_so() -> None:
+    """A second event of a case is ignored (with a warning): adding one changes nothing."""
+    obs, ev, doses = _rot()
+    base = fit_eventdep_exposure(obs, ev, doses, windows=((1, 21),), covariates=[ROT_AGE])
+    extra = pd.concat([ev, pd.DataFrame({"id": [1], "day": [180]})], ignore_index=True)
+    with pytest.warns(UserWarning, match="first"):
+        again = fit_eventdep_exposure(obs, extra, doses, windows=((1, 21),), covariates=[ROT_AGE])
+    np.testing.assert_array_equal(base.params.to_numpy(), again.params.to_numpy())
+
+
+def test_semiparametric_rejects_missing_term_and_warns_on_separation() -> None:
+    from analysis.sccs.semiparametric import SemiparametricError
+
+    _, ev, iv = _itp()
+    with pytest.raises(SemiparametricError, match="missing column"):
+        fit_semiparametric(iv, ev, ["nope"])
+    # a term that is 1 exactly on each case's own event days: its estimate runs off to infinity
+    obs, ev, _ = _itp()
+    iv2 = build_intervals(obs, ev, covariates=[EventWindow("sep", ev, length=1)])
+    with pytest.warns(UserWarning, match="probably infinite"):
+        fit_semiparametric(iv2, ev, ["sep"], max_iter=30)

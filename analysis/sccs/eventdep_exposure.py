@@ -62,6 +62,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -101,7 +102,12 @@ def _first_events(observation: pd.DataFrame, events: pd.DataFrame) -> pd.DataFra
     ev = ev[ok.to_numpy()]
     if len(ev) == 0:
         raise EventDepExposureError("events: no event inside an observation period")
-    return ev.groupby("id", sort=False)["day"].min().reset_index()
+    first = ev.groupby("id", sort=False)["day"].min().reset_index()
+    if len(first) < len(ev):
+        warnings.warn(f"event-dependent exposures: {len(ev) - len(first)} events after each "
+                      "individual's first are not used (the method uses first events only)",
+                      UserWarning, stacklevel=3)
+    return first
 
 
 def _stack(iv: pd.DataFrame, name: str, n_windows: int, offset_window: bool,

@@ -53,6 +53,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -247,6 +248,14 @@ def fit_semiparametric(
     theta, ll, info, converged, n_iter = _strata.newton(st, y, tol=tol, max_iter=max_iter)
     res = estimates(names, theta, np.linalg.inv(info), keep, ll, alpha=alpha,
                     converged=converged, n_iter=n_iter)
+    big = [n for n, b in zip(names, res.params, strict=True) if abs(b) > 20.0]
+    if not converged:
+        warnings.warn(f"semiparametric SCCS: no convergence in {max_iter} Newton iterations; "
+                      "the estimates are not reliable", UserWarning, stacklevel=2)
+    if big:
+        warnings.warn(f"semiparametric SCCS: |coef| > 20 for {big}: probably infinite (the "
+                      "term or age step separates the events); do not report it",
+                      UserWarning, stacklevel=2)
     out = SemiparametricResult(**vars(res))
     out.terms, out.ages = terms, ages
     out.n_cases, out.n_events = len(case_ids), int(y.sum())
