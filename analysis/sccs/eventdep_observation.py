@@ -236,7 +236,8 @@ def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.nd
     True
     """
     def nll_batch(p: np.ndarray) -> np.ndarray:
-        v = -_loglik_batch(model, p, event, end, present)
+        with np.errstate(all="ignore"):  # trial points far out: inf/nan mean "worse"
+            v = -_loglik_batch(model, p, event, end, present)
         return np.where(np.isfinite(v), v, 1e300)
 
     def nll(p: np.ndarray) -> float:
