@@ -437,3 +437,8 @@ def test_semiparametric_rejects_missing_term_and_warns_on_separation() -> None:
     iv2 = build_intervals(obs, ev, covariates=[EventWindow("sep", ev, length=1)])
     with pytest.warns(UserWarning, match="probably infinite"):
         fit_semiparametric(iv2, ev, ["sep"], max_iter=30)
+
+
+def test_eventdepenobs_rejects_unknown_integration_convention() -> None:
+    with pytest.raises(EventDepObservationError, match="integrate_from"):
+        _nrt(integrate_from="middle")

@@ -423,6 +423,9 @@ def fit_eventdep_observation(
         ``modelfit``, ``chosen``, ``censoring``, ``params``, ``bse``, ``summary``,
         ``intervals``, ``fit`` (see the module docstring).
     """
+    if integrate_from not in ("cut", "start"):
+        raise EventDepObservationError(
+            f"integrate_from must be 'cut' or 'start', got {integrate_from!r}")
     obs = _observation(observation, events)
     ev = events[["id", "day"]]
     info = obs.set_index("id")
@@ -442,9 +445,6 @@ def fit_eventdep_observation(
     iv = build_intervals(obs[["id", "start", "end"]], ev, exposures, covariates)
     iv_end = iv["id"].map(info["end"]).to_numpy(float) / days_per_year
     iv_present = 1 - iv["id"].map(info["censored"]).to_numpy()
-    if integrate_from not in ("cut", "start"):
-        raise EventDepObservationError(
-            f"integrate_from must be 'cut' or 'start', got {integrate_from!r}")
     first = iv["start"].to_numpy() - (1 if integrate_from == "cut" else 0)
     w = interval_weights(chosen, cens[chosen].params, first / days_per_year,
                          iv["end"].to_numpy() / days_per_year, iv_end, iv_present)
