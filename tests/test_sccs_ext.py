@@ -364,16 +364,19 @@ def test_eventdepenexp_rot_equals_r(windows, terms, coef, se) -> None:
     assert fit.n_strata == [566, 79, 49]
 
 
-def test_eventdepenexp_solves_the_weighted_poisson_score_equations() -> None:
+@pytest.mark.parametrize("same", [True, False])
+def test_eventdepenexp_solves_the_weighted_poisson_score_equations(same: bool) -> None:
     """Independent check of the estimating equations: the strata are stacked by hand here
     (per case, from the paper's rules), the events weighted with the estimate, and the score
     of the Poisson model with a fixed effect per stratum and log(days) offset, with the
     stratum effects profiled out (sum_s sum_r (w_r - n_s p_r) z_r, written with pandas), is 0
-    at the estimate: it is the fixed point of R's reweighted Poisson fits."""
+    at the estimate: it is the fixed point of R's reweighted Poisson fits. ``same=False`` gives
+    each dose its own risk parameter (R's sameexpopar=FALSE)."""
     obs, ev, doses = _rot()
     fit = fit_eventdep_exposure(obs, ev, doses, windows=((1, 21),), covariates=[ROT_AGE],
-                                name="rv")
+                                name="rv", same_params=same)
     b = fit.params
+    beta = {1: b["rv1"], 2: b["rv1"] if same else b["rv2"]}  # dose -> its risk parameter
     first = ev.groupby("id")["day"].min()
     kept = doses[doses["day"] <= doses["id"].map(first)]
     iv = build_intervals(obs, ev, [Exposure("rv", kept, ((0, 0), (1, 21)), dose_levels=True)],
@@ -384,19 +387,21 @@ def test_eventdepenexp_solves_the_weighted_poisson_score_equations() -> None:
         event_lev = int(lev[g["events"].to_numpy() > 0][0])
         risk = {2: 1, 4: 2}  # level -> dose of a risk window
         if lev[0] == 0:  # stratum 0
-            w = np.exp(-b["rv1"]) if event_lev in risk else 1.0
-            parts.append(g.assign(s=f"{cid}.0", x=0.0, w=g["events"] * w))
+            w = np.exp(-beta[risk[event_lev]]) if event_lev in risk else 1.0
+            parts.append(g.assign(s=f"{cid}.0", x1=0.0, x2=0.0, w=g["events"] * w))
         for d in (1, 2):
             mine = np.flatnonzero((lev == 2 * d - 1) | (lev == 2 * d))
             if len(mine) == 0:
                 continue
             h = g.iloc[mine[0]:]
             later = event_lev in risk and risk[event_lev] > d
-            w = np.exp(-b["rv1"]) if later else 1.0
-            parts.append(h.assign(s=f"{cid}.{d}", x=(h["rv"] == 2 * d).astype(float),
-                                  w=h["events"] * w))
+            w = np.exp(-beta[risk[event_lev]]) if later else 1.0
+            on = (h["rv"] == 2 * d).astype(float)
+            parts.append(h.assign(s=f"{cid}.{d}", x1=on if (same or d == 1) else 0.0,
+                                  x2=on if (not same and d == 2) else 0.0, w=h["events"] * w))
     st = pd.concat(parts, ignore_index=True)
-    Z = pd.concat([st[["x"]], pd.get_dummies(st["age"], prefix="age", dtype=float)
+    xcols = ["x1"] if same else ["x1", "x2"]
+    Z = pd.concat([st[xcols], pd.get_dummies(st["age"], prefix="age", dtype=float)
                    .drop(columns="age_1")], axis=1).to_numpy()
     rate = st["days"].to_numpy(float) * np.exp(Z @ b.to_numpy())
     p = rate / pd.Series(rate).groupby(st["s"]).transform("sum").to_numpy()
