@@ -36,7 +36,13 @@ exact Cox partial likelihood with one stratum per event, which expands every age
 dummy column. Here the age levels stay an integer index: one Newton-Raphson step forms the
 gradient and the dense ``(p + K)`` information matrix from the cases x ages probability matrix
 (:mod:`analysis.sccs._strata`), so the cost is O(cases x K^2 + K^3) per step and the fit
-converges in a handful of steps.
+converges in a handful of steps. The information matrix is dense: ``K`` up to a few thousand
+distinct event ages is practical (K = 5,000 needs 200 MB for it); the cases x ages
+probabilities are formed in chunks of at most 4 million cells.
+
+A term that is a function of age alone (e.g. age groups) is aliased with the age steps; it is
+reported as NaN (R's ``coxph`` would instead drop the last dependent age step, since its age
+dummies come after the terms).
 
 Examples
 --------
