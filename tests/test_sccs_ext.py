@@ -447,3 +447,21 @@ def test_semiparametric_rejects_missing_term_and_warns_on_separation() -> None:
 def test_eventdepenobs_rejects_unknown_integration_convention() -> None:
     with pytest.raises(EventDepObservationError, match="integrate_from"):
         _nrt(integrate_from="middle")
+
+
+def test_semiparametric_term_of_age_alone_is_aliased_not_fitted() -> None:
+    """An age-group term is a combination of the free age steps: NaN, and the exposure
+    estimates are those of the model without it."""
+    obs, ev, _ = _itp()
+    mmr = pd.read_csv(R1 / "itpdat.csv")[["case", "mmr"]].drop_duplicates()
+    ex = Exposure.from_r("mmr", mmr.set_axis(["id", "day"], axis=1), expogrp=(0, 15, 29),
+                         end_offset=42)
+    iv = build_intervals(obs, ev, [ex], [AgeGroups((547,))])
+    for lev in (1, 2, 3):
+        iv[f"mmr{lev}"] = (iv["mmr"] == lev).astype(float)
+    iv["age2"] = (iv["age"] == 2).astype(float)
+    with_age = fit_semiparametric(iv, ev, ["age2", "mmr1", "mmr2", "mmr3"], age_prefix="a")
+    without = fit_semiparametric(iv, ev, ["mmr1", "mmr2", "mmr3"], age_prefix="a")
+    assert with_age.aliased == ["age2"]
+    np.testing.assert_allclose(with_age.params[["mmr1", "mmr2", "mmr3"]].to_numpy(),
+                               without.params[["mmr1", "mmr2", "mmr3"]].to_numpy(), rtol=1e-9)

@@ -41,7 +41,7 @@ distinct event ages is practical (K = 5,000 needs 200 MB for it); the cases x ag
 probabilities are formed in chunks of at most 4 million cells.
 
 A term that is a function of age alone (e.g. age groups) is aliased with the age steps; it is
-reported as NaN (R's ``coxph`` would instead drop the last dependent age step, since its age
+reported as NaN (R's ``coxph`` would instead report one of the age steps as NA, since its age
 dummies come after the terms).
 
 Examples
