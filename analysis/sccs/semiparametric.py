@@ -48,13 +48,13 @@ Examples
 --------
 >>> import pandas as pd
 >>> from analysis.sccs.intervals import Exposure, build_intervals
->>> obs = pd.DataFrame({"id": [1, 2, 3], "start": [1, 1, 1], "end": [100, 100, 100]})
->>> ev = pd.DataFrame({"id": [1, 2, 3, 3], "day": [10, 20, 20, 60]})
->>> ex = Exposure("x", pd.DataFrame({"id": [1, 2, 3], "day": [5, 50, 55]}), ((0, 9),))
->>> iv = build_intervals(obs, ev, [ex])
+>>> obs = pd.DataFrame({"id": range(1, 6), "start": 1, "end": 100})
+>>> ev = pd.DataFrame({"id": [1, 2, 3, 4, 5], "day": [5, 20, 20, 5, 20]})
+>>> doses = pd.DataFrame({"id": [1, 2, 3, 4, 5], "day": [1, 41, 11, 51, 1]})
+>>> iv = build_intervals(obs, ev, [Exposure("x", doses, ((0, 9),))])
 >>> fit = fit_semiparametric(iv, ev, ["x"])
->>> list(fit.params.index)
-['x', 'age20', 'age60']
+>>> fit.params.round(4).to_dict()
+{'x': 0.9892, 'age20': 0.6654}
 """
 
 from __future__ import annotations
@@ -232,9 +232,9 @@ def fit_semiparametric(
     Examples
     --------
     >>> import pandas as pd
-    >>> iv = pd.DataFrame({"id": [1, 1, 2, 2], "start": [1, 11, 1, 31],
-    ...                    "end": [10, 60, 30, 60], "x": [1, 0, 0, 1]})
-    >>> ev = pd.DataFrame({"id": [1, 2, 2], "day": [5, 20, 40]})
+    >>> iv = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3], "start": [1, 11, 1, 31, 1, 11],
+    ...                    "end": [10, 60, 30, 60, 10, 60], "x": [1, 0, 0, 1, 1, 0]})
+    >>> ev = pd.DataFrame({"id": [1, 2, 2, 3], "day": [5, 20, 40, 40]})
     >>> fit = fit_semiparametric(iv, ev, ["x"])
     >>> fit.params.index.tolist()
     ['x', 'age20', 'age40']
