@@ -1,0 +1,155 @@
+"""Result objects of :mod:`analysis.sccs.r`: R's summary table, its printout and JSON.
+
+Private to :mod:`analysis.sccs.r`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Columns of :attr:`RFit.summary`, in order.
+COLUMNS = ("coef", "exp_coef", "se", "z", "p", "lower95", "upper95")
+#: qnorm(0.975), what R's ``summary.coxph`` uses for the 95% CI.
+Z975 = 1.959963984540054
+
+
+def summary_table(terms: list[str], coef: np.ndarray, se: np.ndarray, *,
+                  z_ci: float = Z975) -> pd.DataFrame:
+    """R's coefficient table: coef, exp(coef), se, z = coef/se, two-sided Wald p, and the 95%
+    CI exp(coef -+ z_ci * se). NaN coef (an aliased term) gives a NaN row, as R prints NA."""
+    from scipy.stats import norm
+
+    coef = np.asarray(coef, dtype=float)
+    se = np.asarray(se, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        z = coef / se
+        out = pd.DataFrame({
+            "coef": coef, "exp_coef": np.exp(coef), "se": se, "z": z,
+            "p": 2.0 * norm.sf(np.abs(z)),
+            "lower95": np.exp(coef - z_ci * se), "upper95": np.exp(coef + z_ci * se),
+        }, index=pd.Index(terms, name="term"))
+    return out
+
+
+def _num(v: Any) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+@dataclass
+class RFit:
+    """What an :mod:`analysis.sccs.r` model function returns (R's ``summary`` object).
+
+    Attributes
+    ----------
+    summary:
+        One row per coefficient, indexed by R's name (``mmr1``, ``age2``, ``factor(sex)2``,
+        ``factor(sex)2:mmr1``), columns ``coef, exp_coef, se, z, p, lower95, upper95``; an
+        aliased term is NaN throughout (R prints NA).
+    loglik, loglik_null:
+        Log-likelihood at the estimate and at 0 (R's ``summary(fit)$loglik``); None where the R
+        function reports none.
+    n_cases, n_events:
+        Cases and events used.
+    model:
+        ``"standardsccs"``, ``"semisccs"``, ``"eventdepenexp"`` or ``"eventdepenobs"``.
+    modelfit:
+        ``eventdepenobs`` only: rows ``Loglik`` and ``AIC``, columns ``EWA EWI EGA EGI``.
+    fit:
+        The engine's own result object (for everything R does not print).
+    warnings:
+        Messages of the warnings the engine raised.
+    """
+
+    summary: pd.DataFrame
+    n_cases: int
+    n_events: int
+    model: str
+    loglik: float | None = None
+    loglik_null: float | None = None
+    modelfit: pd.DataFrame | None = None
+    fit: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def df(self) -> int:
+        """Number of estimated (not aliased) coefficients."""
+        return int(self.summary["coef"].notna().sum())
+
+    @property
+    def logtest(self) -> tuple[float, int, float] | None:
+        """R's ``logtest``: likelihood-ratio test against all coefficients 0 (test, df, p)."""
+        if self.loglik is None or self.loglik_null is None:
+            return None
+        from scipy.stats import chi2
+
+        test = 2.0 * (self.loglik - self.loglik_null)
+        return test, self.df, float(chi2.sf(test, self.df))
+
+    @property
+    def coefficients(self) -> pd.DataFrame:
+        """R's ``$coefficients`` (coef, exp(coef), se(coef), z, Pr(>|z|))."""
+        s = self.summary
+        return pd.DataFrame({"coef": s["coef"], "exp(coef)": s["exp_coef"],
+                             "se(coef)": s["se"], "z": s["z"], "Pr(>|z|)": s["p"]})
+
+    @property
+    def conf_int(self) -> pd.DataFrame:
+        """R's ``$conf.int`` (exp(coef), exp(-coef), lower .95, upper .95)."""
+        s = self.summary
+        return pd.DataFrame({"exp(coef)": s["exp_coef"], "exp(-coef)": np.exp(-s["coef"]),
+                             "lower .95": s["lower95"], "upper .95": s["upper95"]})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: model, cases, events, log-likelihoods, terms (non-finite -> None)."""
+        doc: dict[str, Any] = {
+            "model": self.model, "n_cases": int(self.n_cases), "n_events": int(self.n_events),
+            "loglik": None if self.loglik is None else _num(self.loglik),
+            "loglik_null": None if self.loglik_null is None else _num(self.loglik_null),
+            "terms": [{"term": t, **{c: _num(row[c]) for c in COLUMNS}}
+                      for t, row in self.summary.iterrows()],
+        }
+        if self.modelfit is not None:
+            doc["modelfit"] = {m: {r: _num(self.modelfit.loc[r, m]) for r in self.modelfit.index}
+                               for m in self.modelfit.columns}
+        return doc
+
+    def __str__(self) -> str:
+        def fmt(df: pd.DataFrame) -> str:
+            return df.rename_axis(None).to_string(float_format=lambda v: f"{v:.4g}",
+                                                  na_rep="NA")
+
+        lines = [f"{self.model}: n = {self.n_cases} cases, number of events = {self.n_events}",
+                 "", fmt(self.coefficients), "", fmt(self.conf_int)]
+        if self.loglik is not None:
+            lines += ["", f"log-likelihood = {self.loglik:.6g}"]
+            lt = self.logtest
+            if lt is not None:
+                lines[-1] += f"; likelihood ratio test = {lt[0]:.4g} on {lt[1]} df, p = {lt[2]:.3g}"
+        if self.modelfit is not None:
+            lines += ["", "modelfit:", fmt(self.modelfit)]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RLRTest:
+    """R's ``lrtsccs(model1, model2)``: ``test``, ``df``, ``pvalue`` as R prints them (4
+    significant digits; R computes the p-value from the rounded statistic), and the unrounded
+    ``test_exact`` and ``pvalue_exact``."""
+
+    test: float
+    df: int
+    pvalue: float
+    test_exact: float
+    pvalue_exact: float
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The one-row data frame R prints."""
+        return pd.DataFrame({"test": [self.test], "df": [self.df], "pvalue": [self.pvalue]},
+                            index=[" "])
