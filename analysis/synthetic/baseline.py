@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from analysis.paper.targets import target
 from analysis.study import DAYS_PER_MONTH, DAYS_PER_YEAR
+from analysis.synthetic.registry import planted as target
 from analysis.synthetic.sampling import allocate, exact_sorted_sample
 
 #: Short group keys used in target ids.
