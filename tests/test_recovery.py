@@ -67,6 +67,7 @@ def test_recover_rows_and_truths(few):
     assert (cov == few["covered"]).all()
     assert few["irr"].nunique() == len(few)  # estimates vary between cohorts and models
     pd.testing.assert_frame_equal(few, recover(range(3), progress=False))  # deterministic
+    pd.testing.assert_frame_equal(few, recover(range(3), progress=False, workers=2))
 
 
 def test_recover_uses_the_books_fit(few):
