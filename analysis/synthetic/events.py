@@ -7,8 +7,13 @@ as easy as one of 143.
 
 Infections are a recurrent-event (Poisson) process with a daily rate
 
-    rate_i(d) = base_g * frailty_i * HGG(IgG_i(d)) * SEASON(d) * PROGRESSION_i(d) * IVIG_i(d)
+    rate_i(d) = base_g * frailty_i * HGG(own IgG_i(d)) * SEASON(d) * PROGRESSION_i(d)
+                * EARLY_i(d) * IVIG_i(d)
 
+whose parameters are the stated truth of the cohort (:class:`TruthParameters`, written as
+``truth.json``). HGG follows the patient's own functional IgG, not the IgG IVIG adds to the
+measured value, so ``IVIG_i(d)`` (``irr_on_ivig`` on the 30 days from each dose) is the whole,
+true effect of IVIG. The rate is
 simulated by *thinning*: candidate days are drawn at a per-patient upper bound ``rate_max_i``
 (Poisson count, uniform placement) and kept with probability ``rate_i(d) / rate_max_i``. The
 uniform numbers used for that are drawn once, so re-evaluating the rate after IVIG is scheduled

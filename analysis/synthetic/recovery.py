@@ -38,7 +38,7 @@ from analysis.synthetic.events import TruthParameters
 from analysis.synthetic.seed_search import seed_score
 from analysis.synthetic.simulate import simulate_cohort, to_cohort
 
-__all__ = ["ESTIMANDS", "Estimand", "implied_hgg_irr", "recover", "summarise"]
+__all__ = ["ESTIMANDS", "Estimand", "implied_hgg_irr", "recover", "recovery_plot", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -226,11 +226,12 @@ def recovery_plot(results: pd.DataFrame, summary: pd.DataFrame):
         r = results[(results["estimand"] == e.key) & np.isfinite(results["log_irr"])]
         ratio = np.exp(r["log_irr"].to_numpy() - np.log(r["truth"].to_numpy()))
         jitter = np.random.default_rng(i).uniform(-0.25, 0.25, size=ratio.size)
-        ax.scatter(i + jitter, ratio, s=6, alpha=0.35, color="#4c72b0", linewidths=0)
+        ax.scatter(i + jitter, ratio, s=8, alpha=0.5, color="#4c72b0", linewidths=0)
         s = summary.set_index("estimand").loc[e.key]
         ax.plot([i - 0.35, i + 0.35], [s["geo_mean"] / s["truth"]] * 2, color="#c44e52", lw=2)
         ax.text(i, 0.13, f"{100 * s['coverage']:.0f}%", ha="center", fontsize=8)
-        labels.append(e.label.replace(", ", ",\n", 1))
+        labels.append(e.label.replace(", on IVIG", "").replace(", 60-day", ",\n60-day")
+                      .replace(" vs >= ", "\nvs >= "))
     ax.axhline(1.0, color="black", lw=1, ls="--")
     ax.set_yscale("log")
     ax.set_ylim(0.1, 10)
