@@ -116,6 +116,7 @@ book.glue_values({
     "confirmed_pct": 100 * outcomes.CONFIRMED_SHARE, "tail": study.OBS_TAIL_DAYS,
     "thr_any": study.HGG_THRESHOLDS[0], "thr_mod": study.HGG_THRESHOLDS[1],
     "thr_sev": study.HGG_THRESHOLDS[2], "canonical_seed": simulate.CANONICAL_SEED,
+    "pre": next(e.pre_window for e in recovery.ESTIMANDS if e.pre_window),
 }, prefix="tm_")
 
 # %% [markdown]
@@ -250,7 +251,8 @@ book.glue_figure("fig_truth_recovery", recovery.recovery_plot(results, summary))
 # %% [markdown]
 # Seeds 0 to {glue:text}`tr_seed_last` each give one cohort of the default truth (all-grade rate
 # ratio {glue:text}`tm_irr:.2f`, grade 3-4 {glue:text}`tm_irr34:.2f`). On each, the study fits the
-# primary all-grade and grade 3-4 models, the all-grade model with the 60-day pre-IVIG window, and
+# primary all-grade and grade 3-4 models, the all-grade model with the {glue:text}`tm_pre`-day
+# pre-IVIG window, and
 # the three HGG models. For the HGG models the truth is not one parameter: they compare all days below
 # a threshold with all days at or above it, while the infection rate steps through four IgG bands.
 # Their truth here is the truth's band rate ratio averaged over the IVIG group's observed days on each
@@ -279,7 +281,8 @@ book.glue_figure("fig_truth_recovery", recovery.recovery_plot(results, summary))
 # pre-exposure diagnostic looks for. The grade 3-4 estimate shares it
 # ({glue:text}`tr_grade34_rel_bias_pct:+.1f`%, coverage {glue:text}`tr_grade34_coverage_pct:.1f`%).
 #
-# **The pre-exposure window absorbs most of it.** With the 60 days before the first IVIG dose in a
+# **The pre-exposure window absorbs most of it.** With the {glue:text}`tm_pre` days before the first
+# IVIG dose in a
 # level of their own, the on-IVIG estimate has a relative bias of
 # {glue:text}`tr_all_pre60_rel_bias_pct:+.1f`% (MCSE {glue:text}`tr_all_pre60_mcse_pct:.1f`%) and
 # covers the truth in {glue:text}`tr_all_pre60_coverage_pct:.1f`% of cohorts. What is left is
@@ -287,7 +290,8 @@ book.glue_figure("fig_truth_recovery", recovery.recovery_plot(results, summary))
 # generator: an infection prompts IVIG more readily when the patient's own IgG is low, so prompted
 # courses tend to start when the background risk is high, and that risk carries into the on-IVIG
 # days; and the prompted first doses follow their infection by {glue:text}`tm_delay_lo` to
-# {glue:text}`tm_delay_hi` days, so a 60-day window does not hold all of the excess.
+# {glue:text}`tm_delay_hi` days, so a {glue:text}`tm_pre`-day window does not hold all of the
+# excess.
 #
 # **Without prompting, the plain estimate is right.** In {glue:text}`tr_n_no_prompt` cohorts drawn
 # with the same truth but with infections never prompting IVIG, the unadjusted estimate's relative

@@ -141,6 +141,15 @@ def _one(seed: int, truth: TruthParameters, estimands: tuple[Estimand, ...]) -> 
     return rows
 
 
+def _progress(items: Iterable, total: int, show: bool) -> Iterable:
+    """``items`` wrapped in a tqdm progress bar when ``show``."""
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc="truth recovery", unit="cohort", mininterval=1.0)
+
+
 def _one_packed(args: tuple[int, TruthParameters, tuple[Estimand, ...]]) -> list[dict]:
     """:func:`_one` with one argument (for a process pool)."""
     return _one(*args)
@@ -162,27 +171,18 @@ def recover(seeds: Iterable[int], truth: TruthParameters | None = None, *,
     truth = truth or TruthParameters()
     chosen = tuple(e for e in ESTIMANDS if estimands is None or e.key in set(estimands))
     jobs = [(int(s), truth, chosen) for s in seeds]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), desc="truth recovery", unit="cohort", mininterval=1.0)
     rows: list[dict] = []
     if workers > 1:
         import multiprocessing as mp
 
+        # the workers are forked before the progress bar (and its monitor thread) exists
         with mp.get_context("fork").Pool(workers) as pool:
-            for part in pool.imap(_one_packed, jobs, chunksize=4):
+            parts = pool.imap(_one_packed, jobs, chunksize=4)
+            for part in _progress(parts, len(jobs), progress):
                 rows.extend(part)
-                if bar is not None:
-                    bar.update()
     else:
-        for job in jobs:
+        for job in _progress(jobs, len(jobs), progress):
             rows.extend(_one(*job))
-            if bar is not None:
-                bar.update()
-    if bar is not None:
-        bar.close()
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
