@@ -174,7 +174,9 @@ book.glue_values({
 # than {glue:text}`tm_max_start` days (the paper's latest first IVIG,
 # {glue:text}`paper_res1_time_to_first_ivig_max` months). The process is simulated twice with the
 # same random numbers, without IVIG to find when it is prompted, then with the IVIG schedule in
-# place. Doses come every {glue:text}`tm_dose_every` days (every {glue:text}`tm_dose_short` for
+# place; an infection that prompted IVIG in the first pass is kept in the second, and the IVIG
+# group's base rate is rescaled once more so that its expected count, with IVIG in place, is again
+# {glue:text}`tm_overshoot:.1f` times the paper's. Doses come every {glue:text}`tm_dose_every` days (every {glue:text}`tm_dose_short` for
 # {glue:text}`tm_short_pct:.0f`% of patients) in one or two courses (a second one for
 # {glue:text}`tm_second_pct:.0f`%) of a median of {glue:text}`tm_doses_median:.1f` doses;
 # {glue:text}`tm_maint_pct:.0f`% stay on IVIG until daratumumab ends.
