@@ -21,15 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {e["id"]: e["value"] for sec in ("targets", "design_parameters", "derived")
            for e in yaml.safe_load((ROOT / "data/paper/targets.yaml").read_text())[sec]}
 
-#: Rows the issue requires to pass on the canonical cohort.
+#: Marginal rows required to pass on the canonical cohort (issue 10: estimates such as the SCCS
+#: rate ratios are not calibrated; they are judged against truth.json in the truth-recovery study).
 REQUIRED = [
     "t1_n_ivig", "t1_n_ref",
     "res1_infections_total", "res2_infections_total",
     "res1_patients_with_infection_n", "res2_patients_with_infection_n",
     "res1_g34_patients_n", "res2_g34_patients_n",
-    "res2_rate_allgrade", "res2_rate_g34", "drv_rate_ratio_on_off",
-    "sccs_allgrade_irr", "sccs_g34_irr", "sccs_pre60_irr",
-    "sccs_hgg_any_irr", "sccs_hgg_moderate_irr", "sccs_hgg_severe_irr",
+    "res2_rate_allgrade", "res2_rate_g34",
 ] + [f"t1_{v}_{g}_{s}" for v in ("age", "months_on_dara", "years_dx_to_dara", "lines",
                                   "prior_infections")
      for g in ("ivig", "ref") for s in ("median", "min", "max")] + [
@@ -78,15 +77,26 @@ def test_conflicts_say_which_version(canonical):
     assert "scaled" in canonical.loc["t1_prior_inf_1_ivig_n", "note"]
 
 
-def test_quick_sccs_numbers_against_the_paper(canonical):
-    # the issue's acceptance thresholds, paper values read from targets.yaml
-    assert abs(canonical.loc["sccs_allgrade_irr", "synthetic"] - TARGETS["sccs_allgrade_irr"]) \
-        <= 0.03
-    assert abs(canonical.loc["sccs_g34_irr", "synthetic"] - TARGETS["sccs_g34_irr"]) <= 0.05
-    assert canonical.loc["sccs_pre60_irr", "synthetic"] > 1.5
-    h = [canonical.loc[k, "synthetic"] for k in
-         ("sccs_hgg_any_irr", "sccs_hgg_moderate_irr", "sccs_hgg_severe_irr")]
-    assert 1 < h[0] < h[1] < h[2]
+def test_estimates_are_not_judged_as_calibration(canonical):
+    """SCCS rows and the crude on/off rate ratio are estimates: shown, never pass/fail."""
+    from analysis.synthetic.calibration import SCCS_TARGETS
+
+    for tid in (*SCCS_TARGETS, "drv_rate_ratio_on_off"):
+        assert canonical.loc[tid, "status"] == "info", tid
+        assert "truth.json" in canonical.loc[tid, "note"]
+
+
+def test_provenance_column(canonical):
+    """Every row is planted, selected or emergent; reads of the generator are planted, the
+    paper's SCCS estimates that no truth parameter reads are emergent."""
+    assert set(canonical["provenance"]) <= {"planted", "selected", "emergent"}
+    prov = canonical["provenance"]
+    for tid in ("res1_infections_total", "t1_n_ivig", "sccs_allgrade_irr", "sccs_g34_irr",
+                "t2_anc_lt05_g34_pct", "t2_alc_lt10_g12_pct", "res1_time_to_first_ivig_max"):
+        assert prov[tid] == "planted", tid
+    for tid in ("sccs_pre60_irr", "sccs_hgg_any_irr", "sccs_hgg_severe_irr",
+                "drv_rate_ratio_on_off", "sccs_allgrade_irr_adj_pre60"):
+        assert prov[tid] == "emergent", tid
 
 
 def test_any_valid_cohort_works_and_mismatches_fail():

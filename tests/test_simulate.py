@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {e["id"]: e["value"] for sec in ("targets", "design_parameters", "derived")
            for e in yaml.safe_load((ROOT / "data/paper/targets.yaml").read_text())[sec]}
 FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")
+WRITTEN = (*FILES, "cohort.yaml", "truth.json")
 # Headers written out from the data contract (data/README.md), required then optional columns.
 CONTRACT_HEADERS = {
     "patients.csv": "patient_id,group,sex,age_at_dara,diagnosis_date,dara_start,dara_last,"
@@ -60,13 +61,13 @@ def canonical_dir(tmp_path_factory) -> Path:
 def test_same_seed_gives_identical_bytes(tmp_path, canonical_dir):
     again = tmp_path / "again"
     write_cohort(simulate_cohort(CANONICAL_SEED), again)
-    for f in (*FILES, "cohort.yaml"):
+    for f in WRITTEN:
         assert (again / f).read_bytes() == (canonical_dir / f).read_bytes(), f
 
 
 def test_committed_cohort_is_the_canonical_output(canonical_dir):
     assert (SYNTHETIC_DIR / "cohort.yaml").is_file(), "data/synthetic/ is missing: run `make data`"
-    for f in (*FILES, "cohort.yaml"):
+    for f in WRITTEN:
         assert (SYNTHETIC_DIR / f).read_bytes() == (canonical_dir / f).read_bytes(), (
             f"data/synthetic/{f} differs from the generator's output; run `make data`")
 
@@ -80,7 +81,7 @@ def test_make_data_command_regenerates_committed_files(tmp_path):
     assert res.returncode == 0, res.stderr
     cmp = filecmp.dircmp(out, SYNTHETIC_DIR)
     assert not cmp.left_only and not cmp.right_only
-    for f in (*FILES, "cohort.yaml"):
+    for f in WRITTEN:
         assert (out / f).read_bytes() == (SYNTHETIC_DIR / f).read_bytes(), f
 
 
@@ -139,9 +140,16 @@ def test_any_seed_gives_a_valid_cohort(tmp_path, seed):
                                            TARGETS["res1_ivig_dose_high"]).all()
     # unknowns are empty cells where the paper had missing values
     assert p["iss"].isna().any() and p["riss"].isna().any() and p["high_risk_cyto"].isna().any()
-    # nobody dies before the end of their observation period
+    # nobody dies during a course of daratumumab; last contact is death or a later day
     dead = p["death_date"].notna()
-    assert (p.loc[dead, "death_date"] > p.loc[dead, "dara_last"] + pd.Timedelta(days=30)).all()
+    assert (p.loc[dead, "death_date"] > p.loc[dead, "dara_last"]).all()
+    assert (p.loc[dead, "last_contact"] == p.loc[dead, "death_date"]).all()
+    assert (p.loc[~dead, "last_contact"] > p.loc[~dead, "dara_last"]).all()
+    # no dated record after death (data contract: an error)
+    death = p.set_index("patient_id")["death_date"]
+    for table in (c.ivig, c.infections, c.igg, c.progression):
+        d = death.reindex(table["patient_id"]).to_numpy()
+        assert not (pd.notna(d) & (table["date"].to_numpy() > d)).any()
 
 
 def test_seed7_supports_every_analysis():
@@ -167,16 +175,112 @@ def test_seed7_supports_every_analysis():
 
 
 # --------------------------------------------------------------------------- mechanisms
-def test_mechanisms_show_in_a_large_raw_cohort():
-    """Without the count-matching step, the process itself carries the paper's mechanisms."""
-    from analysis.synthetic.seed_search import sccs_estimates
+def _irr(cohort, term="on_ivig", outcome="all", **kw) -> float:
+    from analysis.study import fit_sccs
 
-    tab = simulate_cohort(11, n_ivig=1200, n_reference=0, match=False)
-    est = sccs_estimates(tab)
-    assert est["all"] < 0.8  # IVIG lowers the rate
-    assert est["g34"] < est["all"]  # more so for grade 3-4 infections
-    assert est["pre60"] > 1.3  # infections prompt IVIG
-    assert 1 < est["hgg700"] < est["hgg400"] < est["hgg200"]  # deeper HGG, more infections
+    return float(fit_sccs(cohort, outcome, **kw).summary.loc[term, "irr"])
+
+
+def test_mechanisms_show_in_a_large_raw_cohort():
+    """Without the exact-count step, the process carries the mechanisms of its truth: IVIG
+    lowers the rate, more so for grade 3-4, infections prompt IVIG (pre-window above 1), deeper
+    HGG means more infections."""
+    from analysis.synthetic.simulate import to_cohort
+
+    c = to_cohort(simulate_cohort(11, n_ivig=1200, n_reference=0, match=False))
+    assert _irr(c) < 0.8
+    assert _irr(c, outcome="grade3") < _irr(c)
+    assert _irr(c, "pre_ivig", pre_window=60) > 1.3
+    hgg = [_irr(c, f"igg_below_{t}", hgg=t) for t in (700, 400, 200)]
+    assert hgg[0] > 1 and hgg[1] < hgg[2]
+
+
+# --------------------------------------------------------------------------- truth
+def test_truth_defaults_are_the_papers_estimates_and_assumptions():
+    from analysis.synthetic.events import TruthParameters
+
+    t = TruthParameters()
+    assert t.irr_on_ivig == TARGETS["sccs_allgrade_irr"]
+    assert t.irr_on_ivig_grade34 == TARGETS["sccs_g34_irr"]
+    assert t.os_5yr_pct == TARGETS["res1_os_5yr_pct"]
+    # latest first IVIG: the paper's 25.4 months in days (365.25 / 12 days a month)
+    assert t.max_start_days == round(TARGETS["res1_time_to_first_ivig_max"] * 365.25 / 12)
+    with pytest.raises(ValueError, match="irr_on_ivig"):
+        TruthParameters(irr_on_ivig=0.0)
+
+
+def test_truth_json_states_the_parameters(canonical_dir):
+    import json
+    from dataclasses import fields
+
+    from analysis.synthetic.events import TruthParameters
+
+    doc = json.loads((canonical_dir / "truth.json").read_text())
+    assert doc["seed"] == CANONICAL_SEED and doc["n_ivig"] == TARGETS["t1_n_ivig"]
+    assert list(doc["parameters"]) == [f.name for f in fields(TruthParameters)]
+    assert doc["parameters"]["irr_on_ivig"] == TARGETS["sccs_allgrade_irr"]
+    assert set(doc["shortfall"].values()) == {0}
+
+
+def test_cli_true_irr_overrides_the_truth(tmp_path):
+    import json
+
+    out = tmp_path / "t"
+    res = run_cli("--seed", "2", "--true-irr", "0.3", "--true-irr-grade34", "0.2", "--out",
+                  str(out))
+    assert res.returncode == 0, res.stderr
+    p = json.loads((out / "truth.json").read_text())["parameters"]
+    assert (p["irr_on_ivig"], p["irr_on_ivig_grade34"]) == (0.3, 0.2)
+    from analysis.study.cohort import load_cohort
+
+    load_cohort(out)  # valid
+    for bad in ("0", "-1", "nan", "inf"):
+        res = run_cli("--true-irr", bad, "--out", str(tmp_path / f"bad{bad}"))
+        assert res.returncode == 2 and "--true-irr" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_primary_estimate_follows_the_true_irr():
+    """Across seeds the primary estimate varies and follows the truth: with true rate ratios 0.3
+    and 1.0 the mean log estimates differ by about log(0.3) (the bias of the unadjusted estimate,
+    from infections prompting IVIG, is shared by both)."""
+    from analysis.synthetic.events import TruthParameters
+    from analysis.synthetic.simulate import to_cohort
+
+    est = {}
+    for x in (0.3, 1.0):
+        t = TruthParameters(irr_on_ivig=x, irr_on_ivig_grade34=x)
+        est[x] = np.log([_irr(to_cohort(simulate_cohort(s, truth=t))) for s in range(6)])
+    assert np.std(est[0.3]) > 0.05 and np.std(est[1.0]) > 0.05  # varies by chance
+    diff = est[1.0].mean() - est[0.3].mean()
+    assert abs(diff - np.log(1 / 0.3)) < 0.4, diff
+
+
+def test_deaths_inside_observation_follow_the_survival_truth():
+    """Deaths before dara_last + 30: as many as an exponential survival with the truth's 5-year
+    OS gives (expected count summed over patients; the observed count is Poisson-binomial)."""
+    from analysis.synthetic.events import TruthParameters
+
+    os5 = TruthParameters().os_5yr_pct / 100
+    obs, exp, var = 0, 0.0, 0.0
+    for s in range(8):
+        p = simulate_cohort(s)["patients"]
+        end = p["dara_last"] + pd.Timedelta(days=30)
+        obs += int((p["death_date"] <= end).sum())
+        years = ((end - p["dara_start"]).dt.days + 1) / 365.25
+        q = 1 - os5 ** (years / 5)
+        exp += float(q.sum())
+        var += float((q * (1 - q)).sum())
+    assert abs(obs - exp) < 4 * np.sqrt(var), (obs, exp)
+    assert obs > 0
+
+
+def test_in_memory_cohort_equals_the_written_one():
+    from analysis.synthetic.simulate import as_cohort, to_cohort
+
+    t = simulate_cohort(5)
+    a, b = to_cohort(t), as_cohort(t)
+    for name in ("patients", "ivig", "infections", "igg", "progression"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
 
 
 def test_reference_group_differs_as_in_the_paper():
@@ -193,6 +297,25 @@ def test_functional_igg_of_igg_myeloma_subtracts_the_mspike():
     assert gm["m_spike_g_dl"].notna().all()
     assert (gm["igg_mg_dl"] > 1000 * gm["m_spike_g_dl"]).all()
     assert g.loc[g["heavy_chain"] == "none", "m_spike_g_dl"].isna().all()
+
+
+def test_exact_count_step_is_blind_to_exposure():
+    """The step removes events uniformly (never a patient's last) and clears whole patients by
+    their counts only: over many draws every event of a patient is removed equally often."""
+    from analysis.synthetic.infections import thin_to_counts
+
+    rng = np.random.default_rng(1)
+    pid = np.array([0, 0, 0, 0, 1, 1, 2])
+    kept = np.zeros(pid.size)
+    for _ in range(4000):
+        out, short = thin_to_counts(rng, pid, np.ones(pid.size, bool), np.arange(3), 3, 4)
+        assert short == 0 and out.sum() == 4 and set(pid[out]) == {0, 1, 2}
+        kept += out
+    share = kept / 4000
+    # patient 0 keeps 4 - k of its 4 events, each equally likely to stay
+    assert np.ptp(share[:4]) < 0.05 and np.ptp(share[4:6]) < 0.05
+    _, short = thin_to_counts(rng, pid, np.ones(pid.size, bool), np.arange(3), 3, 9)
+    assert short == 2
 
 
 def test_scales_to_larger_cohorts():
@@ -287,7 +410,8 @@ def test_cli_module_is_light():
 def test_cli_help_lists_options():
     res = run_cli("--help")
     assert res.returncode == 0
-    for opt in ("--seed", "--out", "--n-ivig", "--n-reference"):
+    for opt in ("--seed", "--out", "--n-ivig", "--n-reference", "--true-irr",
+                "--true-irr-grade34"):
         assert opt in res.stdout
 
 
@@ -301,22 +425,3 @@ def test_large_cohort_keeps_its_shape():
     assert pts["patient_id"].is_unique
     assert set(t["infections"]["patient_id"]) <= set(pts["patient_id"])
     assert set(t["ivig"]["patient_id"]) <= set(pts.loc[pts["group"] == "ivig", "patient_id"])
-
-
-def test_generator_on_ivig_days_match_the_analysis_day_counting():
-    """The count-matching step's on-IVIG person-time (simulate_infections.on_days, on raw arrays)
-    equals the on-IVIG days of the analyses' interval table (analysis.study.study_intervals)."""
-    from analysis.study import observation_periods, study_intervals, to_day
-    from analysis.synthetic.infections import on_days
-    from analysis.synthetic.simulate import as_cohort
-
-    cohort = as_cohort(simulate_cohort(7))
-    obs = observation_periods(cohort)
-    ids = pd.Index(obs["patient_id"])
-    iv = cohort.ivig
-    ours = on_days(ids.get_indexer(iv["patient_id"]).astype("int64"), to_day(iv["date"]),
-                   obs["start_day"].to_numpy(), obs["end_day"].to_numpy())
-    d = study_intervals(cohort, group=None)
-    theirs = (d["days"] * d["on_ivig"]).groupby(d["id"]).sum().reindex(ids, fill_value=0)
-    assert ours.sum() > 0
-    np.testing.assert_array_equal(ours, theirs.to_numpy())

@@ -1,6 +1,9 @@
-"""``python -m analysis simulate [--seed N] [--n-ivig N] [--n-reference N] --out DIR``.
+"""``python -m analysis simulate [--seed N] [--n-ivig N] [--n-reference N] [--true-irr X]
+[--true-irr-grade34 Y] --out DIR``.
 
-Writes a synthetic cohort (five CSV files and ``cohort.yaml``) into ``DIR``; the same seed always
+Writes a synthetic cohort (five CSV files, ``cohort.yaml`` and ``truth.json``, the parameters it was
+drawn from) into ``DIR``; ``--true-irr`` and ``--true-irr-grade34`` set the true on-IVIG rate
+ratios (all grades, grade 3-4) instead of the defaults read from the paper. The same seed always
 gives byte-identical files, and the default seed gives the committed ``data/synthetic/``. Refuses to
 write into a non-empty folder that is not a previous simulator output (exit code 2). pandas and
 numpy are imported only when the command runs, so ``--help`` stays instant.
@@ -16,11 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Register the ``simulate`` subcommand."""
     p = subparsers.add_parser(
         "simulate",
-        help="generate a synthetic cohort calibrated to the paper",
+        help="generate a synthetic cohort from a stated truth",
         description=(
-            "Generate a synthetic cohort (patients, ivig, infections, igg, progression CSV files "
-            "and cohort.yaml) calibrated to Lancman et al. 2026. Deterministic: the same seed "
-            "gives byte-identical files. The default seed reproduces data/synthetic/."
+            "Generate a synthetic cohort (patients, ivig, infections, igg, progression CSV files, "
+            "cohort.yaml and truth.json) drawn from stated parameters, with marginal counts "
+            "calibrated to Lancman et al. 2026. Deterministic: the same seed and options give "
+            "byte-identical files. The default seed reproduces data/synthetic/."
         ),
     )
     p.add_argument("--seed", type=int, default=None,
@@ -28,6 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--n-ivig", type=int, default=None, help="IVIG patients (default 43)")
     p.add_argument("--n-reference", type=int, default=None,
                    help="reference patients (default 100)")
+    p.add_argument("--true-irr", type=float, default=None, metavar="X",
+                   help="true on-IVIG rate ratio of all infections (default: the paper's 0.57)")
+    p.add_argument("--true-irr-grade34", type=float, default=None, metavar="Y",
+                   help="true on-IVIG rate ratio of grade 3-4 infections (default: the paper's "
+                        "0.30)")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output folder: new, empty, or a previous simulator output")
     p.set_defaults(func=run)
@@ -38,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     """Simulate and write; 0 on success, 2 on refusal or bad arguments."""
     from pathlib import Path
 
+    from analysis.synthetic.events import TruthParameters
     from analysis.synthetic.simulate import (
         CANONICAL_SEED,
         SimulateError,
@@ -66,8 +76,18 @@ def run(args: argparse.Namespace) -> int:
     if seed < 0:
         print(f"simulate: --seed must be >= 0, got {seed}", file=sys.stderr)
         return 2
+    for name in ("true_irr", "true_irr_grade34"):
+        v = getattr(args, name)
+        if v is not None and not (0 < v < float("inf")):
+            print(f"simulate: --{name.replace('_', '-')} must be a positive number, got {v}",
+                  file=sys.stderr)
+            return 2
+    over = {k: v for k, v in (("irr_on_ivig", args.true_irr),
+                              ("irr_on_ivig_grade34", args.true_irr_grade34)) if v is not None}
     try:
-        tables = simulate_cohort(seed, n_ivig=args.n_ivig, n_reference=args.n_reference)
+        truth = TruthParameters(**over)
+        tables = simulate_cohort(seed, n_ivig=args.n_ivig, n_reference=args.n_reference,
+                                 truth=truth)
         write_cohort(tables, out)
     except (SimulateError, OSError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
@@ -76,5 +96,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out}: {int((p['group'] == 'ivig').sum())} IVIG and "
           f"{int((p['group'] == 'reference').sum())} reference patients, "
           f"{len(tables['infections'])} infections, {len(tables['ivig'])} IVIG doses, "
-          f"{len(tables['igg'])} IgG measurements (seed {seed})")
+          f"{len(tables['igg'])} IgG measurements (seed {seed}; true on-IVIG rate ratio "
+          f"{truth.irr_on_ivig:g}, grade 3-4 {truth.irr_on_ivig_grade34:g}; see truth.json)")
     return 0

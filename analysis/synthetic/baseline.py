@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from analysis.paper.targets import target
 from analysis.study import DAYS_PER_MONTH, DAYS_PER_YEAR
+from analysis.synthetic.registry import planted as target
 from analysis.synthetic.sampling import allocate, exact_sorted_sample
 
 #: Short group keys used in target ids.
@@ -37,7 +37,7 @@ GROUP_KEY = {"ivig": "ivig", "reference": "ref"}
 PAPER_N = {"ivig": "t1_n_ivig", "reference": "t1_n_ref"}
 
 #: Simulator assumptions where the paper prints nothing for the reference group
-#: (documented in the METHOD text; not paper numbers).
+#: (not paper numbers; see the book's chapter on the synthetic cohort's truth).
 REFERENCE_ASSUMED = {
     "prior_asct": 0.50,
     "antiviral_ppx": 0.95,

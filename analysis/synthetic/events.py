@@ -7,8 +7,13 @@ as easy as one of 143.
 
 Infections are a recurrent-event (Poisson) process with a daily rate
 
-    rate_i(d) = base_g * frailty_i * HGG(IgG_i(d)) * SEASON(d) * PROGRESSION_i(d) * IVIG_i(d)
+    rate_i(d) = base_g * frailty_i * HGG(own IgG_i(d)) * SEASON(d) * PROGRESSION_i(d)
+                * EARLY_i(d) * IVIG_i(d)
 
+whose parameters are the stated truth of the cohort (:class:`TruthParameters`, written as
+``truth.json``). HGG follows the patient's own functional IgG, not the IgG IVIG adds to the
+measured value, so ``IVIG_i(d)`` (``irr_on_ivig`` on the 30 days from each dose) is the whole,
+true effect of IVIG. The rate is
 simulated by *thinning*: candidate days are drawn at a per-patient upper bound ``rate_max_i``
 (Poisson count, uniform placement) and kept with probability ``rate_i(d) / rate_max_i``. The
 uniform numbers used for that are drawn once, so re-evaluating the rate after IVIG is scheduled
@@ -22,11 +27,13 @@ paper's pre-exposure diagnostic detects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
-from analysis.study import FALL_WINTER_MONTHS, month_of_day
+from analysis.study import DAYS_PER_MONTH, FALL_WINTER_MONTHS, month_of_day
+from analysis.synthetic.registry import planted
 
 KEY = np.int64(1 << 21)  # day numbers are < 2**21; key = patient * KEY + day
 #: Polyclonal IgG recovery in responders (assumptions): share of responders who recover, start
@@ -36,22 +43,56 @@ RECOVERY_START = (0.9, 1.9)
 RECOVERY_LEVEL = (600.0, 1000.0)
 
 
-@dataclass(frozen=True)
-class RateModel:
-    """Relative rates of the infection process (simulator assumptions, see METHOD)."""
+def _from_paper(target_id: str, scale: float = 1.0, whole: bool = False) -> Any:
+    """A dataclass default read from the paper's targets (through the provenance gate)."""
+    def read() -> Any:
+        v = float(planted(target_id)) * scale
+        return round(v) if whole else v
+    return field(default_factory=read)
 
-    # relative rate by functional IgG band: >=700, 400-<700, 200-<400, <200 mg/dL
+
+@dataclass(frozen=True)
+class TruthParameters:
+    """The data-generating truth of a synthetic cohort: every parameter of the mechanism.
+
+    A cohort is drawn from these parameters; :meth:`as_dict` is written next to it as
+    ``truth.json``. Defaults read from the paper (through
+    :func:`analysis.synthetic.registry.planted`) are marked below; the others are the simulator's
+    assumptions. The rate of infection of patient ``i`` on day ``d`` is
+
+        base_g * frailty_i * HGG(own IgG_i(d)) * SEASON(d) * PROGRESSION_i(d) * EARLY_i(d)
+        * IVIG_i(d)
+
+    where ``IVIG_i(d)`` is ``irr_on_ivig`` on the 30 days from each dose and 1 otherwise, and
+    HGG depends on the patient's *own* functional IgG (without the IgG that IVIG adds), so the
+    whole effect of IVIG is ``irr_on_ivig``: it is the true value of the on-IVIG rate ratio the
+    self-controlled case series estimates. Grade 3-4 infections are a share of all infections
+    whose odds on IVIG are scaled so that their on-IVIG rate ratio is ``irr_on_ivig_grade34``.
+
+    Examples
+    --------
+    >>> t = TruthParameters(irr_on_ivig=0.3)
+    >>> t.irr_on_ivig, t.as_dict()["irr_on_ivig"]
+    (0.3, 0.3)
+    """
+
+    # --- the effects the analyses estimate
+    #: true on-IVIG rate ratio, all grades (default: the paper's estimate, sccs_allgrade_irr)
+    irr_on_ivig: float = _from_paper("sccs_allgrade_irr")
+    #: true on-IVIG rate ratio of grade 3-4 infections (default: the paper's sccs_g34_irr)
+    irr_on_ivig_grade34: float = _from_paper("sccs_g34_irr")
+    #: relative rate by the patient's own functional IgG band: >=700, 400-<700, 200-<400, <200
     hgg_rr: tuple[float, float, float, float] = (1.0, 1.2, 1.45, 3.0)
     fall_winter_rr: float = 1.25
     progression_rr: float = 3.0
     progression_days: int = 30
     early_rr: float = 1.8  # first weeks of daratumumab (weekly doses, steroids)
     early_days: int = 90
-    ivig_rr: float = 0.66  # direct effect; IVIG also raises IgG (second path)
     ivig_days: int = 30
-    frailty_shape: float = 2.0
+    # --- patients differ: gamma frailty (mean 1), rank-correlated with prior-year infections
+    frailty_shape: float = 2.0  # variance 1 / shape
     frailty_prior_rho: float = 0.5
-    # event-dependent start of IVIG
+    # --- infections prompt IVIG (event-dependent exposure)
     prompt_prob: float = 0.5
     prompt_low_igg_mult: float = 1.4
     delay_days: tuple[int, int] = (21, 80)
@@ -59,8 +100,9 @@ class RateModel:
     low_igg_path: float = 0.1
     early_start_days: int = 60
     fallback_mean_days: float = 150.0
-    max_start_days: int = 773  # latest first IVIG: the paper's 25.4 months
-    # IVIG schedule
+    #: latest first IVIG (days after the first daratumumab dose): res1_time_to_first_ivig_max
+    max_start_days: int = _from_paper("res1_time_to_first_ivig_max", DAYS_PER_MONTH, whole=True)
+    # --- IVIG schedule
     dose_interval: int = 28
     short_interval: int = 21  # every 3 weeks for a few patients
     short_interval_prob: float = 0.2
@@ -70,6 +112,37 @@ class RateModel:
     maintenance_prob: float = 0.2  # IVIG until the end of daratumumab
     half_life_days: float = 25.0
     increment_per_04g: float = 230.0  # mg/dL added at the peak by 0.4 g/kg
+    # --- grade 3-4 share of infections (off IVIG; assumptions), multiplied by IgG band and
+    # progression; drawn above the target counts, then thinned blind to exposure
+    g34_prob_ivig: float = 0.36
+    g34_prob_reference: float = 0.21
+    g34_band_mult: tuple[float, float, float, float] = (1.0, 1.0, 1.3, 1.9)
+    g34_progression_mult: float = 1.5
+    # --- deaths: exponential survival from the first daratumumab dose with the paper's 5-year OS
+    os_5yr_pct: float = _from_paper("res1_os_5yr_pct")
+    data_cut: str = "2025-06-30"
+    # --- expected infections drawn, as a multiple of the paper's count, before exact thinning
+    overshoot: float = 1.3
+
+    def __post_init__(self) -> None:
+        for name in ("irr_on_ivig", "irr_on_ivig_grade34"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a positive number, got {v}")
+
+    @property
+    def ivig_rr(self) -> float:
+        """Multiplier of the all-grade rate on IVIG (the true all-grade rate ratio)."""
+        return float(self.irr_on_ivig)
+
+    @property
+    def g34_on_ivig_odds(self) -> float:
+        """Multiplier of the grade 3-4 share on IVIG, so grade 3-4 rate ratio = its truth."""
+        return float(self.irr_on_ivig_grade34) / float(self.irr_on_ivig)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready parameters (tuples as lists), in field order."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
     def hgg_band(self, igg: np.ndarray) -> np.ndarray:
         """0: >= 700, 1: 400-<700, 2: 200-<400, 3: < 200 (functional IgG, mg/dL)."""

@@ -5,13 +5,12 @@ See :mod:`analysis.synthetic.events` for the rate model. This module
 1. evaluates the daily rate of any (patient, day) from sorted-key lookups (:class:`RateState`);
 2. simulates infections by thinning, first without IVIG to find when infections prompt IVIG, then
    again (same random numbers) with the IVIG schedule in place;
-3. applies the documented *count-matching step* (:func:`match_counts`): the paper's exact numbers
-   of infected patients and of infections are reached by removing or adding single infections,
-   chosen at random with the model's own rates as weights (additions come from a reserve of
-   candidate days; removals never take a patient's last infection or an infection that prompted
-   IVIG). In the IVIG group the split of the infections to remove or add between on-IVIG and
-   off-IVIG time is chosen so the crude pooled on/off rate ratio is as close as possible to the
-   paper's IRR (the paper's rates cannot all be reproduced at once; see inconsistencies.md item 1).
+3. applies the *exact-count step* (:func:`thin_to_counts`): the process is drawn with more
+   infections than the paper counts (``TruthParameters.overshoot``), then whole patients are
+   cleared (chosen by their number of infections only) and single infections removed uniformly
+   at random (never a patient's last) until each group has the paper's number of infected patients
+   and of infections. The step never looks at exposure status or at timing relative to IVIG, so it
+   keeps every within-patient rate ratio in expectation: it moves no estimate towards a target.
 """
 
 from __future__ import annotations
@@ -20,8 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.study import ON_IVIG_DAYS
-from analysis.synthetic.events import KEY, RateModel, fall_winter, last_at_or_before, ragged_index
+from analysis.synthetic.events import (
+    KEY,
+    TruthParameters,
+    fall_winter,
+    last_at_or_before,
+    ragged_index,
+)
 from analysis.synthetic.sampling import gumbel_top_k
 
 
@@ -29,7 +33,7 @@ from analysis.synthetic.sampling import gumbel_top_k
 class RateState:
     """Everything the daily rate depends on, as sorted keys for O(log n) lookups."""
 
-    model: RateModel
+    model: TruthParameters
     start: np.ndarray
     end_obs: np.ndarray
     frailty: np.ndarray
@@ -146,172 +150,86 @@ def prompted_start(rng, pid, day, band, is_ivig, prior, low_igg, start, last, mo
     return out, trig
 
 
-def on_days(dose_pid, dose_day, start, end_obs, window: int = ON_IVIG_DAYS) -> np.ndarray:
-    """Per-patient number of observed days on IVIG (union of [a, a+window-1], clipped).
+def fill_patients(rng: np.random.Generator, state: RateState, lmax: np.ndarray, pid: np.ndarray,
+                  day: np.ndarray, members: np.ndarray, n_patients: int,
+                  max_rounds: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Redraw the process of patients without an infection until ``n_patients`` members have one.
 
-    Generation, not analysis: the count-matching step needs the on-IVIG person-time of doses
-    that exist only as arrays (the tables are assembled later), many times per seed. It counts
-    the same days as :func:`analysis.study.study_intervals` (``on_ivig`` rows), which is what
-    the analyses and the calibration table use; replacing it would change the generated cohort
-    only if the two disagreed, and ``tests/test_simulate.py`` checks they agree.
-    """
-    n = start.size
-    if dose_pid.size == 0:
-        return np.zeros(n, np.int64)
-    key = np.unique(dose_pid * KEY + dose_day)
-    p, a = key // KEY, key % KEY
-    nxt = np.r_[a[1:], np.iinfo(np.int64).max // 4]
-    same = np.r_[p[1:] == p[:-1], False]
-    hi = np.minimum(a + window - 1, np.where(same, nxt - 1, a + window - 1))
-    lo = np.maximum(a, start[p])
-    hi = np.minimum(hi, end_obs[p])
-    return np.bincount(p, weights=np.maximum(hi - lo + 1, 0), minlength=n).astype(np.int64)
-
-
-@dataclass
-class Events:
-    """In-observation infections (one row per infection) and their covariates."""
-
-    pid: np.ndarray
-    day: np.ndarray
-    protected: np.ndarray  # prompted IVIG: never removed
-
-    def take(self, keep: np.ndarray) -> Events:
-        return Events(self.pid[keep], self.day[keep], self.protected[keep])
-
-    def concat(self, pid, day) -> Events:
-        return Events(np.r_[self.pid, pid], np.r_[self.day, day],
-                      np.r_[self.protected, np.zeros(pid.size, bool)])
-
-
-def _remove(rng, ev: Events, eligible: np.ndarray, count: int) -> Events:
-    """Remove ``count`` eligible infections, never a patient's last one (rounds of one each)."""
-    keep = np.ones(ev.pid.size, bool)
-    n = int(ev.pid.max()) + 1 if ev.pid.size else 0
-    while count > 0:
-        per = np.bincount(ev.pid[keep], minlength=n)
-        cand = np.flatnonzero(keep & eligible & ~ev.protected & (per[ev.pid] >= 2))
-        if cand.size == 0:
-            break
-        # at most one per patient per round, chosen at random
-        r = rng.uniform(size=cand.size)
-        o = np.lexsort((r, ev.pid[cand]))
-        one = cand[o][np.r_[True, ev.pid[cand][o][1:] != ev.pid[cand][o][:-1]]]
-        pick = one[gumbel_top_k(rng, np.ones(one.size), min(count, one.size))]
-        keep[pick] = False
-        count -= pick.size
-    return ev.take(keep)
-
-
-def match_counts(rng, ev: Events, members: np.ndarray, state: RateState, n_patients: int,
-                 n_events: int, reserve: tuple[np.ndarray, np.ndarray],
-                 on_target: int | None = None, used: np.ndarray | None = None) -> Events:
-    """Exact number of patients with an infection and of infections among ``members``.
-
-    ``used`` (optional, updated in place) flags reserve days already turned into infections.
-
-    ``on_target``: if given, the number of the group's infections that must be on IVIG.
+    The patients to complete are drawn among the members without an infection with their
+    expected number of infections as weight; each one's whole infection process (same rate, new
+    random numbers) is drawn again until it yields at least one infection, and those infections
+    are added. That is the process conditioned on at least one infection, which leaves the
+    distribution of a patient's infection days given their number unchanged (all a self-controlled
+    case series uses); it looks neither at exposure status nor at timing relative to IVIG.
     """
     n = state.start.size
-    rpid, rday = reserve
-    rcov = state.covariates(rpid, rday)
-    rrate = state.rate(rpid, rday, rcov)
-    used = np.zeros(rpid.size, bool) if used is None else used
-    mem = np.zeros(n, bool)
-    mem[members] = True
-    in_group = mem[ev.pid]
-    per = np.bincount(ev.pid[in_group], minlength=n)
-    have = np.flatnonzero(mem & (per > 0))
-    # 1. patients with at least one infection
-    if have.size > n_patients:
-        w = 1.0 / per[have] ** 2.0
-        clear = have[gumbel_top_k(rng, w, have.size - n_patients)]
-        drop = np.isin(ev.pid, clear)
-        ev = ev.take(~drop)
-    elif have.size < n_patients:
-        none = np.flatnonzero(mem & (per == 0))
-        lam = expected_counts(state, rpid, rday)[none]
-        add_to = none[gumbel_top_k(rng, np.maximum(lam, 1e-9), n_patients - have.size)]
-        ok = np.isin(rpid, add_to)
-        idx = np.flatnonzero(ok)
-        g = np.log(np.maximum(rrate[idx], 1e-300)) + rng.gumbel(size=idx.size)
-        o = np.lexsort((-g, rpid[idx]))
-        best = idx[o][np.r_[True, rpid[idx][o][1:] != rpid[idx][o][:-1]]]
-        used[best] = True
-        ev = ev.concat(rpid[best], rday[best])
-    # 2. number of infections (and the on-IVIG share)
-    steps = [(None, n_events)] if on_target is None else [
-        (True, on_target), (False, n_events - on_target)]
-    for flag, want in steps:
-        in_group = mem[ev.pid]
-        ev_on = state.covariates(ev.pid, ev.day)["on"]
-        ev_mask = in_group if flag is None else in_group & (ev_on == flag)
-        r_mask = np.ones(rpid.size, bool) if flag is None else rcov["on"] == flag
-        have_n = int(ev_mask.sum())
-        if have_n > want:
-            ev = _remove(rng, ev, ev_mask, have_n - want)
-        elif have_n < want:
-            per = np.bincount(ev.pid[mem[ev.pid]], minlength=n)
-            pool = np.flatnonzero(r_mask & ~used & mem[rpid] & (per[rpid] > 0))
-            pick = pool[gumbel_top_k(rng, rrate[pool], want - have_n)]
-            used[pick] = True
-            ev = ev.concat(rpid[pick], rday[pick])
-    return ev
-
-
-def balance_within(rng, ev: Events, members: np.ndarray, state: RateState,
-                   reserve: tuple[np.ndarray, np.ndarray], used: np.ndarray, t_on: np.ndarray,
-                   rho: float, max_rounds: int = 200) -> Events:
-    """Move off-IVIG infections between patients so the SCCS estimate equals the crude ratio.
-
-    With one binary exposure the SCCS (conditional) estimate solves
-    ``sum_i n_i p_i(rho) = E_on`` with ``p_i = rho T1_i / (rho T1_i + T0_i)`` (``n_i`` infections,
-    ``T1_i``/``T0_i`` days on/off IVIG). After the count-matching step fixed ``E_on`` to give the
-    crude pooled ratio ``rho``, this step moves single off-IVIG infections from patients with a
-    high on-IVIG share to patients with a low one (or back) until the equation holds at ``rho``
-    too, so within-patient and pooled comparisons agree, as they do in the paper (0.57 both).
-    Totals per state, patients with an infection and infections that prompted IVIG are kept.
-    """
-    n = state.start.size
-    rpid, rday = reserve
-    roff = ~state.covariates(rpid, rday)["on"]
-    rrate = state.rate(rpid, rday)
-    mem = np.zeros(n, bool)
-    mem[members] = True
-    t_all = (state.end_obs - state.start + 1).astype(float)
-    p = np.where(mem, rho * t_on / np.maximum(rho * t_on + (t_all - t_on), 1e-9), 0.0)
+    per = np.bincount(pid[np.isin(pid, members)], minlength=n)
+    none = members[per[members] == 0]
+    need = n_patients - (members.size - none.size)
+    if need <= 0 or none.size == 0:
+        return pid, day
+    span = (state.end_obs - state.start + 1).astype(float)
+    w = state.base[none] * state.frailty[none] * span[none]
+    todo = none[gumbel_top_k(rng, np.maximum(w, 1e-12), need)]
+    add_pid, add_day = [], []
     for _ in range(max_rounds):
-        on = state.covariates(ev.pid, ev.day)["on"]
-        ing = mem[ev.pid]
-        target_on = float((on & ing).sum())
-        per = np.bincount(ev.pid[ing], minlength=n)
-        d = float(np.sum(per * p)) - target_on
-        if abs(d) < 0.5:
+        if todo.size == 0:
             break
-        sign = 1.0 if d > 0 else -1.0  # d > 0: move from high-p patients to low-p patients
-        donors_ev = np.flatnonzero(ing & ~on & ~ev.protected & (per[ev.pid] >= 2))
-        pool = np.flatnonzero(roff & ~used & mem[rpid] & (per[rpid] >= 1))
-        if donors_ev.size == 0 or pool.size == 0:
-            break
-        # one event per donor patient per round (a patient keeps at least one infection)
-        r = rng.uniform(size=donors_ev.size)
-        o = np.lexsort((r, ev.pid[donors_ev]))
-        donors_ev = donors_ev[o][np.r_[True, ev.pid[donors_ev][o][1:] != ev.pid[donors_ev][o][:-1]]]
-        k = int(min(donors_ev.size, pool.size, max(1, np.ceil(abs(d) / 0.6))))
-        pd_ = sign * p[ev.pid[donors_ev]]
-        pr_ = sign * p[rpid[pool]]
-        a_ = donors_ev[gumbel_top_k(rng, np.exp(12 * (pd_ - pd_.max())), k)]
-        b_ = pool[gumbel_top_k(rng, rrate[pool] * np.exp(-12 * (pr_ - pr_.min())), k)]
-        a_ = a_[np.argsort(-sign * p[ev.pid[a_]], kind="stable")]
-        b_ = b_[np.argsort(sign * p[rpid[b_]], kind="stable")]
-        gain = sign * (p[ev.pid[a_]] - p[rpid[b_]])
-        take = gain > 0
-        take &= np.cumsum(np.where(take, gain, 0.0)) <= abs(d) + 0.25
-        if not take.any():
-            break
-        a_, b_ = a_[take], b_[take]
-        keep = np.ones(ev.pid.size, bool)
-        keep[a_] = False
-        used[b_] = True
-        ev = ev.take(keep).concat(rpid[b_], rday[b_])
-    return ev
+        counts = rng.poisson(lmax[todo] * span[todo])
+        cp, cd = uniform_days(rng, state.start[todo], state.end_obs[todo], counts)
+        cp = todo[cp]
+        ok = rng.uniform(size=cp.size) < state.rate(cp, cd) / lmax[cp]
+        add_pid.append(cp[ok])
+        add_day.append(cd[ok])
+        todo = np.setdiff1d(todo, cp[ok])
+    return np.r_[pid, *add_pid], np.r_[day, *add_day]
+
+
+def thin_to_counts(rng: np.random.Generator, pid: np.ndarray, keep: np.ndarray,
+                   members: np.ndarray, n_patients: int | None,
+                   n_events: int | None) -> tuple[np.ndarray, int]:
+    """Exact counts by removal only, blind to exposure: the exact-count step.
+
+    ``keep`` (bool per event, not changed) marks the events that count (all infections, or the
+    grade 3-4 ones); ``members`` the patients of one group. If more than ``n_patients`` members
+    have an event, whole patients are cleared, chosen with weight ``1 / count**2`` (their number of
+    events only); if more than ``n_events`` events remain, single events are removed uniformly at
+    random, never a patient's last one. Returns the new mask and the shortfall (events or patients
+    missing because the draw had too few; 0 when both counts were reached).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> pid = np.array([0, 0, 0, 1, 2, 2])
+    >>> out, short = thin_to_counts(rng, pid, np.ones(6, bool), np.array([0, 1, 2]), 2, 3)
+    >>> int(out.sum()), len(set(pid[out])), short
+    (3, 2, 0)
+    """
+    out = keep.copy()
+    n = int(max(pid.max(initial=-1), members.max(initial=-1))) + 1
+    mem = np.zeros(n, bool)
+    mem[members] = True
+    sel = out & mem[pid]
+    per = np.bincount(pid[sel], minlength=n)
+    have = np.flatnonzero(per > 0)
+    short = 0
+    if n_patients is not None:
+        if have.size > n_patients:
+            clear = have[gumbel_top_k(rng, 1.0 / per[have] ** 2.0, have.size - n_patients)]
+            out &= ~np.isin(pid, clear)
+        short += max(n_patients - have.size, 0)
+    if n_events is not None:
+        sel = np.flatnonzero(out & mem[pid])
+        excess = sel.size - n_events
+        if excess > 0:
+            # each patient keeps one event chosen at random; the others may go, all alike
+            key = rng.uniform(size=sel.size)
+            o = np.lexsort((-key, pid[sel]))
+            first = np.r_[True, pid[sel][o][1:] != pid[sel][o][:-1]]
+            eligible = sel[o][~first]
+            drop = eligible[gumbel_top_k(rng, np.ones(eligible.size), excess)]
+            out[drop] = False
+            short += max(excess - eligible.size, 0)
+        else:
+            short += -excess
+    return out, int(short)

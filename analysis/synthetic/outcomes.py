@@ -1,18 +1,22 @@
 """Attributes of each infection: CTCAE grade, site, organism, ANC and ALC at onset.
 
-Each attribute is drawn with mechanism-driven weights (grade 3-4 less likely on IVIG and more likely
-at very low IgG or at progression; lower respiratory and bloodstream infections more often grade
-3-4; bacterial infections reduced more by IVIG than viral ones; lower ANC/ALC in grade 3-4), and the
-*number* of infections in each category is fixed to the paper's printed count or percentage by
-weighted sampling of exactly that many infections (Gumbel-top-k). So the paper's totals come out
-exactly while who gets what still follows the mechanism.
+Grade 3-4 status is drawn independently per infection (:func:`grade34_draw`: less likely on IVIG,
+as the truth's grade 3-4 rate ratio says, more likely at very low IgG or at progression); the
+exact-count step then thins it blind to exposure
+(:func:`analysis.synthetic.infections.thin_to_counts`). Sites, organisms and ANC/ALC follow
+mechanism weights that never look at exposure (lower respiratory and bloodstream infections more
+often grade 3-4; lower ANC/ALC in grade 3-4), and the *number* in each category is fixed to the
+paper's printed percentage by weighted sampling of exactly that many infections (Gumbel-top-k):
+those percentages are planted. The organism of an infection does not depend on IVIG, so the true
+on-IVIG rate ratio of bacterial and of viral infections is the all-grade one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from analysis.paper.targets import target
+from analysis.synthetic.events import TruthParameters
+from analysis.synthetic.registry import planted as target
 from analysis.synthetic.sampling import allocate, gumbel_top_k
 
 #: Share of infections with a microbiological diagnosis (assumption; the paper prints no
@@ -20,75 +24,28 @@ from analysis.synthetic.sampling import allocate, gumbel_top_k
 CONFIRMED_SHARE = 0.55
 OTHER_SITES = {"gastrointestinal": 0.30, "urinary": 0.25, "skin_soft_tissue": 0.20,
                "bloodstream": 0.10, "other": 0.15}
-G34_ON_IVIG = 0.55
-G34_BAND_MULT = (1.0, 1.0, 1.3, 1.9)
-G34_PROGRESSION = 1.5
 LAB_MISSING = 0.04
 
 
-def grades(rng, pid, cov, members, n_patients, n_g34, base_p,
-           p_on_pat: np.ndarray | None = None) -> np.ndarray:
-    """CTCAE grade per infection: exactly ``n_patients`` patients and ``n_g34`` infections 3-4.
+def grade34_draw(rng: np.random.Generator, cov: dict[str, np.ndarray], base_p: np.ndarray,
+                 truth: TruthParameters) -> np.ndarray:
+    """Grade 3-4 (True) or 1-2 for each infection, drawn independently.
 
-    ``n_g34`` None: as many grade 3-4 infections as the mechanism's expected number.
-    ``p_on_pat``: if given (per patient), grade 3-4 status is swapped within patients between on-
-    and off-IVIG infections until the SCCS equation holds at the target IRR (see :func:`_steer`).
+    The probability is ``base_p`` (per infection: its group's share) times the IgG-band and
+    progression multipliers, times :attr:`TruthParameters.g34_on_ivig_odds` on IVIG, so that the
+    grade 3-4 rate on IVIG over the rate off IVIG is ``truth.irr_on_ivig_grade34`` (capped at
+    0.95, where the cap binds the ratio is a little nearer 1).
     """
-    p = base_p * np.where(cov["on"], G34_ON_IVIG, 1.0)
-    p = p * np.asarray(G34_BAND_MULT)[cov["band"]] * np.where(cov["prog"], G34_PROGRESSION, 1.0)
-    p = np.minimum(p, 0.9)
-    idx = np.flatnonzero(np.isin(pid, members))
-    g34 = np.zeros(pid.size, bool)
-    if idx.size and n_patients > 0:
-        n = int(pid.max()) + 1
-        lp = np.bincount(pid[idx], weights=np.log1p(-p[idx]), minlength=n)
-        pats = np.unique(pid[idx])
-        chosen = pats[gumbel_top_k(rng, 1 - np.exp(lp[pats]), n_patients)]
-        cidx = idx[np.isin(pid[idx], chosen)]
-        key = np.log(p[cidx]) + rng.gumbel(size=cidx.size)
-        o = np.lexsort((-key, pid[cidx]))
-        first = cidx[o][np.r_[True, pid[cidx][o][1:] != pid[cidx][o][:-1]]]
-        g34[first] = True
-        total = round(p[idx].sum()) if n_g34 is None else int(n_g34)
-        rest = cidx[~g34[cidx]]
-        extra = max(total - first.size, 0)
-        g34[rest[gumbel_top_k(rng, p[rest], extra)]] = True
-        if p_on_pat is not None:
-            _steer(rng, pid, g34, cov["on"], p, cidx, p_on_pat)
-    u = rng.uniform(size=pid.size)
+    p = base_p * np.asarray(truth.g34_band_mult)[cov["band"]]
+    p = p * np.where(cov["prog"], truth.g34_progression_mult, 1.0)
+    p = p * np.where(cov["on"], truth.g34_on_ivig_odds, 1.0)
+    return rng.uniform(size=p.size) < np.minimum(p, 0.95)
+
+
+def grade_numbers(rng: np.random.Generator, g34: np.ndarray) -> np.ndarray:
+    """CTCAE grade per infection: 3 or 4 (85:15) for grade 3-4, else 1 or 2 (35:65); none fatal."""
+    u = rng.uniform(size=g34.size)
     return np.where(g34, np.where(u < 0.85, 3, 4), np.where(u < 0.35, 1, 2)).astype(np.int64)
-
-
-def _steer(rng, pid, g34, on, p, cidx, p_on_pat: np.ndarray) -> None:
-    """Swap grade 3-4 status between on- and off-IVIG infections *of the same patient*.
-
-    Each patient keeps their number ``m_i`` of grade 3-4 infections; swaps stop when the number on
-    IVIG equals ``sum_i m_i p_i`` (``p_i`` = patient's on-IVIG share of days weighted by the
-    target IRR), which is the equation the SCCS estimate solves - so the grade 3-4 SCCS estimate
-    lands on the target IRR (to within one infection).
-    """
-    n = int(pid.max()) + 1
-    m = np.bincount(pid[cidx][g34[cidx]], minlength=n)
-    want_on = round(float(np.sum(m * p_on_pat[:n])))
-    for _ in range(500):
-        have = int((g34[cidx] & on[cidx]).sum())
-        if have == want_on:
-            return
-        src_on = have > want_on  # demote in this state, promote in the other
-        dem = cidx[g34[cidx] & (on[cidx] == src_on)]
-        pro = cidx[~g34[cidx] & (on[cidx] != src_on)]
-        both = np.intersect1d(pid[dem], pid[pro])
-        if both.size == 0:
-            return
-        k = min(abs(have - want_on), both.size)
-        pats = both[gumbel_top_k(rng, np.ones(both.size), k)]
-        dem = dem[np.isin(pid[dem], pats)]
-        pro = pro[np.isin(pid[pro], pats)]
-        for arr, w, val in ((dem, 1 / p[dem], False), (pro, p[pro], True)):
-            key = np.log(w) + rng.gumbel(size=arr.size)
-            o = np.lexsort((-key, pid[arr]))
-            first = arr[o][np.r_[True, pid[arr][o][1:] != pid[arr][o][:-1]]]
-            g34[first] = val
 
 
 def sites(rng, g34, members_mask, resp_pct, lrti_pct) -> np.ndarray:
@@ -136,7 +93,7 @@ def _confirmed_split(n: int, pcts: list[float]) -> tuple[int, np.ndarray]:
     return best
 
 
-def organisms(rng, g34, site, on, members_mask, pcts) -> np.ndarray:
+def organisms(rng, g34, site, members_mask, pcts) -> np.ndarray:
     """Organism per infection: printed bacterial/viral/fungal shares among confirmed ones."""
     out = np.full(g34.size, "unconfirmed", dtype=object)
     idx = np.flatnonzero(members_mask)
@@ -152,7 +109,7 @@ def organisms(rng, g34, site, on, members_mask, pcts) -> np.ndarray:
     s = site[left]
     wb = np.select([s == "urinary", s == "bloodstream", s == "skin_soft_tissue",
                     s == "lower_respiratory", s == "upper_respiratory"],
-                   [6.0, 6.0, 4.0, 1.3, 0.35], 1.0) * np.where(on[left], 0.70, 1.0)
+                   [6.0, 6.0, 4.0, 1.3, 0.35], 1.0)
     b = left[gumbel_top_k(rng, wb, int(nb))]
     out[b] = "bacterial"
     out[np.setdiff1d(left, b)] = "viral"

@@ -1,0 +1,116 @@
+"""The truth-recovery loop (analysis.synthetic.recovery) on a few cohorts.
+
+References: closed forms (a one-step HGG truth, the summary statistics of a hand-made results
+table), a day-by-day recomputation of the implied HGG rate ratio with a different study function
+(analysis.study.igg_on_days), and a large cohort without any bias mechanism, where the estimate
+must sit on the truth within its own standard error.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.synthetic.events import TruthParameters
+from analysis.synthetic.recovery import (
+    ESTIMANDS,
+    RESULT_COLUMNS,
+    implied_hgg_irr,
+    recover,
+    summarise,
+)
+from analysis.synthetic.simulate import simulate_cohort, to_cohort
+
+
+def test_implied_hgg_of_a_one_step_truth_is_the_step():
+    t = TruthParameters(hgg_rr=(1.0, 2.0, 2.0, 2.0))
+    imp = implied_hgg_irr(to_cohort(simulate_cohort(1, truth=t)), t)
+    assert imp[700] == pytest.approx(2.0, abs=1e-12)
+    assert 1.0 < imp[400] < 2.0 and 1.0 < imp[200] < 2.0  # both sides mix the bands
+    flat = TruthParameters(hgg_rr=(1.5, 1.5, 1.5, 1.5))
+    assert implied_hgg_irr(to_cohort(simulate_cohort(1, truth=flat)), flat)[400] == \
+        pytest.approx(1.0)
+
+
+def test_implied_hgg_equals_a_day_by_day_count():
+    from analysis.study import igg_on_days, observation_periods
+
+    t = TruthParameters()
+    c = to_cohort(simulate_cohort(2, truth=t))
+    obs = observation_periods(c, "ivig")
+    ids = np.repeat(obs["patient_id"].to_numpy(), obs["days"].to_numpy())
+    days = np.concatenate([np.arange(a, b + 1) for a, b in
+                           zip(obs["start_day"], obs["end_day"], strict=True)])
+    igg = igg_on_days(c, ids, days)
+    igg = igg[np.isfinite(igg)]
+    mult = np.asarray(t.hgg_rr)[t.hgg_band(igg)]
+    imp = implied_hgg_irr(c, t)
+    for thr in (700, 400, 200):
+        b = igg < thr
+        assert imp[thr] == pytest.approx(mult[b].mean() / mult[~b].mean(), rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def few():
+    return recover(range(3), progress=False)
+
+
+def test_recover_rows_and_truths(few):
+    assert list(few.columns) == RESULT_COLUMNS
+    assert len(few) == 3 * len(ESTIMANDS)
+    t = TruthParameters()
+    got = few.set_index(["seed", "estimand"])
+    assert (got.xs("all", level="estimand")["truth"] == t.irr_on_ivig).all()
+    assert (got.xs("grade34", level="estimand")["truth"] == t.irr_on_ivig_grade34).all()
+    cov = (few["ci_low"] <= few["truth"]) & (few["truth"] <= few["ci_high"])
+    assert (cov == few["covered"]).all()
+    assert few["irr"].nunique() == len(few)  # estimates vary between cohorts and models
+    pd.testing.assert_frame_equal(few, recover(range(3), progress=False))  # deterministic
+    pd.testing.assert_frame_equal(few, recover(range(3), progress=False, workers=2))
+
+
+def test_recover_uses_the_books_fit(few):
+    """The row of a cohort equals the book's own menu on that cohort's written files."""
+    from analysis.study import sccs_menu
+    from analysis.synthetic.simulate import as_cohort
+
+    menu = sccs_menu(as_cohort(simulate_cohort(1))).set_index(["model", "term"])
+    got = few[few["seed"] == 1].set_index("estimand")
+    for key, model, term in (("all", "primary_all", "on_ivig"),
+                             ("grade34", "primary_grade3", "on_ivig"),
+                             ("all_pre60", "pre60_all", "on_ivig"),
+                             ("hgg400", "hgg400", "igg_below_400")):
+        assert got.loc[key, "irr"] == pytest.approx(menu.loc[(model, term), "irr"], rel=1e-9)
+
+
+def test_summarise_closed_form():
+    res = pd.DataFrame({
+        "seed": [0, 1, 2, 3], "estimand": "all", "truth": 0.5,
+        "irr": [0.5, 1.0, 0.25, 0.5], "ci_low": [0.4, 0.6, 0.1, 0.2],
+        "ci_high": [0.6, 1.5, 0.4, 0.9], "se": 0.2, "marginal_ok": True,
+    })
+    res["log_irr"] = np.log(res["irr"])
+    res["covered"] = (res["ci_low"] <= 0.5) & (res["ci_high"] >= 0.5)
+    s = summarise(res[RESULT_COLUMNS]).set_index("estimand").loc["all"]
+    diff = np.log([1.0, 2.0, 0.5, 1.0])
+    assert s["n"] == 4 and s["coverage"] == 0.5
+    assert s["bias_log"] == pytest.approx(diff.mean())
+    assert s["geo_mean"] == pytest.approx(0.5 * np.exp(diff.mean()))
+    assert s["bias_mcse"] == pytest.approx(diff.std(ddof=1) / 2)
+    assert s["coverage_mcse"] == pytest.approx(np.sqrt(0.25 / 4))
+
+
+def test_large_cohort_without_bias_mechanisms_recovers_the_truth():
+    """No prompting and no time-varying risk besides IVIG: the primary estimate on a large
+    cohort lies within 3 of its standard errors of the truth, for two different truths."""
+    from analysis.study import fit_sccs
+
+    for x in (0.4, 0.8):
+        t = TruthParameters(irr_on_ivig=x, irr_on_ivig_grade34=x, prompt_prob=0.0,
+                            early_rr=1.0, progression_rr=1.0, fall_winter_rr=1.0,
+                            hgg_rr=(1.0, 1.0, 1.0, 1.0))
+        c = to_cohort(simulate_cohort(3, n_ivig=800, n_reference=0, truth=t))
+        s = fit_sccs(c, "all").summary.loc["on_ivig"]
+        assert abs(s["log_irr"] - np.log(x)) < 3 * s["se"], (x, s["irr"])
+        assert s["se"] < 0.08  # large enough to mean something
