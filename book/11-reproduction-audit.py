@@ -40,7 +40,7 @@ book.cohort_banner(cohort)
 # themselves, and even then a synthetic cohort shows only that the code behaves as the paper's
 # analysis would on data made to resemble it. Whether the code is right is checked elsewhere:
 # against the R package SCCS (the SCCS tests and chapter {doc}`t6-classic-examples`) and by
-# re-estimating known true effects on many simulated cohorts (the truth-recovery study). On another
+# re-estimating known true effects on many simulated cohorts (chapter {doc}`12-truth-recovery`). On another
 # cohort, nothing is planted: the "paper" column is a benchmark and differences are findings.
 #
 # ## How a value is judged
