@@ -253,11 +253,12 @@ def provenance_map() -> dict[str, str]:
         TruthParameters()
         simulate_cohort(CANONICAL_SEED)
     nan = dict.fromkeys(SCCS_TARGETS, float("nan"))
+    printed = {tid: e["value"] for tid, e in targets().items()}  # the printed text, not a float
     seen: dict[str, set] = {}
     for seed in INVARIANCE_SEEDS:
         cal = calibration_table(simulate_cohort(seed), sccs_known=nan, provenance=False)
-        for tid, pv, v in zip(cal["target_id"], cal["paper"], cal["synthetic"], strict=True):
-            seen.setdefault(tid, set()).add(_printed(v, pv))
+        for tid, v in zip(cal["target_id"], cal["synthetic"], strict=True):
+            seen.setdefault(tid, set()).add(_printed(v, printed[tid]))
     fixed = {t for t, vals in seen.items() if len(vals) == 1 and None not in vals}
     out = dict.fromkeys(sorted(read | fixed), "planted")
     out.update({t: "selected" for t in SELECTION_TARGETS if t not in out})
