@@ -21,6 +21,7 @@ Examples
 0.693
 """
 
+from analysis.sccs.errors import SCCSError, SCCSWarning
 from analysis.sccs.intervals import (
     AgeGroups,
     Covariate,
@@ -32,7 +33,8 @@ from analysis.sccs.intervals import (
     build_intervals,
     to_event_strata,
 )
-from analysis.sccs.model import SCCS, LRTest, SCCSError, SCCSWarning, conditional_loglik, dummies
+from analysis.sccs.model import SCCS, conditional_loglik, dummies
+from analysis.sccs.results import LRTest, SCCSResults
 
 #: Days in a year, the rate convention of the library (person-years = days / 365.25).
 DAYS_PER_YEAR: float = 365.25
@@ -47,6 +49,7 @@ __all__ = [
     "IntervalError",
     "LRTest",
     "SCCSError",
+    "SCCSResults",
     "SCCSWarning",
     "Season",
     "StepCovariate",
