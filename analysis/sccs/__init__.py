@@ -21,6 +21,7 @@ Examples
 0.693
 """
 
+from analysis.sccs.batched import BatchFit, fit_many
 from analysis.sccs.errors import SCCSError, SCCSWarning
 from analysis.sccs.intervals import (
     AgeGroups,
@@ -43,6 +44,7 @@ __all__ = [
     "DAYS_PER_YEAR",
     "SCCS",
     "AgeGroups",
+    "BatchFit",
     "Covariate",
     "EventWindow",
     "Exposure",
@@ -56,5 +58,6 @@ __all__ = [
     "build_intervals",
     "conditional_loglik",
     "dummies",
+    "fit_many",
     "to_event_strata",
 ]

@@ -614,12 +614,12 @@ def newton(c: Cases, state: State | None, tol: float, max_iter: int) -> NewtonRe
 # --------------------------------------------------------------------------------------------
 @dataclass
 class Boundary:
-    """One term set to its infinite limit: term index, side (-1/+1), days it excluded per
-    block of the face."""
+    """One term set to its infinite limit: term index, side (-1/+1), and the days of case time
+    it excluded, by block (the numbering of the top call of :func:`solve_faces`)."""
 
     term: int
     side: int
-    days_excluded: np.ndarray
+    days_excluded: dict[int, float]
 
 
 @dataclass
@@ -711,7 +711,9 @@ def solve_faces(
             excluded = block_dot(sub.days, ~keep, sub.row_block, sub.n_blocks)
             rest = np.flatnonzero(np.arange(c.q) != k)
             face = sub.take_rows(keep).take_columns(rest)
-            step = [*path, Boundary(int(active[k]), side, excluded)]
+            step = [*path, Boundary(int(active[k]), side,
+                                    dict(zip(blocks[members].tolist(), excluded.tolist(),
+                                             strict=True)))]
             f, e = solve_faces(face, tol, max_iter, active=active[rest], path=step,
                                blocks=blocks[members],
                                start=None if start is None else start[members][:, rest])

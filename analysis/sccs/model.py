@@ -321,7 +321,8 @@ def convergence_messages(
 
 
 def path_messages(path: list[Boundary], terms: list[str], block: int = 0) -> dict[str, str]:
-    """``{term: warning}`` for the terms set to their infinite limit, in the order found."""
+    """``{term: warning}`` for the terms set to their infinite limit, in the order found
+    (``block``: which block's excluded days to report)."""
     return {terms[b.term]: boundary_message(terms[b.term], b.side, b.days_excluded[block])
             for b in path}
 
