@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.sccs import SCCS, SCCSError, SCCSWarning, conditional_loglik, dummies
+from analysis.sccs import SCCS, SCCSError, SCCSResults, SCCSWarning, conditional_loglik, dummies
 
 REF_DIR = Path(__file__).resolve().parents[1] / "data" / "external" / "sccs-r"
 
 
-def fit_quiet(data: pd.DataFrame, terms: list[str], **kw) -> SCCS:
+def fit_quiet(data: pd.DataFrame, terms: list[str], **kw) -> SCCSResults:
     """Fit, failing the test on any SCCSWarning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", SCCSWarning)

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from analysis.sccs import SCCS, SCCSError, SCCSWarning
+from analysis.sccs import SCCS, SCCSError, SCCSResults, SCCSWarning
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -41,7 +41,7 @@ def sccs_data(draw: st.DrawFn) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "exposed", "season", "days", "events"])
 
 
-def fit_or_skip(data: pd.DataFrame, terms: list[str]) -> SCCS:
+def fit_or_skip(data: pd.DataFrame, terms: list[str]) -> SCCSResults:
     """Fit; discard the example if the data are degenerate (errors or warnings are tested
     elsewhere, here we compare well-posed fits)."""
     with warnings.catch_warnings():
@@ -54,7 +54,7 @@ def fit_or_skip(data: pd.DataFrame, terms: list[str]) -> SCCS:
     return fit
 
 
-def assert_same(a: SCCS, b: SCCS) -> None:
+def assert_same(a: SCCSResults, b: SCCSResults) -> None:
     np.testing.assert_allclose(a.params, b.params, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(a.bse, b.bse, rtol=1e-7)
 

@@ -1,6 +1,6 @@
 """A generic self-controlled case series (SCCS) library.
 
-Knows nothing of the Lancman et al. study and imports nothing else from :mod:`analysis`, so that it
+Knows nothing of any particular study and imports nothing else from :mod:`analysis`, so that it
 could ship as its own distribution (a test enforces the rule). The pipeline is the R package SCCS's
 (``formatdata`` then ``standardsccs``) and OHDSI SelfControlledCaseSeries' (cohort -> interval
 data -> model -> results):

@@ -18,7 +18,7 @@ Examples
 >>> c = Cases.build(X=np.array([[1.0], [0.0]]), y=np.array([2.0, 3.0]),
 ...                 days=np.array([40.0, 200.0]), codes=np.array([0, 0]))
 >>> fits, errors = solve_faces(c, tol=1e-10, max_iter=50)
->>> round(float(np.exp(fits[0].beta[0, 0])), 6)  # (2/40) / (3/200)
+>>> round(float(np.exp(fits[0].result.beta[0, 0])), 6)  # (2/40) / (3/200)
 3.333333
 """
 
@@ -334,7 +334,7 @@ def conditional_loglik(
     >>> ll = conditional_loglik([0.0], np.array([[1.0], [0.0]]), np.array([40.0, 200.0]),
     ...                         np.array([2, 3]), np.array([1, 1]))
     >>> round(ll, 6)   # 2 log 40 + 3 log 200 - 5 log 240
-    -12.049925
+    -4.130484
     """
     beta = np.asarray(beta, dtype=float)
     X = np.asarray(X, dtype=float).reshape(len(days), -1)

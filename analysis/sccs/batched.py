@@ -24,9 +24,9 @@ Examples
 ...                      "exposed": [1, 0, 1, 0]})
 >>> fit = fit_many(data, ["exposed"])
 >>> fit.frame("exposed")[["rep", "coef", "finite"]].round(4)
-   rep    coef  finite
-0    0  1.2040    True
-1    1    -inf   False
+   rep   coef  finite
+0    0  1.204    True
+1    1   -inf   False
 """
 
 from __future__ import annotations
@@ -39,17 +39,17 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs._kernels import Cases, FaceError, FaceFit, block_dot, compress, solve_faces
+from analysis.sccs._stats import normal_quantile, normal_two_sided_p
 from analysis.sccs.errors import SCCSError
 from analysis.sccs.model import (
     _HUGE_COEF,
     _check_arguments,
+    _full_coefficients,
+    _path_messages,
     _read_columns,
     convergence_messages,
-    full_coefficients,
-    path_messages,
     structure_message,
 )
-from analysis.sccs.results import normal_quantile, normal_two_sided_p
 
 __all__ = ["BatchFit", "fit_many"]
 
@@ -302,7 +302,7 @@ class _Scatter:
         """Store a face's fits (``fit.blocks`` index ``blocks``, the replicate numbers)."""
         reps = blocks[fit.blocks]
         res = fit.result
-        beta = full_coefficients(fit, len(terms))
+        beta = _full_coefficients(fit, len(terms))
         self.coef[reps] = beta
         self.se[np.ix_(reps, fit.active)] = _standard_errors(res.hess)
         self.converged[reps] = res.converged
@@ -310,7 +310,7 @@ class _Scatter:
         self.loglik[reps] = res.ll + shift[reps]
         for j, r in enumerate(reps):
             huge = [terms[k] for k in fit.active if abs(beta[j, k]) > _HUGE_COEF]
-            self.notes[r] = [*path_messages(fit.path, terms, int(fit.blocks[j])).values(),
+            self.notes[r] = [*_path_messages(fit.path, terms, int(fit.blocks[j])).values(),
                              *convergence_messages(bool(res.converged[j]), max_iter,
                                                    float(res.max_grad[j]), huge)]
 
@@ -319,7 +319,7 @@ class _Scatter:
         msg = structure_message(err, terms)
         for b in err.blocks:
             self.errors[blocks[b]] = msg
-            self.notes[blocks[b]] = list(path_messages(err.path, terms, int(b)).values())
+            self.notes[blocks[b]] = list(_path_messages(err.path, terms, int(b)).values())
 
 
 def _standard_errors(hess: np.ndarray) -> np.ndarray:

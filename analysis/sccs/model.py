@@ -76,7 +76,7 @@ from analysis.sccs._kernels import (
     take_rows,
 )
 from analysis.sccs.errors import SCCSError, SCCSWarning
-from analysis.sccs.results import FitData, LRTest, SCCSResults
+from analysis.sccs.results import LRTest, SCCSResults, _FitData
 
 __all__ = [
     "SCCS",
@@ -320,14 +320,14 @@ def convergence_messages(
     return out
 
 
-def path_messages(path: list[Boundary], terms: list[str], block: int = 0) -> dict[str, str]:
+def _path_messages(path: list[Boundary], terms: list[str], block: int = 0) -> dict[str, str]:
     """``{term: warning}`` for the terms set to their infinite limit, in the order found
     (``block``: which block's excluded days to report)."""
     return {terms[b.term]: boundary_message(terms[b.term], b.side, b.days_excluded[block])
             for b in path}
 
 
-def full_coefficients(fit: FaceFit, q: int) -> np.ndarray:
+def _full_coefficients(fit: FaceFit, q: int) -> np.ndarray:
     """(n_blocks, q) log-IRRs: +-inf for the path's terms, Newton's values for the others."""
     beta = np.zeros((len(fit.blocks), q))
     for b in fit.path:
@@ -368,7 +368,7 @@ class SCCS:
     >>> fit.summary.round(3)[["irr", "p"]]
              irr      p
     term
-    exposed  2.0  0.391
+    exposed  2.0  0.396
     """
 
     def __init__(self, *, tol: float = 1e-10, max_iter: int = 50, alpha: float = 0.05) -> None:
@@ -445,7 +445,7 @@ class SCCS:
         prepared = _prepare_cases(ids, y, days, X, events_col)
         fits, errors = solve_faces(prepared.cases, self.tol, self.max_iter)
         if errors:
-            self._warn(list(path_messages(errors[0].path, terms).values()), stacklevel=2)
+            self._warn(list(_path_messages(errors[0].path, terms).values()), stacklevel=2)
             raise SCCSError(structure_message(errors[0], terms))
         return self._results(fits[0], terms, prepared, cov_type)
 
@@ -458,9 +458,9 @@ class SCCS:
         self, fit: FaceFit, terms: list[str], prepared: _Prepared, cov_type: str
     ) -> SCCSResults:
         """Assemble the results of one fitted face (and raise its warnings)."""
-        boundary = path_messages(fit.path, terms)
+        boundary = _path_messages(fit.path, terms)
         res = fit.result
-        beta = full_coefficients(fit, len(terms))[0]
+        beta = _full_coefficients(fit, len(terms))[0]
         converged = bool(res.converged[0])
         huge = [terms[j] for j in fit.active if abs(beta[j]) > _HUGE_COEF]
         messages = [*boundary.values(),
@@ -474,7 +474,7 @@ class SCCS:
             counts=(len(prepared.cases.starts), int(prepared.cases.n_ind.sum()),
                     prepared.n_intervals),
             boundary_terms=boundary, warnings=messages, cov_type=cov_type,
-            data=FitData(prepared.cases, prepared.loglik_shift, prepared.fingerprint),
+            data=_FitData(prepared.cases, prepared.loglik_shift, prepared.fingerprint),
         )
 
 

@@ -20,8 +20,8 @@ Examples
 >>> data = pd.DataFrame({"id": [1, 1, 2, 2], "exposed": [0, 1, 0, 1],
 ...                      "days": [100, 50, 80, 40], "events": [1, 2, 2, 1]})
 >>> SCCS().fit(data, ["exposed"]).conf_int(method="profile").round(4)
-          lower   upper
-exposed -0.9186  2.3236
+          lower  upper
+exposed -0.9937   2.38
 """
 
 from __future__ import annotations
@@ -29,16 +29,17 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.sccs._kernels import Cases, solve_faces
+from analysis.sccs._stats import normal_quantile
 from analysis.sccs.errors import SCCSError, SCCSWarning
 
-if TYPE_CHECKING:
-    from analysis.sccs.results import SCCSResults
+#: A fitted model (:class:`analysis.sccs.results.SCCSResults`, which imports this module).
+SCCSResults = Any
 
 __all__ = ["profile_conf_int", "profile_loglik"]
 
@@ -188,11 +189,9 @@ def profile_conf_int(results: SCCSResults, alpha: float = 0.05) -> pd.DataFrame:
     >>> from analysis.sccs import SCCS
     >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200], "events": [2, 3]})
     >>> profile_conf_int(SCCS().fit(data, ["x"])).round(4)
-        lower   upper
-    x -0.6582  2.9094
+       lower   upper
+    x -0.823  3.0013
     """
-    from analysis.sccs.results import normal_quantile
-
     crit = normal_quantile(1.0 - alpha / 2.0) ** 2  # chi2_1(1 - alpha)
     rows = []
     for j, term in enumerate(results.terms):
