@@ -201,3 +201,23 @@ def test_bad_method() -> None:
     fit = SCCS().fit(one_exposure(), ["exposed"])
     with pytest.raises(Exception, match="'wald' or 'profile'"):
         fit.conf_int(method="score")
+
+
+def test_profile_of_a_term_when_another_is_infinite() -> None:
+    """Term b has no events in its level (-inf): a's profile interval is taken at that limit,
+    i.e. on the rows where b = 0, and equals the one-term interval computed by hand there."""
+    data = small_data(seed=11)
+    data.loc[data["b"] == 1, "events"] = 0
+    data = data[data.groupby("id")["events"].transform("sum") > 0].reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SCCSWarning)
+        fit = SCCS().fit(data, ["a", "b"])
+        ci = fit.conf_int(method="profile")
+    assert fit.params["b"] == -math.inf and ci.loc["b", "lower"] == -math.inf
+    face = data[data["b"] == 0]
+    ll = lambda b: groupby_loglik(face, ["a"], np.array([b]))  # noqa: E731
+    bhat = bisect(lambda b: ll(b + 1e-6) - ll(b - 1e-6), -10, 10)
+    assert fit.params["a"] == pytest.approx(bhat, abs=1e-5)
+    dev = lambda b: 2 * (ll(bhat) - ll(b)) - CHI2_95  # noqa: E731
+    assert ci.loc["a", "lower"] == pytest.approx(bisect(dev, bhat - 10, bhat), abs=1e-7)
+    assert ci.loc["a", "upper"] == pytest.approx(bisect(dev, bhat, bhat + 10), abs=1e-7)

@@ -248,15 +248,16 @@ def _stack(
     X: np.ndarray,
 ) -> _Stacked:
     """Keep the cases, sort rows by case (replicate first), compress, as the single fit does."""
-    case_code = pd.factorize(pd.MultiIndex.from_arrays([rep_code, ids.to_numpy()]),
-                             sort=False)[0]
-    n_by_code = np.bincount(case_code, weights=y)
-    rows = np.flatnonzero(n_by_code[case_code] > 0)
-    if not len(rows):
-        raise SCCSError("no events: the events column is 0 in every row, so there are no cases")
-    key = rep_code[rows].astype(np.int64) * (len(n_by_code) + 1) + case_code[rows]
+    id_code, uniques = pd.factorize(ids, sort=False)
+    key = rep_code.astype(np.int64) * max(len(uniques), 1) + id_code  # one key per individual
     order = np.argsort(key, kind="stable")
-    rows, codes = rows[order], key[order]
+    key = key[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    per_individual = np.add.reduceat(y[order], first)
+    is_case = np.repeat(per_individual > 0, np.diff(np.r_[first, len(key)]))
+    if not is_case.any():
+        raise SCCSError("no events: the events column is 0 in every row, so there are no cases")
+    rows, codes = order[is_case], key[is_case]
     y, days, X = y[rows], days[rows], np.asfortranarray(X[rows])
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     grp = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(codes)]))

@@ -176,6 +176,10 @@ def profile_conf_int(results: SCCSResults, alpha: float = 0.05) -> pd.DataFrame:
     alpha : float
         1 - confidence level.
 
+    The interval inverts the likelihood-ratio test, so it does not depend on ``cov_type``
+    (a robust standard error does not change it). Terms that another term's infinite limit
+    affects are profiled at that limit, as their estimates are.
+
     Returns
     -------
     pandas.DataFrame

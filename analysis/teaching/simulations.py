@@ -365,8 +365,9 @@ def monte_carlo(
     ``0 .. n-1``, plus ``id, days, events`` and the ``terms``). Batch ``b`` uses the generator
     seeded with ``(seed, b)``, so the results depend only on ``seed``, ``n_reps`` and
     ``batch_size`` -- never on the machine or on timing. Returns one row per replicate (global
-    ``rep`` numbering) with, for each term ``t``, the columns of :meth:`BatchFit.frame` prefixed
-    ``t:`` where they are term-specific (``coef``, ``se``, ``lower``, ``upper``, ``p``,
+    ``rep`` numbering) with, for each term ``t``, the columns of
+    :meth:`analysis.sccs.BatchFit.frame` prefixed ``t:`` where they are term-specific
+    (``coef``, ``se``, ``lower``, ``upper``, ``p``,
     ``finite``), and ``converged, n_cases, n_events``. The progress bar is the plain-text
     ``tqdm`` bar, written live to ``progress_file`` (default ``sys.stderr``). With
     ``progress_file="final"`` (what the book's chapters use) the bar is drawn into memory and
