@@ -676,59 +676,65 @@ def solve_faces(
     active = np.arange(c.q) if active is None else active
     path = [] if path is None else path
     blocks = np.arange(c.n_blocks) if blocks is None else blocks
-    fits: list[FaceFit] = []
-    errors: list[FaceError] = []
     state, problems = structure(c)
     bad = np.array([pr is not None for pr in problems])
-    for kind in (ZERO, FLAT, COLLINEAR):
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for b in np.flatnonzero(bad):
-            if problems[b][0] == kind:
-                groups.setdefault(tuple(problems[b][1]), []).append(b)
-        for terms, members in groups.items():
-            errors.append(FaceError(blocks[members], kind, [int(active[k]) for k in terms], path))
+    errors = _face_errors(problems, blocks, active, path)
+    fits: list[FaceFit] = []
+    groups = _boundary_groups(c, bad)
+    plain = groups.pop((-1, 0), np.zeros(0, dtype=np.int64))
+    if len(plain):
+        sub = c.take_blocks(plain)[0] if len(plain) < c.n_blocks else c
+        if start is not None:
+            state = _warm(sub, start[plain])
+        elif len(plain) < c.n_blocks:
+            state = None
+        fits.append(FaceFit(blocks[plain], active, path, sub,
+                            newton(sub, state, tol, max_iter)))
+    for (k, side), members in groups.items():
+        sub = c.take_blocks(members)[0] if len(members) < c.n_blocks else c
+        keep = face_rows(sub, k, side)
+        excluded = block_dot(sub.days, ~keep, sub.row_block, sub.n_blocks)
+        rest = np.flatnonzero(np.arange(c.q) != k)
+        step = [*path, Boundary(int(active[k]), side,
+                                dict(zip(blocks[members].tolist(), excluded.tolist(),
+                                         strict=True)))]
+        f, e = solve_faces(sub.take_rows(keep).take_columns(rest), tol, max_iter,
+                           active=active[rest], path=step, blocks=blocks[members],
+                           start=None if start is None else start[members][:, rest])
+        fits += f
+        errors += e
+    return fits, errors
+
+
+def _face_errors(
+    problems: list[tuple[str, list[int]] | None], blocks: np.ndarray, active: np.ndarray,
+    path: list[Boundary],
+) -> list[FaceError]:
+    """One :class:`FaceError` per (kind, terms) among the blocks' structural problems."""
+    groups: dict[tuple[str, tuple[int, ...]], list[int]] = {}
+    for b, pr in enumerate(problems):
+        if pr is not None:
+            groups.setdefault((pr[0], tuple(pr[1])), []).append(b)
+    order = {ZERO: 0, FLAT: 1, COLLINEAR: 2}
+    return [FaceError(blocks[members], kind, [int(active[k]) for k in terms], path)
+            for (kind, terms), members in sorted(groups.items(), key=lambda g: order[g[0][0]])]
+
+
+def _boundary_groups(c: Cases, bad: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """Blocks (not ``bad``) grouped by their first term at an infinite limit and its side;
+    key ``(-1, 0)``: blocks without one."""
     sides = boundary_sides(c)
     sides[bad] = 0
     flagged = sides != 0
     first = np.full(c.n_blocks, -1)
+    side = np.zeros(c.n_blocks, dtype=np.int64)
     if c.q:
         first = np.where(flagged.any(axis=1), flagged.argmax(axis=1), -1)
-    plain = np.flatnonzero(~bad & (first < 0))
-    if len(plain):
-        sub, _ = c.take_blocks(plain) if len(plain) < c.n_blocks else (c, plain)
-        sub_state = _state_of(state, plain, c.n_blocks) if start is None else _warm(
-            sub, start[plain])
-        fits.append(FaceFit(blocks[plain], active, path, sub, newton(sub, sub_state, tol,
-                                                                     max_iter)))
-    for k in np.unique(first[~bad & (first >= 0)]):
-        for side in (-1, 1):
-            members = np.flatnonzero(~bad & (first == k) & (sides[np.arange(len(first)), k]
-                                                          == side))
-            if not len(members):
-                continue
-            sub, _ = c.take_blocks(members) if len(members) < c.n_blocks else (c, members)
-            keep = face_rows(sub, k, side)
-            excluded = block_dot(sub.days, ~keep, sub.row_block, sub.n_blocks)
-            rest = np.flatnonzero(np.arange(c.q) != k)
-            face = sub.take_rows(keep).take_columns(rest)
-            step = [*path, Boundary(int(active[k]), side,
-                                    dict(zip(blocks[members].tolist(), excluded.tolist(),
-                                             strict=True)))]
-            f, e = solve_faces(face, tol, max_iter, active=active[rest], path=step,
-                               blocks=blocks[members],
-                               start=None if start is None else start[members][:, rest])
-            fits += f
-            errors += e
-    return fits, errors
-
-
-def _state_of(state: State | None, blocks: np.ndarray, n_blocks: int) -> State | None:
-    """The state at b = 0 restricted to ``blocks`` (``p`` recomputed lazily by Newton)."""
-    if state is None:
-        return None
-    if len(blocks) == n_blocks:
-        return state
-    return None
+        side = np.where(first >= 0, sides[np.arange(c.n_blocks), np.maximum(first, 0)], 0)
+    groups: dict[tuple[int, int], np.ndarray] = {}
+    for k, sd in sorted(set(zip(first[~bad].tolist(), side[~bad].tolist(), strict=True))):
+        groups[(k, sd)] = np.flatnonzero(~bad & (first == k) & (side == sd))
+    return groups
 
 
 def _warm(c: Cases, beta: np.ndarray) -> State:
