@@ -7,8 +7,15 @@ data -> model -> results):
 
 * :mod:`analysis.sccs.intervals` turns observation periods, dated exposures with risk windows,
   step covariates, seasons and age groups into per-individual day intervals with event counts;
-* :mod:`analysis.sccs.model` fits the conditional Poisson likelihood and returns a results object
-  with ``params``, ``bse``, ``conf_int()``, ``summary`` and likelihood-ratio tests.
+* :mod:`analysis.sccs.model` (:class:`SCCS`) checks the input and fits the conditional Poisson
+  likelihood in small steps, returning an :class:`SCCSResults`
+  (:mod:`analysis.sccs.results`: ``params``, ``bse``, ``conf_int()`` (Wald or profile
+  likelihood, :mod:`analysis.sccs.profile`), ``summary``, ``lr_test()``, ``to_dict()``);
+* :mod:`analysis.sccs.batched` (:func:`fit_many`) fits the same model to many data sets at once
+  (Monte Carlo studies), with the same numbers and rules;
+* :mod:`analysis.sccs._kernels` (private) holds the numbers both share: the log-likelihood, its
+  gradient and Hessian on sorted arrays, the exact compression of rows with equal covariates,
+  the rule for terms with an infinite estimate, and Newton-Raphson.
 
 Examples
 --------
