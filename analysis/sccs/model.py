@@ -201,13 +201,11 @@ class _Prepared:
     n_intervals: int
 
 
-def _prepare_cases(
+def _case_rows(
     ids: pd.Series, y: np.ndarray, days: np.ndarray, X: np.ndarray, events_col: str
-) -> _Prepared:
-    """Keep the cases (>= 1 event), sort their rows by individual (stable), and merge a case's
-    rows with identical covariates (exact: the likelihood depends on them only through their
-    summed days and events; the sum n_ij log d_ij of the original rows is kept as
-    ``loglik_shift`` so that the log-likelihood is unchanged)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of cases (>= 1 event) sorted by individual (stable): their individual codes,
+    events, days and terms, then the unique ids and the events per code."""
     codes, uniques = _factorize_ids(ids)
     n_by_code = np.bincount(codes, weights=y, minlength=len(uniques))
     if n_by_code.sum() == 0:
@@ -220,6 +218,17 @@ def _prepare_cases(
     if len(order) < len(codes) or np.any(order[1:] < order[:-1]):
         codes, y, days = codes[order], y[order], days[order]
         X = take_rows(X, order)
+    return codes, y, days, X, uniques, n_by_code
+
+
+def _prepare_cases(
+    ids: pd.Series, y: np.ndarray, days: np.ndarray, X: np.ndarray, events_col: str
+) -> _Prepared:
+    """Keep and sort the cases' rows (:func:`_case_rows`), and merge a case's rows with
+    identical covariates (exact: the likelihood depends on them only through their summed days
+    and events; the sum n_ij log d_ij of the original rows is kept as ``loglik_shift`` so that
+    the log-likelihood is unchanged)."""
+    codes, y, days, X, uniques, n_by_code = _case_rows(ids, y, days, X, events_col)
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     grp = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(codes)]))
     case_codes = codes[starts]
@@ -238,7 +247,7 @@ def _prepare_cases(
         X, y_c, days_c, grp_c = packed
         cases = Cases.build(X, y_c, days_c, grp_c, n_ind=n_ind)
         shift = loglik_null - (_dot(y_c, cases.logd) - _dot(n_ind, np.log(d_ind)))
-    return _Prepared(cases, loglik_null, shift, fingerprint, len(order))
+    return _Prepared(cases, loglik_null, shift, fingerprint, len(codes))
 
 
 # --------------------------------------------------------------------------------------------
