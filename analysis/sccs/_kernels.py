@@ -57,6 +57,8 @@ class Cases:
         Block (model) of each case, ``None`` for a single block.
     n_blocks : int
         Number of blocks.
+    extra : ndarray or None
+        Any per-row values to carry along when rows are dropped (e.g. a term held fixed).
     """
 
     X: np.ndarray
@@ -70,6 +72,7 @@ class Cases:
     case_block: np.ndarray | None = None
     n_blocks: int = 1
     row_block: np.ndarray | None = field(default=None, repr=False)
+    extra: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.case_block is not None and self.row_block is None:
@@ -121,6 +124,7 @@ class Cases:
         return replace(
             self, X=take_rows(self.X, rows), y=self.y[rows], logd=self.logd[rows],
             days=self.days[rows], codes=codes, starts=starts, grp=grp, row_block=None,
+            extra=None if self.extra is None else self.extra[rows],
         )
 
     def take_columns(self, cols: np.ndarray) -> Cases:
@@ -654,6 +658,7 @@ def solve_faces(
     path: list[Boundary] | None = None,
     blocks: np.ndarray | None = None,
     start: np.ndarray | None = None,
+    checked: bool = False,
 ) -> tuple[list[FaceFit], list[FaceError]]:
     """Fit every block, setting terms with an infinite estimate to their limit first.
 
@@ -662,7 +667,8 @@ def solve_faces(
     highest value (:func:`boundary_sides`); its estimate is -inf or +inf, and the likelihood's
     limit drops the rows where the term is not at that extreme (zero weight); repeat on the
     other terms and the remaining rows; fit the rest by :func:`newton`. Blocks that reach
-    different faces are fitted separately. ``start`` (n_blocks, q) warm-starts Newton.
+    different faces are fitted separately. ``start`` (n_blocks, q) warm-starts Newton;
+    ``checked`` skips the structure check (the caller knows the terms are estimable).
 
     Examples
     --------
@@ -676,7 +682,7 @@ def solve_faces(
     active = np.arange(c.q) if active is None else active
     path = [] if path is None else path
     blocks = np.arange(c.n_blocks) if blocks is None else blocks
-    state, problems = structure(c)
+    state, problems = (None, [None] * c.n_blocks) if checked else structure(c)
     bad = np.array([pr is not None for pr in problems])
     errors = _face_errors(problems, blocks, active, path)
     fits: list[FaceFit] = []
@@ -700,7 +706,8 @@ def solve_faces(
                                          strict=True)))]
         f, e = solve_faces(sub.take_rows(keep).take_columns(rest), tol, max_iter,
                            active=active[rest], path=step, blocks=blocks[members],
-                           start=None if start is None else start[members][:, rest])
+                           start=None if start is None else start[members][:, rest],
+                           checked=checked)
         fits += f
         errors += e
     return fits, errors
