@@ -38,7 +38,7 @@ from statsmodels.discrete.conditional_models import ConditionalPoisson
 
 from analysis.report import book, figures
 from analysis import teaching as T
-from analysis.sccs import SCCS, conditional_loglik
+from analysis.sccs import SCCS, conditional_loglik, fit_many
 
 figures.apply_style()
 SEED = 20260423
@@ -286,7 +286,7 @@ pd.DataFrame(
 #
 # A single cohort could be unlucky, so we repeat the comparison on {glue:text}`t1_mc_reps:,` simulated cohorts, fitting
 # "all cases" and "only cases whose counts vary" in each with the batched fitter
-# (`analysis.teaching.fit_batched`, the engine's likelihood fitted for many cohorts at once).
+# (`analysis.sccs.fit_many`: the engine, with its kernels and rules, fitted to many cohorts at once).
 
 # %%
 def both_estimators(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -300,7 +300,7 @@ N_MC = 1000  # simulated cohorts
 book.glue_value("t1_mc_reps", N_MC)
 rng = np.random.default_rng(SEED)
 stacked = both_estimators(rng, N_MC)
-bf = T.fit_batched(stacked, ["exposed"])
+bf = fit_many(stacked, ["exposed"])
 coef = bf.coef[:, 0]
 all_cases, varying_only = coef[:N_MC], coef[N_MC:]
 ok = np.isfinite(all_cases) & np.isfinite(varying_only)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from analysis.report import book, figures
 from analysis import teaching as T
-from analysis.sccs import SCCS
+from analysis.sccs import SCCS, fit_many
 
 figures.apply_style()
 SEED = 20260425
@@ -86,7 +86,7 @@ rows = []
 for W in windows:
     iv = T.to_intervals(studies, pre_window=W)
     terms = ["exposed", "pre"] if W else ["exposed"]
-    f = T.fit_batched(iv, terms)
+    f = fit_many(iv, terms)
     ok = f.finite.all(axis=1) & f.converged
     on = f.frame("exposed")[ok]
     row = {
@@ -183,7 +183,7 @@ rows = []
 for k, q in enumerate([0.0, 0.25, 0.5, 1.0]):
     sims = T.simulate_cohorts(scenario.with_(trigger_prob=q), n_reps=500, seed=SEED + 10 + k)
     for W in (0, W_SHORT, W_LONG):
-        f = T.fit_batched(T.to_intervals(sims, pre_window=W), ["exposed", "pre"] if W else ["exposed"])
+        f = fit_many(T.to_intervals(sims, pre_window=W), ["exposed", "pre"] if W else ["exposed"])
         ok = f.finite.all(axis=1) & f.converged
         rows.append({"q": q, "W": W, "IRR": float(np.exp(f.frame("exposed")[ok]["coef"].mean()))})
 by_q = pd.DataFrame(rows).pivot(index="q", columns="W", values="IRR")
@@ -211,13 +211,13 @@ by_q.round(3)
 iv = T.to_intervals(studies)
 after_first = iv.groupby(["rep", "id"])["exposed"].cummax() == 1
 iv_after = iv[after_first]
-f = T.fit_batched(iv_after, ["exposed"])
+f = fit_many(iv_after, ["exposed"])
 ok = f.finite[:, 0] & f.converged
 on = f.frame("exposed")[ok]
 book.glue_value("t3_after_irr", float(np.exp(on["coef"].mean())))
 book.glue_value("t3_after_cov", T.coverage(on["lower"], on["upper"], np.log(truth)))
 book.glue_value("t3_after_se", float(on["se"].mean()))
-book.glue_value("t3_full_se", float(T.fit_batched(iv, ["exposed"]).se[:, 0].mean()))
+book.glue_value("t3_full_se", float(fit_many(iv, ["exposed"]).se[:, 0].mean()))
 book.glue_value("t3_after_n", int(ok.sum()))
 
 # %% [markdown]

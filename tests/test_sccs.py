@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.sccs import SCCS, SCCSError, SCCSWarning, conditional_loglik, dummies
+from analysis.sccs import SCCS, SCCSError, SCCSResults, SCCSWarning, conditional_loglik, dummies
 
 REF_DIR = Path(__file__).resolve().parents[1] / "data" / "external" / "sccs-r"
 
 
-def fit_quiet(data: pd.DataFrame, terms: list[str], **kw) -> SCCS:
+def fit_quiet(data: pd.DataFrame, terms: list[str], **kw) -> SCCSResults:
     """Fit, failing the test on any SCCSWarning."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", SCCSWarning)
@@ -341,21 +341,21 @@ def test_results_api() -> None:
     json.dumps(out, allow_nan=False)
     assert [t["term"] for t in out["terms"]] == ["exposed", "season"]
     assert set(out) >= {"n_cases", "n_events", "loglik", "terms"}
-    assert "SCCS(terms=" in repr(fit)
+    assert "SCCSResults(terms=" in repr(fit)
 
 
 def test_compressed_and_plain_paths_agree() -> None:
     """The fit merges a case's rows with equal integer covariates (exact); with a non-integer
     copy of the terms it cannot, and must give the same answer (coefficients scaled by 2)."""
-    from analysis.sccs import model as sccs
+    from analysis.sccs import _kernels
 
     data = simulated(100, seed=5)
     half = data.assign(exposed=data["exposed"] / 2, season=data["season"] / 2)
     grp = pd.factorize(data["id"])[0]
-    assert sccs._compress(data[["exposed"]].to_numpy(float), data["events"].to_numpy(float),
-                          data["days"].to_numpy(float), grp, grp.max() + 1) is not None
-    assert sccs._compress(half[["exposed"]].to_numpy(float), half["events"].to_numpy(float),
-                          half["days"].to_numpy(float), grp, grp.max() + 1) is None
+    assert _kernels.compress(data[["exposed"]].to_numpy(float), data["events"].to_numpy(float),
+                            data["days"].to_numpy(float), grp, grp.max() + 1) is not None
+    assert _kernels.compress(half[["exposed"]].to_numpy(float), half["events"].to_numpy(float),
+                            half["days"].to_numpy(float), grp, grp.max() + 1) is None
     a = fit_quiet(data, ["exposed", "season"])
     b = fit_quiet(half, ["exposed", "season"])
     np.testing.assert_allclose(a.params * 2, b.params, rtol=1e-10)

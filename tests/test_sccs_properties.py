@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.sccs import SCCS, SCCSWarning
+from analysis.sccs import SCCS, SCCSResults, SCCSWarning
 
 #: Every example is valid by construction (no example is discarded), so the properties run on
 #: all of them: no health check is suppressed except the time one.
@@ -57,14 +57,14 @@ def sccs_data(draw: st.DrawFn) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "exposed", "season", "days", "events"])
 
 
-def fit_well_posed(data: pd.DataFrame, terms: list[str]) -> SCCS:
+def fit_well_posed(data: pd.DataFrame, terms: list[str]) -> SCCSResults:
     """Fit, failing on any SCCS warning: the data are well posed by construction."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", SCCSWarning)
         return SCCS().fit(data, terms)
 
 
-def assert_same(a: SCCS, b: SCCS) -> None:
+def assert_same(a: SCCSResults, b: SCCSResults) -> None:
     np.testing.assert_allclose(a.params, b.params, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(a.bse, b.bse, rtol=1e-7)
 

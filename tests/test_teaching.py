@@ -1,8 +1,8 @@
-"""Tests of analysis.teaching: the teaching generators, the batched fit and the Monte Carlo runner.
+"""Tests of analysis.teaching: the teaching generators, intervals and the Monte Carlo runner.
 
 References are independent of the code under test: the project's engine (analysis.sccs.SCCS)
-and interval builder (analysis.sccs.intervals.build_intervals) for the batched fit and the teaching
-intervals, closed forms worked by hand, and R's published numbers for the classic examples.
+for the batched fits of teaching cohorts, intervals and closed forms worked by hand, and R's
+published numbers for the classic examples.
 Statistical checks use fixed seeds and tolerances of 4 standard errors (a false alarm would have
 probability below 1e-4 for a correct generator; with the fixed seed the outcome is deterministic).
 """
@@ -17,8 +17,7 @@ import pandas as pd
 import pytest
 
 from analysis import teaching as T
-from analysis.sccs import SCCS, SCCSWarning
-from analysis.sccs.intervals import Exposure, build_intervals
+from analysis.sccs import SCCS, SCCSWarning, fit_many
 
 
 # --------------------------------------------------------------------------------------------
@@ -81,26 +80,51 @@ def test_generator_is_deterministic() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Intervals: checked against the project's generic builder
+# Intervals: hand-worked rows, and totals
 # --------------------------------------------------------------------------------------------
+def _tiny_cohorts() -> T.TeachingCohorts:
+    """Three individuals with hand-checkable intervals (days 0 .. obs_end, inclusive)."""
+    individuals = pd.DataFrame({
+        "rep": [0, 0, 1], "id": [0, 1, 0], "frailty": 1.0, "obs_end": [99, 59, 49],
+        "exposed": [True, False, True], "exp_start": [40, -1, 10], "exp_end": [69, -1, 49],
+    })
+    events = pd.DataFrame({"rep": [0, 0, 0, 1, 1], "id": [0, 0, 1, 0, 0],
+                           "day": [5, 45, 30, 3, 49]})
+    return T.TeachingCohorts(individuals, events, T.Scenario(), n_reps=2)
+
+
+def test_to_intervals_hand_worked() -> None:
+    """Individual (0, 0): pre 20..39 (W = 20), exposed 40..69; (1, 0): pre clipped to 0..9,
+    exposed 10..49 up to the end of observation; (0, 1): never exposed, one row."""
+    iv = T.to_intervals(_tiny_cohorts(), pre_window=20, cases_only=False)
+    expected = pd.DataFrame({
+        "rep": [0, 0, 0, 0, 0, 1, 1],
+        "id": [0, 0, 0, 0, 1, 0, 0],
+        "start": [0, 20, 40, 70, 0, 0, 10],
+        "end": [19, 39, 69, 99, 59, 9, 49],
+        "days": [20, 20, 30, 30, 60, 10, 40],
+        "events": [1, 0, 1, 0, 1, 1, 1],
+        "exposed": [0, 0, 1, 0, 0, 0, 1],
+        "pre": [0, 1, 0, 0, 0, 1, 0],
+    })
+    pd.testing.assert_frame_equal(iv, expected, check_dtype=False)
+    no_pre = T.to_intervals(_tiny_cohorts())
+    assert list(no_pre["start"]) == [0, 40, 70, 0, 0, 10] and (no_pre["pre"] == 0).all()
+    only = T.to_intervals(_tiny_cohorts(), exposed_only=True)
+    assert set(zip(only["rep"], only["id"], strict=True)) == {(0, 0), (1, 0)}
+
+
 @pytest.mark.parametrize("pre_window", [0, 30])
-def test_to_intervals_matches_build_intervals(pre_window: int) -> None:
+def test_to_intervals_totals(pre_window: int) -> None:
+    """Every observed day once, every event once; pre-window days never exposed."""
     c = T.simulate_cohorts(T.Scenario(n_individuals=300, trigger_prob=0.3), n_reps=2, seed=2)
     ours = T.to_intervals(c, pre_window=pre_window, cases_only=False)
-    ours = ours.assign(gid=ours["rep"].astype(str) + "-" + ours["id"].astype(str))
-    expo = c.exposure_table()
-    spec = Exposure("exposed", expo.rename(columns={"start": "day"}), windows=((0, None),),
-                    pre_window=pre_window or None)
-    ref = build_intervals(c.observation(), c.event_table(), [spec], merge=True)
-    ref["pre"] = ref["exposed_pre"].astype(int) if pre_window else 0
-    ref["exposed"] = (ref["exposed"] > 0).astype(int)
-    key = ["id", "exposed", "pre"]
-    a = ours.rename(columns={"id": "local", "gid": "id"}).groupby(key)[["days", "events"]].sum()
-    b = ref.groupby(key)[["days", "events"]].sum()
-    pd.testing.assert_frame_equal(a.sort_index(), b.sort_index(), check_dtype=False)
-    # every observed day once, every event once
     assert ours["days"].sum() == (c.individuals["obs_end"] + 1).sum()
     assert ours["events"].sum() == len(c.events)
+    assert not (ours["pre"].astype(bool) & ours["exposed"].astype(bool)).any()
+    exposed_days = (c.individuals["exp_end"] - c.individuals["exp_start"] + 1)[
+        c.individuals["exp_start"] >= 0].sum()
+    assert ours.loc[ours["exposed"] == 1, "days"].sum() == exposed_days
 
 
 def test_to_intervals_cases_and_exposed_only() -> None:
@@ -112,38 +136,21 @@ def test_to_intervals_cases_and_exposed_only() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Batched fit: the engine's answer, replicate by replicate
+# Batched fit of teaching cohorts: the engine's answer, replicate by replicate
 # --------------------------------------------------------------------------------------------
-def test_fit_batched_equals_engine() -> None:
+def test_fit_many_on_teaching_cohorts_equals_engine() -> None:
     c = T.simulate_cohorts(T.Scenario(n_individuals=80, trigger_prob=0.5), n_reps=6, seed=9)
     iv = T.to_intervals(c, pre_window=30)
-    bf = T.fit_batched(iv, ["exposed", "pre"])
+    bf = fit_many(iv, ["exposed", "pre"])
     for r in range(6):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SCCSWarning)
             eng = SCCS().fit(iv[iv["rep"] == r], ["exposed", "pre"])
-        if not bf.finite[r].all():
-            continue
         np.testing.assert_allclose(bf.coef[r], eng.params.to_numpy(), atol=1e-8)
-        np.testing.assert_allclose(bf.se[r], eng.bse.to_numpy(), rtol=1e-7)
+        fin = bf.finite[r]
+        np.testing.assert_allclose(bf.se[r][fin], eng.bse.to_numpy()[fin], rtol=1e-7)
         assert bf.loglik[r] == pytest.approx(eng.loglik, abs=1e-8)
         assert bf.n_cases[r] == eng.n_cases and bf.n_events[r] == eng.n_events
-
-
-def test_fit_batched_hand_worked_and_infinite() -> None:
-    """Replicate 0: one case, closed form (a/x)/(b/u). Replicate 1: no exposed event -> -inf."""
-    data = pd.DataFrame({
-        "rep": [0, 0, 1, 1],
-        "id": [1, 1, 1, 1],
-        "days": [40, 200, 30, 300],
-        "events": [2, 3, 0, 2],
-        "exposed": [1, 0, 1, 0],
-    })
-    bf = T.fit_batched(data, ["exposed"])
-    assert math.exp(bf.coef[0, 0]) == pytest.approx((2 / 40) / (3 / 200), rel=1e-10)
-    # binomial information: n p (1 - p) with p = 2/5 at the MLE
-    assert bf.se[0, 0] == pytest.approx(1 / math.sqrt(5 * 0.4 * 0.6), rel=1e-8)
-    assert not bf.finite[1, 0] and np.isnan(bf.coef[1, 0])
 
 
 # --------------------------------------------------------------------------------------------

@@ -56,6 +56,22 @@ and episodes is not copied); an ``agegrp``-style cut equal to the first or last 
 Everything is vectorised: inputs become ``(individual index, day)`` arrays, cut points are sorted
 on one int64 key ``index * stride + day`` and covariate values are found with ``searchsorted``;
 there is no Python loop over individuals or days.
+
+Examples
+--------
+One individual observed on days 0..99 with an exposure on day 40 opening a 30-day risk window,
+and events on days 10 and 50:
+
+>>> import pandas as pd
+>>> from analysis.sccs.intervals import Exposure, build_intervals
+>>> observation = pd.DataFrame({"id": [1], "start": [0], "end": [99]})
+>>> events = pd.DataFrame({"id": [1, 1], "day": [10, 50]})
+>>> vaccine = Exposure("vaccine", pd.DataFrame({"id": [1], "day": [40]}), windows=((0, 29),))
+>>> build_intervals(observation, events, [vaccine])
+   id  start  end  days  events  vaccine
+0   1      0   39    40       1        0
+1   1     40   69    30       1        1
+2   1     70   99    30       0        0
 """
 
 from __future__ import annotations
@@ -83,7 +99,18 @@ BASE_COLUMNS = ("id", "start", "end", "days", "events")
 
 
 class IntervalError(ValueError):
-    """Bad input to :func:`build_intervals`; the message names the table, row and column."""
+    """Bad input to :func:`build_intervals`; the message names the table, row and column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs.intervals import IntervalError, build_intervals
+    >>> try:
+    ...     build_intervals(pd.DataFrame({"id": [1], "start": [0]}), pd.DataFrame())
+    ... except IntervalError as e:
+    ...     print(str(e)[:40])
+    observation: missing column(s) end
+    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -124,6 +151,26 @@ class Exposure:
         observation; any exposure level takes precedence over it.
     dose_levels:
         R's ``sameexpopar = FALSE``: dose ``k`` uses its own levels (needs a ``dose`` column).
+
+    Examples
+    --------
+    Two risk windows, days 0-14 (level 1) and 15-42 (level 2) after each exposure, and a
+    14-day pre-exposure window:
+
+    >>> import pandas as pd
+    >>> from analysis.sccs.intervals import Exposure, build_intervals
+    >>> spec = Exposure("mmr", pd.DataFrame({"id": [1], "day": [100]}),
+    ...                 windows=((0, 14), (15, 42)), pre_window=14)
+    >>> spec.n_levels
+    2
+    >>> build_intervals(pd.DataFrame({"id": [1], "start": [0], "end": [199]}),
+    ...                 pd.DataFrame({"id": [1], "day": [120]}), [spec])
+       id  start  end  days  events  mmr  mmr_pre
+    0   1      0   85    86       0    0        0
+    1   1     86   99    14       0    0        1
+    2   1    100  114    15       0    1        0
+    3   1    115  142    28       1    2        0
+    4   1    143  199    57       0    0        0
     """
 
     name: str
@@ -151,6 +198,17 @@ class Exposure:
         the last window runs to ``aedrug`` = ``day + end_offset``, or to the ``end`` column when
         ``end_offset`` is None. ``washout = (w1, ..., wn)``: w1 .. w(n-1) are the first days of
         washout windows counted from ``aedrug``, wn the last day of the last one (n >= 2).
+
+        Examples
+        --------
+        R's ``expogrp = c(0, 15, 29)`` with ``aedrug = adrug + 42``:
+
+        >>> import pandas as pd
+        >>> from analysis.sccs.intervals import Exposure
+        >>> spec = Exposure.from_r("mmr", pd.DataFrame({"id": [1], "day": [0]}),
+        ...                        expogrp=(0, 15, 29), end_offset=42)
+        >>> spec.windows
+        ((0, 14), (15, 28), (29, 42))
         """
         e = [int(v) for v in expogrp]
         windows: list[Window] = [(e[i], e[i + 1] - 1) for i in range(len(e) - 1)]
@@ -165,7 +223,16 @@ class Exposure:
 
     @property
     def n_levels(self) -> int:
-        """Levels per dose: risk windows plus washout windows."""
+        """Levels per dose: risk windows plus washout windows.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from analysis.sccs.intervals import Exposure
+        >>> Exposure("x", pd.DataFrame({"id": [], "day": []}), windows=((0, 6),),
+        ...          washout=((1, 30),)).n_levels
+        2
+        """
         return len(self.windows) + len(self.washout)
 
 
@@ -179,6 +246,19 @@ class StepCovariate:
     individual, else NaN (unknown). Output column ``name`` (float). For each threshold ``t`` an
     extra column ``<name>_below_<t>`` is 1.0 when the value is ``< t``, 0.0 when ``>= t`` and NaN
     when unknown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs.intervals import StepCovariate, build_intervals
+    >>> lab = StepCovariate("level", pd.DataFrame({"id": [1, 1], "day": [10, 30],
+    ...                                            "value": [3.0, 6.0]}), thresholds=(4.0,))
+    >>> build_intervals(pd.DataFrame({"id": [1], "start": [0], "end": [49]}),
+    ...                 pd.DataFrame({"id": [1], "day": [20]}), covariates=[lab])
+       id  start  end  days  events  level  level_below_4
+    0   1      0    9    10       0    NaN            NaN
+    1   1     10   29    20       1    3.0            1.0
+    2   1     30   49    20       0    6.0            0.0
     """
 
     name: str
@@ -190,7 +270,20 @@ class StepCovariate:
 @dataclass(frozen=True)
 class EventWindow:
     """0/1 column: day ``d`` is in the window when ``p <= d <= p + length - 1`` for some dated
-    event ``p`` of the individual (``data``: ``id``, ``day``); overlapping windows form a union."""
+    event ``p`` of the individual (``data``: ``id``, ``day``); overlapping windows form a union.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs.intervals import EventWindow, build_intervals
+    >>> after = EventWindow("after_surgery", pd.DataFrame({"id": [1], "day": [20]}), length=10)
+    >>> build_intervals(pd.DataFrame({"id": [1], "start": [0], "end": [49]}),
+    ...                 pd.DataFrame({"id": [1], "day": [25]}), covariates=[after])
+       id  start  end  days  events  after_surgery
+    0   1      0   19    20       0              0
+    1   1     20   29    10       1              1
+    2   1     30   49    20       0              0
+    """
 
     name: str
     data: pd.DataFrame
@@ -208,6 +301,20 @@ class Season:
     individual, the ``day`` column of the DataFrame ``origin`` (``id``, ``day``: the calendar day
     number of the individual's day 0, e.g. the birth date on an age axis). 29 February may not be
     a season start.
+
+    Examples
+    --------
+    Summer (April-September) and winter, on calendar day numbers (day 0 = 1970-01-01):
+
+    >>> import pandas as pd
+    >>> from analysis.sccs.intervals import Season, build_intervals
+    >>> build_intervals(pd.DataFrame({"id": [1], "start": [0], "end": [364]}),
+    ...                 pd.DataFrame({"id": [1], "day": [100]}),
+    ...                 covariates=[Season(((4, 1), (10, 1)))])
+       id  start  end  days  events  season
+    0   1      0   89    90       0       2
+    1   1     90  272   183       1       1
+    2   1    273  364    92       0       2
     """
 
     starts: tuple[tuple[int, int], ...]
@@ -223,6 +330,18 @@ class AgeGroups:
     observed only from group 3 on has no group 1 or 2). Age of day ``d`` is ``d - origin`` where
     ``origin`` is 0 (the time axis is age) or the ``day`` column of the DataFrame ``origin``
     (``id``, ``day``: the day number of the individual's birth).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs.intervals import AgeGroups, build_intervals
+    >>> build_intervals(pd.DataFrame({"id": [1], "start": [366], "end": [730]}),
+    ...                 pd.DataFrame({"id": [1], "day": [400]}),
+    ...                 covariates=[AgeGroups((427, 549))])
+       id  start  end  days  events  age
+    0   1    366  426    61       1    1
+    1   1    427  548   122       0    2
+    2   1    549  730   182       0    3
     """
 
     cuts: tuple[int, ...]
@@ -728,6 +847,26 @@ def build_intervals(
     ``days = end - start + 1``), then one column per exposure (and pre-window) and per covariate,
     in the order given. Rows are in the order of ``observation``, then by time; every observed day
     of every individual is in exactly one row.
+
+    Examples
+    --------
+    Two individuals; the second one's exposure is before its observation starts, so only its
+    risk window's tail (days 10..19) is exposed; ``merge=True`` merges rows with equal
+    covariates:
+
+    >>> import pandas as pd
+    >>> from analysis.sccs.intervals import Exposure, build_intervals
+    >>> obs = pd.DataFrame({"id": ["a", "b"], "start": [0, 10], "end": [59, 59]})
+    >>> ev = pd.DataFrame({"id": ["a", "b", "b"], "day": [5, 12, 12]})
+    >>> expo = Exposure("x", pd.DataFrame({"id": ["a", "b"], "day": [30, 0]}),
+    ...                 windows=((0, 19),))
+    >>> build_intervals(obs, ev, [expo])
+      id  start  end  days  events  x
+    0  a      0   29    30       1  0
+    1  a     30   49    20       0  1
+    2  a     50   59    10       0  0
+    3  b     10   19    10       2  1
+    4  b     20   59    40       0  0
     """
     frame = _Frame(observation)
     _require(events, ("id", "day"), "events")
@@ -846,6 +985,20 @@ def to_event_strata(
 
     Columns: ``indivL, indiv, eventday, lower, upper, interval, event``, then every covariate
     column of ``intervals``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs.intervals import to_event_strata
+    >>> iv = pd.DataFrame({"id": [1, 1], "start": [0, 30], "end": [29, 59], "days": [30, 30],
+    ...                    "events": [1, 1], "x": [0, 1]})
+    >>> to_event_strata(iv, pd.DataFrame({"id": [1, 1], "day": [3, 40]}))[
+    ...     ["indivL", "lower", "upper", "event", "x"]]
+       indivL  lower  upper  event  x
+    0       1      0     29      1  0
+    1       1     30     59      0  1
+    2       2      0     29      0  0
+    3       2     30     59      1  1
     """
     _require(intervals, BASE_COLUMNS, "intervals")
     _require(events, ("id", "day"), "events")

@@ -11,12 +11,11 @@ simulations are tested (``tests/test_teaching.py``):
   (event-dependent exposure, infections prompting IVIG);
 * :func:`to_intervals` -- the per-individual interval table the SCCS engine
   (:class:`analysis.sccs.SCCS`) reads: ``rep, id, start, end, days, events, exposed, pre`` (with an
-  optional pre-exposure window), built without a Python loop over individuals;
-* :func:`fit_batched` -- the same conditional Poisson likelihood as :mod:`analysis.sccs`, maximised
-  for *many replicates at once* by one vectorised Newton-Raphson (each replicate has its own
-  coefficients). It is the fast path that makes 1,000-cohort Monte Carlo studies take seconds; the
-  chapters check it against the engine on individual replicates to 1e-8;
-* :func:`monte_carlo` -- a seeded, batched Monte Carlo runner with a ``tqdm`` progress bar, and
+  optional pre-exposure window), built by the library's interval builder
+  (:func:`analysis.sccs.intervals.build_intervals`);
+* :func:`monte_carlo` -- a seeded, batched Monte Carlo runner with a ``tqdm`` progress bar that
+  fits every batch of replicates at once with :func:`analysis.sccs.fit_many` (the engine's
+  kernels and rules, each replicate with its own coefficients), and
   :func:`summarise` for bias, 95% CI coverage (with Monte Carlo standard errors) and power;
 * :func:`between_group_rate_ratio` -- the naive comparison of exposed with never-exposed
   individuals that the SCCS is *not* (chapter on the reference group);
@@ -33,22 +32,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.sccs import DAYS_PER_YEAR  # the SCCS library's rate convention
+from analysis.sccs.batched import fit_many
+from analysis.sccs.intervals import Exposure, build_intervals
 
 __all__ = [
-    "BatchFit",
     "Scenario",
     "TeachingCohorts",
     "between_group_rate_ratio",
     "coverage",
     "first_cases",
-    "fit_batched",
     "monte_carlo",
     "sccs_information",
     "scenario_intervals",
@@ -57,9 +56,6 @@ __all__ = [
     "to_intervals",
     "wald_power",
 ]
-
-#: qnorm(0.975), as the engine uses for 95% Wald intervals.
-Z975 = 1.959963984540054
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,63 +261,50 @@ def to_intervals(
 
     Columns: ``rep, id, start, end, days, events, exposed, pre`` -- ``exposed`` is 1 inside the
     exposed block; ``pre`` is 1 in the ``pre_window`` days just before it (clipped to the
-    observation period; exposure takes precedence, as in the data contract). Built from at most
-    five cut points per individual, sorted in one array operation. With ``cases_only`` (default)
-    only individuals with at least one event are kept: the others contribute nothing to the
-    SCCS likelihood. With ``exposed_only`` only individuals exposed within their observation
-    period are kept (the "IVIG group"; the never-exposed add a constant to the likelihood).
+    observation period; exposure takes precedence, as in the data contract). The intervals are
+    built by the library's one interval builder,
+    :func:`analysis.sccs.intervals.build_intervals` (``merge=True``), from the cohorts'
+    observation periods, exposed blocks and events, with integer ids ``rep * n + id``. With
+    ``cases_only`` (default) only individuals with at least one event are kept: the others
+    contribute nothing to the SCCS likelihood. With ``exposed_only`` only individuals exposed
+    within their observation period are kept (the "IVIG group"; the never-exposed add a
+    constant to the likelihood).
     """
     ind = cohorts.individuals
-    n = len(ind)
-    L = ind["obs_end"].to_numpy() + 1
-    es = ind["exp_start"].to_numpy()
-    ee = ind["exp_end"].to_numpy()
-    has = es >= 0
-    # cut points as "first day of a new interval"; absent ones collapse onto L (dropped below)
-    c_pre = np.where(has & (pre_window > 0), np.clip(es - pre_window, 0, L), L)
-    c_s = np.where(has, es, L)
-    c_e = np.where(has, ee + 1, L)
-    cuts = np.column_stack([np.zeros(n, dtype=np.int64), c_pre, c_s, c_e, L])
-    cuts.sort(axis=1)
-    lo, hi = cuts[:, :-1], cuts[:, 1:]
-    ok = hi > lo
-    row_ind = np.repeat(np.arange(n), ok.sum(axis=1))
-    start, stop = lo[ok], hi[ok]  # [start, stop)
-    exp_flag = has[row_ind] & (start >= es[row_ind]) & (start <= ee[row_ind])
-    pre_flag = (
-        has[row_ind]
-        & (pre_window > 0)
-        & (start >= es[row_ind] - pre_window)
-        & (start < es[row_ind])
-    )
-    # events -> interval: rows are sorted by (individual, start); search on a combined key
+    n = int(ind["id"].max()) + 1
+    gid = ind["rep"].to_numpy() * n + ind["id"].to_numpy()
+    has = ind["exp_start"].to_numpy() >= 0
+    expo = pd.DataFrame({"id": gid[has], "day": ind["exp_start"].to_numpy()[has],
+                         "end": ind["exp_end"].to_numpy()[has]})
     ev = cohorts.events
-    key_ind = (ind["rep"].to_numpy() * (ind["id"].max() + 1) + ind["id"].to_numpy())
-    pos = pd.Index(key_ind)
-    ev_ind = pos.get_indexer(ev["rep"].to_numpy() * (ind["id"].max() + 1) + ev["id"].to_numpy())
-    big = int(L.max()) + 1
-    row_key = row_ind.astype(np.int64) * big + start
-    ev_key = ev_ind.astype(np.int64) * big + ev["day"].to_numpy()
-    ev_row = np.searchsorted(row_key, ev_key, side="right") - 1
-    counts = np.bincount(ev_row, minlength=len(row_ind))
+    iv = build_intervals(
+        pd.DataFrame({"id": gid, "start": 0, "end": ind["obs_end"].to_numpy()}),
+        pd.DataFrame({"id": ev["rep"].to_numpy() * n + ev["id"].to_numpy(),
+                      "day": ev["day"].to_numpy()}),
+        [Exposure("exposed", expo, windows=((0, None),), pre_window=pre_window or None)],
+        merge=True,
+    )
+    row_id = iv["id"].to_numpy()
     out = pd.DataFrame(
         {
-            "rep": ind["rep"].to_numpy()[row_ind],
-            "id": ind["id"].to_numpy()[row_ind],
-            "start": start,
-            "end": stop - 1,
-            "days": stop - start,
-            "events": counts,
-            "exposed": exp_flag.astype(np.int64),
-            "pre": pre_flag.astype(np.int64),
+            "rep": row_id // n,
+            "id": row_id % n,
+            "start": iv["start"].to_numpy(),
+            "end": iv["end"].to_numpy(),
+            "days": iv["days"].to_numpy(),
+            "events": iv["events"].to_numpy(),
+            "exposed": (iv["exposed"].to_numpy() > 0).astype(np.int64),
+            "pre": (iv["exposed_pre"].to_numpy().astype(np.int64) if pre_window > 0
+                    else np.zeros(len(iv), dtype=np.int64)),
         }
     )
     keep = np.ones(len(out), dtype=bool)
     if cases_only:
-        n_ev = np.bincount(row_ind, weights=counts, minlength=n)
-        keep &= n_ev[row_ind] > 0
+        codes = np.searchsorted(gid, row_id)
+        n_ev = np.bincount(codes, weights=out["events"].to_numpy(), minlength=len(gid))
+        keep &= n_ev[codes] > 0
     if exposed_only:
-        keep &= has[row_ind]
+        keep &= has[np.searchsorted(gid, row_id)]
     return out[keep].reset_index(drop=True)
 
 
@@ -363,194 +346,6 @@ def between_group_rate_ratio(cohorts: TeachingCohorts) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-# Batched conditional Poisson fit
-# --------------------------------------------------------------------------------------------
-@dataclass
-class BatchFit:
-    """Per-replicate SCCS estimates from :func:`fit_batched`.
-
-    ``coef`` and ``se`` have shape (n_reps, n_terms) (log-IRR scale); ``finite`` is False where a
-    term has no finite maximum likelihood estimate (no events in its level, or all events in it)
-    -- those entries are NaN, as the engine reports them as infinite.
-    """
-
-    terms: list[str]
-    reps: np.ndarray
-    coef: np.ndarray
-    se: np.ndarray
-    finite: np.ndarray
-    converged: np.ndarray
-    n_iter: np.ndarray
-    n_cases: np.ndarray
-    n_events: np.ndarray
-    loglik: np.ndarray
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def frame(self, term: str | None = None) -> pd.DataFrame:
-        """One row per replicate for ``term`` (default: the first term): coef, se, CI, p, ..."""
-        from scipy.stats import norm
-
-        k = 0 if term is None else self.terms.index(term)
-        b, se = self.coef[:, k], self.se[:, k]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = b / se
-        return pd.DataFrame(
-            {
-                "rep": self.reps,
-                "coef": b,
-                "se": se,
-                "lower": b - Z975 * se,
-                "upper": b + Z975 * se,
-                "p": 2 * norm.sf(np.abs(z)),
-                "finite": self.finite[:, k],
-                "converged": self.converged,
-                "n_cases": self.n_cases,
-                "n_events": self.n_events,
-            }
-        )
-
-
-def fit_batched(
-    data: pd.DataFrame,
-    terms: Sequence[str],
-    *,
-    rep_col: str = "rep",
-    id_col: str = "id",
-    events_col: str = "events",
-    days_col: str = "days",
-    tol: float = 1e-10,
-    max_iter: int = 50,
-) -> BatchFit:
-    """Fit the SCCS conditional Poisson model separately in every replicate, all at once.
-
-    The log-likelihood of replicate r is that of :func:`analysis.sccs.conditional_loglik`:
-    ``sum_ij n_ij b_r.x_ij - sum_i n_i log sum_j d_ij exp(b_r.x_ij)`` (+ constants). Replicates
-    share no parameters, so the Hessian is block-diagonal: each Newton step solves ``n_reps``
-    small ``K x K`` systems in one ``numpy.linalg.solve`` call, with per-replicate step halving.
-    Terms with no finite estimate in a replicate (a 0/1 term whose level holds no events, or all
-    of them, in every case of that replicate) are detected first, held at 0 in the iterations and
-    reported as NaN with ``finite = False`` (the engine reports +-inf and warns). Rows of
-    individuals without events are ignored.
-
-    Why a second maximiser exists: :class:`analysis.sccs.SCCS` estimates *one* coefficient vector
-    shared by every individual it is given, so it cannot fit 1,000 replicates with separate
-    coefficients in one call (distinct ids per replicate would still pool the coefficients), and
-    1,000 separate ``SCCS().fit`` calls are what makes a Monte Carlo chapter slow. The likelihood
-    is the engine's; ``tests/test_teaching.py::test_fit_batched_equals_engine`` pins estimates,
-    standard errors and log-likelihoods to ``SCCS().fit`` replicate by replicate.
-    """
-    terms = list(terms)
-    K = len(terms)
-    if K == 0:
-        raise ValueError("fit_batched needs at least one term")
-    reps_all, rep_code = np.unique(data[rep_col].to_numpy(), return_inverse=True)
-    R = len(reps_all)
-    ind_code = pd.factorize(
-        pd.MultiIndex.from_arrays([rep_code, data[id_col].to_numpy()]), sort=False
-    )[0]
-    y = data[events_col].to_numpy(dtype=float)
-    d = data[days_col].to_numpy(dtype=float)
-    X = data[terms].to_numpy(dtype=float)
-    n_ind_all = np.bincount(ind_code, weights=y)
-    keep = n_ind_all[ind_code] > 0
-    ind_code, rep_code, y, d, X = ind_code[keep], rep_code[keep], y[keep], d[keep], X[keep]
-    ind, ind_code = np.unique(ind_code, return_inverse=True)
-    n_ind = len(ind)
-    n_i = np.bincount(ind_code, weights=y, minlength=n_ind)
-    rep_of_ind = np.zeros(n_ind, dtype=np.int64)
-    rep_of_ind[ind_code] = rep_code
-    n_cases = np.bincount(rep_of_ind, minlength=R)
-    n_events = np.bincount(rep_of_ind, weights=n_i, minlength=R)
-    logd = np.log(d)
-
-    # terms without a finite MLE per replicate: observed = min or max attainable (0/1 or general)
-    obs = np.zeros((R, K))
-    lo = np.zeros((R, K))
-    hi = np.zeros((R, K))
-    for k in range(K):
-        obs[:, k] = np.bincount(rep_code, weights=y * X[:, k], minlength=R)
-        mn = np.full(n_ind, np.inf)
-        mx = np.full(n_ind, -np.inf)
-        np.minimum.at(mn, ind_code, X[:, k])
-        np.maximum.at(mx, ind_code, X[:, k])
-        lo[:, k] = np.bincount(rep_of_ind, weights=n_i * mn, minlength=R)
-        hi[:, k] = np.bincount(rep_of_ind, weights=n_i * mx, minlength=R)
-    eps = 1e-9 * (1 + n_events[:, None])
-    finite = (obs > lo + eps) & (obs < hi - eps)
-    active = finite[rep_code]  # (rows, K): zero-out non-finite terms in their replicate
-    Xa = X * active
-
-    def loglik(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        eta = logd + np.einsum("ij,ij->i", Xa, beta[rep_code])
-        m = np.full(n_ind, -np.inf)
-        np.maximum.at(m, ind_code, eta)
-        w = np.exp(eta - m[ind_code])
-        s = np.bincount(ind_code, weights=w, minlength=n_ind)
-        ll_i_part = n_i * (m + np.log(s))
-        ll = np.bincount(rep_code, weights=y * eta, minlength=R) - np.bincount(
-            rep_of_ind, weights=ll_i_part, minlength=R
-        )
-        return ll, w / s[ind_code]
-
-    def grad_hess(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xbar = np.column_stack(
-            [np.bincount(ind_code, weights=Xa[:, k] * p, minlength=n_ind) for k in range(K)]
-        )
-        Xc = Xa - xbar[ind_code]
-        r = y - n_i[ind_code] * p
-        g = np.column_stack([np.bincount(rep_code, weights=Xc[:, k] * r, minlength=R)
-                             for k in range(K)])
-        wgt = n_i[ind_code] * p
-        H = np.empty((R, K, K))
-        for a in range(K):
-            for b in range(a, K):
-                h = -np.bincount(rep_code, weights=wgt * Xc[:, a] * Xc[:, b], minlength=R)
-                H[:, a, b] = h
-                H[:, b, a] = h
-        return g, H
-
-    beta = np.zeros((R, K))
-    ll, p = loglik(beta)
-    g, H = grad_hess(p)
-    eye = np.eye(K)
-    converged = np.zeros(R, dtype=bool)
-    n_iter = np.zeros(R, dtype=np.int64)
-    for _ in range(max_iter):
-        todo = ~converged
-        if not todo.any():
-            break
-        # non-finite terms have zero rows/cols: put 1 on their diagonal so the solve is regular
-        Hreg = -H + eye * (~finite)[:, :, None]
-        step = np.linalg.solve(Hreg, g[..., None])[..., 0] * finite
-        step[~todo] = 0.0
-        decrement = np.einsum("rk,rk->r", g, step)
-        t = np.ones(R)
-        cand = beta + step
-        ll_new, p_new = loglik(cand)
-        for _halve in range(30):
-            bad = ll_new < ll - 1e-12 * (1 + np.abs(ll))
-            if not bad.any():
-                break
-            t = np.where(bad, t / 2, t)
-            cand = beta + t[:, None] * step
-            ll_new, p_new = loglik(cand)
-        change = np.abs(ll_new - ll)
-        beta, ll, p = cand, ll_new, p_new
-        g, H = grad_hess(p)
-        n_iter += todo
-        converged |= todo & (change <= tol * (1 + np.abs(ll))) & (decrement <= tol)
-    Hreg = -H + eye * (~finite)[:, :, None]
-    cov = np.linalg.inv(Hreg)
-    se = np.sqrt(np.einsum("rkk->rk", cov))
-    coef = np.where(finite, beta, np.nan)
-    se = np.where(finite, se, np.nan)
-    return BatchFit(
-        terms=terms, reps=reps_all, coef=coef, se=se, finite=finite, converged=converged,
-        n_iter=n_iter, n_cases=n_cases, n_events=n_events.astype(np.int64), loglik=ll,
-    )
-
-
-# --------------------------------------------------------------------------------------------
 # Monte Carlo
 # --------------------------------------------------------------------------------------------
 def monte_carlo(
@@ -570,8 +365,9 @@ def monte_carlo(
     ``0 .. n-1``, plus ``id, days, events`` and the ``terms``). Batch ``b`` uses the generator
     seeded with ``(seed, b)``, so the results depend only on ``seed``, ``n_reps`` and
     ``batch_size`` -- never on the machine or on timing. Returns one row per replicate (global
-    ``rep`` numbering) with, for each term ``t``, the columns of :meth:`BatchFit.frame` prefixed
-    ``t:`` where they are term-specific (``coef``, ``se``, ``lower``, ``upper``, ``p``,
+    ``rep`` numbering) with, for each term ``t``, the columns of
+    :meth:`analysis.sccs.BatchFit.frame` prefixed ``t:`` where they are term-specific
+    (``coef``, ``se``, ``lower``, ``upper``, ``p``,
     ``finite``), and ``converged, n_cases, n_events``. The progress bar is the plain-text
     ``tqdm`` bar, written live to ``progress_file`` (default ``sys.stderr``). With
     ``progress_file="final"`` (what the book's chapters use) the bar is drawn into memory and
@@ -601,7 +397,7 @@ def monte_carlo(
             n = min(batch_size, n_reps - b * batch_size)
             rng = np.random.default_rng([seed, b])
             data = make_data(rng, n)
-            fit = fit_batched(data, terms)
+            fit = fit_many(data, terms)
             base = fit.frame(terms[0])[["rep", "converged", "n_cases", "n_events"]]
             cols = {}
             for t in terms:

@@ -1,0 +1,343 @@
+"""Results of an SCCS fit: estimates, standard errors, confidence intervals, tests.
+
+:meth:`analysis.sccs.SCCS.fit` returns a :class:`SCCSResults`, in the manner of statsmodels'
+and lifelines' results objects. The normal and chi-squared tail areas come from
+:mod:`analysis.sccs._stats` (no :mod:`scipy.stats`, whose import alone takes about a second).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from analysis.sccs import SCCS
+>>> data = pd.DataFrame({"id": [1, 1, 2, 2], "exposed": [0, 1, 0, 1],
+...                      "days": [100, 50, 80, 40], "events": [1, 2, 2, 1]})
+>>> fit = SCCS().fit(data, ["exposed"])
+>>> fit.summary.round(3)[["irr", "ci_low", "ci_high"]]
+         irr  ci_low  ci_high
+term
+exposed  2.0   0.404    9.909
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.sccs._stats import chi2_sf, normal_quantile, normal_two_sided_p
+from analysis.sccs.errors import SCCSError
+
+if TYPE_CHECKING:
+    from analysis.sccs._kernels import Cases
+
+__all__ = ["LRTest", "SCCSResults"]
+
+LRTest = namedtuple("LRTest", ["statistic", "df", "p"])
+LRTest.__doc__ = """Likelihood-ratio test of a restricted model nested in a fuller one.
+
+Fields: ``statistic`` (2 x log-likelihood gain), ``df`` (terms dropped), ``p`` (chi-squared
+tail area).
+
+Examples
+--------
+>>> from analysis.sccs import LRTest
+>>> LRTest(3.84, 1, 0.05).df
+1
+"""
+
+@dataclass
+class _FitData:
+    """What a results object keeps of the fitted data, for profile likelihoods and LR tests.
+
+    ``cases``: the sorted, compressed case arrays with every term (before any term was set to
+    an infinite limit); ``loglik_shift``: the constant that restores the log-likelihood of the
+    uncompressed rows; ``fingerprint``: case ids, events and observed days per case.
+    """
+
+    cases: Cases
+    loglik_shift: float
+    fingerprint: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+class SCCSResults:
+    """A fitted SCCS model: what :meth:`analysis.sccs.SCCS.fit` returns.
+
+    Attributes
+    ----------
+    model : SCCS
+        The model that was fitted (its ``tol``, ``max_iter``, ``alpha``); typed ``Any`` here
+        because :mod:`analysis.sccs.model` imports this module.
+    terms : list of str
+        The model terms, in order.
+    params, bse : pandas.Series
+        Log-IRR estimates and standard errors, indexed by term.
+    loglik, loglik_null : float
+        Log-likelihood at the estimate and at b = 0, in R's convention (the ``log d`` of each
+        event's interval included), so they equal R clogit's values on R's intervals.
+    converged, n_iter, max_abs_gradient :
+        Convergence information of Newton-Raphson.
+    n_cases, n_events, n_intervals : int
+        Individuals with >= 1 event, their events, and their interval rows in the input.
+    boundary_terms : dict
+        ``{term: message}`` for terms with an infinite estimate.
+    warnings : list of str
+        The messages of every :class:`~analysis.sccs.SCCSWarning` the fit raised.
+    cov_type : str
+        ``"model"`` or ``"robust"``.
+    alpha : float
+        Default significance level of :meth:`conf_int` and :attr:`summary`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs import SCCS
+    >>> data = pd.DataFrame({"id": [1, 1], "exposed": [1, 0], "days": [40, 200],
+    ...                      "events": [2, 3]})
+    >>> fit = SCCS().fit(data, ["exposed"])
+    >>> round(float(fit.params["exposed"]), 6), fit.n_cases, fit.converged
+    (1.203973, 1, True)
+    """
+
+    def __init__(
+        self,
+        *,
+        model: Any,
+        terms: list[str],
+        beta: np.ndarray,
+        cov: np.ndarray,
+        loglik: float,
+        loglik_null: float,
+        converged: bool,
+        n_iter: int,
+        max_abs_gradient: float,
+        counts: tuple[int, int, int],
+        boundary_terms: dict[str, str],
+        warnings: list[str],
+        cov_type: str,
+        data: _FitData,
+    ) -> None:
+        self.model = model
+        self.alpha = model.alpha
+        self.terms = terms
+        self._cov = cov
+        self.params = pd.Series(beta, index=terms, name="log_irr", dtype=float)
+        self.bse = pd.Series(np.sqrt(np.diag(cov)), index=terms, name="se", dtype=float)
+        self.loglik = loglik
+        self.loglik_null = loglik_null
+        self.converged = converged
+        self.n_iter = n_iter
+        self.max_abs_gradient = max_abs_gradient
+        self.n_cases, self.n_events, self.n_intervals = counts
+        self.boundary_terms = boundary_terms
+        self.warnings = warnings
+        self.cov_type = cov_type
+        self._data = data
+        self._fingerprint = data.fingerprint
+
+    # ---- covariance and intervals -----------------------------------------------------------
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance matrix of the log-IRR estimates (NaN rows for infinite estimates).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from analysis.sccs import SCCS
+        >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200], "events": [2, 3]})
+        >>> round(float(SCCS().fit(data, ["x"]).cov_params().loc["x", "x"]), 6)  # 1/(5 .4 .6)
+        0.833333
+        """
+        return pd.DataFrame(self._cov, index=self.terms, columns=self.terms)
+
+    def _alpha(self, alpha: float | None) -> float:
+        a = self.alpha if alpha is None else float(alpha)
+        if not 0.0 < a < 1.0:
+            raise SCCSError(f"alpha must be between 0 and 1, got {a}")
+        return a
+
+    def conf_int(self, alpha: float | None = None, method: str = "wald") -> pd.DataFrame:
+        """Confidence intervals on the log scale, columns ``lower`` and ``upper``.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            1 - confidence level (default: the model's ``alpha``, 0.05).
+        method : {"wald", "profile"}
+            ``"wald"``: estimate +- z se with z = qnorm(1 - alpha/2), as R's
+            ``standardsccs`` prints. ``"profile"``: the values where the likelihood-ratio
+            statistic 2 (loglik - profile loglik) equals the chi-squared(1) quantile,
+            profiling out the other terms (:func:`analysis.sccs.profile.profile_conf_int`);
+            better than Wald in small studies, and one-sided (+-inf) when a level has no
+            events.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from analysis.sccs import SCCS
+        >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200],
+        ...                      "events": [2, 3]})
+        >>> fit = SCCS().fit(data, ["x"])
+        >>> fit.conf_int().round(4)
+                lower   upper
+        x -0.5852  2.9932
+        >>> fit.conf_int(method="profile").round(4)
+           lower   upper
+        x -0.823  3.0013
+        """
+        a = self._alpha(alpha)
+        if method == "profile":
+            from analysis.sccs.profile import profile_conf_int
+
+            return profile_conf_int(self, a)
+        if method != "wald":
+            raise SCCSError(f"method must be 'wald' or 'profile', got {method!r}")
+        z = normal_quantile(1.0 - a / 2.0)  # qnorm(0.975) = 1.959963984540054 for alpha 0.05
+        lower = self.params - z * self.bse
+        upper = self.params + z * self.bse
+        return pd.DataFrame({"lower": lower, "upper": upper}, index=self.terms)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per term: irr, ci_low, ci_high, p, log_irr, se, z (Wald CI at 1 - alpha).
+
+        p is the two-sided Wald p-value; z = log_irr / se. Infinite estimates have irr 0 or inf
+        and NaN se, z, p and CI.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from analysis.sccs import SCCS
+        >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200], "events": [2, 3]})
+        >>> list(SCCS().fit(data, ["x"]).summary.columns)
+        ['irr', 'ci_low', 'ci_high', 'p', 'log_irr', 'se', 'z']
+        """
+        ci = self.conf_int()
+        z = self.params / self.bse
+        with np.errstate(over="ignore"):
+            return pd.DataFrame(
+                {
+                    "irr": np.exp(self.params),
+                    "ci_low": np.exp(ci["lower"]),
+                    "ci_high": np.exp(ci["upper"]),
+                    "p": normal_two_sided_p(z.to_numpy()),
+                    "log_irr": self.params,
+                    "se": self.bse,
+                    "z": z,
+                },
+                index=pd.Index(self.terms, name="term"),
+            )
+
+    # ---- tests ------------------------------------------------------------------------------
+
+    def lr_test(self, restricted: SCCSResults) -> LRTest:
+        """Likelihood-ratio test of ``restricted`` (nested) against this model.
+
+        Nesting is checked as far as the data allow: the restricted model's terms must be a
+        strict subset of this model's (by name), and both must be fitted to the same cases with
+        the same events and the same total observed days per case (the interval cut points may
+        differ, as in R's ``lrtsccs`` examples). The statistic is
+        2[(loglik - loglik_null) - (loglik_r - loglik_null_r)], which equals
+        2(loglik - loglik_r) when the intervals are the same and, like R's ``lrtsccs``, does not
+        depend on how the observation periods were cut.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from analysis.sccs import SCCS
+        >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200], "events": [2, 3]})
+        >>> test = SCCS().fit(data, ["x"]).lr_test(SCCS().fit(data, []))
+        >>> round(test.statistic, 4), test.df, round(test.p, 4)
+        (1.5309, 1, 0.216)
+        """
+        extra = [t for t in restricted.terms if t not in self.terms]
+        if extra:
+            raise SCCSError(f"not nested: restricted model has terms {extra} not in this model")
+        df = len(self.terms) - len(restricted.terms)
+        if df <= 0:
+            raise SCCSError("not nested: the restricted model must have fewer terms")
+        if not _same_cases(self._fingerprint, restricted._fingerprint):
+            raise SCCSError(
+                "not nested: the two models were fitted to different data (cases, events per "
+                "case or observed days per case differ)"
+            )
+        gain = self.loglik - self.loglik_null
+        stat = 2.0 * (gain - (restricted.loglik - restricted.loglik_null))
+        if stat < -1e-6 * (1.0 + abs(self.loglik)):
+            raise SCCSError(
+                f"not nested: the restricted model fits better (LR statistic {stat:.6g} < 0)"
+            )
+        stat = max(stat, 0.0)
+        return LRTest(stat, df, chi2_sf(stat, df))
+
+    # ---- export -----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready results (non-finite numbers become None).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from analysis.sccs import SCCS
+        >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200], "events": [2, 3]})
+        >>> d = SCCS().fit(data, ["x"]).to_dict()
+        >>> d["n_cases"], d["terms"][0]["term"], round(d["terms"][0]["irr"], 4)
+        (1, 'x', 3.3333)
+        """
+
+        def num(v: float) -> float | None:
+            v = float(v)
+            return v if math.isfinite(v) else None
+
+        s = self.summary.to_dict(orient="index")
+        return {
+            "n_cases": int(self.n_cases),
+            "n_events": int(self.n_events),
+            "n_intervals": int(self.n_intervals),
+            "loglik": num(self.loglik),
+            "loglik_null": num(self.loglik_null),
+            "converged": bool(self.converged),
+            "n_iter": int(self.n_iter),
+            "cov_type": self.cov_type,
+            "warnings": list(self.warnings),
+            "terms": [
+                {
+                    "term": t,
+                    "irr": num(s[t]["irr"]),
+                    "ci_low": num(s[t]["ci_low"]),
+                    "ci_high": num(s[t]["ci_high"]),
+                    "p": num(s[t]["p"]),
+                    "log_irr": num(s[t]["log_irr"]),
+                    "se": num(s[t]["se"]),
+                }
+                for t in self.terms
+            ],
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"SCCSResults(terms={self.terms}, n_cases={self.n_cases}, n_events={self.n_events}, "
+            f"loglik={self.loglik:.6f}, converged={self.converged})"
+        )
+
+
+def _same_cases(
+    a: tuple[np.ndarray, np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> bool:
+    """Same case ids with the same events and total observed days (in any row order)."""
+    if len(a[0]) != len(b[0]):
+        return False
+    fa = pd.DataFrame({"n": a[1], "d": a[2]}, index=pd.Index(a[0]))
+    fb = pd.DataFrame({"n": b[1], "d": b[2]}, index=pd.Index(b[0]))
+    try:
+        fb = fb.reindex(fa.index)
+    except (TypeError, ValueError):
+        return False
+    if fb.isna().to_numpy().any():
+        return False
+    return bool(
+        np.array_equal(fa["n"].to_numpy(), fb["n"].to_numpy())
+        and np.allclose(fa["d"].to_numpy(), fb["d"].to_numpy(), rtol=0, atol=1e-9)
+    )
