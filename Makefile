@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 JB := $(VENV)/bin/jupyter-book
 
-.PHONY: all venv book test test-fast lint data bench lock clean sync
+.PHONY: all venv book test test-fast lint data bench lock clean sync lab exercises pdf
 
 all: test
 
@@ -46,6 +46,12 @@ sync: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_sccs.py
+	$(PY) benchmarks/bench_startup.py
+
+## JupyterLab on the book: every book/*.md chapter opens as a notebook and saves back to its
+## .md/.py pair (jupytext); chapters read $$IVIG_COHORT (default data/synthetic).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --config=lab/jupyter_lab_config.py
 
 ## Re-resolve the pins (needs the network): requirements.in -> requirements.txt
 lock:
