@@ -53,6 +53,11 @@ bench: $(STAMP)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --config=lab/jupyter_lab_config.py
 
+## For teachers: each teaching chapter (book/t*.md) as a student notebook (exercises, no
+## solutions) and a separate solutions notebook, in _build/exercises/ (each chapter runs once).
+exercises: $(STAMP)
+	$(PY) -m analysis.report.exercises --out _build/exercises
+
 ## Re-resolve the pins (needs the network): requirements.in -> requirements.txt
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
