@@ -195,9 +195,9 @@ def by_distinct(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series
     import numpy as np
     import pandas as pd
 
-    if isinstance(s.dtype, pd.CategoricalDtype):
+    if isinstance(s.dtype, pd.CategoricalDtype) and len(s.cat.categories) <= len(s):
         codes, uniques = s.cat.codes.to_numpy(), s.cat.categories.to_numpy(dtype=object)
-    else:
+    else:  # plain text, or a few rows of a categorical with many categories
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
     values = fn(pd.Series(np.append(np.asarray(uniques, dtype=object), None), dtype=object))
     return pd.Series(values.to_numpy()[codes], index=s.index, name=s.name)  # code -1 = the None
@@ -228,7 +228,7 @@ def parse_numbers(s: pd.Series) -> pd.Series:
 
 def not_blank(s: pd.Series) -> pd.Series:
     """True where a cell is missing or has a non-whitespace character."""
-    return by_distinct(s, lambda u: u.isna() | (u.str.strip() != "")).astype(bool)
+    return by_distinct(s, lambda u: u.isna() | ~(u.str.isspace() | (u == ""))).astype(bool)
 
 
 def _range_text(spec: ColumnSpec) -> str:
@@ -463,8 +463,9 @@ def relation_problems(tables: dict[str, RawTable], bad_cells: set[tuple[str, int
         if file == "patients.csv" or "patient_id" not in table.frame.columns:
             continue
         ids = table.frame["patient_id"]
-        unknown = ids.notna() & not_blank(ids) & ~ids.isin(known)
-        for idx, value in ids[unknown].items():
+        unknown = ids[ids.notna() & ~ids.isin(known)]
+        unknown = unknown[not_blank(unknown).to_numpy()]  # blank ids are reported already
+        for idx, value in unknown.items():
             if (file, int(idx) + 2, "patient_id") not in bad_cells:
                 problems.append(Problem(file, int(idx) + 2, "patient_id",
                                         "unknown patient_id (not in patients.csv)", value))
