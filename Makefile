@@ -58,6 +58,11 @@ lab: $(STAMP)
 exercises: $(STAMP)
 	$(PY) -m analysis.report.exercises --out _build/exercises
 
+## The whole book as one PDF, _build/pdf/book.pdf: the strict single-page HTML build printed by
+## headless chromium (Debian's; .ci/run installs it when missing). No LaTeX.
+pdf: $(STAMP)
+	$(PY) -m analysis.report.pdf --out _build/pdf/book.pdf
+
 ## Re-resolve the pins (needs the network): requirements.in -> requirements.txt
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
