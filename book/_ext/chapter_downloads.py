@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +31,17 @@ FOLDER = "_chapters"
 HIDDEN_OUTPUT_TAGS = frozenset({"remove-cell", "remove-output"})
 
 
-def _pair(app: Any, docname: str) -> tuple[Path, Path] | None:
+def _pair(srcdir: Path, outdir: Path, docname: str) -> tuple[Path, Path] | None:
     """(executed notebook, py twin) of a paired chapter, or None for a page without code."""
-    py = Path(app.srcdir, docname + ".py")
-    if not py.is_file() or not Path(app.srcdir, docname + ".md").is_file():
+    py = Path(srcdir, docname + ".py")
+    if not py.is_file() or not Path(srcdir, docname + ".md").is_file():
         return None
-    return Path(app.outdir).parent / "jupyter_execute" / (docname + ".ipynb"), py
+    return Path(outdir).parent / "jupyter_execute" / (docname + ".ipynb"), py
 
 
 def _links(app: Any, doctree: nodes.document, docname: str) -> None:
     """Insert the download line under the chapter's title."""
-    if app.builder.name != "html" or _pair(app, docname) is None:
+    if app.builder.name != "html" or _pair(app.srcdir, app.outdir, docname) is None:
         return
     up = "../" * docname.count("/")
     stem = Path(docname).name
@@ -58,34 +59,47 @@ def _links(app: Any, doctree: nodes.document, docname: str) -> None:
 
 
 def downloadable(notebook: dict) -> dict:
-    """The executed notebook as offered for download: outputs of hidden cells dropped."""
+    """The executed notebook as offered for download: outputs of hidden cells dropped, and no
+    pairing metadata (a downloaded notebook stands alone: Jupyter must not write .md/.py twins
+    beside it)."""
     for cell in notebook.get("cells", []):
         tags = set(cell.get("metadata", {}).get("tags", []))
         if cell.get("cell_type") == "code" and tags & HIDDEN_OUTPUT_TAGS:
             cell["outputs"] = []
+    for key in ("jupytext", "source_map"):
+        notebook.get("metadata", {}).pop(key, None)
     return notebook
 
 
-def _copy(app: Any, exception: Exception | None) -> None:
-    """Copy each chapter's executed notebook and script into the HTML output."""
-    if exception is not None or app.builder.name != "html":
-        return
-    target = Path(app.outdir, FOLDER)
+def write_downloads(srcdir: Path, outdir: Path, docnames: Iterable[str]) -> list[str]:
+    """Write each paired chapter's notebook and script into ``outdir/_chapters``; return the
+    chapters whose executed notebook is missing."""
+    target = Path(outdir, FOLDER)
     target.mkdir(exist_ok=True)
-    for docname in sorted(app.env.found_docs):
-        pair = _pair(app, docname)
+    missing = []
+    for docname in sorted(docnames):
+        pair = _pair(srcdir, outdir, docname)
         if pair is None:
             continue
         executed, py = pair
         stem = Path(docname).name
         if not executed.is_file():
-            LOG.warning("chapter_downloads: no executed notebook for %s at %s", docname, executed)
+            missing.append(docname)
             continue
         notebook = downloadable(json.loads(executed.read_text(encoding="utf-8")))
         (target / f"{stem}.ipynb").write_text(
             json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
             encoding="utf-8")
         shutil.copyfile(py, target / f"{stem}.py")
+    return missing
+
+
+def _copy(app: Any, exception: Exception | None) -> None:
+    """Copy each chapter's executed notebook and script into the HTML output."""
+    if exception is not None or app.builder.name != "html":
+        return
+    for docname in write_downloads(Path(app.srcdir), Path(app.outdir), app.env.found_docs):
+        LOG.warning("chapter_downloads: no executed notebook for %s", docname)
 
 
 def setup(app: Any) -> dict[str, bool]:
