@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,7 +65,25 @@ def build_singlehtml(build_dir: Path | None = None) -> Path:
     index = (build_dir or PROJECT_ROOT) / "_build" / "singlehtml" / "index.html"
     if proc.returncode != 0 or not index.is_file():
         raise PDFError(f"the single-page build failed (exit {proc.returncode}); see above")
-    return index
+    return printable_page(index)
+
+
+def printable_page(index: Path) -> Path:
+    """The single page to print, placed where its links resolve.
+
+    The book's root document is ``book/index``, so the single-page builder writes the book to
+    ``book/index.html`` (and a redirecting ``index.html``) but writes every link of that page
+    (``_static/``, ``_images/``) relative to the output root: opened where it lies, the page has
+    no styles, no figures and no MathJax. A copy at the root (``book.html``) resolves them all.
+    """
+    text = index.read_text(encoding="utf-8")
+    match = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', text, re.IGNORECASE)
+    if match is None:
+        return index
+    page = index.parent / match.group(1)
+    printable = index.parent / "book.html"
+    printable.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    return printable
 
 
 def print_pdf(index: Path, out: Path, timeout: int = 600) -> Path:
@@ -91,10 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--build-dir", type=Path,
                     help="jupyter-book --path-output for the single-page build (default: here)")
     ap.add_argument("--html", type=Path,
-                    help="print this already built single-page index.html instead of building")
+                    help="print this already built singlehtml/index.html instead of building")
     args = ap.parse_args(argv)
     try:
-        index = args.html or build_singlehtml(args.build_dir)
+        index = printable_page(args.html) if args.html else build_singlehtml(args.build_dir)
         out = print_pdf(index, args.out)
     except (PDFError, subprocess.TimeoutExpired) as exc:
         print(f"make pdf: {exc}", file=sys.stderr)
