@@ -49,7 +49,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_startup.py
 
 ## JupyterLab on the book: every book/*.md chapter opens as a notebook and saves back to its
-## .md/.py pair (jupytext); chapters read $$IVIG_COHORT (default data/synthetic).
+## .md/.py pair (jupytext); chapters read IVIG_COHORT (default data/synthetic).
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --config=lab/jupyter_lab_config.py
 
