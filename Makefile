@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 JB := $(VENV)/bin/jupyter-book
 
-.PHONY: all venv book test test-fast lint data bench lock clean sync
+.PHONY: all venv book test test-fast lint data bench lock clean sync lab exercises pdf
 
 all: test
 
@@ -46,6 +46,22 @@ sync: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_sccs.py
+	$(PY) benchmarks/bench_startup.py
+
+## JupyterLab on the book: every book/*.md chapter opens as a notebook and saves back to its
+## .md/.py pair (jupytext); chapters read IVIG_COHORT (default data/synthetic).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --config=lab/jupyter_lab_config.py
+
+## For teachers: each teaching chapter (book/t*.md) as a student notebook (exercises, no
+## solutions) and a separate solutions notebook, in _build/exercises/ (each chapter runs once).
+exercises: $(STAMP)
+	$(PY) -m analysis.report.exercises --out _build/exercises
+
+## The whole book as one PDF, _build/pdf/book.pdf: the strict single-page HTML build printed by
+## headless chromium (Debian's; .ci/run installs it when missing). No LaTeX.
+pdf: $(STAMP)
+	$(PY) -m analysis.report.pdf --out _build/pdf/book.pdf
 
 ## Re-resolve the pins (needs the network): requirements.in -> requirements.txt
 lock:

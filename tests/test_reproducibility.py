@@ -110,8 +110,9 @@ for cell in nb.cells:
         if not name:
             continue
         data = out.get("data", {})
-        glue[name] = {k: (hashlib.sha256(v.encode()).hexdigest() if k.endswith("image/png")
-                          else v) for k, v in data.items()}
+        glue[name] = {k: (hashlib.sha256(v.encode()).hexdigest()
+                          if k.endswith(("image/png", "image/svg+xml")) else v)
+                      for k, v in data.items()}
 print(json.dumps(glue))
 """
 
@@ -148,7 +149,7 @@ def executions(tmp_path_factory) -> dict[str, tuple[dict, dict, Path]]:
 
 
 def _is_figure(output: dict) -> bool:
-    return any(m.endswith("image/png") for m in output)
+    return any(m.endswith(("image/png", "image/svg+xml")) for m in output)
 
 
 def _plain(output: dict) -> str | None:
@@ -167,7 +168,11 @@ def test_executing_a_chapter_twice_glues_identical_values(chapter: str, executio
     assert not differ, f"glued values differ between two executions: {differ}"
     figures = {k for k in first if k not in values}
     if any(k.startswith("fig") for k in first):  # glued figures must be images
-        assert figures, f"{chapter}: figures glued, but none as an image/png"
+        assert figures, f"{chapter}: figures glued, but none as an image"
+        # sharp figures: every glued figure is SVG (issue 13), not a bitmap
+        bitmaps = sorted(k for k in figures if not any(m.endswith("image/svg+xml")
+                                                        for m in first[k]))
+        assert not bitmaps, f"{chapter}: figures glued as bitmaps, not SVG: {bitmaps}"
     differ_fig = sorted(k for k in figures if first[k] != second[k])
     assert not differ_fig, f"glued figures differ between two executions: {differ_fig}"
     # the CSV tables written by the two executions are identical too

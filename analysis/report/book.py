@@ -290,8 +290,26 @@ def glue_paper(*target_ids: str, field: str = "value") -> None:
         glue_value(name, paper(tid, field))
 
 
+def figure_svg(fig: Figure) -> str:
+    """The figure as SVG text, byte-identical from run to run.
+
+    Why SVG: it stays sharp at any zoom, on high-density screens, projected and in the PDF.
+    Determinism: a fixed ``svg.hashsalt`` (clip-path and glyph ids), no ``Date`` metadata, text as
+    paths (no dependence on the reader's fonts); each text is kept as an SVG comment, so a figure's
+    labels remain searchable (the privacy tests read them).
+    """
+    import io
+
+    import matplotlib as mpl
+
+    buf = io.StringIO()
+    with mpl.rc_context({"svg.hashsalt": "ivig-book", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buf.getvalue()
+
+
 def glue_figure(name: str, fig: Figure) -> None:
-    """Glue a matplotlib figure for a ``{glue:figure}`` block and close it (no duplicate output).
+    """Glue a matplotlib figure, as SVG, for a ``{glue:figure}`` block and close it.
 
     In a plain script the figure is closed and its name printed.
     """
@@ -299,9 +317,10 @@ def glue_figure(name: str, fig: Figure) -> None:
     import matplotlib.pyplot as plt
 
     if in_notebook():
+        from IPython.display import SVG
         from myst_nb import glue
 
-        glue(name, fig, display=False)
+        glue(name, SVG(data=figure_svg(fig)), display=False)
     else:
         print(f"{name}: figure with {len(fig.axes)} axes")
     plt.close(fig)

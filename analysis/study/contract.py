@@ -13,25 +13,23 @@ How validation is split, and why
    user's back (``007`` stays ``007``, ``NA`` stays the text ``NA``); only an empty cell is
    missing. Blank lines are kept while parsing and dropped afterwards, so the pandas index maps
    exactly to the row a spreadsheet shows (header = row 1, first data row = row 2).
-2. **Column rules** (pandera): presence of required columns, required values, dates, whole numbers,
-   numbers, ranges, category lists and uniqueness of ``patient_id`` are declared once, in
-   :data:`CONTRACT`, and compiled into one ``pandera`` ``DataFrameSchema`` per file. Pandera's lazy
-   validation runs every check and collects every failing cell (file, index, column, check) in one
-   table, which maps one-to-one onto our :class:`Problem`. All checks are vectorised
-   (``element_wise=False``; ``pd.to_datetime`` / ``pd.to_numeric`` with ``errors="coerce"``) and
-   run once per distinct value of a column, so a 100 000-patient cohort with 8 million event rows
-   validates in about 3-4 seconds.
+2. **Column rules** (plain vectorised pandas, :func:`column_problems`): presence of required
+   columns, required values, dates, whole numbers, numbers, ranges, category lists and uniqueness
+   of ``patient_id`` are declared once, in :data:`CONTRACT`, and each becomes one vectorised check
+   (:func:`_checks_for`; ``pd.to_datetime`` / ``pd.to_numeric`` with ``errors="coerce"``) run on
+   every non-empty cell of the column, so every failing cell of every rule is reported at once.
+   The checks run once per distinct value of a column, so a 100 000-patient cohort with 8 million
+   event rows validates in a few seconds.
 3. **Relations between columns and files** (plain vectorised pandas): ``dara_last >= dara_start``,
    ``diagnosis_date <= dara_start`` and "every ``patient_id`` exists in patients.csv". They are
-   written in pandas rather than as pandera dataframe-level checks because (a) they only make sense
-   on values that passed step 2 (otherwise one bad date would be reported twice), (b) their messages
-   must quote both values (``before dara_start (2019-03-01 < 2019-04-02)``), which pandera's failure
-   cases for dataframe-wide checks do not carry, and (c) the patient-id rule spans two files.
+   run after the column rules because (a) they only make sense on values that passed step 2
+   (otherwise one bad date would be reported twice), (b) their messages quote both values
+   (``before dara_start (2019-03-01 < 2019-04-02)``), and (c) the patient-id rule spans two files.
 
-Why pandera rather than hand-written checks: the contract becomes a declarative, reviewable schema
-(one line per column) instead of scattered ``if`` statements; pandera's lazy mode gives us
-"report every problem at once" for free; and it is a maintained, widely used library whose schemas
-other tools (and a reader of the code) already understand.
+Why no schema library (pandera was used until 2026-11): the contract is already declarative
+(:data:`CONTRACT`, one line per column), and running its checks directly costs a loop over about
+40 columns, whereas importing pandera and building its schemas took about half a second of every
+command's start-up (``benchmarks/bench_startup.py``). The messages are the same, cell for cell.
 """
 
 from __future__ import annotations
@@ -197,9 +195,9 @@ def by_distinct(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series
     import numpy as np
     import pandas as pd
 
-    if isinstance(s.dtype, pd.CategoricalDtype):
+    if isinstance(s.dtype, pd.CategoricalDtype) and len(s.cat.categories) <= len(s):
         codes, uniques = s.cat.codes.to_numpy(), s.cat.categories.to_numpy(dtype=object)
-    else:
+    else:  # plain text, or a few rows of a categorical with many categories
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
     values = fn(pd.Series(np.append(np.asarray(uniques, dtype=object), None), dtype=object))
     return pd.Series(values.to_numpy()[codes], index=s.index, name=s.name)  # code -1 = the None
@@ -230,7 +228,7 @@ def parse_numbers(s: pd.Series) -> pd.Series:
 
 def not_blank(s: pd.Series) -> pd.Series:
     """True where a cell is missing or has a non-whitespace character."""
-    return by_distinct(s, lambda u: u.isna() | (u.str.strip() != "")).astype(bool)
+    return by_distinct(s, lambda u: u.isna() | ~(u.str.isspace() | (u == ""))).astype(bool)
 
 
 def _range_text(spec: ColumnSpec) -> str:
@@ -270,20 +268,6 @@ def _checks_for(spec: ColumnSpec) -> list[tuple[str, Callable[[pd.Series], pd.Se
                            lambda s: (lambda n: n.isna() | (n.abs() > cap)
                                       | n.between(low, high))(parse_numbers(s))))
     return checks
-
-
-def build_schema(file: str) -> Any:
-    """Compile :data:`CONTRACT` for one file into a pandera ``DataFrameSchema``."""
-    import pandera.pandas as pa
-
-    columns = {}
-    for spec in CONTRACT[file]:
-        checks = [pa.Check(fn, element_wise=False, error=rule, ignore_na=True)
-                  for rule, fn in _checks_for(spec)]
-        columns[spec.name] = pa.Column(
-            dtype=None, checks=checks, nullable=not spec.value_required,
-            required=spec.required, coerce=False)
-    return pa.DataFrameSchema(columns, strict=False, ordered=False, coerce=False)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -412,39 +396,44 @@ def _clean(value: Any) -> str | None:
 
 
 def column_problems(table: RawTable) -> list[Problem]:
-    """Run the pandera schema of one file (lazily) and map every failure case to a Problem."""
-    import pandera.pandas as pa
+    """Apply the column rules of :data:`CONTRACT` to one file; every failing cell is a Problem.
 
-    schema = build_schema(table.file)
-    try:
-        schema.validate(table.frame, lazy=True, inplace=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    else:
-        return []
-    problems: list[Problem] = []
+    Per column: a required column absent from the header, then every empty cell of a column that
+    needs a value, then each vectorised check of :func:`_checks_for` on the non-empty cells (a
+    check runs on all of them, so every failing cell of every rule is reported, not the first).
+    """
     frame = table.frame
-    first_row: dict[str, int] = {}
-    if "duplicate patient_id" in set(cases["check"]):
-        ids = frame["patient_id"].dropna()
-        firsts = ids[~ids.duplicated(keep="first")]
-        first_row = {v: int(i) + 2 for i, v in firsts.items()}
-    for case in cases.itertuples(index=False):
-        check = str(case.check)
-        column = _clean(case.column)
-        value = _clean(case.failure_case)
-        row = _row(case.index)
-        if check == "column_in_dataframe":
-            problems.append(Problem(table.file, None, value, "required column missing"))
-        elif check == "not_nullable":
-            problems.append(Problem(table.file, row, column, "required value missing"))
-        elif check == "duplicate patient_id":
-            problems.append(Problem(table.file, row, column,
-                                    f"duplicate patient_id (first in row {first_row.get(value)})",
-                                    value))
-        else:
-            problems.append(Problem(table.file, row, column, check, value))
+    problems: list[Problem] = []
+    for spec in CONTRACT[table.file]:
+        if spec.name not in frame.columns:
+            if spec.required:
+                problems.append(Problem(table.file, None, spec.name, "required column missing"))
+            continue
+        col = frame[spec.name]
+        present = col.notna().to_numpy()
+        if spec.value_required and not present.all():
+            problems += [Problem(table.file, _row(i), spec.name, "required value missing")
+                         for i in col.index[~present]]
+        values = col[present]
+        for rule, check in _checks_for(spec):
+            ok = check(values).to_numpy(dtype=bool)
+            if ok.all():
+                continue
+            if rule == "duplicate patient_id":
+                rule_of = _duplicate_rule(values)
+            else:
+                def rule_of(_value: str, rule: str = rule) -> str:
+                    return rule
+            problems += [Problem(table.file, _row(i), spec.name, rule_of(v), _clean(v))
+                         for i, v in values[~ok].items()]
     return problems
+
+
+def _duplicate_rule(ids: pd.Series) -> Callable[[str], str]:
+    """The rule text of a repeated id, naming the row of its first occurrence."""
+    firsts = ids[~ids.duplicated(keep="first")]
+    first_row = {v: _row(i) for i, v in firsts.items()}
+    return lambda value: f"duplicate patient_id (first in row {first_row.get(value)})"
 
 
 def relation_problems(tables: dict[str, RawTable], bad_cells: set[tuple[str, int | None, str]]
@@ -474,8 +463,9 @@ def relation_problems(tables: dict[str, RawTable], bad_cells: set[tuple[str, int
         if file == "patients.csv" or "patient_id" not in table.frame.columns:
             continue
         ids = table.frame["patient_id"]
-        unknown = ids.notna() & not_blank(ids) & ~ids.isin(known)
-        for idx, value in ids[unknown].items():
+        unknown = ids[ids.notna() & ~ids.isin(known)]
+        unknown = unknown[not_blank(unknown).to_numpy()]  # blank ids are reported already
+        for idx, value in unknown.items():
             if (file, int(idx) + 2, "patient_id") not in bad_cells:
                 problems.append(Problem(file, int(idx) + 2, "patient_id",
                                         "unknown patient_id (not in patients.csv)", value))

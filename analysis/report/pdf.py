@@ -1,0 +1,126 @@
+"""The whole book as one PDF (``make pdf``): the single-page HTML build, printed by chromium.
+
+What: ``jupyter-book build --all . --builder singlehtml`` (strict: ``-W -n --keep-going``, every
+chapter executed as for the HTML book) writes ``<build>/_build/singlehtml/index.html``; Debian's
+headless ``chromium`` prints it to ``_build/pdf/book.pdf``.
+
+Why this way: no LaTeX and no downloaded browser; the PDF shows exactly what the HTML shows (same
+tables, SVG figures, MathJax). The print rules live in ``book/_static/print.css`` (figures and
+tables shrink to the page width, long cells wrap, no figure or table split across pages). MathJax
+is served locally and typesets on page load; ``--run-all-compositor-stages-before-draw`` with a
+virtual-time budget lets every script and timer finish before chromium prints.
+
+Examples
+--------
+::
+
+    python -m analysis.report.pdf                         # _build/pdf/book.pdf
+    python -m analysis.report.pdf --out /tmp/book.pdf --build-dir /tmp/pdf-build
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from analysis import PROJECT_ROOT
+
+OUT = PROJECT_ROOT / "_build" / "pdf" / "book.pdf"
+#: Offline, quiet, headless chromium; the virtual-time budget (ms) lets MathJax finish.
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-default-apps", "--disable-extensions",
+    "--run-all-compositor-stages-before-draw", "--virtual-time-budget=120000",
+)
+
+
+class PDFError(RuntimeError):
+    """The single-page build or the printing failed (the message says which and why)."""
+
+
+def chromium() -> str:
+    """Path of the chromium executable (``$CHROMIUM``, else ``chromium`` on PATH)."""
+    exe = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        raise PDFError("chromium not found: install Debian's chromium (apt-get install chromium), "
+                       "or set CHROMIUM=/path/to/chromium")
+    return exe
+
+
+def build_singlehtml(build_dir: Path | None = None) -> Path:
+    """Strict single-page build of the book; return the path of its ``index.html``."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    args = [str(jb), "build", "--all", str(PROJECT_ROOT), "--builder", "singlehtml",
+            "-W", "-n", "--keep-going"]
+    if build_dir is not None:
+        args += ["--path-output", str(build_dir)]
+    proc = subprocess.run(args, cwd=PROJECT_ROOT, check=False)
+    index = (build_dir or PROJECT_ROOT) / "_build" / "singlehtml" / "index.html"
+    if proc.returncode != 0 or not index.is_file():
+        raise PDFError(f"the single-page build failed (exit {proc.returncode}); see above")
+    return printable_page(index)
+
+
+def printable_page(index: Path) -> Path:
+    """The single page to print, placed where its links resolve.
+
+    The book's root document is ``book/index``, so the single-page builder writes the book to
+    ``book/index.html`` (and a redirecting ``index.html``) but writes every link of that page
+    (``_static/``, ``_images/``) relative to the output root: opened where it lies, the page has
+    no styles, no figures and no MathJax. A copy at the root (``book.html``) resolves them all.
+    """
+    text = index.read_text(encoding="utf-8")
+    match = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', text, re.IGNORECASE)
+    if match is None:
+        return index
+    page = index.parent / match.group(1)
+    printable = index.parent / "book.html"
+    printable.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    return printable
+
+
+def print_pdf(index: Path, out: Path, timeout: int = 600) -> Path:
+    """Print ``index`` (an HTML file) to ``out`` with headless chromium; nothing partial is left."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    tmp.unlink(missing_ok=True)
+    proc = subprocess.run(
+        [chromium(), *CHROMIUM_ARGS, f"--print-to-pdf={tmp}", index.resolve().as_uri()],
+        capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
+        tmp.unlink(missing_ok=True)
+        raise PDFError(f"chromium could not print {index} (exit {proc.returncode}): "
+                       f"{proc.stderr.strip()[-800:]}")
+    tmp.replace(out)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build the single-page book and print it; exit 0, or 1 with a message."""
+    ap = argparse.ArgumentParser(prog="python -m analysis.report.pdf",
+                                 description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=OUT, help=f"the PDF to write (default {OUT})")
+    ap.add_argument("--build-dir", type=Path,
+                    help="jupyter-book --path-output for the single-page build (default: here)")
+    ap.add_argument("--html", type=Path,
+                    help="print this already built singlehtml/index.html instead of building")
+    args = ap.parse_args(argv)
+    try:
+        index = printable_page(args.html) if args.html else build_singlehtml(args.build_dir)
+        out = print_pdf(index, args.out)
+    except (PDFError, subprocess.TimeoutExpired) as exc:
+        print(f"make pdf: {exc}", file=sys.stderr)
+        return 1
+    print(f"PDF: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""``make pdf`` (issue 13): the whole book as one PDF, printed by headless chromium.
+
+One strict single-page build (into a temporary folder) is printed with the same code ``make pdf``
+runs (:mod:`analysis.report.pdf`); poppler's ``pdftotext``/``pdfinfo`` then read the PDF:
+
+* every chapter's title (the first ``# `` heading of each file in ``_toc.yml``) is in its text;
+* the page count is plausible: at least one page per chapter, and not absurdly many;
+* math is typeset: no TeX source (``\\(``, ``\\frac``, ``\\hat``...) reaches the text;
+* nothing runs off a page: every word's box lies within the page (``pdftotext -bbox``).
+
+Needs poppler-utils (``.ci/run`` installs it with chromium); without it the tests fail, not skip.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis.report import pdf
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = [
+    pytest.mark.book,
+    pytest.mark.browser,
+]
+
+
+def _toc_files() -> list[Path]:
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part.get("chapters", [])]
+    return [REPO / f"{f}.md" for f in files]
+
+
+def _title(md: Path) -> str:
+    return next(line[2:].strip() for line in md.read_text().splitlines() if line.startswith("# "))
+
+
+def _squash(text: str) -> str:
+    """Whitespace, hyphens (a title may be hyphenated at a line end) and typographic quotes
+    (the book's smart quotes) normalised."""
+    for curly, plain in (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"')):
+        text = text.replace(curly, plain)
+    text = re.sub(r"[-\u00ad\u2010\u2011]", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.fixture(scope="module")
+def book_pdf(tmp_path_factory) -> Path:
+    build = tmp_path_factory.mktemp("pdf-build")
+    index = pdf.build_singlehtml(build)
+    return pdf.print_pdf(index, build / "book.pdf")
+
+
+@pytest.fixture(scope="module")
+def text(book_pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(book_pdf), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def test_every_chapter_title_is_in_the_pdf(text: str) -> None:
+    flat = _squash(text)
+    root, *chapters = _toc_files()
+    assert _squash(_title(root)) in flat
+    # each chapter's title is in the table of contents AND heads the chapter itself
+    missing = [_title(f) for f in chapters if flat.count(_squash(_title(f))) < 2]
+    assert not missing, f"chapters whose title is not in the PDF twice: {missing}"
+
+
+def test_page_count_is_plausible(book_pdf: Path) -> None:
+    info = subprocess.run(["pdfinfo", str(book_pdf)], check=True, capture_output=True,
+                          text=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
+    assert len(_toc_files()) <= pages <= 800, pages
+
+
+def test_math_is_typeset(text: str) -> None:
+    tex = [m for m in (r"\(", r"\[", r"\frac", r"\hat", r"\beta", r"\sum", "$$") if m in text]
+    assert not tex, f"TeX source in the PDF (MathJax did not finish): {tex}"
+
+
+def test_no_word_runs_off_the_page(book_pdf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bbox.html"
+    subprocess.run(["pdftotext", "-bbox", str(book_pdf), str(out)], check=True)
+    doc = out.read_text(encoding="utf-8")
+    off = []
+    for page in re.finditer(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', doc,
+                            re.DOTALL):
+        width, height = float(page.group(1)), float(page.group(2))
+        for w in re.finditer(r'<word xMin="([-\d.]+)" yMin="([-\d.]+)" xMax="([-\d.]+)" '
+                             r'yMax="([-\d.]+)">(.*?)</word>', page.group(3)):
+            x0, y0, x1, y1 = map(float, w.groups()[:4])
+            if x0 < -0.5 or y0 < -0.5 or x1 > width + 0.5 or y1 > height + 0.5:
+                off.append(html.unescape(w.group(5)))
+    assert not off, f"{len(off)} words outside the page, e.g. {off[:10]}"
