@@ -190,7 +190,9 @@ book.glue_values(
 #
 # Observation period
 # : From the first daratumumab dose through {glue:text}`defs_obs_tail_days` days after the last
-#   dose. Every rate, interval and model uses these days only.
+#   dose, or through the date of death or of last contact when either comes earlier (data contract;
+#   [chapter 2](02-cohort.md) counts the patients and days this removes). Every rate, interval and
+#   model uses these days only.
 #
 # On IVIG
 # : A day is on IVIG when it falls within the {glue:text}`defs_on_ivig_days` days that start with an

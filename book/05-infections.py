@@ -257,7 +257,8 @@ book.glue_figure("fig_swimmer", figures.swimmer_plot(spans, on_windows, events))
 # :name: fig-swimmer
 #
 # Figure 2 of the paper, regenerated: each IVIG patient's observation period (from the first
-# daratumumab dose to {glue:text}`inf_obs_tail_days` days after the last; grey), the periods on IVIG
+# daratumumab dose to {glue:text}`inf_obs_tail_days` days after the last, or to death or last contact
+# if earlier; grey), the periods on IVIG
 # ({glue:text}`inf_on_ivig_days` days from each dose; blue) and each infection, marked by grade. Patients are numbered by length of follow-up, not by
 # any identifier.
 # ```

@@ -42,6 +42,7 @@ from analysis.study.definitions import (
     month_of_day,
     months_on_dara,
     observation_periods,
+    observation_stops,
     outcome_events,
     outcome_label,
     outcome_mask,
@@ -86,7 +87,8 @@ __all__ = [
     "igg_on_days", "igg_steps", "infection_rates", "infection_summary",
     "infections_in_observation", "ivig_share_by_season", "labelled_infections",
     "labs_at_infection", "load_cohort", "model_terms", "month_of_day", "months_on_dara",
-    "observation_periods", "outcome_events", "outcome_label", "outcome_mask", "patient_summary",
+    "observation_periods", "observation_stops", "outcome_events", "outcome_label", "outcome_mask",
+    "patient_summary",
     "person_time", "rates_by_category", "sccs_menu", "sites_and_organisms", "study_intervals",
     "to_day",
 ]

@@ -7,7 +7,9 @@ Cox, Table 1) and on several together (multivariable, Supplementary Table 1), ov
 
 * Origin ``dara_start`` (day 1 = the first daratumumab day); event = the first IVIG dose inside the
   observation period, at ``time = first_ivig_day - dara_start + 1`` days; patients without one are
-  censored at the end of observation (``time = observation days``). A censoring and an event at the
+  censored at the end of observation (``time = observation days``; observation ends at the
+  earliest of ``dara_last + 30``, death and last contact, so a patient who dies or is lost to
+  follow-up is censored there). A censoring and an event at the
   same time keep the censored patient in that risk set (the usual convention).
 * Ties: SAS PROC PHREG (the paper's software) uses Breslow's approximation by default. lifelines'
   ``CoxPHFitter`` only implements Efron's (its ``baseline_estimation_method="breslow"`` is about the

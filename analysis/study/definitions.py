@@ -5,7 +5,9 @@ during the 30 days after each IVIG dose ("on IVIG") with the rest of their obser
 ("observation"), within patients, with a self-controlled case series (SCCS). This module turns the
 data contract's day counting (``data/README.md``, binding) into the inputs of the generic engine:
 
-* :func:`observation_periods` -- ``dara_start`` through ``dara_last + 30`` days, ends inclusive;
+* :func:`observation_periods` -- ``dara_start`` through the earliest of ``dara_last + 30`` days,
+  ``death_date`` and ``last_contact``, ends inclusive (:func:`observation_stops` counts what
+  death and last contact remove);
 * :func:`outcome_mask` / :func:`outcome_events` -- which infections count for an outcome (all,
   grade 3-4, bacterial, viral, the other grades, types and sites of Figure 1, or a custom
   predicate) and their onset days;
@@ -34,6 +36,7 @@ import pandas as pd
 
 from analysis.sccs import DAYS_PER_YEAR as _SCCS_DAYS_PER_YEAR
 from analysis.study.cohort import OBS_TAIL_DAYS as _CONTRACT_OBS_TAIL_DAYS
+from analysis.study.cohort import observation_end
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.sccs import SCCS
@@ -44,6 +47,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 #: the contract's constant, defined once in :mod:`analysis.study.cohort` (the validator counts items
 #: outside observation with it).
 OBS_TAIL_DAYS: int = _CONTRACT_OBS_TAIL_DAYS
+#: What ends a patient's observation (:func:`observation_periods` ``end_reason``).
+OBS_END_TAIL: str = f"dara_last + {OBS_TAIL_DAYS}"
+OBS_END_DEATH: str = "death"
+OBS_END_CONTACT: str = "last contact"
 #: A dose on day ``a`` exposes days ``a .. a + ON_IVIG_DAYS - 1`` ("within 30 days after IVIG").
 ON_IVIG_DAYS: int = 30
 #: A progression on day ``p`` marks days ``p .. p + PROGRESSION_DAYS - 1`` (sensitivity covariate).
@@ -132,25 +139,63 @@ def month_of_day(days: np.ndarray) -> np.ndarray:
 
 # --- observation periods and events ----------------------------------------------------------
 def observation_periods(cohort: Cohort, group: str | None = None) -> pd.DataFrame:
-    """Each patient's observation period: ``dara_start`` .. ``dara_last + OBS_TAIL_DAYS``.
+    """Each patient's observation period (contract): ``dara_start`` through the earliest of
+    ``dara_last + OBS_TAIL_DAYS``, ``death_date`` and ``last_contact``.
 
     Returns one row per patient (file order) with columns ``patient_id, group, start, end``
-    (Timestamps), ``start_day, end_day`` (int day numbers, inclusive) and ``days``
-    (``end_day - start_day + 1``). ``group`` restricts to ``"ivig"`` or ``"reference"``.
+    (Timestamps), ``start_day, end_day`` (int day numbers, inclusive), ``days``
+    (``end_day - start_day + 1``), ``tail_end_day`` (``dara_last + OBS_TAIL_DAYS``, where the
+    paper's rule alone would end it) and ``end_reason`` (``"dara_last + 30"``, ``"death"`` or
+    ``"last contact"``: what ends it; a tie goes to the tail, then death). ``group`` restricts to
+    ``"ivig"`` or ``"reference"``. The end itself is :func:`analysis.study.cohort.observation_end`,
+    the one implementation of the rule; :func:`observation_stops` counts what it removes.
+
+    Examples
+    --------
+    >>> from analysis.study import load_cohort, observation_periods
+    >>> obs = observation_periods(load_cohort("data/synthetic"), "ivig")  # doctest: +SKIP
+    >>> obs[["patient_id", "start_day", "end_day", "days", "end_reason"]].head()  # doctest: +SKIP
     """
     p = cohort.patients
     ids = p["patient_id"].astype(str).to_numpy()
     groups = p["group"].astype(str).to_numpy()
     start_day = to_day(p["dara_start"])
-    end_day = to_day(p["dara_last"]) + OBS_TAIL_DAYS
+    tail_day = to_day(p["dara_last"]) + OBS_TAIL_DAYS
+    end_day = to_day(observation_end(p))
+    death = p["death_date"].notna().to_numpy() & (to_day(p["death_date"]) == end_day)
+    reason = np.where(end_day == tail_day, OBS_END_TAIL,
+                      np.where(death, OBS_END_DEATH, OBS_END_CONTACT))
     if group is not None:  # on arrays: filtering the whole patients table costs more
         keep = groups == group
         ids, groups, start_day, end_day = ids[keep], groups[keep], start_day[keep], end_day[keep]
+        tail_day, reason = tail_day[keep], reason[keep]
     return pd.DataFrame({
         "patient_id": ids, "group": groups, "start": from_day(start_day),
         "end": from_day(end_day), "start_day": start_day, "end_day": end_day,
-        "days": end_day - start_day + 1,
+        "days": end_day - start_day + 1, "tail_end_day": tail_day, "end_reason": reason,
     })
+
+
+def observation_stops(cohort: Cohort) -> pd.DataFrame:
+    """What the contract's death and last-contact rule removes, per group and reason.
+
+    One row per ``group`` (``ivig``, ``reference``, ``all``) and ``end_reason`` (``death``,
+    ``last contact``, ``any``): ``patients`` whose observation ends before ``dara_last + 30`` for
+    that reason and ``days_removed`` (the observed days the paper's rule alone would have
+    counted: ``tail_end_day - end_day``). Zero rows are kept, so a cohort without early ends
+    reads 0 everywhere.
+    """
+    obs = observation_periods(cohort)
+    obs = obs.assign(removed=obs["tail_end_day"] - obs["end_day"])
+    early = obs[obs["end_reason"] != OBS_END_TAIL]
+    rows = []
+    for group in ("ivig", "reference", "all"):
+        g = early if group == "all" else early[early["group"] == group]
+        for reason in (OBS_END_DEATH, OBS_END_CONTACT, "any"):
+            r = g if reason == "any" else g[g["end_reason"] == reason]
+            rows.append({"group": group, "end_reason": reason, "patients": len(r),
+                         "days_removed": int(r["removed"].sum())})
+    return pd.DataFrame(rows)
 
 
 def months_on_dara(cohort: Cohort) -> np.ndarray:

@@ -293,10 +293,10 @@ def first_infection_times(cohort: Cohort) -> pd.DataFrame:
 
     Columns ``patient_id, group, time`` (days from the first daratumumab dose: the first onset in
     observation minus ``dara_start``, as ``time_to_first_infection_months`` of
-    :func:`patient_summary`; without an infection, censored at the end of observation,
-    ``dara_last + 30``) and ``event`` (1: infected). Same layout as
-    :func:`analysis.study.cox.cox_data`,
-    so :func:`analysis.study.cox.kaplan_meier` takes it as is.
+    :func:`patient_summary`; without an infection, censored at the end of observation: the
+    earliest of ``dara_last + 30``, death and last contact) and ``event`` (1: infected). Same
+    layout as :func:`analysis.study.cox.cox_data`, so :func:`analysis.study.cox.kaplan_meier`
+    takes it as is.
     """
     obs = observation_periods(cohort)
     first = infections_in_observation(cohort).groupby("patient_id")["day"].min()
