@@ -124,8 +124,8 @@ chosen = score.sort_values(["score", "infections", "order"], ascending=[False, F
                            kind="stable").index[0]
 
 # The patient's intervals, built by the same code as the SCCS models.
-iv60 = study.study_intervals(cohort, "all", pre_window=pre_long, adjust=("progression",),
-                             season=True, group="ivig")
+iv60 = study.study_intervals(cohort, "all", pre_window=pre_long,
+                             adjust=("progression", "season"), group="ivig")
 iv30 = study.study_intervals(cohort, "all", pre_window=pre_short, group="ivig")
 mine60 = iv60[iv60["id"].astype(str) == chosen]
 mine30 = iv30[iv30["id"].astype(str) == chosen]
