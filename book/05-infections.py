@@ -164,7 +164,7 @@ book.publish_table(breakdown, "infections_breakdown",
 
 # %% tags=["hide-input"]
 obs = study.observation_periods(cohort, "ivig")
-spans = obs[["patient_id"]].assign(start=obs["start_day"], end=obs["end_day"])
+spans = obs[["patient_id", "end_reason"]].assign(start=obs["start_day"], end=obs["end_day"])
 on_windows = figures.flag_runs(study.study_intervals(cohort, "all", group="ivig"), "on_ivig")
 on_windows = on_windows.rename(columns={"id": "patient_id"})
 events = study.infections_in_observation(cohort, "ivig")[["patient_id", "day", "grade"]]
