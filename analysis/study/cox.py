@@ -462,7 +462,7 @@ def baseline_characteristics(cohort_or_data: CohortLike | pd.DataFrame) -> pd.Da
     """Table 1's descriptive columns per group, with the matching ``targets.yaml`` ids: the one
     place Table 1 is counted (the book's Table 1 and the calibration table read it).
 
-    Per group: a ``patients`` row (``n`` = group size, ``target_n`` = ``t1_n_<group>``); numeric
+    Per group: a ``patients`` row (``n`` = group size; the paper's ``t1_n_<group>``); numeric
     rows (age, months on dara, years from diagnosis, lines, prior infections, in their printed
     units): ``median, min, max`` over patients with the value recorded; category rows (the
     levels of :data:`T1_LEVEL_CODES`, including the prior-infection categories and baseline
@@ -476,7 +476,7 @@ def baseline_characteristics(cohort_or_data: CohortLike | pd.DataFrame) -> pd.Da
     for group, gcode in _GROUP_CODES.items():
         d = data[data["group"] == group]
         rows.append({"covariate": "patients", "level": None, "group": group, "n": len(d),
-                     "n_recorded": len(d), "target_n": f"t1_n_{gcode}"})
+                     "n_recorded": len(d)})
         rows += _numeric_rows(d, group, gcode)
         rows += _category_rows(d, group, gcode)
     cols = ["covariate", "level", "group", "n", "pct", "median", "min", "max", "n_recorded",
