@@ -115,6 +115,9 @@ class Cohort:
     infections: pd.DataFrame = field(repr=False)
     igg: pd.DataFrame = field(repr=False)
     progression: pd.DataFrame = field(repr=False)
+    #: Derived tables kept with the cohort (:func:`analysis.study.data.study_data`); the cohort's
+    #: tables are read-only once loaded, so what is derived from them stays valid.
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     #: attribute name of each event table and the summary key it is reported under
     EVENT_TABLES = (("ivig", "ivig_doses"), ("infections", "infections"),

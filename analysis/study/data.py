@@ -9,10 +9,11 @@ of, say, :func:`analysis.study.descriptive.descriptive_values` computes the obse
 once instead of once per helper.
 
 :func:`study_data` returns the one :class:`StudyData` of a :class:`~analysis.study.cohort.Cohort`
-(kept as long as the cohort lives; a cohort's tables are treated as read-only). The module-level
-functions (:func:`observation_periods`, :func:`infections_in_observation`, ...) are the public
-way to read these tables: they accept a ``Cohort`` or a ``StudyData`` and return a fresh copy, so
-a caller may modify what it gets without touching the cache.
+(kept on the cohort, ``cohort.derived``, so it lives and dies with it; a cohort's tables are
+treated as read-only). The module-level functions (:func:`observation_periods`,
+:func:`infections_in_observation`, ...) are the public way to read these tables: they accept a
+``Cohort`` or a ``StudyData`` and return a fresh copy, so a caller may modify what it gets
+without touching the cache.
 
 Examples
 --------
@@ -23,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Hashable
 from functools import cached_property
 from typing import TypeAlias
@@ -207,9 +207,6 @@ class StudyData:
 #: What the study functions accept: a loaded cohort, or its :class:`StudyData`.
 CohortLike: TypeAlias = Cohort | StudyData
 
-_DATA: weakref.WeakKeyDictionary[Cohort, StudyData] = weakref.WeakKeyDictionary()
-
-
 def study_data(cohort: CohortLike) -> StudyData:
     """The one :class:`StudyData` of ``cohort`` (built on first use, kept while it lives).
 
@@ -222,9 +219,9 @@ def study_data(cohort: CohortLike) -> StudyData:
     """
     if isinstance(cohort, StudyData):
         return cohort
-    data = _DATA.get(cohort)
-    if data is None:
-        data = _DATA[cohort] = StudyData(cohort)
+    data = cohort.derived.get("study_data")
+    if data is None:  # kept on the cohort itself: freed with it (no global registry)
+        data = cohort.derived["study_data"] = StudyData(cohort)
     return data
 
 
