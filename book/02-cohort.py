@@ -76,6 +76,39 @@ book.publish_table(validation, "cohort_validation",
 # period (from the first daratumumab dose to {glue:text}`defs_obs_tail_days` days after the last): they stay in the data and
 # simply fall outside the analysis, as the contract says.
 #
+# ## End of observation: death and last contact
+
+# %% tags=["hide-input"]
+stops = study.observation_stops(cohort).set_index(["group", "end_reason"])
+book.glue_values(
+    {
+        "patients": stops.loc[("all", "any"), "patients"],
+        "days": stops.loc[("all", "any"), "days_removed"],
+        "death_patients": stops.loc[("all", "death"), "patients"],
+        "contact_patients": stops.loc[("all", "last contact"), "patients"],
+        "ivig_patients": stops.loc[("ivig", "any"), "patients"],
+        "ivig_days": stops.loc[("ivig", "any"), "days_removed"],
+    },
+    prefix="obs_stop_",
+)
+book.publish_table(stops.reset_index().rename(columns={
+    "group": "Group", "end_reason": "Observation ends early at", "patients": "Patients",
+    "days_removed": "Observed days removed"}), "cohort_observation_stops",
+    caption="Patients whose observation ends before the last daratumumab dose + "
+            f"{study.OBS_TAIL_DAYS} days, and the days this removes")
+
+# %% [markdown]
+# The paper follows each patient until {glue:text}`defs_obs_tail_days` days after the last
+# daratumumab dose. A patient who dies, or is last seen, before then is not at risk of a recorded
+# infection afterwards, so the data contract ends observation at the earliest of that day, the date
+# of death and the date of last contact. In this cohort the rule ends observation early for
+# {glue:text}`obs_stop_patients` patients ({glue:text}`obs_stop_death_patients` at death,
+# {glue:text}`obs_stop_contact_patients` at last contact) and removes
+# {glue:text}`obs_stop_days` observed days; in the IVIG group, whose days enter the SCCS models,
+# {glue:text}`obs_stop_ivig_patients` patients and {glue:text}`obs_stop_ivig_days` days. Every
+# analysis in this book (SCCS intervals, rates, Cox censoring, the figures) uses this one
+# observation period.
+#
 # ## Patient flow
 
 # %% tags=["hide-input"]

@@ -124,8 +124,8 @@ chosen = score.sort_values(["score", "infections", "order"], ascending=[False, F
                            kind="stable").index[0]
 
 # The patient's intervals, built by the same code as the SCCS models.
-iv60 = study.study_intervals(cohort, "all", pre_window=pre_long, adjust=("progression",),
-                             season=True, group="ivig")
+iv60 = study.study_intervals(cohort, "all", pre_window=pre_long,
+                             adjust=("progression", "season"), group="ivig")
 iv30 = study.study_intervals(cohort, "all", pre_window=pre_short, group="ivig")
 mine60 = iv60[iv60["id"].astype(str) == chosen]
 mine30 = iv30[iv30["id"].astype(str) == chosen]
@@ -190,7 +190,9 @@ book.glue_values(
 #
 # Observation period
 # : From the first daratumumab dose through {glue:text}`defs_obs_tail_days` days after the last
-#   dose. Every rate, interval and model uses these days only.
+#   dose, or through the date of death or of last contact when either comes earlier (data contract;
+#   [chapter 2](02-cohort.md) counts the patients and days this removes). Every rate, interval and
+#   model uses these days only.
 #
 # On IVIG
 # : A day is on IVIG when it falls within the {glue:text}`defs_on_ivig_days` days that start with an

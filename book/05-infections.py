@@ -31,109 +31,28 @@ book.cohort_banner(cohort)
 # the microbiologically confirmed ones, as in the paper; grades follow CTCAE v4.0 {cite:p}`ctcae4`.
 
 # %% tags=["hide-input"]
+import math
+
 import pandas as pd
 
-from analysis.study.descriptive import LAB_THRESHOLDS, descriptive_values
+from analysis.study.descriptive import descriptive_values
 
-LAB_LOW = min(LAB_THRESHOLDS)  # x10³/µL: grade 4 neutropenia, grade 3 lymphopenia
-
-ours = descriptive_values(cohort).drop_duplicates("target_id").set_index("target_id")["value"]
-
-
-def v(tid: str) -> float:
-    return ours.get(tid, float("nan"))
-
-
-def count(tid: str) -> int | float:
-    """A count as an int (NaN stays NaN when the cohort cannot give it)."""
-    x = v(tid)
-    return int(x) if x == x else x
-
-
-def cell(kind: str, tid: str | None, paper: bool) -> str:
-    """One cell of the comparison: the paper's printed value or ours, formatted alike."""
-    if tid is None:
-        return ""
-    if kind == "n_pct":
-        if paper:
-            return tables.paper_n_pct(f"{tid}_n", f"{tid}_pct")
-        return tables.fmt_n_with_pct(v(f"{tid}_n"), v(f"{tid}_pct"))
-    if kind == "median_range":
-        if paper:
-            return tables.paper_median_range(tid)
-        return tables.fmt_median_range(v(f"{tid}_median"), v(f"{tid}_min"), v(f"{tid}_max"))
-    value = book.paper(tid) if paper else v(tid)
-    if kind == "pct":
-        return tables.fmt_pct(value, 1 if paper and not float(value).is_integer() else 0)
-    if kind == "rate":
-        return tables.fmt_num(value, 2)
-    if kind == "months":
-        return tables.fmt_num(value, 1)
-    return tables.fmt_sig(value)
-
-
-ROWS = [  # label, kind, IVIG-group id, reference-group id
-    ("Patients with at least one infection", "n_pct", "res1_patients_with_infection",
-     "res2_patients_with_infection"),
-    ("Infections", "n", "res1_infections_total", "res2_infections_total"),
-    ("Patients with a grade 3-4 infection", "n_pct", "res1_g34_patients", "res2_g34_patients"),
-    ("Fatal infections", "n", "res1_fatal_infections_n", "res2_fatal_infections_n"),
-    ("Time to first infection, months, median", "months", "res1_time_to_first_infection_median",
-     None),
-    ("Respiratory tract, % of infections", "pct", "res1_site_respiratory_pct",
-     "res2_site_respiratory_pct"),
-    ("Lower respiratory tract, % of infections", "pct", "res1_site_lower_respiratory_pct",
-     "res2_site_lower_respiratory_pct"),
-    ("Bacterial, % of confirmed", "pct", "res1_micro_bacterial_pct", "res2_micro_bacterial_pct"),
-    ("Viral, % of confirmed", "pct", "res1_micro_viral_pct", "res2_micro_viral_pct"),
-    ("Fungal, % of confirmed", "pct", "res1_micro_fungal_pct", "res2_micro_fungal_pct"),
-    (f"At progression ({study.PROGRESSION_DAYS} days from a progression), %", "pct",
-     "res1_infections_at_progression_pct", None),
-    ("All-grade infections per patient-year, fall/winter", "rate", "res1_rate_fall_winter",
-     None),
-    ("All-grade infections per patient-year, spring/summer", "rate", "res1_rate_spring_summer",
-     None),
-    ("Share of fall/winter person-time on IVIG, %", "pct", "res1_on_ivig_share_fall_winter_pct",
-     None),
-    ("Share of spring/summer person-time on IVIG, %", "pct",
-     "res1_on_ivig_share_spring_summer_pct", None),
-    ("All-grade infections per patient-year", "rate", None, "res2_rate_allgrade"),
-    ("Grade 3-4 infections per patient-year", "rate", None, "res2_rate_g34"),
-    ("ANC at infection, x10³/µL, median (range)", "median_range", "res1_anc_at_infection",
-     "res2_anc_at_infection"),
-    ("ALC at infection, x10³/µL, median (range)", "median_range", "res1_alc_at_infection",
-     "res2_alc_at_infection"),
-    (f"ANC < {LAB_LOW:g} (grade 4 neutropenia), % of grade 3-4 infections", "pct",
-     "res1_g4_neutropenia_in_g34_pct", "res2_g4_neutropenia_in_g34_pct"),
-    (f"ALC < {LAB_LOW:g} (grade 3 lymphopenia), % of grade 3-4 infections", "pct",
-     "res1_alc_lt05_in_g34_pct", "res2_alc_lt05_in_g34_pct"),
-]
-summary = pd.DataFrame(
-    [
-        {
-            "Quantity": label,
-            "IVIG group: paper": cell(kind, ivig, True),
-            "IVIG group: this book": cell(kind, ivig, False),
-            "Reference group: paper": cell(kind, ref, True),
-            "Reference group: this book": cell(kind, ref, False),
-        }
-        for label, kind, ivig, ref in ROWS
-    ]
-)
+ours = tables.first_values(descriptive_values(cohort))
+summary = tables.infections_comparison(ours)
 book.glue_values(
     {
-        "n_patients_infected": count("res1_patients_with_infection_n"),
-        "pct_patients_infected": v("res1_patients_with_infection_pct"),
-        "n_infections": count("res1_infections_total"),
-        "time_to_first": v("res1_time_to_first_infection_median"),
-        "n_g34_patients": count("res1_g34_patients_n"),
-        "resp_pct": v("res1_site_respiratory_pct"),
-        "ref_n_patients_infected": count("res2_patients_with_infection_n"),
-        "ref_n_infections": count("res2_infections_total"),
-        "ref_rate": v("res2_rate_allgrade"),
-        "ref_rate_g34": v("res2_rate_g34"),
-        "rate_fall_winter": v("res1_rate_fall_winter"),
-        "rate_spring_summer": v("res1_rate_spring_summer"),
+        "n_patients_infected": tables.as_count(ours.get("res1_patients_with_infection_n", math.nan)),
+        "pct_patients_infected": ours.get("res1_patients_with_infection_pct", math.nan),
+        "n_infections": tables.as_count(ours.get("res1_infections_total", math.nan)),
+        "time_to_first": ours.get("res1_time_to_first_infection_median", math.nan),
+        "n_g34_patients": tables.as_count(ours.get("res1_g34_patients_n", math.nan)),
+        "resp_pct": ours.get("res1_site_respiratory_pct", math.nan),
+        "ref_n_patients_infected": tables.as_count(ours.get("res2_patients_with_infection_n", math.nan)),
+        "ref_n_infections": tables.as_count(ours.get("res2_infections_total", math.nan)),
+        "ref_rate": ours.get("res2_rate_allgrade", math.nan),
+        "ref_rate_g34": ours.get("res2_rate_g34", math.nan),
+        "rate_fall_winter": ours.get("res1_rate_fall_winter", math.nan),
+        "rate_spring_summer": ours.get("res1_rate_spring_summer", math.nan),
     },
     prefix="inf_",
 )
@@ -196,7 +115,8 @@ book.glue_values({"km_median_ivig": km_median("ivig"),
 #
 # Time from the first daratumumab dose to the first infection during observation (Kaplan-Meier,
 # with 95% confidence bands); patients without an infection are censored at the end of their
-# observation period ({glue:text}`inf_obs_tail_days` days after the last daratumumab dose). The number of patients is in the
+# observation period ({glue:text}`inf_obs_tail_days` days after the last daratumumab dose, or at
+# death or last contact if earlier). The number of patients is in the
 # legend.
 # ```
 #
@@ -244,7 +164,7 @@ book.publish_table(breakdown, "infections_breakdown",
 
 # %% tags=["hide-input"]
 obs = study.observation_periods(cohort, "ivig")
-spans = obs[["patient_id"]].assign(start=obs["start_day"], end=obs["end_day"])
+spans = obs[["patient_id", "end_reason"]].assign(start=obs["start_day"], end=obs["end_day"])
 on_windows = figures.flag_runs(study.study_intervals(cohort, "all", group="ivig"), "on_ivig")
 on_windows = on_windows.rename(columns={"id": "patient_id"})
 events = study.infections_in_observation(cohort, "ivig")[["patient_id", "day", "grade"]]
@@ -257,7 +177,8 @@ book.glue_figure("fig_swimmer", figures.swimmer_plot(spans, on_windows, events))
 # :name: fig-swimmer
 #
 # Figure 2 of the paper, regenerated: each IVIG patient's observation period (from the first
-# daratumumab dose to {glue:text}`inf_obs_tail_days` days after the last; grey), the periods on IVIG
+# daratumumab dose to {glue:text}`inf_obs_tail_days` days after the last, or to death or last contact
+# if earlier; grey), the periods on IVIG
 # ({glue:text}`inf_on_ivig_days` days from each dose; blue) and each infection, marked by grade. Patients are numbered by length of follow-up, not by
 # any identifier.
 # ```

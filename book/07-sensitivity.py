@@ -38,6 +38,22 @@ book.cohort_banner(cohort)
 #
 # ## Indication bias and the pre-exposure windows
 
+# %%
+from analysis.sccs import SCCS
+from analysis.study import study_intervals
+
+# Methods: each outcome without and with a pre-IVIG window of each length (one model each)
+short, long = study.PRE_WINDOWS
+for outcome in ("all", "grade3"):
+    intervals = study_intervals(cohort, outcome=outcome, cases_only=True)
+    fit = SCCS().fit(intervals, ["on_ivig"])
+    book.glue_fit(f"sens_primary_{outcome}_on_ivig_", fit, "on_ivig")
+    for window in (short, long):
+        intervals = study_intervals(cohort, outcome=outcome, pre_window=window, cases_only=True)
+        fit = SCCS().fit(intervals, ["on_ivig", "pre_ivig"])
+        book.glue_fit(f"sens_pre{window}_{outcome}_on_ivig_", fit, "on_ivig")
+        book.glue_fit(f"sens_pre{window}_{outcome}_pre_ivig_", fit, "pre_ivig")
+
 # %% tags=["hide-input", "full-width"]
 menu = study.sccs_menu(cohort)
 by_model = {m: g.set_index("term") for m, g in menu.groupby("model", sort=False)}
@@ -50,10 +66,6 @@ book.publish_table(
 )
 
 # %% tags=["remove-cell"]
-# Every term of every model, glued as sens_<model>_<term>_<irr|lo|hi|p>.
-for _, r in menu.iterrows():
-    book.glue_values({"irr": r["irr"], "lo": r["ci_low"], "hi": r["ci_high"],
-                      "p": tables.fmt_p(r["p"])}, prefix=f"sens_{r['model']}_{r['term']}_")
 book.glue_paper(*[t for t in menu["target_id"].dropna().unique()
                   if not t.endswith("_reduction_pct")])
 for t in ("sccs_pre30_irr", "sccs_pre60_irr", "sccs_allgrade_irr_adj_pre60",
@@ -63,7 +75,6 @@ for t in ("sccs_pre30_irr", "sccs_pre60_irr", "sccs_allgrade_irr_adj_pre60",
     book.glue_paper(t, field="ci_high")
     book.glue_paper(t, field="p")
 book.glue_paper("dp_pre_window_short_days", "dp_pre_window_long_days", "dp_significance_level")
-short, long = study.PRE_WINDOWS
 book.glue_values({"short": short, "long": long}, prefix="sens_window_")
 
 # %% [markdown]
@@ -79,10 +90,10 @@ book.glue_values({"short": short, "long": long}, prefix="sens_window_")
 #
 # In this cohort the infection rate in the {glue:text}`sens_window_short`-day pre-IVIG window was
 # {glue:text}`sens_pre30_all_pre_ivig_irr:.2f` times the observation rate
-# ({glue:text}`sens_pre30_all_pre_ivig_lo:.2f`–{glue:text}`sens_pre30_all_pre_ivig_hi:.2f`, p
+# ({glue:text}`sens_pre30_all_pre_ivig_ci_low:.2f`–{glue:text}`sens_pre30_all_pre_ivig_ci_high:.2f`, p
 # {glue:text}`sens_pre30_all_pre_ivig_p`) and in the {glue:text}`sens_window_long`-day window
 # {glue:text}`sens_pre60_all_pre_ivig_irr:.2f` times
-# ({glue:text}`sens_pre60_all_pre_ivig_lo:.2f`–{glue:text}`sens_pre60_all_pre_ivig_hi:.2f`, p
+# ({glue:text}`sens_pre60_all_pre_ivig_ci_low:.2f`–{glue:text}`sens_pre60_all_pre_ivig_ci_high:.2f`, p
 # {glue:text}`sens_pre60_all_pre_ivig_p`); the paper reports {glue:text}`paper_sccs_pre30_irr:.2f`
 # and {glue:text}`paper_sccs_pre60_irr:.2f`
 # ({glue:text}`paper_sccs_pre60_irr_ci_low:.2f`–{glue:text}`paper_sccs_pre60_irr_ci_high:.2f`). With
@@ -90,7 +101,7 @@ book.glue_values({"short": short, "long": long}, prefix="sens_window_")
 # {glue:text}`sens_primary_all_on_ivig_irr:.2f` to {glue:text}`sens_pre30_all_on_ivig_irr:.2f`
 # ({glue:text}`sens_window_short` days) and {glue:text}`sens_pre60_all_on_ivig_irr:.2f`
 # ({glue:text}`sens_window_long` days; 95% CI
-# {glue:text}`sens_pre60_all_on_ivig_lo:.2f`–{glue:text}`sens_pre60_all_on_ivig_hi:.2f`, p
+# {glue:text}`sens_pre60_all_on_ivig_ci_low:.2f`–{glue:text}`sens_pre60_all_on_ivig_ci_high:.2f`, p
 # {glue:text}`sens_pre60_all_on_ivig_p`). The paper's values are
 # {glue:text}`paper_sccs_allgrade_irr_adj_pre30:.2f` and
 # {glue:text}`paper_sccs_allgrade_irr_adj_pre60:.2f`
@@ -114,6 +125,14 @@ book.glue_values({"short": short, "long": long}, prefix="sens_window_")
 #
 # ## Progression and season
 
+# %%
+# Methods: all-grade infections adjusted for progression, and for season (one model each)
+for adjustment, term in (("progression", "progression"), ("season", "fall_winter")):
+    intervals = study_intervals(cohort, outcome="all", adjust=(adjustment,), cases_only=True)
+    fit = SCCS().fit(intervals, ["on_ivig", term])
+    book.glue_fit(f"sens_{adjustment}_all_on_ivig_", fit, "on_ivig")
+    book.glue_fit(f"sens_{adjustment}_all_{term}_", fit, term)
+
 # %% tags=["hide-input", "full-width"]
 adj_models = ["primary_all", "progression_all", "season_all"]
 book.publish_table(
@@ -128,9 +147,9 @@ book.publish_table(
 # date ({glue:text}`sens_progression_days` days, the contract's choice, as the paper gives none) and
 # fall/winter (October to March) against spring/summer. The on-IVIG rate ratio was
 # {glue:text}`sens_progression_all_on_ivig_irr:.2f`
-# ({glue:text}`sens_progression_all_on_ivig_lo:.2f`–{glue:text}`sens_progression_all_on_ivig_hi:.2f`)
+# ({glue:text}`sens_progression_all_on_ivig_ci_low:.2f`–{glue:text}`sens_progression_all_on_ivig_ci_high:.2f`)
 # with progression and {glue:text}`sens_season_all_on_ivig_irr:.2f`
-# ({glue:text}`sens_season_all_on_ivig_lo:.2f`–{glue:text}`sens_season_all_on_ivig_hi:.2f`) with
+# ({glue:text}`sens_season_all_on_ivig_ci_low:.2f`–{glue:text}`sens_season_all_on_ivig_ci_high:.2f`) with
 # season, against {glue:text}`sens_primary_all_on_ivig_irr:.2f` without either (paper:
 # {glue:text}`paper_sccs_allgrade_irr_adj_progression:.2f`,
 # {glue:text}`paper_sccs_allgrade_irr_adj_season:.2f` and {glue:text}`paper_sccs_allgrade_irr:.2f`).

@@ -108,6 +108,16 @@ book.glue_paper("t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct",
 #
 # ## Infection rates by depth of HGG
 
+# %%
+from analysis.sccs import SCCS
+from analysis.study import study_intervals
+
+# Methods: one model per IgG threshold, days below vs at or above it, no other term
+for threshold in study.HGG_THRESHOLDS:
+    intervals = study_intervals(cohort, outcome="all", hgg=threshold, cases_only=True)
+    fit = SCCS().fit(intervals, [f"igg_below_{threshold}"])
+    book.glue_fit(f"hgg_irr{threshold}_", fit, f"igg_below_{threshold}")
+
 # %% tags=["hide-input", "full-width"]
 hgg_models = [m for m in study.PAPER_MODELS if m.hgg is not None]
 menu = study.sccs_menu(cohort, hgg_models)
@@ -135,10 +145,7 @@ book.glue_figure("fig_hgg_irr", fig)
 # ```
 
 # %% tags=["remove-cell"]
-for m, (_, r) in zip(hgg_models, menu.iterrows(), strict=True):
-    book.glue_values({"irr": r["irr"], "lo": r["ci_low"], "hi": r["ci_high"],
-                      "p": tables.fmt_p(r["p"])}, prefix=f"hgg_irr{m.hgg}_")
-    book.glue_paper(r["target_id"])
+book.glue_paper(*menu["target_id"])
 book.glue_value("hgg_cases", int(menu["n_cases"].max()))
 # The same models with the on-IVIG term: IVIG raises IgG, so HGG days are mostly off-IVIG days.
 adjusted = []
@@ -169,10 +176,10 @@ book.publish_table(adj_table, "hgg_sccs_ivig_adjusted",
 # %% [markdown]
 # The SCCS compares each patient's infection rate on days with functional IgG below a threshold with
 # their own rate on days at or above it. The rate ratio was {glue:text}`hgg_irr700_irr:.2f` below {glue:text}`hgg_thr_any`
-# mg/dL ({glue:text}`hgg_irr700_lo:.2f`–{glue:text}`hgg_irr700_hi:.2f`, p
+# mg/dL ({glue:text}`hgg_irr700_ci_low:.2f`–{glue:text}`hgg_irr700_ci_high:.2f`, p
 # {glue:text}`hgg_irr700_p`), {glue:text}`hgg_irr400_irr:.2f` below {glue:text}`hgg_thr_mod`
-# ({glue:text}`hgg_irr400_lo:.2f`–{glue:text}`hgg_irr400_hi:.2f`, p {glue:text}`hgg_irr400_p`) and
-# {glue:text}`hgg_irr200_irr:.2f` below {glue:text}`hgg_thr_sev` ({glue:text}`hgg_irr200_lo:.2f`–{glue:text}`hgg_irr200_hi:.2f`,
+# ({glue:text}`hgg_irr400_ci_low:.2f`–{glue:text}`hgg_irr400_ci_high:.2f`, p {glue:text}`hgg_irr400_p`) and
+# {glue:text}`hgg_irr200_irr:.2f` below {glue:text}`hgg_thr_sev` ({glue:text}`hgg_irr200_ci_low:.2f`–{glue:text}`hgg_irr200_ci_high:.2f`,
 # p {glue:text}`hgg_irr200_p`); the paper reports {glue:text}`paper_sccs_hgg_any_irr:.2f`,
 # {glue:text}`paper_sccs_hgg_moderate_irr:.2f` and {glue:text}`paper_sccs_hgg_severe_irr:.2f`, and
 # reads the gradient as "infection rates worsened with degree of HGG". Up to

@@ -39,7 +39,7 @@ book.cohort_banner(cohort)
 # How the models are set up
 # : Time starts at the first daratumumab dose. The event is the first IVIG dose within the
 #   observation period. Patients without one, the whole reference group, are censored at the end of
-#   their observation. A dose dated before the first daratumumab dose is outside observation: it is
+#   their observation (death or last contact, when either comes before the usual end). A dose dated before the first daratumumab dose is outside observation: it is
 #   not the event (the data contract's rule), so a patient already on IVIG when daratumumab started
 #   has the event at their first dose after that day, or is censored. Ties are handled with Breslow's method, as in SAS, the paper's software
 #   (statsmodels' `PHReg` {cite:p}`seabold2010`). Wald confidence intervals and p-values are used.

@@ -45,7 +45,7 @@ import pandas as pd
 from analysis.report import book, figures
 from analysis import study
 from analysis import teaching as T
-from analysis.sccs.intervals import EventWindow, Exposure, Season, build_intervals
+from analysis.sccs.intervals import EventWindow, Season
 from analysis.sccs import SCCS
 from analysis.sccs import diagnostics as D
 from analysis.sccs.smooth import calendar_time, fit_smooth, season
@@ -74,24 +74,21 @@ def glue_diagnostic(key, d):
 
 
 # %% tags=["hide-input"]
-# The study's own definitions (analysis.study), rebuilt here with extra probe windows.
+# The study's own interval data (study.study_intervals), with extra probe windows as covariates.
 obs = study.observation_periods(cohort, "ivig")
 observation = pd.DataFrame({"id": obs["patient_id"], "start": obs["start_day"], "end": obs["end_day"]})
 events = study.outcome_events(cohort, "all", "ivig")
-doses = cohort.ivig[cohort.ivig["date"].notna()]
-on_ivig = Exposure(
-    "on_ivig",
-    pd.DataFrame({"id": doses["patient_id"].astype(str), "day": study.to_day(doses["date"])}),
-    windows=((0, study.ON_IVIG_DAYS - 1),),
-)
 
 
-def intervals(covariates=(), event_table=events):
+def intervals(covariates=(), outcome="all"):
     """The study's interval table (on_ivig 0/1) with extra covariates, cases only."""
-    iv = build_intervals(observation, event_table, [on_ivig], list(covariates), merge=True)
-    iv["on_ivig"] = (iv["on_ivig"] > 0).astype(int)
-    n = iv.groupby("id")["events"].transform("sum")
-    return iv[n > 0].reset_index(drop=True)
+    return study.study_intervals(cohort, outcome, covariates=covariates, cases_only=True)
+
+
+def first_infection(infections):
+    """Outcome: each patient's first infection in observation only."""
+    later = infections.sort_values(["patient_id", "day"], kind="stable").duplicated("patient_id")
+    return ~later.sort_index()
 
 
 def row(fit, term):
@@ -324,8 +321,7 @@ book.glue_value("t4_after_lo", lo)
 book.glue_value("t4_after_hi", hi)
 book.glue_value("t4_after_contains_1", "contains" if lo <= 1 <= hi else "excludes")
 
-first = events.sort_values(["id", "day"]).drop_duplicates("id")
-fit_first = SCCS().fit(intervals(event_table=first), ["on_ivig"])
+fit_first = SCCS().fit(intervals(outcome=first_infection), ["on_ivig"])
 book.glue_value("t4_first_irr", row(fit_first, "on_ivig")[0])
 book.glue_value("t4_first_lo", row(fit_first, "on_ivig")[1])
 book.glue_value("t4_first_hi", row(fit_first, "on_ivig")[2])
@@ -416,8 +412,8 @@ book.publish_table(summary.drop(columns="p"), "t4_diagnostics",
 # ```{admonition} Exercise 1 — grade 3–4 infections
 # :class: tip
 #
-# Repeat the diagnostics for grade 3–4 infections (`study.outcome_events(cohort, "grade3", "ivig")`
-# passed as `event_table`). Which diagnostics can no longer be judged, and why?
+# Repeat the diagnostics for grade 3–4 infections (`intervals(..., outcome="grade3")`, and
+# `study.outcome_events(cohort, "grade3", "ivig")` for the event days). Which diagnostics can no longer be judged, and why?
 # ```
 #
 # ```{admonition} Solution

@@ -22,7 +22,8 @@ PATIENT_DEFAULTS: dict[str, str] = {
     "light_chain": "kappa", "lines_of_therapy": "2", "prior_infections_12m": "1",
 }
 COLUMNS = {
-    "patients": ["patient_id", *PATIENT_DEFAULTS, "iss", "riss", "high_risk_cyto"],
+    "patients": ["patient_id", *PATIENT_DEFAULTS, "iss", "riss", "high_risk_cyto", "death_date",
+                 "last_contact"],
     "ivig": ["patient_id", "date", "dose_g_per_kg"],
     "infections": ["patient_id", "date", "grade", "site", "organism", "anc", "alc"],
     "igg": ["patient_id", "date", "igg_mg_dl", "m_spike_g_dl"],

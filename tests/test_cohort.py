@@ -196,6 +196,20 @@ CASES: list[Case] = [
     # date order
     Case("dara-last-before-start", patients_cell(3, "dara_last", "2017-05-31"),
          "patients.csv", 3, "dara_last", "before dara_start (2017-05-31 < 2017-06-01)"),
+    # death and last contact (contract: observation ends at the earliest of dara_last + 30,
+    # death_date and last_contact; P002 = row 3 died on 2018-06-30)
+    Case("death-before-start", patients_cell(3, "death_date", "2017-05-01"),
+         "patients.csv", 3, "death_date", "before dara_start (2017-05-01 < 2017-06-01)"),
+    Case("last-contact-before-start", patients_cell(2, "last_contact", "2015-12-31"),
+         "patients.csv", 2, "last_contact", "before dara_start (2015-12-31 < 2016-01-04)"),
+    Case("infection-after-death", cell("infections.csv", 4, "date", "2018-07-01"),
+         "infections.csv", 4, "date", "after the patient's death_date (2018-07-01 > 2018-06-30)"),
+    Case("ivig-after-death", cell("ivig.csv", 7, "date", "2019-01-01"),
+         "ivig.csv", 7, "date", "after the patient's death_date (2019-01-01 > 2018-06-30)"),
+    Case("igg-after-death", cell("igg.csv", 5, "date", "2018-07-02"),
+         "igg.csv", 5, "date", "after the patient's death_date (2018-07-02 > 2018-06-30)"),
+    Case("progression-after-death", cell("progression.csv", 2, "date", "2020-01-15"),
+         "progression.csv", 2, "date", "after the patient's death_date (2020-01-15 > 2018-06-30)"),
     Case("diagnosis-after-start", patients_cell(6, "diagnosis_date", "2019-03-02"),
          "patients.csv", 6, "diagnosis_date", "after dara_start (2019-03-02 > 2019-03-01)"),
     # counts: whole numbers >= 0; age: a number of years from 0 to 150
@@ -466,3 +480,51 @@ def test_trailing_comma_on_every_line_is_tolerated(cohort_dir: Path) -> None:
     text = (cohort_dir / "igg.csv").read_text(encoding="utf-8")
     (cohort_dir / "igg.csv").write_text(text.replace("\n", ",\n"), encoding="utf-8")
     assert load_cohort(cohort_dir).igg["igg_mg_dl"].tolist() == [800.0, 450.0, 1200.0, 300.0]
+
+
+# ----------------------------------------------------------------------------- death, last contact
+
+
+def test_records_on_the_day_of_death_are_valid(cohort_dir: Path) -> None:
+    # P002 died on 2018-06-30: an infection, a dose, an IgG value and a progression that day are
+    # possible; observation ends that day (inclusive), so the infection counts as inside
+    set_cell(cohort_dir, "infections.csv", 4, "date", "2018-06-30")
+    set_cell(cohort_dir, "ivig.csv", 7, "date", "2018-06-30")
+    set_cell(cohort_dir, "igg.csv", 5, "date", "2018-06-30")
+    set_cell(cohort_dir, "progression.csv", 2, "date", "2018-06-30")
+    set_cell(cohort_dir, "patients.csv", 3, "dara_last", "2018-06-15")
+    cohort = load_cohort(cohort_dir)
+    assert not cohort.outside_observation("infections").iloc[2]
+
+
+def test_every_record_after_death_is_listed(cohort_dir: Path) -> None:
+    # P001 (row 2) "dies" on 2016-02-15: the dose of 2016-03-01 (row 3), 2017-01-18 (row 4),
+    # 2017-01-19 (row 5) and the IgG value of 2016-04-01 (row 3) come after it; its records of
+    # 2016-01-03/04 and 2015-12-20 and 2016-02-01 do not. Other patients are untouched.
+    set_cell(cohort_dir, "patients.csv", 2, "death_date", "2016-02-15")
+    got = sorted((p.file, p.row, p.column) for p in problems_of(cohort_dir))
+    assert got == [("igg.csv", 3, "date"), ("ivig.csv", 3, "date"), ("ivig.csv", 4, "date"),
+                   ("ivig.csv", 5, "date")]
+
+
+def test_unparseable_death_date_is_reported_once(cohort_dir: Path) -> None:
+    set_cell(cohort_dir, "patients.csv", 2, "death_date", "2016-02-30")
+    (problem,) = problems_of(cohort_dir)
+    assert (problem.file, problem.row, problem.column) == ("patients.csv", 2, "death_date")
+
+
+def test_death_and_last_contact_end_observation(cohort_dir: Path) -> None:
+    # P001: start 2016-01-04, dara_last 2016-12-19 -> tail end 2017-01-18; last contact
+    # 2016-06-30 ends it earlier, so its doses of 2017-01-18 (row 4) and 2016-03-01 (row 3) are
+    # outside / inside. 007 (row 4): death 2018-05-05 (its infection day) ends observation before
+    # the tail end 2018-10-30; its IgG of 2018-04-01 stays inside.
+    set_cell(cohort_dir, "patients.csv", 2, "last_contact", "2016-06-30")
+    set_cell(cohort_dir, "patients.csv", 4, "death_date", "2018-05-05")
+    set_cell(cohort_dir, "progression.csv", 3, "date", "2018-05-05")
+    cohort = load_cohort(cohort_dir)
+    ivig_out = cohort.outside_observation("ivig").tolist()
+    # rows: 2016-02-01 in, 2016-03-01 in, 2017-01-18 out (after last contact), 2017-01-19 out,
+    # 2017-05-31 out (before start), 2017-07-01 in, 2019-06-01 in
+    assert ivig_out == [False, False, True, True, True, False, False]
+    assert cohort.outside_observation("progression").tolist() == [False, False]
+    assert cohort.summary()["outside_observation"]["ivig_doses"] == 3

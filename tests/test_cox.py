@@ -215,6 +215,7 @@ def test_baseline_characteristics_hand(small):
     num = b[b["level"].isna()].set_index(["covariate", "group"])
     assert num.loc[("prior_infections", "ivig"), "median"] == 2.5
     assert num.loc[("age", "ivig"), "median"] == 65  # the helper's default age
+    assert num.loc[("patients", "ivig"), "n"] == 3  # I1, I2, I3
 
 
 def _grambsch_therneau_rank(time: np.ndarray, event: np.ndarray, x: np.ndarray

@@ -171,3 +171,25 @@ def test_style_uses_okabe_ito() -> None:
     with figures.style():
         cycle = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     assert cycle[0].upper() == figures.OKABE_ITO["blue"]
+
+
+def test_swimmer_plot_marks_death_and_last_contact() -> None:
+    # b's observation (61 days) ends at death, c's (31 days) at last contact; a's at the usual end
+    spans = pd.DataFrame({"patient_id": ["a", "b", "c"], "start": [0, 0, 0], "end": [90, 60, 30],
+                          "end_reason": ["dara_last + 30", "death", "last contact"]})
+    none = pd.DataFrame(columns=["patient_id", "start", "end"])
+    events = pd.DataFrame(columns=["patient_id", "day", "grade"])
+    fig = figures.swimmer_plot(spans, none, events)
+    ax = fig.axes[0]
+    death = [ln for ln in ax.get_lines() if ln.get_gid() == "stop_death"]
+    contact = [ln for ln in ax.get_lines() if ln.get_gid() == "stop_last_contact"]
+    assert len(death) == 1 and len(contact) == 1
+    # rows are ordered by follow-up, shortest first: c = row 0, b = row 1; x in months
+    assert death[0].get_xdata().tolist() == pytest.approx([61 / 30.4375])
+    assert death[0].get_ydata().tolist() == [1]
+    assert contact[0].get_xdata().tolist() == pytest.approx([31 / 30.4375])
+    text = _all_text(fig)
+    assert "Observation ends at death" in text and "Observation ends at last contact" in text
+    plain = figures.swimmer_plot(spans.drop(columns="end_reason"), none, events)
+    assert not [ln for ln in plain.axes[0].get_lines() if str(ln.get_gid()).startswith("stop")]
+    assert "Observation ends" not in _all_text(plain)

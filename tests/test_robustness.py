@@ -292,12 +292,12 @@ def test_splitting_an_interval_changes_no_estimate(pts: list[Pt], data, tmp_path
 @FEW
 @given(pts=cohorts())
 def test_season_cuts_do_not_change_an_unadjusted_fit(pts: list[Pt], tmp_path_factory) -> None:
-    """Intervals cut at 1 April / 1 October (season=True) fitted without the season term give
+    """Intervals cut at 1 April / 1 October (adjust="season") fitted without the season term give
     exactly the unadjusted model: the cuts only split intervals."""
     cohort = load(tmp_path_factory.mktemp("c"), pts)
     reference = fit_outcome(cohort)
     assume(reference[0] == "fit")
-    table = study_intervals(cohort, season=True, cases_only=True)
+    table = study_intervals(cohort, adjust=("season",), cases_only=True)
     # every interval lies in one season, the one its flag says: October-March is fall/winter
     # (months read from the calendar here, not from the study's day arithmetic)
     for end in ("start", "end"):

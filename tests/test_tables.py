@@ -95,3 +95,54 @@ def test_style_table_formats_hides_index_and_is_deterministic() -> None:
     assert MISSING in html1
     assert "Rates" in html1
     assert "<th class=\"blank" not in html1  # no index column
+
+
+# --- named values beside the paper's (chapter 5) -------------------------------------------------
+# Paper values as printed in the Results (part one: 42 of 43 patients (98%) had an infection, the
+# first after a median of 2.5 months; 55% respiratory; ANC at infection 3.0 (0-15.9); part two:
+# 0.94 infections per patient-year in the reference group).
+
+
+@pytest.mark.parametrize("kind, tid, ours, paper", [
+    ("n_pct", "res1_patients_with_infection", {"res1_patients_with_infection_n": 40.0,
+                                               "res1_patients_with_infection_pct": 93.02},
+     "42 (98%)"),
+    ("pct", "res1_site_respiratory_pct", {"res1_site_respiratory_pct": 61.4}, "55%"),
+    ("median_range", "res1_anc_at_infection", {"res1_anc_at_infection_median": 2.84,
+                                               "res1_anc_at_infection_min": 0.1,
+                                               "res1_anc_at_infection_max": 12.0},
+     "3.0 (0.0–15.9)"),
+    ("rate", "res2_rate_allgrade", {"res2_rate_allgrade": 1.005}, "0.94"),
+    ("months", "res1_time_to_first_infection_median",
+     {"res1_time_to_first_infection_median": 3.04}, "2.5"),
+    ("n", "res1_patients_with_infection_n", {"res1_patients_with_infection_n": 40.0}, "42"),
+])
+def test_value_cell_paper_and_ours(kind, tid, ours, paper) -> None:
+    assert tables.value_cell(kind, tid, ours, paper=True) == paper
+    expected_ours = {"n_pct": "40 (93%)", "pct": "61%", "median_range": "2.8 (0.1–12.0)",
+                     "rate": "1.00", "months": "3.0", "n": "40"}[kind]
+    assert tables.value_cell(kind, tid, ours, paper=False) == expected_ours
+
+
+def test_value_cell_missing_id_value_and_bad_kind() -> None:
+    assert tables.value_cell("rate", None, {}, paper=True) == ""
+    assert tables.value_cell("rate", "res2_rate_allgrade", {}, paper=False) == MISSING
+    with pytest.raises(ValueError, match="unknown kind"):
+        tables.value_cell("ratio", "res2_rate_allgrade", {}, paper=False)
+
+
+def test_values_comparison_layout() -> None:
+    rows = [tables.ValueRow("Rate", "rate", None, "res2_rate_allgrade"),
+            tables.ValueRow("Respiratory", "pct", "res1_site_respiratory_pct")]
+    t = tables.values_comparison(rows, {"res2_rate_allgrade": 0.5, "res1_site_respiratory_pct": 50})
+    assert list(t.columns) == tables.VALUES_COLUMNS
+    assert t.to_numpy().tolist() == [["Rate", "", "", "0.94", "0.50"],
+                                 ["Respiratory", "55%", "50%", "", ""]]
+
+
+def test_infections_comparison_has_every_row_and_reads_values() -> None:
+    t = tables.infections_comparison({"res2_rate_g34": 0.123})
+    assert len(t) == 21
+    row = t[t["Quantity"] == "Grade 3-4 infections per patient-year"].iloc[0]
+    assert row["Reference group: this book"] == "0.12" and row["IVIG group: paper"] == ""
+    assert tables.as_count(3.0) == 3 and math.isnan(tables.as_count(float("nan")))

@@ -36,12 +36,14 @@ from typing import TYPE_CHECKING, Any
 
 from analysis import PROJECT_ROOT, SYNTHETIC_DIR
 from analysis.paper import targets as _targets
+from analysis.report.tables import fmt_p
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
     from matplotlib.figure import Figure
     from pandas.io.formats.style import Styler
 
+    from analysis.sccs import SCCS
     from analysis.study.cohort import Cohort
 
 #: Environment variable naming the cohort folder the book reads.
@@ -306,6 +308,38 @@ def figure_svg(fig: Figure) -> str:
     with mpl.rc_context({"svg.hashsalt": "ivig-book", "svg.fonttype": "path"}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buf.getvalue()
+
+
+def glue_fit(prefix: str, fit: SCCS | None, term: str = "on_ivig") -> None:
+    """Glue one SCCS term in one call: ``<prefix>irr``, ``ci_low``, ``ci_high``, ``p`` (printed as
+    the paper prints p-values), ``log_irr``, ``se``, ``change_pct`` (``|100 (1 - IRR)|``),
+    ``direction`` ("lower"/"higher"), ``n_cases`` and ``n_events``.
+
+    ``fit`` is a fitted :class:`analysis.sccs.SCCS`; None (a model the cohort cannot fit, e.g. no
+    cases) glues NaN estimates and zero counts, so the page still builds and says so.
+
+    Examples
+    --------
+    >>> intervals = study_intervals(cohort, outcome="all", cases_only=True)  # doctest: +SKIP
+    >>> fit = SCCS().fit(intervals, ["on_ivig"])  # doctest: +SKIP
+    >>> glue_fit("sccs_allgrade_", fit, "on_ivig")  # doctest: +SKIP
+    sccs_allgrade_irr = 0.57
+    ...
+    """
+    nan = float("nan")
+    if fit is None:
+        est = {"irr": nan, "ci_low": nan, "ci_high": nan, "p": nan, "log_irr": nan, "se": nan}
+        n_cases, n_events = 0, 0
+    else:
+        row = fit.summary.loc[term]
+        est = {k: float(row[k]) for k in ("irr", "ci_low", "ci_high", "p", "log_irr", "se")}
+        n_cases, n_events = int(fit.n_cases), int(fit.n_events)
+    irr = est["irr"]
+    glue_values({
+        "irr": irr, "ci_low": est["ci_low"], "ci_high": est["ci_high"], "p": fmt_p(est["p"]),
+        "log_irr": est["log_irr"], "se": est["se"], "change_pct": abs(100 * (1 - irr)),
+        "direction": "lower" if irr < 1 else "higher", "n_cases": n_cases, "n_events": n_events,
+    }, prefix=prefix)
 
 
 def glue_figure(name: str, fig: Figure) -> None:

@@ -193,6 +193,13 @@ def flag_runs(intervals: pd.DataFrame, column: str, *, id_col: str = "id") -> pd
 # --------------------------------------------------------------------------------------------------
 # Figure 1: forest plot
 # --------------------------------------------------------------------------------------------------
+#: Forest plot column widths in inches: labels, each rate column, the forest, the IRR text.
+_FOREST_WIDTHS = {"label": 1.25, "rate": 0.78, "forest": 2.1, "irr": 1.35}
+#: Candidate ticks of the forest's log axis, and the subset kept on a wide axis.
+_FOREST_TICKS = (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50)
+_FOREST_TICKS_WIDE = (0.02, 0.1, 0.5, 1, 2, 10, 50)
+
+
 def forest_plot(
     results: pd.DataFrame,
     reference_rates: pd.DataFrame | None = None,
@@ -210,9 +217,14 @@ def forest_plot(
     ``reference_rates``: optional, columns ``label`` and ``rate`` (infections per patient-year in
     the reference group, matched to ``results`` by label): shown for context only -- the reference
     group is not compared statistically, as in the paper.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"label": ["All"], "irr": [0.57], "ci_low": [0.4], "ci_high": [0.83]})
+    >>> fig = forest_plot(rows)  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
-    import matplotlib.transforms as mtransforms
 
     _require(results, ["label", "irr", "ci_low", "ci_high"], "forest_plot results")
     n = len(results)
@@ -223,7 +235,22 @@ def forest_plot(
     hi = results["ci_high"].to_numpy(float)
     y = np.arange(n)[::-1].astype(float)
     ok = np.isfinite(irr) & (irr > 0)
+    columns = _forest_rate_columns(results, reference_rates)
+    with style():
+        fig, ax_t, ax, ax_r, widths = _forest_axes(plt, n, len(columns))
+        header_y = n - 0.3 + 0.05
+        _forest_labels(ax_t, results["label"].astype(str), y, columns, widths[0], header_y)
+        _forest_estimates(ax, irr, lo, hi, y, ok)
+        _forest_log_axis(ax, np.concatenate([lo[ok], hi[ok], irr[ok], [1.0]]), xlabel)
+        _forest_irr_text(ax_r, irr, lo, hi, y, ok, header_y)
+        if title:
+            fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    return fig
 
+
+def _forest_rate_columns(results: pd.DataFrame, reference_rates: pd.DataFrame | None
+                         ) -> list[tuple[str, np.ndarray, str]]:
+    """(header, rates per row, colour) of each rate column beside the forest."""
     columns: list[tuple[str, np.ndarray, str]] = []
     if "rate_on" in results:
         columns.append(("On IVIG", results["rate_on"].to_numpy(float), COLORS["on_ivig"]))
@@ -234,82 +261,99 @@ def forest_plot(
         ref = reference_rates.set_index("label")["rate"]
         columns.append(("Reference", results["label"].map(ref).to_numpy(float),
                         COLORS["reference"]))
+    return columns
 
-    with style():
-        height = 1.3 + 0.38 * n
-        # column widths in inches: labels, one per rate column, the forest, the IRR text
-        label_w, rate_w, forest_w, irr_w = 1.25, 0.78, 2.1, 1.35
-        widths = [label_w + rate_w * len(columns), forest_w, irr_w]
-        fig = plt.figure(figsize=(sum(widths) + 0.2, height), layout="constrained")
-        gs = fig.add_gridspec(1, 3, width_ratios=widths, wspace=0.0)
-        ax_t = fig.add_subplot(gs[0])
-        ax = fig.add_subplot(gs[1], sharey=ax_t)
-        ax_r = fig.add_subplot(gs[2], sharey=ax_t)
-        for a in (ax_t, ax_r):
-            a.axis("off")
-        ax.set_ylim(-0.7, n - 0.3)
 
-        # left: category and rates per patient-year
-        tt = mtransforms.blended_transform_factory(ax_t.transAxes, ax_t.transData)
-        header_y = n - 0.3 + 0.05
-        ax_t.text(0.0, header_y, "Infections", transform=tt, fontweight="bold", va="bottom")
-        for label, yy in zip(results["label"].astype(str), y, strict=True):
-            ax_t.text(0.0, yy, label, transform=tt, va="center")
-        if columns:
-            centres = [(label_w + (j + 0.5) * rate_w) / widths[0] for j in range(len(columns))]
-            ax_t.text((centres[0] + centres[-1]) / 2, header_y + 0.55, "Rate per patient-year",
-                      transform=tt, fontsize=8.5, color="#333333", va="bottom", ha="center")
-            for j, (name, vals, colr) in enumerate(columns):
-                xx = centres[j]
-                ax_t.text(xx, header_y, name, transform=tt, ha="center", va="bottom",
-                          fontweight="bold", color=colr, fontsize=8)
-                for v, yy in zip(vals, y, strict=True):
-                    ax_t.text(xx, yy, "–" if not np.isfinite(v) else f"{v:.2f}", transform=tt,
-                              ha="center", va="center", color=colr)
+def _forest_axes(plt: Any, n: int, n_rates: int) -> tuple[Any, Any, Any, Any, list[float]]:
+    """Figure with three panels sharing the rows: labels and rates, forest, IRR text."""
+    w = _FOREST_WIDTHS
+    widths = [w["label"] + w["rate"] * n_rates, w["forest"], w["irr"]]
+    fig = plt.figure(figsize=(sum(widths) + 0.2, 1.3 + 0.38 * n), layout="constrained")
+    gs = fig.add_gridspec(1, 3, width_ratios=widths, wspace=0.0)
+    ax_t = fig.add_subplot(gs[0])
+    ax = fig.add_subplot(gs[1], sharey=ax_t)
+    ax_r = fig.add_subplot(gs[2], sharey=ax_t)
+    for a in (ax_t, ax_r):
+        a.axis("off")
+    ax.set_ylim(-0.7, n - 0.3)
+    return fig, ax_t, ax, ax_r, widths
 
-        # middle: the forest
-        ax.axvline(1.0, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
-        seg = [((a, yy), (b, yy)) for a, b, yy in zip(lo[ok], hi[ok], y[ok], strict=True)
-               if np.isfinite(a) and np.isfinite(b)]
-        from matplotlib.collections import LineCollection
 
-        ax.add_collection(LineCollection(seg, colors=COLORS["estimate"], linewidths=1.4,
-                                         zorder=2, gid="ci"))
-        ax.scatter(irr[ok], y[ok], marker="s", s=36, color=COLORS["on_ivig"], zorder=3,
-                   gid="irr", label="IRR (95% CI)")
-        ax.set_xscale("log")
-        finite = np.concatenate([lo[ok], hi[ok], irr[ok], [1.0]])
-        finite = finite[np.isfinite(finite) & (finite > 0)]
-        xmin, xmax = finite.min() / 1.4, finite.max() * 1.4
-        # wide intervals of sparse categories are cut at the axis (0.02 to 50)
-        xmin, xmax = max(min(xmin, 0.5), 0.02), min(max(xmax, 2.0), 50.0)
-        ax.set_xlim(xmin, xmax)
-        from matplotlib.ticker import FixedLocator, NullFormatter
+def _forest_labels(ax_t: Any, labels: pd.Series, y: np.ndarray,
+                   columns: list[tuple[str, np.ndarray, str]], panel_width: float,
+                   header_y: float) -> None:
+    """Left panel: category labels and the rate columns with their headers."""
+    import matplotlib.transforms as mtransforms
 
-        ticks = [t for t in (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if xmin <= t <= xmax]
-        if len(ticks) > 7:  # a wide axis: fewer labels
-            ticks = [t for t in ticks if t in (0.02, 0.1, 0.5, 1, 2, 10, 50)]
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.set_xticklabels([f"{t:g}" for t in ticks])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.tick_params(axis="y", left=False, labelleft=False)
-        ax.spines["left"].set_visible(False)
-        ax.set_xlabel(xlabel)
-        ax.text(0.0, 1.0, "← fewer on IVIG", transform=ax.transAxes, ha="left", va="bottom",
-                fontsize=8.5, color="#333333")
-        ax.text(1.0, 1.0, "more on IVIG →", transform=ax.transAxes, ha="right", va="bottom",
-                fontsize=8.5, color="#333333")
+    tt = mtransforms.blended_transform_factory(ax_t.transAxes, ax_t.transData)
+    ax_t.text(0.0, header_y, "Infections", transform=tt, fontweight="bold", va="bottom")
+    for label, yy in zip(labels, y, strict=True):
+        ax_t.text(0.0, yy, label, transform=tt, va="center")
+    if not columns:
+        return
+    label_w, rate_w = _FOREST_WIDTHS["label"], _FOREST_WIDTHS["rate"]
+    centres = [(label_w + (j + 0.5) * rate_w) / panel_width for j in range(len(columns))]
+    ax_t.text((centres[0] + centres[-1]) / 2, header_y + 0.55, "Rate per patient-year",
+              transform=tt, fontsize=8.5, color="#333333", va="bottom", ha="center")
+    for xx, (name, vals, colr) in zip(centres, columns, strict=True):
+        ax_t.text(xx, header_y, name, transform=tt, ha="center", va="bottom",
+                  fontweight="bold", color=colr, fontsize=8)
+        for v, yy in zip(vals, y, strict=True):
+            ax_t.text(xx, yy, "–" if not np.isfinite(v) else f"{v:.2f}", transform=tt,
+                      ha="center", va="center", color=colr)
 
-        # right: IRR (95% CI) as text
-        tr = mtransforms.blended_transform_factory(ax_r.transAxes, ax_r.transData)
-        ax_r.text(0.05, header_y, "IRR (95% CI)", transform=tr, fontweight="bold", va="bottom")
-        for e, a, b, yy, good in zip(irr, lo, hi, y, ok, strict=True):
-            txt = ("not estimable" if not good else f"{e:.2f} ({a:.2f}–{b:.2f})"
-                   if np.isfinite(a) and np.isfinite(b) else f"{e:.2f} (no CI)")
-            ax_r.text(0.05, yy, txt, transform=tr, va="center")
-        if title:
-            fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
-    return fig
+
+def _forest_estimates(ax: Any, irr: np.ndarray, lo: np.ndarray, hi: np.ndarray, y: np.ndarray,
+                      ok: np.ndarray) -> None:
+    """Middle panel: the null line, the confidence intervals and the point estimates."""
+    from matplotlib.collections import LineCollection
+
+    ax.axvline(1.0, color="#555555", linewidth=0.8, linestyle="--", zorder=1)
+    seg = [((a, yy), (b, yy)) for a, b, yy in zip(lo[ok], hi[ok], y[ok], strict=True)
+           if np.isfinite(a) and np.isfinite(b)]
+    ax.add_collection(LineCollection(seg, colors=COLORS["estimate"], linewidths=1.4,
+                                     zorder=2, gid="ci"))
+    ax.scatter(irr[ok], y[ok], marker="s", s=36, color=COLORS["on_ivig"], zorder=3,
+               gid="irr", label="IRR (95% CI)")
+
+
+def _forest_log_axis(ax: Any, values: np.ndarray, xlabel: str) -> None:
+    """The forest's log axis: limits around the finite values (cut at 0.02 and 50), ticks,
+    label and the direction hints."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ax.set_xscale("log")
+    finite = values[np.isfinite(values) & (values > 0)]
+    xmin, xmax = finite.min() / 1.4, finite.max() * 1.4
+    # wide intervals of sparse categories are cut at the axis (0.02 to 50)
+    xmin, xmax = max(min(xmin, 0.5), 0.02), min(max(xmax, 2.0), 50.0)
+    ax.set_xlim(xmin, xmax)
+    ticks = [t for t in _FOREST_TICKS if xmin <= t <= xmax]
+    if len(ticks) > 7:  # a wide axis: fewer labels
+        ticks = [t for t in ticks if t in _FOREST_TICKS_WIDE]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.tick_params(axis="y", left=False, labelleft=False)
+    ax.spines["left"].set_visible(False)
+    ax.set_xlabel(xlabel)
+    ax.text(0.0, 1.0, "← fewer on IVIG", transform=ax.transAxes, ha="left", va="bottom",
+            fontsize=8.5, color="#333333")
+    ax.text(1.0, 1.0, "more on IVIG →", transform=ax.transAxes, ha="right", va="bottom",
+            fontsize=8.5, color="#333333")
+
+
+def _forest_irr_text(ax_r: Any, irr: np.ndarray, lo: np.ndarray, hi: np.ndarray, y: np.ndarray,
+                     ok: np.ndarray, header_y: float) -> None:
+    """Right panel: each row's IRR (95% CI) as text, or why there is none."""
+    import matplotlib.transforms as mtransforms
+
+    tr = mtransforms.blended_transform_factory(ax_r.transAxes, ax_r.transData)
+    ax_r.text(0.05, header_y, "IRR (95% CI)", transform=tr, fontweight="bold", va="bottom")
+    for e, a, b, yy, good in zip(irr, lo, hi, y, ok, strict=True):
+        txt = ("not estimable" if not good else f"{e:.2f} ({a:.2f}–{b:.2f})"
+               if np.isfinite(a) and np.isfinite(b) else f"{e:.2f} (no CI)")
+        ax_r.text(0.05, yy, txt, transform=tr, va="center")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -330,7 +374,9 @@ def swimmer_plot(
     ``start``, ``end`` (on-IVIG windows, already merged and clipped). ``events``: ``patient_id``,
     ``day`` (or ``date``), ``grade``. Time is shown in months since each patient's ``start``;
     patients are ordered by length of follow-up (longest at the top) and labelled ``1..n`` --
-    never by their ids.
+    never by their ids. An optional ``spans`` column ``end_reason`` (as in
+    :func:`analysis.study.observation_periods`) marks observation that ends at ``"death"`` or
+    ``"last contact"`` before ``dara_last + 30`` with a symbol at the end of the bar.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -372,6 +418,7 @@ def swimmer_plot(
         er, em = rel(events, day_col)
         grades = events.loc[events["patient_id"].astype(str).isin(row_of), "grade"]
         _grade_scatter(ax, em, er, grades.to_numpy(dtype=float, na_value=np.nan), size=24)
+        stops = _observation_stops(ax, spans, order, length)
         ax.set_yticks(np.arange(n))
         ax.set_yticklabels([str(n - i) for i in range(n)], fontsize=7)
         ax.set_ylim(-0.8, n - 0.2)
@@ -386,7 +433,7 @@ def swimmer_plot(
             Line2D([], [], marker=mk, linestyle="", color=COLORS[ck], markeredgecolor="white",
                    markersize=7, label=f"Infection, {lab.lower()}")
             for lab, _, _, mk, ck in GRADE_BANDS
-        ]
+        ] + stops
         ax.legend(handles=handles, loc="lower right", ncols=1)
         if title:
             ax.set_title(title)
@@ -411,6 +458,35 @@ def _fall_winter_spans(
         base = int(first)
         spans = [(base + s, base + e) for s, e in zip(starts, ends, strict=True)]
     return spans
+
+
+#: Symbols of the early ends of observation in :func:`swimmer_plot`: reason -> (marker, label).
+_STOP_MARKERS: dict[str, tuple[str, str]] = {
+    "death": ("X", "Observation ends at death"),
+    "last contact": ("|", "Observation ends at last contact"),
+}
+
+
+def _observation_stops(ax: Any, spans: pd.DataFrame, order: np.ndarray, length: np.ndarray
+                       ) -> list[Any]:
+    """Mark bars that end at death or last contact; return legend handles (none if no such end,
+    so a cohort without early ends draws exactly the paper's figure)."""
+    from matplotlib.lines import Line2D
+
+    from analysis.study import DAYS_PER_MONTH
+
+    if "end_reason" not in spans:
+        return []
+    reason = spans["end_reason"].astype(str).to_numpy()[order]
+    handles = []
+    for key, (marker, label) in _STOP_MARKERS.items():
+        rows = np.flatnonzero(reason == key)
+        if rows.size:
+            ax.plot(length[order][rows] / DAYS_PER_MONTH, rows, marker=marker, linestyle="",
+                    color="#222222", markersize=6, zorder=4, gid=f"stop_{key.replace(' ', '_')}")
+            handles.append(Line2D([], [], marker=marker, linestyle="", color="#222222",
+                                  markersize=6, label=label))
+    return handles
 
 
 def timeline_plot(
@@ -442,13 +518,8 @@ def timeline_plot(
     - ``fall_winter_months``: shaded in both panels.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
 
     o0, o1 = (_as_day([observation[0]])[0], _as_day([observation[1]])[0])
-
-    def rel(v: Any) -> np.ndarray:
-        return _as_day(v) - o0
-
     with style():
         fig, (ax_igg, ax) = plt.subplots(
             2, 1, figsize=(PAGE_WIDTH, 5.2), sharex=True, layout="constrained",
@@ -457,79 +528,117 @@ def timeline_plot(
         for a in (ax_igg, ax):
             for s, e in _fall_winter_spans(o0, o1, fall_winter_months):
                 a.axvspan(s - o0, e - o0 + 1, color=COLORS["season"], zorder=0, linewidth=0)
-
-        # top: functional IgG with HGG bands
-        th = sorted(float(t) for t in hgg_thresholds)
-        band_colors = ["#F4CCCC", "#FBE3D6", "#FDF3E7"]
-        ymax = 1.15 * max([th[-1] * 1.3] + ([float(igg["igg"].max())] if igg is not None
-                                              and len(igg) else []))
-        lower = 0.0
-        names = ["severe HGG", "moderate HGG", "HGG"]
-        for t, colr, nm in zip(th, band_colors, names, strict=False):
-            ax_igg.axhspan(lower, t, color=colr, zorder=0.5, linewidth=0)
-            ax_igg.text(0.995, (lower + t) / 2, f"{nm} (<{t:g})",
-                        transform=ax_igg.get_yaxis_transform(), va="center", ha="right",
-                        fontsize=8, color="#555555", zorder=5)
-            lower = t
-        if igg is not None and len(igg):
-            dcol = "day" if "day" in igg.columns else "date"
-            x = rel(igg[dcol])
-            v = igg["igg"].to_numpy(float)
-            srt = np.argsort(x, kind="stable")
-            x, v = x[srt], v[srt]
-            xs = np.concatenate([x, [o1 - o0 + 1]])
-            vs = np.concatenate([v, [v[-1]]])
-            ax_igg.step(xs, vs, where="post", color=COLORS["igg"], linewidth=1.2, zorder=3,
-                        label="Functional IgG (step: latest value)")
-            ax_igg.plot(x, v, "o", color=COLORS["igg"], markersize=3.5, zorder=4)
-        ax_igg.set_ylim(0, ymax)
-        ax_igg.set_ylabel("Functional IgG (mg/dL)")
-        ax_igg.legend(loc="upper left")
-
-        # bottom: lanes
-        prog_lane = f"Progression (+{_study().PROGRESSION_DAYS} d)"
-        lanes = ["Observation", "On IVIG", "Pre-IVIG windows", prog_lane, "Infections"]
+        _igg_panel(ax_igg, igg, hgg_thresholds, o0, o1)
+        lanes = _timeline_lanes()
         ypos = {k: len(lanes) - 1 - i for i, k in enumerate(lanes)}
-        h = 0.5
-        ax.broken_barh([(0, o1 - o0 + 1)], (ypos["Observation"] - h / 2, h),
-                       color=COLORS["observation"], alpha=0.5)
-        if len(on_ivig):
-            s, e = rel(on_ivig["start"]), rel(on_ivig["end"])
-            ax.broken_barh(list(zip(s, e - s + 1, strict=True)), (ypos["On IVIG"] - h / 2, h),
-                           color=COLORS["on_ivig"])
-        if len(ivig_doses):
-            ax.plot(rel(list(ivig_doses)), np.full(len(ivig_doses), ypos["On IVIG"] + h / 2 + 0.12),
-                    "v", color=COLORS["on_ivig"], markersize=4, label="IVIG dose")
-        if pre_windows is not None and len(pre_windows):
-            pw = pre_windows.sort_values("window", ascending=False)
-            for k, (_, row) in enumerate(pw.iterrows()):  # at most a few windows
-                s, e = rel([row["start"]])[0], rel([row["end"]])[0]
-                ax.broken_barh([(s, e - s + 1)], (ypos["Pre-IVIG windows"] - h / 2, h),
-                               color=COLORS["pre_ivig"], alpha=0.45 + 0.3 * k)
-                above = k % 2 == 0  # alternate above/below: nested windows start close together
-                ax.text(s, ypos["Pre-IVIG windows"] + (h / 2 + 0.05) * (1 if above else -1),
-                        f"{int(row['window'])} d", fontsize=7.5, va="bottom" if above else "top",
-                        ha="left", color="#444444")
-        if progression is not None and len(progression):
-            s, e = rel(progression["start"]), rel(progression["end"])
-            ax.broken_barh(list(zip(s, e - s + 1, strict=True)),
-                           (ypos[prog_lane] - h / 2, h), color=COLORS["progression"])
-        if infections is not None and len(infections):
-            dcol = "day" if "day" in infections.columns else "date"
-            x = rel(infections[dcol])
-            _grade_scatter(ax, x, np.full(len(x), float(ypos["Infections"])),
-                           infections["grade"].to_numpy(dtype=float, na_value=np.nan), size=40)
-        ax.set_yticks([ypos[k] for k in lanes])
-        ax.set_yticklabels(lanes)
-        ax.set_ylim(-0.7, len(lanes) - 0.3)
-        ax.set_xlim(-0.02 * (o1 - o0), (o1 - o0 + 1) * 1.01)
-        ax.set_xlabel("Days since first daratumumab dose")
-        handles, _ = ax.get_legend_handles_labels()
-        handles.append(Patch(color=COLORS["season"], label="Fall/winter (Oct-Mar)"))
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=4)
+        _exposure_lanes(ax, ypos, o0, o1, on_ivig, ivig_doses)
+        _pre_window_lane(ax, ypos["Pre-IVIG windows"], o0, pre_windows)
+        _event_lanes(ax, ypos, o0, progression, infections)
+        _timeline_axis(ax, lanes, ypos, o0, o1)
         if title:
             ax_igg.set_title(title)
     return fig
+
+
+#: Height of a lane's bar in :func:`timeline_plot` (lanes are 1 apart).
+_LANE_HEIGHT = 0.5
+
+
+def _timeline_lanes() -> list[str]:
+    """The lanes of :func:`timeline_plot`, top to bottom."""
+    return ["Observation", "On IVIG", "Pre-IVIG windows",
+            f"Progression (+{_study().PROGRESSION_DAYS} d)", "Infections"]
+
+
+def _igg_panel(ax: Any, igg: pd.DataFrame | None, hgg_thresholds: Sequence[float], o0: int,
+               o1: int) -> None:
+    """Top panel: HGG bands and the functional IgG step function with its measurements."""
+    th = sorted(float(t) for t in hgg_thresholds)
+    band_colors = ["#F4CCCC", "#FBE3D6", "#FDF3E7"]
+    ymax = 1.15 * max([th[-1] * 1.3] + ([float(igg["igg"].max())] if igg is not None
+                                          and len(igg) else []))
+    lower = 0.0
+    names = ["severe HGG", "moderate HGG", "HGG"]
+    for t, colr, nm in zip(th, band_colors, names, strict=False):
+        ax.axhspan(lower, t, color=colr, zorder=0.5, linewidth=0)
+        ax.text(0.995, (lower + t) / 2, f"{nm} (<{t:g})", transform=ax.get_yaxis_transform(),
+                va="center", ha="right", fontsize=8, color="#555555", zorder=5)
+        lower = t
+    if igg is not None and len(igg):
+        dcol = "day" if "day" in igg.columns else "date"
+        x = _as_day(igg[dcol]) - o0
+        v = igg["igg"].to_numpy(float)
+        srt = np.argsort(x, kind="stable")
+        x, v = x[srt], v[srt]
+        xs = np.concatenate([x, [o1 - o0 + 1]])
+        vs = np.concatenate([v, [v[-1]]])
+        ax.step(xs, vs, where="post", color=COLORS["igg"], linewidth=1.2, zorder=3,
+                label="Functional IgG (step: latest value)")
+        ax.plot(x, v, "o", color=COLORS["igg"], markersize=3.5, zorder=4)
+    ax.set_ylim(0, ymax)
+    ax.set_ylabel("Functional IgG (mg/dL)")
+    ax.legend(loc="upper left")
+
+
+def _exposure_lanes(ax: Any, ypos: dict[str, int], o0: int, o1: int, on_ivig: pd.DataFrame,
+                    ivig_doses: Sequence[Any]) -> None:
+    """The observation bar, the on-IVIG windows and a tick for each IVIG dose."""
+    h = _LANE_HEIGHT
+    ax.broken_barh([(0, o1 - o0 + 1)], (ypos["Observation"] - h / 2, h),
+                   color=COLORS["observation"], alpha=0.5)
+    if len(on_ivig):
+        s, e = _as_day(on_ivig["start"]) - o0, _as_day(on_ivig["end"]) - o0
+        ax.broken_barh(list(zip(s, e - s + 1, strict=True)), (ypos["On IVIG"] - h / 2, h),
+                       color=COLORS["on_ivig"])
+    if len(ivig_doses):
+        ax.plot(_as_day(list(ivig_doses)) - o0,
+                np.full(len(ivig_doses), ypos["On IVIG"] + h / 2 + 0.12),
+                "v", color=COLORS["on_ivig"], markersize=4, label="IVIG dose")
+
+
+def _pre_window_lane(ax: Any, y: int, o0: int, pre_windows: pd.DataFrame | None) -> None:
+    """The pre-IVIG windows, longest first, each labelled with its length."""
+    if pre_windows is None or not len(pre_windows):
+        return
+    h = _LANE_HEIGHT
+    pw = pre_windows.sort_values("window", ascending=False)
+    for k, (_, row) in enumerate(pw.iterrows()):  # at most a few windows
+        s, e = _as_day([row["start"]])[0] - o0, _as_day([row["end"]])[0] - o0
+        ax.broken_barh([(s, e - s + 1)], (y - h / 2, h), color=COLORS["pre_ivig"],
+                       alpha=0.45 + 0.3 * k)
+        above = k % 2 == 0  # alternate above/below: nested windows start close together
+        ax.text(s, y + (h / 2 + 0.05) * (1 if above else -1), f"{int(row['window'])} d",
+                fontsize=7.5, va="bottom" if above else "top", ha="left", color="#444444")
+
+
+def _event_lanes(ax: Any, ypos: dict[str, int], o0: int, progression: pd.DataFrame | None,
+                 infections: pd.DataFrame | None) -> None:
+    """The progression windows and the infections, marked by grade."""
+    h = _LANE_HEIGHT
+    prog_lane = _timeline_lanes()[3]
+    if progression is not None and len(progression):
+        s, e = _as_day(progression["start"]) - o0, _as_day(progression["end"]) - o0
+        ax.broken_barh(list(zip(s, e - s + 1, strict=True)),
+                       (ypos[prog_lane] - h / 2, h), color=COLORS["progression"])
+    if infections is not None and len(infections):
+        dcol = "day" if "day" in infections.columns else "date"
+        x = _as_day(infections[dcol]) - o0
+        _grade_scatter(ax, x, np.full(len(x), float(ypos["Infections"])),
+                       infections["grade"].to_numpy(dtype=float, na_value=np.nan), size=40)
+
+
+def _timeline_axis(ax: Any, lanes: list[str], ypos: dict[str, int], o0: int, o1: int) -> None:
+    """Lane labels, limits, the day axis and the legend below the lanes."""
+    from matplotlib.patches import Patch
+
+    ax.set_yticks([ypos[k] for k in lanes])
+    ax.set_yticklabels(lanes)
+    ax.set_ylim(-0.7, len(lanes) - 0.3)
+    ax.set_xlim(-0.02 * (o1 - o0), (o1 - o0 + 1) * 1.01)
+    ax.set_xlabel("Days since first daratumumab dose")
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(Patch(color=COLORS["season"], label="Fall/winter (Oct-Mar)"))
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=4)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -559,3 +559,157 @@ def table2_comparison(values: pd.DataFrame, labs: pd.DataFrame | None = None) ->
                     "share of the infections of that grade with a value",
                 ))
     return pd.DataFrame(rows, columns=["Characteristic", "Paper", "This book", "Note"])
+
+
+# ==================================================================================================
+# Named values beside the paper's (chapter 5: infections of both groups)
+# ==================================================================================================
+@dataclass(frozen=True)
+class ValueRow:
+    """One row of :func:`values_comparison`: a label, how to print it (:data:`VALUE_KINDS`), and
+    the ``targets.yaml`` id of the IVIG-group and the reference-group value (None: no cell).
+
+    For ``n_pct`` the ids are prefixes of ``<id>_n`` and ``<id>_pct``; for ``median_range`` of
+    ``<id>_median``, ``<id>_min`` and ``<id>_max``.
+    """
+
+    label: str
+    kind: str
+    ivig: str | None = None
+    reference: str | None = None
+
+
+#: How a :class:`ValueRow` prints: a count, ``n (pct%)``, ``median (min–max)``, a percentage
+#: (the paper's own decimals), a rate (2 decimals), months (1 decimal).
+VALUE_KINDS: tuple[str, ...] = ("n", "n_pct", "median_range", "pct", "rate", "months")
+
+
+def value_cell(kind: str, target_id: str | None, values: Mapping[str, float], *,
+               paper: bool) -> str:
+    """One cell: the paper's printed value (``paper=True``) or ours from ``values`` (by target
+    id, e.g. :func:`first_values`), formatted alike; ``""`` when ``target_id`` is None.
+
+    Examples
+    --------
+    >>> value_cell("rate", "res2_rate_allgrade", {"res2_rate_allgrade": 2.345}, paper=False)
+    '2.35'
+    >>> value_cell("n_pct", "x", {"x_n": 24.0, "x_pct": 55.8}, paper=False)
+    '24 (56%)'
+    """
+    if kind not in VALUE_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(VALUE_KINDS)}")
+    if target_id is None:
+        return ""
+
+    def ours(tid: str) -> Any:
+        return values.get(tid, float("nan"))
+
+    if kind == "n_pct":
+        if paper:
+            return paper_n_pct(f"{target_id}_n", f"{target_id}_pct")
+        return fmt_n_with_pct(ours(f"{target_id}_n"), ours(f"{target_id}_pct"))
+    if kind == "median_range":
+        if paper:
+            return paper_median_range(target_id)
+        return fmt_median_range(*(ours(f"{target_id}_{s}") for s in ("median", "min", "max")))
+    from analysis.paper.targets import paper as paper_value
+
+    value = paper_value(target_id) if paper else ours(target_id)
+    if kind == "pct":
+        return fmt_pct(value, 1 if paper and not float(value).is_integer() else 0)
+    if kind == "rate":
+        return fmt_num(value, 2)
+    if kind == "months":
+        return fmt_num(value, 1)
+    return fmt_sig(value)
+
+
+#: Columns of :func:`values_comparison`.
+VALUES_COLUMNS: list[str] = ["Quantity", "IVIG group: paper", "IVIG group: this book",
+                             "Reference group: paper", "Reference group: this book"]
+
+
+def values_comparison(rows: Sequence[ValueRow], values: Mapping[str, float]) -> pd.DataFrame:
+    """The paper's values beside ours, one row per :class:`ValueRow`, both groups.
+
+    Columns :data:`VALUES_COLUMNS`; ``values`` maps target ids to our values
+    (:func:`first_values` of :func:`analysis.study.descriptive.descriptive_values`).
+
+    Examples
+    --------
+    >>> values_comparison([ValueRow("Rate", "rate", None, "r")], {"r": 1.5}).iloc[0, -1]
+    '1.50'
+    """
+    import pandas as pd
+
+    return pd.DataFrame(
+        [[row.label, value_cell(row.kind, row.ivig, values, paper=True),
+          value_cell(row.kind, row.ivig, values, paper=False),
+          value_cell(row.kind, row.reference, values, paper=True),
+          value_cell(row.kind, row.reference, values, paper=False)] for row in rows],
+        columns=VALUES_COLUMNS)
+
+
+def _infection_rows() -> tuple[ValueRow, ...]:
+    from analysis.study import PROGRESSION_DAYS
+    from analysis.study.descriptive import LAB_THRESHOLDS
+
+    low = min(LAB_THRESHOLDS)  # x10³/µL: grade 4 neutropenia, grade 3 lymphopenia
+    return (
+        ValueRow("Patients with at least one infection", "n_pct", "res1_patients_with_infection",
+                 "res2_patients_with_infection"),
+        ValueRow("Infections", "n", "res1_infections_total", "res2_infections_total"),
+        ValueRow("Patients with a grade 3-4 infection", "n_pct", "res1_g34_patients",
+                 "res2_g34_patients"),
+        ValueRow("Fatal infections", "n", "res1_fatal_infections_n", "res2_fatal_infections_n"),
+        ValueRow("Time to first infection, months, median", "months",
+                 "res1_time_to_first_infection_median"),
+        ValueRow("Respiratory tract, % of infections", "pct", "res1_site_respiratory_pct",
+                 "res2_site_respiratory_pct"),
+        ValueRow("Lower respiratory tract, % of infections", "pct",
+                 "res1_site_lower_respiratory_pct", "res2_site_lower_respiratory_pct"),
+        ValueRow("Bacterial, % of confirmed", "pct", "res1_micro_bacterial_pct",
+                 "res2_micro_bacterial_pct"),
+        ValueRow("Viral, % of confirmed", "pct", "res1_micro_viral_pct", "res2_micro_viral_pct"),
+        ValueRow("Fungal, % of confirmed", "pct", "res1_micro_fungal_pct",
+                 "res2_micro_fungal_pct"),
+        ValueRow(f"At progression ({PROGRESSION_DAYS} days from a progression), %", "pct",
+                 "res1_infections_at_progression_pct"),
+        ValueRow("All-grade infections per patient-year, fall/winter", "rate",
+                 "res1_rate_fall_winter"),
+        ValueRow("All-grade infections per patient-year, spring/summer", "rate",
+                 "res1_rate_spring_summer"),
+        ValueRow("Share of fall/winter person-time on IVIG, %", "pct",
+                 "res1_on_ivig_share_fall_winter_pct"),
+        ValueRow("Share of spring/summer person-time on IVIG, %", "pct",
+                 "res1_on_ivig_share_spring_summer_pct"),
+        ValueRow("All-grade infections per patient-year", "rate", None, "res2_rate_allgrade"),
+        ValueRow("Grade 3-4 infections per patient-year", "rate", None, "res2_rate_g34"),
+        ValueRow("ANC at infection, x10³/µL, median (range)", "median_range",
+                 "res1_anc_at_infection", "res2_anc_at_infection"),
+        ValueRow("ALC at infection, x10³/µL, median (range)", "median_range",
+                 "res1_alc_at_infection", "res2_alc_at_infection"),
+        ValueRow(f"ANC < {low:g} (grade 4 neutropenia), % of grade 3-4 infections", "pct",
+                 "res1_g4_neutropenia_in_g34_pct", "res2_g4_neutropenia_in_g34_pct"),
+        ValueRow(f"ALC < {low:g} (grade 3 lymphopenia), % of grade 3-4 infections", "pct",
+                 "res1_alc_lt05_in_g34_pct", "res2_alc_lt05_in_g34_pct"),
+    )
+
+
+def infections_comparison(values: Mapping[str, float]) -> pd.DataFrame:
+    """Chapter 5's table: infections during observation in both groups, the paper beside us
+    (counts, sites, organisms, rates, seasons, ANC/ALC at infection); ``values`` as in
+    :func:`values_comparison`."""
+    return values_comparison(_infection_rows(), values)
+
+
+def as_count(x: Any) -> int | float:
+    """A count as an int; NaN (the cohort cannot give it) stays NaN.
+
+    Examples
+    --------
+    >>> as_count(24.0), as_count(float("nan"))
+    (24, nan)
+    """
+    return int(x) if x == x else x
+

@@ -1,16 +1,38 @@
 """The Lancman et al. (Haematologica 2026) design, on top of the generic :mod:`analysis.sccs`.
 
+Where each Methods step lives:
+
 * :mod:`~analysis.study.contract` and :mod:`~analysis.study.cohort`: the cohort folder's schema
-  (``data/README.md``), its validation and loading (:func:`load_cohort`);
-* :mod:`~analysis.study.definitions`: the study's windows, outcomes, thresholds and day-counting
-  rules, the study's interval data (:func:`study_intervals`) and one SCCS fit (:func:`fit_sccs`);
-* :mod:`~analysis.study.models`: the paper's menu of SCCS models (:data:`PAPER_MODELS`);
-* :mod:`~analysis.study.descriptive`: rates, HGG and laboratory summaries;
-* :mod:`~analysis.study.cox`: the Cox models of time to first IVIG (imported on its own, as
-  ``from analysis.study import cox``, because it loads statsmodels and lifelines).
+  (``data/README.md``), its validation and loading (:func:`load_cohort`), and the end of
+  observation (:func:`~analysis.study.cohort.observation_end`);
+* :mod:`~analysis.study.definitions`: the study's constants (windows, outcomes, thresholds) and
+  day-counting rules;
+* :mod:`~analysis.study.data`: a cohort's derived tables built once (:class:`StudyData`:
+  observation periods, events, IgG steps, first IVIG);
+* :mod:`~analysis.study.models`: the SCCS interval data (:func:`study_intervals`), one model
+  (:func:`fit_sccs`) and the paper's menu (:data:`PAPER_MODELS`, :func:`sccs_menu`);
+* :mod:`~analysis.study.descriptive`: rates, HGG, laboratory summaries and Figure 1;
+* :mod:`~analysis.study.cox`: the Cox models of time to first IVIG and Table 1 (imported on its
+  own, as ``from analysis.study import cox``).
 """
 
 from analysis.study.cohort import Cohort, CohortError, load_cohort
+from analysis.study.data import (
+    CohortLike,
+    StudyData,
+    baseline_igg,
+    first_ivig,
+    functional_igg,
+    igg_measurements,
+    igg_on_days,
+    igg_steps,
+    infections_in_observation,
+    months_on_dara,
+    observation_periods,
+    observation_stops,
+    outcome_events,
+    study_data,
+)
 from analysis.study.definitions import (
     ADJUSTMENTS,
     BASELINE_IGG_WINDOW,
@@ -29,29 +51,19 @@ from analysis.study.definitions import (
     RESPIRATORY,
     SITES,
     StudyError,
-    baseline_igg,
-    first_ivig,
-    fit_sccs,
     from_day,
-    functional_igg,
-    igg_measurements,
-    igg_on_days,
-    igg_steps,
-    infections_in_observation,
-    model_terms,
     month_of_day,
-    months_on_dara,
-    observation_periods,
-    outcome_events,
     outcome_label,
     outcome_mask,
-    study_intervals,
     to_day,
 )
 from analysis.study.descriptive import (
     CATEGORIES,
+    FIGURE1_COLUMNS,
+    FIGURE1_ROWS,
     LAB_THRESHOLDS,
     descriptive_values,
+    figure1_rows,
     first_infection_times,
     hgg_by_patient,
     hgg_time_comparison,
@@ -66,13 +78,13 @@ from analysis.study.descriptive import (
     sites_and_organisms,
 )
 from analysis.study.models import (
-    FIGURE1_COLUMNS,
-    FIGURE1_ROWS,
     MENU_COLUMNS,
     PAPER_MODELS,
     SCCSModel,
-    figure1_rows,
+    fit_sccs,
+    model_terms,
     sccs_menu,
+    study_intervals,
 )
 
 __all__ = [
@@ -80,13 +92,13 @@ __all__ = [
     "FALL_WINTER_MONTHS", "FIGURE1_COLUMNS", "FIGURE1_ROWS", "HGG_THRESHOLDS", "LAB_THRESHOLDS",
     "MENU_COLUMNS", "NAMED_OUTCOMES", "OBS_TAIL_DAYS", "ON_IVIG_DAYS", "ORGANISMS",
     "OUTCOMES", "OUTCOME_LABELS", "PAPER_MODELS", "PRE_WINDOWS", "PROGRESSION_DAYS", "RESPIRATORY",
-    "SITES", "Cohort", "CohortError", "SCCSModel", "StudyError", "baseline_igg",
-    "descriptive_values", "figure1_rows", "first_infection_times", "first_ivig", "fit_sccs",
-    "from_day", "functional_igg", "hgg_by_patient", "hgg_time_comparison", "igg_measurements",
-    "igg_on_days", "igg_steps", "infection_rates", "infection_summary",
+    "SITES", "Cohort", "CohortError", "CohortLike", "SCCSModel", "StudyData", "StudyError",
+    "baseline_igg", "descriptive_values", "figure1_rows", "first_infection_times", "first_ivig",
+    "fit_sccs", "from_day", "functional_igg", "hgg_by_patient", "hgg_time_comparison",
+    "igg_measurements", "igg_on_days", "igg_steps", "infection_rates", "infection_summary",
     "infections_in_observation", "ivig_share_by_season", "labelled_infections",
     "labs_at_infection", "load_cohort", "model_terms", "month_of_day", "months_on_dara",
-    "observation_periods", "outcome_events", "outcome_label", "outcome_mask", "patient_summary",
-    "person_time", "rates_by_category", "sccs_menu", "sites_and_organisms", "study_intervals",
-    "to_day",
+    "observation_periods", "observation_stops", "outcome_events", "outcome_label",
+    "outcome_mask", "patient_summary", "person_time", "rates_by_category", "sccs_menu",
+    "sites_and_organisms", "study_data", "study_intervals", "to_day",
 ]

@@ -8,9 +8,11 @@ partly loaded cohort and never a traceback from deep inside pandas.
 
 Validation uses pandera for the column rules (presence, required values, dates, numbers, ranges,
 categories, unique ids) and plain vectorised pandas for the rules that relate columns or files
-(``dara_last >= dara_start``, ``diagnosis_date <= dara_start``, known ``patient_id``); see
-:mod:`analysis.study.contract` for the reasons. Items outside a patient's observation period
-(``dara_start`` .. ``dara_last`` + 30 days) are not errors: :meth:`Cohort.summary` counts them.
+(``dara_last >= dara_start``, ``diagnosis_date <= dara_start``, ``death_date`` and
+``last_contact`` not before ``dara_start``, no dated record after ``death_date``, known
+``patient_id``); see :mod:`analysis.study.contract` for the reasons. Items outside a patient's
+observation period (``dara_start`` .. the earliest of ``dara_last`` + 30 days, ``death_date`` and
+``last_contact``: :func:`observation_end`) are not errors: :meth:`Cohort.summary` counts them.
 
 Example::
 
@@ -33,10 +35,39 @@ from analysis.study.contract import validate_folder as _validate_folder
 
 #: Days after ``dara_last`` that still belong to the observation period (contract).
 OBS_TAIL_DAYS: int = 30
+#: Optional patient columns that end observation early when given (contract): nobody is at risk
+#: after death, and nobody can be seen to have an infection after the last contact.
+OBS_STOP_COLUMNS: tuple[str, ...] = ("death_date", "last_contact")
 #: How many problems ``str(CohortError)`` lists before "... and N more".
 MAX_LISTED: int = 50
 
-__all__ = ["MAX_LISTED", "OBS_TAIL_DAYS", "Cohort", "CohortError", "Problem", "load_cohort"]
+__all__ = ["MAX_LISTED", "OBS_STOP_COLUMNS", "OBS_TAIL_DAYS", "Cohort", "CohortError", "Problem",
+           "load_cohort", "observation_end"]
+
+
+def observation_end(patients: pd.DataFrame) -> pd.Series:
+    """Last observed day of each patient (contract): the earliest of ``dara_last + 30`` days,
+    ``death_date`` and ``last_contact`` (each only when given), as Timestamps.
+
+    This is the one implementation of the contract's end of observation; everything that needs
+    the observation period (:func:`analysis.study.observation_periods`, the validator's count of
+    items outside it) reads it from here.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"dara_last": pd.to_datetime(["2019-03-01", "2019-03-01"]),
+    ...                   "death_date": pd.to_datetime(["2019-03-10", None]),
+    ...                   "last_contact": pd.to_datetime([None, None])})
+    >>> observation_end(p).dt.strftime("%Y-%m-%d").tolist()
+    ['2019-03-10', '2019-03-31']
+    """
+    end = pd.to_datetime(patients["dara_last"]) + pd.Timedelta(days=OBS_TAIL_DAYS)
+    for column in OBS_STOP_COLUMNS:
+        if column in patients.columns:
+            stop = pd.to_datetime(patients[column])
+            end = end.where(stop.isna() | (stop >= end), stop)
+    return end.astype("datetime64[ns]")
 
 
 class CohortError(Exception):
@@ -84,6 +115,9 @@ class Cohort:
     infections: pd.DataFrame = field(repr=False)
     igg: pd.DataFrame = field(repr=False)
     progression: pd.DataFrame = field(repr=False)
+    #: Derived tables kept with the cohort (:func:`analysis.study.data.study_data`); the cohort's
+    #: tables are read-only once loaded, so what is derived from them stays valid.
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     #: attribute name of each event table and the summary key it is reported under
     EVENT_TABLES = (("ivig", "ivig_doses"), ("infections", "infections"),
@@ -91,11 +125,11 @@ class Cohort:
 
     def outside_observation(self, table: str) -> pd.Series:
         """Boolean Series, aligned with ``getattr(self, table)``: row dated outside its patient's
-        observation period (``dara_start`` .. ``dara_last`` + 30 days, both inclusive)."""
+        observation period (``dara_start`` .. :func:`observation_end`, both inclusive)."""
         events = getattr(self, table)
         pos = pd.Index(self.patients["patient_id"]).get_indexer(events["patient_id"])
         start = self.patients["dara_start"].to_numpy()[pos]  # every id is known (validated)
-        end = self.patients["dara_last"].to_numpy()[pos] + np.timedelta64(OBS_TAIL_DAYS, "D")
+        end = observation_end(self.patients).to_numpy()[pos]
         date = events["date"].to_numpy()
         return pd.Series((date < start) | (date > end), index=events.index)
 
@@ -105,7 +139,7 @@ class Cohort:
         groups = {g: int(n) for g, n in pts["group"].value_counts().sort_index().items()}
         group_of = pts.set_index("patient_id")["group"]
         inf_groups = self.infections["patient_id"].map(group_of).value_counts().sort_index()
-        obs_end = pts["dara_last"] + pd.Timedelta(days=OBS_TAIL_DAYS)
+        obs_end = observation_end(pts)
         event_dates = pd.concat([getattr(self, t)["date"] for t, _ in self.EVENT_TABLES])
 
         def iso(value: Any) -> str | None:

@@ -21,10 +21,11 @@ How validation is split, and why
    The checks run once per distinct value of a column, so a 100 000-patient cohort with 8 million
    event rows validates in a few seconds.
 3. **Relations between columns and files** (plain vectorised pandas): ``dara_last >= dara_start``,
-   ``diagnosis_date <= dara_start`` and "every ``patient_id`` exists in patients.csv". They are
-   run after the column rules because (a) they only make sense on values that passed step 2
-   (otherwise one bad date would be reported twice), (b) their messages quote both values
-   (``before dara_start (2019-03-01 < 2019-04-02)``), and (c) the patient-id rule spans two files.
+   ``diagnosis_date <= dara_start``, ``death_date >= dara_start``, ``last_contact >= dara_start``,
+   "every ``patient_id`` exists in patients.csv" and "no dated record after the patient's
+   ``death_date``". They are run after the column rules because (a) they only make sense on
+   values that passed step 2 (otherwise one bad date would be reported twice), (b) their messages
+   quote both values (``before dara_start (2019-03-01 < 2019-04-02)``), and (c) some span two files.
 
 Why no schema library (pandera was used until 2026-11): the contract is already declarative
 (:data:`CONTRACT`, one line per column), and running its checks directly costs a loop over about
@@ -446,7 +447,9 @@ def relation_problems(tables: dict[str, RawTable], bad_cells: set[tuple[str, int
         have = set(frame.columns)
         start = parse_dates(frame["dara_start"]) if "dara_start" in have else None
         pairs = (("dara_last", "before dara_start", lambda d, s: d < s, "<"),
-                 ("diagnosis_date", "after dara_start", lambda d, s: d > s, ">"))
+                 ("diagnosis_date", "after dara_start", lambda d, s: d > s, ">"),
+                 ("death_date", "before dara_start", lambda d, s: d < s, "<"),
+                 ("last_contact", "before dara_start", lambda d, s: d < s, "<"))
         for column, rule, wrong, sign in pairs:
             if start is None or column not in have:
                 continue
@@ -458,6 +461,7 @@ def relation_problems(tables: dict[str, RawTable], bad_cells: set[tuple[str, int
                                         f"{rule} ({a} {sign} {b})", a))
     if patients is None or "patient_id" not in patients.frame.columns:
         return problems  # cannot know which ids exist; the missing file/column is reported
+    problems += after_death_problems(tables, bad_cells)
     known = patients.frame["patient_id"].dropna().astype(object).unique()
     for file, table in tables.items():
         if file == "patients.csv" or "patient_id" not in table.frame.columns:
@@ -469,6 +473,47 @@ def relation_problems(tables: dict[str, RawTable], bad_cells: set[tuple[str, int
             if (file, int(idx) + 2, "patient_id") not in bad_cells:
                 problems.append(Problem(file, int(idx) + 2, "patient_id",
                                         "unknown patient_id (not in patients.csv)", value))
+    return problems
+
+
+def after_death_problems(tables: dict[str, RawTable],
+                         bad_cells: set[tuple[str, int | None, str]]) -> list[Problem]:
+    """Dated records (IVIG dose, infection, IgG value, progression) after the patient's death_date.
+
+    Nobody receives a dose, has an infection onset, a blood test or a progression after death, so
+    such a row is a data error (a wrong date or a wrong patient), not an item outside observation.
+    Only well-formed values are compared: a death_date or date that does not parse, or an unknown
+    patient_id, is reported by the column rules already. A record on the day of death is fine.
+    """
+    import pandas as pd
+
+    frame = tables["patients.csv"].frame
+    if "death_date" not in frame.columns or "dara_start" not in frame.columns:
+        return []
+    death = parse_dates(frame["death_date"])
+    ok = death.notna() & frame["patient_id"].notna()
+    # a death_date before dara_start is reported on its own; do not also flag every record
+    ok &= ~(death < parse_dates(frame["dara_start"])).to_numpy(dtype=bool)
+    dead = pd.DataFrame({"patient_id": frame.loc[ok, "patient_id"].astype(object),
+                         "death": death[ok], "death_text": frame.loc[ok, "death_date"]})
+    dead = dead.drop_duplicates("patient_id", keep="first").set_index("patient_id")
+    problems: list[Problem] = []
+    if dead.empty:
+        return problems
+    for file, table in tables.items():
+        if file == "patients.csv" or not {"patient_id", "date"} <= set(table.frame.columns):
+            continue
+        ids = table.frame["patient_id"].astype(object)
+        death_of = ids.map(dead["death"])
+        date = parse_dates(table.frame["date"])
+        bad = (date > death_of).to_numpy(dtype=bool)  # NaT (no death, bad date) compares False
+        for idx in table.frame.index[bad]:
+            if (file, int(idx) + 2, "date") in bad_cells:
+                continue
+            text = str(table.frame.loc[idx, "date"])
+            died = str(dead.loc[ids[idx], "death_text"])
+            problems.append(Problem(file, int(idx) + 2, "date",
+                                    f"after the patient's death_date ({text} > {died})", text))
     return problems
 
 

@@ -7,7 +7,9 @@ Cox, Table 1) and on several together (multivariable, Supplementary Table 1), ov
 
 * Origin ``dara_start`` (day 1 = the first daratumumab day); event = the first IVIG dose inside the
   observation period, at ``time = first_ivig_day - dara_start + 1`` days; patients without one are
-  censored at the end of observation (``time = observation days``). A censoring and an event at the
+  censored at the end of observation (``time = observation days``; observation ends at the
+  earliest of ``dara_last + 30``, death and last contact, so a patient who dies or is lost to
+  follow-up is censored there). A censoring and an event at the
   same time keep the censored patient in that risk set (the usual convention).
 * Ties: SAS PROC PHREG (the paper's software) uses Breslow's approximation by default. lifelines'
   ``CoxPHFitter`` only implements Efron's (its ``baseline_estimation_method="breslow"`` is about the
@@ -27,23 +29,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from analysis.study.definitions import (
-    DAYS_PER_MONTH,
-    DAYS_PER_YEAR,
+from analysis.study.data import (
+    CohortLike,
     baseline_igg,
     first_ivig,
     months_on_dara,
     observation_periods,
-    to_day,
+    study_data,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from analysis.study.cohort import Cohort
+from analysis.study.definitions import DAYS_PER_MONTH, DAYS_PER_YEAR, to_day
 
 #: Columns of every Cox result table.
 RESULT_COLUMNS: list[str] = [
@@ -170,16 +168,24 @@ def prior_infection_category(counts: pd.Series) -> pd.Series:
     return out.replace("4", "4+")
 
 
-def cox_data(cohort: Cohort) -> pd.DataFrame:
+def cox_data(cohort: CohortLike) -> pd.DataFrame:
     """One row per patient (both groups): time to first IVIG and the Table 1 covariates.
 
     Columns: ``patient_id, group, time`` (days, see module docstring), ``event`` (0/1),
     ``age_per_5y, years_dx_per_5y, months_on_dara, lines, prior_infections`` (floats, NaN =
     unknown), ``sex, prior_infections_cat, heavy_chain, light_chain, iss, riss, high_risk_cyto,
     hgg700_baseline, hgg400_baseline`` (strings, NA = unknown), ``baseline_igg``.
-    ``months_on_dara`` = (dara_last - dara_start) days / 30.4375; years = days / 365.25.
+    ``months_on_dara`` = (dara_last - dara_start) days / 30.4375; years = days / 365.25; ``age``
+    and ``years_dx`` are the same two covariates in their printed units (Table 1's columns).
+    Built once per cohort (:class:`~analysis.study.data.StudyData`); a copy is returned.
     """
-    p = cohort.patients
+    return study_data(cohort).memo("cox_data", lambda: _cox_data(cohort)).copy()  # type: ignore
+
+
+def _cox_data(cohort: CohortLike) -> pd.DataFrame:
+    """:func:`cox_data`, computed."""
+
+    p = study_data(cohort).cohort.patients
     obs = observation_periods(cohort)
     first = first_ivig(cohort)[["patient_id", "first_ivig_obs_day"]]
     d = obs[["patient_id", "group", "start_day", "days"]].merge(first, on="patient_id", how="left")
@@ -192,7 +198,9 @@ def cox_data(cohort: Cohort) -> pd.DataFrame:
     start = to_day(p["dara_start"])
     dx_days = (start - to_day(p["diagnosis_date"])).astype(float)
     dx_days[p["diagnosis_date"].isna().to_numpy()] = np.nan
-    out["age_per_5y"] = pd.to_numeric(p["age_at_dara"], errors="coerce").to_numpy(float) / 5.0
+    out["age"] = pd.to_numeric(p["age_at_dara"], errors="coerce").to_numpy(float)
+    out["years_dx"] = dx_days / DAYS_PER_YEAR
+    out["age_per_5y"] = out["age"].to_numpy() / 5.0
     out["years_dx_per_5y"] = dx_days / DAYS_PER_YEAR / 5.0
     out["months_on_dara"] = months_on_dara(cohort)
     out["lines"] = pd.to_numeric(p["lines_of_therapy"], errors="coerce").to_numpy(float)
@@ -314,7 +322,7 @@ def _rows(data: pd.DataFrame, specs: Sequence[CovariateSpec]) -> list:
 
 
 def univariable_cox(
-    cohort_or_data: Cohort | pd.DataFrame, specs: Sequence[CovariateSpec] = TABLE1_COVARIATES
+    cohort_or_data: CohortLike | pd.DataFrame, specs: Sequence[CovariateSpec] = TABLE1_COVARIATES
 ) -> pd.DataFrame:
     """Table 1: one Cox model per covariate, each on the patients with that covariate recorded.
 
@@ -329,7 +337,7 @@ def univariable_cox(
 
 
 def multivariable_cox(
-    cohort_or_data: Cohort | pd.DataFrame,
+    cohort_or_data: CohortLike | pd.DataFrame,
     specs: Sequence[CovariateSpec] = MULTIVARIABLE_COVARIATES,
 ) -> pd.DataFrame:
     """Supplementary Table 1: one complete-case Cox model with all of ``specs`` (Breslow ties)."""
@@ -340,7 +348,7 @@ def multivariable_cox(
 
 # --- proportional hazards and Kaplan-Meier --------------------------------------------------
 def proportional_hazards_tests(
-    cohort_or_data: Cohort | pd.DataFrame,
+    cohort_or_data: CohortLike | pd.DataFrame,
     specs: Sequence[CovariateSpec] = TABLE1_COVARIATES,
     *,
     time_transform: str = "rank",
@@ -393,7 +401,7 @@ def proportional_hazards_tests(
 
 
 def kaplan_meier(
-    cohort_or_data: Cohort | pd.DataFrame, by: str = "group"
+    cohort_or_data: CohortLike | pd.DataFrame, by: str = "group"
 ) -> pd.DataFrame:
     """Kaplan-Meier estimate of the probability of not yet having received IVIG, by ``by``.
 
@@ -426,11 +434,10 @@ def kaplan_meier(
 
 # --- Table 1 descriptive columns -------------------------------------------------------------
 #: targets.yaml code of each Table 1 covariate and level (``t1_<code>_<group>_<stat>``).
-_T1_NUMERIC: dict[str, tuple[str, float]] = {
-    # cox_data column -> (targets code, factor back to the printed unit)
-    "age_per_5y": ("age", 5.0), "months_on_dara": ("months_on_dara", 1.0),
-    "years_dx_per_5y": ("years_dx_to_dara", 5.0), "lines": ("lines", 1.0),
-    "prior_infections": ("prior_infections", 1.0),
+T1_NUMERIC: dict[str, str] = {
+    # cox_data column in the printed unit -> targets code
+    "age": "age", "months_on_dara": "months_on_dara", "years_dx": "years_dx_to_dara",
+    "lines": "lines", "prior_infections": "prior_infections",
 }
 #: Table 1's category rows: data column -> (targets.yaml code, {value in the data: level code}),
 #: e.g. ``t1_heavy_igg_ivig_n`` counts ``heavy_chain == "IgG"``. The one map used by this module
@@ -451,40 +458,57 @@ T1_LEVEL_CODES: dict[str, tuple[str, dict[str, str]]] = {
 _GROUP_CODES = {"ivig": "ivig", "reference": "ref"}
 
 
-def baseline_characteristics(cohort_or_data: Cohort | pd.DataFrame) -> pd.DataFrame:
-    """Table 1's descriptive columns per group, with the matching ``targets.yaml`` ids.
+def baseline_characteristics(cohort_or_data: CohortLike | pd.DataFrame) -> pd.DataFrame:
+    """Table 1's descriptive columns per group, with the matching ``targets.yaml`` ids: the one
+    place Table 1 is counted (the book's Table 1 and the calibration table read it).
 
-    Numeric rows (age, months on dara, years from diagnosis in years, lines, prior infections):
-    ``median, min, max`` over patients with the value recorded. Category rows: ``n`` and ``pct``
-    (0-100) of the patients with that covariate recorded (the paper's available-case
-    denominators, inconsistencies.md items 9-10). Columns ``covariate, level, group, n, pct,
-    median, min, max, n_recorded, target_n, target_pct, target_median, target_min, target_max``
-    (ids are None where targets.yaml has none).
+    Per group: a ``patients`` row (``n`` = group size; the paper's ``t1_n_<group>``); numeric
+    rows (age, months on dara, years from diagnosis, lines, prior infections, in their printed
+    units): ``median, min, max`` over patients with the value recorded; category rows (the
+    levels of :data:`T1_LEVEL_CODES`, including the prior-infection categories and baseline
+    HGG): ``n`` and ``pct`` (0-100) of the patients with that covariate recorded (the paper's
+    available-case denominators, inconsistencies.md items 9-10). Columns ``covariate, level,
+    group, n, pct, median, min, max, n_recorded, target_n, target_pct, target_median,
+    target_min, target_max``. Accepts a cohort or its :func:`cox_data` table.
     """
     data = cohort_or_data if isinstance(cohort_or_data, pd.DataFrame) else cox_data(cohort_or_data)
     rows = []
     for group, gcode in _GROUP_CODES.items():
         d = data[data["group"] == group]
-        for col, (code, factor) in _T1_NUMERIC.items():
-            x = d[col].dropna() * factor
-            rows.append({
-                "covariate": col.replace("_per_5y", ""), "level": None, "group": group,
-                "median": x.median(), "min": x.min(), "max": x.max(), "n_recorded": len(x),
-                **{f"target_{s}": f"t1_{code}_{gcode}_{s}" for s in ("median", "min", "max")},
-            })
-        for col, (code, levels) in T1_LEVEL_CODES.items():
-            x = d[col].astype("string")
-            recorded = x.isin(list(levels)).fillna(False)
-            counts = x[recorded].value_counts()
-            n_rec = int(recorded.sum())
-            for level, lcode in levels.items():
-                n = int(counts.get(level, 0))
-                rows.append({
-                    "covariate": col, "level": level, "group": group, "n": n,
-                    "pct": 100.0 * n / n_rec if n_rec else np.nan, "n_recorded": n_rec,
-                    "target_n": f"t1_{code}_{lcode}_{gcode}_n",
-                    "target_pct": f"t1_{code}_{lcode}_{gcode}_pct",
-                })
+        rows.append({"covariate": "patients", "level": None, "group": group, "n": len(d),
+                     "n_recorded": len(d)})
+        rows += _numeric_rows(d, group, gcode)
+        rows += _category_rows(d, group, gcode)
     cols = ["covariate", "level", "group", "n", "pct", "median", "min", "max", "n_recorded",
             "target_n", "target_pct", "target_median", "target_min", "target_max"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def _numeric_rows(d: pd.DataFrame, group: str, gcode: str) -> list[dict]:
+    rows = []
+    for col, code in T1_NUMERIC.items():
+        x = d[col].dropna()
+        rows.append({
+            "covariate": col, "level": None, "group": group,
+            "median": x.median(), "min": x.min(), "max": x.max(), "n_recorded": len(x),
+            **{f"target_{s}": f"t1_{code}_{gcode}_{s}" for s in ("median", "min", "max")},
+        })
+    return rows
+
+
+def _category_rows(d: pd.DataFrame, group: str, gcode: str) -> list[dict]:
+    rows = []
+    for col, (code, levels) in T1_LEVEL_CODES.items():
+        x = d[col].astype("string")
+        recorded = x.isin(list(levels)).fillna(False)
+        counts = x[recorded].value_counts()
+        n_rec = int(recorded.sum())
+        for level, lcode in levels.items():
+            n = int(counts.get(level, 0))
+            rows.append({
+                "covariate": col, "level": level, "group": group, "n": n,
+                "pct": 100.0 * n / n_rec if n_rec else np.nan, "n_recorded": n_rec,
+                "target_n": f"t1_{code}_{lcode}_{gcode}_n",
+                "target_pct": f"t1_{code}_{lcode}_{gcode}_pct",
+            })
+    return rows

@@ -24,11 +24,25 @@ agree across the book. Conventions (documented because the paper does not state 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.sccs import SCCSError
+from analysis.study.data import (
+    CohortLike,
+    baseline_igg,
+    first_ivig,
+    igg_measurements,
+    igg_on_days,
+    infections_in_observation,
+    months_on_dara,
+    observation_periods,
+    study_data,
+)
 from analysis.study.definitions import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,
@@ -39,38 +53,29 @@ from analysis.study.definitions import (
     RESPIRATORY,
     SITES,
     Outcome,
-    baseline_igg,
-    first_ivig,
-    igg_measurements,
-    igg_on_days,
-    infections_in_observation,
-    months_on_dara,
-    observation_periods,
+    StudyError,
     outcome_mask,
-    study_intervals,
     to_day,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from analysis.study.cohort import Cohort
+from analysis.study.models import fit_sccs, study_intervals
 
 LAB_THRESHOLDS: tuple[float, ...] = (0.5, 1.0)
 
 
 # --- person-time and labelled infections -----------------------------------------------------
-def person_time(cohort: Cohort) -> pd.DataFrame:
+def person_time(cohort: CohortLike) -> pd.DataFrame:
     """Days per patient x IVIG status x season, both groups.
 
     Columns ``patient_id, group, on_ivig, fall_winter, days`` (cells without days are absent).
     """
-    iv = study_intervals(cohort, "all", group=None, season=True)
+    iv = study_intervals(cohort, "all", group=None, adjust=("season",))
     cells = iv.groupby(["id", "on_ivig", "fall_winter"], as_index=False, sort=False)["days"].sum()
     groups = observation_periods(cohort).set_index("patient_id")["group"]
     cells.insert(1, "group", cells["id"].map(groups).to_numpy())
     return cells.rename(columns={"id": "patient_id"})
 
 
-def labelled_infections(cohort: Cohort) -> pd.DataFrame:
+def labelled_infections(cohort: CohortLike) -> pd.DataFrame:
     """Infections in observation (both groups) with ``on_ivig``, ``fall_winter`` and ``period``.
 
     ``period`` is ``"on_ivig"`` / ``"observation"`` in the IVIG group and ``"reference"`` in the
@@ -78,7 +83,7 @@ def labelled_infections(cohort: Cohort) -> pd.DataFrame:
     ``merge_asof`` on interval starts.
     """
     inf = infections_in_observation(cohort)
-    iv = study_intervals(cohort, "all", group=None, season=True)
+    iv = study_intervals(cohort, "all", group=None, adjust=("season",))
     lookup = iv[["id", "start", "on_ivig", "fall_winter"]].sort_values("start", kind="stable")
     q = inf.assign(_row=np.arange(len(inf)), id=inf["patient_id"]).sort_values("day", kind="stable")
     m = pd.merge_asof(q, lookup, left_on="day", right_on="start", by="id", direction="backward")
@@ -98,7 +103,7 @@ def _period_of(group: pd.Series, on_ivig: pd.Series) -> np.ndarray:
 
 
 # --- rates -----------------------------------------------------------------------------------
-def infection_rates(cohort: Cohort, outcome: Outcome = "all") -> pd.DataFrame:
+def infection_rates(cohort: CohortLike, outcome: Outcome = "all") -> pd.DataFrame:
     """Infection rates per patient-year by period and season, pooled and mean of per-patient rates.
 
     One row per (``period``, ``season``) with ``period`` in ``on_ivig``, ``observation``,
@@ -135,7 +140,7 @@ def infection_rates(cohort: Cohort, outcome: Outcome = "all") -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-def ivig_share_by_season(cohort: Cohort) -> pd.DataFrame:
+def ivig_share_by_season(cohort: CohortLike) -> pd.DataFrame:
     """Share of the IVIG group's person-time that is on IVIG, by season (and overall).
 
     Columns ``season, on_ivig_days, days, share`` (share on a 0-1 scale).
@@ -166,7 +171,7 @@ CATEGORIES: tuple[tuple[str, str, Outcome], ...] = (
 )
 
 
-def rates_by_category(cohort: Cohort) -> pd.DataFrame:
+def rates_by_category(cohort: CohortLike) -> pd.DataFrame:
     """Pooled rates per patient-year by infection category and period (Figure 1 context).
 
     Categories (:data:`CATEGORIES`): ``all``, ``grade_1_2``, ``grade_3_4``, each organism, each
@@ -194,7 +199,7 @@ def rates_by_category(cohort: Cohort) -> pd.DataFrame:
 
 
 # --- per-patient descriptives -----------------------------------------------------------------
-def hgg_by_patient(cohort: Cohort) -> pd.DataFrame:
+def hgg_by_patient(cohort: CohortLike) -> pd.DataFrame:
     """Per patient (both groups): HGG during the study period, and time spent with HGG.
 
     Columns ``patient_id, group, n_measured, min_igg, ever_below_700/400/200`` (bool),
@@ -236,7 +241,7 @@ def hgg_by_patient(cohort: Cohort) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def patient_summary(cohort: Cohort) -> pd.DataFrame:
+def patient_summary(cohort: CohortLike) -> pd.DataFrame:
     """One row per patient (both groups) with the per-patient quantities of Table 2 and the text.
 
     Columns: ``patient_id, group, days`` (observed), ``months_on_dara`` ((dara_last - dara_start)
@@ -268,9 +273,8 @@ def patient_summary(cohort: Cohort) -> pd.DataFrame:
     on_days = (pt["days"] * pt["on_ivig"]).groupby(pt["patient_id"]).sum()
     out["on_ivig_days"] = out["patient_id"].map(on_days).fillna(0).astype(int)
     out["prop_days_on_ivig"] = out["on_ivig_days"] / out["days"]
-    iv = cohort.ivig[cohort.ivig["date"].notna()]
-    iv = iv.assign(day=to_day(iv["date"])).merge(obs[["patient_id", "start_day", "end_day"]],
-                                                  on="patient_id")
+    iv = study_data(cohort).ivig_days.rename(columns={"id": "patient_id"}).merge(
+        obs[["patient_id", "start_day", "end_day"]], on="patient_id")
     iv = iv[(iv["day"] >= iv["start_day"]) & (iv["day"] <= iv["end_day"])]
     doses = iv.groupby("patient_id")["day"].agg(["size", "min", "max"])
     out["n_ivig_doses"] = out["patient_id"].map(doses["size"]).fillna(0).astype(int)
@@ -288,15 +292,15 @@ def patient_summary(cohort: Cohort) -> pd.DataFrame:
     return out.drop(columns=["start_day", "first_ivig_obs_day"])
 
 
-def first_infection_times(cohort: Cohort) -> pd.DataFrame:
+def first_infection_times(cohort: CohortLike) -> pd.DataFrame:
     """Time to first infection per patient (both groups), for Kaplan-Meier curves.
 
     Columns ``patient_id, group, time`` (days from the first daratumumab dose: the first onset in
     observation minus ``dara_start``, as ``time_to_first_infection_months`` of
-    :func:`patient_summary`; without an infection, censored at the end of observation,
-    ``dara_last + 30``) and ``event`` (1: infected). Same layout as
-    :func:`analysis.study.cox.cox_data`,
-    so :func:`analysis.study.cox.kaplan_meier` takes it as is.
+    :func:`patient_summary`; without an infection, censored at the end of observation: the
+    earliest of ``dara_last + 30``, death and last contact) and ``event`` (1: infected). Same
+    layout as :func:`analysis.study.cox.cox_data`, so :func:`analysis.study.cox.kaplan_meier`
+    takes it as is.
     """
     obs = observation_periods(cohort)
     first = infections_in_observation(cohort).groupby("patient_id")["day"].min()
@@ -308,7 +312,7 @@ def first_infection_times(cohort: Cohort) -> pd.DataFrame:
                          "event": event.astype(int)})
 
 
-def hgg_time_comparison(cohort: Cohort) -> pd.DataFrame:
+def hgg_time_comparison(cohort: CohortLike) -> pd.DataFrame:
     """Share of time with HGG (< 700) per group, and the Mann-Whitney U test between groups.
 
     One row per group (``ivig``, ``reference``) with ``n`` (patients with a known IgG day),
@@ -340,7 +344,7 @@ def hgg_time_comparison(cohort: Cohort) -> pd.DataFrame:
 
 
 # --- infections: labs, sites, organisms, summary --------------------------------------------
-def labs_at_infection(cohort: Cohort, group: str = "ivig") -> pd.DataFrame:
+def labs_at_infection(cohort: CohortLike, group: str = "ivig") -> pd.DataFrame:
     """ANC and ALC at infection: distribution and proportions below 0.5 and 1.0 by grade group.
 
     Rows ``lab`` (anc/alc) x ``grade_group`` (``all``, ``1-2``, ``3-4``) x ``threshold`` (NaN for
@@ -367,7 +371,7 @@ def labs_at_infection(cohort: Cohort, group: str = "ivig") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-def sites_and_organisms(cohort: Cohort) -> pd.DataFrame:
+def sites_and_organisms(cohort: CohortLike) -> pd.DataFrame:
     """Counts and percentages of infections by site and by organism, per group.
 
     Columns ``group, kind`` (site/organism), ``category, n, pct``. Site percentages are of all
@@ -392,12 +396,13 @@ def sites_and_organisms(cohort: Cohort) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def infection_summary(cohort: Cohort) -> pd.DataFrame:
+def infection_summary(cohort: CohortLike) -> pd.DataFrame:
     """Per group: patients, patients with >= 1 infection, infections, grade 3-4 patients and
     infections, fatal infections (grade 5), and infections at progression (onset within
     ``p .. p + 29`` of a progression date). Columns ``group, quantity, value``."""
     inf = infections_in_observation(cohort)
-    pr = cohort.progression[cohort.progression["date"].notna()]
+    progression = study_data(cohort).cohort.progression
+    pr = progression[progression["date"].notna()]
     pr = pd.DataFrame({"patient_id": pr["patient_id"], "p": to_day(pr["date"])})
     pairs = inf[["patient_id", "day"]].reset_index().merge(pr, on="patient_id")
     near = pairs[(pairs["day"] >= pairs["p"]) & (pairs["day"] <= pairs["p"] + PROGRESSION_DAYS - 1)]
@@ -429,7 +434,7 @@ def infection_summary(cohort: Cohort) -> pd.DataFrame:
 
 
 # --- our value for each descriptive target -----------------------------------------------------
-def descriptive_values(cohort: Cohort) -> pd.DataFrame:
+def descriptive_values(cohort: CohortLike) -> pd.DataFrame:
     """Our value for each descriptive ``targets.yaml`` id the cohort can answer.
 
     Columns ``target_id, value, definition``. Where the paper's definition is unknown, several
@@ -536,3 +541,83 @@ def descriptive_values(cohort: Cohort) -> pd.DataFrame:
     add("res1_on_ivig_share_fall_winter_pct", 100.0 * share.get("fall_winter", np.nan))
     add("res1_on_ivig_share_spring_summer_pct", 100.0 * share.get("spring_summer", np.nan))
     return pd.DataFrame(rows, columns=["target_id", "value", "definition"])
+
+
+# --- the paper's Figure 1 ------------------------------------------------------------------
+#: Rows of the paper's Figure 1 (infection rates by grade, type and site): outcome name of
+#: :func:`analysis.study.outcome_mask`, the :func:`analysis.study.descriptive.rates_by_category`
+#: category, and the row label.
+FIGURE1_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("all", "all", "All infections"),
+    ("grade12", "grade_1_2", "Grade 1-2"),
+    ("grade3", "grade_3_4", "Grade 3-4"),
+    ("bacterial", "bacterial", "Bacterial"),
+    ("viral", "viral", "Viral"),
+    ("fungal", "fungal", "Fungal"),
+    ("respiratory", "respiratory", "Respiratory"),
+    ("upper_respiratory", "upper_respiratory", "Upper respiratory"),
+    ("lower_respiratory", "lower_respiratory", "Lower respiratory"),
+    ("gastrointestinal", "gastrointestinal", "Gastrointestinal"),
+    ("urinary", "urinary", "Urinary tract"),
+    ("skin_soft_tissue", "skin_soft_tissue", "Skin and soft tissue"),
+    ("bloodstream", "bloodstream", "Bloodstream"),
+    ("other", "other", "Other sites"),
+)
+#: Columns of :func:`figure1_rows`.
+FIGURE1_COLUMNS: list[str] = [
+    "outcome", "kind", "label", "irr", "ci_low", "ci_high", "p", "n_cases", "n_events",
+    "estimable", "reason", "events_on", "events_off", "events_reference", "rate_on", "rate_off",
+    "rate_reference",
+]
+
+
+def figure1_rows(cohort: CohortLike,
+                 rows: Sequence[tuple[str, str, str]] = FIGURE1_ROWS) -> pd.DataFrame:
+    """The paper's Figure 1 as a table: per infection category, the on-IVIG IRR (SCCS, IVIG-group
+    cases, :func:`analysis.study.fit_sccs`) and the pooled rates per patient-year on IVIG, in
+    observation and in the reference group (:func:`analysis.study.descriptive.rates_by_category`).
+
+    Columns :data:`FIGURE1_COLUMNS`. A category the cohort cannot estimate is kept, with
+    ``estimable`` False, NaN estimates and the ``reason``: no cases, or every case's infections
+    on one side (no infection on IVIG -> IRR 0; none in observation -> IRR infinite), or the
+    engine's own error. The engine's warnings on an estimable row are in ``reason`` too.
+    """
+    rates = rates_by_category(cohort)
+    ev = rates.pivot(index="category", columns="period", values="events")
+    rt = rates.pivot(index="category", columns="period", values="rate")
+    kind = rates.drop_duplicates("category").set_index("category")["kind"]
+
+    def cell(t: pd.DataFrame, cat: str, period: str) -> float:
+        return float(t.loc[cat, period]) if period in t.columns else float("nan")
+
+    out = []
+    for outcome, cat, label in rows:
+        rec: dict[str, Any] = {"outcome": outcome, "kind": kind.get(cat, ""), "label": label,
+                               "irr": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
+                               "n_cases": 0, "n_events": 0, "estimable": False, "reason": ""}
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fit = fit_sccs(cohort, outcome)
+        except (StudyError, SCCSError) as exc:
+            rec["reason"] = str(exc).split(":")[0] if str(exc).startswith("no cases") else str(exc)
+        else:
+            s = fit.summary.loc["on_ivig"]
+            rec.update(n_cases=int(fit.n_cases), n_events=int(fit.n_events))
+            finite = all(np.isfinite(float(s[c])) for c in ("irr", "ci_low", "ci_high"))
+            if finite and float(s["irr"]) > 0:
+                rec.update(irr=float(s["irr"]), ci_low=float(s["ci_low"]),
+                           ci_high=float(s["ci_high"]), p=float(s["p"]), estimable=True,
+                           reason="; ".join(str(w.message) for w in caught))
+            elif float(s["irr"]) == 0:
+                rec["reason"] = "no infection on IVIG among the cases"
+            elif np.isposinf(float(s["irr"])):
+                rec["reason"] = "no infection in observation among the cases"
+            else:
+                rec["reason"] = "; ".join(str(w.message) for w in caught) or \
+                    "the model gives no confidence interval"
+        for period, col in (("on_ivig", "on"), ("observation", "off"), ("reference", "reference")):
+            rec[f"events_{col}"] = cell(ev, cat, period)
+            rec[f"rate_{col}"] = cell(rt, cat, period)
+        out.append(rec)
+    return pd.DataFrame(out, columns=FIGURE1_COLUMNS)

@@ -1,26 +1,238 @@
-"""The menu of the paper's SCCS analyses: every model it reports, fitted in one call.
+"""The study's SCCS models: interval data, one fit, and the menu of every model the paper reports.
 
-:data:`PAPER_MODELS` lists each SCCS model of the Results (primary all-grade and grade 3-4,
-bacterial, viral, 30/60-day pre-exposure windows for all-grade and grade 3+, progression- and
-season-adjusted, HGG < 700/400/200) with the ``targets.yaml`` id of each reported term;
-:func:`sccs_menu` fits them all on a cohort and returns one tidy table, so the book and the audit
-can pair our numbers with the paper's without retyping any.
+* :func:`study_intervals` -- per-patient intervals of constant exposure and covariates with their
+  days and event counts (the contract's day counting, built by the generic
+  :func:`analysis.sccs.intervals.build_intervals`); adjustments are asked for in one way,
+  ``adjust=("season", "progression")``, and any extra generic covariate (an
+  :class:`~analysis.sccs.intervals.EventWindow`, :class:`~analysis.sccs.intervals.Season`, ...)
+  can be added with ``covariates=``;
+* :func:`model_terms` / :func:`fit_sccs` -- one of the paper's SCCS models on the IVIG group's
+  cases (:class:`analysis.sccs.SCCS`), terms named ``on_ivig``, ``pre_ivig``, ``fall_winter``,
+  ``progression``, ``igg_below_<T>``;
+* :data:`PAPER_MODELS` / :func:`sccs_menu` -- every SCCS model of the Results (primary all-grade
+  and grade 3-4, bacterial, viral, 30/60-day pre-exposure windows, progression- and
+  season-adjusted, HGG < 700/400/200) with the ``targets.yaml`` id of each reported term, fitted
+  in one call as one tidy table, so the book and the audit can pair our numbers with the paper's
+  without retyping any; :func:`figure1_rows` does the same for the paper's Figure 1.
+
+A chapter's Methods step reads like the paper::
+
+    intervals = study_intervals(cohort, outcome="all", cases_only=True)
+    fit = SCCS().fit(intervals, ["on_ivig"])
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from analysis.study.definitions import StudyError, fit_sccs, model_terms
+from analysis.sccs import SCCS, SCCSError
+from analysis.sccs.intervals import EventWindow, Exposure, Season, StepCovariate, build_intervals
+from analysis.study.data import CohortLike, study_data
+from analysis.study.definitions import (
+    ON_IVIG_DAYS,
+    PROGRESSION_DAYS,
+    Outcome,
+    StudyError,
+    check_adjust,
+    check_options,
+    check_outcome,
+    outcome_label,
+    to_day,
+)
 
-if TYPE_CHECKING:  # pragma: no cover
-    from analysis.study.cohort import Cohort
+
+# --- interval table ------------------------------------------------------------------------------
+def _covariates(cohort: CohortLike, adjust: tuple[str, ...], hgg: int | None,
+                igg_level: bool) -> list[Any]:
+    """The generic covariates behind the study's adjustments and IgG level."""
+    data = study_data(cohort)
+    covariates: list[Any] = []
+    if "season" in adjust:
+        # level 1 starts 1 April (spring/summer), level 2 starts 1 October (fall/winter)
+        covariates.append(Season(starts=((4, 1), (10, 1)), name="season"))
+    if "progression" in adjust:
+        pr = data.cohort.progression[data.cohort.progression["date"].notna()]
+        covariates.append(EventWindow(
+            "progression",
+            pd.DataFrame({"id": pr["patient_id"].astype(str).to_numpy(),
+                          "day": to_day(pr["date"])}),
+            length=PROGRESSION_DAYS,
+        ))
+    if hgg is not None or igg_level:
+        base = data.baseline_igg.dropna(subset=["baseline_igg"])
+        covariates.append(StepCovariate(
+            "igg", data.igg_measurements,
+            initial=pd.DataFrame({"id": base["patient_id"], "value": base["baseline_igg"]}),
+            thresholds=(float(hgg),) if hgg is not None else (),
+        ))
+    return covariates
 
 
+def _study_columns(table: pd.DataFrame, pre_window: int | None, hgg: int | None,
+                   extra: Sequence[Any]) -> pd.DataFrame:
+    """The engine's interval table in the study's coding (0/1 terms, HGG days known only)."""
+    out = table[["id", "start", "end", "days", "events"]].copy()
+    out["on_ivig"] = (table["on_ivig"].to_numpy() > 0).astype(np.int64)
+    if pre_window:
+        out["pre_ivig"] = table["on_ivig_pre"].to_numpy().astype(np.int64)
+    if "season" in table:
+        out["fall_winter"] = (table["season"].to_numpy() == 2).astype(np.int64)
+    if "progression" in table:
+        out["progression"] = table["progression"].to_numpy().astype(np.int64)
+    if "igg" in table:
+        out["igg"] = table["igg"].to_numpy(float)
+    for cov in extra:  # extra covariates keep the engine's columns as they are
+        for col in table.columns:
+            if col == cov.name or col.startswith(f"{cov.name}_"):
+                out[col] = table[col].to_numpy()
+    if hgg is not None:
+        below = table[f"igg_below_{hgg:g}"].to_numpy(float)
+        keep = ~np.isnan(below)
+        out = out[keep].copy()
+        out[f"igg_below_{hgg}"] = below[keep].astype(np.int64)
+    return out
+
+
+def study_intervals(
+    cohort: CohortLike,
+    outcome: Outcome = "all",
+    *,
+    pre_window: int | None = None,
+    adjust: Sequence[str] | str | None = (),
+    hgg: int | None = None,
+    group: str | None = "ivig",
+    igg_level: bool = False,
+    covariates: Sequence[Any] = (),
+    cases_only: bool = False,
+) -> pd.DataFrame:
+    """Per-patient intervals of constant exposure and covariates, with days and ``outcome`` events.
+
+    Built by :func:`analysis.sccs.intervals.build_intervals` from the contract's day counting and
+    merged (adjacent rows with equal covariates are one row). Columns: ``id, start, end, days,
+    events, on_ivig`` (0/1), then as requested ``pre_ivig`` (0/1; days ``f - W .. f - 1`` before
+    the earliest IVIG ``f``, exposure wins), ``fall_winter`` (0/1; ``adjust`` has "season"),
+    ``progression`` (0/1; ``p .. p + 29``; ``adjust`` has "progression"), ``igg`` (functional
+    IgG level on the day; ``hgg`` or ``igg_level=True``) and ``igg_below_<hgg>`` (0/1), then the
+    columns of each extra generic covariate in ``covariates`` (named as the engine names them).
+    With ``hgg`` the days of unknown IgG level are dropped (they leave HGG models only).
+    ``group=None`` keeps both groups; ``cases_only`` keeps patients with >= 1 event in the
+    remaining rows. Tables without extra covariates are kept per cohort (:class:`StudyData`),
+    and a copy is returned.
+
+    Examples
+    --------
+    >>> from analysis.sccs import SCCS
+    >>> from analysis.study import load_cohort, study_intervals
+    >>> cohort = load_cohort("data/synthetic")  # doctest: +SKIP
+    >>> intervals = study_intervals(cohort, outcome="all", pre_window=30, cases_only=True)
+    ... # doctest: +SKIP
+    >>> SCCS().fit(intervals, ["on_ivig", "pre_ivig"]).summary  # doctest: +SKIP
+    """
+    check_outcome(outcome)
+    adjust = check_adjust(adjust)
+    check_options(pre_window, hgg)
+    pre_window = int(pre_window) if pre_window else None
+    data = study_data(cohort)
+
+    def build() -> pd.DataFrame:
+        obs = _in_group(data.observation, group)
+        observation = pd.DataFrame(
+            {"id": obs["patient_id"], "start": obs["start_day"], "end": obs["end_day"]})
+        exposure = Exposure("on_ivig", data.ivig_days, windows=((0, ON_IVIG_DAYS - 1),),
+                            pre_window=pre_window)
+        table = build_intervals(
+            observation, data.events(outcome, group), [exposure],
+            [*_covariates(data, adjust, hgg, igg_level), *covariates], merge=True)
+        out = _study_columns(table, pre_window, hgg, covariates)
+        if cases_only:
+            n = out.groupby("id", sort=False)["events"].transform("sum")
+            out = out[n.to_numpy() > 0]
+        return out.reset_index(drop=True)
+
+    if callable(outcome) or covariates:
+        return build()
+    key = ("intervals", outcome, pre_window, adjust, hgg, group, igg_level, cases_only)
+    return data.memo(key, build).copy()  # type: ignore[union-attr]
+
+
+def _in_group(table: pd.DataFrame, group: str | None) -> pd.DataFrame:
+    return table if group is None else table[table["group"].to_numpy() == group]
+
+
+# --- one model -----------------------------------------------------------------------------------
+def model_terms(
+    pre_window: int | None = None,
+    adjust: Sequence[str] | str | None = (),
+    hgg: int | None = None,
+    ivig: bool | None = None,
+) -> list[str]:
+    """Term names of one SCCS model, in order.
+
+    ``on_ivig`` is in every model except the HGG models, which the paper reports unadjusted
+    (design-implied.md: "three separate binary models"); ``ivig=True`` adds it there too.
+
+    Examples
+    --------
+    >>> model_terms(pre_window=30, adjust=("season",))
+    ['on_ivig', 'pre_ivig', 'fall_winter']
+    >>> model_terms(hgg=400)
+    ['igg_below_400']
+    """
+    adjust = check_adjust(adjust)
+    with_ivig = (hgg is None) if ivig is None else bool(ivig)
+    terms = ["on_ivig"] if with_ivig else []
+    if pre_window:
+        terms.append("pre_ivig")
+    if "season" in adjust:
+        terms.append("fall_winter")
+    if "progression" in adjust:
+        terms.append("progression")
+    if hgg is not None:
+        terms.append(f"igg_below_{hgg}")
+    return terms
+
+
+def fit_sccs(
+    cohort: CohortLike,
+    outcome: Outcome = "all",
+    *,
+    pre_window: int | None = None,
+    adjust: Sequence[str] | str | None = (),
+    hgg: int | None = None,
+    ivig: bool | None = None,
+) -> SCCS:
+    """Fit one of the paper's SCCS models on the IVIG group's cases; returns the fitted SCCS.
+
+    Cases are the ``ivig``-group patients with at least one ``outcome`` event in observation
+    (others carry no information in the conditional likelihood). Terms: see :func:`model_terms`.
+    Raises :class:`StudyError` when there are no cases.
+
+    Examples
+    --------
+    >>> from analysis.study import fit_sccs, load_cohort
+    >>> fit = fit_sccs(load_cohort("data/synthetic"), "grade3", pre_window=30)  # doctest: +SKIP
+    >>> fit.summary.loc["on_ivig", ["irr", "ci_low", "ci_high"]]  # doctest: +SKIP
+    """
+    terms = model_terms(pre_window, adjust, hgg, ivig)
+    data = study_intervals(
+        cohort, outcome, pre_window=pre_window, adjust=adjust, hgg=hgg, cases_only=True
+    )
+    if data.empty or int(data["events"].sum()) == 0:
+        where = " on days with a known IgG level" if hgg is not None else ""
+        raise StudyError(
+            f"no cases: no IVIG-group patient has any {outcome_label(outcome)} in their "
+            f"observation period{where}, so the SCCS model cannot be fitted"
+        )
+    return SCCS().fit(data, terms)
+
+
+# --- the paper's menu ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SCCSModel:
     """One SCCS model the paper reports: its options and the targets.yaml id of each term.
@@ -81,7 +293,7 @@ MENU_COLUMNS: list[str] = [
 ]
 
 
-def sccs_menu(cohort: Cohort, models: Sequence[SCCSModel] = PAPER_MODELS) -> pd.DataFrame:
+def sccs_menu(cohort: CohortLike, models: Sequence[SCCSModel] = PAPER_MODELS) -> pd.DataFrame:
     """Every SCCS result of the paper on ``cohort``: one row per (model, term).
 
     Columns :data:`MENU_COLUMNS`. ``target_id`` is the matching ``targets.yaml`` id (or None);
@@ -89,10 +301,6 @@ def sccs_menu(cohort: Cohort, models: Sequence[SCCSModel] = PAPER_MODELS) -> pd.
     A model that cannot be fitted (e.g. no cases of that outcome) gives NaN rows with the reason in
     ``warning``; engine warnings (e.g. a level without events) are recorded there too.
     """
-    import warnings
-
-    from analysis.sccs import SCCSError
-
     rows: list[dict[str, Any]] = []
     for m in models:
         targets = {term: (tid, scale) for term, tid, scale in m.targets}
@@ -122,89 +330,3 @@ def sccs_menu(cohort: Cohort, models: Sequence[SCCSModel] = PAPER_MODELS) -> pd.
                     "target_scale": targets.get(term, (None, None))[1], "warning": str(exc),
                 })
     return pd.DataFrame(rows, columns=MENU_COLUMNS)
-
-
-#: Rows of the paper's Figure 1 (infection rates by grade, type and site): outcome name of
-#: :func:`analysis.study.outcome_mask`, the :func:`analysis.study.descriptive.rates_by_category`
-#: category, and the row label.
-FIGURE1_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("all", "all", "All infections"),
-    ("grade12", "grade_1_2", "Grade 1-2"),
-    ("grade3", "grade_3_4", "Grade 3-4"),
-    ("bacterial", "bacterial", "Bacterial"),
-    ("viral", "viral", "Viral"),
-    ("fungal", "fungal", "Fungal"),
-    ("respiratory", "respiratory", "Respiratory"),
-    ("upper_respiratory", "upper_respiratory", "Upper respiratory"),
-    ("lower_respiratory", "lower_respiratory", "Lower respiratory"),
-    ("gastrointestinal", "gastrointestinal", "Gastrointestinal"),
-    ("urinary", "urinary", "Urinary tract"),
-    ("skin_soft_tissue", "skin_soft_tissue", "Skin and soft tissue"),
-    ("bloodstream", "bloodstream", "Bloodstream"),
-    ("other", "other", "Other sites"),
-)
-#: Columns of :func:`figure1_rows`.
-FIGURE1_COLUMNS: list[str] = [
-    "outcome", "kind", "label", "irr", "ci_low", "ci_high", "p", "n_cases", "n_events",
-    "estimable", "reason", "events_on", "events_off", "events_reference", "rate_on", "rate_off",
-    "rate_reference",
-]
-
-
-def figure1_rows(cohort: Cohort,
-                 rows: Sequence[tuple[str, str, str]] = FIGURE1_ROWS) -> pd.DataFrame:
-    """The paper's Figure 1 as a table: per infection category, the on-IVIG IRR (SCCS, IVIG-group
-    cases, :func:`analysis.study.fit_sccs`) and the pooled rates per patient-year on IVIG, in
-    observation and in the reference group (:func:`analysis.study.descriptive.rates_by_category`).
-
-    Columns :data:`FIGURE1_COLUMNS`. A category the cohort cannot estimate is kept, with
-    ``estimable`` False, NaN estimates and the ``reason``: no cases, or every case's infections
-    on one side (no infection on IVIG -> IRR 0; none in observation -> IRR infinite), or the
-    engine's own error. The engine's warnings on an estimable row are in ``reason`` too.
-    """
-    import warnings
-
-    import numpy as np
-
-    from analysis.sccs import SCCSError
-    from analysis.study.descriptive import rates_by_category
-
-    rates = rates_by_category(cohort)
-    ev = rates.pivot(index="category", columns="period", values="events")
-    rt = rates.pivot(index="category", columns="period", values="rate")
-    kind = rates.drop_duplicates("category").set_index("category")["kind"]
-
-    def cell(t: pd.DataFrame, cat: str, period: str) -> float:
-        return float(t.loc[cat, period]) if period in t.columns else float("nan")
-
-    out = []
-    for outcome, cat, label in rows:
-        rec: dict[str, Any] = {"outcome": outcome, "kind": kind.get(cat, ""), "label": label,
-                               "irr": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
-                               "n_cases": 0, "n_events": 0, "estimable": False, "reason": ""}
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fit = fit_sccs(cohort, outcome)
-        except (StudyError, SCCSError) as exc:
-            rec["reason"] = str(exc).split(":")[0] if str(exc).startswith("no cases") else str(exc)
-        else:
-            s = fit.summary.loc["on_ivig"]
-            rec.update(n_cases=int(fit.n_cases), n_events=int(fit.n_events))
-            finite = all(np.isfinite(float(s[c])) for c in ("irr", "ci_low", "ci_high"))
-            if finite and float(s["irr"]) > 0:
-                rec.update(irr=float(s["irr"]), ci_low=float(s["ci_low"]),
-                           ci_high=float(s["ci_high"]), p=float(s["p"]), estimable=True,
-                           reason="; ".join(str(w.message) for w in caught))
-            elif float(s["irr"]) == 0:
-                rec["reason"] = "no infection on IVIG among the cases"
-            elif np.isposinf(float(s["irr"])):
-                rec["reason"] = "no infection in observation among the cases"
-            else:
-                rec["reason"] = "; ".join(str(w.message) for w in caught) or \
-                    "the model gives no confidence interval"
-        for period, col in (("on_ivig", "on"), ("observation", "off"), ("reference", "reference")):
-            rec[f"events_{col}"] = cell(ev, cat, period)
-            rec[f"rate_{col}"] = cell(rt, cat, period)
-        out.append(rec)
-    return pd.DataFrame(out, columns=FIGURE1_COLUMNS)

@@ -49,7 +49,7 @@ import pandas as pd
 from analysis.paper.targets import printed_decimals, rounds_to, targets
 from analysis.study import DAYS_PER_YEAR
 from analysis.study import to_day as day_number
-from analysis.study.cox import T1_LEVEL_CODES
+from analysis.study.cox import baseline_characteristics
 from analysis.synthetic.sampling import allocate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -267,46 +267,44 @@ def provenance_map() -> dict[str, str]:
 
 # --------------------------------------------------------------------------- Table 1
 def _table1(tab: _Table, f: Facts) -> None:
-    """Table 1 rows for both groups: counts, percentages, medians and ranges."""
-    p = f.patients
+    """Table 1 rows for both groups: counts, percentages, medians and ranges.
+
+    The counts are :func:`analysis.study.cox.baseline_characteristics` (the one place Table 1 is
+    counted); this function only judges them.
+    """
+    base = baseline_characteristics(f.cohort)
     t = tab.t
     for gk, g in GK.items():
-        sel = f.group == g
-        n = int(sel.sum())
+        b = base[base["group"] == g]
+        n = int(b.loc[b["covariate"] == "patients", "n"].iloc[0])
         tab.add(f"t1_n_{gk}", n, "exact")
-        pg = p[sel]
-        for col, (key, codes) in T1_LEVEL_CODES.items():
-            if col not in pg:  # derived columns (prior-infection category, baseline HGG): below
-                continue
-            levels = {lv: code for code, lv in codes.items()}  # level code -> value in the data
-            vals = pg[col].astype("string")
-            known = int(vals.notna().sum())
-            for lv, code in levels.items():
-                c = int((vals == code).sum())
-                note = ""
-                if key in ("iss", "riss", "hrcyto"):
-                    note = (f"available-case denominator {known} (unknown = empty cell), as the "
-                            "paper's percentages (inconsistencies.md item 10)")
-                tab.add(f"t1_{key}_{lv}_{gk}_n", c, "exact", note)
-                pid = f"t1_{key}_{lv}_{gk}_pct"
-                if pid in t:
-                    tab.add(pid, 100 * c / known if known else float("nan"), "rounding", note)
+        levels = b[b["level"].notna()]
+        for _, r in levels[~levels["covariate"].isin(
+                ["prior_infections_cat", "hgg700_baseline", "hgg400_baseline"])].iterrows():
+            c, known = int(r["n"]), int(r["n_recorded"])
+            note = ""
+            if r["covariate"] in ("iss", "riss", "high_risk_cyto"):
+                note = (f"available-case denominator {known} (unknown = empty cell), as the "
+                        "paper's percentages (inconsistencies.md item 10)")
+            tab.add(r["target_n"], c, "exact", note)
+            if r["target_pct"] in t:
+                tab.add(r["target_pct"], 100 * c / known if known else float("nan"), "rounding",
+                        note)
         # baseline HGG (functional IgG, -90..+10 days around dara start)
-        base = f.baseline[sel]
-        known = np.isfinite(base)
-        for thr, name in ((700, "hgg700"), (400, "hgg400")):
-            yes = int(np.sum(base[known] < thr))
-            no = int(known.sum()) - yes
-            for lv, c in (("yes", yes), ("no", no)):
-                tab.add(f"t1_{name}_{lv}_{gk}_n", c, "exact",
+        for col in ("hgg700_baseline", "hgg400_baseline"):
+            for lv in ("yes", "no"):
+                r = levels[(levels["covariate"] == col) & (levels["level"] == lv)].iloc[0]
+                tab.add(r["target_n"], int(r["n"]), "exact",
                         "first functional IgG within -90..+10 days of the first daratumumab dose")
-                tab.add(f"t1_{name}_{lv}_{gk}_pct", 100 * c / max(int(known.sum()), 1), "rounding")
+                tab.add(r["target_pct"], 100 * int(r["n"]) / max(int(r["n_recorded"]), 1),
+                        "rounding")
         # prior-year infections in categories: paper denominators 40/94, contract needs all known
-        prior = pd.to_numeric(pg["prior_infections_12m"], errors="coerce").to_numpy(float)
         printed = [t[f"t1_prior_inf_{c}_{gk}_n"]["value"] for c in ("0", "1", "2", "3", "4plus")]
         expect = allocate(n, printed) if n else np.zeros(5, int)
-        for i, c in enumerate(("0", "1", "2", "3", "4plus")):
-            cnt = int(np.sum(prior >= 4)) if c == "4plus" else int(np.sum(prior == int(c)))
+        cats = levels[levels["covariate"] == "prior_infections_cat"]
+        for i, (c, level) in enumerate(zip(("0", "1", "2", "3", "4plus"),
+                                           ("0", "1", "2", "3", "4+"), strict=True)):
+            cnt = int(cats.loc[cats["level"] == level, "n"].iloc[0])
             tab.add(f"t1_prior_inf_{c}_{gk}_n", cnt, ("check", f"= {expect[i]} (scaled to N)",
                                                       cnt == expect[i]),
                     f"paper counts cover {sum(printed)} patients (unknowns not disclosed, "
@@ -316,22 +314,14 @@ def _table1(tab: _Table, f: Facts) -> None:
             tab.add(f"t1_prior_inf_{c}_{gk}_pct", 100 * cnt / max(n, 1), "info",
                     f"percent of all {n} (the paper's percent is of {sum(printed)})")
         # median (range) rows
-        start = f.start[sel]
-        num = {
-            "age": pd.to_numeric(pg["age_at_dara"], errors="coerce").to_numpy(float),
-            "months_on_dara": f.summary["months_on_dara"].to_numpy(float)[sel],
-            "years_dx_to_dara": (start - day_number(pg["diagnosis_date"])) / DAYS_PER_YEAR,
-            "lines": pd.to_numeric(pg["lines_of_therapy"], errors="coerce").to_numpy(float),
-            "prior_infections": prior,
-        }
-        for name, x in num.items():
-            lo, hi = _ends(x)
+        for _, r in b[b["target_median"].notna()].iterrows():
+            name = str(r["target_median"]).removeprefix("t1_").removesuffix(f"_{gk}_median")
             note = ("months = (dara_last - dara_start) days / 30.4375" if name == "months_on_dara"
                     else "years = (dara_start - diagnosis_date) days / 365.25"
                     if name == "years_dx_to_dara" else "")
-            tab.add(f"t1_{name}_{gk}_median", _median(x), "rounding", note)
-            tab.add(f"t1_{name}_{gk}_min", lo, "exact", note)
-            tab.add(f"t1_{name}_{gk}_max", hi, "exact", note)
+            tab.add(f"t1_{name}_{gk}_median", float(r["median"]), "rounding", note)
+            tab.add(f"t1_{name}_{gk}_min", float(r["min"]), "exact", note)
+            tab.add(f"t1_{name}_{gk}_max", float(r["max"]), "exact", note)
 
 
 # --------------------------------------------------------------------------- Results, part one/two
