@@ -80,15 +80,6 @@ DATE_COLUMNS = {"diagnosis_date", "dara_start", "dara_last", "death_date", "last
 #: data, outside the analysis; assumption).
 LATE_INFECTION_SHARE = 0.12
 
-#: One-line pointer kept for chapters that still print ``simulate.METHOD``; the method itself is
-#: in the book chapter (with glued values), not in a Python string.
-METHOD = (
-    "The synthetic cohort is drawn from a stated truth (`truth.json` in the cohort folder); the "
-    "method, with every number taken from the code, is in the chapter *Does the pipeline recover "
-    "the truth?* (`book/12-truth-recovery.md`)."
-)
-
-
 class SimulateError(Exception):
     """The simulator cannot do what was asked (for example, write over a foreign folder)."""
 
