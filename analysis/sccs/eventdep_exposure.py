@@ -76,12 +76,41 @@ __all__ = ["EventDepExposureError", "EventDepExposureResult", "fit_eventdep_expo
 
 
 class EventDepExposureError(ValueError):
-    """Bad input to :func:`fit_eventdep_exposure` (the message names the column and rule)."""
+    """Bad input to :func:`fit_eventdep_exposure` (the message names the column and rule).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"id": [1], "start": [1], "end": [100]})
+    >>> try:
+    ...     fit_eventdep_exposure(obs, pd.DataFrame({"id": [1], "date": [15]}),
+    ...                           pd.DataFrame({"id": [1], "day": [10], "dose": [1]}))
+    ... except EventDepExposureError as err:
+    ...     print(err)
+    events: missing column(s) ['day']
+    """
 
 
 class EventDepExposureResult(Estimates):
-    """:class:`analysis.sccs._results.Estimates` (sandwich covariance) plus ``n_cases``,
-    ``n_strata`` (per stack level 0, 1, ...) and ``doses_dropped`` (doses after the event)."""
+    """What :func:`fit_eventdep_exposure` returns: :class:`analysis.sccs.results.Estimates`
+    (``params``, ``bse`` and ``cov_params()`` from the sandwich covariance, ``summary``,
+    ``converged``, ``n_iter``) plus ``n_cases``, ``n_strata`` (per stack level 0, 1, ...) and
+    ``doses_dropped`` (doses after the event).
+
+    Examples
+    --------
+    Cases 7 and 8 are dosed after their event: their doses are dropped, and they contribute
+    to stratum level 0 only.
+
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"id": range(1, 9), "start": 1, "end": 100})
+    >>> ev = pd.DataFrame({"id": range(1, 9), "day": [15, 40, 70, 12, 90, 55, 30, 62]})
+    >>> doses = pd.DataFrame({"id": range(1, 9), "day": [10, 30, 60, 5, 20, 50, 45, 80],
+    ...                       "dose": 1})
+    >>> fit = fit_eventdep_exposure(obs, ev, doses, windows=((1, 14),), name="x")
+    >>> fit.n_cases, fit.n_strata, fit.doses_dropped, fit.converged
+    (8, [8, 6], 2, True)
+    """
 
     n_cases: int
     n_strata: list[int]
@@ -235,6 +264,20 @@ def fit_eventdep_exposure(
     -------
     EventDepExposureResult
         ``params``, ``bse`` (sandwich), ``summary``, ``n_strata``, ``doses_dropped``.
+
+    Examples
+    --------
+    Six cases, one dose each; the risk window is days 1-14 after the dose:
+
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"id": range(1, 7), "start": 1, "end": 100})
+    >>> ev = pd.DataFrame({"id": range(1, 7), "day": [15, 40, 70, 12, 90, 55]})
+    >>> doses = pd.DataFrame({"id": range(1, 7), "day": [10, 30, 60, 5, 20, 50], "dose": 1})
+    >>> fit = fit_eventdep_exposure(obs, ev, doses, windows=((1, 14),), name="x")
+    >>> fit.summary.round(4)
+            coef  exp_coef      se       z       p  lower95   upper95
+    term
+    x1    3.0068   20.2228  1.0925  2.7521  0.0059   2.3762  172.1105
     """
     windows = tuple((int(a), None if b is None else int(b)) for a, b in windows)
     if not windows or windows[0][0] < 0:

@@ -49,7 +49,16 @@ __all__ = ["PowerError", "power_of", "sample_size"]
 
 
 class PowerError(ValueError):
-    """Inconsistent design arguments (the message says which and why)."""
+    """Inconsistent design arguments (the message says which and why).
+
+    Examples
+    --------
+    >>> try:
+    ...     sample_size(1.0, 21, 366, 730, 0.5)
+    ... except PowerError as err:
+    ...     print(err)
+    relative_incidence must be > 0 and != 1; got 1.0
+    """
 
 
 def _per_case(
