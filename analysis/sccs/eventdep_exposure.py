@@ -69,8 +69,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs import _strata
-from analysis.sccs._results import Estimates, estimates
 from analysis.sccs.intervals import Covariate, Exposure, Window, build_intervals
+from analysis.sccs.results import Estimates, estimates
 
 __all__ = ["EventDepExposureError", "EventDepExposureResult", "fit_eventdep_exposure"]
 

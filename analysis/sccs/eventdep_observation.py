@@ -76,9 +76,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from analysis.sccs._results import Estimates
 from analysis.sccs.intervals import Covariate, Exposure, build_intervals
 from analysis.sccs.model import SCCS
+from analysis.sccs.results import Estimates
 
 __all__ = [
     "CENSORING_MODELS",

@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs import _strata
-from analysis.sccs._results import Estimates, estimates
+from analysis.sccs.results import Estimates, estimates
 
 __all__ = [
     "SemiparametricError", "SemiparametricResult", "fit_semiparametric", "semiparametric_strata",

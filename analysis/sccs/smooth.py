@@ -54,6 +54,7 @@ import patsy
 
 from analysis.sccs.intervals import AgeGroups, Covariate, Season
 from analysis.sccs.model import SCCS, SCCSError, SCCSWarning
+from analysis.sccs.results import IRR_COLUMNS, wald_table
 
 __all__ = [
     "SmoothFit",
@@ -367,16 +368,8 @@ class SmoothFit:
     def summary(self) -> pd.DataFrame:
         """One row per term: ``irr, ci_low, ci_high, log_irr, se`` (Wald 95% CI, as
         :attr:`analysis.sccs.SCCS.summary`; with a penalty, from the penalised information)."""
-        from scipy.stats import norm
-
-        z = float(norm.ppf(0.975))
-        return pd.DataFrame({
-            "irr": np.exp(self.params),
-            "ci_low": np.exp(self.params - z * self.bse),
-            "ci_high": np.exp(self.params + z * self.bse),
-            "log_irr": self.params,
-            "se": self.bse,
-        }, index=pd.Index(self.params.index, name="term"))
+        table = wald_table(self.params.index, self.params, self.bse)
+        return table.rename(columns=IRR_COLUMNS)[["irr", "ci_low", "ci_high", "log_irr", "se"]]
 
     def curve(self, name: str, x: np.ndarray | Sequence[float] | None = None) -> pd.DataFrame:
         """Log relative incidence of one smooth effect at ``x`` (default: its segments), centred

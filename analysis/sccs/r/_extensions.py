@@ -16,8 +16,9 @@ import pandas as pd
 from analysis.sccs.r._args import RError, column, inputs, where
 from analysis.sccs.r._args import days as day_values
 from analysis.sccs.r._formula import design, variables
-from analysis.sccs.r._result import RFit, summary_table
+from analysis.sccs.r._result import RFit
 from analysis.sccs.r._standard import _covariates, _exposure_names, fit_design, formatdata
+from analysis.sccs.results import wald_table
 
 
 def _top_level_colon(name: str) -> bool:
@@ -81,7 +82,7 @@ def semisccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, adru
     # at beta = 0 every observed event age is equally likely: the null log-likelihood
     null = -float(np.log(n_ages[has.to_numpy()]).sum())
     cases = first.loc[has, "indiv"].nunique()
-    return RFit(summary_table(order, s["coef"].to_numpy(), s["se"].to_numpy()),
+    return RFit(wald_table(order, s["coef"].to_numpy(), s["se"].to_numpy()),
                 n_cases=int(cases), n_events=int(fit.n_events), model="semisccs",
                 loglik=float(fit.loglik), loglik_null=null, fit=fit)
 
@@ -165,7 +166,7 @@ def eventdepenexp(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, a
                                 windows=ex.windows, covariates=covs,
                                 same_params=bool(sameexpopar), name=ex.name, **kw)
     names = list(fit.params.index)
-    table = summary_table(names, fit.params.to_numpy(), fit.bse.to_numpy(), z_ci=1.96)
+    table = wald_table(names, fit.params.to_numpy(), fit.bse.to_numpy(), z_ci=1.96)
     return RFit(table, n_cases=int(x.observation["id"].nunique()), n_events=len(x.events),
                 model="eventdepenexp", fit=fit)
 

@@ -12,28 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: Columns of :attr:`RFit.summary`, in order.
-COLUMNS = ("coef", "exp_coef", "se", "z", "p", "lower95", "upper95")
-#: qnorm(0.975), what R's ``summary.coxph`` uses for the 95% CI.
-Z975 = 1.959963984540054
+from analysis.sccs._stats import chi2_sf
+from analysis.sccs.results import WALD_COLUMNS
 
-
-def summary_table(terms: list[str], coef: np.ndarray, se: np.ndarray, *,
-                  z_ci: float = Z975) -> pd.DataFrame:
-    """R's coefficient table: coef, exp(coef), se, z = coef/se, two-sided Wald p, and the 95%
-    CI exp(coef -+ z_ci * se). NaN coef (an aliased term) gives a NaN row, as R prints NA."""
-    from scipy.stats import norm
-
-    coef = np.asarray(coef, dtype=float)
-    se = np.asarray(se, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        z = coef / se
-        out = pd.DataFrame({
-            "coef": coef, "exp_coef": np.exp(coef), "se": se, "z": z,
-            "p": 2.0 * norm.sf(np.abs(z)),
-            "lower95": np.exp(coef - z_ci * se), "upper95": np.exp(coef + z_ci * se),
-        }, index=pd.Index(terms, name="term"))
-    return out
+#: Columns of :attr:`RFit.summary`, in order (the library's one Wald table,
+#: :func:`analysis.sccs.results.wald_table`).
+COLUMNS = WALD_COLUMNS
 
 
 def _num(v: Any) -> float | None:
@@ -86,10 +70,8 @@ class RFit:
         """R's ``logtest``: likelihood-ratio test against all coefficients 0 (test, df, p)."""
         if self.loglik is None or self.loglik_null is None:
             return None
-        from scipy.stats import chi2
-
         test = 2.0 * (self.loglik - self.loglik_null)
-        return test, self.df, float(chi2.sf(test, self.df))
+        return test, self.df, chi2_sf(test, self.df)
 
     @property
     def coefficients(self) -> pd.DataFrame:
