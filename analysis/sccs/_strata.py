@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.sccs._kernels import maximise
+
 #: Cells of the strata x levels probability matrix formed at once.
 _CHUNK_CELLS = 1 << 22
 
@@ -140,27 +142,14 @@ def newton(
     max_iter: int = 100,
     theta0: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, np.ndarray, bool, int]:
-    """Maximise the log-likelihood by Newton-Raphson with step halving.
+    """Maximise the log-likelihood by Newton-Raphson with step halving
+    (:func:`analysis.sccs._kernels.maximise`).
 
     Returns ``(theta, loglik, information, converged, n_iter)``; ``information`` is minus the
     Hessian at ``theta``. Stops when the Newton decrement and the relative change of the
     log-likelihood are both below ``tol``."""
     theta = np.zeros(st.n_params) if theta0 is None else np.asarray(theta0, float).copy()
-    ll, prob = probabilities(st, theta, y)
-    grad, info, _ = score_and_information(st, prob, y)
-    for it in range(1, max_iter + 1):
-        step = np.linalg.solve(info, grad)
-        dec = float(grad @ step)
-        t = 1.0
-        for _ in range(60):
-            cand = theta + t * step
-            ll_new, prob_new = probabilities(st, cand, y)
-            if ll_new >= ll - 1e-12 * (1.0 + abs(ll)):
-                break
-            t *= 0.5
-        change = abs(ll_new - ll)
-        theta, ll, prob = cand, ll_new, prob_new
-        grad, info, _ = score_and_information(st, prob, y)
-        if change <= tol * (1.0 + abs(ll)) and dec <= tol:
-            return theta, ll, info, True, it
-    return theta, ll, info, False, max_iter
+    fit = maximise(lambda t: probabilities(st, t, y),
+                   lambda t, prob: score_and_information(st, prob, y)[:2],
+                   theta, tol=tol, max_iter=max_iter)
+    return fit.theta, fit.value, fit.info, fit.converged, fit.n_iter

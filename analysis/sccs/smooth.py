@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from analysis.sccs._kernels import maximise
 from analysis.sccs.intervals import AgeGroups, Covariate, Season
 from analysis.sccs.model import SCCS, SCCSError, SCCSWarning
 from analysis.sccs.results import IRR_COLUMNS, wald_table
@@ -537,8 +538,8 @@ def _penalised(
     data: pd.DataFrame, terms: list[str], codes: dict[str, np.ndarray], lam: float,
     smooth: dict[str, SmoothTerm], tol: float, max_iter: int,
 ) -> SmoothFit:
-    """Penalised Newton-Raphson with step halving on loglik - lam/2 |gamma|^2, on the
-    structured design (:class:`_Structured`)."""
+    """Penalised Newton-Raphson with step halving (:func:`analysis.sccs._kernels.maximise`) on
+    loglik - lam/2 |gamma|^2, on the structured design (:class:`_Structured`)."""
     d = _Structured(data, terms, codes, smooth)
     names = terms + [c for s in smooth.values() for c in s.columns]
     pen = np.r_[np.zeros(d.q), np.full(d.p - d.q, lam)]
@@ -552,33 +553,17 @@ def _penalised(
         ll = float(d.y @ eta - d.n_i @ (m + np.log(s)))
         return ll - 0.5 * float(pen @ beta**2), e / s[d.grp]
 
-    def grad_hess(p: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def gradient_information(beta: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = d.n_i[d.grp] * p
         g = d.xt(d.y - w) - pen * beta
         xbar = d.case_means(p)
-        h = -(d.weighted_gram(w) - (xbar * d.n_i[:, None]).T @ xbar) - np.diag(pen)
-        return g, h
+        return g, d.weighted_gram(w) - (xbar * d.n_i[:, None]).T @ xbar + np.diag(pen)
 
-    beta = np.zeros(d.p)
-    obj, p = parts(beta)
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported
-        g, h = grad_hess(p, beta)
-        step = np.linalg.solve(-h, g)
-        t = 1.0
-        for _ in range(60):
-            new_obj, new_p = parts(beta + t * step)
-            if new_obj >= obj - 1e-12 * (1.0 + abs(obj)):
-                break
-            t *= 0.5
-        change = abs(new_obj - obj)
-        beta, obj, p = beta + t * step, new_obj, new_p
-        if change <= tol * (1.0 + abs(obj)) and float(g @ step) <= tol:
-            break
-    else:
+    fit = maximise(parts, gradient_information, np.zeros(d.p), tol=tol, max_iter=max_iter)
+    if not fit.converged:
         warnings.warn("penalised Newton did not converge", SCCSWarning, stacklevel=3)
-    g, h = grad_hess(p, beta)
-    cov = np.linalg.inv(-h)
+    beta, obj, n_iter = fit.theta, fit.value, fit.n_iter
+    cov = np.linalg.inv(fit.info)
     ll = obj + 0.5 * float(pen @ beta**2)
     return SmoothFit(pd.Series(beta, index=names, name="log_irr"),
                      pd.Series(np.sqrt(np.diag(cov)), index=names, name="se"),
