@@ -70,6 +70,7 @@ import pandas as pd
 
 from analysis.sccs import _strata
 from analysis.sccs.intervals import Covariate, Exposure, Window, build_intervals
+from analysis.sccs.model import dummies
 from analysis.sccs.results import Estimates, estimates
 
 __all__ = ["EventDepExposureError", "EventDepExposureResult", "fit_eventdep_exposure"]
@@ -297,12 +298,10 @@ def fit_eventdep_exposure(
     iv = build_intervals(cases[["id", "start", "end"]], first,
                          [Exposure(name, kept, spec, dose_levels=True)], covariates)
     cov_cols = []
-    for cv in covariates:
-        levels = sorted(pd.unique(iv[cv.name]))
-        for lev in levels[1:]:
-            col = f"{cv.name}{int(lev)}"
-            iv[col] = (iv[cv.name] == lev).astype(float)
-            cov_cols.append(col)
+    for cv in covariates:  # R's treatment contrasts: the lowest level is the reference
+        d = dummies(iv, cv.name, iv[cv.name].min()).astype(float)
+        iv[list(d.columns)] = d
+        cov_cols += list(d.columns)
     s = _stack(iv, name, len(windows), delayed, same_params, cov_cols)
     st = _strata.Strata(s["group"].astype(np.int64), s["X"], np.full(len(s["y"]), -1),
                         0, s["offset"])
