@@ -189,6 +189,31 @@ def eventdepenobs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any,
     days (see :func:`analysis.sccs.eventdep_observation.fit_eventdep_observation`, which does
     the work). The result has ``.modelfit`` (rows ``Loglik``, ``AIC``; columns ``EWA EWI EGA
     EGI``).
+
+    Examples
+    --------
+    Sixty cases in R's format (one row per event); ``cen`` is 1 when death after the event
+    ended observation early:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> n = 60
+    >>> day = rng.integers(0, 3000, n)
+    >>> death = day + rng.exponential(300, n).astype(int) + 1
+    >>> cens = (death < 3650) & (rng.random(n) < 0.5)
+    >>> d = pd.DataFrame({"case": range(1, n + 1), "sta": 0, "end": np.where(cens, death, 3650),
+    ...                   "ev": day, "vac": rng.integers(0, 3000, n), "cen": cens.astype(int)})
+    >>> fit = eventdepenobs("event ~ vac", indiv="case", astart="sta", aend="end", aevent="ev",
+    ...                     adrug="vac", aedrug="vac+89", censor="cen", data=d)
+    >>> fit.modelfit.round(2)
+               EWA     EWI     EGA     EGI
+    Loglik  -71.52  -71.52  -71.52  -71.04
+    AIC     151.04  151.05  151.05  150.09
+    >>> fit.summary.round(3)
+           coef  exp_coef     se      z      p  lower95  upper95
+    term
+    vac1  0.682     1.978  0.622  1.096  0.273    0.584    6.698
     """
     from analysis.sccs.eventdep_observation import fit_eventdep_observation
 

@@ -48,6 +48,29 @@ class RFit:
         The engine's own result object (for everything R does not print).
     warnings:
         Messages of the warnings the engine raised.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs import r
+    >>> d = pd.DataFrame({"case": [1, 2, 3], "sta": 1, "end": 100, "ev": [10, 60, 80],
+    ...                   "vac": [5, 10, 70]})
+    >>> fit = r.standardsccs("event ~ vac", indiv="case", astart="sta", aend="end", aevent="ev",
+    ...                      adrug="vac", aedrug="vac+20", data=d)
+    >>> print(fit)
+    standardsccs: n = 3 cases, number of events = 3
+    <BLANKLINE>
+          coef  exp(coef)  se(coef)     z  Pr(>|z|)
+    vac1 2.018      7.524     1.225 1.648    0.0994
+    <BLANKLINE>
+          exp(coef)  exp(-coef)  lower .95  upper .95
+    vac1      7.524      0.1329     0.6822      82.97
+    <BLANKLINE>
+    log-likelihood = -2.0305; likelihood ratio test = 2.895 on 1 df, p = 0.0889
+    >>> fit.df, [round(v, 4) for v in fit.logtest]
+    (1, [2.895, 1, 0.0889])
+    >>> fit.to_dict()["terms"][0]["term"]
+    'vac1'
     """
 
     summary: pd.DataFrame
@@ -122,7 +145,14 @@ class RFit:
 class RLRTest:
     """R's ``lrtsccs(model1, model2)``: ``test``, ``df``, ``pvalue`` as R prints them (4
     significant digits; R computes the p-value from the rounded statistic), and the unrounded
-    ``test_exact`` and ``pvalue_exact``."""
+    ``test_exact`` and ``pvalue_exact``.
+
+    Examples
+    --------
+    >>> RLRTest(1.639, 1, 0.2005, 1.63912, 0.20048).table
+         test  df  pvalue
+       1.639   1  0.2005
+    """
 
     test: float
     df: int

@@ -151,7 +151,20 @@ def fit_design(X: pd.DataFrame, ids: np.ndarray, events: np.ndarray, days: np.nd
 
     ``ids`` are the strata (R's ``indivL``), ``days`` the interval lengths (R's
     ``offset(log(interval))``) or weights (``offset(logw)``). The one fitter is
-    :class:`analysis.sccs.SCCS`; aliased columns are left out of the fit and reported as NaN."""
+    :class:`analysis.sccs.SCCS`; aliased columns are left out of the fit and reported as NaN.
+
+    Examples
+    --------
+    Two cases, a 0/1 exposure column ``x`` and a column ``x2`` equal to it (aliased):
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"x": [1, 0, 1, 0], "x2": [1, 0, 1, 0]})
+    >>> fit = fit_design(X, ids=np.array([1, 1, 2, 2]), events=np.array([2, 1, 1, 1]),
+    ...                  days=np.array([30, 70, 30, 70]), model="standardsccs", n_cases=2)
+    >>> fit.summary["exp_coef"].round(4).to_dict()
+    {'x': 3.5, 'x2': nan}
+    """
     import warnings
 
     from analysis.sccs import SCCS
