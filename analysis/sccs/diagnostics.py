@@ -150,11 +150,23 @@ class Diagnostic:
 
     @property
     def verdict(self) -> str:
-        """``"pass"``, ``"fail"`` or ``"not evaluated"``."""
+        """``"pass"``, ``"fail"`` or ``"not evaluated"``.
+
+        Examples
+        --------
+        >>> Diagnostic("MDRR", math.nan, "<= 10", None, "not evaluated: no data").verdict
+        'not evaluated'
+        """
         return "not evaluated" if self.passed is None else ("pass" if self.passed else "fail")
 
     def to_dict(self) -> dict[str, object]:
-        """The fields plus ``verdict`` (for a DataFrame row or JSON)."""
+        """The fields plus ``verdict`` (for a DataFrame row or JSON).
+
+        Examples
+        --------
+        >>> sorted(rare_outcome(3, 100).to_dict())[:4]
+        ['ci_high', 'ci_low', 'explanation', 'name']
+        """
         return {**asdict(self), "verdict": self.verdict}
 
 

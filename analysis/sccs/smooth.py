@@ -114,11 +114,23 @@ class SmoothTerm:
 
     @property
     def columns(self) -> list[str]:
-        """Names of the basis columns (the model terms this effect adds)."""
+        """Names of the basis columns (the model terms this effect adds).
+
+        Examples
+        --------
+        >>> season(df=3).columns
+        ['season_1', 'season_2', 'season_3']
+        """
         return [f"{self.name}_{j + 1}" for j in range(len(self._info.column_names))]
 
     def basis(self, x: np.ndarray | Sequence[float]) -> np.ndarray:
-        """The spline basis at time values ``x`` (rows) -- the same basis the fit uses."""
+        """The spline basis at time values ``x`` (rows) -- the same basis the fit uses.
+
+        Examples
+        --------
+        >>> season(df=3).basis([0.5, 6.5]).shape   # mid-January and mid-July
+        (2, 3)
+        """
         x = np.asarray(x, dtype=float)
         return np.asarray(patsy.build_design_matrices([self._info], {"x": x})[0])
 
@@ -127,6 +139,16 @@ class SmoothTerm:
 
         Raises :class:`~analysis.sccs.SCCSError` naming the first offending interval row (as a
         spreadsheet counts, header = row 1) and the rule, e.g. an age outside the ``cuts``.
+
+        Examples
+        --------
+        >>> season(df=3).check_codes(np.array([1, 7, 1])).tolist()
+        [1, 7]
+        >>> try:
+        ...     season(df=3).check_codes(np.array([1, 99]))
+        ... except SCCSError as err:
+        ...     print(str(err)[:60])
+        smooth term 'season', interval row 3, column season: segment
         """
         codes = np.asarray(codes)
         ok = (codes >= 0) & (codes < len(self.points))
@@ -145,6 +167,11 @@ class SmoothTerm:
 
         The basis is evaluated once per distinct code and gathered, so the cost is
         O(rows x df) whatever the number of rows.
+
+        Examples
+        --------
+        >>> list(season(df=3).design(np.array([1, 1, 7])).columns)
+        ['season_1', 'season_2', 'season_3']
         """
         codes = np.asarray(codes)
         used = self.check_codes(codes)
@@ -362,19 +389,47 @@ class SmoothFit:
     n_iter: int = 0
 
     def irr(self, term: str) -> float:
-        """exp(coefficient) of one term."""
+        """exp(coefficient) of one term.
+
+        Examples
+        --------
+        >>> fit = SmoothFit(pd.Series({"x": np.log(2.0)}), pd.Series({"x": 0.1}), -1.0, 0.0, {})
+        >>> round(fit.irr("x"), 6)
+        2.0
+        """
         return float(np.exp(self.params[term]))
 
     @property
     def summary(self) -> pd.DataFrame:
         """One row per term: ``irr, ci_low, ci_high, log_irr, se`` (Wald 95% CI, as
-        :attr:`analysis.sccs.SCCS.summary`; with a penalty, from the penalised information)."""
+        :attr:`analysis.sccs.SCCS.summary`; with a penalty, from the penalised information):
+        :func:`analysis.sccs.results.wald_table`'s numbers under SCCSResults' names.
+
+        Examples
+        --------
+        >>> fit = SmoothFit(pd.Series({"x": np.log(2.0)}), pd.Series({"x": 0.1}), -1.0, 0.0, {})
+        >>> fit.summary.round(4)
+              irr  ci_low  ci_high  log_irr   se
+        term
+        x     2.0   1.644    2.433   0.6931  0.1
+        """
         table = wald_table(self.params.index, self.params, self.bse)
         return table.rename(columns=IRR_COLUMNS)[["irr", "ci_low", "ci_high", "log_irr", "se"]]
 
     def curve(self, name: str, x: np.ndarray | Sequence[float] | None = None) -> pd.DataFrame:
         """Log relative incidence of one smooth effect at ``x`` (default: its segments), centred
-        on its mean over the segments; columns ``x``, ``log_rr``, ``rr``."""
+        on its mean over the segments; columns ``x``, ``log_rr``, ``rr``.
+
+        Examples
+        --------
+        A season effect whose spline coefficients are all 0 is flat:
+
+        >>> s = season(df=3)
+        >>> fit = SmoothFit(pd.Series(0.0, index=s.columns), pd.Series(0.1, index=s.columns),
+        ...                 -1.0, 0.0, {"season": s})
+        >>> fit.curve("season", [0.5, 6.5])["rr"].tolist()
+        [1.0, 1.0]
+        """
         term = self.smooth[name]
         seg = term.points[np.isfinite(term.points)]
         xs = seg if x is None else np.asarray(x, dtype=float)
