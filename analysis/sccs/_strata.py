@@ -53,17 +53,25 @@ def eta(st: Strata, theta: np.ndarray) -> np.ndarray:
     return st.offset + st.X @ theta[:p] + a[st.level]
 
 
+def grouped_loglik(
+    e: np.ndarray, group: np.ndarray, n_groups: int, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Conditional Poisson log-likelihood ``sum_r y_r e_r - sum_s n_s log sum_{r in s} exp(e_r)``
+    of the linear predictors ``e`` and the within-group probabilities ``p_r`` (log-sum-exp
+    shifted by each group's maximum), for any design that yields ``e`` (here and
+    :mod:`analysis.sccs.smooth`'s penalised fit)."""
+    m = np.full(n_groups, -np.inf)
+    np.maximum.at(m, group, e)
+    z = np.exp(e - m[group])
+    s = np.bincount(group, weights=z, minlength=n_groups)
+    n = np.bincount(group, weights=y, minlength=n_groups)
+    ll = float(y @ e - n @ (m + np.log(s)))
+    return ll, z / s[group]
+
+
 def probabilities(st: Strata, theta: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Log-likelihood and within-stratum probabilities p_r at ``theta``."""
-    e = eta(st, theta)
-    g, S = st.group, st.n_strata
-    m = np.full(S, -np.inf)
-    np.maximum.at(m, g, e)
-    z = np.exp(e - m[g])
-    s = np.bincount(g, weights=z, minlength=S)
-    n = np.bincount(g, weights=y, minlength=S)
-    ll = float(y @ e - n @ (m + np.log(s)))
-    return ll, z / s[g]
+    return grouped_loglik(eta(st, theta), st.group, st.n_strata, y)
 
 
 def score_and_information(

@@ -53,6 +53,7 @@ import pandas as pd
 import patsy
 
 from analysis.sccs._kernels import maximise
+from analysis.sccs._strata import grouped_loglik
 from analysis.sccs.intervals import AgeGroups, Covariate, Season
 from analysis.sccs.model import SCCS, SCCSError, SCCSWarning
 from analysis.sccs.results import IRR_COLUMNS, wald_table
@@ -600,13 +601,8 @@ def _penalised(
     pen = np.r_[np.zeros(d.q), np.full(d.p - d.q, lam)]
 
     def parts(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = d.eta(beta)
-        m = np.full(d.ncase, -np.inf)
-        np.maximum.at(m, d.grp, eta)
-        e = np.exp(eta - m[d.grp])
-        s = np.bincount(d.grp, weights=e, minlength=d.ncase)
-        ll = float(d.y @ eta - d.n_i @ (m + np.log(s)))
-        return ll - 0.5 * float(pen @ beta**2), e / s[d.grp]
+        ll, p = grouped_loglik(d.eta(beta), d.grp, d.ncase, d.y)
+        return ll - 0.5 * float(pen @ beta**2), p
 
     def gradient_information(beta: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = d.n_i[d.grp] * p
