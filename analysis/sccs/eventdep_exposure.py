@@ -311,13 +311,23 @@ def fit_eventdep_exposure(
     s["wk_stratum"] = wk_s[st.group]
     theta = np.zeros(st.X.shape[1])
     converged, it = False, 0
-    for it in range(1, max_iter + 1):  # noqa: B007 - reported
+    for it in range(1, max_iter + 1):
         U, J, _ = _equations(st, s, theta)
-        step = np.linalg.solve(J, -U)
+        try:
+            step = np.linalg.solve(J, -U)
+        except np.linalg.LinAlgError:
+            raise EventDepExposureError(
+                f"the estimating equations have no finite solution (singular Jacobian at "
+                f"iteration {it}, estimates {np.round(theta, 2).tolist()}): probably an infinite "
+                "relative incidence, e.g. every exposed case's event in a risk window, or a risk "
+                "window or covariate level without events") from None
         theta = theta + step
         if np.abs(step).max() < tol:
             converged = True
             break
+    if not converged:
+        warnings.warn(f"event-dependent exposures: no convergence in {max_iter} Newton "
+                      "iterations; the estimates are not reliable", UserWarning, stacklevel=2)
     U, J, res = _equations(st, s, theta)
     case = s["case"]
     scores = np.stack([np.bincount(case, weights=st.X[:, j] * res, minlength=int(case.max()) + 1)
