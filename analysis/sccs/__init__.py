@@ -15,13 +15,14 @@ data -> model -> results):
   (Monte Carlo studies), with the same numbers and rules;
 * :mod:`analysis.sccs._kernels` (private) holds the numbers both share: the log-likelihood, its
   gradient and Hessian on sorted arrays, the exact compression of rows with equal covariates,
-  the rule for terms with an infinite estimate, and Newton-Raphson;
+  the rule for terms with an infinite estimate, and Newton-Raphson (batched, and ``maximise``
+  for the single problems of the extensions and the penalised splines);
 * the method's extensions: :func:`fit_semiparametric` (:mod:`analysis.sccs.semiparametric`,
   Farrington & Whitaker 2006), :func:`fit_eventdep_exposure`
   (:mod:`analysis.sccs.eventdep_exposure`, Farrington, Whitaker & Hocine 2009),
-  :func:`sample_size` and :func:`power_of` (:mod:`analysis.sccs.power`, Musonda et al. 2006),
-  all returning :class:`Estimates` whose ``summary`` is the library's one Wald table
-  (:func:`wald_table`);
+  :func:`sample_size` and :func:`power_of` (:mod:`analysis.sccs.power`, Musonda et al. 2006);
+  the fitters return :class:`Estimates`, whose ``summary`` is the library's one Wald table
+  (:func:`wald_table`, also behind :class:`SCCSResults`' and the R interface's);
 * imported from their own modules, because they load libraries that ``import analysis.sccs``
   should not pay for (about 0.2-0.6 s each; a command line starts faster without them):
 
