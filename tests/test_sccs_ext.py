@@ -421,6 +421,21 @@ def test_eventdepenexp_rejects_pre_exposure_window() -> None:
         fit_eventdep_exposure(obs, ev, doses, windows=((-7, -1), (0, 21)))
 
 
+def test_eventdepenexp_infinite_estimate_is_a_clear_error_not_a_traceback() -> None:
+    """Every exposed case has its event in the risk window (and the one unexposed case's event
+    is outside it): the relative incidence has no finite estimate. Newton's method used to end
+    in numpy's LinAlgError; it must be the library's error, saying why."""
+    obs = pd.DataFrame({"id": range(1, 7), "start": 1, "end": 100})
+    ev = pd.DataFrame({"id": range(1, 7), "day": [15, 40, 70, 12, 90, 55]})
+    doses = pd.DataFrame({"id": range(1, 7), "day": [10, 30, 60, 5, 95, 50], "dose": 1})
+    with pytest.raises(EventDepExposureError, match="no finite solution"):
+        fit_eventdep_exposure(obs, ev, doses, windows=((1, 14),))
+    # control: case 5 dosed before its event (event outside the window) gives a finite fit
+    doses.loc[4, "day"] = 20
+    fit = fit_eventdep_exposure(obs, ev, doses, windows=((1, 14),))
+    assert fit.converged and np.isfinite(fit.params).all()
+
+
 def test_eventdepenexp_uses_first_events_only_and_says_so() -> None:
     """A second event of a case is ignored (with a warning): adding one changes nothing."""
     obs, ev, doses = _rot()

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.sccs._kernels import maximise
+
 #: Cells of the strata x levels probability matrix formed at once.
 _CHUNK_CELLS = 1 << 22
 
@@ -51,17 +53,25 @@ def eta(st: Strata, theta: np.ndarray) -> np.ndarray:
     return st.offset + st.X @ theta[:p] + a[st.level]
 
 
+def grouped_loglik(
+    e: np.ndarray, group: np.ndarray, n_groups: int, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Conditional Poisson log-likelihood ``sum_r y_r e_r - sum_s n_s log sum_{r in s} exp(e_r)``
+    of the linear predictors ``e`` and the within-group probabilities ``p_r`` (log-sum-exp
+    shifted by each group's maximum), for any design that yields ``e`` (here and
+    :mod:`analysis.sccs.smooth`'s penalised fit)."""
+    m = np.full(n_groups, -np.inf)
+    np.maximum.at(m, group, e)
+    z = np.exp(e - m[group])
+    s = np.bincount(group, weights=z, minlength=n_groups)
+    n = np.bincount(group, weights=y, minlength=n_groups)
+    ll = float(y @ e - n @ (m + np.log(s)))
+    return ll, z / s[group]
+
+
 def probabilities(st: Strata, theta: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Log-likelihood and within-stratum probabilities p_r at ``theta``."""
-    e = eta(st, theta)
-    g, S = st.group, st.n_strata
-    m = np.full(S, -np.inf)
-    np.maximum.at(m, g, e)
-    z = np.exp(e - m[g])
-    s = np.bincount(g, weights=z, minlength=S)
-    n = np.bincount(g, weights=y, minlength=S)
-    ll = float(y @ e - n @ (m + np.log(s)))
-    return ll, z / s[g]
+    return grouped_loglik(eta(st, theta), st.group, st.n_strata, y)
 
 
 def score_and_information(
@@ -140,27 +150,14 @@ def newton(
     max_iter: int = 100,
     theta0: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, np.ndarray, bool, int]:
-    """Maximise the log-likelihood by Newton-Raphson with step halving.
+    """Maximise the log-likelihood by Newton-Raphson with step halving
+    (:func:`analysis.sccs._kernels.maximise`).
 
     Returns ``(theta, loglik, information, converged, n_iter)``; ``information`` is minus the
     Hessian at ``theta``. Stops when the Newton decrement and the relative change of the
     log-likelihood are both below ``tol``."""
     theta = np.zeros(st.n_params) if theta0 is None else np.asarray(theta0, float).copy()
-    ll, prob = probabilities(st, theta, y)
-    grad, info, _ = score_and_information(st, prob, y)
-    for it in range(1, max_iter + 1):
-        step = np.linalg.solve(info, grad)
-        dec = float(grad @ step)
-        t = 1.0
-        for _ in range(60):
-            cand = theta + t * step
-            ll_new, prob_new = probabilities(st, cand, y)
-            if ll_new >= ll - 1e-12 * (1.0 + abs(ll)):
-                break
-            t *= 0.5
-        change = abs(ll_new - ll)
-        theta, ll, prob = cand, ll_new, prob_new
-        grad, info, _ = score_and_information(st, prob, y)
-        if change <= tol * (1.0 + abs(ll)) and dec <= tol:
-            return theta, ll, info, True, it
-    return theta, ll, info, False, max_iter
+    fit = maximise(lambda t: probabilities(st, t, y),
+                   lambda t, prob: score_and_information(st, prob, y)[:2],
+                   theta, tol=tol, max_iter=max_iter)
+    return fit.theta, fit.value, fit.info, fit.converged, fit.n_iter

@@ -46,8 +46,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
+from analysis.sccs._stats import chi2_sf, normal_cdf, normal_quantile, poisson_logpmf
 from analysis.sccs.intervals import EventWindow
 from analysis.sccs.model import SCCSError
 
@@ -149,11 +150,23 @@ class Diagnostic:
 
     @property
     def verdict(self) -> str:
-        """``"pass"``, ``"fail"`` or ``"not evaluated"``."""
+        """``"pass"``, ``"fail"`` or ``"not evaluated"``.
+
+        Examples
+        --------
+        >>> Diagnostic("MDRR", math.nan, "<= 10", None, "not evaluated: no data").verdict
+        'not evaluated'
+        """
         return "not evaluated" if self.passed is None else ("pass" if self.passed else "fail")
 
     def to_dict(self) -> dict[str, object]:
-        """The fields plus ``verdict`` (for a DataFrame row or JSON)."""
+        """The fields plus ``verdict`` (for a DataFrame row or JSON).
+
+        Examples
+        --------
+        >>> sorted(rare_outcome(3, 100).to_dict())[:4]
+        ['ci_high', 'ci_low', 'explanation', 'name']
+        """
         return {**asdict(self), "verdict": self.verdict}
 
 
@@ -319,7 +332,7 @@ def observed_expected(
 
 def _stability_loglik(x: float, o: np.ndarray, e: np.ndarray) -> float:
     """sum log(Pois(o; e x) + Pois(o; e / x)): OHDSI's likelihood of a symmetric ratio x."""
-    return float(np.logaddexp(stats.poisson.logpmf(o, e * x), stats.poisson.logpmf(o, e / x)).sum())
+    return float(np.logaddexp(poisson_logpmf(o, e * x), poisson_logpmf(o, e / x)).sum())
 
 
 def time_stability(
@@ -370,7 +383,7 @@ def time_stability(
     if math.isnan(llr):
         p = 0.0 if x_hat > max_ratio else 1.0
     else:
-        p = float(stats.chi2.sf(llr, 1)) if llr > 0 else 1.0
+        p = chi2_sf(llr, 1) if llr > 0 else 1.0
     passed = p > alpha
     text = (f"observed/expected ratio {x_hat:.2f}: the rate is stable over time" if passed else
             f"observed/expected ratio {x_hat:.2f} exceeds {max_ratio:g}: the rate is not "
@@ -440,7 +453,7 @@ def srl1_power(log_rr: float, r: float, n: float, alpha: float = 0.05,
     0.924
     """
     a = alpha / 2 if two_sided else alpha
-    z = stats.norm.ppf(1 - a)
+    z = normal_quantile(1 - a)
     b = float(log_rr)
     denom = math.exp(b) * r + 1 - r
     pi = math.exp(b) * r / denom
@@ -448,7 +461,7 @@ def srl1_power(log_rr: float, r: float, n: float, alpha: float = 0.05,
     if A <= 0 or n < 1:
         return a
     B = b * b / A * math.exp(b) * r * (1 - r) / denom**2
-    power = float(stats.norm.cdf((math.sqrt(n * A) - z) / math.sqrt(B)))
+    power = float(normal_cdf((math.sqrt(n * A) - z) / math.sqrt(B)))
     return max(power, a)
 
 

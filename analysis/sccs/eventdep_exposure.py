@@ -69,19 +69,49 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs import _strata
-from analysis.sccs._results import Estimates, estimates
 from analysis.sccs.intervals import Covariate, Exposure, Window, build_intervals
+from analysis.sccs.model import dummies
+from analysis.sccs.results import Estimates, estimates
 
 __all__ = ["EventDepExposureError", "EventDepExposureResult", "fit_eventdep_exposure"]
 
 
 class EventDepExposureError(ValueError):
-    """Bad input to :func:`fit_eventdep_exposure` (the message names the column and rule)."""
+    """Bad input to :func:`fit_eventdep_exposure` (the message names the column and rule).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"id": [1], "start": [1], "end": [100]})
+    >>> try:
+    ...     fit_eventdep_exposure(obs, pd.DataFrame({"id": [1], "date": [15]}),
+    ...                           pd.DataFrame({"id": [1], "day": [10], "dose": [1]}))
+    ... except EventDepExposureError as err:
+    ...     print(err)
+    events: missing column(s) ['day']
+    """
 
 
 class EventDepExposureResult(Estimates):
-    """:class:`analysis.sccs._results.Estimates` (sandwich covariance) plus ``n_cases``,
-    ``n_strata`` (per stack level 0, 1, ...) and ``doses_dropped`` (doses after the event)."""
+    """What :func:`fit_eventdep_exposure` returns: :class:`analysis.sccs.results.Estimates`
+    (``params``, ``bse`` and ``cov_params()`` from the sandwich covariance, ``summary``,
+    ``converged``, ``n_iter``) plus ``n_cases``, ``n_strata`` (per stack level 0, 1, ...) and
+    ``doses_dropped`` (doses after the event).
+
+    Examples
+    --------
+    Cases 7 and 8 are dosed after their event: their doses are dropped, and they contribute
+    to stratum level 0 only.
+
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"id": range(1, 9), "start": 1, "end": 100})
+    >>> ev = pd.DataFrame({"id": range(1, 9), "day": [15, 40, 70, 12, 90, 55, 30, 62]})
+    >>> doses = pd.DataFrame({"id": range(1, 9), "day": [10, 30, 60, 5, 20, 50, 45, 80],
+    ...                       "dose": 1})
+    >>> fit = fit_eventdep_exposure(obs, ev, doses, windows=((1, 14),), name="x")
+    >>> fit.n_cases, fit.n_strata, fit.doses_dropped, fit.converged
+    (8, [8, 6], 2, True)
+    """
 
     n_cases: int
     n_strata: list[int]
@@ -235,6 +265,20 @@ def fit_eventdep_exposure(
     -------
     EventDepExposureResult
         ``params``, ``bse`` (sandwich), ``summary``, ``n_strata``, ``doses_dropped``.
+
+    Examples
+    --------
+    Six cases, one dose each; the risk window is days 1-14 after the dose:
+
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"id": range(1, 7), "start": 1, "end": 100})
+    >>> ev = pd.DataFrame({"id": range(1, 7), "day": [15, 40, 70, 12, 90, 55]})
+    >>> doses = pd.DataFrame({"id": range(1, 7), "day": [10, 30, 60, 5, 20, 50], "dose": 1})
+    >>> fit = fit_eventdep_exposure(obs, ev, doses, windows=((1, 14),), name="x")
+    >>> fit.summary.round(4)
+            coef  exp_coef      se       z       p  lower95   upper95
+    term
+    x1    3.0068   20.2228  1.0925  2.7521  0.0059   2.3762  172.1105
     """
     windows = tuple((int(a), None if b is None else int(b)) for a, b in windows)
     if not windows or windows[0][0] < 0:
@@ -254,12 +298,10 @@ def fit_eventdep_exposure(
     iv = build_intervals(cases[["id", "start", "end"]], first,
                          [Exposure(name, kept, spec, dose_levels=True)], covariates)
     cov_cols = []
-    for cv in covariates:
-        levels = sorted(pd.unique(iv[cv.name]))
-        for lev in levels[1:]:
-            col = f"{cv.name}{int(lev)}"
-            iv[col] = (iv[cv.name] == lev).astype(float)
-            cov_cols.append(col)
+    for cv in covariates:  # R's treatment contrasts: the lowest level is the reference
+        d = dummies(iv, cv.name, iv[cv.name].min()).astype(float)
+        iv[list(d.columns)] = d
+        cov_cols += list(d.columns)
     s = _stack(iv, name, len(windows), delayed, same_params, cov_cols)
     st = _strata.Strata(s["group"].astype(np.int64), s["X"], np.full(len(s["y"]), -1),
                         0, s["offset"])
@@ -269,13 +311,23 @@ def fit_eventdep_exposure(
     s["wk_stratum"] = wk_s[st.group]
     theta = np.zeros(st.X.shape[1])
     converged, it = False, 0
-    for it in range(1, max_iter + 1):  # noqa: B007 - reported
+    for it in range(1, max_iter + 1):
         U, J, _ = _equations(st, s, theta)
-        step = np.linalg.solve(J, -U)
+        try:
+            step = np.linalg.solve(J, -U)
+        except np.linalg.LinAlgError:
+            raise EventDepExposureError(
+                f"the estimating equations have no finite solution (singular Jacobian at "
+                f"iteration {it}, estimates {np.round(theta, 2).tolist()}): probably an infinite "
+                "relative incidence, e.g. every exposed case's event in a risk window, or a risk "
+                "window or covariate level without events") from None
         theta = theta + step
         if np.abs(step).max() < tol:
             converged = True
             break
+    if not converged:
+        warnings.warn(f"event-dependent exposures: no convergence in {max_iter} Newton "
+                      "iterations; the estimates are not reliable", UserWarning, stacklevel=2)
     U, J, res = _equations(st, s, theta)
     case = s["case"]
     scores = np.stack([np.bincount(case, weights=st.X[:, j] * res, minlength=int(case.max()) + 1)

@@ -43,13 +43,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import norm
+
+from analysis.sccs._stats import normal_cdf, normal_quantile
 
 __all__ = ["PowerError", "power_of", "sample_size"]
 
 
 class PowerError(ValueError):
-    """Inconsistent design arguments (the message says which and why)."""
+    """Inconsistent design arguments (the message says which and why).
+
+    Examples
+    --------
+    >>> try:
+    ...     sample_size(1.0, 21, 366, 730, 0.5)
+    ... except PowerError as err:
+    ...     print(err)
+    relative_incidence must be > 0 and != 1; got 1.0
+    """
 
 
 def _per_case(
@@ -88,7 +98,7 @@ def _per_case(
 
 
 def _z(x: float, digits: int | None) -> float:
-    z = float(norm.ppf(x))
+    z = normal_quantile(x)
     return round(z, digits) if digits is not None else z
 
 
@@ -163,5 +173,5 @@ def power_of(
     0.8
     """
     A, B = _per_case(relative_incidence, risk_days, start, end, p_exposed, age_ri, age_cuts)
-    za = float(norm.ppf(1.0 - alpha / 2.0))
-    return float(norm.cdf((np.sqrt(n_cases * A) - za) / np.sqrt(B)))
+    za = normal_quantile(1.0 - alpha / 2.0)
+    return float(normal_cdf((np.sqrt(n_cases * A) - za) / np.sqrt(B)))

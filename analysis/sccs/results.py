@@ -1,8 +1,11 @@
-"""Results of an SCCS fit: estimates, standard errors, confidence intervals, tests.
+"""Results of SCCS fits: estimates, standard errors, confidence intervals, tests.
 
 :meth:`analysis.sccs.SCCS.fit` returns a :class:`SCCSResults`, in the manner of statsmodels'
-and lifelines' results objects. The normal and chi-squared tail areas come from
-:mod:`analysis.sccs._stats` (no :mod:`scipy.stats`, whose import alone takes about a second).
+and lifelines' results objects; the extensions (semiparametric, event-dependent exposures and
+observation) return an :class:`Estimates`. Every Wald summary of the library (these two, the
+smooth fits' and the R interface's) is one :func:`wald_table`. The normal and chi-squared tail
+areas come from :mod:`analysis.sccs._stats` (no :mod:`scipy.stats`, whose import alone takes
+about a second).
 
 Examples
 --------
@@ -21,7 +24,8 @@ from __future__ import annotations
 
 import math
 from collections import namedtuple
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +37,8 @@ from analysis.sccs.errors import SCCSError
 if TYPE_CHECKING:
     from analysis.sccs._kernels import Cases
 
-__all__ = ["LRTest", "SCCSResults"]
+__all__ = ["IRR_COLUMNS", "WALD_COLUMNS", "Estimates", "LRTest", "SCCSResults", "estimates",
+           "wald_table"]
 
 LRTest = namedtuple("LRTest", ["statistic", "df", "p"])
 LRTest.__doc__ = """Likelihood-ratio test of a restricted model nested in a fuller one.
@@ -47,6 +52,136 @@ Examples
 >>> LRTest(3.84, 1, 0.05).df
 1
 """
+
+#: Columns of :func:`wald_table`, R's summary (``coef, exp(coef), se(coef), z, Pr(>|z|)`` and the
+#: 95% limits of ``exp(coef)``), in order.
+WALD_COLUMNS = ("coef", "exp_coef", "se", "z", "p", "lower95", "upper95")
+#: :attr:`SCCSResults.summary`'s names for :func:`wald_table`'s columns, in its order.
+IRR_COLUMNS = {"exp_coef": "irr", "lower95": "ci_low", "upper95": "ci_high", "p": "p",
+               "coef": "log_irr", "se": "se", "z": "z"}
+
+
+def wald_table(
+    terms: Sequence[str],
+    coef: np.ndarray | pd.Series,
+    se: np.ndarray | pd.Series,
+    *,
+    alpha: float = 0.05,
+    z_ci: float | None = None,
+) -> pd.DataFrame:
+    """The Wald summary table: one row per term, columns :data:`WALD_COLUMNS`.
+
+    ``z = coef / se``, ``p`` the two-sided normal tail area of ``z``, and the limits
+    ``exp(coef -+ z_ci se)`` with ``z_ci = qnorm(1 - alpha / 2)`` (1.959963984540054 for the
+    default alpha, what R's ``summary.coxph`` uses) unless ``z_ci`` is given (R's
+    ``summary.sccs`` uses 1.96). A NaN coefficient (an aliased term) gives a NaN row, as R
+    prints NA; an infinite one gives ``exp_coef`` 0 or inf and NaN ``z``, ``p`` and limits
+    when its ``se`` is NaN. The index is the terms, named ``term``.
+
+    Examples
+    --------
+    >>> wald_table(["x", "y"], [0.693147, float("nan")], [0.5, float("nan")]).round(4)
+            coef  exp_coef   se       z       p  lower95  upper95
+    term
+    x     0.6931       2.0  0.5  1.3863  0.1657   0.7506   5.3288
+    y        NaN       NaN  NaN     NaN     NaN      NaN      NaN
+    """
+    coef = np.asarray(coef, dtype=float)
+    se = np.asarray(se, dtype=float)
+    zc = normal_quantile(1.0 - alpha / 2.0) if z_ci is None else float(z_ci)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        z = coef / se
+        return pd.DataFrame({
+            "coef": coef, "exp_coef": np.exp(coef), "se": se, "z": z,
+            "p": normal_two_sided_p(z),
+            "lower95": np.exp(coef - zc * se), "upper95": np.exp(coef + zc * se),
+        }, index=pd.Index(list(terms), name="term"))
+
+
+@dataclass
+class Estimates:
+    """Log relative incidences with their covariance, as the extensions report them.
+
+    ``params`` and ``bse`` are Series indexed by term; an aliased term is NaN in both (R prints
+    NA), and listed in ``aliased``. ``loglik`` is the log-likelihood at the estimate,
+    ``converged`` and ``n_iter`` describe the fit. The extensions' results
+    (:class:`~analysis.sccs.semiparametric.SemiparametricResult`, ...) add their own fields.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> est = estimates(["x", "z"], np.array([0.5]), np.array([[0.04]]), np.array([0]), -3.2,
+    ...                 alpha=0.05, converged=True, n_iter=4)
+    >>> est.aliased, est.bse.tolist()
+    (['z'], [0.2, nan])
+    >>> est.summary.round(3).loc["x", ["exp_coef", "lower95", "upper95"]].tolist()
+    [1.649, 1.114, 2.44]
+    """
+
+    params: pd.Series
+    bse: pd.Series
+    cov: pd.DataFrame
+    loglik: float
+    alpha: float = 0.05
+    aliased: list[str] = field(default_factory=list)
+    converged: bool = True
+    n_iter: int = 0
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per term: R's columns ``coef, exp_coef, se, z, p, lower95, upper95``
+        (:func:`wald_table` at the fit's ``alpha``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> est = estimates(["x"], np.array([0.0]), np.array([[1.0]]), np.array([0]), -1.0,
+        ...                 alpha=0.05, converged=True, n_iter=1)
+        >>> est.summary.loc["x", ["z", "p"]].tolist()
+        [0.0, 1.0]
+        """
+        return wald_table(self.params.index, self.params, self.bse, alpha=self.alpha)
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance matrix of the estimates (NaN rows and columns for aliased terms).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> est = estimates(["x", "z"], np.array([0.5]), np.array([[0.04]]), np.array([0]),
+        ...                 -3.2, alpha=0.05, converged=True, n_iter=4)
+        >>> float(est.cov_params().loc["x", "x"])
+        0.04
+        """
+        return self.cov
+
+
+def estimates(
+    names: list[str], theta: np.ndarray, cov: np.ndarray, keep: np.ndarray, loglik: float,
+    *, alpha: float, converged: bool, n_iter: int,
+) -> Estimates:
+    """Place the estimates of the kept parameters (``keep``: indices into ``names``) in the full
+    list of names, NaN for the others (aliased).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> estimates(["a", "b", "c"], np.array([1.0, 2.0]), np.eye(2), np.array([0, 2]), 0.0,
+    ...           alpha=0.05, converged=True, n_iter=1).params.tolist()
+    [1.0, nan, 2.0]
+    """
+    q = len(names)
+    full = np.full(q, np.nan)
+    full[keep] = theta
+    c = np.full((q, q), np.nan)
+    c[np.ix_(keep, keep)] = cov
+    aliased = [names[j] for j in sorted(set(range(q)) - set(int(k) for k in keep))]
+    return Estimates(
+        pd.Series(full, index=names, name="coef"),
+        pd.Series(np.sqrt(np.diag(c)), index=names, name="se"),
+        pd.DataFrame(c, index=names, columns=names), loglik, alpha, aliased, converged, n_iter,
+    )
+
 
 @dataclass
 class _FitData:
@@ -214,21 +349,8 @@ class SCCSResults:
         >>> list(SCCS().fit(data, ["x"]).summary.columns)
         ['irr', 'ci_low', 'ci_high', 'p', 'log_irr', 'se', 'z']
         """
-        ci = self.conf_int()
-        z = self.params / self.bse
-        with np.errstate(over="ignore"):
-            return pd.DataFrame(
-                {
-                    "irr": np.exp(self.params),
-                    "ci_low": np.exp(ci["lower"]),
-                    "ci_high": np.exp(ci["upper"]),
-                    "p": normal_two_sided_p(z.to_numpy()),
-                    "log_irr": self.params,
-                    "se": self.bse,
-                    "z": z,
-                },
-                index=pd.Index(self.terms, name="term"),
-            )
+        table = wald_table(self.terms, self.params, self.bse, alpha=self.alpha)
+        return table.rename(columns=IRR_COLUMNS)[list(IRR_COLUMNS.values())]
 
     # ---- tests ------------------------------------------------------------------------------
 

@@ -66,18 +66,50 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs import _strata
-from analysis.sccs._results import Estimates, estimates
+from analysis.sccs.results import Estimates, estimates
 
-__all__ = ["SemiparametricResult", "fit_semiparametric", "semiparametric_strata"]
+__all__ = [
+    "SemiparametricError", "SemiparametricResult", "fit_semiparametric", "semiparametric_strata",
+]
 
 
 class SemiparametricError(ValueError):
-    """Bad input to :func:`fit_semiparametric` (the message names the column and the rule)."""
+    """Bad input to :func:`fit_semiparametric` (the message names the column and the rule).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> iv = pd.DataFrame({"id": [1], "start": [1], "end": [60]})
+    >>> try:
+    ...     fit_semiparametric(iv, pd.DataFrame({"id": [1], "day": [5]}), ["x"])
+    ... except SemiparametricError as err:
+    ...     print(err)
+    intervals: missing column(s) ['x']
+    """
 
 
 class SemiparametricResult(Estimates):
-    """:class:`analysis.sccs._results.Estimates` plus ``terms``, ``ages`` (the distinct event
-    ages; the first is the reference), ``n_cases`` and ``n_events``."""
+    """What :func:`fit_semiparametric` returns: :class:`analysis.sccs.results.Estimates`
+    (``params``, ``bse``, ``summary``, ``loglik``, ``aliased``, ``cov_params()``) plus ``terms``,
+    ``ages`` (the distinct event ages; the first is the reference), ``n_cases`` and
+    ``n_events``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> iv = pd.DataFrame({"id": [1, 1, 2, 2, 3, 3], "start": [1, 11, 1, 31, 1, 11],
+    ...                    "end": [10, 60, 30, 60, 10, 60], "x": [1, 0, 0, 1, 1, 0]})
+    >>> ev = pd.DataFrame({"id": [1, 2, 2, 3], "day": [5, 20, 40, 40]})
+    >>> fit = fit_semiparametric(iv, ev, ["x"])
+    >>> fit.ages.tolist(), fit.n_cases, fit.n_events, round(fit.loglik, 6)
+    ([5, 20, 40], 3, 4, -3.972288)
+    >>> fit.summary.round(4)
+             coef  exp_coef      se       z       p  lower95  upper95
+    term
+    x      0.7667    2.1528  1.3067  0.5868  0.5573   0.1662  27.8774
+    age20  0.4913    1.6344  1.7492  0.2808  0.7788   0.0530  50.3846
+    age40  0.7667    2.1528  1.3067  0.5868  0.5573   0.1662  27.8774
+    """
 
     terms: list[str]
     ages: np.ndarray

@@ -52,8 +52,11 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from analysis.sccs._kernels import maximise
+from analysis.sccs._strata import grouped_loglik
 from analysis.sccs.intervals import AgeGroups, Covariate, Season
 from analysis.sccs.model import SCCS, SCCSError, SCCSWarning
+from analysis.sccs.results import IRR_COLUMNS, wald_table
 
 __all__ = [
     "SmoothFit",
@@ -112,11 +115,23 @@ class SmoothTerm:
 
     @property
     def columns(self) -> list[str]:
-        """Names of the basis columns (the model terms this effect adds)."""
+        """Names of the basis columns (the model terms this effect adds).
+
+        Examples
+        --------
+        >>> season(df=3).columns
+        ['season_1', 'season_2', 'season_3']
+        """
         return [f"{self.name}_{j + 1}" for j in range(len(self._info.column_names))]
 
     def basis(self, x: np.ndarray | Sequence[float]) -> np.ndarray:
-        """The spline basis at time values ``x`` (rows) -- the same basis the fit uses."""
+        """The spline basis at time values ``x`` (rows) -- the same basis the fit uses.
+
+        Examples
+        --------
+        >>> season(df=3).basis([0.5, 6.5]).shape   # mid-January and mid-July
+        (2, 3)
+        """
         x = np.asarray(x, dtype=float)
         return np.asarray(patsy.build_design_matrices([self._info], {"x": x})[0])
 
@@ -125,6 +140,16 @@ class SmoothTerm:
 
         Raises :class:`~analysis.sccs.SCCSError` naming the first offending interval row (as a
         spreadsheet counts, header = row 1) and the rule, e.g. an age outside the ``cuts``.
+
+        Examples
+        --------
+        >>> season(df=3).check_codes(np.array([1, 7, 1])).tolist()
+        [1, 7]
+        >>> try:
+        ...     season(df=3).check_codes(np.array([1, 99]))
+        ... except SCCSError as err:
+        ...     print(str(err)[:60])
+        smooth term 'season', interval row 3, column season: segment
         """
         codes = np.asarray(codes)
         ok = (codes >= 0) & (codes < len(self.points))
@@ -143,6 +168,11 @@ class SmoothTerm:
 
         The basis is evaluated once per distinct code and gathered, so the cost is
         O(rows x df) whatever the number of rows.
+
+        Examples
+        --------
+        >>> list(season(df=3).design(np.array([1, 1, 7])).columns)
+        ['season_1', 'season_2', 'season_3']
         """
         codes = np.asarray(codes)
         used = self.check_codes(codes)
@@ -360,27 +390,47 @@ class SmoothFit:
     n_iter: int = 0
 
     def irr(self, term: str) -> float:
-        """exp(coefficient) of one term."""
+        """exp(coefficient) of one term.
+
+        Examples
+        --------
+        >>> fit = SmoothFit(pd.Series({"x": np.log(2.0)}), pd.Series({"x": 0.1}), -1.0, 0.0, {})
+        >>> round(fit.irr("x"), 6)
+        2.0
+        """
         return float(np.exp(self.params[term]))
 
     @property
     def summary(self) -> pd.DataFrame:
         """One row per term: ``irr, ci_low, ci_high, log_irr, se`` (Wald 95% CI, as
-        :attr:`analysis.sccs.SCCS.summary`; with a penalty, from the penalised information)."""
-        from scipy.stats import norm
+        :attr:`analysis.sccs.SCCS.summary`; with a penalty, from the penalised information):
+        :func:`analysis.sccs.results.wald_table`'s numbers under SCCSResults' names.
 
-        z = float(norm.ppf(0.975))
-        return pd.DataFrame({
-            "irr": np.exp(self.params),
-            "ci_low": np.exp(self.params - z * self.bse),
-            "ci_high": np.exp(self.params + z * self.bse),
-            "log_irr": self.params,
-            "se": self.bse,
-        }, index=pd.Index(self.params.index, name="term"))
+        Examples
+        --------
+        >>> fit = SmoothFit(pd.Series({"x": np.log(2.0)}), pd.Series({"x": 0.1}), -1.0, 0.0, {})
+        >>> fit.summary.round(4)
+              irr  ci_low  ci_high  log_irr   se
+        term
+        x     2.0   1.644    2.433   0.6931  0.1
+        """
+        table = wald_table(self.params.index, self.params, self.bse)
+        return table.rename(columns=IRR_COLUMNS)[["irr", "ci_low", "ci_high", "log_irr", "se"]]
 
     def curve(self, name: str, x: np.ndarray | Sequence[float] | None = None) -> pd.DataFrame:
         """Log relative incidence of one smooth effect at ``x`` (default: its segments), centred
-        on its mean over the segments; columns ``x``, ``log_rr``, ``rr``."""
+        on its mean over the segments; columns ``x``, ``log_rr``, ``rr``.
+
+        Examples
+        --------
+        A season effect whose spline coefficients are all 0 is flat:
+
+        >>> s = season(df=3)
+        >>> fit = SmoothFit(pd.Series(0.0, index=s.columns), pd.Series(0.1, index=s.columns),
+        ...                 -1.0, 0.0, {"season": s})
+        >>> fit.curve("season", [0.5, 6.5])["rr"].tolist()
+        [1.0, 1.0]
+        """
         term = self.smooth[name]
         seg = term.points[np.isfinite(term.points)]
         xs = seg if x is None else np.asarray(x, dtype=float)
@@ -544,48 +594,27 @@ def _penalised(
     data: pd.DataFrame, terms: list[str], codes: dict[str, np.ndarray], lam: float,
     smooth: dict[str, SmoothTerm], tol: float, max_iter: int,
 ) -> SmoothFit:
-    """Penalised Newton-Raphson with step halving on loglik - lam/2 |gamma|^2, on the
-    structured design (:class:`_Structured`)."""
+    """Penalised Newton-Raphson with step halving (:func:`analysis.sccs._kernels.maximise`) on
+    loglik - lam/2 |gamma|^2, on the structured design (:class:`_Structured`)."""
     d = _Structured(data, terms, codes, smooth)
     names = terms + [c for s in smooth.values() for c in s.columns]
     pen = np.r_[np.zeros(d.q), np.full(d.p - d.q, lam)]
 
     def parts(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = d.eta(beta)
-        m = np.full(d.ncase, -np.inf)
-        np.maximum.at(m, d.grp, eta)
-        e = np.exp(eta - m[d.grp])
-        s = np.bincount(d.grp, weights=e, minlength=d.ncase)
-        ll = float(d.y @ eta - d.n_i @ (m + np.log(s)))
-        return ll - 0.5 * float(pen @ beta**2), e / s[d.grp]
+        ll, p = grouped_loglik(d.eta(beta), d.grp, d.ncase, d.y)
+        return ll - 0.5 * float(pen @ beta**2), p
 
-    def grad_hess(p: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def gradient_information(beta: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = d.n_i[d.grp] * p
         g = d.xt(d.y - w) - pen * beta
         xbar = d.case_means(p)
-        h = -(d.weighted_gram(w) - (xbar * d.n_i[:, None]).T @ xbar) - np.diag(pen)
-        return g, h
+        return g, d.weighted_gram(w) - (xbar * d.n_i[:, None]).T @ xbar + np.diag(pen)
 
-    beta = np.zeros(d.p)
-    obj, p = parts(beta)
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported
-        g, h = grad_hess(p, beta)
-        step = np.linalg.solve(-h, g)
-        t = 1.0
-        for _ in range(60):
-            new_obj, new_p = parts(beta + t * step)
-            if new_obj >= obj - 1e-12 * (1.0 + abs(obj)):
-                break
-            t *= 0.5
-        change = abs(new_obj - obj)
-        beta, obj, p = beta + t * step, new_obj, new_p
-        if change <= tol * (1.0 + abs(obj)) and float(g @ step) <= tol:
-            break
-    else:
+    fit = maximise(parts, gradient_information, np.zeros(d.p), tol=tol, max_iter=max_iter)
+    if not fit.converged:
         warnings.warn("penalised Newton did not converge", SCCSWarning, stacklevel=3)
-    g, h = grad_hess(p, beta)
-    cov = np.linalg.inv(-h)
+    beta, obj, n_iter = fit.theta, fit.value, fit.n_iter
+    cov = np.linalg.inv(fit.info)
     ll = obj + 0.5 * float(pen @ beta**2)
     return SmoothFit(pd.Series(beta, index=names, name="log_irr"),
                      pd.Series(np.sqrt(np.diag(cov)), index=names, name="se"),

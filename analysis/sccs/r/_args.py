@@ -19,11 +19,37 @@ from analysis.sccs.intervals import AgeGroups, Exposure, IntervalError, Season
 
 
 class RError(ValueError):
-    """Bad arguments or data for an :mod:`analysis.sccs.r` function (the message says where)."""
+    """Bad arguments or data for an :mod:`analysis.sccs.r` function (the message says where).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs import r
+    >>> d = pd.DataFrame({"case": [1, 2], "sta": [1, 1], "end": [100, 0], "ev": [10, 60],
+    ...                   "vac": [5, 10]})
+    >>> try:
+    ...     r.standardsccs("event ~ vac", indiv="case", astart="sta", aend="end", aevent="ev",
+    ...                    adrug="vac", aedrug="vac+20", data=d)
+    ... except r.RError as err:
+    ...     print(err)
+    row 3, column 'end' (aend): the end of observation is before its start (column 'sta' (astart))
+    """
 
 
 class RWarning(UserWarning):
-    """Data that R accepts silently but a user should know about (the message says where)."""
+    """Data that R accepts silently but a user should know about (the message says where).
+
+    A warning category: filter it as any other.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from analysis.sccs import r
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", r.RWarning)  # make R's silent cases errors
+    ...     issubclass(r.RWarning, UserWarning)
+    True
+    """
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -160,7 +186,19 @@ def exposure_groups(adrug: Any, aedrug: Any, dataformat: str) -> list[list[tuple
 @dataclass
 class Inputs:
     """Everything :func:`analysis.sccs.intervals.build_intervals` needs, plus the events table
-    in R's order (one row per distinct event, stably sorted by case) with any covariates."""
+    in R's order (one row per distinct event, stably sorted by case) with any covariates.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs import build_intervals, r
+    >>> d = pd.DataFrame({"case": [1, 2, 3], "sta": 1, "end": 100, "ev": [10, 60, 80],
+    ...                   "vac": [5, 10, 70]})
+    >>> x = r.inputs(d, "case", "sta", "end", "ev", "vac", "vac+20")
+    >>> iv = build_intervals(x.observation, x.events, x.exposures, x.covariates)
+    >>> int(iv["events"].sum()), x.exposure_names
+    (3, ['vac'])
+    """
 
     observation: pd.DataFrame
     events: pd.DataFrame
@@ -248,7 +286,23 @@ def inputs(data: pd.DataFrame, indiv: Any, astart: Any, aend: Any, aevent: Any, 
 
     ``cov`` lists fixed covariate columns carried on the events table. Returns an
     :class:`Inputs` (observation, events sorted by case as R numbers its strata, exposures,
-    covariates, the exposure names)."""
+    covariates, the exposure names).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"case": [2, 1, 1], "sta": 1, "end": 100, "ev": [60, 10, 40],
+    ...                   "vac": [50, 5, 5]})
+    >>> x = inputs(d, "case", "sta", "end", "ev", "vac", "vac+20")
+    >>> x.observation
+       id  start  end
+    0   2      1  100
+    1   1      1  100
+    >>> x.events.to_dict("list")
+    {'id': [1, 1, 2], 'day': [10, 40, 60]}
+    >>> x.exposures[0].windows
+    ((0, 20),)
+    """
     if not isinstance(data, pd.DataFrame):
         raise RError(f"data: expected a pandas DataFrame, got {type(data).__name__}")
     if dataformat not in ("stack", "multi"):

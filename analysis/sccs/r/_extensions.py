@@ -16,8 +16,9 @@ import pandas as pd
 from analysis.sccs.r._args import RError, column, inputs, where
 from analysis.sccs.r._args import days as day_values
 from analysis.sccs.r._formula import design, variables
-from analysis.sccs.r._result import RFit, summary_table
+from analysis.sccs.r._result import RFit
 from analysis.sccs.r._standard import _covariates, _exposure_names, fit_design, formatdata
+from analysis.sccs.results import wald_table
 
 
 def _top_level_colon(name: str) -> bool:
@@ -81,7 +82,7 @@ def semisccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, adru
     # at beta = 0 every observed event age is equally likely: the null log-likelihood
     null = -float(np.log(n_ages[has.to_numpy()]).sum())
     cases = first.loc[has, "indiv"].nunique()
-    return RFit(summary_table(order, s["coef"].to_numpy(), s["se"].to_numpy()),
+    return RFit(wald_table(order, s["coef"].to_numpy(), s["se"].to_numpy()),
                 n_cases=int(cases), n_events=int(fit.n_events), model="semisccs",
                 loglik=float(fit.loglik), loglik_null=null, fit=fit)
 
@@ -165,7 +166,7 @@ def eventdepenexp(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, a
                                 windows=ex.windows, covariates=covs,
                                 same_params=bool(sameexpopar), name=ex.name, **kw)
     names = list(fit.params.index)
-    table = summary_table(names, fit.params.to_numpy(), fit.bse.to_numpy(), z_ci=1.96)
+    table = wald_table(names, fit.params.to_numpy(), fit.bse.to_numpy(), z_ci=1.96)
     return RFit(table, n_cases=int(x.observation["id"].nunique()), n_events=len(x.events),
                 model="eventdepenexp", fit=fit)
 
@@ -188,6 +189,31 @@ def eventdepenobs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any,
     days (see :func:`analysis.sccs.eventdep_observation.fit_eventdep_observation`, which does
     the work). The result has ``.modelfit`` (rows ``Loglik``, ``AIC``; columns ``EWA EWI EGA
     EGI``).
+
+    Examples
+    --------
+    Sixty cases in R's format (one row per event); ``cen`` is 1 when death after the event
+    ended observation early:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> n = 60
+    >>> day = rng.integers(0, 3000, n)
+    >>> death = day + rng.exponential(300, n).astype(int) + 1
+    >>> cens = (death < 3650) & (rng.random(n) < 0.5)
+    >>> d = pd.DataFrame({"case": range(1, n + 1), "sta": 0, "end": np.where(cens, death, 3650),
+    ...                   "ev": day, "vac": rng.integers(0, 3000, n), "cen": cens.astype(int)})
+    >>> fit = eventdepenobs("event ~ vac", indiv="case", astart="sta", aend="end", aevent="ev",
+    ...                     adrug="vac", aedrug="vac+89", censor="cen", data=d)
+    >>> fit.modelfit.round(2)
+               EWA     EWI     EGA     EGI
+    Loglik  -71.52  -71.52  -71.52  -71.04
+    AIC     151.04  151.05  151.05  150.09
+    >>> fit.summary.round(3)
+           coef  exp_coef     se      z      p  lower95  upper95
+    term
+    vac1  0.682     1.978  0.622  1.096  0.273    0.584    6.698
     """
     from analysis.sccs.eventdep_observation import fit_eventdep_observation
 

@@ -12,28 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: Columns of :attr:`RFit.summary`, in order.
-COLUMNS = ("coef", "exp_coef", "se", "z", "p", "lower95", "upper95")
-#: qnorm(0.975), what R's ``summary.coxph`` uses for the 95% CI.
-Z975 = 1.959963984540054
+from analysis.sccs._stats import chi2_sf
+from analysis.sccs.results import WALD_COLUMNS
 
-
-def summary_table(terms: list[str], coef: np.ndarray, se: np.ndarray, *,
-                  z_ci: float = Z975) -> pd.DataFrame:
-    """R's coefficient table: coef, exp(coef), se, z = coef/se, two-sided Wald p, and the 95%
-    CI exp(coef -+ z_ci * se). NaN coef (an aliased term) gives a NaN row, as R prints NA."""
-    from scipy.stats import norm
-
-    coef = np.asarray(coef, dtype=float)
-    se = np.asarray(se, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        z = coef / se
-        out = pd.DataFrame({
-            "coef": coef, "exp_coef": np.exp(coef), "se": se, "z": z,
-            "p": 2.0 * norm.sf(np.abs(z)),
-            "lower95": np.exp(coef - z_ci * se), "upper95": np.exp(coef + z_ci * se),
-        }, index=pd.Index(terms, name="term"))
-    return out
+#: Columns of :attr:`RFit.summary`, in order (the library's one Wald table,
+#: :func:`analysis.sccs.results.wald_table`).
+COLUMNS = WALD_COLUMNS
 
 
 def _num(v: Any) -> float | None:
@@ -64,6 +48,29 @@ class RFit:
         The engine's own result object (for everything R does not print).
     warnings:
         Messages of the warnings the engine raised.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from analysis.sccs import r
+    >>> d = pd.DataFrame({"case": [1, 2, 3], "sta": 1, "end": 100, "ev": [10, 60, 80],
+    ...                   "vac": [5, 10, 70]})
+    >>> fit = r.standardsccs("event ~ vac", indiv="case", astart="sta", aend="end", aevent="ev",
+    ...                      adrug="vac", aedrug="vac+20", data=d)
+    >>> print(fit)
+    standardsccs: n = 3 cases, number of events = 3
+    <BLANKLINE>
+          coef  exp(coef)  se(coef)     z  Pr(>|z|)
+    vac1 2.018      7.524     1.225 1.648    0.0994
+    <BLANKLINE>
+          exp(coef)  exp(-coef)  lower .95  upper .95
+    vac1      7.524      0.1329     0.6822      82.97
+    <BLANKLINE>
+    log-likelihood = -2.0305; likelihood ratio test = 2.895 on 1 df, p = 0.0889
+    >>> fit.df, [round(v, 4) for v in fit.logtest]
+    (1, [2.895, 1, 0.0889])
+    >>> fit.to_dict()["terms"][0]["term"]
+    'vac1'
     """
 
     summary: pd.DataFrame
@@ -86,10 +93,8 @@ class RFit:
         """R's ``logtest``: likelihood-ratio test against all coefficients 0 (test, df, p)."""
         if self.loglik is None or self.loglik_null is None:
             return None
-        from scipy.stats import chi2
-
         test = 2.0 * (self.loglik - self.loglik_null)
-        return test, self.df, float(chi2.sf(test, self.df))
+        return test, self.df, chi2_sf(test, self.df)
 
     @property
     def coefficients(self) -> pd.DataFrame:
@@ -140,7 +145,14 @@ class RFit:
 class RLRTest:
     """R's ``lrtsccs(model1, model2)``: ``test``, ``df``, ``pvalue`` as R prints them (4
     significant digits; R computes the p-value from the rounded statistic), and the unrounded
-    ``test_exact`` and ``pvalue_exact``."""
+    ``test_exact`` and ``pvalue_exact``.
+
+    Examples
+    --------
+    >>> RLRTest(1.639, 1, 0.2005, 1.63912, 0.20048).table
+         test  df  pvalue
+       1.639   1  0.2005
+    """
 
     test: float
     df: int

@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.sccs._stats import chi2_sf
 from analysis.sccs.r._args import RError, inputs
 from analysis.sccs.r._formula import aliased, design, variables
-from analysis.sccs.r._result import RFit, RLRTest, summary_table
+from analysis.sccs.r._result import RFit, RLRTest
+from analysis.sccs.results import wald_table
 
 
 def _strata(x: Any) -> pd.DataFrame:
@@ -149,7 +151,20 @@ def fit_design(X: pd.DataFrame, ids: np.ndarray, events: np.ndarray, days: np.nd
 
     ``ids`` are the strata (R's ``indivL``), ``days`` the interval lengths (R's
     ``offset(log(interval))``) or weights (``offset(logw)``). The one fitter is
-    :class:`analysis.sccs.SCCS`; aliased columns are left out of the fit and reported as NaN."""
+    :class:`analysis.sccs.SCCS`; aliased columns are left out of the fit and reported as NaN.
+
+    Examples
+    --------
+    Two cases, a 0/1 exposure column ``x`` and a column ``x2`` equal to it (aliased):
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"x": [1, 0, 1, 0], "x2": [1, 0, 1, 0]})
+    >>> fit = fit_design(X, ids=np.array([1, 1, 2, 2]), events=np.array([2, 1, 1, 1]),
+    ...                  days=np.array([30, 70, 30, 70]), model="standardsccs", n_cases=2)
+    >>> fit.summary["exp_coef"].round(4).to_dict()
+    {'x': 3.5, 'x2': nan}
+    """
     import warnings
 
     from analysis.sccs import SCCS
@@ -170,7 +185,7 @@ def fit_design(X: pd.DataFrame, ids: np.ndarray, events: np.ndarray, days: np.nd
     se = pd.Series(np.nan, index=names)
     coef[use] = fit.params.to_numpy()
     se[use] = fit.bse.to_numpy()
-    return RFit(summary_table(names, coef.to_numpy(), se.to_numpy()), n_cases=int(n_cases),
+    return RFit(wald_table(names, coef.to_numpy(), se.to_numpy()), n_cases=int(n_cases),
                 n_events=int(fit.n_events), model=model, loglik=float(fit.loglik),
                 loglik_null=float(fit.loglik_null), fit=fit,
                 warnings=[str(w.message) for w in caught])
@@ -229,16 +244,14 @@ def lrtsccs(model1: RFit, model2: RFit) -> RLRTest:
     >>> lrt.test, lrt.df, lrt.pvalue
     (1.639, 1, 0.2005)
     """
-    from scipy.stats import chi2
-
     for m in (model1, model2):
         if not isinstance(m, RFit) or m.logtest is None:
             raise RError("lrtsccs: both models must be fitted by standardsccs or semisccs")
     exact = abs(model1.logtest[0] - model2.logtest[0])
     df = abs(model1.df - model2.df)
     test = _signif(exact, 4)
-    return RLRTest(test, df, _signif(float(chi2.sf(test, df)), 4), exact,
-                   float(chi2.sf(exact, df)))
+    return RLRTest(test, df, _signif(chi2_sf(test, df), 4), exact,
+                   chi2_sf(exact, df))
 
 
 def _signif(x: float, digits: int) -> float:
