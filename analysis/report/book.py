@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
     from pandas.io.formats.style import Styler
 
-    from analysis.sccs import SCCS
+    from analysis.sccs import SCCSResults
     from analysis.study.cohort import Cohort
 
 #: Environment variable naming the cohort folder the book reads.
@@ -310,7 +310,7 @@ def figure_svg(fig: Figure) -> str:
     return buf.getvalue()
 
 
-def glue_fit(prefix: str, fit: SCCS | None, term: str = "on_ivig") -> None:
+def glue_fit(prefix: str, fit: SCCSResults | None, term: str = "on_ivig") -> None:
     """Glue one SCCS term in one call: ``<prefix>irr``, ``ci_low``, ``ci_high``, ``p`` (printed as
     the paper prints p-values), ``log_irr``, ``se``, ``change_pct`` (``|100 (1 - IRR)|``),
     ``direction`` ("lower"/"higher"), ``n_cases`` and ``n_events``.

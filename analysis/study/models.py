@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.sccs import SCCS, SCCSError
+from analysis.sccs import SCCS, SCCSError, SCCSResults
 from analysis.sccs.intervals import EventWindow, Exposure, Season, StepCovariate, build_intervals
 from analysis.study.data import CohortLike, study_data
 from analysis.study.definitions import (
@@ -206,8 +206,10 @@ def fit_sccs(
     adjust: Sequence[str] | str | None = (),
     hgg: int | None = None,
     ivig: bool | None = None,
-) -> SCCS:
-    """Fit one of the paper's SCCS models on the IVIG group's cases; returns the fitted SCCS.
+) -> SCCSResults:
+    """Fit one of the paper's SCCS models on the IVIG group's cases.
+
+    Returns the fitted :class:`~analysis.sccs.SCCSResults`.
 
     Cases are the ``ivig``-group patients with at least one ``outcome`` event in observation
     (others carry no information in the conditional likelihood). Terms: see :func:`model_terms`.
