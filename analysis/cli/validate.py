@@ -3,7 +3,7 @@
 On success prints a summary (patients per group, IVIG doses, infections, IgG measurements,
 progression events, items outside observation windows, date ranges) and exits 0; with ``--json``
 the summary is printed as JSON. On failure prints ``PATH: N problems`` and the problems (file,
-spreadsheet row, column, rule) on stderr and exits 2. pandas and pandera are imported inside the
+spreadsheet row, column, rule) on stderr and exits 2. pandas is imported inside the
 handler so that ``python -m analysis --help`` stays instant.
 """
 

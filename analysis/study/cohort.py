@@ -6,8 +6,8 @@ A cohort is a folder of five CSV files (``patients.csv``, ``ivig.csv``, ``infect
 :class:`CohortError` listing *every* problem found (file, spreadsheet row, column, rule) — never a
 partly loaded cohort and never a traceback from deep inside pandas.
 
-Validation uses pandera for the column rules (presence, required values, dates, numbers, ranges,
-categories, unique ids) and plain vectorised pandas for the rules that relate columns or files
+Validation runs the contract's column rules as vectorised pandas checks (presence, required
+values, dates, numbers, ranges, categories, unique ids), then the rules that relate columns or files
 (``dara_last >= dara_start``, ``diagnosis_date <= dara_start``, ``death_date`` and
 ``last_contact`` not before ``dara_start``, no dated record after ``death_date``, known
 ``patient_id``); see :mod:`analysis.study.contract` for the reasons. Items outside a patient's

@@ -481,11 +481,10 @@ def as_cohort(tables: CohortTables | dict[str, pd.DataFrame] | Cohort) -> Cohort
 
     The one adapter between the generator and the analyses: the tables are written by
     :func:`write_cohort` to a temporary folder and read back by
-    :func:`analysis.study.cohort.load_cohort`, so every analysis sees exactly what a user of the
-    written
-    cohort sees (validated, typed, values rounded as in the CSV files), and the calibration of a
-    simulated cohort equals that of its files. It costs about 0.07 s for the paper-sized cohort
-    (most of it pandera's validation); the returned Cohort's ``path`` no longer exists.
+    :func:`analysis.study.cohort.load_cohort`, so every analysis sees exactly what a user of
+    the written cohort sees (validated, typed, values rounded as in the CSV files), and the
+    calibration of a simulated cohort equals that of its files. It costs about 0.07 s for the paper-sized cohort
+    (most of it validation); the returned Cohort's ``path`` no longer exists.
     """
     if not isinstance(tables, Mapping):
         return tables
