@@ -483,7 +483,8 @@ def as_cohort(tables: CohortTables | dict[str, pd.DataFrame] | Cohort) -> Cohort
     :func:`write_cohort` to a temporary folder and read back by
     :func:`analysis.study.cohort.load_cohort`, so every analysis sees exactly what a user of
     the written cohort sees (validated, typed, values rounded as in the CSV files), and the
-    calibration of a simulated cohort equals that of its files. It costs about 0.07 s for the paper-sized cohort
+    calibration of a simulated cohort equals that of its files. It costs about 0.07 s for the
+    paper-sized cohort
     (most of it validation); the returned Cohort's ``path`` no longer exists.
     """
     if not isinstance(tables, Mapping):
