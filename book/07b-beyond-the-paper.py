@@ -164,34 +164,48 @@ book.glue_paper("sccs_allgrade_irr")
 # whose length can depend on doses given after the infection.
 
 # %%
-from analysis.sccs.eventdep_exposure import fit_eventdep_exposure  # noqa: F401 (used inside)
-from analysis.study.extensions import first_only, fit_eventdep_exposure_study
+from analysis.study.extensions import (DARA_TIME_CUTS, first_only, fit_eventdep_exposure_study,
+                                       fit_first_infections)
 
-# Methods: first infections only, standard SCCS; then the 2009 estimator (IVIG doses, courses)
-intervals = study_intervals(cohort, first_only("all"), cases_only=True)
-first, why_first = attempt(lambda: SCCS().fit(intervals, ["on_ivig"]))
+# Methods: first infections only, standard SCCS; then the 2009 estimator (IVIG doses, courses);
+# each also with time-on-daratumumab groups (first 3 months, 3-6, 6-12, after 12)
+first, why_first = attempt(fit_first_infections, cohort, "all")
+first_t, why_first_t = attempt(fit_first_infections, cohort, "all", time_groups=True)
 fwh_dose, why_dose = attempt(fit_eventdep_exposure_study, cohort, "all", unit="dose")
 fwh_course, why_course = attempt(fit_eventdep_exposure_study, cohort, "all", unit="course")
+fwh_dose_t, why_dose_t = attempt(fit_eventdep_exposure_study, cohort, "all", unit="dose",
+                                 time_groups=True)
 
 # %% tags=["hide-input", "full-width"]
-e_first, e_dose, e_course = est(first), est(fwh_dose, "on_ivig1"), est(fwh_course, "on_ivig1")
-for key, e in (("first", e_first), ("fwh_dose", e_dose), ("fwh_course", e_course)):
+e_first, e_first_t = est(first), est(first_t)
+e_dose, e_course = est(fwh_dose, "on_ivig1"), est(fwh_course, "on_ivig1")
+e_dose_t = est(fwh_dose_t, "on_ivig1")
+for key, e in (("first", e_first), ("first_t", e_first_t), ("fwh_dose", e_dose),
+               ("fwh_course", e_course), ("fwh_dose_t", e_dose_t)):
     glue_est(key, e)
 data = study.study_data(cohort)
-first_day = X.observation_table(cohort).set_index("id")
 ev1 = study.outcome_events(cohort, first_only("all"), "ivig").set_index("id")["day"]
 dose1 = data.ivig_days.groupby("id")["day"].min()
 before = int((ev1 < dose1.reindex(ev1.index).fillna(np.inf)).sum())
+early = int((ev1 - X.observation_table(cohort).set_index("id")["start"].reindex(ev1.index)
+             < DARA_TIME_CUTS[0]).sum())
 book.glue_values({
     "first_cases": len(ev1), "first_before_ivig": before,
     "first_before_ivig_pct": 100 * before / max(len(ev1), 1),
+    "first_early": early, "first_early_pct": 100 * early / max(len(ev1), 1),
+    "early_days": DARA_TIME_CUTS[0],
+    "time_cuts_months": ", ".join(f"{round(c / study.DAYS_PER_MONTH)}" for c in DARA_TIME_CUTS),
     "fwh_doses_dropped": getattr(fwh_dose, "doses_dropped", 0),
-    "first_ci": excludes_one(e_first), "fwh_dose_ci": excludes_one(e_dose),
-    "fwh_course_ci": excludes_one(e_course),
+    "first_ci": excludes_one(e_first), "first_t_ci": excludes_one(e_first_t),
+    "fwh_dose_ci": excludes_one(e_dose), "fwh_course_ci": excludes_one(e_course),
+    "fwh_dose_t_ci": excludes_one(e_dose_t),
     "fwh_dose_vs_primary": overlaps(e_dose, e_primary),
     "fwh_dose_vs_first": overlaps(e_dose, e_first),
+    "fwh_dose_t_vs_primary": overlaps(e_dose_t, e_primary),
     "fwh_dose_moved": moved(e_dose, e_primary, MATERIAL),
+    "fwh_dose_t_moved": moved(e_dose_t, e_primary, MATERIAL),
 }, prefix="bp_")
+n_first = getattr(fwh_dose, "n_cases", None)
 book.publish_table(pd.DataFrame([
     table_row("Primary (all infections)", "-", e_primary, primary, "sccs_allgrade_irr"),
     table_row(f"{short}-day pre-IVIG window", "infections bring the first IVIG forward",
@@ -199,26 +213,42 @@ book.publish_table(pd.DataFrame([
     table_row(f"{long}-day pre-IVIG window", "infections bring the first IVIG forward",
               e_pre[long], pre[long], "sccs_allgrade_irr_adj_pre60"),
     table_row("First infections only", "recurrences (uses first events)", e_first, first),
+    table_row("First infections, time-on-treatment groups", "constant rate on treatment",
+              e_first_t, first_t),
     table_row("Farrington-Whitaker-Hocine, IVIG doses", "exposure depends on past infections",
-              e_dose, fwh_dose, events=getattr(fwh_dose, "n_cases", None)),
+              e_dose, fwh_dose, events=n_first),
     table_row("Farrington-Whitaker-Hocine, IVIG courses", "exposure depends on past infections",
-              e_course, fwh_course, events=getattr(fwh_course, "n_cases", None)),
+              e_course, fwh_course, events=n_first),
+    table_row("Farrington-Whitaker-Hocine, doses, time-on-treatment groups",
+              "both of the above", e_dose_t, fwh_dose_t, events=n_first),
 ]), "beyond_eventdep_exposure",
     caption="On-IVIG IRR when exposure may depend on past infections (all-grade infections)")
 
 # %% [markdown]
 # Of the {glue:text}`bp_first_cases` cases, {glue:text}`bp_first_before_ivig`
 # ({glue:text}`bp_first_before_ivig_pct:.0f`%) had their first infection before their first IVIG
-# dose. On first infections the standard SCCS gives {glue:text}`bp_first_irr:.2f`
-# ({glue:text}`bp_first_lo:.2f`–{glue:text}`bp_first_hi:.2f`): its interval
-# {glue:text}`bp_first_ci`. When infections prompt IVIG, a first infection before the first dose is
-# exactly what the standard likelihood misreads as protection. The 2009 estimator with IVIG doses
-# gives {glue:text}`bp_fwh_dose_irr:.2f` ({glue:text}`bp_fwh_dose_lo:.2f`–{glue:text}`bp_fwh_dose_hi:.2f`;
+# dose, and {glue:text}`bp_first_early` ({glue:text}`bp_first_early_pct:.0f`%) in the first
+# {glue:text}`bp_early_days` days of daratumumab. On first infections the standard SCCS gives
+# {glue:text}`bp_first_irr:.2f` ({glue:text}`bp_first_lo:.2f`–{glue:text}`bp_first_hi:.2f`): its
+# interval {glue:text}`bp_first_ci`. When infections prompt IVIG, a first infection before the
+# first dose is exactly what the standard likelihood misreads as protection. The 2009 estimator
+# with IVIG doses gives {glue:text}`bp_fwh_dose_irr:.2f`
+# ({glue:text}`bp_fwh_dose_lo:.2f`–{glue:text}`bp_fwh_dose_hi:.2f`;
 # {glue:text}`bp_fwh_doses_dropped` doses after a first infection ignored), and with courses
 # {glue:text}`bp_fwh_course_irr:.2f` ({glue:text}`bp_fwh_course_lo:.2f`–{glue:text}`bp_fwh_course_hi:.2f`).
 # With doses, the interval {glue:text}`bp_fwh_dose_ci`; it {glue:text}`bp_fwh_dose_vs_primary` the
 # primary model's interval and {glue:text}`bp_fwh_dose_vs_first` the first-infection interval, and
 # the estimate moved {glue:text}`bp_fwh_dose_moved` from the primary one.
+#
+# First infections crowd into the first months of treatment, and the 2009 estimator uses time from
+# each dose onwards, so a rate that changes with time on daratumumab confounds it. With groups of
+# time on treatment (cut at {glue:text}`bp_time_cuts_months` months, conventional cut points, not
+# tuned to the data) the first-infection SCCS gives {glue:text}`bp_first_t_irr:.2f`
+# ({glue:text}`bp_first_t_lo:.2f`–{glue:text}`bp_first_t_hi:.2f`; the interval
+# {glue:text}`bp_first_t_ci`) and the 2009 estimator {glue:text}`bp_fwh_dose_t_irr:.2f`
+# ({glue:text}`bp_fwh_dose_t_lo:.2f`–{glue:text}`bp_fwh_dose_t_hi:.2f`; the interval
+# {glue:text}`bp_fwh_dose_t_ci`, and it {glue:text}`bp_fwh_dose_t_vs_primary` the primary interval;
+# moved {glue:text}`bp_fwh_dose_t_moved` from the primary estimate).
 #
 # What this means
 # : The estimator learns only from cases with a first infection *after* a dose: a first infection
@@ -226,9 +256,12 @@ book.publish_table(pd.DataFrame([
 #   is therefore much wider than the primary one. If it includes 1 while the primary interval does
 #   not, the protective effect in the primary model cannot be separated from infections prompting
 #   IVIG; if it excludes 1 on the same side, the effect survives the most direct correction for
-#   event-dependent exposure that the SCCS literature offers. The method assumes that the event does
-#   not change the *risk* windows of doses already given; the course coding breaks this when an
-#   infection prolongs a course, which is why the dose coding is the one to read.
+#   event-dependent exposure that the SCCS literature offers. The version with time-on-treatment
+#   groups is the one to read when the first-infection estimates with and without the groups
+#   differ: the rate then changes with time on treatment, and the unadjusted estimator mixes that
+#   change with IVIG. The method assumes that the event does not change the *risk* windows of doses
+#   already given; the course coding breaks this when an infection prolongs a course, which is why
+#   the dose coding is preferred.
 #
 # ## Event-dependent observation: death and stopping daratumumab
 #

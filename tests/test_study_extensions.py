@@ -234,3 +234,44 @@ def test_diagnostics_table_mdrr_and_rare_outcome_by_hand(toy):
     assert table.loc["rare outcome", "value"] == pytest.approx(3 / 4)
     r = (30 + 88 + 30) / (90 + 182 + 74)
     assert table.loc["MDRR", "value"] == pytest.approx(D.mdrr_value(r, 8), rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:term .* every event of every case")  # a level without
+def test_first_infections_with_time_groups_equal_day_table(tmp_path):  # events: -inf in both
+    cohort, *_ = _random(tmp_path, seed=6, n=30)
+    ref = day_level_reference(cohort)
+    ref["t"] = ref["d"] - ref.groupby("id")["d"].transform("min")
+    ref["g"] = np.searchsorted(np.array(X.DARA_TIME_CUTS), ref["t"].to_numpy(), side="right")
+    first = ref[ref["events"] > 0].groupby("id")["d"].min()
+    ref["events"] = (ref["d"].to_numpy() == ref["id"].map(first).to_numpy()).astype(int)
+    ref = ref[ref["id"].isin(first.index)]
+    hand = ref.groupby(["id", "on_ivig", "g"], as_index=False).agg(
+        days=("d", "size"), events=("events", "sum"))
+    terms = ["on_ivig"]
+    for g in sorted(hand["g"].unique())[1:]:
+        hand[f"g{g}"] = (hand["g"] == g).astype(int)
+        terms.append(f"g{g}")
+    ref_fit = SCCS().fit(hand, terms)
+    got = X.fit_first_infections(cohort, time_groups=True)
+    assert got.params["on_ivig"] == pytest.approx(ref_fit.params["on_ivig"], abs=1e-9)
+    assert got.params.iloc[1:].to_numpy() == pytest.approx(ref_fit.params.iloc[1:].to_numpy(),
+                                                           abs=1e-9)
+
+
+def test_eventdep_exposure_time_groups_equal_hand_covariate(tmp_path):
+    from analysis.sccs.intervals import AgeGroups
+
+    cohort, patients, ivig, _ = _random(tmp_path, seed=9, n=40)
+    obs = X.observation_table(cohort)[["id", "start", "end"]]
+    ev = study.outcome_events(cohort, X.first_only("all"))
+    doses = pd.DataFrame(ivig, columns=["id", "date"])
+    doses["day"] = doses["date"].map(day)
+    doses = doses.sort_values(["id", "day"])
+    doses["dose"] = doses.groupby("id").cumcount() + 1
+    birth = pd.DataFrame({"id": [p["patient_id"] for p in patients],
+                          "day": [day(p["dara_start"]) for p in patients]})
+    ref = fit_eventdep_exposure(obs, ev, doses[["id", "day", "dose"]], windows=((0, 29),),
+                                covariates=[AgeGroups((91, 181, 366), birth, "dara_time")],
+                                name="on_ivig")
+    got = X.fit_eventdep_exposure_study(cohort, time_groups=True)
+    pd.testing.assert_series_equal(got.params, ref.params, atol=1e-9)

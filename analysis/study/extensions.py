@@ -7,7 +7,9 @@ data:
 
 * :func:`observation_table` -- the observation periods as ``id, start, end`` day numbers, with
   the censoring indicator of the event-dependent observation model (``censored``);
-* :func:`first_only` -- an outcome restricted to each patient's first such infection;
+* :func:`first_only` / :func:`fit_first_infections` -- an outcome restricted to each patient's
+  first such infection, and its standard SCCS, optionally with time-on-daratumumab groups
+  (:func:`dara_time_groups`);
 * :func:`ivig_doses` / :func:`ivig_courses` / :func:`fit_eventdep_exposure_study` -- IVIG as
   the exposure of the Farrington-Whitaker-Hocine (2009) estimator: each dose with its 30-day
   window, or each *course* (doses whose 30-day on-IVIG windows touch or overlap);
@@ -48,7 +50,7 @@ from analysis.sccs.eventdep_observation import (
     EventDepObservationResult,
     fit_eventdep_observation,
 )
-from analysis.sccs.intervals import Exposure, Season
+from analysis.sccs.intervals import AgeGroups, Exposure, Season
 from analysis.sccs.semiparametric import SemiparametricResult, fit_semiparametric
 from analysis.study.data import CohortLike, study_data
 from analysis.study.definitions import (
@@ -64,10 +66,10 @@ from analysis.study.definitions import (
 from analysis.study.models import study_intervals
 
 __all__ = [
-    "CENSOR_RULES", "EXPOSURE_UNITS", "PowerDesign", "SmoothFits", "diagnostics_table",
-    "first_only", "fit_eventdep_exposure_study", "fit_eventdep_observation_study",
-    "fit_semiparametric_time", "ivig_courses", "ivig_doses", "observation_table", "power_design",
-    "smooth_fits",
+    "CENSOR_RULES", "DARA_TIME_CUTS", "EXPOSURE_UNITS", "PowerDesign", "SmoothFits",
+    "dara_time_groups", "diagnostics_table", "first_only", "fit_eventdep_exposure_study",
+    "fit_eventdep_observation_study", "fit_first_infections", "fit_semiparametric_time",
+    "ivig_courses", "ivig_doses", "observation_table", "power_design", "smooth_fits",
 ]
 
 #: What counts as observation "cut short" in :func:`observation_table` (``censored``).
@@ -146,6 +148,47 @@ def _events(cohort: CohortLike, outcome: Outcome, group: str = "ivig") -> pd.Dat
     return study_data(cohort).events(outcome, group).copy()
 
 
+#: Cut points (days since the first daratumumab dose, day 0) of the time-on-treatment groups:
+#: the first 3 months, months 3-6, 6-12 and after the first year (conventional, not tuned).
+DARA_TIME_CUTS: tuple[int, ...] = (91, 181, 366)
+
+
+def dara_time_groups(cohort: CohortLike, cuts: tuple[int, ...] = DARA_TIME_CUTS,
+                     name: str = "dara_time") -> AgeGroups:
+    """Time since the first daratumumab dose in groups, as an interval-builder covariate.
+
+    Level 1 is days ``0 .. cuts[0] - 1`` (the reference), level ``g`` days
+    ``cuts[g - 2] .. cuts[g - 1] - 1``, the last level from ``cuts[-1]`` on.
+    """
+    obs = observation_table(cohort)
+    return AgeGroups(cuts=tuple(int(c) for c in cuts),
+                     origin=pd.DataFrame({"id": obs["id"], "day": obs["start"]}), name=name)
+
+
+def _level_dummies(iv: pd.DataFrame, name: str) -> list[str]:
+    """0/1 columns ``<name><level>`` for every level of ``name`` but the lowest (in place)."""
+    cols = []
+    for lev in sorted(pd.unique(iv[name]))[1:]:
+        iv[f"{name}{int(lev)}"] = (iv[name].to_numpy() == lev).astype(np.int64)
+        cols.append(f"{name}{int(lev)}")
+    return cols
+
+
+def fit_first_infections(cohort: CohortLike, outcome: Outcome = "all", *,
+                         time_groups: bool = False) -> Any:
+    """Standard SCCS on each patient's first ``outcome`` infection (:func:`first_only`).
+
+    With ``time_groups`` the model adds the time-on-daratumumab groups of
+    :func:`dara_time_groups` (terms ``dara_time2`` ...), as the 2009 estimator can.
+    """
+    covariates = [dara_time_groups(cohort)] if time_groups else []
+    iv = study_intervals(cohort, first_only(outcome), covariates=covariates, cases_only=True)
+    if iv.empty:
+        raise StudyError("no cases: no IVIG-group patient has an infection of this outcome")
+    terms = ["on_ivig", *(_level_dummies(iv, "dara_time") if time_groups else [])]
+    return SCCS().fit(iv, terms)
+
+
 # --- event-dependent exposure (Farrington, Whitaker & Hocine 2009) -----------------------------
 def ivig_doses(doses: pd.DataFrame) -> pd.DataFrame:
     """IVIG doses ``id, day`` numbered per patient in day order: ``id, day, dose``.
@@ -196,7 +239,8 @@ EXPOSURE_UNITS: tuple[str, ...] = ("dose", "course")
 
 
 def fit_eventdep_exposure_study(cohort: CohortLike, outcome: Outcome = "all",
-                                unit: str = "dose") -> EventDepExposureResult:
+                                unit: str = "dose", *, time_groups: bool = False
+                                ) -> EventDepExposureResult:
     """The Farrington-Whitaker-Hocine (2009) estimator with IVIG as the exposure.
 
     First ``outcome`` infections of the IVIG group. ``unit="dose"``: every IVIG dose is an
@@ -206,6 +250,8 @@ def fit_eventdep_exposure_study(cohort: CohortLike, outcome: Outcome = "all",
     runs to 29 days after its last dose, so its length can depend on doses given after the
     event. One parameter for all doses or courses (``on_ivig1``; R's ``sameexpopar = TRUE``);
     doses or courses starting after the first event are ignored, as the method requires.
+    ``time_groups`` adds the time-on-daratumumab groups of :func:`dara_time_groups`
+    (terms ``dara_time2`` ...).
     """
     if unit not in EXPOSURE_UNITS:
         raise StudyError(f"unit must be one of {', '.join(EXPOSURE_UNITS)}, got {unit!r}")
@@ -214,11 +260,13 @@ def fit_eventdep_exposure_study(cohort: CohortLike, outcome: Outcome = "all",
     events = _events(data, first_only(outcome))
     if events.empty:
         raise StudyError("no cases: no IVIG-group patient has an infection of this outcome")
+    covariates = [dara_time_groups(data)] if time_groups else []
     if unit == "dose":
         return fit_eventdep_exposure(obs, events, ivig_doses(data.ivig_days),
-                                     windows=((0, ON_IVIG_DAYS - 1),), name="on_ivig")
+                                     windows=((0, ON_IVIG_DAYS - 1),), covariates=covariates,
+                                     name="on_ivig")
     return fit_eventdep_exposure(obs, events, ivig_courses(data.ivig_days),
-                                 windows=((0, None),), name="on_ivig")
+                                 windows=((0, None),), covariates=covariates, name="on_ivig")
 
 
 # --- event-dependent observation (Farrington et al. 2011) --------------------------------------
