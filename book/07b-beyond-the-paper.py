@@ -610,6 +610,47 @@ book.publish_table(pd.DataFrame(rows), "beyond_power",
 #   significant estimate from such a study tends to overstate the effect. The MDRR says which
 #   effects a null result from this cohort could and could not rule out.
 #
+# ## All on-IVIG estimates on one page
+
+# %% tags=["hide-input"]
+from analysis.report import figures
+
+figures.apply_style()
+summary_rows = [
+    ("Primary (all infections)", e_primary, "sccs_allgrade_irr"),
+    (f"{short}-day pre-IVIG window", e_pre[short], "sccs_allgrade_irr_adj_pre30"),
+    (f"{long}-day pre-IVIG window", e_pre[long], "sccs_allgrade_irr_adj_pre60"),
+    ("First infections", e_first, None),
+    ("First infections, time groups", e_first_t, None),
+    ("2009 estimator, doses", e_dose, None),
+    ("2009 estimator, doses, time groups", e_dose_t, None),
+    ("Event-dependent observation (death)", est(edo["death"][0], "on_ivig1"), None),
+    ("Calendar-time spline", est(smooth.fits["calendar"]), None),
+    ("Cyclic season spline", est(smooth.fits["season_spline"]), None),
+    ("Semiparametric time on treatment", e_semi, None),
+]
+long_rows = []
+for label, e, pid in summary_rows:
+    long_rows.append({"label": label, "source": "This book", "est": e["irr"],
+                      "ci_low": e["lo"], "ci_high": e["hi"]})
+    if pid:
+        long_rows.append({"label": label, "source": "Paper", "est": book.paper(pid),
+                          "ci_low": book.paper(pid, "ci_low"),
+                          "ci_high": book.paper(pid, "ci_high")})
+fig = figures.paper_vs_book_plot(pd.DataFrame(long_rows),
+                                 xlabel="On-IVIG incidence rate ratio (log scale)")
+book.glue_figure("fig_beyond_summary", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig_beyond_summary
+# :name: fig-beyond-summary
+#
+# The all-grade on-IVIG rate ratio under each analysis of this chapter, with 95% confidence
+# intervals (filled squares), and the paper's estimates where it printed them (open diamonds). The
+# first-infection analyses use one infection per case and are the comparators of the
+# event-dependent methods.
+# ```
+#
 # ## A diagnostics summary for the primary model
 #
 # **Assumption relaxed:** none; these are OHDSI's diagnostics {cite:p}`ohdsi_sccs` with their
