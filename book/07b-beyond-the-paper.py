@@ -347,7 +347,7 @@ book.publish_table(pd.DataFrame(est_rows), "beyond_eventdep_observation",
 from analysis.study.extensions import smooth_fits
 
 # Methods: the primary model with a calendar-time spline, a cyclic season spline, the step, both
-smooth = smooth_fits(cohort, "all", season_df=4, calendar_knots=3)
+smooth, why_smooth = attempt(smooth_fits, cohort, "all", season_df=4, calendar_knots=3)
 
 # %% tags=["hide-input", "full-width"]
 labels = {"season_step": ("Season as the paper's October-March step", "constant rate over the year"),
@@ -355,8 +355,9 @@ labels = {"season_step": ("Season as the paper's October-March step", "constant 
           "calendar": ("Calendar-time spline (3 knots)", "constant rate over calendar years"),
           "both": ("Calendar-time and season splines", "both")}
 rows = [table_row("Primary", "-", e_primary, primary, "sccs_allgrade_irr")]
+smooth_fit = smooth.fits if smooth is not None else {}
 for key, (label, relaxes) in labels.items():
-    e = est(smooth.fits[key])
+    e = est(smooth_fit.get(key))
     glue_est(f"smooth_{key}", e)
     book.glue_values({"moved": moved(e, e_primary, MATERIAL), "vs_primary": overlaps(e, e_primary)},
                      prefix=f"bp_smooth_{key}_")
@@ -364,7 +365,8 @@ for key, (label, relaxes) in labels.items():
                           if key == "season_step" else None))
 smooth_table = pd.DataFrame(rows)
 smooth_table["Cases"] = primary.n_cases
-book.glue_value("bp_calendar_months", int(smooth.intervals["calendar"].nunique()))
+book.glue_value("bp_calendar_months",
+                int(smooth.intervals["calendar"].nunique()) if smooth is not None else 0)
 book.publish_table(smooth_table, "beyond_smooth_time",
                    caption="On-IVIG IRR with smooth calendar-time and season effects")
 
@@ -625,8 +627,8 @@ summary_rows = [
     ("2009 estimator, doses", e_dose, None),
     ("2009 estimator, doses, time groups", e_dose_t, None),
     ("Event-dependent observation (death)", est(edo["death"][0], "on_ivig1"), None),
-    ("Calendar-time spline", est(smooth.fits["calendar"]), None),
-    ("Cyclic season spline", est(smooth.fits["season_spline"]), None),
+    ("Calendar-time spline", est(smooth_fit.get("calendar")), None),
+    ("Cyclic season spline", est(smooth_fit.get("season_spline")), None),
     ("Semiparametric time on treatment", e_semi, None),
 ]
 long_rows = []
@@ -661,9 +663,13 @@ book.glue_figure("fig_beyond_summary", fig)
 from analysis.study.extensions import diagnostics_table
 
 # Methods: every diagnostic of run_all for the primary model (pre-exposure: the shorter window)
-diagnostics = diagnostics_table(cohort, "all", pre_window=short)
+diagnostics, why_diagnostics = attempt(diagnostics_table, cohort, "all", pre_window=short)
 
 # %% tags=["hide-input", "full-width"]
+if diagnostics is None:  # a cohort too small for one of the probe models
+    diagnostics = pd.DataFrame([{"name": "all", "value": math.nan, "ci_low": math.nan,
+                                 "ci_high": math.nan, "p": math.nan, "threshold": "",
+                                 "verdict": "not evaluated", "explanation": why_diagnostics}])
 book.glue_value("bp_diag_n", len(diagnostics))
 book.glue_value("bp_diag_fail", int((diagnostics["verdict"] == "fail").sum()))
 failed = diagnostics.loc[diagnostics["verdict"] == "fail", "name"].tolist()
