@@ -11,7 +11,7 @@ synthetic.
 The table (:func:`our_values`) has one row per id the cohort can answer, with columns
 :data:`VALUE_COLUMNS`: ``value``, its 95 % ``ci_low``/``ci_high`` and ``p`` where the value is an
 estimate, ``n_events`` (the infections behind a count or a rate, for its Poisson error),
-``denominator`` (the patients a Table 1 percentage is of), ``source`` (``sccs``, ``cox``,
+``denominator`` (what a Table 1 or an organism percentage is of), ``source`` (``sccs``, ``cox``,
 ``baseline``, ``descriptive``, ``design``) and ``definition``.
 
 Only the model estimates are slow to compute (every SCCS and Cox model of the paper). Their ids
@@ -94,6 +94,7 @@ RATE_CELLS: dict[str, tuple[str, str, str]] = {
     "res2_rate_g34": ("grade3", "reference", "all"),
 }
 _RESPONDERS = ("sCR", "CR", "VGPR", "PR")
+_ORGANISMS = ("bacterial", "viral", "fungal")
 
 
 def _spec_ids(specs: Iterable[CovariateSpec]) -> frozenset[str]:
@@ -224,8 +225,12 @@ def _descriptive(out: _Rows, cohort: Cohort, rates: dict[str, pd.DataFrame]) -> 
     """Counts, percentages, medians, rates and laboratory values
     (:func:`analysis.study.descriptive.descriptive_values`; first reading of each id, the others
     in ``definition``), with the infections behind each rate and count."""
-    from analysis.study.descriptive import descriptive_values
+    from analysis.study.descriptive import descriptive_values, sites_and_organisms
 
+    so = sites_and_organisms(cohort)
+    confirmed = so[so["category"].isin(_ORGANISMS)].groupby("group")["n"].sum()
+    denominators = {f"{pre}_micro_{o}_pct": confirmed.get(grp, np.nan)  # of confirmed infections
+                    for grp, pre in (("ivig", "res1"), ("reference", "res2")) for o in _ORGANISMS}
     for tid, g in descriptive_values(cohort).groupby("target_id", sort=False):
         first = g.iloc[0]
         others = "; ".join(f"{d or 'other reading'}: {v:.4g}" for d, v in
@@ -241,7 +246,8 @@ def _descriptive(out: _Rows, cohort: Cohort, rates: dict[str, pd.DataFrame]) -> 
             n_ev = float(hit["events"].iloc[0]) if len(hit) else np.nan
         elif str(tid).endswith("_infections_total"):
             n_ev = first["value"]
-        out.put(str(tid), first["value"], "descriptive", definition, n_events=n_ev)
+        out.put(str(tid), first["value"], "descriptive", definition, n_events=n_ev,
+                denominator=denominators.get(str(tid), np.nan))
 
 
 def _sccs(out: _Rows, cohort: Cohort, want: frozenset[str] | None) -> dict[str, pd.Series]:
