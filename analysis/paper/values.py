@@ -229,7 +229,7 @@ def _descriptive(out: _Rows, cohort: Cohort, rates: dict[str, pd.DataFrame]) -> 
 
     so = sites_and_organisms(cohort)
     confirmed = so[so["category"].isin(_ORGANISMS)].groupby("group")["n"].sum()
-    denominators = {f"{pre}_micro_{o}_pct": confirmed.get(grp, np.nan)  # of confirmed infections
+    denominators = {f"{pre}_micro_{o}_pct": int(confirmed.get(grp, 0))  # of confirmed infections
                     for grp, pre in (("ivig", "res1"), ("reference", "res2")) for o in _ORGANISMS}
     for tid, g in descriptive_values(cohort).groupby("target_id", sort=False):
         first = g.iloc[0]

@@ -343,7 +343,8 @@ def _infections(tab: _Table) -> None:
                     "printed in the paper)")
         if pre == "res2":
             tab.add("res2_rate_allgrade", 0.03,
-                    "pooled: infections / patient-years (observation = dara_start..dara_last+30)")
+                    "pooled: infections / patient-years (observation = dara_start to the "
+                    "earliest of dara_last + 30, death and last contact)")
             tab.add("res2_rate_g34", 0.03, "pooled grade 3-4 infections per patient-year")
     # IVIG group: time to first infection, rates on/off, seasons, progression
     tab.add("res1_time_to_first_infection_median", "info",
