@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -117,3 +118,54 @@ def test_any_valid_cohort_works_and_mismatches_fail():
     assert tab.loc["res1_infections_total", "synthetic"] == TARGETS["res1_infections_total"] - 1
     assert tab.loc["t1_n_ref", "status"] == "fail"
     assert tab.loc["t1_n_ivig", "status"] == "pass"
+
+
+# --------------------------------------------------------------------------- one computation
+def test_every_value_is_our_value(canonical):
+    """The calibration reads each value from analysis.paper.values.our_values (the audit's
+    values): no second computation of any id."""
+    from analysis.paper.values import our_values
+    from analysis.study.cohort import load_cohort
+
+    ours = our_values(load_cohort(SYNTHETIC_DIR)).set_index("target_id")["value"]
+    assert set(canonical.index) <= set(ours.index)
+    for tid, v in canonical["synthetic"].items():
+        assert v == pytest.approx(round(ours[tid], 4), nan_ok=True), tid
+
+
+def test_ids_give_the_same_rows_and_fit_only_the_models_asked_for(canonical, monkeypatch):
+    """``ids`` keeps those rows, unchanged; the seed search's marginal rows fit no model, one SCCS
+    row fits its model only, and no Cox model is ever fitted (no hazard-ratio row)."""
+    import analysis.study as study
+    from analysis.study import cox
+    from analysis.study.cohort import load_cohort
+    from analysis.synthetic.registry import SELECTION_TARGETS
+
+    fitted: list[str] = []
+    menu = study.sccs_menu
+    monkeypatch.setattr(study, "sccs_menu", lambda c, models: fitted.extend(
+        m.model for m in models) or menu(c, models))
+    for name in ("univariable_cox", "multivariable_cox"):
+        monkeypatch.setattr(cox, name, lambda *a, **k: pytest.fail("a Cox model was fitted"))
+    for ids, models in ((SELECTION_TARGETS, []), (["sccs_pre60_irr", "t1_n_ref"], ["pre60_all"])):
+        fitted.clear()
+        got = calibration_table(load_cohort(SYNTHETIC_DIR), ids=ids).reset_index(drop=True)
+        want = canonical[canonical["target_id"].isin(ids)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want)
+        assert fitted == models
+
+
+def test_on_off_rates_are_means_of_per_patient_rates(canonical):
+    """inconsistencies.md item 1: the paper's 1.78/3.10 are probably not pooled rates; the rows
+    show the mean of per-patient rates (infection_rates' ``rate_mean``, worked by hand in
+    tests/test_study_descriptive.py) and quote the pooled rate in the note."""
+    from analysis.study.cohort import load_cohort
+    from analysis.study.descriptive import infection_rates
+
+    rates = infection_rates(load_cohort(SYNTHETIC_DIR)).set_index(["period", "season"])
+    for tid, period in (("res1_rate_on_ivig", "on_ivig"), ("res1_rate_observation", "observation")):
+        mean, pooled = rates.loc[(period, "all"), ["rate_mean", "rate_pooled"]]
+        assert canonical.loc[tid, "synthetic"] == pytest.approx(mean, abs=5e-5), tid
+        assert f"pooled: {pooled:.4g}" in canonical.loc[tid, "note"], tid
+    on, off = (rates.loc[(p, "all"), "rate_pooled"] for p in ("on_ivig", "observation"))
+    assert canonical.loc["drv_rate_ratio_on_off", "synthetic"] == pytest.approx(on / off, abs=5e-5)

@@ -10,25 +10,38 @@ synthetic.
 
 The table (:func:`our_values`) has one row per id the cohort can answer, with columns
 :data:`VALUE_COLUMNS`: ``value``, its 95 % ``ci_low``/``ci_high`` and ``p`` where the value is an
-estimate, ``n_events`` (the infections behind a count or a rate, for its Poisson error), ``source``
-(``sccs``, ``cox``, ``baseline``, ``descriptive``, ``design``) and ``definition``.
+estimate, ``n_events`` (the infections behind a count or a rate, for its Poisson error),
+``denominator`` (what a Table 1 or an organism percentage is of), ``source`` (``sccs``, ``cox``,
+``baseline``, ``descriptive``, ``design``) and ``definition``.
+
+Only the model estimates are slow to compute (every SCCS and Cox model of the paper). Their ids
+are known without a cohort (:data:`SCCS_IDS`, :data:`COX_IDS`), so ``our_values(cohort, ids=...)``
+fits only the models behind the ids asked for: the synthetic cohort's calibration of marginal
+counts (:mod:`analysis.synthetic.calibration`, run on many cohorts by the seed search and the
+provenance map) fits none. Everything else is cheap and computed whole, so a value never depends
+on which other ids were asked for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.study.cox import MULTIVARIABLE_COVARIATES, TABLE1_COVARIATES, CovariateSpec
+from analysis.study.models import PAPER_MODELS
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.study.cohort import Cohort
 
-__all__ = ["REDUCTIONS", "SAME_AS", "VALUE_COLUMNS", "design_values", "num", "our_values"]
+__all__ = ["COX_IDS", "REDUCTIONS", "SAME_AS", "SCCS_IDS", "VALUE_COLUMNS", "design_values", "num",
+           "our_values"]
 
 #: Columns of :func:`our_values`.
-VALUE_COLUMNS: list[str] = ["target_id", "value", "ci_low", "ci_high", "p", "n_events", "source",
-                            "definition"]
+VALUE_COLUMNS: list[str] = ["target_id", "value", "ci_low", "ci_high", "p", "n_events",
+                            "denominator", "source", "definition"]
 
 #: Targets that restate another target's quantity (Abstract, Discussion, Results text): our value
 #: for the second id is reused for the first.
@@ -81,6 +94,24 @@ RATE_CELLS: dict[str, tuple[str, str, str]] = {
     "res2_rate_g34": ("grade3", "reference", "all"),
 }
 _RESPONDERS = ("sCR", "CR", "VGPR", "PR")
+_ORGANISMS = ("bacterial", "viral", "fungal")
+
+
+def _spec_ids(specs: Iterable[CovariateSpec]) -> frozenset[str]:
+    return frozenset(tid for spec in specs for _, tid in spec.targets)
+
+
+def _aliases(ids: frozenset[str]) -> frozenset[str]:
+    """``ids`` and the ids that restate one of them (:data:`SAME_AS`, :data:`REDUCTIONS`)."""
+    return ids | {t for t, other in {**SAME_AS, **REDUCTIONS}.items() if other in ids}
+
+
+#: Ids whose value is an SCCS estimate (:data:`analysis.study.models.PAPER_MODELS`), with the ids
+#: that restate one.
+SCCS_IDS: frozenset[str] = _aliases(frozenset(t[1] for m in PAPER_MODELS for t in m.targets))
+#: Ids whose value is a Cox hazard ratio (Table 1, Supplementary Table 1), with the ids that
+#: restate one.
+COX_IDS: frozenset[str] = _aliases(_spec_ids(TABLE1_COVARIATES + MULTIVARIABLE_COVARIATES))
 
 
 def num(x: Any) -> float:
@@ -170,24 +201,36 @@ class _Rows:
 
     def put(self, tid: str, value: Any, source: str, definition: str = "",
             ci: tuple[Any, Any] = (np.nan, np.nan), p: Any = np.nan,
-            n_events: Any = np.nan) -> None:
+            n_events: Any = np.nan, denominator: Any = np.nan) -> None:
         if tid in self.rows:
             return
         self.rows[tid] = {"target_id": tid, "value": num(value), "ci_low": num(ci[0]),
                           "ci_high": num(ci[1]), "p": num(p), "n_events": num(n_events),
-                          "source": source, "definition": definition}
+                          "denominator": num(denominator), "source": source,
+                          "definition": definition}
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.rows.values()), columns=VALUE_COLUMNS)
 
 
-def _descriptive(out: _Rows, cohort: Cohort) -> None:
+def _rates(cohort: Cohort) -> dict[str, pd.DataFrame]:
+    """:func:`analysis.study.descriptive.infection_rates` of all infections and of grade 3-4,
+    computed once for the rows that read them."""
+    from analysis.study.descriptive import infection_rates
+
+    return {"all": infection_rates(cohort), "grade3": infection_rates(cohort, "grade3")}
+
+
+def _descriptive(out: _Rows, cohort: Cohort, rates: dict[str, pd.DataFrame]) -> None:
     """Counts, percentages, medians, rates and laboratory values
     (:func:`analysis.study.descriptive.descriptive_values`; first reading of each id, the others
     in ``definition``), with the infections behind each rate and count."""
-    from analysis.study.descriptive import descriptive_values, infection_rates
+    from analysis.study.descriptive import descriptive_values, sites_and_organisms
 
-    events = {"all": infection_rates(cohort), "grade3": infection_rates(cohort, "grade3")}
+    so = sites_and_organisms(cohort)
+    confirmed = so[so["category"].isin(_ORGANISMS)].groupby("group")["n"].sum()
+    denominators = {f"{pre}_micro_{o}_pct": int(confirmed.get(grp, 0))  # of confirmed infections
+                    for grp, pre in (("ivig", "res1"), ("reference", "res2")) for o in _ORGANISMS}
     for tid, g in descriptive_values(cohort).groupby("target_id", sort=False):
         first = g.iloc[0]
         others = "; ".join(f"{d or 'other reading'}: {v:.4g}" for d, v in
@@ -198,19 +241,24 @@ def _descriptive(out: _Rows, cohort: Cohort) -> None:
         n_ev = np.nan
         if tid in RATE_CELLS:
             outcome, period, season = RATE_CELLS[str(tid)]
-            r = events[outcome]
+            r = rates[outcome]
             hit = r[(r["period"] == period) & (r["season"] == season)]
             n_ev = float(hit["events"].iloc[0]) if len(hit) else np.nan
         elif str(tid).endswith("_infections_total"):
             n_ev = first["value"]
-        out.put(str(tid), first["value"], "descriptive", definition, n_events=n_ev)
+        out.put(str(tid), first["value"], "descriptive", definition, n_events=n_ev,
+                denominator=denominators.get(str(tid), np.nan))
 
 
-def _sccs(out: _Rows, cohort: Cohort) -> dict[str, pd.Series]:
-    """The paper's SCCS models (:func:`analysis.study.sccs_menu`); returns the rows by id."""
+def _sccs(out: _Rows, cohort: Cohort, want: frozenset[str] | None) -> dict[str, pd.Series]:
+    """The paper's SCCS models (:func:`analysis.study.sccs_menu`), those behind an id of ``want``
+    only (every model when ``want`` is None); returns the rows by id."""
     from analysis import study
 
-    menu = study.sccs_menu(cohort)
+    models = [m for m in PAPER_MODELS if want is None or any(t[1] in want for t in m.targets)]
+    if not models:
+        return {}
+    menu = study.sccs_menu(cohort, models)
     menu = menu[menu["target_id"].notna()]
     for _, r in menu.iterrows():
         note = r["note"] if isinstance(r["note"], str) else ""
@@ -226,22 +274,37 @@ def _sccs(out: _Rows, cohort: Cohort) -> dict[str, pd.Series]:
     return {r["target_id"]: r for _, r in menu.iterrows()}
 
 
-def _cox(out: _Rows, cohort: Cohort) -> pd.DataFrame:
+def _cox_fits(out: _Rows, data: pd.DataFrame, want: frozenset[str] | None) -> None:
+    """Table 1's univariable and Supplementary Table 1's multivariable Cox models
+    (:mod:`analysis.study.cox`), those behind an id of ``want`` only (all when None). Each
+    univariable model is one covariate's, so fitting a subset gives the same rows."""
+    from analysis.study import cox
+
+    uni = [s for s in TABLE1_COVARIATES if want is None or not want.isdisjoint(_spec_ids([s]))]
+    fits = []
+    if uni:
+        fits.append((cox.univariable_cox(data, tuple(uni)), "univariable Cox"))
+    if want is None or not want.isdisjoint(_spec_ids(MULTIVARIABLE_COVARIATES)):
+        fits.append((cox.multivariable_cox(data), "multivariable Cox"))
+    for res, what in fits:
+        for _, r in res[res["target_id"].notna()].iterrows():
+            out.put(r["target_id"], r["hr"], "cox", f"{what}, {int(r['n'])} patients",
+                    (r["ci_low"], r["ci_high"]), r["p"])
+
+
+def _cox(out: _Rows, cohort: Cohort, want: frozenset[str] | None) -> pd.DataFrame:
     """Table 1 and Supplementary Table 1 (:mod:`analysis.study.cox`); returns the Cox data."""
     from analysis.study import cox
 
     data = cox.cox_data(cohort)
-    for res, what in ((cox.univariable_cox(data), "univariable Cox"),
-                      (cox.multivariable_cox(data), "multivariable Cox")):
-        for _, r in res[res["target_id"].notna()].iterrows():
-            out.put(r["target_id"], r["hr"], "cox", f"{what}, {int(r['n'])} patients",
-                    (r["ci_low"], r["ci_high"]), r["p"])
+    _cox_fits(out, data, want)
     for _, r in cox.baseline_characteristics(data).iterrows():
         for stat in ("n", "pct", "median", "min", "max"):
             tid = r.get(f"target_{stat}")
             if isinstance(tid, str):
                 out.put(tid, r[stat], "baseline", "of patients with the value recorded"
-                        if stat == "pct" else "")
+                        if stat == "pct" else "",
+                        denominator=r["n_recorded"] if stat == "pct" else np.nan)
     groups = data["group"].value_counts()
     out.put("t1_n_ivig", int(groups.get("ivig", 0)), "baseline", "patients in the IVIG group")
     out.put("t1_n_ref", int(groups.get("reference", 0)), "baseline",
@@ -299,12 +362,13 @@ def _os_at(cohort: Cohort, rows: np.ndarray, years: float) -> float:
     return 100.0 * float(km.survival_function_at_times(years * DAYS_PER_YEAR).iloc[0])
 
 
-def _derived(out: _Rows, cohort: Cohort, data: pd.DataFrame) -> None:
+def _derived(out: _Rows, cohort: Cohort, data: pd.DataFrame,
+             by_outcome: dict[str, pd.DataFrame]) -> None:
     """The cohort's own version of each arithmetic consequence (``drv_*``)."""
-    from analysis.study.descriptive import infection_rates, labs_at_infection
+    from analysis.study.descriptive import labs_at_infection
 
-    rates = infection_rates(cohort).set_index(["period", "season"])
-    rates3 = infection_rates(cohort, "grade3").set_index(["period", "season"])
+    rates = by_outcome["all"].set_index(["period", "season"])
+    rates3 = by_outcome["grade3"].set_index(["period", "season"])
 
     def cell(t: pd.DataFrame, period: str, col: str) -> float:
         return float(t.loc[(period, "all"), col]) if (period, "all") in t.index else np.nan
@@ -346,30 +410,41 @@ def _derived(out: _Rows, cohort: Cohort, data: pd.DataFrame) -> None:
                     "no dose rule in the code: the fewest doses of an IVIG patient in ivig.csv")
 
 
-def our_values(cohort: Cohort) -> pd.DataFrame:
+def our_values(cohort: Cohort, ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Our value for each ``targets.yaml`` id the cohort can answer (see the module doc).
 
     Columns :data:`VALUE_COLUMNS`; one row per id. Ids that restate another quantity
     (:data:`SAME_AS`, :data:`REDUCTIONS`) take that quantity's value, CI and p.
 
+    ``ids``: only these ids (in the order of the full table, with the same values); the SCCS and
+    Cox models are fitted only for the ids of :data:`SCCS_IDS` and :data:`COX_IDS` asked for.
+    Ids the cohort cannot answer are left out, as without the filter.
+
     Examples
     --------
     >>> from analysis import SYNTHETIC_DIR
     >>> from analysis.study import load_cohort
-    >>> v = our_values(load_cohort(SYNTHETIC_DIR)).set_index("target_id")
+    >>> cohort = load_cohort(SYNTHETIC_DIR)
+    >>> v = our_values(cohort).set_index("target_id")
     >>> int(v.loc["t1_n_ivig", "value"]), v.loc["sccs_allgrade_irr", "source"]
     (43, 'sccs')
+    >>> our_values(cohort, ids=["res1_infections_total", "t1_n_ref"])["value"].tolist()
+    [155.0, 100.0]
     """
+    want = None if ids is None else frozenset(ids)
+    need = None if want is None else want | {SAME_AS[t] for t in want if t in SAME_AS} | {
+        REDUCTIONS[t] for t in want if t in REDUCTIONS}
     out = _Rows()
-    _descriptive(out, cohort)
-    sccs = _sccs(out, cohort)
-    data = _cox(out, cohort)
+    rates = _rates(cohort)
+    _descriptive(out, cohort, rates)
+    sccs = _sccs(out, cohort, need)
+    data = _cox(out, cohort, need)
     _results_text(out, cohort)
     for tid, other in SAME_AS.items():
         if other in out.rows:
             r = out.rows[other]
             out.put(tid, r["value"], r["source"], f"as {other}", (r["ci_low"], r["ci_high"]),
-                    r["p"], r["n_events"])
+                    r["p"], r["n_events"], r["denominator"])
     for tid, other in REDUCTIONS.items():
         if other in sccs:
             r = sccs[other]
@@ -377,5 +452,8 @@ def our_values(cohort: Cohort) -> pd.DataFrame:
                     (100.0 * (1.0 - r["ci_high"]), 100.0 * (1.0 - r["ci_low"])), r["p"])
     for tid, (v, where) in design_values(cohort).items():
         out.put(tid, v, "design", f"constant of the analysis code: {where}")
-    _derived(out, cohort, data)
-    return out.frame()
+    _derived(out, cohort, data, rates)
+    frame = out.frame()
+    if want is None:
+        return frame
+    return frame[frame["target_id"].isin(want)].reset_index(drop=True)
