@@ -256,3 +256,65 @@ def test_r_example_rebuilt_from_raw_data(name: str, term: str, coef: float, se: 
     assert fit.params[ours] == pytest.approx(coef, abs=1e-6)
     assert fit.bse[ours] == pytest.approx(se, abs=1e-6)
     assert len(ex.terms) == len(ex.reference["coefficients"])
+
+
+# --------------------------------------------------------------------------------------------
+# Event-dependent end of observation (chapter t7)
+# --------------------------------------------------------------------------------------------
+def test_early_end_without_events_is_exponential() -> None:
+    """No events: the observation ends early with probability 1 - exp(-rate * planned days)."""
+    sc = T.Scenario(n_individuals=20000, rate_per_year=1e-9, frailty_shape=None,
+                    obs_days=(730, 730), end_rate_per_year=0.3, end_hr_after_event=50.0)
+    ind = T.simulate_cohorts(sc, seed=2).individuals
+    p = 1 - math.exp(-0.3 * 729 / T.DAYS_PER_YEAR)  # floor(T0) < 729 <=> T0 < 729
+    assert abs(ind["censored"].mean() - p) < 4 * math.sqrt(p * (1 - p) / len(ind))
+    early = ind["censored"] == 1
+    assert (ind.loc[early, "obs_end"] < 729).all() and (ind.loc[~early, "obs_end"] == 729).all()
+    assert (ind["planned_end"] == 729).all()
+
+
+def test_early_end_after_first_event_has_the_raised_rate() -> None:
+    """After the first event the end comes at rate * hr: P(end - d >= k) = exp(-rate hr k)."""
+    rate, hr, k = 0.2, 10.0, 60
+    sc = T.Scenario(n_individuals=40000, rate_per_year=1.0, irr=1.0, frailty_shape=None,
+                    obs_days=(1000, 1000), end_rate_per_year=rate, end_hr_after_event=hr)
+    c = T.simulate_cohorts(sc, seed=4)
+    first = c.events.groupby(["rep", "id"])["day"].min()
+    ind = c.individuals.set_index(["rep", "id"]).loc[first.index]
+    room = ind["planned_end"] - first >= k
+    surv = (ind.loc[room, "obs_end"] - first[room]) >= k
+    p = math.exp(-rate * hr * k / T.DAYS_PER_YEAR)
+    assert room.sum() > 5000
+    assert abs(surv.mean() - p) < 4 * math.sqrt(p * (1 - p) / room.sum())
+    # nothing is observed after the end: events and exposure lie inside observation
+    last = c.events.groupby(["rep", "id"])["day"].max()
+    assert (last <= c.individuals.set_index(["rep", "id"]).loc[last.index, "obs_end"]).all()
+    all_ind = c.individuals
+    on = all_ind["exp_start"] >= 0
+    assert (all_ind.loc[on, "exp_end"] <= all_ind.loc[on, "obs_end"]).all()
+
+
+def test_no_early_end_by_default() -> None:
+    """end_rate_per_year = 0: observation runs to its planned end, nobody censored."""
+    ind = T.simulate_cohorts(T.Scenario(n_individuals=300), n_reps=2, seed=1).individuals
+    assert (ind["censored"] == 0).all() and (ind["obs_end"] == ind["planned_end"]).all()
+
+
+def test_first_events_only_and_replicate_tables() -> None:
+    c = _tiny_cohorts()
+    c.individuals["planned_end"] = c.individuals["obs_end"]
+    c.individuals["censored"] = [1, 0, 0]
+    f = T.first_events_only(c)
+    assert f.events.to_dict("list") == {"rep": [0, 0, 1], "id": [0, 1, 0], "day": [5, 30, 3]}
+    x = T.replicate_tables(f, 0, offset_days=1000)
+    assert x["observation"].to_dict("list") == {
+        "id": [0, 1], "start": [1000, 1000], "end": [1099, 1059], "censored": [1, 0]}
+    assert x["events"].to_dict("list") == {"id": [0, 1], "day": [1005, 1030]}
+    assert x["exposure"].to_dict("list") == {"id": [0], "day": [1040], "end": [1069]}
+
+
+def test_progress_map_final_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert T.progress_map(lambda x: x + 1, [1, 2, 3], desc="ext",
+                          progress_file="final") == [2, 3, 4]
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("ext: 100%") and "3/3" in out[0]
