@@ -327,10 +327,10 @@ def test_r_coefficients_read_both_reference_files() -> None:
     """Values typed in from the reference files: sccs-r standardsccs_itp.mod1 mmr1 coef
     1.509563 (README headline), sccs-r-ext semisccs_itp.mod2 factor(sex)2 "NA"."""
     itp = T.r_coefficients("standardsccs_itp.mod1")
-    assert list(itp.index) == ["mmr1"] and itp.at["mmr1", "coef"] == pytest.approx(1.509563,
+    assert list(itp.index) == ["mmr1"] and itp.loc["mmr1", "coef"] == pytest.approx(1.509563,
                                                                                    abs=1e-6)
     semi = T.r_coefficients("semisccs_itp.mod2")
-    assert math.isnan(semi.at["factor(sex)2", "coef"]) and semi.index[1] == "mmr1"
+    assert math.isnan(semi.loc["factor(sex)2", "coef"]) and semi.index[1] == "mmr1"
 
 
 def test_compare_with_r_differences_and_errors() -> None:
@@ -340,9 +340,9 @@ def test_compare_with_r_differences_and_errors() -> None:
     ours.loc["mmr2", "coef"] += 1e-3
     ours.loc["mmr3", "se"] -= 2e-3
     t = T.compare_with_r("semisccs_itp.mod2", ours)
-    assert math.isnan(t.at["factor(sex)2", "largest |difference|"])
-    assert t.at["mmr2", "largest |difference|"] == pytest.approx(1e-3)
-    assert t.at["mmr3", "largest |difference|"] == pytest.approx(2e-3)
+    assert math.isnan(t.loc["factor(sex)2", "largest |difference|"])
+    assert t.loc["mmr2", "largest |difference|"] == pytest.approx(1e-3)
+    assert t.loc["mmr3", "largest |difference|"] == pytest.approx(2e-3)
     assert t["largest |difference|"].max() == pytest.approx(2e-3)
     with pytest.raises(ValueError, match="not on both sides"):
         T.compare_with_r("semisccs_itp.mod2", ours.drop(index="mmr1"))
