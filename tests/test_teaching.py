@@ -349,3 +349,52 @@ def test_compare_with_r_differences_and_errors() -> None:
     ours.loc["mmr1", "coef"] = np.nan
     with pytest.raises(ValueError, match="NA on one side"):
         T.compare_with_r("semisccs_itp.mod2", ours)
+
+
+# --------------------------------------------------------------------------------------------
+# Time effects and time-related exposure (chapter t8)
+# --------------------------------------------------------------------------------------------
+def test_time_effect_shapes_the_event_rate() -> None:
+    """Rate ratio 4 in days 0-99, 1 from day 100 on (a step made of two linear pieces): the
+    event counts in the two periods follow the closed form (4 SE)."""
+    sc = T.Scenario(n_individuals=20000, rate_per_year=1.0, irr=1.0, frailty_shape=None,
+                    obs_days=(400, 400), time_log_rr=((99, math.log(4)), (100, 0.0)))
+    ev = T.simulate_cohorts(sc, seed=8).events
+    rate = 1.0 / T.DAYS_PER_YEAR * 20000
+    # t < 99 at 4; on 99 <= t < 100 the log ratio falls linearly: integral (4 - 1) / log 4
+    early_expected = rate * (99 * 4 + (4 - 1) / math.log(4))
+    late_expected = rate * 300
+    early = (ev["day"] < 100).sum()
+    late = (ev["day"] >= 100).sum()
+    assert abs(early - early_expected) < 4 * math.sqrt(early_expected)
+    assert abs(late - late_expected) < 4 * math.sqrt(late_expected)
+    assert T.time_effect(sc, [0, 99, 99.5, 100, 500]).tolist() == pytest.approx(
+        [math.log(4), math.log(4), math.log(4) / 2, 0.0, 0.0])
+
+
+def test_exposure_start_share_and_default_unchanged() -> None:
+    """Exposure starts in the given share of observation; the default (0, 1) reproduces the
+    generator's earlier draws exactly (same seed, same individuals)."""
+    sc = T.Scenario(n_individuals=3000, obs_days=(300, 600), exposure_start_share=(0.5, 0.75))
+    ind = T.simulate_cohorts(sc, seed=3).individuals
+    length = ind["obs_end"] + 1
+    assert (ind["exp_start"] >= np.floor(0.5 * length)).all()
+    assert (ind["exp_start"] < 0.75 * length).all()
+    assert (ind["exp_start"] / length).quantile(0.5) == pytest.approx(0.625, abs=0.01)
+    a = T.simulate_cohorts(T.Scenario(n_individuals=200), seed=9)
+    b = T.simulate_cohorts(T.Scenario(n_individuals=200, exposure_start_share=(0.0, 1.0)),
+                           seed=9)
+    pd.testing.assert_frame_equal(a.individuals, b.individuals)
+    pd.testing.assert_frame_equal(a.events, b.events)
+
+
+def test_to_intervals_keeps_covariates() -> None:
+    """Hand-worked: individual 0 of the tiny cohorts (days 0-99, exposed 40-69) with an age
+    cut at day 50 has the rows 0-39, 40-49, 50-69, 70-99 and age groups 1, 1, 2, 2."""
+    from analysis.sccs.intervals import AgeGroups
+
+    iv = T.to_intervals(_tiny_cohorts(), covariates=[AgeGroups((50,), name="time")])
+    one = iv[(iv["rep"] == 0) & (iv["id"] == 0)]
+    assert one["start"].tolist() == [0, 40, 50, 70]
+    assert one["time"].tolist() == [1, 1, 2, 2]
+    assert one["exposed"].tolist() == [0, 1, 1, 0]

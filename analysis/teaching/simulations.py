@@ -62,6 +62,7 @@ __all__ = [
     "scenario_intervals",
     "simulate_cohorts",
     "summarise",
+    "time_effect",
     "to_intervals",
     "wald_power",
 ]
@@ -108,6 +109,14 @@ class Scenario:
         The first event multiplies the rate of early end by this hazard ratio (1 = the end of
         observation does not depend on events; > 1 = the event raises the risk of death or
         loss to follow-up). Only the first event changes the rate.
+    time_log_rr:
+        A time effect shared by everyone (age, calendar time or time on treatment, on the
+        scenario's day axis): points ``(day, log rate ratio)``, linearly interpolated and
+        constant beyond the first and last point; ``()`` for none.
+    exposure_start_share:
+        The exposure starts (when no event prompts it) at a uniform share of the observation
+        period in this range: ``(0, 1)`` anywhere, ``(0.5, 1)`` in its second half (an
+        exposure that is more common at older ages or later in treatment).
     """
 
     n_individuals: int = 100
@@ -122,6 +131,8 @@ class Scenario:
     trigger_delay: tuple[int, int] = (1, 30)
     end_rate_per_year: float = 0.0
     end_hr_after_event: float = 1.0
+    time_log_rr: tuple[tuple[int, float], ...] = ()
+    exposure_start_share: tuple[float, float] = (0.0, 1.0)
 
     def with_(self, **changes: Any) -> Scenario:
         """A copy with some parameters changed."""
@@ -218,12 +229,17 @@ def simulate_cohorts(
         lp = logit + s.selection * np.log(frailty)
         exposed = rng.random(n) < 1.0 / (1.0 + np.exp(-lp))
     dur = rng.integers(s.exposure_days[0], s.exposure_days[1] + 1, size=n)
-    random_start = (rng.random(n) * obs_len).astype(np.int64)
+    lo, hi = s.exposure_start_share
+    random_start = ((lo + (hi - lo) * rng.random(n)) * obs_len).astype(np.int64)
 
     # baseline Poisson process: counts, then uniform continuous times -> days
-    counts = rng.poisson(frailty * rate_day * obs_len)
+    top = max(v for _, v in s.time_log_rr) if s.time_log_rr else 0.0
+    counts = rng.poisson(frailty * rate_day * obs_len * math.exp(top))
     owner = np.repeat(np.arange(n), counts)
     t = rng.random(len(owner)) * obs_len[owner]
+    if s.time_log_rr:  # thin to the time effect (rate ratio exp(f(t)) <= exp(top))
+        keep = rng.random(len(t)) < np.exp(time_effect(s, t) - top)
+        owner, t = owner[keep], t[keep]
     order = np.lexsort((t, owner))
     owner, t = owner[order], t[order]
     day = np.floor(t).astype(np.int64)
@@ -289,6 +305,24 @@ def simulate_cohorts(
     return TeachingCohorts(individuals=individuals, events=events, scenario=s, n_reps=n_reps)
 
 
+def time_effect(scenario: Scenario, t: np.ndarray | Sequence[float]) -> np.ndarray:
+    """The scenario's log rate ratio at times ``t`` (days): ``time_log_rr`` interpolated.
+
+    Examples
+    --------
+    >>> sc = Scenario(time_log_rr=((0, 1.0), (100, 0.0)))
+    >>> time_effect(sc, [0, 50, 100, 400]).tolist()
+    [1.0, 0.5, 0.0, 0.0]
+    """
+    t = np.asarray(t, dtype=float)
+    if not scenario.time_log_rr:
+        return np.zeros_like(t)
+    x, y = zip(*scenario.time_log_rr, strict=True)
+    if np.any(np.diff(x) <= 0):
+        raise ValueError(f"time_log_rr: days must increase, got {x}")
+    return np.interp(t, np.asarray(x, float), np.asarray(y, float))
+
+
 def _early_end(rng: np.random.Generator, s: Scenario, owner: np.ndarray, day: np.ndarray,
                planned_end: np.ndarray) -> np.ndarray:
     """Last observed day under event-dependent early end (see :func:`simulate_cohorts`).
@@ -317,6 +351,7 @@ def to_intervals(
     pre_window: int = 0,
     cases_only: bool = True,
     exposed_only: bool = False,
+    covariates: Sequence[Any] = (),
 ) -> pd.DataFrame:
     """Per-individual intervals of constant exposure, in the engine's input format.
 
@@ -329,7 +364,10 @@ def to_intervals(
     ``cases_only`` (default) only individuals with at least one event are kept: the others
     contribute nothing to the SCCS likelihood. With ``exposed_only`` only individuals exposed
     within their observation period are kept (the "IVIG group"; the never-exposed add a
-    constant to the likelihood).
+    constant to the likelihood). ``covariates`` (e.g.
+    :class:`analysis.sccs.intervals.AgeGroups`, or the ``covariate`` of a smooth term of
+    :mod:`analysis.sccs.smooth`, on the scenario's day axis) are passed to the builder and their
+    columns kept.
     """
     ind = cohorts.individuals
     n = int(ind["id"].max()) + 1
@@ -343,6 +381,7 @@ def to_intervals(
         pd.DataFrame({"id": ev["rep"].to_numpy() * n + ev["id"].to_numpy(),
                       "day": ev["day"].to_numpy()}),
         [Exposure("exposed", expo, windows=((0, None),), pre_window=pre_window or None)],
+        list(covariates),
         merge=True,
     )
     row_id = iv["id"].to_numpy()
@@ -357,6 +396,7 @@ def to_intervals(
             "exposed": (iv["exposed"].to_numpy() > 0).astype(np.int64),
             "pre": (iv["exposed_pre"].to_numpy().astype(np.int64) if pre_window > 0
                     else np.zeros(len(iv), dtype=np.int64)),
+            **{c.name: iv[c.name].to_numpy() for c in covariates},
         }
     )
     keep = np.ones(len(out), dtype=bool)
