@@ -251,8 +251,8 @@ book.glue_value("t3_events_per_case", float(per_case.mean()))
 # ({glue:text}`t3_events_per_case:.1f` on average), so first infections are not a valid SCCS
 # there, with or without the 2009 estimator. We therefore simulate rarer events with the same
 # mechanism (think of severe infections), in more patients, and analyse the *same* studies four
-# ways: the standard SCCS, the two pre-exposure windows of the paper, and the 2009 estimator (one
-# fit per study, about a fiftieth of a second each, with a progress bar).
+# ways: the standard SCCS, the two pre-exposure windows of the paper, and the 2009 estimator (it
+# has no batched form: one fit per study, with a progress bar).
 
 # %%
 rare = scenario.with_(rate_per_year=0.25, n_individuals=600)

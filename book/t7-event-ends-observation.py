@@ -136,9 +136,9 @@ book.publish_table(
 # replaces the length of each interval by a *weight*: the probability of the observed end of
 # observation had the event happened in that interval. Four parametric models of the time to the
 # end of observation compete (exponential mixed with a Weibull or a gamma, in age or in time since
-# the event: EWA, EWI, EGA, EGI), and the one with the smallest AIC gives the weights. The
-# censoring models are fitted by numerical optimisation for each study, which takes about a second;
-# there is no batched form, so we fit a smaller number of studies, one by one, with a progress bar.
+# the event: EWA, EWI, EGA, EGI), and the one with the smallest AIC gives the weights. The four
+# censoring models are fitted by numerical optimisation in every study, and there is no batched
+# form, so we fit a smaller number of studies, one by one, with a progress bar.
 
 # %%
 N_EXT = 10  # studies per strength for the extension (one numerical fit each)

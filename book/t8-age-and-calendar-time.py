@@ -49,8 +49,9 @@ SEED = 20260428
 #
 # The time axis is the day since the first daratumumab dose. The infection rate (the same for
 # everyone, up to a frailty) peaks in the second month, falls to a plateau by the sixth month and
-# rises again in the second year; IVIG starts somewhere in the last two thirds of each patient's
-# follow-up and truly lowers the rate to the paper's incidence rate ratio (IRR).
+# rises again in the second year; IVIG starts at a random time after the first
+# {glue:text}`t8_start_lo:.0f`% of each patient's follow-up and truly lowers the rate to the
+# paper's incidence rate ratio (IRR).
 
 # %%
 truth = float(book.paper("sccs_allgrade_irr"))
