@@ -256,3 +256,145 @@ def test_r_example_rebuilt_from_raw_data(name: str, term: str, coef: float, se: 
     assert fit.params[ours] == pytest.approx(coef, abs=1e-6)
     assert fit.bse[ours] == pytest.approx(se, abs=1e-6)
     assert len(ex.terms) == len(ex.reference["coefficients"])
+
+
+# --------------------------------------------------------------------------------------------
+# Event-dependent end of observation (chapter t7)
+# --------------------------------------------------------------------------------------------
+def test_early_end_without_events_is_exponential() -> None:
+    """No events: the observation ends early with probability 1 - exp(-rate * planned days)."""
+    sc = T.Scenario(n_individuals=20000, rate_per_year=1e-9, frailty_shape=None,
+                    obs_days=(730, 730), end_rate_per_year=0.3, end_hr_after_event=50.0)
+    ind = T.simulate_cohorts(sc, seed=2).individuals
+    p = 1 - math.exp(-0.3 * 729 / T.DAYS_PER_YEAR)  # floor(T0) < 729 <=> T0 < 729
+    assert abs(ind["censored"].mean() - p) < 4 * math.sqrt(p * (1 - p) / len(ind))
+    early = ind["censored"] == 1
+    assert (ind.loc[early, "obs_end"] < 729).all() and (ind.loc[~early, "obs_end"] == 729).all()
+    assert (ind["planned_end"] == 729).all()
+
+
+def test_early_end_after_first_event_has_the_raised_rate() -> None:
+    """After the first event the end comes at rate * hr: P(end - d >= k) = exp(-rate hr k)."""
+    rate, hr, k = 0.2, 10.0, 60
+    sc = T.Scenario(n_individuals=40000, rate_per_year=1.0, irr=1.0, frailty_shape=None,
+                    obs_days=(1000, 1000), end_rate_per_year=rate, end_hr_after_event=hr)
+    c = T.simulate_cohorts(sc, seed=4)
+    first = c.events.groupby(["rep", "id"])["day"].min()
+    ind = c.individuals.set_index(["rep", "id"]).loc[first.index]
+    room = ind["planned_end"] - first >= k
+    surv = (ind.loc[room, "obs_end"] - first[room]) >= k
+    p = math.exp(-rate * hr * k / T.DAYS_PER_YEAR)
+    assert room.sum() > 5000
+    assert abs(surv.mean() - p) < 4 * math.sqrt(p * (1 - p) / room.sum())
+    # nothing is observed after the end: events and exposure lie inside observation
+    last = c.events.groupby(["rep", "id"])["day"].max()
+    assert (last <= c.individuals.set_index(["rep", "id"]).loc[last.index, "obs_end"]).all()
+    all_ind = c.individuals
+    on = all_ind["exp_start"] >= 0
+    assert (all_ind.loc[on, "exp_end"] <= all_ind.loc[on, "obs_end"]).all()
+
+
+def test_no_early_end_by_default() -> None:
+    """end_rate_per_year = 0: observation runs to its planned end, nobody censored."""
+    ind = T.simulate_cohorts(T.Scenario(n_individuals=300), n_reps=2, seed=1).individuals
+    assert (ind["censored"] == 0).all() and (ind["obs_end"] == ind["planned_end"]).all()
+
+
+def test_first_events_only_and_replicate_tables() -> None:
+    c = _tiny_cohorts()
+    c.individuals["planned_end"] = c.individuals["obs_end"]
+    c.individuals["censored"] = [1, 0, 0]
+    f = T.first_events_only(c)
+    assert f.events.to_dict("list") == {"rep": [0, 0, 1], "id": [0, 1, 0], "day": [5, 30, 3]}
+    x = T.replicate_tables(f, 0, offset_days=1000)
+    assert x["observation"].to_dict("list") == {
+        "id": [0, 1], "start": [1000, 1000], "end": [1099, 1059], "censored": [1, 0]}
+    assert x["events"].to_dict("list") == {"id": [0, 1], "day": [1005, 1030]}
+    assert x["exposure"].to_dict("list") == {"id": [0], "day": [1040], "end": [1069]}
+
+
+def test_progress_map_final_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert T.progress_map(lambda x: x + 1, [1, 2, 3], desc="ext",
+                          progress_file="final") == [2, 3, 4]
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("ext: 100%") and "3/3" in out[0]
+
+
+# --------------------------------------------------------------------------------------------
+# R beside Python (chapter t9)
+# --------------------------------------------------------------------------------------------
+def test_r_coefficients_read_both_reference_files() -> None:
+    """Values typed in from the reference files: sccs-r standardsccs_itp.mod1 mmr1 coef
+    1.509563 (README headline), sccs-r-ext semisccs_itp.mod2 factor(sex)2 "NA"."""
+    itp = T.r_coefficients("standardsccs_itp.mod1")
+    assert list(itp.index) == ["mmr1"] and itp.loc["mmr1", "coef"] == pytest.approx(1.509563,
+                                                                                   abs=1e-6)
+    semi = T.r_coefficients("semisccs_itp.mod2")
+    assert math.isnan(semi.loc["factor(sex)2", "coef"]) and semi.index[1] == "mmr1"
+
+
+def test_compare_with_r_differences_and_errors() -> None:
+    ref = T.r_coefficients("semisccs_itp.mod2")
+    ours = ref.copy()
+    ours.loc["factor(sex)2", "se"] = np.nan
+    ours.loc["mmr2", "coef"] += 1e-3
+    ours.loc["mmr3", "se"] -= 2e-3
+    t = T.compare_with_r("semisccs_itp.mod2", ours)
+    assert math.isnan(t.loc["factor(sex)2", "largest |difference|"])
+    assert t.loc["mmr2", "largest |difference|"] == pytest.approx(1e-3)
+    assert t.loc["mmr3", "largest |difference|"] == pytest.approx(2e-3)
+    assert t["largest |difference|"].max() == pytest.approx(2e-3)
+    with pytest.raises(ValueError, match="not on both sides"):
+        T.compare_with_r("semisccs_itp.mod2", ours.drop(index="mmr1"))
+    ours.loc["mmr1", "coef"] = np.nan
+    with pytest.raises(ValueError, match="NA on one side"):
+        T.compare_with_r("semisccs_itp.mod2", ours)
+
+
+# --------------------------------------------------------------------------------------------
+# Time effects and time-related exposure (chapter t8)
+# --------------------------------------------------------------------------------------------
+def test_time_effect_shapes_the_event_rate() -> None:
+    """Rate ratio 4 in days 0-99, 1 from day 100 on (a step made of two linear pieces): the
+    event counts in the two periods follow the closed form (4 SE)."""
+    sc = T.Scenario(n_individuals=20000, rate_per_year=1.0, irr=1.0, frailty_shape=None,
+                    obs_days=(400, 400), time_log_rr=((99, math.log(4)), (100, 0.0)))
+    ev = T.simulate_cohorts(sc, seed=8).events
+    rate = 1.0 / T.DAYS_PER_YEAR * 20000
+    # t < 99 at 4; on 99 <= t < 100 the log ratio falls linearly: integral (4 - 1) / log 4
+    early_expected = rate * (99 * 4 + (4 - 1) / math.log(4))
+    late_expected = rate * 300
+    early = (ev["day"] < 100).sum()
+    late = (ev["day"] >= 100).sum()
+    assert abs(early - early_expected) < 4 * math.sqrt(early_expected)
+    assert abs(late - late_expected) < 4 * math.sqrt(late_expected)
+    assert T.time_effect(sc, [0, 99, 99.5, 100, 500]).tolist() == pytest.approx(
+        [math.log(4), math.log(4), math.log(4) / 2, 0.0, 0.0])
+
+
+def test_exposure_start_share_and_default_unchanged() -> None:
+    """Exposure starts in the given share of observation; the default (0, 1) reproduces the
+    generator's earlier draws exactly (same seed, same individuals)."""
+    sc = T.Scenario(n_individuals=3000, obs_days=(300, 600), exposure_start_share=(0.5, 0.75))
+    ind = T.simulate_cohorts(sc, seed=3).individuals
+    length = ind["obs_end"] + 1
+    assert (ind["exp_start"] >= np.floor(0.5 * length)).all()
+    assert (ind["exp_start"] < 0.75 * length).all()
+    assert (ind["exp_start"] / length).quantile(0.5) == pytest.approx(0.625, abs=0.01)
+    a = T.simulate_cohorts(T.Scenario(n_individuals=200), seed=9)
+    b = T.simulate_cohorts(T.Scenario(n_individuals=200, exposure_start_share=(0.0, 1.0)),
+                           seed=9)
+    pd.testing.assert_frame_equal(a.individuals, b.individuals)
+    pd.testing.assert_frame_equal(a.events, b.events)
+
+
+def test_to_intervals_keeps_covariates() -> None:
+    """Hand-worked: individual 0 of the tiny cohorts (days 0-99, exposed 40-69) with an age
+    cut at day 50 has the rows 0-39, 40-49, 50-69, 70-99 and age groups 1, 1, 2, 2."""
+    from analysis.sccs.intervals import AgeGroups
+
+    iv = T.to_intervals(_tiny_cohorts(), covariates=[AgeGroups((50,), name="time")])
+    one = iv[(iv["rep"] == 0) & (iv["id"] == 0)]
+    assert one["start"].tolist() == [0, 40, 50, 70]
+    assert one["time"].tolist() == [1, 1, 2, 2]
+    assert one["exposed"].tolist() == [0, 1, 1, 0]

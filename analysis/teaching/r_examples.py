@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis import DATA_DIR
@@ -89,3 +90,69 @@ def r_interval_file(name: str) -> pd.DataFrame:
     """The interval table R's ``formatdata`` built for example ``name`` (one row per event and
     interval, R's layout), as stored in ``intervals/<name>.csv.gz``."""
     return pd.read_csv(R_DIR / "intervals" / f"{name}.csv.gz")
+
+
+#: Folder of the R SCCS extension reference suite (semisccs, eventdepenexp, eventdepenobs,
+#: samplesize).
+EXT_DIR = DATA_DIR / "external" / "sccs-r-ext"
+
+
+@cache
+def ext_reference() -> dict:
+    """The R SCCS 1.7 extension suite (``sccs-r-ext/reference.json``; read once)."""
+    return json.loads((EXT_DIR / "reference.json").read_text())
+
+
+def r_dataset(name: str) -> pd.DataFrame:
+    """An R example dataset (``itpdat``, ``rotdat``, ...) as R's ``data()`` reads it: every
+    column as stored, numeric where it is numeric (the extension suite's folder first)."""
+    path = EXT_DIR / "data" / f"{name}.csv"
+    return pd.read_csv(path if path.exists() else R_DIR / "data" / f"{name}.csv")
+
+
+def r_call(example: str) -> str:
+    """The R call of a documented example, as stored in its ``reference.json``."""
+    base = reference()["examples"]
+    return base[example]["call"] if example in base else ext_reference()[example]["call"]
+
+
+def r_coefficients(example: str) -> pd.DataFrame:
+    """R's estimates of a documented model example, indexed by R's term: ``coef``, ``se``.
+
+    From ``sccs-r/reference.json`` (``standardsccs``, ``lrtsccs`` models) or
+    ``sccs-r-ext/reference.json`` (``semisccs``, ``eventdepenexp``, ``eventdepenobs``); R's
+    ``NA`` (an aliased term) is NaN.
+    """
+    base = reference()["examples"]
+    if example in base:
+        rows = base[example]["coefficients"]
+        df = pd.DataFrame({"coef": [c["coef"] for c in rows], "se": [c["se"] for c in rows]},
+                          index=[c["term"] for c in rows])
+    else:
+        e = ext_reference()[example]
+        df = pd.DataFrame({"coef": e["coef"], "se": e["se"]}, index=e["term"])
+    df.index.name = "term"
+    return df.apply(pd.to_numeric, errors="coerce").astype(float)
+
+
+def compare_with_r(example: str, summary: pd.DataFrame) -> pd.DataFrame:
+    """R's and our estimates side by side, one row per R term.
+
+    ``summary``: our table (:attr:`analysis.sccs.r.RFit.summary`, indexed by R's term names,
+    columns ``coef`` and ``se``). Returns ``R coef, Python coef, R se, Python se,
+    largest |difference|`` (of coef and se; NaN for a term both report as aliased: R's
+    ``NA`` coefficient, whose standard error R stores as 0). A term missing on either side, or
+    aliased on one side only, is an error, not a silent gap.
+    """
+    ref = r_coefficients(example)
+    missing = sorted(set(ref.index) ^ set(summary.index))
+    if missing:
+        raise ValueError(f"{example}: terms not on both sides: {missing}")
+    ours = summary.loc[ref.index, ["coef", "se"]].astype(float)
+    aliased = ref["coef"].isna()  # R stores se 0 for an aliased term, we NaN
+    if (ours["coef"].isna() != aliased).any():
+        raise ValueError(f"{example}: a coefficient is NA on one side only")
+    diff = np.maximum((ours["coef"] - ref["coef"]).abs(), (ours["se"] - ref["se"]).abs())
+    diff[aliased] = np.nan
+    return pd.DataFrame({"R coef": ref["coef"], "Python coef": ours["coef"], "R se": ref["se"],
+                         "Python se": ours["se"], "largest |difference|": diff})

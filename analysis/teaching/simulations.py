@@ -8,7 +8,12 @@ simulations are tested (``tests/test_teaching.py``):
   individuals): a Poisson event process per individual with a gamma frailty, one exposed block per
   exposed individual (an "IVIG course"), an optional selection of frail individuals into
   exposure (confounding by indication) and an optional event-triggered exposure start
-  (event-dependent exposure, infections prompting IVIG);
+  (event-dependent exposure, infections prompting IVIG) and an optional early end of
+  observation whose rate the first event raises (event-dependent observation: death or loss to
+  follow-up after an infection);
+* :func:`first_events_only` and :func:`replicate_tables` -- first events, and one cohort's
+  tables for the method's extensions (no batched form), fitted one by one with
+  :func:`progress_map` and its progress bar;
 * :func:`to_intervals` -- the per-individual interval table the SCCS engine
   (:class:`analysis.sccs.SCCS`) reads: ``rep, id, start, end, days, events, exposed, pre`` (with an
   optional pre-exposure window), built by the library's interval builder
@@ -31,7 +36,8 @@ function is deterministic given its ``seed``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,11 +54,15 @@ __all__ = [
     "between_group_rate_ratio",
     "coverage",
     "first_cases",
+    "first_events_only",
     "monte_carlo",
+    "progress_map",
+    "replicate_tables",
     "sccs_information",
     "scenario_intervals",
     "simulate_cohorts",
     "summarise",
+    "time_effect",
     "to_intervals",
     "wald_power",
 ]
@@ -91,6 +101,22 @@ class Scenario:
         event dependence (start uniform over the observation period).
     trigger_delay:
         Inclusive range of the delay (days) from the prompting event to the start of exposure.
+    end_rate_per_year:
+        Event-dependent end of observation (death, loss to follow-up): observation ends early
+        at this rate per person-year before an individual's first event; 0 = every observation
+        period runs to its planned end (no early end at all).
+    end_hr_after_event:
+        The first event multiplies the rate of early end by this hazard ratio (1 = the end of
+        observation does not depend on events; > 1 = the event raises the risk of death or
+        loss to follow-up). Only the first event changes the rate.
+    time_log_rr:
+        A time effect shared by everyone (age, calendar time or time on treatment, on the
+        scenario's day axis): points ``(day, log rate ratio)``, linearly interpolated and
+        constant beyond the first and last point; ``()`` for none.
+    exposure_start_share:
+        The exposure starts (when no event prompts it) at a uniform share of the observation
+        period in this range: ``(0, 1)`` anywhere, ``(0.5, 1)`` in its second half (an
+        exposure that is more common at older ages or later in treatment).
     """
 
     n_individuals: int = 100
@@ -103,6 +129,10 @@ class Scenario:
     selection: float = 0.0
     trigger_prob: float = 0.0
     trigger_delay: tuple[int, int] = (1, 30)
+    end_rate_per_year: float = 0.0
+    end_hr_after_event: float = 1.0
+    time_log_rr: tuple[tuple[int, float], ...] = ()
+    exposure_start_share: tuple[float, float] = (0.0, 1.0)
 
     def with_(self, **changes: Any) -> Scenario:
         """A copy with some parameters changed."""
@@ -114,7 +144,9 @@ class TeachingCohorts:
     """Many simulated dated cohorts, stacked (``rep`` numbers the cohort, ``id`` the individual).
 
     ``individuals``: rep, id, frailty, obs_end, exposed (bool), exp_start, exp_end (inclusive
-    days; -1 when not exposed or when the exposure falls after the end of observation).
+    days; -1 when not exposed or when the exposure falls after the end of observation),
+    planned_end (the end of observation had nothing cut it short) and censored (1 when
+    observation ended early, before ``planned_end``; R's ``censor``).
     ``events``: rep, id, day (sorted). All days count from each individual's day 0.
     """
 
@@ -164,6 +196,14 @@ def simulate_cohorts(
     independent increments, this stays exact when the exposure start depends on earlier events
     (``trigger_prob > 0``): the start depends only on events before it, and thinning acts only
     after it.
+
+    With ``end_rate_per_year > 0`` the observation period can end early: an exponential time
+    ``T0`` at that rate from day 0; if ``T0`` falls before the day of the first event, the
+    individual's observation ends on day ``floor(T0)`` (no event observed); otherwise it ends
+    ``floor(d + T1)`` with ``d`` the first event's day and ``T1`` exponential at the rate times
+    ``end_hr_after_event`` (memorylessness makes this the piecewise-constant hazard). Events
+    and exposure after the end are dropped. This is exact because the end depends only on the
+    past, and the event process before the end is the one without early end.
     """
     s = scenario
     if n_reps < 1 or s.n_individuals < 1:
@@ -189,12 +229,17 @@ def simulate_cohorts(
         lp = logit + s.selection * np.log(frailty)
         exposed = rng.random(n) < 1.0 / (1.0 + np.exp(-lp))
     dur = rng.integers(s.exposure_days[0], s.exposure_days[1] + 1, size=n)
-    random_start = (rng.random(n) * obs_len).astype(np.int64)
+    lo, hi = s.exposure_start_share
+    random_start = ((lo + (hi - lo) * rng.random(n)) * obs_len).astype(np.int64)
 
     # baseline Poisson process: counts, then uniform continuous times -> days
-    counts = rng.poisson(frailty * rate_day * obs_len)
+    top = max(v for _, v in s.time_log_rr) if s.time_log_rr else 0.0
+    counts = rng.poisson(frailty * rate_day * obs_len * math.exp(top))
     owner = np.repeat(np.arange(n), counts)
     t = rng.random(len(owner)) * obs_len[owner]
+    if s.time_log_rr:  # thin to the time effect (rate ratio exp(f(t)) <= exp(top))
+        keep = rng.random(len(t)) < np.exp(time_effect(s, t) - top)
+        owner, t = owner[keep], t[keep]
     order = np.lexsort((t, owner))
     owner, t = owner[order], t[order]
     day = np.floor(t).astype(np.int64)
@@ -232,19 +277,69 @@ def simulate_cohorts(
         o = np.lexsort((day, owner))
         owner, day = owner[o], day[o]
 
+    planned_end = obs_len - 1
+    obs_end = planned_end
+    if s.end_rate_per_year > 0:
+        obs_end = _early_end(rng, s, owner, day, planned_end)
+        keep = day <= obs_end[owner]
+        owner, day = owner[keep], day[keep]
+        inside = exp_start >= 0
+        inside &= exp_start <= obs_end
+        exp_start = np.where(inside, exp_start, -1)
+        exp_end = np.where(inside, np.minimum(exp_end, obs_end), -1)
+
     individuals = pd.DataFrame(
         {
             "rep": rep,
             "id": ids,
             "frailty": frailty,
-            "obs_end": obs_len - 1,
+            "obs_end": obs_end,
             "exposed": exposed,
             "exp_start": exp_start,
             "exp_end": exp_end,
+            "planned_end": planned_end,
+            "censored": (obs_end < planned_end).astype(np.int64),
         }
     )
     events = pd.DataFrame({"rep": rep[owner], "id": ids[owner], "day": day})
     return TeachingCohorts(individuals=individuals, events=events, scenario=s, n_reps=n_reps)
+
+
+def time_effect(scenario: Scenario, t: np.ndarray | Sequence[float]) -> np.ndarray:
+    """The scenario's log rate ratio at times ``t`` (days): ``time_log_rr`` interpolated.
+
+    Examples
+    --------
+    >>> sc = Scenario(time_log_rr=((0, 1.0), (100, 0.0)))
+    >>> time_effect(sc, [0, 50, 100, 400]).tolist()
+    [1.0, 0.5, 0.0, 0.0]
+    """
+    t = np.asarray(t, dtype=float)
+    if not scenario.time_log_rr:
+        return np.zeros_like(t)
+    x, y = zip(*scenario.time_log_rr, strict=True)
+    if np.any(np.diff(x) <= 0):
+        raise ValueError(f"time_log_rr: days must increase, got {x}")
+    return np.interp(t, np.asarray(x, float), np.asarray(y, float))
+
+
+def _early_end(rng: np.random.Generator, s: Scenario, owner: np.ndarray, day: np.ndarray,
+               planned_end: np.ndarray) -> np.ndarray:
+    """Last observed day under event-dependent early end (see :func:`simulate_cohorts`).
+
+    ``owner``/``day``: the events, sorted by (owner, day); returns ``min(planned_end, end)``.
+    """
+    if s.end_hr_after_event <= 0:
+        raise ValueError(f"end_hr_after_event must be > 0, got {s.end_hr_after_event}")
+    n = len(planned_end)
+    first = np.full(n, np.inf)
+    uniq, pos = np.unique(owner, return_index=True)
+    first[uniq] = day[pos]
+    rate = s.end_rate_per_year / DAYS_PER_YEAR
+    t0 = rng.exponential(1.0 / rate, size=n)
+    t1 = rng.exponential(1.0 / (rate * s.end_hr_after_event), size=n)
+    end = np.where(t0 < first, t0, first + t1)
+    return np.minimum(planned_end, np.floor(np.minimum(end, 1e12)).astype(np.int64))
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,6 +351,7 @@ def to_intervals(
     pre_window: int = 0,
     cases_only: bool = True,
     exposed_only: bool = False,
+    covariates: Sequence[Any] = (),
 ) -> pd.DataFrame:
     """Per-individual intervals of constant exposure, in the engine's input format.
 
@@ -268,7 +364,10 @@ def to_intervals(
     ``cases_only`` (default) only individuals with at least one event are kept: the others
     contribute nothing to the SCCS likelihood. With ``exposed_only`` only individuals exposed
     within their observation period are kept (the "IVIG group"; the never-exposed add a
-    constant to the likelihood).
+    constant to the likelihood). ``covariates`` (e.g.
+    :class:`analysis.sccs.intervals.AgeGroups`, or the ``covariate`` of a smooth term of
+    :mod:`analysis.sccs.smooth`, on the scenario's day axis) are passed to the builder and their
+    columns kept.
     """
     ind = cohorts.individuals
     n = int(ind["id"].max()) + 1
@@ -282,6 +381,7 @@ def to_intervals(
         pd.DataFrame({"id": ev["rep"].to_numpy() * n + ev["id"].to_numpy(),
                       "day": ev["day"].to_numpy()}),
         [Exposure("exposed", expo, windows=((0, None),), pre_window=pre_window or None)],
+        list(covariates),
         merge=True,
     )
     row_id = iv["id"].to_numpy()
@@ -296,6 +396,7 @@ def to_intervals(
             "exposed": (iv["exposed"].to_numpy() > 0).astype(np.int64),
             "pre": (iv["exposed_pre"].to_numpy().astype(np.int64) if pre_window > 0
                     else np.zeros(len(iv), dtype=np.int64)),
+            **{c.name: iv[c.name].to_numpy() for c in covariates},
         }
     )
     keep = np.ones(len(out), dtype=bool)
@@ -306,6 +407,46 @@ def to_intervals(
     if exposed_only:
         keep &= has[np.searchsorted(gid, row_id)]
     return out[keep].reset_index(drop=True)
+
+
+def first_events_only(cohorts: TeachingCohorts) -> TeachingCohorts:
+    """The same cohorts with only each individual's first event.
+
+    The extensions for event-dependent exposure and observation use first events only (they
+    model a non-recurrent event); the standard SCCS on the same data is then the like-for-like
+    comparison. First events of a *recurrent* event are a valid SCCS only when the event is
+    rare (otherwise the first event drifts towards the start of observation).
+    """
+    ev = cohorts.events
+    first = ev[~ev.duplicated(["rep", "id"], keep="first")].reset_index(drop=True)
+    return replace(cohorts, events=first)
+
+
+def replicate_tables(cohorts: TeachingCohorts, rep: int, *, offset_days: int = 0
+                     ) -> dict[str, pd.DataFrame]:
+    """The library's inputs for cohort ``rep``, cases only (individuals with an event).
+
+    Returns ``observation`` (``id, start, end, censored``; R's ``astart, aend, censor``),
+    ``events`` (``id, day``) and ``exposure`` (``id, day, end``: the exposed block of each
+    case exposed within observation; an :class:`analysis.sccs.intervals.Exposure` with
+    ``windows=((0, None),)`` reads it, and :func:`analysis.sccs.eventdep_exposure.
+    fit_eventdep_exposure` with a ``dose`` column of 1). ``id`` is the individual's number.
+    All days are shifted by ``offset_days`` (an age at the start of observation: the censoring
+    models of :func:`analysis.sccs.eventdep_observation.fit_eventdep_observation` read days as
+    ages, and their "age" forms need ages above 0).
+    """
+    ind = cohorts.individuals[cohorts.individuals["rep"] == rep]
+    ev = cohorts.events[cohorts.events["rep"] == rep]
+    ind = ind[ind["id"].isin(ev["id"])]
+    observation = pd.DataFrame({"id": ind["id"].to_numpy(), "start": offset_days,
+                                "end": ind["obs_end"].to_numpy() + offset_days,
+                                "censored": ind["censored"].to_numpy()})
+    on = ind[ind["exp_start"] >= 0]
+    exposure = pd.DataFrame({"id": on["id"].to_numpy(),
+                             "day": on["exp_start"].to_numpy() + offset_days,
+                             "end": on["exp_end"].to_numpy() + offset_days})
+    events = pd.DataFrame({"id": ev["id"].to_numpy(), "day": ev["day"].to_numpy() + offset_days})
+    return {"observation": observation, "events": events, "exposure": exposure}
 
 
 def between_group_rate_ratio(cohorts: TeachingCohorts) -> pd.DataFrame:
@@ -375,24 +516,10 @@ def monte_carlo(
     speed (so the page is the same from build to build), because a static page cannot replay the
     carriage returns of a live bar.
     """
-    import io
-    import sys
-
-    from tqdm import tqdm
-
-    final = isinstance(progress_file, str) and progress_file == "final"
-    if final:
-        progress_file = io.StringIO()
-
     terms = list(terms)
     frames = []
     n_batches = math.ceil(n_reps / batch_size)
-    # the book's final line carries no timing (elapsed, rate): two builds print the same text
-    bar_format = "{l_bar}{bar}| {n_fmt}/{total_fmt} {unit}s" if final else None
-    with tqdm(
-        total=n_reps, desc=desc, disable=not progress, unit="cohort", mininterval=1.0,
-        file=sys.stderr if progress_file is None else progress_file, bar_format=bar_format,
-    ) as bar:
+    with _progress_bar(n_reps, desc, progress, progress_file) as bar:
         for b in range(n_batches):
             n = min(batch_size, n_reps - b * batch_size)
             rng = np.random.default_rng([seed, b])
@@ -410,10 +537,57 @@ def monte_carlo(
             part["rep"] += b * batch_size
             frames.append(part)
             bar.update(n)
+    return pd.concat(frames, ignore_index=True)
+
+
+@contextmanager
+def _progress_bar(total: int, desc: str, progress: bool, progress_file: Any) -> Iterator[Any]:
+    """The chapters' ``tqdm`` bar (see :func:`monte_carlo` for ``progress_file="final"``)."""
+    import io
+    import sys
+
+    from tqdm import tqdm
+
+    final = isinstance(progress_file, str) and progress_file == "final"
+    if final:
+        progress_file = io.StringIO()
+    # the book's final line carries no timing (elapsed, rate): two builds print the same text
+    bar_format = "{l_bar}{bar}| {n_fmt}/{total_fmt} {unit}s" if final else None
+    with tqdm(
+        total=total, desc=desc, disable=not progress, unit="cohort", mininterval=1.0,
+        file=sys.stderr if progress_file is None else progress_file, bar_format=bar_format,
+    ) as bar:
+        yield bar
         if final and progress:
             bar.refresh()
             print(str(bar).strip())
-    return pd.concat(frames, ignore_index=True)
+
+
+def progress_map(
+    func: Callable[[Any], Any],
+    items: Sequence[Any],
+    *,
+    desc: str = "Monte Carlo",
+    progress: bool = True,
+    progress_file: Any = None,
+) -> list[Any]:
+    """``[func(x) for x in items]`` with the chapters' ``tqdm`` progress bar.
+
+    For the method's extensions that have no batched fitter (one fit per simulated cohort):
+    the bar is the one of :func:`monte_carlo`, with the same ``progress_file`` options
+    (``"final"``: one timing-free line on stdout, what the book's chapters use).
+
+    Examples
+    --------
+    >>> progress_map(lambda x: x * x, [1, 2, 3], progress=False)
+    [1, 4, 9]
+    """
+    out = []
+    with _progress_bar(len(items), desc, progress, progress_file) as bar:
+        for x in items:
+            out.append(func(x))
+            bar.update(1)
+    return out
 
 
 def coverage(lower: np.ndarray, upper: np.ndarray, truth: float) -> float:
