@@ -1,4 +1,4 @@
-"""Helpers for the real-browser tests of the built book (``tests/test_browser.py``).
+"""Helpers for the real-browser tests of the built book (``tests/book/test_browser.py``).
 
 What and why: the book is read in a browser, so it is tested in one. These helpers
 
@@ -14,7 +14,7 @@ What and why: the book is read in a browser, so it is tested in one. These helpe
 * check links offline against the files on disk (a link to ``page.html#anchor`` resolves when
   ``page.html`` exists and has an element with ``id="anchor"``).
 
-Nothing here knows the book's chapters; ``tests/test_browser.py`` holds the expectations.
+Nothing here knows the book's chapters; ``tests/book/test_browser.py`` holds the expectations.
 """
 
 from __future__ import annotations

@@ -179,7 +179,7 @@ def fit_many(
     -------
     BatchFit
         Per-replicate estimates equal to ``SCCS(tol=tol, max_iter=max_iter).fit`` on the
-        replicate's rows (to rounding; ``tests/test_sccs_batched.py`` checks it).
+        replicate's rows (to rounding; ``tests/sccs/test_sccs_batched.py`` checks it).
 
     Raises
     ------

@@ -18,7 +18,7 @@ id     days  events term columns (numeric: 0/1 dummies, ...)
 
 The R package SCCS instead duplicates the observation period once per event (one ``clogit``
 stratum per event, ``indivL``); both give the same likelihood (see :func:`conditional_loglik`),
-and ``tests/test_sccs_r.py`` checks it against R on every documented example.
+and ``tests/sccs/test_sccs_r.py`` checks it against R on every documented example.
 
 The fit is a few small steps (:meth:`SCCS.fit`): check the arguments, read the columns, keep
 and sort the cases and merge their rows with equal covariates, set terms with an infinite

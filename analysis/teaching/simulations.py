@@ -2,7 +2,7 @@
 
 The teaching chapters (``book/t*.md``) explain the SCCS method with small simulation studies whose
 truth is known. This module holds what they share, so that the chapters stay short and the
-simulations are tested (``tests/test_teaching.py``):
+simulations are tested (``tests/teaching/test_teaching.py``):
 
 * :func:`simulate_cohorts` -- many small *dated* cohorts at once (vectorised over replicates and
   individuals): a Poisson event process per individual with a gamma frailty, one exposed block per

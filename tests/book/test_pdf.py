@@ -23,7 +23,7 @@ import yaml
 
 from analysis.report import pdf
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.book,

@@ -219,7 +219,7 @@ def _check_html(html: Path) -> None:
 
 @pytest.fixture(scope="session")
 def default_build(tmp_path_factory: pytest.TempPathFactory):
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).parents[1]))
     from _book_build import shared_build
 
     return shared_build(tmp_path_factory)

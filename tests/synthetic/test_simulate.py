@@ -27,7 +27,7 @@ from analysis.synthetic.simulate import (
     write_cohort,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {e["id"]: e["value"] for sec in ("targets", "design_parameters", "derived")
            for e in yaml.safe_load((ROOT / "data/paper/targets.yaml").read_text())[sec]}
 FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")

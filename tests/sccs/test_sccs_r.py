@@ -27,7 +27,7 @@ import pytest
 
 from analysis.sccs import SCCS, conditional_loglik, dummies
 
-REF_DIR = Path(__file__).resolve().parents[1] / "data" / "external" / "sccs-r"
+REF_DIR = Path(__file__).resolve().parents[2] / "data" / "external" / "sccs-r"
 REF = json.loads((REF_DIR / "reference.json").read_text())
 EXAMPLES = sorted(
     k for k, v in REF["examples"].items() if (REF_DIR / v["intervals_file"]).exists()

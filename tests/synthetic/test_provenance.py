@@ -13,7 +13,7 @@ import pytest
 
 from analysis.synthetic.registry import SELECTION_TARGETS, planted, recording
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ("baseline", "events", "infections", "outcomes", "sampling", "simulate")
 
 

@@ -32,7 +32,7 @@ import nbclient
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 #: A cheap chapter with code, glue and a figure (a few seconds as a script).
 CHAPTER = "03-definitions"
 JUPYTER = Path(sys.executable).with_name("jupyter")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "analysis"
+PACKAGE = Path(__file__).resolve().parents[2] / "analysis"
 
 #: Lower layers first; a module may import from its own layer and from layers before it.
 LAYERS: tuple[str, ...] = ("sccs", "study", "paper", "synthetic", "teaching", "report", "cli")

@@ -1,7 +1,7 @@
 """``python -m analysis rsccs`` through a subprocess, as a user runs it (the many bad-input
 cases run in this process through ``analysis.cli.main.main``, which ``python -m analysis`` calls).
 
-The models of tests/test_sccs_rapi.py run from the command line give R's numbers (read from the
+The models of tests/sccs/test_sccs_rapi.py run from the command line give R's numbers (read from the
 R reference suites data/external/sccs-r and data/external/sccs-r-ext, which are R's output), and
 the same numbers as the Python API; CSV and Parquet input give identical results; bad input exits
 2 naming the file, row, column and rule, with nothing on stdout and no file written.
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 R_DIR = ROOT / "data" / "external" / "sccs-r"
 REF = json.loads((R_DIR / "reference.json").read_text())["examples"]
 EXT = json.loads((ROOT / "data" / "external" / "sccs-r-ext" / "reference.json").read_text())

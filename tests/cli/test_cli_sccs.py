@@ -1,6 +1,6 @@
 """Tests of ``python -m analysis sccs`` through a subprocess, as a user runs it.
 
-Expected numbers are worked out by hand (see tests/test_study.py for the same one-patient
+Expected numbers are worked out by hand (see tests/study/test_study.py for the same one-patient
 cohort): on IVIG 2 events / 30 days, observation 3 / 60 -> IRR 4/3; with a 30-day pre-window
 pre 1/19, on 2/30, off 2/41.
 """

@@ -3,7 +3,7 @@
 References: the paper's numbers read from data/paper/targets.yaml (independently of the code) and
 the issue's list of required calibration rows. The SCCS rows come from the project's engine
 (analysis.study / analysis.sccs), whose hand-worked cases and fixed-effects Poisson GLM checks
-live in tests/test_sccs.py.
+live in tests/sccs/test_sccs.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from analysis import SYNTHETIC_DIR
 from analysis.synthetic.calibration import COLUMNS, calibration_table
 from analysis.synthetic.simulate import simulate_cohort
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {e["id"]: e["value"] for sec in ("targets", "design_parameters", "derived")
            for e in yaml.safe_load((ROOT / "data/paper/targets.yaml").read_text())[sec]}
 
@@ -158,7 +158,7 @@ def test_ids_give_the_same_rows_and_fit_only_the_models_asked_for(canonical, mon
 def test_on_off_rates_are_means_of_per_patient_rates(canonical):
     """inconsistencies.md item 1: the paper's 1.78/3.10 are probably not pooled rates; the rows
     show the mean of per-patient rates (infection_rates' ``rate_mean``, worked by hand in
-    tests/test_study_descriptive.py) and quote the pooled rate in the note."""
+    tests/study/test_study_descriptive.py) and quote the pooled rate in the note."""
     from analysis.study.cohort import load_cohort
     from analysis.study.descriptive import infection_rates
 

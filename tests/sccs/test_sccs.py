@@ -16,7 +16,7 @@ import pytest
 
 from analysis.sccs import SCCS, SCCSError, SCCSResults, SCCSWarning, conditional_loglik, dummies
 
-REF_DIR = Path(__file__).resolve().parents[1] / "data" / "external" / "sccs-r"
+REF_DIR = Path(__file__).resolve().parents[2] / "data" / "external" / "sccs-r"
 
 
 def fit_quiet(data: pd.DataFrame, terms: list[str], **kw) -> SCCSResults:

@@ -28,7 +28,7 @@ import pytest
 
 from analysis.sccs import r
 
-ROOT = Path(__file__).resolve().parents[1] / "data" / "external"
+ROOT = Path(__file__).resolve().parents[2] / "data" / "external"
 R_DIR = ROOT / "sccs-r"
 REF = json.loads((R_DIR / "reference.json").read_text())
 

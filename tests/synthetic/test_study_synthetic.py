@@ -6,7 +6,7 @@ chance around that truth, so each test checks that the truth lies inside the est
 confidence interval (a test that fails for about one seed in a hundred per model, not for a
 correct pipeline on this fixed seed; a day-counting error of the size of one on-IVIG window per
 patient would move the estimates far outside it). The bias of the unadjusted estimate under this
-data-generating process is measured by the truth-recovery study (tests/test_recovery.py).
+data-generating process is measured by the truth-recovery study (tests/synthetic/test_recovery.py).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import pytest
 
 from analysis.report import exercises
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((REPO / "book").glob("t[0-9]*.md"))
 #: The teaching chapter that runs fastest (about 20 s as a script on the project's machine).
 CHEAPEST = REPO / "book" / "t6-classic-examples.md"

@@ -40,7 +40,7 @@ from _book_build import (
 
 @pytest.fixture(scope="session")
 def user_build(tmp_path_factory) -> UserBuild:
-    """The session's strict build on a user-like cohort (shared with tests/test_book.py)."""
+    """The session's strict build on a user-like cohort (shared with tests/book/test_book.py)."""
     built = user_cohort_build(tmp_path_factory)
     assert REPO not in built.cohort.parents
     assert built.book.ok, built.book.failure_report()
