@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# One BLAS thread: the models' matrices are small, and on a 2-core machine OpenBLAS's threads
+# contend with the kernels executing the chapters (the heavy teaching chapters run twice as fast).
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 JB := $(VENV)/bin/jupyter-book
 
 .PHONY: all venv book test test-fast lint data bench lock clean sync lab exercises pdf
