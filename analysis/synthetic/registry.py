@@ -6,7 +6,8 @@ Every generator module (:mod:`~analysis.synthetic.events`, :mod:`~analysis.synth
 :func:`analysis.paper.targets.target`. :func:`planted` returns the same value and records the id
 in every active :func:`recording`, so the list of *planted* targets
 (:data:`analysis.synthetic.provenance.PROVENANCE`) is what the generator actually reads, not a
-list typed by hand that could drift from the code. ``tests/synthetic/test_provenance.py`` checks that no
+list typed by hand that could drift from the code. ``tests/synthetic/test_provenance.py`` checks
+that no
 generator module reads a target any other way.
 
 :data:`SELECTION_TARGETS` are the calibration rows the seed search judges

@@ -503,7 +503,8 @@ def to_cohort(tables: CohortTables | dict[str, pd.DataFrame], name: str = "simul
     The fast path for studies that draw hundreds of cohorts (truth recovery): no CSV files, no
     validation. Each column gets the type :func:`analysis.study.cohort.load_cohort` gives it and
     floats are rounded to the decimals :func:`write_cohort` writes, so every analysis sees the
-    values a reader of the written files sees (``tests/synthetic/test_simulate.py`` checks the two paths
+    values a reader of the written files sees (``tests/synthetic/test_simulate.py`` checks the two
+    paths
     agree). Use :func:`as_cohort` to go through the files and the validator instead.
 
     Examples

@@ -1,6 +1,7 @@
 """Tests of analysis.report.book.glue_fit: one call glues a term's estimate, CI, p and counts.
 
-The reference is the hand-worked one-patient cohort of tests/cli/test_cli_sccs.py: on IVIG 2 events in
+The reference is the hand-worked one-patient cohort of tests/cli/test_cli_sccs.py: on IVIG 2 events
+in
 30 days, observation 3 in 60, so IRR = (2/30)/(3/60) = 4/3 and SE(log IRR) = sqrt(1/2 + 1/3).
 """
 
