@@ -103,8 +103,9 @@ book.glue_paper("t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct",
 #   gives the plausible value, quoted in the table's note.
 # - **The HGG counts are the Table's.** The Abstract and Discussion print other shares
 #   ({glue:text}`paper_abs_hgg_any_pct`%, {glue:text}`paper_abs_hgg_moderate_pct`% and
-#   {glue:text}`paper_disc_hgg_severe_pct`%), which fit no count of the same patients; the Table's
-#   counts are matched (chapter {doc}`11-reproduction-audit` lists each contradiction).
+#   {glue:text}`paper_disc_hgg_severe_pct`%), which fit no count of the same patients; the synthetic
+#   cohort is built to the Table's counts, so on it they agree by construction (planted) and say
+#   nothing about the code (chapter {doc}`11-reproduction-audit` lists each contradiction).
 #
 # ## Infection rates by depth of HGG
 
