@@ -11,7 +11,8 @@ unique_days=False, tol=1e-10, max_iter=100, alpha=0.05) -> SemiparametricResult`
 * ``events``: ``id, day`` (R's ``aevent``); ``unique_days=True`` counts an individual's repeated
   events on one day once, as R's ``semisccs`` does.
 * ``terms``: the term columns in R's formula order. A term that is aliased (constant within every
-  case, or a combination of earlier terms and the age steps) is reported as NaN, not an error.
+  case, or a combination of earlier terms and the age steps) is reported as NaN, not an error;
+  so is an age step the data cannot estimate (see Method), as R prints NA.
 * ``age_origin``: ``None`` (the day numbers are ages, as in R) or a DataFrame ``id, day`` (day
   number of birth).
 * Result: ``.params``, ``.bse`` (Series: the terms, then ``f"{age_prefix}{age}"`` for every
@@ -42,7 +43,11 @@ probabilities are formed in chunks of at most 4 million cells.
 
 A term that is a function of age alone (e.g. age groups) is aliased with the age steps; it is
 reported as NaN (R's ``coxph`` would instead report one of the age steps as NA, since its age
-dummies come after the terms).
+dummies come after the terms). An age step is estimable only relative to the ages linked to the
+reference age by cases observing both (a chain of overlapping observation periods); in a run of
+event ages that no case links to the reference (cases observed on disjoint periods of age, or an
+age seen only by cases that observe no other event age), the last step is aliased and reported
+as NaN, as R's ``clogit`` prints NA for it.
 
 Examples
 --------
