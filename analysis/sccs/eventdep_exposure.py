@@ -303,6 +303,14 @@ def fit_eventdep_exposure(
         iv[list(d.columns)] = d
         cov_cols += list(d.columns)
     s = _stack(iv, name, len(windows), delayed, same_params, cov_cols)
+    if s["n_exp"] == 0:
+        n_after = int((after & doses["day"].notna().to_numpy()).sum())
+        raise EventDepExposureError(
+            f"doses: no case has a dose on or before its first event whose risk window "
+            f"{list(windows)} (days after the dose) overlaps its observation period, so "
+            f"the effect of {name!r} cannot be estimated ({n_after} of {len(doses)} dose(s) "
+            "come after the case's first event and are not used: the method uses the "
+            "exposure history up to the event only)")
     st = _strata.Strata(s["group"].astype(np.int64), s["X"], np.full(len(s["y"]), -1),
                         0, s["offset"])
     wk_s = np.zeros(st.n_strata, np.int64)

@@ -8,15 +8,22 @@ start=(0.1, 0.1, 0.1, 0.1), days_per_year=365.25, alpha=0.05) -> EventDepObserva
 * ``observation``: ``id, start, end, censored`` (R's ``astart``, ``aend``, ``censor``: 1 when
   the observation period ended early, possibly because of the event; 0 when it ended as
   planned).
-* ``events``: ``id, day`` (R's ``aevent``); ``exposures``/``covariates``: as for
-  :func:`analysis.sccs.intervals.build_intervals` (R's ``adrug``/``aedrug``/``expogrp`` via
-  :meth:`analysis.sccs.intervals.Exposure.from_r`, ``agegrp`` via ``AgeGroups``).
+* ``events``: ``id, day`` (R's ``aevent``). Only each individual's first event inside
+  observation is used, with an :class:`analysis.sccs.SCCSWarning` when there are later ones:
+  the method is for non-recurrent events (Farrington et al. 2011), and R documents ``aevent``
+  as "one event per case" (R 1.7's code, given several, silently treats each event as a case of
+  its own, in the censoring models and in the SCCS strata; here they are not used).
+* ``exposures``/``covariates``: as for :func:`analysis.sccs.intervals.build_intervals` (R's
+  ``adrug``/``aedrug``/``expogrp`` via :meth:`analysis.sccs.intervals.Exposure.from_r`,
+  ``agegrp`` via ``AgeGroups``).
+* The days are ages (R's ``astart``, ``aend``, ``aevent``): ``start`` must be 0 or more.
 * ``terms``: model terms (default: one dummy per non-zero exposure level and per non-reference
   covariate level, named ``f"{name}{level}"``: R's ``nrt1 .. nrt4``).
 * ``start``: starting values of the four censoring-model parameters (R's ``initval``).
 * ``integrate_from="start"`` reproduces R 1.7, which integrates the weight of an interval of
   days ``start .. end`` over ``[start, end]`` (one day short); the default ``"cut"`` integrates
-  over the ``(start - 1, end]`` its days cover.
+  over the ``(start - 1, end]`` its days cover, from age 0 for an interval starting on day 0
+  (there is no time before age 0; day 0 is its instant).
 * As in R, an observation period ending on the event day is extended by one day.
 * Result: ``.modelfit`` (DataFrame, rows ``Loglik``, ``AIC``; columns ``EWA EWI EGA EGI``),
   ``.chosen`` (the model with the smallest AIC), ``.censoring`` (fitted parameters per model),
@@ -69,6 +76,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -76,6 +84,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from analysis.sccs.errors import SCCSWarning
 from analysis.sccs.intervals import Covariate, Exposure, build_intervals
 from analysis.sccs.model import SCCS
 from analysis.sccs.results import Estimates
@@ -387,8 +396,8 @@ class EventDepObservationResult(Estimates):
     fit: SCCS
 
 
-def _observation(observation: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """Validated observation periods, each extended by a day when it ends on an event day."""
+def _observation(observation: pd.DataFrame) -> pd.DataFrame:
+    """Validated observation periods: the columns, ``censored`` 0/1 and ``start`` an age."""
     need = ["id", "start", "end", "censored"]
     missing = [c for c in need if c not in observation.columns]
     if missing:
@@ -402,9 +411,44 @@ def _observation(observation: pd.DataFrame, events: pd.DataFrame) -> pd.DataFram
             f"observation, row {row + 2}, column 'censored': must be 0 or 1, "
             f"got {obs['censored'].tolist()[row]!r}")
     obs["censored"] = cen.astype(int)
+    negative = (pd.to_numeric(obs["start"], errors="coerce") < 0).to_numpy()
+    if negative.any():
+        row = int(np.flatnonzero(negative)[0])
+        raise EventDepObservationError(
+            f"observation, row {row + 2}, column 'start': must be 0 or more, got "
+            f"{obs['start'].tolist()[row]!r}: the days are ages (the censoring models EWA and "
+            "EGA are distributions of the age at the end of observation); shift them to days "
+            "since birth or since an origin before every observation period")
+    return obs
+
+
+def _first_events(obs: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Each individual's first event inside its observation period (warns when there are
+    later ones: the method is for non-recurrent events)."""
+    missing = [c for c in ("id", "day") if c not in events.columns]
+    if missing:
+        raise EventDepObservationError(f"events: missing column(s) {missing}")
+    info = obs.set_index("id")
+    ev = events.loc[events["id"].isin(info.index), ["id", "day"]]
+    day = pd.to_numeric(ev["day"], errors="coerce")
+    inside = (day >= ev["id"].map(info["start"])) & (day <= ev["id"].map(info["end"]))
+    ev = ev[inside.to_numpy()]
+    if len(ev) == 0:
+        raise EventDepObservationError("events: no event inside an observation period")
+    first = ev.groupby("id", sort=False)["day"].min().reset_index()
+    if len(first) < len(ev):
+        warnings.warn(f"event-dependent observation periods: {len(ev) - len(first)} events "
+                      "after each individual's first are not used (the method is for "
+                      "non-recurrent events: first events only)", SCCSWarning, stacklevel=3)
+    return first
+
+
+def _extend_on_event_day(obs: pd.DataFrame, ev: pd.DataFrame) -> pd.DataFrame:
+    """As in R, an observation period that ends on the (first) event day gains one day."""
     ends = pd.Series(obs["end"].to_numpy(), index=obs["id"].to_numpy())
-    on_end = events["id"].map(ends).to_numpy() == events["day"].to_numpy()
-    hit = obs["id"].isin(events.loc[on_end, "id"])
+    on_end = ev["id"].map(ends).to_numpy() == ev["day"].to_numpy()
+    hit = obs["id"].isin(ev.loc[on_end, "id"])
+    obs = obs.copy()
     obs.loc[hit, "end"] = obs.loc[hit, "end"] + 1
     return obs
 
@@ -440,8 +484,11 @@ def fit_eventdep_observation(
     observation:
         ``id, start, end, censored``: one observation period per individual; ``censored`` is 1
         when it ended early (possibly because of the event), 0 when it ended as planned.
+        The days are ages (the "age" censoring models read them so): ``start`` 0 or more.
     events:
-        ``id, day``: the events (each contributes its event age to the censoring models).
+        ``id, day``: the events; only each individual's first event inside observation is used
+        (a warning says when there are later ones; the method is for non-recurrent events).
+        Its age enters the censoring models.
     exposures, covariates:
         As for :func:`analysis.sccs.intervals.build_intervals`.
     terms:
@@ -453,7 +500,8 @@ def fit_eventdep_observation(
         The time unit of the censoring models (R: 365.25).
     integrate_from:
         ``"cut"``: the weight of an interval of days ``start .. end`` integrates over the
-        continuous time ``(start - 1, end]`` that its days cover. ``"start"``: over
+        continuous time ``(start - 1, end]`` that its days cover (from 0 when ``start`` is
+        day 0: ages are not negative). ``"start"``: over
         ``[start, end]``, one day short, as R SCCS 1.7's ``eventdepenobs`` does (its one-day
         intervals get the weight 1e-15); use it to reproduce R.
     alpha:
@@ -492,22 +540,17 @@ def fit_eventdep_observation(
     >>> res.chosen
     'EGI'
     >>> res.summary.round(3)
-           coef  exp_coef     se      z      p  lower95  upper95
+          coef  exp_coef     se      z      p  lower95  upper95
     term
-    x1    0.671     1.955  0.622  1.078  0.281    0.578    6.619
+    x1    0.67     1.955  0.622  1.077  0.281    0.577    6.618
     """
     if integrate_from not in ("cut", "start"):
         raise EventDepObservationError(
             f"integrate_from must be 'cut' or 'start', got {integrate_from!r}")
-    obs = _observation(observation, events)
-    ev = events[["id", "day"]]
+    obs = _observation(observation)
+    ev = _first_events(obs, events)
+    obs = _extend_on_event_day(obs, ev)
     info = obs.set_index("id")
-    ev = ev[ev["id"].isin(info.index)]
-    inside = ((ev["day"].to_numpy() >= ev["id"].map(info["start"]).to_numpy())
-              & (ev["day"].to_numpy() <= ev["id"].map(info["end"]).to_numpy()))
-    ev = ev[inside]
-    if len(ev) == 0:
-        raise EventDepObservationError("events: no event inside an observation period")
     t = ev["day"].to_numpy(float) / days_per_year
     c = ev["id"].map(info["end"]).to_numpy(float) / days_per_year
     present = 1 - ev["id"].map(info["censored"]).to_numpy()
@@ -518,7 +561,9 @@ def fit_eventdep_observation(
     iv = build_intervals(obs[["id", "start", "end"]], ev, exposures, covariates)
     iv_end = iv["id"].map(info["end"]).to_numpy(float) / days_per_year
     iv_present = 1 - iv["id"].map(info["censored"]).to_numpy()
-    first = iv["start"].to_numpy() - (1 if integrate_from == "cut" else 0)
+    first = iv["start"].to_numpy(float)
+    if integrate_from == "cut":  # day d covers (d - 1, d]; day 0, an age, starts at 0
+        first = np.maximum(first - 1.0, 0.0)
     w = interval_weights(chosen, cens[chosen].params, first / days_per_year,
                          iv["end"].to_numpy() / days_per_year, iv_end, iv_present)
     if not np.isfinite(w).all():

@@ -11,7 +11,8 @@ unique_days=False, tol=1e-10, max_iter=100, alpha=0.05) -> SemiparametricResult`
 * ``events``: ``id, day`` (R's ``aevent``); ``unique_days=True`` counts an individual's repeated
   events on one day once, as R's ``semisccs`` does.
 * ``terms``: the term columns in R's formula order. A term that is aliased (constant within every
-  case, or a combination of earlier terms and the age steps) is reported as NaN, not an error.
+  case, or a combination of earlier terms and the age steps) is reported as NaN, not an error;
+  so is an age step the data cannot estimate (see Method), as R prints NA.
 * ``age_origin``: ``None`` (the day numbers are ages, as in R) or a DataFrame ``id, day`` (day
   number of birth).
 * Result: ``.params``, ``.bse`` (Series: the terms, then ``f"{age_prefix}{age}"`` for every
@@ -42,7 +43,11 @@ probabilities are formed in chunks of at most 4 million cells.
 
 A term that is a function of age alone (e.g. age groups) is aliased with the age steps; it is
 reported as NaN (R's ``coxph`` would instead report one of the age steps as NA, since its age
-dummies come after the terms).
+dummies come after the terms). An age step is estimable only relative to the ages linked to the
+reference age by cases observing both (a chain of overlapping observation periods); in a run of
+event ages that no case links to the reference (cases observed on disjoint periods of age, or an
+age seen only by cases that observe no other event age), the last step is aliased and reported
+as NaN, as R's ``clogit`` prints NA for it.
 
 Examples
 --------
@@ -217,6 +222,40 @@ def semiparametric_strata(
     return st, y, ages, uid[cases]
 
 
+def _aliased_steps(st: _strata.Strata) -> np.ndarray:
+    """The age steps (factor levels) that the data cannot estimate, as R's ``coxph`` finds them.
+
+    A case links the event ages it observes, which are a contiguous run of the sorted ages; the
+    steps are identified only relative to the ages linked to the reference (the first age) by
+    a chain of cases. Each run of ages not linked to the reference has one free step too many,
+    and R's ``clogit`` (columns checked in order) reports its last age as NA: that step is
+    aliased here too. An age that only cases observing no other event age see is such a run
+    on its own.
+    """
+    n_ages = st.n_levels + 1  # age index k = level + 1; k = 0 is the reference
+    if n_ages < 2 or not len(st.group):
+        return np.zeros(0, np.int64)
+    k = st.level + 1
+    first = np.flatnonzero(np.r_[True, st.group[1:] != st.group[:-1]])
+    lo, hi = np.minimum.reduceat(k, first), np.maximum.reduceat(k, first)
+    # cover[j] > 0: some case observes both ages j and j + 1
+    diff = np.bincount(lo, minlength=n_ages) - np.bincount(hi, minlength=n_ages)
+    cover = np.cumsum(diff)[:-1]
+    ends = np.r_[np.flatnonzero(cover == 0), n_ages - 1]
+    starts = np.r_[0, ends[:-1] + 1]
+    return (ends[starts > 0] - 1).astype(np.int64)
+
+
+def _drop_steps(st: _strata.Strata, bad: np.ndarray) -> tuple[_strata.Strata, np.ndarray]:
+    """``st`` with the age steps ``bad`` fixed at 0 (as the reference), the others renumbered."""
+    if not len(bad):
+        return st, bad
+    new = np.arange(st.n_levels) - np.searchsorted(bad, np.arange(st.n_levels))
+    new[bad] = -1
+    level = np.where(st.level >= 0, new[np.maximum(st.level, 0)], -1)
+    return _strata.Strata(st.group, st.X, level, st.n_levels - len(bad), st.offset), bad
+
+
 def fit_semiparametric(
     intervals: pd.DataFrame,
     events: pd.DataFrame,
@@ -276,15 +315,24 @@ def fit_semiparametric(
         intervals, events, terms, age_origin=age_origin, unique_days=unique_days)
     names = terms + [f"{age_prefix}{a}" for a in ages[1:]]
     p = len(terms)
+    st, bad_steps = _drop_steps(st, _aliased_steps(st))
     _, prob0 = _strata.probabilities(st, np.zeros(st.n_params), y)
     _, info0, _ = _strata.score_and_information(st, prob0, y)
     bad = _strata.aliased_columns(info0, p)
-    keep = np.setdiff1d(np.arange(len(names)), bad)
+    keep = np.setdiff1d(np.arange(len(names)), np.r_[bad, p + bad_steps].astype(np.int64))
     if len(bad):
         st = _strata.Strata(st.group, np.asfortranarray(np.delete(st.X, bad, axis=1)),
                             st.level, st.n_levels, st.offset)
-    theta, ll, info, converged, n_iter = _strata.newton(st, y, tol=tol, max_iter=max_iter)
-    res = estimates(names, theta, np.linalg.inv(info), keep, ll, alpha=alpha,
+    try:
+        theta, ll, info, converged, n_iter = _strata.newton(st, y, tol=tol, max_iter=max_iter)
+        cov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        raise SemiparametricError(
+            "the information matrix became singular while fitting: probably an infinite "
+            "estimate (a term or an age step whose events all fall on one side, e.g. every "
+            "event of the cases observing an age on that age); check the terms "
+            f"{[n for n in names if n in terms]} and the event ages") from None
+    res = estimates(names, theta, cov, keep, ll, alpha=alpha,
                     converged=converged, n_iter=n_iter)
     big = [n for n, b in zip(names, res.params, strict=True) if abs(b) > 20.0]
     if not converged:

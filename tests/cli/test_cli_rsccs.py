@@ -298,3 +298,69 @@ def test_diagnostic_windows_in_process() -> None:
     ends = itp.drop_duplicates("case").set_index("case")["end"]
     assert (last["end"].to_numpy() <= ends[last["id"]].to_numpy()).all()
     assert (last["start"].to_numpy() >= ends[last["id"]].to_numpy() - 29).all()
+
+
+# --- the extensions on awkward data: R's answer or exit 2 with a message, never numpy's ------
+NRT_ARGS = ["--indiv", "case", "--astart", "nrt", "--aend", "act", "--aevent", "mi",
+            "--adrug", "nrt", "--aedrug", "nrt+28", "--censor", "cen", "--expogrp", "0,8,15,22",
+            "--model", "eventdepenobs", "--format", "json"]
+
+
+def test_eventdepenobs_repeated_events_warn_and_use_first_events(tmp_path: Path,
+                                                                  capsys) -> None:
+    """nrtdat with a second event (on the last day) for three cases: a warning, and the fit of
+    the first events, i.e. of nrtdat itself."""
+    d = pd.read_csv(EXT_DATA / "nrtdat.csv")
+    later = d.iloc[[0, 5, 9]].assign(mi=lambda x: x["act"])
+    assert (later["mi"] > d.iloc[[0, 5, 9]]["mi"]).all()
+    f = tmp_path / "nrt_repeated.csv"
+    pd.concat([d, later]).sort_values("case", kind="stable").to_csv(f, index=False)
+    ref = run_here(capsys, str(EXT_DATA / "nrtdat.csv"), *NRT_ARGS)
+    got = run_here(capsys, str(f), *NRT_ARGS)
+    assert ref.returncode == 0 and got.returncode == 0, got.stderr
+    assert "3 events after each individual's first are not used" in got.stderr
+    a, b = terms(json.loads(got.stdout)), terms(json.loads(ref.stdout))
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-7)
+
+
+def test_eventdepenobs_negative_age_exit_2(tmp_path: Path, capsys) -> None:
+    d = pd.read_csv(EXT_DATA / "nrtdat.csv")
+    d["sta"] = d["nrt"]
+    d.loc[3, "sta"] = -5
+    f = tmp_path / "nrt_negative.csv"
+    d.to_csv(f, index=False)
+    args = [a if a != "nrt" else "sta" for a in NRT_ARGS[:4]] + NRT_ARGS[4:]
+    r = run_here(capsys, str(f), *args)
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert "row 5, column 'sta' (astart): -5 is negative" in r.stderr, r.stderr
+
+
+def test_eventdepenexp_without_dose_before_the_event_exit_2(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "late_doses.csv"
+    pd.DataFrame({"case": range(1, 5), "sta": 1, "end": 100, "ev": [15, 40, 20, 12],
+                  "vac": [30, 50, 60, 80]}).to_csv(f, index=False)
+    r = run_here(capsys, str(f), "--indiv", "case", "--astart", "sta", "--aend", "end",
+                 "--aevent", "ev", "--adrug", "vac", "--aedrug", "vac+14", "--expogrp", "1",
+                 "--model", "eventdepenexp")
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert "no case has a dose on or before its first event" in r.stderr, r.stderr
+    assert "zero-size array" not in r.stderr
+
+
+def test_semisccs_unlinked_age_step_is_na_as_in_r(tmp_path: Path, capsys) -> None:
+    """Two groups of cases observed on days 1-100 and 201-300: R's clogit reports the last age
+    step of the second group NA (tests/sccs/test_sccs_ext_errors.py has its numbers)."""
+    rng = np.random.default_rng(3)
+    n = 40
+    start = np.where(np.arange(n) % 2 == 0, 1, 201)
+    f = tmp_path / "two_groups.csv"
+    pd.DataFrame({"case": range(1, n + 1), "sta": start, "end": start + 99,
+                  "ev": start + rng.choice([10, 40, 70], n),
+                  "vac": start + rng.integers(0, 90, n)}).to_csv(f, index=False)
+    r = run_here(capsys, str(f), "--indiv", "case", "--astart", "sta", "--aend", "end",
+                 "--aevent", "ev", "--adrug", "vac", "--aedrug", "vac+19", "--model", "semi",
+                 "--format", "json")
+    assert r.returncode == 0, r.stderr
+    t = terms(json.loads(r.stdout))
+    assert np.isnan(t.loc["factor(age)271", "coef"])
+    assert t.loc["vac1", "coef"] == pytest.approx(0.5840139, rel=1e-6)  # R clogit

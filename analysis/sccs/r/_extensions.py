@@ -183,7 +183,10 @@ def eventdepenobs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any,
 
     ``censor`` is 1 when observation ended early (possibly because of the event), 0 when it
     ended as planned; ``initval`` the starting values of the four censoring parameters (R's
-    default 0.1). The censoring models with ``covariates`` or ``regress = TRUE`` are not
+    default 0.1). The days are ages (``astart`` 0 or more). Only each case's first event is
+    used, with a warning when there are more: R documents ``aevent`` as one event per case, and
+    the method is for non-recurrent events (R 1.7's code, given several, treats each event as a
+    case of its own). The censoring models with ``covariates`` or ``regress = TRUE`` are not
     implemented (an error says so). ``integrate_from="start"`` (default) integrates each
     interval's weight from its first day as R 1.7 does; ``"cut"`` covers the interval's whole
     days (see :func:`analysis.sccs.eventdep_observation.fit_eventdep_observation`, which does
@@ -227,13 +230,20 @@ def eventdepenobs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any,
                      "supported (they cancel within cases); use the exposures and age")
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
                washout=washout, sameexpopar=sameexpopar, agegrp=agegrp, dataformat=dataformat)
-    cen = day_values(column(data.reset_index(drop=True), "censor", censor), "censor", censor)
+    flat = data.reset_index(drop=True)
+    ages = day_values(column(flat, "astart", astart), "astart", astart)
+    if (ages < 0).any():
+        i = int(np.flatnonzero(ages < 0)[0])
+        raise RError(f"row {i + 2}, {where('astart', astart)}: {ages[i]:g} is negative; "
+                     "eventdepenobs reads the days as ages (its EWA and EGA censoring models "
+                     "are distributions of the age at the end of observation)")
+    cen = day_values(column(flat, "censor", censor), "censor", censor)
     bad = ~np.isin(cen, (0, 1))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise RError(f"row {i + 2}, {where('censor', censor)}: {cen[i]} is not 0 or 1 (1 = "
                      "observation ended early, 0 = ended as planned)")
-    ind = column(data.reset_index(drop=True), "indiv", indiv).to_numpy()
+    ind = column(flat, "indiv", indiv).to_numpy()
     per_case = pd.DataFrame({"id": ind, "censored": cen})
     if per_case.drop_duplicates()["id"].duplicated().any():
         i = int(np.flatnonzero(per_case.duplicated("id") & ~per_case.duplicated())[0])
