@@ -324,9 +324,12 @@ def test_never_exposed_case_leaves_exposure_irr_unchanged(
     for options in ({}, {"pre_window": 30}, {"pre_window": 60, "outcome": "all"}):
         a = fit_outcome(base, **options)
         assume(a[0] == "fit")
+        # a divergent estimate (|log-IRR| > 20, flagged "probably infinite") sits on a flat
+        # likelihood where the stopping point is not defined to 1e-9: compare finite MLEs only
         b = fit_outcome(more, **options)
         assert b[0] == "fit", b
-        assert _close(a[1], b[1], rtol=1e-9) and _close(a[2], b[2], rtol=1e-7), (options, a, b)
+        if not any("probably infinite" in w for w in a[5]):
+            assert _close(a[1], b[1], rtol=1e-9) and _close(a[2], b[2], rtol=1e-7), (options, a, b)
         assert b[3] == a[3] + 1 and b[4] == a[4] + len(naive_events(extra))
 
 

@@ -105,7 +105,11 @@ def test_rates_person_time_and_events_match_the_raw_tables(cohort) -> None:
     """Descriptive rates (study_descriptive) vs a direct count from the cohort's tables."""
     p = cohort.patients
     start = p["dara_start"]
+    # the contract: observation ends at the earliest of dara_last + 30, death and last contact
     end = p["dara_last"] + pd.Timedelta(days=30)
+    for column in ("death_date", "last_contact"):
+        if column in p:
+            end = end.where(p[column].isna() | (p[column] >= end), p[column])
     days = (end - start).dt.days + 1
     inf = cohort.infections.merge(
         pd.DataFrame({"patient_id": p["patient_id"], "group": p["group"], "s": start, "e": end}),
