@@ -52,7 +52,7 @@ from analysis.sccs.smooth import calendar_time, fit_smooth, season
 
 figures.apply_style()
 cohort = book.load()
-book.cohort_banner(cohort)
+display(book.cohort_banner(cohort))
 
 
 def show(*results):
