@@ -34,9 +34,10 @@ truth = events.TruthParameters()
 N_COHORTS = 200
 N_NO_PROMPT = 40
 book.glue_values({"n_cohorts": N_COHORTS, "n_no_prompt": N_NO_PROMPT}, prefix="tr_")
+book_cohort = book.load().name  # named as every page names it (cohort.yaml name or folder)
 book.markdown(
     "```{admonition} Simulated cohorts with a known truth\n:class: warning cohort-banner\n\n"
-    f"This chapter does not read the book's cohort. It draws {N_COHORTS} cohorts from the "
+    f"This chapter does not read the book's cohort (`{book_cohort}`). It draws {N_COHORTS} cohorts from the "
     "project's generator, each from the same stated truth, and runs the study's own SCCS models "
     "on each. On the synthetic cohort, agreement with the paper shows that the cohort was "
     "calibrated; the code is checked by the R references and by this truth-recovery study.\n```\n"

@@ -350,7 +350,7 @@ show("semisccs_itp.mod1", semi_mod1)
 
 # %% [markdown]
 # An interaction with a fixed covariate. Sex does not vary within a case, so its main effect is
-# aliased: R prints `NA`, and so does the translation (NaN):
+# aliased: R prints `NA`, and the translation reports it as missing too:
 #
 # ```r
 # semisccs(event~factor(sex)*mmr, indiv=case, astart=sta, aend=end, aevent=itp, adrug=mmr, aedrug=mmr+42, expogrp=c(0,15,29), data=itpdat)
