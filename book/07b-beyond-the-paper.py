@@ -139,6 +139,8 @@ glue_est("primary", e_primary)
 book.glue_values({"cases": primary.n_cases, "events": primary.n_events}, prefix="bp_primary_")
 short, long = study.PRE_WINDOWS
 book.glue_values({"short": short, "long": long}, prefix="bp_window_")
+book.glue_values({"obs_tail": study.OBS_TAIL_DAYS, "on_ivig": study.ON_IVIG_DAYS},
+                 prefix="bp_days_")
 e_pre = {w: est(f) for w, f in pre.items()}
 for w, e in e_pre.items():
     glue_est(f"pre{w}", e)
@@ -266,13 +268,13 @@ book.publish_table(pd.DataFrame([
 # ## Event-dependent observation: death and stopping daratumumab
 #
 # **Assumption relaxed:** that the end of observation does not depend on the infections. An
-# infection can end observation: a patient dies, or stops daratumumab (observation ends 30 days
+# infection can end observation: a patient dies, or stops daratumumab (observation ends {glue:text}`bp_days_obs_tail` days
 # after the last dose). Farrington and colleagues {cite:p}`farrington2011eventobs` model the end of
 # observation after the event with four censoring models (exponential mixed with a Weibull or gamma,
 # in time since the event or in age; here "age" is time since the first daratumumab dose), choose
 # one by AIC and weight each interval by its likelihood. The method uses first events only, so its
 # comparator is again the first-infection SCCS. Two rules say when observation was cut short: death
-# or loss to follow-up before the planned end; or, in addition, daratumumab stopped within 30 days
+# or loss to follow-up before the planned end; or, in addition, daratumumab stopped within {glue:text}`bp_days_on_ivig` days
 # after an infection.
 
 # %%
@@ -318,7 +320,7 @@ book.publish_table(pd.DataFrame(est_rows), "beyond_eventdep_observation",
 # {glue:text}`bp_edo_death_irr:.2f` ({glue:text}`bp_edo_death_lo:.2f`–{glue:text}`bp_edo_death_hi:.2f`;
 # the interval {glue:text}`bp_edo_death_ci`), against {glue:text}`bp_first_irr:.2f` from the
 # standard first-infection model (moved {glue:text}`bp_edo_death_moved`). Counting a stop of
-# daratumumab within 30 days after an infection as an early end as well
+# daratumumab within {glue:text}`bp_days_on_ivig` days after an infection as an early end as well
 # ({glue:text}`bp_edo_death_or_stop_n_cut` cases), AIC picks {glue:text}`bp_edo_death_or_stop_chosen`
 # and the IRR is {glue:text}`bp_edo_death_or_stop_irr:.2f`
 # ({glue:text}`bp_edo_death_or_stop_lo:.2f`–{glue:text}`bp_edo_death_or_stop_hi:.2f`; moved
