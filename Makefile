@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 # contend with the kernels executing the chapters (the heavy teaching chapters run twice as fast).
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
-JB := $(VENV)/bin/jupyter-book
+# jupyter-book build, with the chapters executed in parallel (one Sphinx process per CPU; set
+# IVIG_BOOK_JOBS=1 for the serial build). See analysis/report/jbbuild.py.
+JB := $(PY) -m analysis.report.jbbuild
 
 .PHONY: all venv book test test-fast lint data bench lock clean sync lab exercises pdf
 
@@ -23,7 +25,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
-## Execute every chapter and build the HTML book strictly (any warning or cell error fails).
+## Execute every chapter (in parallel, one per CPU) and build the HTML book strictly (any warning
+## or cell error fails).
 book: $(STAMP)
 	$(JB) build --all . -W -n --keep-going
 	@echo "Book: $(CURDIR)/_build/html/index.html"

@@ -1,6 +1,7 @@
 """One strict book build per test session, shared by every test that needs built HTML.
 
-What and why: a strict ``jupyter-book build --all -W -n --keep-going`` executes every chapter and
+What and why: a strict ``jupyter-book build --all -W -n --keep-going`` (run as ``make book`` runs
+it, through ``analysis.report.jbbuild``: chapters executed in parallel) executes every chapter and
 takes minutes; the browser tests, the book tests and the privacy tests all need its output. This
 module builds each distinct configuration (default cohort, or a given ``IVIG_COHORT``) at most once
 per pytest process, into a temporary ``--path-output`` folder so a developer's ``_build/`` is never
@@ -31,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+#: ``make book``'s command: ``jupyter-book`` with the chapters executed in parallel.
+JUPYTER_BOOK = [sys.executable, "-m", "analysis.report.jbbuild"]
 
 #: Folders whose contents may change during a build without it being a privacy concern:
 #: build products, caches, the virtual environment and version control.
@@ -198,7 +200,7 @@ def build_book(
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env.update(env_extra or {})
     cmd = [
-        str(JUPYTER_BOOK),
+        *JUPYTER_BOOK,
         "build",
         "--all",
         str(REPO),

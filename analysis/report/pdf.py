@@ -54,11 +54,18 @@ def chromium() -> str:
     return exe
 
 
-def build_singlehtml(build_dir: Path | None = None) -> Path:
-    """Strict single-page build of the book; return the path of its ``index.html``."""
-    jb = Path(sys.executable).with_name("jupyter-book")
-    args = [str(jb), "build", "--all", str(PROJECT_ROOT), "--builder", "singlehtml",
-            "-W", "-n", "--keep-going"]
+def build_singlehtml(build_dir: Path | None = None, *, execute: bool = True) -> Path:
+    """Strict single-page build of the book; return the path of the page to print.
+
+    ``execute=False`` leaves out ``--all``: Sphinx then reuses the environment an HTML build left
+    in ``build_dir`` (its executed chapters) and re-reads only what changed since, so the
+    single page shows that build's results without executing every chapter again. ``make pdf``
+    always executes.
+    """
+    args = [sys.executable, "-m", "analysis.report.jbbuild", "build", str(PROJECT_ROOT),
+            "--builder", "singlehtml", "-W", "-n", "--keep-going"]
+    if execute:
+        args.insert(4, "--all")
     if build_dir is not None:
         args += ["--path-output", str(build_dir)]
     proc = subprocess.run(args, cwd=PROJECT_ROOT, check=False)

@@ -11,23 +11,39 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from analysis.report.jbbuild import default_jobs
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted(p for p in (REPO / "book").glob("*.py") if p.with_suffix(".md").exists())
 
 
-@pytest.mark.book
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
-def test_chapter_twin_runs_as_a_script(script: Path) -> None:
+def _run(script: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "IVIG_COHORT"}
     env["MPLBACKEND"] = "Agg"  # no display; plt.show() is a no-op
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(script.relative_to(REPO))],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[Path, subprocess.CompletedProcess]:
+    """Every twin run once, as many at a time as ``make book`` runs chapters (one per CPU):
+    each script is its own process, so running them side by side changes nothing but the wall
+    time."""
+    with ThreadPoolExecutor(max_workers=default_jobs()) as pool:
+        return dict(zip(SCRIPTS, pool.map(_run, SCRIPTS), strict=True))
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_chapter_twin_runs_as_a_script(script: Path, runs) -> None:
+    proc = runs[script]
     assert proc.returncode == 0, f"{script.name} failed:\n{proc.stderr[-3000:]}"
     assert "Traceback" not in proc.stderr
     printed = [line for line in proc.stdout.splitlines() if line.strip()]

@@ -1,7 +1,8 @@
 """``make pdf`` (issue 13): the whole book as one PDF, printed by headless chromium.
 
-One strict single-page build (into a temporary folder) is printed with the same code ``make pdf``
-runs (:mod:`analysis.report.pdf`); poppler's ``pdftotext``/``pdfinfo`` then read the PDF:
+One strict single-page build (in the session's default strict build, reusing its executed
+chapters) is printed with the same code ``make pdf`` runs (:mod:`analysis.report.pdf`); poppler's
+``pdftotext``/``pdfinfo`` then read the PDF:
 
 * every chapter's title (the first ``# `` heading of each file in ``_toc.yml``) is in its text;
 * the page count is plausible: at least one page per chapter, and not absurdly many;
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _book_build import shared_build
 
 from analysis.report import pdf
 
@@ -54,8 +56,20 @@ def _squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def book_pdf(tmp_path_factory) -> Path:
-    build = tmp_path_factory.mktemp("pdf-build")
-    index = pdf.build_singlehtml(build)
+    """The PDF of the session's default strict build.
+
+    The single-page build runs in that build's folder without ``--all``: it reuses the chapters
+    the HTML build executed (Sphinx re-reads nothing when nothing changed) instead of executing
+    every chapter a third time. When the HTML build was not made by this session
+    (``IVIG_TEST_BOOK_HTML``), the single page is built and executed from scratch in a
+    temporary folder, as ``make pdf`` does.
+    """
+    html = shared_build(tmp_path_factory)
+    if html.log and html.ok:
+        build, execute = html.out, False
+    else:
+        build, execute = tmp_path_factory.mktemp("pdf-build"), True
+    index = pdf.build_singlehtml(build, execute=execute)
     return pdf.print_pdf(index, build / "book.pdf")
 
 
