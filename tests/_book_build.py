@@ -198,6 +198,10 @@ def build_book(
     if cohort is not None:
         env["IVIG_COHORT"] = str(cohort)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # each build writes its CSV tables into its own output folder: nothing else in the session
+    # (the chapter scripts, another build) rewrites them, so a later build reusing this one's
+    # environment (the PDF test) finds every page up to date
+    env["IVIG_TABLES_DIR"] = str(out / "tables")
     env.update(env_extra or {})
     cmd = [
         *JUPYTER_BOOK,

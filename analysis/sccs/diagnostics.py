@@ -51,6 +51,7 @@ from scipy import optimize
 from analysis.sccs._stats import chi2_sf, normal_cdf, normal_quantile, poisson_logpmf
 from analysis.sccs.intervals import EventWindow
 from analysis.sccs.model import SCCSError
+from analysis.sccs.power import srl1_terms
 
 __all__ = [
     "OHDSI",
@@ -445,7 +446,9 @@ def srl1_power(log_rr: float, r: float, n: float, alpha: float = 0.05,
     ``b = log_rr``: A = 2 [pi b - log(e^b r + 1 - r)], pi = e^b r / (e^b r + 1 - r),
     B = b^2 / A * e^b r (1 - r) / (e^b r + 1 - r)^2, power = Phi((sqrt(n A) - z) / sqrt(B)),
     z the normal quantile at ``1 - alpha`` (``alpha / 2`` two-sided); a power below that alpha,
-    or n < 1, is set to it, as in OHDSI's ``computeMdrr``.
+    or n < 1, is set to it, as in OHDSI's ``computeMdrr``. ``A`` and ``B`` come from
+    :func:`analysis.sccs.power.srl1_terms`, the sample-size module's expressions with every case
+    exposed (one implementation of the formula).
 
     Examples
     --------
@@ -454,13 +457,9 @@ def srl1_power(log_rr: float, r: float, n: float, alpha: float = 0.05,
     """
     a = alpha / 2 if two_sided else alpha
     z = normal_quantile(1 - a)
-    b = float(log_rr)
-    denom = math.exp(b) * r + 1 - r
-    pi = math.exp(b) * r / denom
-    A = 2 * (pi * b - math.log(denom))
-    if A <= 0 or n < 1:
+    A, B = srl1_terms(r, float(log_rr))
+    if not A > 0 or n < 1:
         return a
-    B = b * b / A * math.exp(b) * r * (1 - r) / denom**2
     power = float(normal_cdf((math.sqrt(n * A) - z) / math.sqrt(B)))
     return max(power, a)
 

@@ -46,7 +46,7 @@ import numpy as np
 
 from analysis.sccs._stats import normal_cdf, normal_quantile
 
-__all__ = ["PowerError", "power_of", "sample_size"]
+__all__ = ["PowerError", "power_of", "sample_size", "srl1_terms"]
 
 
 class PowerError(ValueError):
@@ -90,10 +90,33 @@ def _per_case(
         raise PowerError("the risk period must be shorter than the shortest age group")
     r = eage * risk_days / float(eage @ lengths)
     q = r * rho + 1.0 - r
-    pi = r * rho / q
     v = p * q / ((1.0 - p.sum()) + float(p @ q))
-    A = 2.0 * float(v @ (pi * np.log(rho) - np.log(q)))
-    B = np.log(rho) ** 2 * float(v @ (pi * (1.0 - pi))) / A
+    return srl1_terms(r, np.log(rho), v)
+
+
+def srl1_terms(
+    r: float | np.ndarray, log_rho: float, v: float | np.ndarray = 1.0
+) -> tuple[float, float]:
+    """``A`` and ``B`` of the module docstring, for shares ``r`` and case weights ``v``.
+
+    The one implementation of Musonda et al.'s per-case expected log-likelihood-ratio
+    statistic (``A``) and its variance factor (``B``): :func:`sample_size` and :func:`power_of`
+    call it per age group, and :func:`analysis.sccs.diagnostics.srl1_power` (OHDSI's "SRL1"
+    MDRR) with one group holding every case (``v = 1``) and ``r`` the exposed share of the
+    cases' time. ``B`` is NaN where ``A <= 0`` (no effect, or no time at risk).
+
+    Examples
+    --------
+    >>> A, B = srl1_terms(0.1, np.log(2.0))
+    >>> round(A, 5), round(B, 5)
+    (0.06143, 1.16342)
+    """
+    r = np.atleast_1d(np.asarray(r, dtype=float))
+    v = np.broadcast_to(np.asarray(v, dtype=float), r.shape)
+    q = r * np.exp(log_rho) + 1.0 - r
+    pi = r * np.exp(log_rho) / q
+    A = 2.0 * float(v @ (pi * log_rho - np.log(q)))
+    B = float(log_rho**2 * float(v @ (pi * (1.0 - pi))) / A) if A > 0 else float("nan")
     return A, B
 
 

@@ -22,9 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted(p for p in (REPO / "book").glob("*.py") if p.with_suffix(".md").exists())
 
 
-def _run(script: Path) -> subprocess.CompletedProcess:
+def _run(script: Path, tables: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "IVIG_COHORT"}
     env["MPLBACKEND"] = "Agg"  # no display; plt.show() is a no-op
+    env["IVIG_TABLES_DIR"] = str(tables)  # not the tables a book build of this session links
     return subprocess.run(
         [sys.executable, str(script.relative_to(REPO))],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
@@ -32,12 +33,14 @@ def _run(script: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[Path, subprocess.CompletedProcess]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[Path, subprocess.CompletedProcess]:
     """Every twin run once, as many at a time as ``make book`` runs chapters (one per CPU):
     each script is its own process, so running them side by side changes nothing but the wall
     time."""
     with ThreadPoolExecutor(max_workers=default_jobs()) as pool:
-        return dict(zip(SCRIPTS, pool.map(_run, SCRIPTS), strict=True))
+        tables = tmp_path_factory.mktemp("script-tables")
+        done = pool.map(lambda script: _run(script, tables), SCRIPTS)
+        return dict(zip(SCRIPTS, done, strict=True))
 
 
 @pytest.mark.book

@@ -119,7 +119,8 @@ def test_nothing_written_into_the_repository_outside_build(user_build: UserBuild
 @pytest.mark.book
 def test_tables_written_for_the_user_cohort_hold_no_ids(user_build: UserBuild) -> None:
     mapping = user_build.ids
-    tables = list((REPO / "_build" / "tables").glob(f"{user_build.cohort.name}-*/*.csv"))
+    # the session's builds write their tables into their own output folder (IVIG_TABLES_DIR)
+    tables = list((user_build.book.out / "tables").glob(f"{user_build.cohort.name}-*/*.csv"))
     assert tables, "no CSV tables were written for the user's cohort"
     assert not _find_ids(tables, list(mapping.values()))
 
