@@ -35,6 +35,7 @@ import pandas as pd
 from IPython.display import display
 
 from analysis.report import book
+from analysis.report.tables import style_table
 from analysis import teaching as T
 from analysis.sccs import r
 
@@ -46,9 +47,10 @@ def show(example: str, fit: r.RFit) -> None:
     table = T.compare_with_r(example, fit.summary)
     comparisons[example] = table
     keep = ~table.index.str.contains(r"^(?:age|factor\(age\)|relevel|season)", regex=True)
-    display(table[keep].style.format("{:.6f}", na_rep="NA").set_caption(
-        f"{example}: {int(keep.sum())} of {len(table)} terms shown (age and season terms "
-        "are compared too)" if not keep.all() else example))
+    caption = (f"{example}: {int(keep.sum())} of {len(table)} terms shown (age and season "
+               "terms are compared too)" if not keep.all() else example)
+    display(style_table(table[keep], caption=caption, index=True, uuid="t9_" + example.replace(".", "_"),
+                        formats=dict.fromkeys(table.columns, "{:.6f}")))
 
 
 # %% [markdown]
