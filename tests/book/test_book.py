@@ -262,6 +262,17 @@ def test_strict_build_of_the_default_cohort(default_build) -> None:
 
 
 @pytest.mark.book
+def test_no_table_gets_a_random_html_id(default_build) -> None:
+    """pandas gives a Styler a random 5-hex-digit id unless one is set: such a page changes from
+    build to build with the same results. Every table goes through ``style_table`` (fixed ids)."""
+    random_id = re.compile(r'<table id="T_[0-9a-f]{5}"')
+    pages = sorted((default_build.html / "book").glob("*.html"))
+    assert pages
+    offenders = [p.name for p in pages if random_id.search(p.read_text(encoding="utf-8"))]
+    assert not offenders, f"tables with a random id on: {offenders}"
+
+
+@pytest.mark.book
 def test_book_follows_another_cohort(default_build, tmp_path_factory: pytest.TempPathFactory
                                      ) -> None:
     """Pointed at another cohort, the book builds strictly and its numbers change.
