@@ -283,7 +283,7 @@ def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.nd
     best = None
     for x0 in starts:
         r = optimize.minimize(nll, x0, jac=lambda p: _num_grad(nll_batch, p), method="BFGS",
-                              options={"gtol": 1e-8, "maxiter": 2000})
+                              options={"gtol": 1e-6, "maxiter": 2000})
         if best is None or r.fun < best.fun:
             best = r
     x, f = best.x, best.fun
