@@ -141,7 +141,7 @@ book.publish_table(
 # form, so we fit a smaller number of studies, one by one, with a progress bar.
 
 # %%
-N_EXT = 10  # studies per strength for the extension (one numerical fit each)
+N_EXT = 20  # studies per strength for the extension (one numerical fit each)
 EXT_STRENGTHS = [1, 20]
 
 
