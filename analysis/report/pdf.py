@@ -62,10 +62,9 @@ def build_singlehtml(build_dir: Path | None = None, *, execute: bool = True) -> 
     single page shows that build's results without executing every chapter again. ``make pdf``
     always executes.
     """
-    args = [sys.executable, "-m", "analysis.report.jbbuild", "build", str(PROJECT_ROOT),
+    args = [sys.executable, "-m", "analysis.report.jbbuild", "build",
+            *(["--all"] if execute else []), str(PROJECT_ROOT),
             "--builder", "singlehtml", "-W", "-n", "--keep-going"]
-    if execute:
-        args.insert(4, "--all")
     if build_dir is not None:
         args += ["--path-output", str(build_dir)]
     proc = subprocess.run(args, cwd=PROJECT_ROOT, check=False)

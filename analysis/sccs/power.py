@@ -113,8 +113,9 @@ def srl1_terms(
     """
     r = np.atleast_1d(np.asarray(r, dtype=float))
     v = np.broadcast_to(np.asarray(v, dtype=float), r.shape)
-    q = r * np.exp(log_rho) + 1.0 - r
-    pi = r * np.exp(log_rho) / q
+    rho = np.exp(log_rho)
+    q = r * rho + 1.0 - r
+    pi = r * rho / q
     A = 2.0 * float(v @ (pi * log_rho - np.log(q)))
     B = float(log_rho**2 * float(v @ (pi * (1.0 - pi))) / A) if A > 0 else float("nan")
     return A, B
