@@ -188,7 +188,7 @@ key = {"no time effect": "none", "2 groups (cut at 1 year)": "g2",
 for r in fixes.itertuples(index=False):
     book.glue_values({"irr": r[3], "bias": r[4], "mcse": r[5], "se": r[6], "cov": r[7]},
                      prefix=f"t8_{key[r[0]]}_")
-book.glue_value("t8_n_semi", N_SEMI)
+book.glue_value("t8_n_semi", len(b))  # studies with an estimate
 book.glue_value("t8_gm_studies", int(fixes.loc[fixes["analysis"] == "monthly groups",
                                                 "studies"].iloc[0]))
 book.publish_table(
