@@ -191,7 +191,7 @@ book.glue_values(
 # Observation period
 # : From the first daratumumab dose through {glue:text}`defs_obs_tail_days` days after the last
 #   dose, or through the date of death or of last contact when either comes earlier (data contract;
-#   [chapter 2](02-cohort.md) counts the patients and days this removes). Every rate, interval and
+#   {doc}`02-cohort` counts the patients and days this removes). Every rate, interval and
 #   model uses these days only.
 #
 # On IVIG
@@ -232,7 +232,7 @@ book.glue_values(
 # Outcomes and grades
 # : An infection counts on its onset day; several on one day count several times. The outcomes of
 #   the paper's models are all infections, grade 3-4 infections (CTCAE grade 3 or more), and
-#   microbiologically confirmed bacterial and viral infections; Figure 1 (chapter 6) adds grade 1-2,
+#   microbiologically confirmed bacterial and viral infections; Figure 1 ({doc}`06-primary-analysis`) adds grade 1-2,
 #   fungal infections and each site (respiratory = upper + lower respiratory tract). Each outcome is
 #   defined once, in `analysis.study.outcome_mask`.
 

@@ -266,7 +266,7 @@ book.publish_table(share_table, "sensitivity_ivig_share_by_season",
 # rates ({glue:text}`paper_res1_rate_on_ivig:.2f` against
 # {glue:text}`paper_res1_rate_observation:.2f`) cannot both be pooled rates of the same infections
 # and person-time: a pooled overall rate would have to lie between both pairs, and the pairs do not
-# overlap (chapter {doc}`11-reproduction-audit`). So the table gives both definitions for every cell.
+# overlap (chapter {doc}`12-reproduction-audit`). So the table gives both definitions for every cell.
 #
 # In this cohort the IVIG group's pooled rates were {glue:text}`sens_rate_fw_pooled:.2f` in
 # fall/winter and {glue:text}`sens_rate_ss_pooled:.2f` in spring/summer (means of per-patient rates

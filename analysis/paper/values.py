@@ -1,6 +1,6 @@
 """Our value for every ``targets.yaml`` id: the one place that computes them from a cohort.
 
-Why a module: the reproduction audit (:mod:`analysis.paper.audit`, chapter 11), the synthetic
+Why a module: the reproduction audit (:mod:`analysis.paper.audit`, its own chapter), the synthetic
 cohort's calibration check and the chapters all put "the paper's number" beside "ours". If each
 computed its own, they could disagree about the same id. Here each id is computed once, by the
 study's own functions (:mod:`analysis.study` for the SCCS models, :mod:`analysis.study.descriptive`

@@ -198,7 +198,8 @@ def style_table(
 
 
 # ==================================================================================================
-# Paper-beside-ours builders of chapters 4 and 7-11 (Table 1, Cox, SCCS menus)
+# Paper-beside-ours builders of the baseline, sensitivity, hypogammaglobulinemia, reference-group
+# and who-receives-IVIG chapters (Table 1, Cox, SCCS menus)
 # ==================================================================================================
 def _paper_field(target_id: str | None, field: str = "value") -> Any:
     """The paper's printed ``field`` of ``target_id`` (None when the id is None or not printed)."""
@@ -358,7 +359,7 @@ def table1_comparison(baseline: pd.DataFrame, univariable: pd.DataFrame) -> pd.D
     return pd.DataFrame(records, columns=TABLE1_COLUMNS)
 
 
-#: Labels of Cox covariates in result tables (Supplementary Table 1, chapter 10).
+#: Labels of Cox covariates in result tables (Supplementary Table 1, who-receives-IVIG chapter).
 COX_LABELS: dict[str, str] = {
     "age_per_5y": "Age (per 5 years)",
     "years_dx_per_5y": "Years from diagnosis to dara (per 5 years)",
@@ -562,7 +563,7 @@ def table2_comparison(values: pd.DataFrame, labs: pd.DataFrame | None = None) ->
 
 
 # ==================================================================================================
-# Named values beside the paper's (chapter 5: infections of both groups)
+# Named values beside the paper's (infections chapter: both groups)
 # ==================================================================================================
 @dataclass(frozen=True)
 class ValueRow:
@@ -697,8 +698,8 @@ def _infection_rows() -> tuple[ValueRow, ...]:
 
 
 def infections_comparison(values: Mapping[str, float]) -> pd.DataFrame:
-    """Chapter 5's table: infections during observation in both groups, the paper beside us
-    (counts, sites, organisms, rates, seasons, ANC/ALC at infection); ``values`` as in
+    """The infections chapter's table: infections during observation in both groups, the paper
+    beside us (counts, sites, organisms, rates, seasons, ANC/ALC at infection); ``values`` as in
     :func:`values_comparison`."""
     return values_comparison(_infection_rows(), values)
 

@@ -6,7 +6,7 @@ the paper's numbers, read by id from ``data/paper/targets.yaml`` (never retyped 
 it knows whether the cohort is synthetic: on real data it is simply a side-by-side with the paper.
 
 The cohort's value of every row is :func:`analysis.paper.values.our_values`, the one place that
-computes our value per target id (the reproduction audit of chapter 11 reads the same table).
+computes our value per target id (the reproduction-audit chapter reads the same table).
 This module adds only what a calibration needs: a tolerance per row, a note where the row reads
 the paper in one of several ways (the paper contradicts itself, ``inconsistencies.md``), and the
 provenance of each number on a synthetic cohort.

@@ -97,7 +97,7 @@ def test_style_table_formats_hides_index_and_is_deterministic() -> None:
     assert "<th class=\"blank" not in html1  # no index column
 
 
-# --- named values beside the paper's (chapter 5) -------------------------------------------------
+# --- named values beside the paper's (infections) -------------------------------------------------
 # Paper values as printed in the Results (part one: 42 of 43 patients (98%) had an infection, the
 # first after a median of 2.5 months; 55% respiratory; ANC at infection 3.0 (0-15.9); part two:
 # 0.94 infections per patient-year in the reference group).

@@ -1,4 +1,5 @@
-"""Tests of the paper-beside-ours builders that chapters 4 and 7-11 add to analysis.report.tables.
+"""Tests of the paper-beside-ours builders of analysis.report.tables (the baseline chapter and the
+chapters from the sensitivity analyses to who receives IVIG).
 
 Expected strings are written by hand from the paper's printed numbers (Table 1, Table 2, Results)
 and the paper's printing conventions; inputs standing for our results are small hand-made frames.

@@ -105,7 +105,7 @@ book.glue_paper("t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct",
 #   ({glue:text}`paper_abs_hgg_any_pct`%, {glue:text}`paper_abs_hgg_moderate_pct`% and
 #   {glue:text}`paper_disc_hgg_severe_pct`%), which fit no count of the same patients; the synthetic
 #   cohort is built to the Table's counts, so on it they agree by construction (planted) and say
-#   nothing about the code (chapter {doc}`11-reproduction-audit` lists each contradiction).
+#   nothing about the code (chapter {doc}`12-reproduction-audit` lists each contradiction).
 #
 # ## Infection rates by depth of HGG
 

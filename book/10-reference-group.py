@@ -226,7 +226,7 @@ book.publish_table(hgg, "reference_hgg",
 # functional IgG below {glue:text}`ref_thr_any` mg/dL at some point, against
 # {glue:text}`ref_hgg_any_ivig:.0f`% of the IVIG group (paper {glue:text}`paper_res2_hgg_any_pct_ref`% and
 # {glue:text}`paper_res2_hgg_any_pct_ivig`%); {glue:text}`ref_hgg_moderate:.0f`% fell below {glue:text}`ref_thr_mod` and
-# {glue:text}`ref_hgg_severe:.0f`% below {glue:text}`ref_thr_sev`. Chapter {doc}`08-hypogammaglobulinemia` compares the
+# {glue:text}`ref_hgg_severe:.0f`% below {glue:text}`ref_thr_sev`. Chapter {doc}`09-hypogammaglobulinemia` compares the
 # share of time spent with HGG. From the same observation the paper concludes that HGG alone does not
 # single out the patients who need IVIG, and that recurrent infections before daratumumab do.
 #

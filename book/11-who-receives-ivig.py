@@ -142,10 +142,10 @@ for t in ("t1_prior_infections_hr", "t1_prior_inf_3_hr", "t1_prior_inf_4plus_hr"
 # {glue:text}`paper_text_hr_prior_infections_3:.2f` and
 # {glue:text}`paper_text_hr_prior_infections_4plus:.2f` for three and four or more, and
 # {glue:text}`paper_text_hr_igg_subtype:.2f` for IgG myeloma. They match neither Table 1 nor
-# Supplementary Table 1 (chapter {doc}`11-reproduction-audit` keeps all versions). Table 1 is the
+# Supplementary Table 1 (chapter {doc}`12-reproduction-audit` keeps all versions). Table 1 is the
 # stated analysis, so this book fits Table 1's models and compares its hazard ratios with Table 1's;
 # on the synthetic cohort these hazard ratios are emergent (nothing in the generator reads them),
-# and chapter {doc}`11-reproduction-audit` judges each against the paper's confidence interval.
+# and chapter {doc}`12-reproduction-audit` judges each against the paper's confidence interval.
 #
 # ## The multivariable model (Supplementary Table 1)
 

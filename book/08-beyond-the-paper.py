@@ -1,23 +1,24 @@
----
-jupytext:
-  formats: md:myst,py:percent
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-    jupytext_version: 1.19.6
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+# ---
+# jupyter:
+#   jupytext:
+#     default_lexer: ipython3
+#     formats: md:myst,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-(beyond-the-paper)=
-# Sensitivity analyses the paper could not run
+# %% [markdown]
+# (beyond-the-paper)=
+# # Sensitivity analyses the paper could not run
 
-```{code-cell} ipython3
-:tags: [remove-input]
-
+# %% tags=["remove-input"]
 import math
 import warnings
 
@@ -37,11 +38,8 @@ from analysis.study import extensions as X
 
 cohort = book.load()
 book.cohort_banner(cohort)
-```
 
-```{code-cell} ipython3
-:tags: [remove-cell]
-
+# %% tags=["remove-cell"]
 FAILURES = (study.StudyError, SCCSError, EventDepExposureError, EventDepObservationError,
             SemiparametricError, ValueError, np.linalg.LinAlgError)
 NAN = {"irr": math.nan, "lo": math.nan, "hi": math.nan}
@@ -116,29 +114,27 @@ def table_row(label, relaxes, e, fit=None, paper_id=None, events=None):
 
 MATERIAL = 0.10  # a change of the IRR by more than 10% is called material
 book.glue_value("bp_material_pct", 100 * MATERIAL)
-```
 
-The paper's SCCS analyses {cite:p}`lancman2026` rest on assumptions that its design strains
-(chapter {doc}`07-sensitivity` repeats the checks it ran; {ref}`t4-diagnostics` explains each
-assumption). Infections prompt IVIG, so exposure depends on past events. Death or the end of
-daratumumab can follow an infection, so observation may depend on events. And follow-up spans
-several calendar years and seasons. The SCCS literature has a remedy for each, and the project's
-library implements them (`analysis.sccs`); the study-specific inputs are built by
-`analysis.study.extensions`. Each section below says which assumption it relaxes, puts the
-estimate beside the primary one and says what to conclude. The conclusions are chosen by the code
-from the numbers of the cohort this page was built on.
+# %% [markdown]
+# The paper's SCCS analyses {cite:p}`lancman2026` rest on assumptions that its design strains
+# (chapter {doc}`07-sensitivity` repeats the checks it ran; {ref}`t4-diagnostics` explains each
+# assumption). Infections prompt IVIG, so exposure depends on past events. Death or the end of
+# daratumumab can follow an infection, so observation may depend on events. And follow-up spans
+# several calendar years and seasons. The SCCS literature has a remedy for each, and the project's
+# library implements them (`analysis.sccs`); the study-specific inputs are built by
+# `analysis.study.extensions`. Each section below says which assumption it relaxes, puts the
+# estimate beside the primary one and says what to conclude. The conclusions are chosen by the code
+# from the numbers of the cohort this page was built on.
 
-```{code-cell} ipython3
+# %%
 from analysis.study import fit_sccs, study_intervals
 
-# The primary model (chapter 6) and the paper's pre-exposure windows (chapter 7), for comparison
+# The primary model and the paper's pre-exposure windows (primary-analysis and sensitivity
+# chapters), for comparison
 primary = fit_sccs(cohort, "all")
 pre = {w: fit_sccs(cohort, "all", pre_window=w) for w in study.PRE_WINDOWS}
-```
 
-```{code-cell} ipython3
-:tags: [remove-cell]
-
+# %% tags=["remove-cell"]
 e_primary = est(primary)
 glue_est("primary", e_primary)
 book.glue_values({"cases": primary.n_cases, "events": primary.n_events}, prefix="bp_primary_")
@@ -150,27 +146,27 @@ e_pre = {w: est(f) for w, f in pre.items()}
 for w, e in e_pre.items():
     glue_est(f"pre{w}", e)
 book.glue_paper("sccs_allgrade_irr")
-```
 
-In this cohort the primary all-grade on-IVIG rate ratio (IRR) is
-{glue:text}`bp_primary_irr:.2f` (95% CI {glue:text}`bp_primary_lo:.2f`–{glue:text}`bp_primary_hi:.2f`;
-{glue:text}`bp_primary_cases` cases, {glue:text}`bp_primary_events` infections; the paper:
-{glue:text}`paper_sccs_allgrade_irr:.2f`).
+# %% [markdown]
+# In this cohort the primary all-grade on-IVIG rate ratio (IRR) is
+# {glue:text}`bp_primary_irr:.2f` (95% CI {glue:text}`bp_primary_lo:.2f`–{glue:text}`bp_primary_hi:.2f`;
+# {glue:text}`bp_primary_cases` cases, {glue:text}`bp_primary_events` infections; the paper:
+# {glue:text}`paper_sccs_allgrade_irr:.2f`).
+#
+# ## Event-dependent exposure: first infections and the 2009 estimator
+#
+# **Assumption relaxed:** that an infection does not change the chance or timing of later IVIG.
+# The paper's pre-exposure windows move the days just before the first IVIG out of the baseline
+# (chapter {doc}`07-sensitivity`). Farrington, Whitaker and Hocine {cite:p}`farrington2009eventdep`
+# go further: they use only the exposure history up to each case's event. Each IVIG dose opens a
+# stratum that runs from that dose to the end of observation; only that dose's 30-day window counts
+# as exposed in it, and doses after the event are ignored. The method uses each patient's first
+# infection only, so the standard SCCS on first infections is its direct comparator. Two codings of
+# the exposure are fitted: each dose with its own 30-day window (fixed on the day of the dose, as
+# the method assumes) and each *course* of consecutive doses (whose windows touch) as one exposure,
+# whose length can depend on doses given after the infection.
 
-## Event-dependent exposure: first infections and the 2009 estimator
-
-**Assumption relaxed:** that an infection does not change the chance or timing of later IVIG.
-The paper's pre-exposure windows move the days just before the first IVIG out of the baseline
-(chapter {doc}`07-sensitivity`). Farrington, Whitaker and Hocine {cite:p}`farrington2009eventdep`
-go further: they use only the exposure history up to each case's event. Each IVIG dose opens a
-stratum that runs from that dose to the end of observation; only that dose's 30-day window counts
-as exposed in it, and doses after the event are ignored. The method uses each patient's first
-infection only, so the standard SCCS on first infections is its direct comparator. Two codings of
-the exposure are fitted: each dose with its own 30-day window (fixed on the day of the dose, as
-the method assumes) and each *course* of consecutive doses (whose windows touch) as one exposure,
-whose length can depend on doses given after the infection.
-
-```{code-cell} ipython3
+# %%
 from analysis.study.extensions import (DARA_TIME_CUTS, first_only, fit_eventdep_exposure_study,
                                        fit_first_infections)
 
@@ -182,11 +178,8 @@ fwh_dose, why_dose = attempt(fit_eventdep_exposure_study, cohort, "all", unit="d
 fwh_course, why_course = attempt(fit_eventdep_exposure_study, cohort, "all", unit="course")
 fwh_dose_t, why_dose_t = attempt(fit_eventdep_exposure_study, cohort, "all", unit="dose",
                                  time_groups=True)
-```
 
-```{code-cell} ipython3
-:tags: [hide-input, full-width]
-
+# %% tags=["hide-input", "full-width"]
 e_first, e_first_t = est(first), est(first_t)
 e_dose, e_course = est(fwh_dose, "on_ivig1"), est(fwh_course, "on_ivig1")
 e_dose_t = est(fwh_dose_t, "on_ivig1")
@@ -233,69 +226,66 @@ book.publish_table(pd.DataFrame([
               "both of the above", e_dose_t, fwh_dose_t, events=n_first),
 ]), "beyond_eventdep_exposure",
     caption="On-IVIG IRR when exposure may depend on past infections (all-grade infections)")
-```
 
-Of the {glue:text}`bp_first_cases` cases, {glue:text}`bp_first_before_ivig`
-({glue:text}`bp_first_before_ivig_pct:.0f`%) had their first infection before their first IVIG
-dose, and {glue:text}`bp_first_early` ({glue:text}`bp_first_early_pct:.0f`%) in the first
-{glue:text}`bp_early_days` days of daratumumab. On first infections the standard SCCS gives
-{glue:text}`bp_first_irr:.2f` ({glue:text}`bp_first_lo:.2f`–{glue:text}`bp_first_hi:.2f`): its
-interval {glue:text}`bp_first_ci`. When infections prompt IVIG, a first infection before the
-first dose is exactly what the standard likelihood misreads as protection. The 2009 estimator
-with IVIG doses gives {glue:text}`bp_fwh_dose_irr:.2f`
-({glue:text}`bp_fwh_dose_lo:.2f`–{glue:text}`bp_fwh_dose_hi:.2f`;
-{glue:text}`bp_fwh_doses_dropped` doses after a first infection ignored), and with courses
-{glue:text}`bp_fwh_course_irr:.2f` ({glue:text}`bp_fwh_course_lo:.2f`–{glue:text}`bp_fwh_course_hi:.2f`).
-With doses, the interval {glue:text}`bp_fwh_dose_ci`; it {glue:text}`bp_fwh_dose_vs_primary` the
-primary model's interval and {glue:text}`bp_fwh_dose_vs_first` the first-infection interval, and
-the estimate moved {glue:text}`bp_fwh_dose_moved` from the primary one.
+# %% [markdown]
+# Of the {glue:text}`bp_first_cases` cases, {glue:text}`bp_first_before_ivig`
+# ({glue:text}`bp_first_before_ivig_pct:.0f`%) had their first infection before their first IVIG
+# dose, and {glue:text}`bp_first_early` ({glue:text}`bp_first_early_pct:.0f`%) in the first
+# {glue:text}`bp_early_days` days of daratumumab. On first infections the standard SCCS gives
+# {glue:text}`bp_first_irr:.2f` ({glue:text}`bp_first_lo:.2f`–{glue:text}`bp_first_hi:.2f`): its
+# interval {glue:text}`bp_first_ci`. When infections prompt IVIG, a first infection before the
+# first dose is exactly what the standard likelihood misreads as protection. The 2009 estimator
+# with IVIG doses gives {glue:text}`bp_fwh_dose_irr:.2f`
+# ({glue:text}`bp_fwh_dose_lo:.2f`–{glue:text}`bp_fwh_dose_hi:.2f`;
+# {glue:text}`bp_fwh_doses_dropped` doses after a first infection ignored), and with courses
+# {glue:text}`bp_fwh_course_irr:.2f` ({glue:text}`bp_fwh_course_lo:.2f`–{glue:text}`bp_fwh_course_hi:.2f`).
+# With doses, the interval {glue:text}`bp_fwh_dose_ci`; it {glue:text}`bp_fwh_dose_vs_primary` the
+# primary model's interval and {glue:text}`bp_fwh_dose_vs_first` the first-infection interval, and
+# the estimate moved {glue:text}`bp_fwh_dose_moved` from the primary one.
+#
+# First infections crowd into the first months of treatment, and the 2009 estimator uses time from
+# each dose onwards, so a rate that changes with time on daratumumab confounds it. With groups of
+# time on treatment (cut at {glue:text}`bp_time_cuts_months` months, conventional cut points, not
+# tuned to the data) the first-infection SCCS gives {glue:text}`bp_first_t_irr:.2f`
+# ({glue:text}`bp_first_t_lo:.2f`–{glue:text}`bp_first_t_hi:.2f`; the interval
+# {glue:text}`bp_first_t_ci`) and the 2009 estimator {glue:text}`bp_fwh_dose_t_irr:.2f`
+# ({glue:text}`bp_fwh_dose_t_lo:.2f`–{glue:text}`bp_fwh_dose_t_hi:.2f`; the interval
+# {glue:text}`bp_fwh_dose_t_ci`, and it {glue:text}`bp_fwh_dose_t_vs_primary` the primary interval;
+# moved {glue:text}`bp_fwh_dose_t_moved` from the primary estimate).
+#
+# What this means
+# : The estimator learns only from cases with a first infection *after* a dose: a first infection
+#   before any IVIG carries no information about IVIG once exposure may depend on it. Its interval
+#   is therefore much wider than the primary one. If it includes 1 while the primary interval does
+#   not, the protective effect in the primary model cannot be separated from infections prompting
+#   IVIG; if it excludes 1 on the same side, the effect survives the most direct correction for
+#   event-dependent exposure that the SCCS literature offers. The version with time-on-treatment
+#   groups is the one to read when the first-infection estimates with and without the groups
+#   differ: the rate then changes with time on treatment, and the unadjusted estimator mixes that
+#   change with IVIG. The method assumes that the event does not change the *risk* windows of doses
+#   already given; the course coding breaks this when an infection prolongs a course, which is why
+#   the dose coding is preferred.
+#
+# ## Event-dependent observation: death and stopping daratumumab
+#
+# **Assumption relaxed:** that the end of observation does not depend on the infections. An
+# infection can end observation: a patient dies, or stops daratumumab (observation ends {glue:text}`bp_days_obs_tail` days
+# after the last dose). Farrington and colleagues {cite:p}`farrington2011eventobs` model the end of
+# observation after the event with four censoring models (exponential mixed with a Weibull or gamma,
+# in time since the event or in age; here "age" is time since the first daratumumab dose), choose
+# one by AIC and weight each interval by its likelihood. The method uses first events only, so its
+# comparator is again the first-infection SCCS. Two rules say when observation was cut short: death
+# or loss to follow-up before the planned end; or, in addition, daratumumab stopped within {glue:text}`bp_days_on_ivig` days
+# after an infection.
 
-First infections crowd into the first months of treatment, and the 2009 estimator uses time from
-each dose onwards, so a rate that changes with time on daratumumab confounds it. With groups of
-time on treatment (cut at {glue:text}`bp_time_cuts_months` months, conventional cut points, not
-tuned to the data) the first-infection SCCS gives {glue:text}`bp_first_t_irr:.2f`
-({glue:text}`bp_first_t_lo:.2f`–{glue:text}`bp_first_t_hi:.2f`; the interval
-{glue:text}`bp_first_t_ci`) and the 2009 estimator {glue:text}`bp_fwh_dose_t_irr:.2f`
-({glue:text}`bp_fwh_dose_t_lo:.2f`–{glue:text}`bp_fwh_dose_t_hi:.2f`; the interval
-{glue:text}`bp_fwh_dose_t_ci`, and it {glue:text}`bp_fwh_dose_t_vs_primary` the primary interval;
-moved {glue:text}`bp_fwh_dose_t_moved` from the primary estimate).
-
-What this means
-: The estimator learns only from cases with a first infection *after* a dose: a first infection
-  before any IVIG carries no information about IVIG once exposure may depend on it. Its interval
-  is therefore much wider than the primary one. If it includes 1 while the primary interval does
-  not, the protective effect in the primary model cannot be separated from infections prompting
-  IVIG; if it excludes 1 on the same side, the effect survives the most direct correction for
-  event-dependent exposure that the SCCS literature offers. The version with time-on-treatment
-  groups is the one to read when the first-infection estimates with and without the groups
-  differ: the rate then changes with time on treatment, and the unadjusted estimator mixes that
-  change with IVIG. The method assumes that the event does not change the *risk* windows of doses
-  already given; the course coding breaks this when an infection prolongs a course, which is why
-  the dose coding is preferred.
-
-## Event-dependent observation: death and stopping daratumumab
-
-**Assumption relaxed:** that the end of observation does not depend on the infections. An
-infection can end observation: a patient dies, or stops daratumumab (observation ends {glue:text}`bp_days_obs_tail` days
-after the last dose). Farrington and colleagues {cite:p}`farrington2011eventobs` model the end of
-observation after the event with four censoring models (exponential mixed with a Weibull or gamma,
-in time since the event or in age; here "age" is time since the first daratumumab dose), choose
-one by AIC and weight each interval by its likelihood. The method uses first events only, so its
-comparator is again the first-infection SCCS. Two rules say when observation was cut short: death
-or loss to follow-up before the planned end; or, in addition, daratumumab stopped within {glue:text}`bp_days_on_ivig` days
-after an infection.
-
-```{code-cell} ipython3
+# %%
 from analysis.study.extensions import CENSOR_RULES, fit_eventdep_observation_study
 
 # Methods: the four censoring models, the one with the lowest AIC weights the intervals
 edo = {rule: attempt(fit_eventdep_observation_study, cohort, "all", censor=rule)
        for rule in CENSOR_RULES}
-```
 
-```{code-cell} ipython3
-:tags: [hide-input, full-width]
-
+# %% tags=["hide-input", "full-width"]
 rule_label = {"death": "death or loss to follow-up",
               "death_or_stop": "death, loss, or daratumumab stopped after an infection"}
 aic_rows, est_rows = [], [table_row("First infections only (standard)", "-", e_first, first)]
@@ -319,56 +309,50 @@ for rule, (fit, why) in edo.items():
                               getattr(fit, "fit", None)))
 book.publish_table(pd.DataFrame(aic_rows), "beyond_eventdep_observation_aic",
                    caption="AIC of the four censoring models (lower is better)")
-```
 
-```{code-cell} ipython3
-:tags: [hide-input, full-width]
-
+# %% tags=["hide-input", "full-width"]
 book.publish_table(pd.DataFrame(est_rows), "beyond_eventdep_observation",
                    caption="On-IVIG IRR, first infections, when observation may end because of "
                            "an infection")
-```
 
-With death or loss to follow-up as the early end ({glue:text}`bp_edo_death_n_cut` cases cut
-short), AIC picks the {glue:text}`bp_edo_death_chosen` model and the on-IVIG IRR is
-{glue:text}`bp_edo_death_irr:.2f` ({glue:text}`bp_edo_death_lo:.2f`–{glue:text}`bp_edo_death_hi:.2f`;
-the interval {glue:text}`bp_edo_death_ci`), against {glue:text}`bp_first_irr:.2f` from the
-standard first-infection model (moved {glue:text}`bp_edo_death_moved`). Counting a stop of
-daratumumab within {glue:text}`bp_days_on_ivig` days after an infection as an early end as well
-({glue:text}`bp_edo_death_or_stop_n_cut` cases), AIC picks {glue:text}`bp_edo_death_or_stop_chosen`
-and the IRR is {glue:text}`bp_edo_death_or_stop_irr:.2f`
-({glue:text}`bp_edo_death_or_stop_lo:.2f`–{glue:text}`bp_edo_death_or_stop_hi:.2f`; moved
-{glue:text}`bp_edo_death_or_stop_moved`; the interval
-{glue:text}`bp_edo_death_or_stop_vs_first` the standard one).
+# %% [markdown]
+# With death or loss to follow-up as the early end ({glue:text}`bp_edo_death_n_cut` cases cut
+# short), AIC picks the {glue:text}`bp_edo_death_chosen` model and the on-IVIG IRR is
+# {glue:text}`bp_edo_death_irr:.2f` ({glue:text}`bp_edo_death_lo:.2f`–{glue:text}`bp_edo_death_hi:.2f`;
+# the interval {glue:text}`bp_edo_death_ci`), against {glue:text}`bp_first_irr:.2f` from the
+# standard first-infection model (moved {glue:text}`bp_edo_death_moved`). Counting a stop of
+# daratumumab within {glue:text}`bp_days_on_ivig` days after an infection as an early end as well
+# ({glue:text}`bp_edo_death_or_stop_n_cut` cases), AIC picks {glue:text}`bp_edo_death_or_stop_chosen`
+# and the IRR is {glue:text}`bp_edo_death_or_stop_irr:.2f`
+# ({glue:text}`bp_edo_death_or_stop_lo:.2f`–{glue:text}`bp_edo_death_or_stop_hi:.2f`; moved
+# {glue:text}`bp_edo_death_or_stop_moved`; the interval
+# {glue:text}`bp_edo_death_or_stop_vs_first` the standard one).
+#
+# What this means
+# : If the estimate barely moves, the way observation ends does not drive the result. If it moves
+#   materially, the first-infection estimate depends on the censoring model, and the AIC table shows
+#   how decisively the data chose it: models within about 2 AIC units fit equally well. The method
+#   cannot separate IVIG from the rule that defines "cut short": the second rule labels a stop as
+#   event-related from its timing alone, which is a sensitivity analysis, not a fact about the
+#   patients (the cohort records no reason for stopping).
+#
+# ## Smooth time: calendar years and season
+#
+# **Assumption relaxed:** that the infection rate is constant within each patient apart from IVIG
+# (and, in the paper's season model, apart from a step between October-March and April-September).
+# Follow-up spans several calendar years, including changes in supportive care and the COVID-19
+# years, and if IVIG use drifted over the same years calendar time confounds the on-IVIG IRR. As in
+# OHDSI's SelfControlledCaseSeries {cite:p}`ohdsi_sccs`, calendar time enters as a cubic spline of
+# the calendar month, and season as a cyclic cubic spline of the month of the year in place of the
+# step.
 
-What this means
-: If the estimate barely moves, the way observation ends does not drive the result. If it moves
-  materially, the first-infection estimate depends on the censoring model, and the AIC table shows
-  how decisively the data chose it: models within about 2 AIC units fit equally well. The method
-  cannot separate IVIG from the rule that defines "cut short": the second rule labels a stop as
-  event-related from its timing alone, which is a sensitivity analysis, not a fact about the
-  patients (the cohort records no reason for stopping).
-
-## Smooth time: calendar years and season
-
-**Assumption relaxed:** that the infection rate is constant within each patient apart from IVIG
-(and, in the paper's season model, apart from a step between October-March and April-September).
-Follow-up spans several calendar years, including changes in supportive care and the COVID-19
-years, and if IVIG use drifted over the same years calendar time confounds the on-IVIG IRR. As in
-OHDSI's SelfControlledCaseSeries {cite:p}`ohdsi_sccs`, calendar time enters as a cubic spline of
-the calendar month, and season as a cyclic cubic spline of the month of the year in place of the
-step.
-
-```{code-cell} ipython3
+# %%
 from analysis.study.extensions import smooth_fits
 
 # Methods: the primary model with a calendar-time spline, a cyclic season spline, the step, both
 smooth, why_smooth = attempt(smooth_fits, cohort, "all", season_df=4, calendar_knots=3)
-```
 
-```{code-cell} ipython3
-:tags: [hide-input, full-width]
-
+# %% tags=["hide-input", "full-width"]
 labels = {"season_step": ("Season as the paper's October-March step", "constant rate over the year"),
           "season_spline": ("Season as a cyclic spline (4 df)", "the season's shape"),
           "calendar": ("Calendar-time spline (3 knots)", "constant rate over calendar years"),
@@ -388,69 +372,66 @@ book.glue_value("bp_calendar_months",
                 int(smooth.intervals["calendar"].nunique()) if smooth is not None else 0)
 book.publish_table(smooth_table, "beyond_smooth_time",
                    caption="On-IVIG IRR with smooth calendar-time and season effects")
-```
 
-With the calendar-time spline (over {glue:text}`bp_calendar_months` calendar months) the on-IVIG IRR
-is {glue:text}`bp_smooth_calendar_irr:.2f`
-({glue:text}`bp_smooth_calendar_lo:.2f`–{glue:text}`bp_smooth_calendar_hi:.2f`): it moved
-{glue:text}`bp_smooth_calendar_moved` from the primary {glue:text}`bp_primary_irr:.2f`. With the
-cyclic season spline it is {glue:text}`bp_smooth_season_spline_irr:.2f`
-({glue:text}`bp_smooth_season_spline_lo:.2f`–{glue:text}`bp_smooth_season_spline_hi:.2f`; moved
-{glue:text}`bp_smooth_season_spline_moved`), against {glue:text}`bp_smooth_season_step_irr:.2f`
-with the paper's step; with both splines {glue:text}`bp_smooth_both_irr:.2f` (moved
-{glue:text}`bp_smooth_both_moved`).
+# %% [markdown]
+# With the calendar-time spline (over {glue:text}`bp_calendar_months` calendar months) the on-IVIG IRR
+# is {glue:text}`bp_smooth_calendar_irr:.2f`
+# ({glue:text}`bp_smooth_calendar_lo:.2f`–{glue:text}`bp_smooth_calendar_hi:.2f`): it moved
+# {glue:text}`bp_smooth_calendar_moved` from the primary {glue:text}`bp_primary_irr:.2f`. With the
+# cyclic season spline it is {glue:text}`bp_smooth_season_spline_irr:.2f`
+# ({glue:text}`bp_smooth_season_spline_lo:.2f`–{glue:text}`bp_smooth_season_spline_hi:.2f`; moved
+# {glue:text}`bp_smooth_season_spline_moved`), against {glue:text}`bp_smooth_season_step_irr:.2f`
+# with the paper's step; with both splines {glue:text}`bp_smooth_both_irr:.2f` (moved
+# {glue:text}`bp_smooth_both_moved`).
+#
+# What this means
+# : A change below {glue:text}`bp_material_pct:.0f`% is what "barely" means here. If the IRR barely
+#   moves with either spline, calendar time and season do not confound the on-IVIG comparison in
+#   this cohort, and the paper's simpler step is enough. A material move with the calendar spline
+#   means that IVIG time and high- or low-infection years coincide; the adjusted estimate is then
+#   the one to read, with the caveat that a spline with few knots removes only slow trends.
+#
+# ## Semiparametric time since the first daratumumab dose
+#
+# **Assumption relaxed:** that the infection rate does not change with time on daratumumab. The
+# semiparametric SCCS {cite:p}`farrington2006semi` leaves the time effect completely free: a
+# separate step at every distinct time of an infection, as R's `semisccs` does with age. Here the
+# time axis is days since the first daratumumab dose, so early, heavily immunosuppressed months and
+# late months on treatment each act as their own baseline.
 
-What this means
-: A change below {glue:text}`bp_material_pct:.0f`% is what "barely" means here. If the IRR barely
-  moves with either spline, calendar time and season do not confound the on-IVIG comparison in
-  this cohort, and the paper's simpler step is enough. A material move with the calendar spline
-  means that IVIG time and high- or low-infection years coincide; the adjusted estimate is then
-  the one to read, with the caveat that a spline with few knots removes only slow trends.
-
-## Semiparametric time since the first daratumumab dose
-
-**Assumption relaxed:** that the infection rate does not change with time on daratumumab. The
-semiparametric SCCS {cite:p}`farrington2006semi` leaves the time effect completely free: a
-separate step at every distinct time of an infection, as R's `semisccs` does with age. Here the
-time axis is days since the first daratumumab dose, so early, heavily immunosuppressed months and
-late months on treatment each act as their own baseline.
-
-```{code-cell} ipython3
+# %%
 from analysis.study.extensions import fit_semiparametric_time
 
 # Methods: on-IVIG with a free step at every distinct infection time since the first dara dose
 semi, why_semi = attempt(fit_semiparametric_time, cohort, "all")
-```
 
-```{code-cell} ipython3
-:tags: [remove-cell]
-
+# %% tags=["remove-cell"]
 e_semi = est(semi)
 glue_est("semi", e_semi)
 book.glue_values({"steps": len(semi.ages) - 1 if semi else 0, "ci": excludes_one(e_semi),
                   "moved": moved(e_semi, e_primary, MATERIAL),
                   "vs_primary": overlaps(e_semi, e_primary)}, prefix="bp_semi_")
-```
 
-With {glue:text}`bp_semi_steps` free time steps, the on-IVIG IRR is {glue:text}`bp_semi_irr:.2f`
-({glue:text}`bp_semi_lo:.2f`–{glue:text}`bp_semi_hi:.2f`; the interval {glue:text}`bp_semi_ci`):
-it moved {glue:text}`bp_semi_moved` from the primary estimate, and its interval
-{glue:text}`bp_semi_vs_primary` the primary one.
+# %% [markdown]
+# With {glue:text}`bp_semi_steps` free time steps, the on-IVIG IRR is {glue:text}`bp_semi_irr:.2f`
+# ({glue:text}`bp_semi_lo:.2f`–{glue:text}`bp_semi_hi:.2f`; the interval {glue:text}`bp_semi_ci`):
+# it moved {glue:text}`bp_semi_moved` from the primary estimate, and its interval
+# {glue:text}`bp_semi_vs_primary` the primary one.
+#
+# What this means
+# : IVIG usually starts some months into daratumumab. If the infection rate also falls (or rises)
+#   with time on treatment, the primary model credits IVIG with that trend. The semiparametric
+#   model removes any such trend at the price of precision; an estimate that barely moves says the
+#   trend is not what makes IVIG look protective.
+#
+# ## Profile-likelihood confidence intervals for the small models
+#
+# **Assumption relaxed:** that the log-IRR is approximately normal, which Wald intervals assume.
+# With a few dozen cases and sometimes fewer than 20 events, the likelihood can be far from
+# quadratic. The profile-likelihood interval inverts the likelihood-ratio test instead (computed by
+# `conf_int(method="profile")`).
 
-What this means
-: IVIG usually starts some months into daratumumab. If the infection rate also falls (or rises)
-  with time on treatment, the primary model credits IVIG with that trend. The semiparametric
-  model removes any such trend at the price of precision; an estimate that barely moves says the
-  trend is not what makes IVIG look protective.
-
-## Profile-likelihood confidence intervals for the small models
-
-**Assumption relaxed:** that the log-IRR is approximately normal, which Wald intervals assume.
-With a few dozen cases and sometimes fewer than 20 events, the likelihood can be far from
-quadratic. The profile-likelihood interval inverts the likelihood-ratio test instead (computed by
-`conf_int(method="profile")`).
-
-```{code-cell} ipython3
+# %%
 # Methods: Wald and profile-likelihood 95% intervals of the paper's smaller models
 small = {"primary_grade3": ("grade3", None), "bacterial": ("bacterial", None),
          "viral": ("viral", None), "hgg200": ("all", 200)}
@@ -464,11 +445,8 @@ for name, (outcome, hgg) in small.items():
             bounds, _ = attempt(fit.conf_int, method=method)
             ci[method] = np.exp(bounds.loc[term]) if bounds is not None else None
     profile[name] = (fit, term, ci, why)
-```
 
-```{code-cell} ipython3
-:tags: [hide-input, full-width]
-
+# %% tags=["hide-input", "full-width"]
 targets = {m.model: dict((t, tid) for t, tid, _ in m.targets) for m in study.PAPER_MODELS}
 rows, disagree = [], 0
 for name, (fit, term, ci, why) in profile.items():
@@ -493,35 +471,35 @@ book.glue_value("bp_ci_disagree", disagree)
 book.glue_value("bp_ci_models", len(profile))
 book.publish_table(pd.DataFrame(rows), "beyond_profile_ci",
                    caption="Wald and profile-likelihood 95% confidence intervals, small models")
-```
 
-For grade 3-4 infections the Wald interval is
-{glue:text}`bp_ci_primary_grade3_wald_lo:.2f`–{glue:text}`bp_ci_primary_grade3_wald_hi:.2f` and the
-profile interval {glue:text}`bp_ci_primary_grade3_prof_lo:.2f`–{glue:text}`bp_ci_primary_grade3_prof_hi:.2f`;
-for functional IgG below 200 mg/dL, {glue:text}`bp_ci_hgg200_wald_lo:.2f`–{glue:text}`bp_ci_hgg200_wald_hi:.2f`
-against {glue:text}`bp_ci_hgg200_prof_lo:.2f`–{glue:text}`bp_ci_hgg200_prof_hi:.2f`. In
-{glue:text}`bp_ci_disagree` of the {glue:text}`bp_ci_models` models the two intervals disagree on
-whether 1 is excluded.
+# %% [markdown]
+# For grade 3-4 infections the Wald interval is
+# {glue:text}`bp_ci_primary_grade3_wald_lo:.2f`–{glue:text}`bp_ci_primary_grade3_wald_hi:.2f` and the
+# profile interval {glue:text}`bp_ci_primary_grade3_prof_lo:.2f`–{glue:text}`bp_ci_primary_grade3_prof_hi:.2f`;
+# for functional IgG below 200 mg/dL, {glue:text}`bp_ci_hgg200_wald_lo:.2f`–{glue:text}`bp_ci_hgg200_wald_hi:.2f`
+# against {glue:text}`bp_ci_hgg200_prof_lo:.2f`–{glue:text}`bp_ci_hgg200_prof_hi:.2f`. In
+# {glue:text}`bp_ci_disagree` of the {glue:text}`bp_ci_models` models the two intervals disagree on
+# whether 1 is excluded.
+#
+# What this means
+# : Where the two intervals are close, the Wald intervals the paper printed are adequate. Where the
+#   profile interval is shifted (typically further from 1 on the side with few events), it is the
+#   better guide; where the two disagree on excluding 1, the model's significance rests on the
+#   normal approximation and should not be read as firm.
+#
+# ## What could this study detect?
+#
+# **Assumption relaxed:** none; this section asks how much a study of this size can say. Musonda,
+# Farrington and Whitaker {cite:p}`musonda2006samplesize` give the number of events an SCCS needs
+# to detect a rate ratio with given power, from the share of observation time at risk. We apply it
+# to the paper's design (median time on daratumumab plus the 30-day tail, and the mean of the
+# paper's fall/winter and spring/summer shares of person-time on IVIG) for the paper's own all-grade IRR and grade 3-4 IRR, and to this
+# cohort's design. OHDSI's minimum detectable relative risk (MDRR, same formula read the other way)
+# gives the smallest effect this cohort can detect {cite:p}`ohdsi_sccs`. The formula counts events
+# (each event of a recurrent outcome adds about one case's information when events are independent);
+# patients are events divided by events per patient.
 
-What this means
-: Where the two intervals are close, the Wald intervals the paper printed are adequate. Where the
-  profile interval is shifted (typically further from 1 on the side with few events), it is the
-  better guide; where the two disagree on excluding 1, the model's significance rests on the
-  normal approximation and should not be read as firm.
-
-## What could this study detect?
-
-**Assumption relaxed:** none; this section asks how much a study of this size can say. Musonda,
-Farrington and Whitaker {cite:p}`musonda2006samplesize` give the number of events an SCCS needs
-to detect a rate ratio with given power, from the share of observation time at risk. We apply it
-to the paper's design (median time on daratumumab plus the 30-day tail, and the mean of the
-paper's fall/winter and spring/summer shares of person-time on IVIG) for the paper's own all-grade IRR and grade 3-4 IRR, and to this
-cohort's design. OHDSI's minimum detectable relative risk (MDRR, same formula read the other way)
-gives the smallest effect this cohort can detect {cite:p}`ohdsi_sccs`. The formula counts events
-(each event of a recurrent outcome adds about one case's information when events are independent);
-patients are events divided by events per patient.
-
-```{code-cell} ipython3
+# %%
 from analysis.sccs.power import power_of, sample_size
 from analysis.study.extensions import power_design
 
@@ -538,11 +516,8 @@ events_per_patient = {"all": book.paper("res1_infections_total") / book.paper("t
 need = {"all": sample_size(irr_all, **paper_design), "grade3": sample_size(irr_g34, **paper_design)}
 # ... and this cohort's design
 design = {o: attempt(power_design, cohort, o)[0] for o in ("all", "grade3")}
-```
 
-```{code-cell} ipython3
-:tags: [hide-input]
-
+# %% tags=["hide-input"]
 irr_for = {"all": irr_all, "grade3": irr_g34}
 paper_events = {"all": book.paper("res1_infections_total"),
                 "grade3": book.paper("drv_table2_g34_infections_with_labs")}
@@ -563,9 +538,8 @@ for o in ("all", "grade3"):
 book.glue_values({"obs_days": obs_days, "share_pct": 100 * share, "irr_all": irr_all,
                   "irr_g34": irr_g34, "paper_events_all": paper_events["all"],
                   "paper_events_g34": paper_events["grade3"]}, prefix="bp_power_")
-```
 
-```{code-cell} ipython3
+# %%
 # Monte Carlo (the operating-characteristics chapter's simulation, fewer replicates)
 N_REPS = 1000
 n_cases = {"all": int(book.paper("res1_patients_with_infection_n")),
@@ -585,11 +559,8 @@ mc = {o: T.summarise(T.monte_carlo(T.scenario_intervals(sc, n_cases=n_cases[o]),
                                    n_reps=N_REPS, seed=20261129 + k, desc=f"{o}, {n_cases[o]} cases",
                                    progress_file="final"), "exposed", irr_for[o])
       for k, (o, sc) in enumerate(scenarios.items())}
-```
 
-```{code-cell} ipython3
-:tags: [hide-input, full-width]
-
+# %% tags=["hide-input", "full-width"]
 for o in ("all", "grade3"):
     book.glue_values({"power": mc[o]["power"], "power_mcse": mc[o]["power_mcse"],
                       "n_cases": n_cases[o]}, prefix=f"bp_mc_{o}_")
@@ -620,44 +591,42 @@ for o in ("all", "grade3"):
     ]
 book.publish_table(pd.DataFrame(rows), "beyond_power",
                    caption="Power, sample size and minimum detectable rate ratio")
-```
 
-In the paper's design (observation about {glue:text}`bp_power_obs_days` days, a share
-{glue:text}`bp_power_share_pct:.0f`% of it on IVIG), detecting the paper's all-grade IRR of
-{glue:text}`bp_power_irr_all:.2f` with 80% power at the 5% level needs
-{glue:text}`bp_power_all_need_events` infections, about {glue:text}`bp_power_all_need_patients`
-IVIG patients at the paper's infections per patient; the paper's
-{glue:text}`bp_power_paper_events_all` infections give a power of
-{glue:text}`bp_power_all_paper_power:.2f`. For grade 3-4 infections at the paper's IRR of
-{glue:text}`bp_power_irr_g34:.2f`, {glue:text}`bp_power_grade3_need_events` events
-(about {glue:text}`bp_power_grade3_need_patients` patients) are needed, and the paper's
-{glue:text}`bp_power_paper_events_g34` grade 3-4 infections give a power of
-{glue:text}`bp_power_grade3_paper_power:.2f`. The Monte Carlo simulation of chapter
-{doc}`t5-operating-characteristics`, rerun here with {glue:text}`bp_mc_reps` studies, gives a
-power of {glue:text}`bp_mc_all_power:.2f` (Monte Carlo s.e. {glue:text}`bp_mc_all_power_mcse:.2f`)
-at {glue:text}`bp_mc_all_n_cases` cases and {glue:text}`bp_mc_grade3_power:.2f` for grade 3-4 at
-{glue:text}`bp_mc_grade3_n_cases` cases: formula and simulation {glue:text}`bp_mc_all_agree` for
-all-grade infections and {glue:text}`bp_mc_grade3_agree` for grade 3-4. (The formula gives every
-case the same observation and risk period and no heterogeneity; the simulation varies both
-between patients and adds a gamma frailty, as the operating-characteristics chapter describes,
-which costs power.) This cohort, with {glue:text}`bp_power_all_events`
-infections and {glue:text}`bp_power_all_share:.2f` of the cases' time on IVIG, can detect with 80%
-power a protective IRR below {glue:text}`bp_power_all_mdrr_low:.2f` or a harmful one above
-{glue:text}`bp_power_all_mdrr_high:.2f`; for grade 3-4 infections, below
-{glue:text}`bp_power_grade3_mdrr_low:.2f`.
+# %% [markdown]
+# In the paper's design (observation about {glue:text}`bp_power_obs_days` days, a share
+# {glue:text}`bp_power_share_pct:.0f`% of it on IVIG), detecting the paper's all-grade IRR of
+# {glue:text}`bp_power_irr_all:.2f` with 80% power at the 5% level needs
+# {glue:text}`bp_power_all_need_events` infections, about {glue:text}`bp_power_all_need_patients`
+# IVIG patients at the paper's infections per patient; the paper's
+# {glue:text}`bp_power_paper_events_all` infections give a power of
+# {glue:text}`bp_power_all_paper_power:.2f`. For grade 3-4 infections at the paper's IRR of
+# {glue:text}`bp_power_irr_g34:.2f`, {glue:text}`bp_power_grade3_need_events` events
+# (about {glue:text}`bp_power_grade3_need_patients` patients) are needed, and the paper's
+# {glue:text}`bp_power_paper_events_g34` grade 3-4 infections give a power of
+# {glue:text}`bp_power_grade3_paper_power:.2f`. The Monte Carlo simulation of chapter
+# {doc}`t5-operating-characteristics`, rerun here with {glue:text}`bp_mc_reps` studies, gives a
+# power of {glue:text}`bp_mc_all_power:.2f` (Monte Carlo s.e. {glue:text}`bp_mc_all_power_mcse:.2f`)
+# at {glue:text}`bp_mc_all_n_cases` cases and {glue:text}`bp_mc_grade3_power:.2f` for grade 3-4 at
+# {glue:text}`bp_mc_grade3_n_cases` cases: formula and simulation {glue:text}`bp_mc_all_agree` for
+# all-grade infections and {glue:text}`bp_mc_grade3_agree` for grade 3-4. (The formula gives every
+# case the same observation and risk period and no heterogeneity; the simulation varies both
+# between patients and adds a gamma frailty, as the operating-characteristics chapter describes,
+# which costs power.) This cohort, with {glue:text}`bp_power_all_events`
+# infections and {glue:text}`bp_power_all_share:.2f` of the cases' time on IVIG, can detect with 80%
+# power a protective IRR below {glue:text}`bp_power_all_mdrr_low:.2f` or a harmful one above
+# {glue:text}`bp_power_all_mdrr_high:.2f`; for grade 3-4 infections, below
+# {glue:text}`bp_power_grade3_mdrr_low:.2f`.
+#
+# What this means
+# : The formula and the simulation answer the same question in two ways; the simulation, closer
+#   to the paper's heterogeneous patients, is the more realistic of the two. A study powered near 80% for the
+#   effect it reports is expected to miss a true effect of that size about one time in five, and a
+#   significant estimate from such a study tends to overstate the effect. The MDRR says which
+#   effects a null result from this cohort could and could not rule out.
+#
+# ## All on-IVIG estimates on one page
 
-What this means
-: The formula and the simulation answer the same question in two ways; the simulation, closer
-  to the paper's heterogeneous patients, is the more realistic of the two. A study powered near 80% for the
-  effect it reports is expected to miss a true effect of that size about one time in five, and a
-  significant estimate from such a study tends to overstate the effect. The MDRR says which
-  effects a null result from this cohort could and could not rule out.
-
-## All on-IVIG estimates on one page
-
-```{code-cell} ipython3
-:tags: [hide-input]
-
+# %% tags=["hide-input"]
 from analysis.report import figures
 
 figures.apply_style()
@@ -685,33 +654,30 @@ for label, e, pid in summary_rows:
 fig = figures.paper_vs_book_plot(pd.DataFrame(long_rows),
                                  xlabel="On-IVIG incidence rate ratio (log scale)")
 book.glue_figure("fig_beyond_summary", fig)
-```
 
-```{glue:figure} fig_beyond_summary
-:name: fig-beyond-summary
+# %% [markdown]
+# ```{glue:figure} fig_beyond_summary
+# :name: fig-beyond-summary
+#
+# The all-grade on-IVIG rate ratio under each analysis of this chapter, with 95% confidence
+# intervals (filled squares), and the paper's estimates where it printed them (open diamonds). The
+# first-infection analyses use one infection per case and are the comparators of the
+# event-dependent methods.
+# ```
+#
+# ## A diagnostics summary for the primary model
+#
+# **Assumption relaxed:** none; these are OHDSI's diagnostics {cite:p}`ohdsi_sccs` with their
+# published thresholds, computed by `analysis.sccs.diagnostics.run_all` for the primary model
+# ({ref}`t4-diagnostics` explains each one). The paper reports none of them.
 
-The all-grade on-IVIG rate ratio under each analysis of this chapter, with 95% confidence
-intervals (filled squares), and the paper's estimates where it printed them (open diamonds). The
-first-infection analyses use one infection per case and are the comparators of the
-event-dependent methods.
-```
-
-## A diagnostics summary for the primary model
-
-**Assumption relaxed:** none; these are OHDSI's diagnostics {cite:p}`ohdsi_sccs` with their
-published thresholds, computed by `analysis.sccs.diagnostics.run_all` for the primary model
-({ref}`t4-diagnostics` explains each one). The paper reports none of them.
-
-```{code-cell} ipython3
+# %%
 from analysis.study.extensions import diagnostics_table
 
 # Methods: every diagnostic of run_all for the primary model (pre-exposure: the shorter window)
 diagnostics, why_diagnostics = attempt(diagnostics_table, cohort, "all", pre_window=short)
-```
 
-```{code-cell} ipython3
-:tags: [hide-input, full-width]
-
+# %% tags=["hide-input", "full-width"]
 if diagnostics is None:  # a cohort too small for one of the probe models
     diagnostics = pd.DataFrame([{"name": "all", "value": math.nan, "ci_low": math.nan,
                                  "ci_high": math.nan, "p": math.nan, "threshold": "",
@@ -723,13 +689,13 @@ book.glue_value("bp_diag_failed", ", ".join(failed) if failed else "none")
 book.publish_table(diagnostics.drop(columns="p"), "beyond_diagnostics",
                    caption="OHDSI's SCCS diagnostics for the primary model",
                    formats={"value": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}"})
-```
 
-Of the {glue:text}`bp_diag_n` diagnostics, {glue:text}`bp_diag_fail` fail on this cohort
-(failed: {glue:text}`bp_diag_failed`).
-
-What this means
-: A failed diagnostic points to one of the sections above: the pre-exposure gain to event-dependent
-  exposure, the end-of-observation probe to event-dependent observation, time-trend stability to
-  smooth calendar time, the MDRR to power. A pass with a wide interval is weak reassurance, not
-  proof: with few events every probe passes easily.
+# %% [markdown]
+# Of the {glue:text}`bp_diag_n` diagnostics, {glue:text}`bp_diag_fail` fail on this cohort
+# (failed: {glue:text}`bp_diag_failed`).
+#
+# What this means
+# : A failed diagnostic points to one of the sections above: the pre-exposure gain to event-dependent
+#   exposure, the end-of-observation probe to event-dependent observation, time-trend stability to
+#   smooth calendar time, the MDRR to power. A pass with a wide interval is weak reassurance, not
+#   proof: with few events every probe passes easily.
