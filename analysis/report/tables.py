@@ -571,13 +571,17 @@ class ValueRow:
     the ``targets.yaml`` id of the IVIG-group and the reference-group value (None: no cell).
 
     For ``n_pct`` the ids are prefixes of ``<id>_n`` and ``<id>_pct``; for ``median_range`` of
-    ``<id>_median``, ``<id>_min`` and ``<id>_max``.
+    ``<id>_median``, ``<id>_min`` and ``<id>_max``. An id the paper does not print (a key of our
+    values only, e.g. a rate the paper gives for one group) leaves the paper's cell empty.
+    ``digits``: decimals of our ``pct`` cell (default 0), or of both ``median_range`` cells
+    (default: the decimals the paper prints its median with, 1 when it prints none).
     """
 
     label: str
     kind: str
     ivig: str | None = None
     reference: str | None = None
+    digits: int | None = None
 
 
 #: How a :class:`ValueRow` prints: a count, ``n (pct%)``, ``median (min–max)``, a percentage
@@ -585,10 +589,19 @@ class ValueRow:
 VALUE_KINDS: tuple[str, ...] = ("n", "n_pct", "median_range", "pct", "rate", "months")
 
 
+def _median_decimals(prefix: str) -> int:
+    """Decimals of the paper's printed ``<prefix>_median`` (1 when the paper prints none)."""
+    from analysis.paper.targets import printed_decimals
+
+    median = _paper_field(f"{prefix}_median")
+    return 1 if median is None or isinstance(median, str) else printed_decimals(median)
+
+
 def value_cell(kind: str, target_id: str | None, values: Mapping[str, float], *,
-               paper: bool) -> str:
+               paper: bool, digits: int | None = None) -> str:
     """One cell: the paper's printed value (``paper=True``) or ours from ``values`` (by target
-    id, e.g. :func:`first_values`), formatted alike; ``""`` when ``target_id`` is None.
+    id, e.g. :func:`first_values`), formatted alike; ``""`` when ``target_id`` is None or the
+    paper prints no value for it. ``digits`` as in :class:`ValueRow`.
 
     Examples
     --------
@@ -610,14 +623,18 @@ def value_cell(kind: str, target_id: str | None, values: Mapping[str, float], *,
             return paper_n_pct(f"{target_id}_n", f"{target_id}_pct")
         return fmt_n_with_pct(ours(f"{target_id}_n"), ours(f"{target_id}_pct"))
     if kind == "median_range":
+        digits = _median_decimals(target_id) if digits is None else digits
         if paper:
-            return paper_median_range(target_id)
-        return fmt_median_range(*(ours(f"{target_id}_{s}") for s in ("median", "min", "max")))
-    from analysis.paper.targets import paper as paper_value
-
-    value = paper_value(target_id) if paper else ours(target_id)
+            return paper_median_range(target_id, digits=digits)
+        return fmt_median_range(*(ours(f"{target_id}_{s}") for s in ("median", "min", "max")),
+                                digits=digits)
+    value = _paper_field(target_id) if paper else ours(target_id)
+    if paper and value is None:
+        return ""
     if kind == "pct":
-        return fmt_pct(value, 1 if paper and not float(value).is_integer() else 0)
+        if paper:
+            return fmt_pct(value, 0 if float(value).is_integer() else 1)
+        return fmt_pct(value, digits or 0)
     if kind == "rate":
         return fmt_num(value, 2)
     if kind == "months":
@@ -630,11 +647,13 @@ VALUES_COLUMNS: list[str] = ["Quantity", "IVIG group: paper", "IVIG group: this 
                              "Reference group: paper", "Reference group: this book"]
 
 
-def values_comparison(rows: Sequence[ValueRow], values: Mapping[str, float]) -> pd.DataFrame:
+def values_comparison(rows: Sequence[ValueRow], values: Mapping[str, float], *,
+                      reference_first: bool = False) -> pd.DataFrame:
     """The paper's values beside ours, one row per :class:`ValueRow`, both groups.
 
-    Columns :data:`VALUES_COLUMNS`; ``values`` maps target ids to our values
-    (:func:`first_values` of :func:`analysis.study.descriptive.descriptive_values`).
+    Columns :data:`VALUES_COLUMNS` (the reference group's pair first with ``reference_first``);
+    ``values`` maps target ids to our values (:func:`first_values` of
+    :func:`analysis.study.descriptive.descriptive_values`).
 
     Examples
     --------
@@ -643,12 +662,14 @@ def values_comparison(rows: Sequence[ValueRow], values: Mapping[str, float]) -> 
     """
     import pandas as pd
 
-    return pd.DataFrame(
-        [[row.label, value_cell(row.kind, row.ivig, values, paper=True),
-          value_cell(row.kind, row.ivig, values, paper=False),
-          value_cell(row.kind, row.reference, values, paper=True),
-          value_cell(row.kind, row.reference, values, paper=False)] for row in rows],
-        columns=VALUES_COLUMNS)
+    def pair(row: ValueRow, target_id: str | None) -> list[str]:
+        return [value_cell(row.kind, target_id, values, paper=flag, digits=row.digits)
+                for flag in (True, False)]
+
+    table = pd.DataFrame([[row.label, *pair(row, row.ivig), *pair(row, row.reference)]
+                          for row in rows], columns=VALUES_COLUMNS)
+    return table[[VALUES_COLUMNS[0], *VALUES_COLUMNS[3:], *VALUES_COLUMNS[1:3]]] \
+        if reference_first else table
 
 
 def _infection_rows() -> tuple[ValueRow, ...]:
@@ -702,6 +723,65 @@ def infections_comparison(values: Mapping[str, float]) -> pd.DataFrame:
     beside us (counts, sites, organisms, rates, seasons, ANC/ALC at infection); ``values`` as in
     :func:`values_comparison`."""
     return values_comparison(_infection_rows(), values)
+
+
+#: Keys of the IVIG group's pooled rates over its whole observation in the values of
+#: :func:`reference_comparison` (the paper prints no such rate: its cells stay empty).
+IVIG_POOLED_RATES: tuple[str, str] = ("ivig_pooled_rate_allgrade", "ivig_pooled_rate_g34")
+
+
+def _reference_rows() -> tuple[ValueRow, ...]:
+    from analysis.study.descriptive import LAB_THRESHOLDS
+
+    low = min(LAB_THRESHOLDS)  # x10³/µL: grade 4 neutropenia, grade 3 lymphopenia
+
+    def both(label: str, kind: str, key: str, digits: int | None = None) -> ValueRow:
+        return ValueRow(label, kind, f"res1_{key}", f"res2_{key}", digits)
+
+    rate_all, rate_g34 = IVIG_POOLED_RATES
+    return (
+        both("Patients with an infection", "n", "patients_with_infection_n"),
+        both("Patients with an infection, %", "pct", "patients_with_infection_pct"),
+        both("Infections", "n", "infections_total"),
+        ValueRow("All-grade infections per patient-year (pooled)", "rate", rate_all,
+                 "res2_rate_allgrade"),
+        both("Patients with a grade 3-4 infection", "n", "g34_patients_n"),
+        both("Patients with a grade 3-4 infection, %", "pct", "g34_patients_pct"),
+        ValueRow("Grade 3-4 infections per patient-year (pooled)", "rate", rate_g34,
+                 "res2_rate_g34"),
+        both("Fatal infections", "n", "fatal_infections_n"),
+        both("Respiratory tract, % of infections", "pct", "site_respiratory_pct"),
+        both("Lower respiratory tract, % of infections", "pct", "site_lower_respiratory_pct"),
+        both("Bacterial, % of confirmed", "pct", "micro_bacterial_pct"),
+        both("Viral, % of confirmed", "pct", "micro_viral_pct"),
+        both("Fungal, % of confirmed", "pct", "micro_fungal_pct"),
+        both(f"ANC < {low:g} at grade 3-4 infections, %", "pct", "g4_neutropenia_in_g34_pct", 1),
+        both(f"ALC < {low:g} at grade 3-4 infections, %", "pct", "alc_lt05_in_g34_pct", 1),
+        both("ANC ×10³/µL at infection, median (range)", "median_range", "anc_at_infection"),
+        both("ALC ×10³/µL at infection, median (range)", "median_range", "alc_at_infection"),
+    )
+
+
+def reference_comparison(values: Mapping[str, float], ivig_rate_allgrade: float,
+                         ivig_rate_g34: float) -> pd.DataFrame:
+    """The reference-group chapter's table: the reference group's infections, the paper beside
+    us, with the IVIG group's for context (reference columns first).
+
+    ``values`` as in :func:`values_comparison`; ``ivig_rate_allgrade`` and ``ivig_rate_g34`` are
+    the IVIG group's pooled rates per patient-year over its whole observation (all-grade and grade
+    3-4), which the paper does not print. Medians and ranges print with the decimals of the
+    paper's median (two for the reference group's ANC).
+
+    Examples
+    --------
+    >>> t = reference_comparison({"res2_rate_allgrade": 0.944}, 1.685, 0.2)
+    >>> reference_comparison({"res2_rate_allgrade": 0.944}, 1.685, 0.2).iloc[3, 2:].tolist()
+    ['0.94', '', '1.69']
+    """
+    rate_all, rate_g34 = IVIG_POOLED_RATES
+    return values_comparison(
+        _reference_rows(), {**values, rate_all: ivig_rate_allgrade, rate_g34: ivig_rate_g34},
+        reference_first=True)
 
 
 def as_count(x: Any) -> int | float:
