@@ -25,7 +25,6 @@ Every helper also works when a chapter's ``.py`` twin runs as a plain script
 from __future__ import annotations
 
 import functools
-import html
 import numbers
 import os
 import re
@@ -452,8 +451,3 @@ def publish_table(
     if not in_notebook():
         print(repr(table))
     return table
-
-
-def html_escape(text: str) -> str:
-    """HTML-escape ``text`` (for labels built from data, e.g. a cohort name in a caption)."""
-    return html.escape(text, quote=True)
