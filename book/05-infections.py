@@ -35,7 +35,7 @@ import math
 
 import pandas as pd
 
-from analysis.study.descriptive import descriptive_values
+from analysis.paper.values import descriptive_values
 
 ours = tables.first_values(descriptive_values(cohort))
 summary = tables.infections_comparison(ours)

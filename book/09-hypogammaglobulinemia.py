@@ -21,6 +21,7 @@
 import pandas as pd
 
 from analysis.paper import audit
+from analysis.paper.values import descriptive_values
 from analysis.report import book, figures, tables
 from analysis import study
 from analysis.study import descriptive as desc
@@ -42,7 +43,7 @@ book.cohort_banner(cohort)
 # ## Table 2
 
 # %% tags=["hide-input", "full-width"]
-values = desc.descriptive_values(cohort)
+values = descriptive_values(cohort)
 labs = desc.labs_at_infection(cohort, "ivig")
 table2 = tables.table2_comparison(values, labs)
 book.publish_table(

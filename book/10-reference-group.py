@@ -21,6 +21,7 @@
 import numpy as np
 import pandas as pd
 
+from analysis.paper.values import descriptive_values
 from analysis.report import book, figures, tables
 from analysis.study import descriptive as desc
 
@@ -41,7 +42,7 @@ book.cohort_banner(cohort)
 # %% tags=["remove-cell"]
 from analysis import study
 
-values = tables.first_values(desc.descriptive_values(cohort))
+values = tables.first_values(descriptive_values(cohort))
 thr_any, thr_mod, thr_sev = study.HGG_THRESHOLDS
 book.glue_values({"any": thr_any, "mod": thr_mod, "sev": thr_sev}, prefix="ref_thr_")
 book.glue_value("ref_lab_low", float(min(desc.LAB_THRESHOLDS)))

@@ -21,7 +21,7 @@
 import numpy as np
 import pandas as pd
 
-from analysis.paper import audit
+from analysis.paper import audit, values
 from analysis.report import book, figures, tables
 from analysis.study import cox
 
@@ -48,8 +48,9 @@ book.cohort_banner(cohort)
 
 # %% tags=["remove-cell"]
 data = cox.cox_data(cohort)
-univariable = cox.univariable_cox(data)
-multivariable = cox.multivariable_cox(data)
+# each term with the paper's id of its estimate (the paper layer's map)
+univariable = values.cox_ids(cox.univariable_cox(data), "univariable")
+multivariable = values.cox_ids(cox.multivariable_cox(data), "multivariable")
 book.glue_paper("res1_screened_n", "res1_ivig_n", "abs_reference_n")
 screened, n_ivig_paper, n_ref_paper = (book.paper(t) for t in
                                        ("res1_screened_n", "res1_ivig_n", "abs_reference_n"))
@@ -151,7 +152,7 @@ for t in ("t1_prior_infections_hr", "t1_prior_inf_3_hr", "t1_prior_inf_4plus_hr"
 
 # %% tags=["hide-input", "full-width"]
 book.publish_table(
-    tables.cox_comparison(multivariable, estimate="Adjusted HR"), "who_multivariable_cox",
+    tables.cox_comparison(multivariable, estimate="Adjusted HR", model="multivariable"), "who_multivariable_cox",
     caption="Supplementary Table 1. Multivariable Cox model of the time to first IVIG "
             "(complete cases)",
 )

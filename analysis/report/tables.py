@@ -294,17 +294,19 @@ TABLE1_COLUMNS: list[str] = [
 def table1_comparison(baseline: pd.DataFrame, univariable: pd.DataFrame) -> pd.DataFrame:
     """Table 1 with the paper's cells beside ours, in the paper's rows.
 
-    ``baseline`` is :func:`analysis.study.cox.baseline_characteristics` (with its ``target_*`` ids),
-    ``univariable`` is :func:`analysis.study.cox.univariable_cox` (with ``target_id``). Category
-    rows
-    show ``n (%)`` of the patients with that characteristic recorded; each block's header row
+    ``baseline`` is :func:`analysis.study.cox.baseline_characteristics` and ``univariable``
+    :func:`analysis.study.cox.univariable_cox`; the paper's cells are found by
+    :func:`analysis.paper.values.table1_ids` and :func:`~analysis.paper.values.cox_ids`. Category
+    rows show ``n (%)`` of the patients with that characteristic recorded; each block's header row
     shows how many were recorded in our cohort (the paper's denominators are undisclosed where
     they differ from N, inconsistencies.md items 9-10). Levels nobody has show an en dash.
     """
     import pandas as pd
 
-    b = baseline.assign(level=baseline["level"].astype(object))
-    u = univariable.assign(level=univariable["level"].astype(object))
+    from analysis.paper.values import cox_ids, table1_ids
+
+    b = table1_ids(baseline).assign(level=baseline["level"].astype(object))
+    u = cox_ids(univariable, "univariable").assign(level=univariable["level"].astype(object))
 
     def brow(cov: str, level: str | None, group: str) -> pd.Series | None:
         sel = (b["covariate"] == cov) & (b["group"] == group)
@@ -378,9 +380,11 @@ COX_LABELS: dict[str, str] = {
 }
 
 
-def cox_comparison(results: pd.DataFrame, *, estimate: str = "HR") -> pd.DataFrame:
-    """A Cox result table (:func:`analysis.study.cox.univariable_cox` or ``multivariable_cox``) with
-    the paper's estimate beside ours, one row per non-reference term.
+def cox_comparison(results: pd.DataFrame, *, estimate: str = "HR",
+                   model: str = "univariable") -> pd.DataFrame:
+    """A Cox result table (:func:`analysis.study.cox.univariable_cox` with ``model="univariable"``
+    or ``multivariable_cox`` with ``"multivariable"``) with the paper's estimate beside ours (by
+    :func:`analysis.paper.values.cox_ids`), one row per non-reference term.
 
     Columns: ``Term``, ``<estimate> (95% CI): paper``, ``... this book``, ``p: paper``,
     ``p: this book``, ``Patients``, ``First IVIG`` (patients and events in that model), ``Note``.
@@ -389,8 +393,10 @@ def cox_comparison(results: pd.DataFrame, *, estimate: str = "HR") -> pd.DataFra
     """
     import pandas as pd
 
+    from analysis.paper.values import cox_ids
+
     records = []
-    for _, r in results.iterrows():
+    for _, r in cox_ids(results, model).iterrows():
         if bool(r["reference"]):
             continue
         label = COX_LABELS.get(r["covariate"], r["covariate"])
@@ -466,7 +472,7 @@ def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
 
 
 def first_values(values: pd.DataFrame) -> dict[str, float]:
-    """``target_id -> value`` from :func:`analysis.study.descriptive.descriptive_values`, keeping
+    """``target_id -> value`` from :func:`analysis.paper.values.descriptive_values`, keeping
     the first row of each id (the reading this project considers most defensible)."""
     first = values.drop_duplicates("target_id", keep="first")
     return dict(zip(first["target_id"], first["value"].astype(float), strict=True))
@@ -487,7 +493,7 @@ def table2_comparison(values: pd.DataFrame, labs: pd.DataFrame | None = None) ->
     """Table 2 (HGG, functional IgG, days on IVIG, time to first infection, ANC/ALC at infection)
     with the paper's cells beside ours.
 
-    ``values`` is :func:`analysis.study.descriptive.descriptive_values`; ``labs`` (optional) is
+    ``values`` is :func:`analysis.paper.values.descriptive_values`; ``labs`` (optional) is
     :func:`analysis.study.descriptive.labs_at_infection` of the IVIG group, used to show the
     numerator and denominator of each lab percentage. The paper prints a grade 1/2 and a grade 3/4
     percentage in one cell; here they are two rows. Columns ``Characteristic, Paper, This book,
@@ -653,7 +659,7 @@ def values_comparison(rows: Sequence[ValueRow], values: Mapping[str, float], *,
 
     Columns :data:`VALUES_COLUMNS` (the reference group's pair first with ``reference_first``);
     ``values`` maps target ids to our values (:func:`first_values` of
-    :func:`analysis.study.descriptive.descriptive_values`).
+    :func:`analysis.paper.values.descriptive_values`).
 
     Examples
     --------
