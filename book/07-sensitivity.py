@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.paper import audit
+from analysis.paper.values import sccs_ids
 from analysis.report import book, figures, tables
 from analysis import study
 from analysis.study import descriptive as desc
@@ -55,7 +56,7 @@ for outcome in ("all", "grade3"):
         book.glue_fit(f"sens_pre{window}_{outcome}_pre_ivig_", fit, "pre_ivig")
 
 # %% tags=["hide-input", "full-width"]
-menu = study.sccs_menu(cohort)
+menu = sccs_ids(study.sccs_menu(cohort))  # each row with the paper's id
 by_model = {m: g.set_index("term") for m, g in menu.groupby("model", sort=False)}
 pre_models = ["primary_all", "pre30_all", "pre60_all", "primary_grade3", "pre30_grade3",
               "pre60_grade3"]

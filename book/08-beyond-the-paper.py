@@ -27,6 +27,7 @@ import pandas as pd
 
 from analysis import study
 from analysis import teaching as T
+from analysis.paper.values import SCCS_MODEL_IDS
 from analysis.report import book, tables
 from analysis.report.prose import (MATERIAL, ci_phrase, change_phrase, estimate, model_row,
                                    overlap_phrase)
@@ -394,7 +395,7 @@ for name, (outcome, hgg) in small.items():
     profile[name] = (fit, term, ci, why)
 
 # %% tags=["hide-input", "full-width"]
-targets = {m.model: dict((t, tid) for t, tid, _ in m.targets) for m in study.PAPER_MODELS}
+targets = {model: {t: tid for t, tid, _ in ids} for model, ids in SCCS_MODEL_IDS.items()}
 rows, disagree = [], 0
 for name, (fit, term, ci, why) in profile.items():
     label = next(m.label for m in study.PAPER_MODELS if m.model == name)

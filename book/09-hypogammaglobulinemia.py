@@ -21,7 +21,7 @@
 import pandas as pd
 
 from analysis.paper import audit
-from analysis.paper.values import descriptive_values
+from analysis.paper.values import descriptive_values, sccs_ids
 from analysis.report import book, figures, tables
 from analysis import study
 from analysis.study import descriptive as desc
@@ -122,7 +122,7 @@ for threshold in study.HGG_THRESHOLDS:
 
 # %% tags=["hide-input", "full-width"]
 hgg_models = [m for m in study.PAPER_MODELS if m.hgg is not None]
-menu = study.sccs_menu(cohort, hgg_models)
+menu = sccs_ids(study.sccs_menu(cohort, hgg_models))  # each row with the paper's id
 book.publish_table(
     tables.sccs_comparison(menu), "hgg_sccs",
     caption="SCCS: all-grade infection rate on days below vs at or above each IgG threshold "

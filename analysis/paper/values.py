@@ -40,9 +40,26 @@ from analysis.study.models import PAPER_MODELS
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.study.cohort import Cohort
 
-__all__ = ["COX_IDS", "MULTIVARIABLE_IDS", "REDUCTIONS", "SAME_AS", "SCCS_IDS", "T1_GROUP_CODES",
-           "T1_LEVEL_CODES", "T1_NUMERIC_CODES", "UNIVARIABLE_IDS", "VALUE_COLUMNS", "cox_ids",
-           "descriptive_values", "design_values", "num", "our_values", "table1_ids"]
+__all__ = [
+    "COX_IDS",
+    "MULTIVARIABLE_IDS",
+    "REDUCTIONS",
+    "SAME_AS",
+    "SCCS_IDS",
+    "SCCS_MODEL_IDS",
+    "T1_GROUP_CODES",
+    "T1_LEVEL_CODES",
+    "T1_NUMERIC_CODES",
+    "UNIVARIABLE_IDS",
+    "VALUE_COLUMNS",
+    "cox_ids",
+    "descriptive_values",
+    "design_values",
+    "num",
+    "our_values",
+    "sccs_ids",
+    "table1_ids",
+]
 
 #: Columns of :func:`our_values`.
 VALUE_COLUMNS: list[str] = ["target_id", "value", "ci_low", "ci_high", "p", "n_events",
@@ -100,6 +117,47 @@ RATE_CELLS: dict[str, tuple[str, str, str]] = {
 }
 _RESPONDERS = ("sCR", "CR", "VGPR", "PR")
 _ORGANISMS = ("bacterial", "viral", "fungal")
+
+
+# --- the SCCS models' ids -------------------------------------------------------------------
+#: Each SCCS model of :data:`analysis.study.models.PAPER_MODELS` (by name): its terms the paper
+#: prints, as ``(term, id, scale)``; scale ``"irr"`` when the paper prints the IRR,
+#: ``"reduction_pct"`` when it prints ``100 * (1 - IRR)`` (bacterial, viral).
+SCCS_MODEL_IDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "primary_all": (("on_ivig", "sccs_allgrade_irr", "irr"),),
+    "primary_grade3": (("on_ivig", "sccs_g34_irr", "irr"),),
+    "bacterial": (("on_ivig", "sccs_bacterial_reduction_pct", "reduction_pct"),),
+    "viral": (("on_ivig", "sccs_viral_reduction_pct", "reduction_pct"),),
+    "pre30_all": (("on_ivig", "sccs_allgrade_irr_adj_pre30", "irr"),
+                  ("pre_ivig", "sccs_pre30_irr", "irr")),
+    "pre60_all": (("on_ivig", "sccs_allgrade_irr_adj_pre60", "irr"),
+                  ("pre_ivig", "sccs_pre60_irr", "irr")),
+    # the paper does not say which pre-window its grade 3+ adjusted IRR used: both carry the id
+    "pre30_grade3": (("on_ivig", "sccs_g3plus_irr_adj_pre", "irr"),),
+    "pre60_grade3": (("on_ivig", "sccs_g3plus_irr_adj_pre", "irr"),),
+    "progression_all": (("on_ivig", "sccs_allgrade_irr_adj_progression", "irr"),),
+    "season_all": (("on_ivig", "sccs_allgrade_irr_adj_season", "irr"),),
+    "hgg700": (("igg_below_700", "sccs_hgg_any_irr", "irr"),),
+    "hgg400": (("igg_below_400", "sccs_hgg_moderate_irr", "irr"),),
+    "hgg200": (("igg_below_200", "sccs_hgg_severe_irr", "irr"),),
+}
+
+
+def sccs_ids(menu: pd.DataFrame) -> pd.DataFrame:
+    """:func:`analysis.study.models.sccs_menu` with the paper's ``target_id`` and
+    ``target_scale`` of each (model, term) row (None where the paper prints nothing for it).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"model": ["pre30_all", "pre30_all"], "term": ["on_ivig", "pre_ivig"]})
+    >>> sccs_ids(m)["target_id"].tolist()
+    ['sccs_allgrade_irr_adj_pre30', 'sccs_pre30_irr']
+    """
+    cells = {(model, term): (tid, scale) for model, ids in SCCS_MODEL_IDS.items()
+             for term, tid, scale in ids}
+    found = [cells.get((m, t), (None, None)) for m, t in zip(menu["model"], menu["term"],
+                                                           strict=True)]
+    return menu.assign(target_id=[f[0] for f in found], target_scale=[f[1] for f in found])
 
 
 # --- the Cox models' and Table 1's ids -------------------------------------------------------
@@ -213,7 +271,8 @@ def _aliases(ids: frozenset[str]) -> frozenset[str]:
 
 #: Ids whose value is an SCCS estimate (:data:`analysis.study.models.PAPER_MODELS`), with the ids
 #: that restate one.
-SCCS_IDS: frozenset[str] = _aliases(frozenset(t[1] for m in PAPER_MODELS for t in m.targets))
+SCCS_IDS: frozenset[str] = _aliases(frozenset(t[1] for ids in SCCS_MODEL_IDS.values()
+                                               for t in ids))
 #: Ids whose value is a Cox hazard ratio (Table 1, Supplementary Table 1), with the ids that
 #: restate one.
 COX_IDS: frozenset[str] = _aliases(frozenset(UNIVARIABLE_IDS.values())
@@ -482,10 +541,11 @@ def _sccs(out: _Rows, cohort: Cohort, want: frozenset[str] | None) -> dict[str, 
     only (every model when ``want`` is None); returns the rows by id."""
     from analysis import study
 
-    models = [m for m in PAPER_MODELS if want is None or any(t[1] in want for t in m.targets)]
+    models = [m for m in PAPER_MODELS
+              if want is None or any(t[1] in want for t in SCCS_MODEL_IDS.get(m.model, ()))]
     if not models:
         return {}
-    menu = study.sccs_menu(cohort, models)
+    menu = sccs_ids(study.sccs_menu(cohort, models))
     menu = menu[menu["target_id"].notna()]
     for _, r in menu.iterrows():
         note = r["note"] if isinstance(r["note"], str) else ""

@@ -437,7 +437,8 @@ def sccs_term_label(term: str) -> str:
 
 
 def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
-    """Rows of :func:`analysis.study.models.sccs_menu` with the paper's IRR beside ours.
+    """Rows of :func:`analysis.study.models.sccs_menu` with the paper's IRR beside ours (found by
+    :func:`analysis.paper.values.sccs_ids`).
 
     Columns: ``Model``, ``Term``, ``IRR (95% CI): paper``, ``IRR (95% CI): this book``,
     ``p: paper``, ``p: this book``, ``Cases``, ``Events``, ``Note``. Where the paper prints a
@@ -446,8 +447,10 @@ def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
     """
     import pandas as pd
 
+    from analysis.paper.values import sccs_ids
+
     records = []
-    for _, r in menu.iterrows():
+    for _, r in sccs_ids(menu).iterrows():
         tid = r["target_id"] if isinstance(r["target_id"], str) else None
         if tid and r["target_scale"] == "reduction_pct":
             red = _paper_field(tid)
