@@ -145,10 +145,10 @@ book.publish_table(
 #   findings: only the real data could.
 # - Whether the code is right is checked elsewhere: against the R package SCCS on the same data,
 #   and by fitting the study's own pipeline to many simulated cohorts whose true effects are known
-#   and checking that it recovers them. See {doc}`12-truth-recovery`.
+#   and checking that it recovers them. See {doc}`13-truth-recovery`.
 # - Where the two columns differ, that can be chance (a cohort of this size is noisy), a choice in
 #   the simulation, or one of the paper's internal contradictions. Chapter
-#   {doc}`11-reproduction-audit` lists every number with its tolerance, status and provenance.
+#   {doc}`12-reproduction-audit` lists every number with its tolerance, status and provenance.
 #
 # ## How to read "Paper" and "This book"
 #

@@ -141,7 +141,7 @@ book.publish_table(flow, "cohort_flow", caption="Patient flow")
 # ratios, season and progression effects, frailty, how strongly infections prompt IVIG, deaths),
 # written beside the cohort as `truth.json`. The mechanism, every parameter, and the list of the
 # paper's numbers the cohort is calibrated to are in {ref}`truth-method`; chapter
-# {doc}`12-truth-recovery` checks that the analysis recovers the truth. A cohort of your own has no
+# {doc}`13-truth-recovery` checks that the analysis recovers the truth. A cohort of your own has no
 # such section: it is simply what your patients' records say.
 #
 # ## Calibration: this cohort beside every number the paper prints
@@ -172,7 +172,7 @@ book.glue_values(
 # contradicts itself; the note says which version is matched and why). The *provenance* column says how a
 # row could come to agree: a *planted* number is read by the generator, so it passes by
 # construction and says nothing about the analysis code; only *emergent* rows are outcomes of the
-# analysis (the reproduction audit of chapter {doc}`11-reproduction-audit` judges them with
+# analysis (the reproduction audit of chapter {doc}`12-reproduction-audit` judges them with
 # tolerances from sampling variability).
 
 # %% tags=["hide-input", "output_scroll"]

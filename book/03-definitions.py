@@ -86,89 +86,13 @@ book.publish_table(design, "definitions_constants",
 # ## One patient, drawn
 
 # %% tags=["hide-input"]
-import numpy as np
-import pandas as pd
+from analysis.report import patient
 
-obs = study.observation_periods(cohort, "ivig")
-inf = study.infections_in_observation(cohort, "ivig")
-igg = study.functional_igg(cohort)
-first = study.first_ivig(cohort)
-prog_ids = set(cohort.progression["patient_id"].astype(str))
-
-
-def count(frame: pd.DataFrame) -> pd.Series:
-    return frame.groupby("patient_id").size().reindex(obs["patient_id"], fill_value=0)
-
-
-# A patient who shows every definition: infections, IVIG in observation, progression, IgG values.
-score = pd.DataFrame(
-    {
-        "infections": count(inf).to_numpy(),
-        "igg": count(igg).to_numpy(),
-        "ivig": obs["patient_id"].isin(first["patient_id"][first["first_ivig_obs_day"].notna()])
-        .to_numpy(),
-        "progression": obs["patient_id"].isin(prog_ids).to_numpy(),
-        # the whole long pre-exposure window lies inside the observation period
-        "pre_window": (obs["patient_id"].map(first.set_index("patient_id")["first_ivig_day"])
-                       - obs["start_day"] >= pre_long).to_numpy(),
-    },
-    index=obs["patient_id"].to_numpy(),
-)
-score["score"] = (
-    (score["infections"] > 0).astype(int) + score["ivig"].astype(int)
-    + score["progression"].astype(int) + (score["igg"] >= 3).astype(int)
-    + score["pre_window"].astype(int)
-)
-score["order"] = np.arange(len(score))
-chosen = score.sort_values(["score", "infections", "order"], ascending=[False, False, True],
-                           kind="stable").index[0]
-
-# The patient's intervals, built by the same code as the SCCS models.
-iv60 = study.study_intervals(cohort, "all", pre_window=pre_long,
-                             adjust=("progression", "season"), group="ivig")
-iv30 = study.study_intervals(cohort, "all", pre_window=pre_short, group="ivig")
-mine60 = iv60[iv60["id"].astype(str) == chosen]
-mine30 = iv30[iv30["id"].astype(str) == chosen]
-o = obs[obs["patient_id"] == chosen].iloc[0]
-on_runs = figures.flag_runs(mine60, "on_ivig")
-pre_runs = pd.concat(
-    [figures.flag_runs(mine60, "pre_ivig").assign(window=pre_long),
-     figures.flag_runs(mine30, "pre_ivig").assign(window=pre_short)],
-    ignore_index=True,
-)
-prog_runs = figures.flag_runs(mine60, "progression")
-doses = study.to_day(cohort.ivig.loc[cohort.ivig["patient_id"] == chosen, "date"].dropna())
-my_igg = igg[igg["patient_id"] == chosen].rename(columns={"functional_igg": "igg"})
-my_inf = inf[inf["patient_id"] == chosen]
-fig = figures.timeline_plot(
-    observation=(o["start_day"], o["end_day"]),
-    on_ivig=on_runs,
-    ivig_doses=doses[(doses >= o["start_day"]) & (doses <= o["end_day"])],
-    pre_windows=pre_runs,
-    igg=my_igg[["day", "igg"]],
-    progression=prog_runs,
-    infections=my_inf[["day", "grade"]],
-    hgg_thresholds=study.HGG_THRESHOLDS,
-    fall_winter_months=study.FALL_WINTER_MONTHS,
-    title="Patient A (pseudonymous): one IVIG patient's observation period",
-)
+# The IVIG patient on whom most definitions appear; periods built by the SCCS models' own code.
+timeline = patient.patient_timeline(cohort, patient.illustrative_patient(cohort))
+fig = timeline.plot(title="Patient A (pseudonymous): one IVIG patient's observation period")
 book.glue_figure("fig_timeline", fig)
-
-on = mine60["on_ivig"] == 1
-book.glue_values(
-    {
-        "days_observed": int(mine60["days"].sum()),
-        "days_on_ivig": int(mine60.loc[on, "days"].sum()),
-        "days_pre_long": int(mine60.loc[mine60["pre_ivig"] == 1, "days"].sum()),
-        "days_fall_winter": int(mine60.loc[mine60["fall_winter"] == 1, "days"].sum()),
-        "n_doses": int(((doses >= o["start_day"]) & (doses <= o["end_day"])).sum()),
-        "n_infections": int(mine60["events"].sum()),
-        "n_infections_on": int(mine60.loc[on, "events"].sum()),
-        "n_infections_off": int(mine60.loc[~on, "events"].sum()),
-        "n_igg": len(my_igg),
-    },
-    prefix="defs_patient_",
-)
+book.glue_values(timeline.counts(), prefix="defs_patient_")
 
 # %% [markdown]
 # ```{glue:figure} fig_timeline
@@ -191,7 +115,7 @@ book.glue_values(
 # Observation period
 # : From the first daratumumab dose through {glue:text}`defs_obs_tail_days` days after the last
 #   dose, or through the date of death or of last contact when either comes earlier (data contract;
-#   [chapter 2](02-cohort.md) counts the patients and days this removes). Every rate, interval and
+#   {doc}`02-cohort` counts the patients and days this removes). Every rate, interval and
 #   model uses these days only.
 #
 # On IVIG
@@ -232,11 +156,13 @@ book.glue_values(
 # Outcomes and grades
 # : An infection counts on its onset day; several on one day count several times. The outcomes of
 #   the paper's models are all infections, grade 3-4 infections (CTCAE grade 3 or more), and
-#   microbiologically confirmed bacterial and viral infections; Figure 1 (chapter 6) adds grade 1-2,
+#   microbiologically confirmed bacterial and viral infections; Figure 1 ({doc}`06-primary-analysis`) adds grade 1-2,
 #   fungal infections and each site (respiratory = upper + lower respiratory tract). Each outcome is
 #   defined once, in `analysis.study.outcome_mask`.
 
 # %% tags=["hide-input"]
+import pandas as pd
+
 inf_all = study.infections_in_observation(cohort)
 rows = []
 for outcome in study.NAMED_OUTCOMES:

@@ -29,7 +29,7 @@ book.cohort_banner(cohort)
 # asks, row by row, whether a characteristic goes with receiving IVIG sooner: each row carries the
 # hazard ratio (HR) of a univariable Cox model of the time from the first daratumumab dose to the
 # first IVIG dose, fitted over both groups. This chapter rebuilds the table with the same rows and
-# denominators; chapter {doc}`10-who-receives-ivig` looks at the Cox models themselves (the
+# denominators; chapter {doc}`11-who-receives-ivig` looks at the Cox models themselves (the
 # multivariable model, proportional hazards, Kaplan-Meier curves).
 #
 # ## Table 1
@@ -145,7 +145,7 @@ book.glue_values({"igg_before": -study.BASELINE_IGG_WINDOW[0],
 # : The paper heads its columns N = {glue:text}`paper_t1_n_ivig` and N = {glue:text}`paper_t1_n_ref`,
 #   but its ISS, R-ISS and cytogenetics percentages are of the patients with a value, and its
 #   prior-infection categories add up to only {glue:text}`paper_drv_prior_inf_cat_n_ivig` and
-#   {glue:text}`paper_drv_prior_inf_cat_n_ref` patients (see {doc}`11-reproduction-audit`). This
+#   {glue:text}`paper_drv_prior_inf_cat_n_ref` patients (see {doc}`12-reproduction-audit`). This
 #   book does the same: a percentage is of the patients with the characteristic recorded, and the
 #   header row of each block gives that number. Each univariable model uses those patients; in this
 #   cohort {glue:text}`base_n_iss_missing` patients have no ISS stage, and

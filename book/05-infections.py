@@ -35,7 +35,7 @@ import math
 
 import pandas as pd
 
-from analysis.study.descriptive import descriptive_values
+from analysis.paper.values import descriptive_values
 
 ours = tables.first_values(descriptive_values(cohort))
 summary = tables.infections_comparison(ours)
@@ -124,7 +124,7 @@ book.glue_values({"km_median_ivig": km_median("ivig"),
 # the patients who never had an infection. Counting them as censored, half of the IVIG group had
 # had a first infection by {glue:text}`inf_km_median_ivig` and half of the reference group by
 # {glue:text}`inf_km_median_reference` after their first daratumumab dose. The groups differ in
-# how they were selected (chapter 9), so the curves describe them side by side; they are not a
+# how they were selected ({doc}`10-reference-group`), so the curves describe them side by side; they are not a
 # comparison of IVIG with no IVIG.
 #
 # ## Sites, organisms and grades

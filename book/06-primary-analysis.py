@@ -139,7 +139,7 @@ book.publish_table(rate_table, "sccs_rates", caption="Infection rates per patien
 # ratio of {glue:text}`sccs_crude_ratio:.2f`. The crude ratio compares different patients' time as
 # well as different periods; the SCCS estimate above compares periods within patients only. The
 # paper does not say how its two rates were computed, and they cannot both be pooled rates of the
-# same data as its seasonal rates (chapter 11), so the table also gives the mean of each patient's
+# same data as its seasonal rates ({doc}`12-reproduction-audit`), so the table also gives the mean of each patient's
 # own rate. The reference group, which never received IVIG, had {glue:text}`sccs_rate_reference:.2f`
 # infections per patient-year (paper: {glue:text}`paper_res2_rate_allgrade:.2f`).
 #

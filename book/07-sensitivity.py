@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.paper import audit
+from analysis.paper.values import sccs_ids
 from analysis.report import book, figures, tables
 from analysis import study
 from analysis.study import descriptive as desc
@@ -55,7 +56,7 @@ for outcome in ("all", "grade3"):
         book.glue_fit(f"sens_pre{window}_{outcome}_pre_ivig_", fit, "pre_ivig")
 
 # %% tags=["hide-input", "full-width"]
-menu = study.sccs_menu(cohort)
+menu = sccs_ids(study.sccs_menu(cohort))  # each row with the paper's id
 by_model = {m: g.set_index("term") for m, g in menu.groupby("model", sort=False)}
 pre_models = ["primary_all", "pre30_all", "pre60_all", "primary_grade3", "pre30_grade3",
               "pre60_grade3"]
@@ -266,7 +267,7 @@ book.publish_table(share_table, "sensitivity_ivig_share_by_season",
 # rates ({glue:text}`paper_res1_rate_on_ivig:.2f` against
 # {glue:text}`paper_res1_rate_observation:.2f`) cannot both be pooled rates of the same infections
 # and person-time: a pooled overall rate would have to lie between both pairs, and the pairs do not
-# overlap (chapter {doc}`11-reproduction-audit`). So the table gives both definitions for every cell.
+# overlap (chapter {doc}`12-reproduction-audit`). So the table gives both definitions for every cell.
 #
 # In this cohort the IVIG group's pooled rates were {glue:text}`sens_rate_fw_pooled:.2f` in
 # fall/winter and {glue:text}`sens_rate_ss_pooled:.2f` in spring/summer (means of per-patient rates

@@ -49,6 +49,7 @@ from analysis.sccs.intervals import EventWindow, Season
 from analysis.sccs import SCCS
 from analysis.sccs import diagnostics as D
 from analysis.sccs.smooth import calendar_time, fit_smooth, season
+from analysis.study.extensions import first_only
 
 figures.apply_style()
 cohort = book.load()
@@ -85,55 +86,19 @@ def intervals(covariates=(), outcome="all"):
     return study.study_intervals(cohort, outcome, covariates=covariates, cases_only=True)
 
 
-def first_infection(infections):
-    """Outcome: each patient's first infection in observation only."""
-    later = infections.sort_values(["patient_id", "day"], kind="stable").duplicated("patient_id")
-    return ~later.sort_index()
-
-
 def row(fit, term):
     s = fit.summary.loc[term]
     return float(s["irr"]), float(s["ci_low"]), float(s["ci_high"])
 
 
-def overlaps(lo, hi, bounds):
-    """OHDSI's rule: pass when the 95% CI intersects the null bounds."""
-    return bool(lo <= bounds[1] and hi >= bounds[0])
-
-
-def verdict(*checks):
-    """The verdict(s) as a line of text under the diagnostic (computed, never typed)."""
-    from IPython.display import Markdown
-
-    parts = [f"{label}: **{'pass' if ok else 'fail'}** (rule: {rule})" for label, ok, rule in checks]
-    text = "Verdict — " + "; ".join(parts) + "."
-    return Markdown(text) if book.in_notebook() else print(text)
-
-
-# OHDSI's default thresholds and this chapter's probe windows, glued for the text.
-END_PROBE_DAYS = study.OBS_TAIL_DAYS   # the end-of-observation probe covers the post-dose tail
-END_BOUNDS = (0.5, 2.0)                # the end-of-observation probe's null bounds
-PRE_BOUNDS = (0.8, 1.25)               # the pre-exposure window's null bounds
+# The recurrence probe's window (OHDSI's thresholds are analysis.sccs.diagnostics.OHDSI, below).
 AFTER_DAYS = 30                        # window after each infection (recurrence probe)
-SEASON_MAX_CHANGE = 0.10               # largest acceptable change of the IRR when season is added
-STABILITY_ALPHA = 0.05                 # Pearson test of observed vs expected per month
-RARE_MAX = 0.10                        # largest share of patients with the outcome ("rare")
-POWER, ALPHA = 0.80, 0.05              # power and level for the minimum detectable IRR
-MDRR_MAX = 10                          # OHDSI's largest acceptable minimum detectable IRR
-book.glue_values({
-    "end_probe_days": END_PROBE_DAYS, "obs_tail_days": study.OBS_TAIL_DAYS,
-    "end_lo_bound": END_BOUNDS[0], "end_hi_bound": END_BOUNDS[1],
-    "pre_lo_bound": PRE_BOUNDS[0], "pre_hi_bound": PRE_BOUNDS[1],
-    "after_days": AFTER_DAYS, "season_max_change_pct": 100 * SEASON_MAX_CHANGE,
-    "stability_alpha": STABILITY_ALPHA, "rare_max_pct": 100 * RARE_MAX,
-    "power_pct": 100 * POWER, "alpha_pct": 100 * ALPHA, "mdrr_max": MDRR_MAX,
-}, prefix="t4_")
+book.glue_values({"obs_tail_days": study.OBS_TAIL_DAYS, "after_days": AFTER_DAYS}, prefix="t4_")
 
 primary = SCCS().fit(intervals(), ["on_ivig"])
 book.glue_value("t4_cases", primary.n_cases)
 book.glue_value("t4_events", primary.n_events)
 book.glue_value("t4_irr", row(primary, "on_ivig")[0])
-verdicts = []
 
 # %% [markdown]
 # The primary model on this cohort uses {glue:text}`t4_cases` cases with
@@ -321,7 +286,7 @@ book.glue_value("t4_after_lo", lo)
 book.glue_value("t4_after_hi", hi)
 book.glue_value("t4_after_contains_1", "contains" if lo <= 1 <= hi else "excludes")
 
-fit_first = SCCS().fit(intervals(outcome=first_infection), ["on_ivig"])
+fit_first = SCCS().fit(intervals(outcome=first_only("all")), ["on_ivig"])
 book.glue_value("t4_first_irr", row(fit_first, "on_ivig")[0])
 book.glue_value("t4_first_lo", row(fit_first, "on_ivig")[1])
 book.glue_value("t4_first_hi", row(fit_first, "on_ivig")[2])

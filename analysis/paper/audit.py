@@ -1,8 +1,9 @@
 """The reproduction audit: every number the paper prints beside the value this book computes.
 
-Why a module: chapter 11 of the book lists each entry of ``data/paper/targets.yaml`` with our value
-(:func:`analysis.paper.values.our_values`, the one place that computes it), a tolerance, a status
-and a provenance, and chapters 7-10 draw the paper's estimates beside ours.
+Why a module: the book's reproduction-audit chapter lists each entry of
+``data/paper/targets.yaml`` with our value (:func:`analysis.paper.values.our_values`, the one place
+that computes it), a tolerance, a status and a provenance, and the chapters from the sensitivity
+analyses to who receives IVIG draw the paper's estimates beside ours.
 
 How a value is judged (:func:`judge`):
 

@@ -1,6 +1,6 @@
 """Our value for every ``targets.yaml`` id: the one place that computes them from a cohort.
 
-Why a module: the reproduction audit (:mod:`analysis.paper.audit`, chapter 11), the synthetic
+Why a module: the reproduction audit (:mod:`analysis.paper.audit`, its own chapter), the synthetic
 cohort's calibration check and the chapters all put "the paper's number" beside "ours". If each
 computed its own, they could disagree about the same id. Here each id is computed once, by the
 study's own functions (:mod:`analysis.study` for the SCCS models, :mod:`analysis.study.descriptive`
@@ -30,14 +30,36 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analysis.study.cox import MULTIVARIABLE_COVARIATES, TABLE1_COVARIATES, CovariateSpec
+from analysis.study.cox import (
+    MULTIVARIABLE_COVARIATES,
+    TABLE1_COVARIATES,
+    CovariateSpec,
+)
 from analysis.study.models import PAPER_MODELS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.study.cohort import Cohort
 
-__all__ = ["COX_IDS", "REDUCTIONS", "SAME_AS", "SCCS_IDS", "VALUE_COLUMNS", "design_values", "num",
-           "our_values"]
+__all__ = [
+    "COX_IDS",
+    "MULTIVARIABLE_IDS",
+    "REDUCTIONS",
+    "SAME_AS",
+    "SCCS_IDS",
+    "SCCS_MODEL_IDS",
+    "T1_GROUP_CODES",
+    "T1_LEVEL_CODES",
+    "T1_NUMERIC_CODES",
+    "UNIVARIABLE_IDS",
+    "VALUE_COLUMNS",
+    "cox_ids",
+    "descriptive_values",
+    "design_values",
+    "num",
+    "our_values",
+    "sccs_ids",
+    "table1_ids",
+]
 
 #: Columns of :func:`our_values`.
 VALUE_COLUMNS: list[str] = ["target_id", "value", "ci_low", "ci_high", "p", "n_events",
@@ -97,8 +119,149 @@ _RESPONDERS = ("sCR", "CR", "VGPR", "PR")
 _ORGANISMS = ("bacterial", "viral", "fungal")
 
 
-def _spec_ids(specs: Iterable[CovariateSpec]) -> frozenset[str]:
-    return frozenset(tid for spec in specs for _, tid in spec.targets)
+# --- the SCCS models' ids -------------------------------------------------------------------
+#: Each SCCS model of :data:`analysis.study.models.PAPER_MODELS` (by name): its terms the paper
+#: prints, as ``(term, id, scale)``; scale ``"irr"`` when the paper prints the IRR,
+#: ``"reduction_pct"`` when it prints ``100 * (1 - IRR)`` (bacterial, viral).
+SCCS_MODEL_IDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "primary_all": (("on_ivig", "sccs_allgrade_irr", "irr"),),
+    "primary_grade3": (("on_ivig", "sccs_g34_irr", "irr"),),
+    "bacterial": (("on_ivig", "sccs_bacterial_reduction_pct", "reduction_pct"),),
+    "viral": (("on_ivig", "sccs_viral_reduction_pct", "reduction_pct"),),
+    "pre30_all": (("on_ivig", "sccs_allgrade_irr_adj_pre30", "irr"),
+                  ("pre_ivig", "sccs_pre30_irr", "irr")),
+    "pre60_all": (("on_ivig", "sccs_allgrade_irr_adj_pre60", "irr"),
+                  ("pre_ivig", "sccs_pre60_irr", "irr")),
+    # the paper does not say which pre-window its grade 3+ adjusted IRR used: both carry the id
+    "pre30_grade3": (("on_ivig", "sccs_g3plus_irr_adj_pre", "irr"),),
+    "pre60_grade3": (("on_ivig", "sccs_g3plus_irr_adj_pre", "irr"),),
+    "progression_all": (("on_ivig", "sccs_allgrade_irr_adj_progression", "irr"),),
+    "season_all": (("on_ivig", "sccs_allgrade_irr_adj_season", "irr"),),
+    "hgg700": (("igg_below_700", "sccs_hgg_any_irr", "irr"),),
+    "hgg400": (("igg_below_400", "sccs_hgg_moderate_irr", "irr"),),
+    "hgg200": (("igg_below_200", "sccs_hgg_severe_irr", "irr"),),
+}
+
+
+def sccs_ids(menu: pd.DataFrame) -> pd.DataFrame:
+    """:func:`analysis.study.models.sccs_menu` with the paper's ``target_id`` and
+    ``target_scale`` of each (model, term) row (None where the paper prints nothing for it).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"model": ["pre30_all", "pre30_all"], "term": ["on_ivig", "pre_ivig"]})
+    >>> sccs_ids(m)["target_id"].tolist()
+    ['sccs_allgrade_irr_adj_pre30', 'sccs_pre30_irr']
+    """
+    cells = {(model, term): (tid, scale) for model, ids in SCCS_MODEL_IDS.items()
+             for term, tid, scale in ids}
+    found = [cells.get((m, t), (None, None)) for m, t in zip(menu["model"], menu["term"],
+                                                           strict=True)]
+    return menu.assign(target_id=[f[0] for f in found], target_scale=[f[1] for f in found])
+
+
+# --- the Cox models' and Table 1's ids -------------------------------------------------------
+#: Table 1's univariable hazard ratios: term of :func:`analysis.study.cox.univariable_cox` -> id.
+UNIVARIABLE_IDS: dict[str, str] = {
+    "age_per_5y": "t1_age_hr", "sex[F]": "t1_sex_female_hr",
+    "months_on_dara": "t1_months_on_dara_hr", "years_dx_per_5y": "t1_years_dx_to_dara_hr",
+    "lines": "t1_lines_hr", "prior_infections": "t1_prior_infections_hr",
+    "prior_infections_cat[1]": "t1_prior_inf_1_hr", "prior_infections_cat[2]": "t1_prior_inf_2_hr",
+    "prior_infections_cat[3]": "t1_prior_inf_3_hr",
+    "prior_infections_cat[4+]": "t1_prior_inf_4plus_hr",
+    "heavy_chain[IgG]": "t1_heavy_igg_hr", "heavy_chain[IgA]": "t1_heavy_iga_hr",
+    "heavy_chain[IgD]": "t1_heavy_igd_hr", "light_chain[kappa]": "t1_light_kappa_hr",
+    "iss[II]": "t1_iss_2_hr", "iss[III]": "t1_iss_3_hr", "riss[II]": "t1_riss_2_hr",
+    "riss[III]": "t1_riss_3_hr", "high_risk_cyto[yes]": "t1_hrcyto_yes_hr",
+    "hgg700_baseline[yes]": "t1_hgg700_yes_hr", "hgg400_baseline[yes]": "t1_hgg400_yes_hr",
+}
+#: Supplementary Table 1's adjusted hazard ratios: term of
+#: :func:`analysis.study.cox.multivariable_cox` -> id.
+MULTIVARIABLE_IDS: dict[str, str] = {
+    "age_per_5y": "s1_age_ahr", "years_dx_per_5y": "s1_years_dx_to_dara_ahr",
+    "lines": "s1_lines_ahr", "prior_infections": "s1_prior_infections_ahr",
+    "sex[F]": "s1_female_ahr", "heavy_chain[IgG]": "s1_heavy_igg_ahr",
+    "heavy_chain[IgA]": "s1_heavy_iga_ahr", "heavy_chain[IgD]": "s1_heavy_igd_ahr",
+    "heavy_chain[IgE]": "s1_heavy_ige_ahr", "heavy_chain[IgM]": "s1_heavy_igm_ahr",
+    "light_chain[kappa]": "s1_light_kappa_ahr", "light_chain[both]": "s1_light_both_ahr",
+    "iss[II]": "s1_iss_2_ahr", "iss[III]": "s1_iss_3_ahr",
+    "high_risk_cyto[yes]": "s1_hrcyto_yes_ahr", "hgg700_baseline[yes]": "s1_hgg_baseline_yes_ahr",
+}
+_COX_MODEL_IDS = {"univariable": UNIVARIABLE_IDS, "multivariable": MULTIVARIABLE_IDS}
+#: Table 1's descriptive ids are ``t1_<code>_<group>_<stat>`` (numeric rows) and
+#: ``t1_<code>_<level code>_<group>_<stat>`` (category rows); the codes of each
+#: :data:`analysis.study.cox.T1_NUMERIC` column, :data:`~analysis.study.cox.T1_LEVELS` column and
+#: level, and group.
+T1_NUMERIC_CODES: dict[str, str] = {
+    "age": "age", "months_on_dara": "months_on_dara", "years_dx": "years_dx_to_dara",
+    "lines": "lines", "prior_infections": "prior_infections",
+}
+T1_LEVEL_CODES: dict[str, tuple[str, dict[str, str]]] = {
+    "sex": ("sex", {"M": "male", "F": "female"}),
+    "prior_infections_cat": ("prior_inf", {"0": "0", "1": "1", "2": "2", "3": "3", "4+": "4plus"}),
+    "heavy_chain": ("heavy", {"none": "none", "IgG": "igg", "IgA": "iga", "IgD": "igd",
+                              "IgE": "ige", "IgM": "igm"}),
+    "light_chain": ("light", {"lambda": "lambda", "kappa": "kappa", "both": "both"}),
+    "iss": ("iss", {"I": "1", "II": "2", "III": "3"}),
+    "riss": ("riss", {"I": "1", "II": "2", "III": "3"}),
+    "high_risk_cyto": ("hrcyto", {"no": "no", "yes": "yes"}),
+    "hgg700_baseline": ("hgg700", {"no": "no", "yes": "yes"}),
+    "hgg400_baseline": ("hgg400", {"no": "no", "yes": "yes"}),
+}
+T1_GROUP_CODES: dict[str, str] = {"ivig": "ivig", "reference": "ref"}
+
+
+def cox_ids(results: pd.DataFrame, model: str) -> pd.DataFrame:
+    """``results`` of :func:`analysis.study.cox.univariable_cox` (``model="univariable"``) or
+    ``multivariable_cox`` (``"multivariable"``) with a ``target_id`` column: the paper's id of each
+    term (None for terms the paper does not print, e.g. reference levels).
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"term": ["sex[M]", "sex[F]"]})
+    >>> cox_ids(r, "multivariable")["target_id"].tolist()
+    [None, 's1_female_ahr']
+    """
+    if model not in _COX_MODEL_IDS:
+        raise ValueError(f"model {model!r}: choose univariable or multivariable")
+    ids = _COX_MODEL_IDS[model]
+    return results.assign(target_id=[ids.get(term) for term in results["term"]])
+
+
+def table1_ids(baseline: pd.DataFrame) -> pd.DataFrame:
+    """:func:`analysis.study.cox.baseline_characteristics` with the paper's id of each cell:
+    columns ``target_n, target_pct`` (category rows) and ``target_median, target_min,
+    target_max`` (numeric rows); None where the paper has no such cell (the ``patients`` rows:
+    their ids are ``t1_n_ivig``/``t1_n_ref``).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"covariate": ["age", "sex"], "level": [None, "F"],
+    ...                   "group": ["ivig", "reference"]})
+    >>> table1_ids(b)[["target_median", "target_pct"]].to_numpy().tolist()
+    [['t1_age_ivig_median', None], [None, 't1_sex_female_ref_pct']]
+    """
+    stats = {"target_n": "n", "target_pct": "pct", "target_median": "median",
+             "target_min": "min", "target_max": "max"}
+    cells: dict[str, list[str | None]] = {col: [] for col in stats}
+    for cov, level, group in baseline[["covariate", "level", "group"]].itertuples(index=False):
+        g = T1_GROUP_CODES[group]
+        if cov in T1_NUMERIC_CODES:
+            stem, kinds = f"t1_{T1_NUMERIC_CODES[cov]}_{g}", ("median", "min", "max")
+        elif cov in T1_LEVEL_CODES:
+            code, levels = T1_LEVEL_CODES[cov]
+            stem, kinds = f"t1_{code}_{levels[level]}_{g}", ("n", "pct")
+        else:
+            stem, kinds = "", ()
+        for col, stat in stats.items():
+            cells[col].append(f"{stem}_{stat}" if stat in kinds else None)
+    return baseline.assign(**cells)
+
+
+def _spec_ids(specs: Iterable[CovariateSpec], model: str = "univariable") -> frozenset[str]:
+    ids = _COX_MODEL_IDS[model]
+    covariates = {spec.covariate for spec in specs}
+    return frozenset(tid for term, tid in ids.items() if term.split("[")[0] in covariates)
 
 
 def _aliases(ids: frozenset[str]) -> frozenset[str]:
@@ -108,10 +271,12 @@ def _aliases(ids: frozenset[str]) -> frozenset[str]:
 
 #: Ids whose value is an SCCS estimate (:data:`analysis.study.models.PAPER_MODELS`), with the ids
 #: that restate one.
-SCCS_IDS: frozenset[str] = _aliases(frozenset(t[1] for m in PAPER_MODELS for t in m.targets))
+SCCS_IDS: frozenset[str] = _aliases(frozenset(t[1] for ids in SCCS_MODEL_IDS.values()
+                                               for t in ids))
 #: Ids whose value is a Cox hazard ratio (Table 1, Supplementary Table 1), with the ids that
 #: restate one.
-COX_IDS: frozenset[str] = _aliases(_spec_ids(TABLE1_COVARIATES + MULTIVARIABLE_COVARIATES))
+COX_IDS: frozenset[str] = _aliases(frozenset(UNIVARIABLE_IDS.values())
+                                   | frozenset(MULTIVARIABLE_IDS.values()))
 
 
 def num(x: Any) -> float:
@@ -221,11 +386,132 @@ def _rates(cohort: Cohort) -> dict[str, pd.DataFrame]:
     return {"all": infection_rates(cohort), "grade3": infection_rates(cohort, "grade3")}
 
 
+# --- the descriptive quantities' ids ------------------------------------------------------------
+def descriptive_values(cohort: Cohort) -> pd.DataFrame:
+    """Our value for each descriptive ``targets.yaml`` id the cohort can answer.
+
+    Columns ``target_id, value, definition``. Where the paper's definition is unknown, several
+    rows share one id, each with its ``definition`` (e.g. pooled vs mean per-patient rates); the
+    first row of an id is the reading this project considers most defensible (inconsistencies.md).
+    Percentages on a 0-100 scale, months = days / 30.4375. Every quantity is computed by
+    :mod:`analysis.study.descriptive`; this function names them by the paper's ids.
+    """
+    from analysis.study.descriptive import (
+        hgg_time_comparison,
+        infection_rates,
+        infection_summary,
+        ivig_share_by_season,
+        labs_at_infection,
+        patient_summary,
+        sites_and_organisms,
+    )
+
+    ps = patient_summary(cohort)
+    rows: list[tuple[str, float, str]] = []
+
+    def add(tid: str, value: float, definition: str = "") -> None:
+        rows.append((tid, float(value) if value is not None else np.nan, definition))
+
+    def dist(prefix: str, s: pd.Series, scale: float = 1.0, what: str = "") -> None:
+        s = s.dropna() * scale
+        for stat, fn in (("median", "median"), ("min", "min"), ("max", "max")):
+            add(f"{prefix}_{stat}", getattr(s, fn)() if len(s) else np.nan, what)
+
+    iv = ps[ps["group"] == "ivig"]
+    ref = ps[ps["group"] == "reference"]
+    add("t2_n", len(iv))
+    for t, name in ((700, "any"), (400, "moderate_or_worse"), (200, "severe")):
+        n = int(iv[f"ever_below_{t}"].sum())
+        add(f"t2_hgg_lt{t}_n", n, "lowest functional IgG measured during observation < t")
+        add(f"t2_hgg_lt{t}_pct", 100.0 * n / len(iv) if len(iv) else np.nan)
+        add(f"res1_hgg_{name}_pct", 100.0 * n / len(iv) if len(iv) else np.nan)
+    add("res2_hgg_any_pct_ref", 100.0 * ref["ever_below_700"].mean())
+    add("res2_hgg_any_pct_ivig", 100.0 * iv["ever_below_700"].mean())
+    add("res2_hgg_moderate_or_worse_n", ref["ever_below_400"].sum())
+    add("res2_hgg_moderate_or_worse_pct", 100.0 * ref["ever_below_400"].mean())
+    add("res2_hgg_severe_n", ref["ever_below_200"].sum())
+    add("res2_hgg_severe_pct", 100.0 * ref["ever_below_200"].mean())
+    dist("t2_igg_pre_dara", iv["baseline_igg"], what="first IgG in dara_start-90..+10")
+    add("res1_igg_pre_dara_median", iv["baseline_igg"].median())
+    dist("t2_igg_pre_ivig", iv["igg_before_first_ivig"], what="IgG level on first IVIG day")
+    add("res1_igg_at_ivig_start_median", iv["igg_before_first_ivig"].median())
+    dist("t2_on_ivig_days_prop", iv["prop_days_on_ivig"], 100.0, "on-IVIG days / observed days")
+    add("res1_on_ivig_days_prop_median", 100.0 * iv["prop_days_on_ivig"].median())
+    dist("t2_time_to_first_infection", iv["time_to_first_infection_months"],
+         what="first onset - dara_start, days / 30.4375")
+    add("res1_time_to_first_infection_median", iv["time_to_first_infection_months"].median())
+    dist("res1_time_to_first_ivig", iv["time_to_first_ivig_months"])
+    dist("res1_ivig_duration", iv["ivig_months"],
+         what="first to last dose + 30 days, / 30.4375")
+    dist("res1_ivig_doses", iv["n_ivig_doses"], what="doses in observation")
+    add("res2_months_on_dara_median_ref", ref["months_on_dara"].median())
+    add("res2_months_on_dara_median_ivig", iv["months_on_dara"].median())
+    hgg = hgg_time_comparison(cohort).set_index("group")
+    for stat in ("median", "pooled", "mean"):
+        add("res1_time_with_hgg_pct", 100.0 * hgg.loc["ivig", stat], f"{stat} share of days < 700")
+        add("res2_time_with_hgg_pct_ivig", 100.0 * hgg.loc["ivig", stat], stat)
+        add("res2_time_with_hgg_pct_ref", 100.0 * hgg.loc["reference", stat], stat)
+
+    for grp, pre in (("ivig", "res1"), ("reference", "res2")):
+        labs = labs_at_infection(cohort, grp).set_index(["lab", "grade_group", "threshold"],
+                                                        drop=False)
+        for lab in ("anc", "alc"):
+            d = labs[(labs["lab"] == lab) & (labs["grade_group"] == "all")
+                     & labs["threshold"].isna()].iloc[0]
+            for stat in ("median", "min", "max"):
+                add(f"{pre}_{lab}_at_infection_{stat}", d[stat])
+                if grp == "ivig":
+                    add(f"t2_{lab}_at_infection_{stat}", d[stat])
+        sel = labs[labs["threshold"].notna()]
+        pct = sel.set_index(["lab", "grade_group", "threshold"])["pct_below"]
+        add(f"{pre}_g4_neutropenia_in_g34_pct", pct.get(("anc", "3-4", 0.5), np.nan),
+            "ANC < 0.5 among grade 3-4 infections with ANC")
+        add(f"{pre}_alc_lt05_in_g34_pct", pct.get(("alc", "3-4", 0.5), np.nan))
+        if grp == "ivig":
+            for lab in ("anc", "alc"):
+                for thr, code in ((0.5, "05"), (1.0, "10")):
+                    for gg, gcode in (("1-2", "g12"), ("3-4", "g34")):
+                        add(f"t2_{lab}_lt{code}_{gcode}_pct", pct.get((lab, gg, thr), np.nan))
+
+    summary = infection_summary(cohort).set_index(["group", "quantity"])["value"]
+    for grp, pre in (("ivig", "res1"), ("reference", "res2")):
+        add(f"{pre}_patients_with_infection_n", summary[(grp, "patients_with_infection")])
+        add(f"{pre}_patients_with_infection_pct", summary[(grp, "pct_patients_with_infection")])
+        add(f"{pre}_infections_total", summary[(grp, "infections")])
+        add(f"{pre}_g34_patients_n", summary[(grp, "patients_with_g34")])
+        add(f"{pre}_g34_patients_pct", summary[(grp, "pct_patients_with_g34")])
+        add(f"{pre}_fatal_infections_n", summary[(grp, "fatal_infections")])
+    add("res1_infections_at_progression_pct",
+        summary[("ivig", "pct_infections_at_progression")], "onset within p..p+29")
+    so = sites_and_organisms(cohort).set_index(["group", "category"])["pct"]
+    for grp, pre in (("ivig", "res1"), ("reference", "res2")):
+        add(f"{pre}_site_respiratory_pct", so.get((grp, "respiratory"), np.nan))
+        add(f"{pre}_site_lower_respiratory_pct", so.get((grp, "lower_respiratory"), np.nan))
+        for o in ("bacterial", "viral", "fungal"):
+            add(f"{pre}_micro_{o}_pct", so.get((grp, o), np.nan), "of confirmed infections")
+
+    rates = infection_rates(cohort).set_index(["period", "season"])
+    for stat, what in (("rate_pooled", "pooled"), ("rate_mean", "mean of per-patient rates")):
+        add("res1_rate_fall_winter", rates.loc[("ivig_all", "fall_winter"), stat], what)
+        add("res1_rate_spring_summer", rates.loc[("ivig_all", "spring_summer"), stat], what)
+    for stat, what in (("rate_mean", "mean of per-patient rates"), ("rate_pooled", "pooled")):
+        add("res1_rate_on_ivig", rates.loc[("on_ivig", "all"), stat], what)
+        add("res1_rate_observation", rates.loc[("observation", "all"), stat], what)
+    if ("reference", "all") in rates.index:
+        add("res2_rate_allgrade", rates.loc[("reference", "all"), "rate_pooled"], "pooled")
+        g34 = infection_rates(cohort, "grade3").set_index(["period", "season"])
+        add("res2_rate_g34", g34.loc[("reference", "all"), "rate_pooled"], "pooled")
+    share = ivig_share_by_season(cohort).set_index("season")["share"]
+    add("res1_on_ivig_share_fall_winter_pct", 100.0 * share.get("fall_winter", np.nan))
+    add("res1_on_ivig_share_spring_summer_pct", 100.0 * share.get("spring_summer", np.nan))
+    return pd.DataFrame(rows, columns=["target_id", "value", "definition"])
+
+
 def _descriptive(out: _Rows, cohort: Cohort, rates: dict[str, pd.DataFrame]) -> None:
     """Counts, percentages, medians, rates and laboratory values
-    (:func:`analysis.study.descriptive.descriptive_values`; first reading of each id, the others
-    in ``definition``), with the infections behind each rate and count."""
-    from analysis.study.descriptive import descriptive_values, sites_and_organisms
+    (:func:`descriptive_values`; first reading of each id, the others in ``definition``), with
+    the infections behind each rate and count."""
+    from analysis.study.descriptive import sites_and_organisms
 
     so = sites_and_organisms(cohort)
     confirmed = so[so["category"].isin(_ORGANISMS)].groupby("group")["n"].sum()
@@ -255,10 +541,11 @@ def _sccs(out: _Rows, cohort: Cohort, want: frozenset[str] | None) -> dict[str, 
     only (every model when ``want`` is None); returns the rows by id."""
     from analysis import study
 
-    models = [m for m in PAPER_MODELS if want is None or any(t[1] in want for t in m.targets)]
+    models = [m for m in PAPER_MODELS
+              if want is None or any(t[1] in want for t in SCCS_MODEL_IDS.get(m.model, ()))]
     if not models:
         return {}
-    menu = study.sccs_menu(cohort, models)
+    menu = sccs_ids(study.sccs_menu(cohort, models))
     menu = menu[menu["target_id"].notna()]
     for _, r in menu.iterrows():
         note = r["note"] if isinstance(r["note"], str) else ""
@@ -283,9 +570,10 @@ def _cox_fits(out: _Rows, data: pd.DataFrame, want: frozenset[str] | None) -> No
     uni = [s for s in TABLE1_COVARIATES if want is None or not want.isdisjoint(_spec_ids([s]))]
     fits = []
     if uni:
-        fits.append((cox.univariable_cox(data, tuple(uni)), "univariable Cox"))
-    if want is None or not want.isdisjoint(_spec_ids(MULTIVARIABLE_COVARIATES)):
-        fits.append((cox.multivariable_cox(data), "multivariable Cox"))
+        fits.append((cox_ids(cox.univariable_cox(data, tuple(uni)), "univariable"),
+                     "univariable Cox"))
+    if want is None or not want.isdisjoint(_spec_ids(MULTIVARIABLE_COVARIATES, "multivariable")):
+        fits.append((cox_ids(cox.multivariable_cox(data), "multivariable"), "multivariable Cox"))
     for res, what in fits:
         for _, r in res[res["target_id"].notna()].iterrows():
             out.put(r["target_id"], r["hr"], "cox", f"{what}, {int(r['n'])} patients",
@@ -298,7 +586,7 @@ def _cox(out: _Rows, cohort: Cohort, want: frozenset[str] | None) -> pd.DataFram
 
     data = cox.cox_data(cohort)
     _cox_fits(out, data, want)
-    for _, r in cox.baseline_characteristics(data).iterrows():
+    for _, r in table1_ids(cox.baseline_characteristics(data)).iterrows():
         for stat in ("n", "pct", "median", "min", "max"):
             tid = r.get(f"target_{stat}")
             if isinstance(tid, str):

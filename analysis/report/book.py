@@ -25,7 +25,6 @@ Every helper also works when a chapter's ``.py`` twin runs as a plain script
 from __future__ import annotations
 
 import functools
-import html
 import numbers
 import os
 import re
@@ -57,7 +56,7 @@ TABLES_ENV = "IVIG_TABLES_DIR"
 #: copies each linked CSV into the built site (``_build/html/_downloads/``) through the
 #: ``{download}`` role, so the site is self-contained.
 DEFAULT_TABLES_DIR = "_build/tables"
-#: Label of the section of chapter 2 that explains how the synthetic cohort was made.
+#: Label of the section of the cohort chapter that explains how the synthetic cohort was made.
 SYNTHETIC_METHOD_LABEL = "synthetic-method"
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -122,9 +121,9 @@ def _md_escape(text: str) -> str:
 
 
 #: The truth-recovery chapter (linked from the banner once it exists in the book).
-TRUTH_RECOVERY_DOC = "12-truth-recovery"
+TRUTH_RECOVERY_DOC = "13-truth-recovery"
 #: The reproduction audit chapter (provenance of every number).
-AUDIT_DOC = "11-reproduction-audit"
+AUDIT_DOC = "12-reproduction-audit"
 
 
 def doc_link(doc: str, text: str) -> str:
@@ -452,8 +451,3 @@ def publish_table(
     if not in_notebook():
         print(repr(table))
     return table
-
-
-def html_escape(text: str) -> str:
-    """HTML-escape ``text`` (for labels built from data, e.g. a cohort name in a caption)."""
-    return html.escape(text, quote=True)

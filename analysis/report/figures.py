@@ -690,7 +690,7 @@ def km_plot(
 
 
 # --------------------------------------------------------------------------------------------------
-# The paper's estimate beside ours (chapters 7-10)
+# The paper's estimate beside ours (the chapters from the sensitivity analyses to who receives IVIG)
 # --------------------------------------------------------------------------------------------------
 #: How each source is drawn in :func:`paper_vs_book_plot`: (marker, colour, filled).
 SOURCE_STYLE: dict[str, tuple[str, str, bool]] = {

@@ -198,7 +198,8 @@ def style_table(
 
 
 # ==================================================================================================
-# Paper-beside-ours builders of chapters 4 and 7-11 (Table 1, Cox, SCCS menus)
+# Paper-beside-ours builders of the baseline, sensitivity, hypogammaglobulinemia, reference-group
+# and who-receives-IVIG chapters (Table 1, Cox, SCCS menus)
 # ==================================================================================================
 def _paper_field(target_id: str | None, field: str = "value") -> Any:
     """The paper's printed ``field`` of ``target_id`` (None when the id is None or not printed)."""
@@ -293,17 +294,19 @@ TABLE1_COLUMNS: list[str] = [
 def table1_comparison(baseline: pd.DataFrame, univariable: pd.DataFrame) -> pd.DataFrame:
     """Table 1 with the paper's cells beside ours, in the paper's rows.
 
-    ``baseline`` is :func:`analysis.study.cox.baseline_characteristics` (with its ``target_*`` ids),
-    ``univariable`` is :func:`analysis.study.cox.univariable_cox` (with ``target_id``). Category
-    rows
-    show ``n (%)`` of the patients with that characteristic recorded; each block's header row
+    ``baseline`` is :func:`analysis.study.cox.baseline_characteristics` and ``univariable``
+    :func:`analysis.study.cox.univariable_cox`; the paper's cells are found by
+    :func:`analysis.paper.values.table1_ids` and :func:`~analysis.paper.values.cox_ids`. Category
+    rows show ``n (%)`` of the patients with that characteristic recorded; each block's header row
     shows how many were recorded in our cohort (the paper's denominators are undisclosed where
     they differ from N, inconsistencies.md items 9-10). Levels nobody has show an en dash.
     """
     import pandas as pd
 
-    b = baseline.assign(level=baseline["level"].astype(object))
-    u = univariable.assign(level=univariable["level"].astype(object))
+    from analysis.paper.values import cox_ids, table1_ids
+
+    b = table1_ids(baseline).assign(level=baseline["level"].astype(object))
+    u = cox_ids(univariable, "univariable").assign(level=univariable["level"].astype(object))
 
     def brow(cov: str, level: str | None, group: str) -> pd.Series | None:
         sel = (b["covariate"] == cov) & (b["group"] == group)
@@ -358,7 +361,7 @@ def table1_comparison(baseline: pd.DataFrame, univariable: pd.DataFrame) -> pd.D
     return pd.DataFrame(records, columns=TABLE1_COLUMNS)
 
 
-#: Labels of Cox covariates in result tables (Supplementary Table 1, chapter 10).
+#: Labels of Cox covariates in result tables (Supplementary Table 1, who-receives-IVIG chapter).
 COX_LABELS: dict[str, str] = {
     "age_per_5y": "Age (per 5 years)",
     "years_dx_per_5y": "Years from diagnosis to dara (per 5 years)",
@@ -377,9 +380,11 @@ COX_LABELS: dict[str, str] = {
 }
 
 
-def cox_comparison(results: pd.DataFrame, *, estimate: str = "HR") -> pd.DataFrame:
-    """A Cox result table (:func:`analysis.study.cox.univariable_cox` or ``multivariable_cox``) with
-    the paper's estimate beside ours, one row per non-reference term.
+def cox_comparison(results: pd.DataFrame, *, estimate: str = "HR",
+                   model: str = "univariable") -> pd.DataFrame:
+    """A Cox result table (:func:`analysis.study.cox.univariable_cox` with ``model="univariable"``
+    or ``multivariable_cox`` with ``"multivariable"``) with the paper's estimate beside ours (by
+    :func:`analysis.paper.values.cox_ids`), one row per non-reference term.
 
     Columns: ``Term``, ``<estimate> (95% CI): paper``, ``... this book``, ``p: paper``,
     ``p: this book``, ``Patients``, ``First IVIG`` (patients and events in that model), ``Note``.
@@ -388,8 +393,10 @@ def cox_comparison(results: pd.DataFrame, *, estimate: str = "HR") -> pd.DataFra
     """
     import pandas as pd
 
+    from analysis.paper.values import cox_ids
+
     records = []
-    for _, r in results.iterrows():
+    for _, r in cox_ids(results, model).iterrows():
         if bool(r["reference"]):
             continue
         label = COX_LABELS.get(r["covariate"], r["covariate"])
@@ -430,7 +437,8 @@ def sccs_term_label(term: str) -> str:
 
 
 def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
-    """Rows of :func:`analysis.study.models.sccs_menu` with the paper's IRR beside ours.
+    """Rows of :func:`analysis.study.models.sccs_menu` with the paper's IRR beside ours (found by
+    :func:`analysis.paper.values.sccs_ids`).
 
     Columns: ``Model``, ``Term``, ``IRR (95% CI): paper``, ``IRR (95% CI): this book``,
     ``p: paper``, ``p: this book``, ``Cases``, ``Events``, ``Note``. Where the paper prints a
@@ -439,8 +447,10 @@ def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
     """
     import pandas as pd
 
+    from analysis.paper.values import sccs_ids
+
     records = []
-    for _, r in menu.iterrows():
+    for _, r in sccs_ids(menu).iterrows():
         tid = r["target_id"] if isinstance(r["target_id"], str) else None
         if tid and r["target_scale"] == "reduction_pct":
             red = _paper_field(tid)
@@ -465,7 +475,7 @@ def sccs_comparison(menu: pd.DataFrame) -> pd.DataFrame:
 
 
 def first_values(values: pd.DataFrame) -> dict[str, float]:
-    """``target_id -> value`` from :func:`analysis.study.descriptive.descriptive_values`, keeping
+    """``target_id -> value`` from :func:`analysis.paper.values.descriptive_values`, keeping
     the first row of each id (the reading this project considers most defensible)."""
     first = values.drop_duplicates("target_id", keep="first")
     return dict(zip(first["target_id"], first["value"].astype(float), strict=True))
@@ -486,7 +496,7 @@ def table2_comparison(values: pd.DataFrame, labs: pd.DataFrame | None = None) ->
     """Table 2 (HGG, functional IgG, days on IVIG, time to first infection, ANC/ALC at infection)
     with the paper's cells beside ours.
 
-    ``values`` is :func:`analysis.study.descriptive.descriptive_values`; ``labs`` (optional) is
+    ``values`` is :func:`analysis.paper.values.descriptive_values`; ``labs`` (optional) is
     :func:`analysis.study.descriptive.labs_at_infection` of the IVIG group, used to show the
     numerator and denominator of each lab percentage. The paper prints a grade 1/2 and a grade 3/4
     percentage in one cell; here they are two rows. Columns ``Characteristic, Paper, This book,
@@ -562,7 +572,7 @@ def table2_comparison(values: pd.DataFrame, labs: pd.DataFrame | None = None) ->
 
 
 # ==================================================================================================
-# Named values beside the paper's (chapter 5: infections of both groups)
+# Named values beside the paper's (infections chapter: both groups)
 # ==================================================================================================
 @dataclass(frozen=True)
 class ValueRow:
@@ -570,13 +580,17 @@ class ValueRow:
     the ``targets.yaml`` id of the IVIG-group and the reference-group value (None: no cell).
 
     For ``n_pct`` the ids are prefixes of ``<id>_n`` and ``<id>_pct``; for ``median_range`` of
-    ``<id>_median``, ``<id>_min`` and ``<id>_max``.
+    ``<id>_median``, ``<id>_min`` and ``<id>_max``. An id the paper does not print (a key of our
+    values only, e.g. a rate the paper gives for one group) leaves the paper's cell empty.
+    ``digits``: decimals of our ``pct`` cell (default 0), or of both ``median_range`` cells
+    (default: the decimals the paper prints its median with, 1 when it prints none).
     """
 
     label: str
     kind: str
     ivig: str | None = None
     reference: str | None = None
+    digits: int | None = None
 
 
 #: How a :class:`ValueRow` prints: a count, ``n (pct%)``, ``median (min–max)``, a percentage
@@ -584,10 +598,19 @@ class ValueRow:
 VALUE_KINDS: tuple[str, ...] = ("n", "n_pct", "median_range", "pct", "rate", "months")
 
 
+def _median_decimals(prefix: str) -> int:
+    """Decimals of the paper's printed ``<prefix>_median`` (1 when the paper prints none)."""
+    from analysis.paper.targets import printed_decimals
+
+    median = _paper_field(f"{prefix}_median")
+    return 1 if median is None or isinstance(median, str) else printed_decimals(median)
+
+
 def value_cell(kind: str, target_id: str | None, values: Mapping[str, float], *,
-               paper: bool) -> str:
+               paper: bool, digits: int | None = None) -> str:
     """One cell: the paper's printed value (``paper=True``) or ours from ``values`` (by target
-    id, e.g. :func:`first_values`), formatted alike; ``""`` when ``target_id`` is None.
+    id, e.g. :func:`first_values`), formatted alike; ``""`` when ``target_id`` is None or the
+    paper prints no value for it. ``digits`` as in :class:`ValueRow`.
 
     Examples
     --------
@@ -609,14 +632,18 @@ def value_cell(kind: str, target_id: str | None, values: Mapping[str, float], *,
             return paper_n_pct(f"{target_id}_n", f"{target_id}_pct")
         return fmt_n_with_pct(ours(f"{target_id}_n"), ours(f"{target_id}_pct"))
     if kind == "median_range":
+        digits = _median_decimals(target_id) if digits is None else digits
         if paper:
-            return paper_median_range(target_id)
-        return fmt_median_range(*(ours(f"{target_id}_{s}") for s in ("median", "min", "max")))
-    from analysis.paper.targets import paper as paper_value
-
-    value = paper_value(target_id) if paper else ours(target_id)
+            return paper_median_range(target_id, digits=digits)
+        return fmt_median_range(*(ours(f"{target_id}_{s}") for s in ("median", "min", "max")),
+                                digits=digits)
+    value = _paper_field(target_id) if paper else ours(target_id)
+    if paper and value is None:
+        return ""
     if kind == "pct":
-        return fmt_pct(value, 1 if paper and not float(value).is_integer() else 0)
+        if paper:
+            return fmt_pct(value, 0 if float(value).is_integer() else 1)
+        return fmt_pct(value, digits or 0)
     if kind == "rate":
         return fmt_num(value, 2)
     if kind == "months":
@@ -629,11 +656,13 @@ VALUES_COLUMNS: list[str] = ["Quantity", "IVIG group: paper", "IVIG group: this 
                              "Reference group: paper", "Reference group: this book"]
 
 
-def values_comparison(rows: Sequence[ValueRow], values: Mapping[str, float]) -> pd.DataFrame:
+def values_comparison(rows: Sequence[ValueRow], values: Mapping[str, float], *,
+                      reference_first: bool = False) -> pd.DataFrame:
     """The paper's values beside ours, one row per :class:`ValueRow`, both groups.
 
-    Columns :data:`VALUES_COLUMNS`; ``values`` maps target ids to our values
-    (:func:`first_values` of :func:`analysis.study.descriptive.descriptive_values`).
+    Columns :data:`VALUES_COLUMNS` (the reference group's pair first with ``reference_first``);
+    ``values`` maps target ids to our values (:func:`first_values` of
+    :func:`analysis.paper.values.descriptive_values`).
 
     Examples
     --------
@@ -642,12 +671,14 @@ def values_comparison(rows: Sequence[ValueRow], values: Mapping[str, float]) -> 
     """
     import pandas as pd
 
-    return pd.DataFrame(
-        [[row.label, value_cell(row.kind, row.ivig, values, paper=True),
-          value_cell(row.kind, row.ivig, values, paper=False),
-          value_cell(row.kind, row.reference, values, paper=True),
-          value_cell(row.kind, row.reference, values, paper=False)] for row in rows],
-        columns=VALUES_COLUMNS)
+    def pair(row: ValueRow, target_id: str | None) -> list[str]:
+        return [value_cell(row.kind, target_id, values, paper=flag, digits=row.digits)
+                for flag in (True, False)]
+
+    table = pd.DataFrame([[row.label, *pair(row, row.ivig), *pair(row, row.reference)]
+                          for row in rows], columns=VALUES_COLUMNS)
+    return table[[VALUES_COLUMNS[0], *VALUES_COLUMNS[3:], *VALUES_COLUMNS[1:3]]] \
+        if reference_first else table
 
 
 def _infection_rows() -> tuple[ValueRow, ...]:
@@ -697,10 +728,69 @@ def _infection_rows() -> tuple[ValueRow, ...]:
 
 
 def infections_comparison(values: Mapping[str, float]) -> pd.DataFrame:
-    """Chapter 5's table: infections during observation in both groups, the paper beside us
-    (counts, sites, organisms, rates, seasons, ANC/ALC at infection); ``values`` as in
+    """The infections chapter's table: infections during observation in both groups, the paper
+    beside us (counts, sites, organisms, rates, seasons, ANC/ALC at infection); ``values`` as in
     :func:`values_comparison`."""
     return values_comparison(_infection_rows(), values)
+
+
+#: Keys of the IVIG group's pooled rates over its whole observation in the values of
+#: :func:`reference_comparison` (the paper prints no such rate: its cells stay empty).
+IVIG_POOLED_RATES: tuple[str, str] = ("ivig_pooled_rate_allgrade", "ivig_pooled_rate_g34")
+
+
+def _reference_rows() -> tuple[ValueRow, ...]:
+    from analysis.study.descriptive import LAB_THRESHOLDS
+
+    low = min(LAB_THRESHOLDS)  # x10³/µL: grade 4 neutropenia, grade 3 lymphopenia
+
+    def both(label: str, kind: str, key: str, digits: int | None = None) -> ValueRow:
+        return ValueRow(label, kind, f"res1_{key}", f"res2_{key}", digits)
+
+    rate_all, rate_g34 = IVIG_POOLED_RATES
+    return (
+        both("Patients with an infection", "n", "patients_with_infection_n"),
+        both("Patients with an infection, %", "pct", "patients_with_infection_pct"),
+        both("Infections", "n", "infections_total"),
+        ValueRow("All-grade infections per patient-year (pooled)", "rate", rate_all,
+                 "res2_rate_allgrade"),
+        both("Patients with a grade 3-4 infection", "n", "g34_patients_n"),
+        both("Patients with a grade 3-4 infection, %", "pct", "g34_patients_pct"),
+        ValueRow("Grade 3-4 infections per patient-year (pooled)", "rate", rate_g34,
+                 "res2_rate_g34"),
+        both("Fatal infections", "n", "fatal_infections_n"),
+        both("Respiratory tract, % of infections", "pct", "site_respiratory_pct"),
+        both("Lower respiratory tract, % of infections", "pct", "site_lower_respiratory_pct"),
+        both("Bacterial, % of confirmed", "pct", "micro_bacterial_pct"),
+        both("Viral, % of confirmed", "pct", "micro_viral_pct"),
+        both("Fungal, % of confirmed", "pct", "micro_fungal_pct"),
+        both(f"ANC < {low:g} at grade 3-4 infections, %", "pct", "g4_neutropenia_in_g34_pct", 1),
+        both(f"ALC < {low:g} at grade 3-4 infections, %", "pct", "alc_lt05_in_g34_pct", 1),
+        both("ANC ×10³/µL at infection, median (range)", "median_range", "anc_at_infection"),
+        both("ALC ×10³/µL at infection, median (range)", "median_range", "alc_at_infection"),
+    )
+
+
+def reference_comparison(values: Mapping[str, float], ivig_rate_allgrade: float,
+                         ivig_rate_g34: float) -> pd.DataFrame:
+    """The reference-group chapter's table: the reference group's infections, the paper beside
+    us, with the IVIG group's for context (reference columns first).
+
+    ``values`` as in :func:`values_comparison`; ``ivig_rate_allgrade`` and ``ivig_rate_g34`` are
+    the IVIG group's pooled rates per patient-year over its whole observation (all-grade and grade
+    3-4), which the paper does not print. Medians and ranges print with the decimals of the
+    paper's median (two for the reference group's ANC).
+
+    Examples
+    --------
+    >>> t = reference_comparison({"res2_rate_allgrade": 0.944}, 1.685, 0.2)
+    >>> reference_comparison({"res2_rate_allgrade": 0.944}, 1.685, 0.2).iloc[3, 2:].tolist()
+    ['0.94', '', '1.69']
+    """
+    rate_all, rate_g34 = IVIG_POOLED_RATES
+    return values_comparison(
+        _reference_rows(), {**values, rate_all: ivig_rate_allgrade, rate_g34: ivig_rate_g34},
+        reference_first=True)
 
 
 def as_count(x: Any) -> int | float:

@@ -22,7 +22,7 @@ Cox, Table 1) and on several together (multivariable, Supplementary Table 1), ov
   to reproduce Table 1 and flagged in the ``note`` column.
 
 Results are tidy DataFrames: ``covariate, level, term, hr, ci_low, ci_high, p, n, n_events,
-reference, target_id, note``.
+reference, note``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from analysis.study.definitions import DAYS_PER_MONTH, DAYS_PER_YEAR, to_day
 #: Columns of every Cox result table.
 RESULT_COLUMNS: list[str] = [
     "covariate", "level", "term", "hr", "ci_low", "ci_high", "p", "n", "n_events",
-    "reference", "target_id", "note",
+    "reference", "note",
 ]
 #: |log HR| above which a "converged" estimate is treated as infinite (separation).
 MAX_LOG_HR: float = 15.0
@@ -57,106 +57,53 @@ POST_BASELINE_NOTE = "post-baseline (includes time after first IVIG); reproduced
 class CovariateSpec:
     """One Table 1 row block: a column of :func:`cox_data`, numeric or categorical.
 
-    ``levels`` (categorical only) lists every level in table order, the reference first;
-    ``targets`` maps a level (or ``None`` for a numeric covariate) to its targets.yaml id.
+    ``levels`` (categorical only) lists every level in table order, the reference first. Which
+    paper number a term estimates is the paper layer's business
+    (:data:`analysis.paper.values.UNIVARIABLE_IDS`, ``MULTIVARIABLE_IDS``), keyed by ``term``.
     """
 
     covariate: str
     kind: str  # "numeric" | "categorical"
     label: str
     levels: tuple[str, ...] = ()
-    targets: tuple[tuple[str | None, str], ...] = ()
     note: str = ""
 
 
 #: Table 1's univariable models, in the paper's row order.
 TABLE1_COVARIATES: tuple[CovariateSpec, ...] = (
-    CovariateSpec("age_per_5y", "numeric", "Age at dara (per 5 years)", (), ((None, "t1_age_hr"),)),
-    CovariateSpec("sex", "categorical", "Sex", ("M", "F"), (("F", "t1_sex_female_hr"),)),
-    CovariateSpec(
-        "months_on_dara", "numeric", "Months on dara", (), ((None, "t1_months_on_dara_hr"),),
-        POST_BASELINE_NOTE,
-    ),
-    CovariateSpec(
-        "years_dx_per_5y", "numeric", "Years from diagnosis to dara (per 5 years)", (),
-        ((None, "t1_years_dx_to_dara_hr"),),
-    ),
-    CovariateSpec("lines", "numeric", "Lines of therapy", (), ((None, "t1_lines_hr"),)),
-    CovariateSpec(
-        "prior_infections", "numeric", "Infections in year prior", (),
-        ((None, "t1_prior_infections_hr"),),
-    ),
-    CovariateSpec(
-        "prior_infections_cat", "categorical", "Prior infections (categorized)",
-        ("0", "1", "2", "3", "4+"),
-        (("1", "t1_prior_inf_1_hr"), ("2", "t1_prior_inf_2_hr"), ("3", "t1_prior_inf_3_hr"),
-         ("4+", "t1_prior_inf_4plus_hr")),
-    ),
-    CovariateSpec(
-        "heavy_chain", "categorical", "Heavy chain type",
-        ("none", "IgG", "IgA", "IgD", "IgE", "IgM"),
-        (("IgG", "t1_heavy_igg_hr"), ("IgA", "t1_heavy_iga_hr"), ("IgD", "t1_heavy_igd_hr")),
-    ),
-    CovariateSpec(
-        "light_chain", "categorical", "Light chain type", ("lambda", "kappa", "both"),
-        (("kappa", "t1_light_kappa_hr"),),
-    ),
-    CovariateSpec(
-        "iss", "categorical", "ISS stage", ("I", "II", "III"),
-        (("II", "t1_iss_2_hr"), ("III", "t1_iss_3_hr")),
-    ),
-    CovariateSpec(
-        "riss", "categorical", "R-ISS stage", ("I", "II", "III"),
-        (("II", "t1_riss_2_hr"), ("III", "t1_riss_3_hr")),
-    ),
-    CovariateSpec(
-        "high_risk_cyto", "categorical", "High-risk cytogenetics", ("no", "yes"),
-        (("yes", "t1_hrcyto_yes_hr"),),
-    ),
-    CovariateSpec(
-        "hgg700_baseline", "categorical", "HGG at baseline (functional IgG < 700)", ("no", "yes"),
-        (("yes", "t1_hgg700_yes_hr"),),
-    ),
-    CovariateSpec(
-        "hgg400_baseline", "categorical", "HGG at baseline (functional IgG < 400)", ("no", "yes"),
-        (("yes", "t1_hgg400_yes_hr"),),
-    ),
+    CovariateSpec("age_per_5y", "numeric", "Age at dara (per 5 years)"),
+    CovariateSpec("sex", "categorical", "Sex", ("M", "F")),
+    CovariateSpec("months_on_dara", "numeric", "Months on dara", note=POST_BASELINE_NOTE),
+    CovariateSpec("years_dx_per_5y", "numeric", "Years from diagnosis to dara (per 5 years)"),
+    CovariateSpec("lines", "numeric", "Lines of therapy"),
+    CovariateSpec("prior_infections", "numeric", "Infections in year prior"),
+    CovariateSpec("prior_infections_cat", "categorical", "Prior infections (categorized)",
+                  ("0", "1", "2", "3", "4+")),
+    CovariateSpec("heavy_chain", "categorical", "Heavy chain type",
+                  ("none", "IgG", "IgA", "IgD", "IgE", "IgM")),
+    CovariateSpec("light_chain", "categorical", "Light chain type", ("lambda", "kappa", "both")),
+    CovariateSpec("iss", "categorical", "ISS stage", ("I", "II", "III")),
+    CovariateSpec("riss", "categorical", "R-ISS stage", ("I", "II", "III")),
+    CovariateSpec("high_risk_cyto", "categorical", "High-risk cytogenetics", ("no", "yes")),
+    CovariateSpec("hgg700_baseline", "categorical", "HGG at baseline (functional IgG < 700)",
+                  ("no", "yes")),
+    CovariateSpec("hgg400_baseline", "categorical", "HGG at baseline (functional IgG < 400)",
+                  ("no", "yes")),
 )
 
-#: Supplementary Table 1 (multivariable, complete case): covariates and their targets.yaml ids.
+#: Supplementary Table 1 (multivariable, complete case): its covariates.
 MULTIVARIABLE_COVARIATES: tuple[CovariateSpec, ...] = (
-    CovariateSpec("age_per_5y", "numeric", "Age (per 5 yr)", (), ((None, "s1_age_ahr"),)),
-    CovariateSpec(
-        "years_dx_per_5y", "numeric", "Years dx to dara (per 5 yr)", (),
-        ((None, "s1_years_dx_to_dara_ahr"),),
-    ),
-    CovariateSpec("lines", "numeric", "Lines of therapy", (), ((None, "s1_lines_ahr"),)),
-    CovariateSpec(
-        "prior_infections", "numeric", "Infections in year prior", (),
-        ((None, "s1_prior_infections_ahr"),),
-    ),
-    CovariateSpec("sex", "categorical", "Sex", ("M", "F"), (("F", "s1_female_ahr"),)),
-    CovariateSpec(
-        "heavy_chain", "categorical", "Heavy chain", ("none", "IgG", "IgA", "IgD", "IgE", "IgM"),
-        (("IgG", "s1_heavy_igg_ahr"), ("IgA", "s1_heavy_iga_ahr"), ("IgD", "s1_heavy_igd_ahr"),
-         ("IgE", "s1_heavy_ige_ahr"), ("IgM", "s1_heavy_igm_ahr")),
-    ),
-    CovariateSpec(
-        "light_chain", "categorical", "Light chain", ("lambda", "kappa", "both"),
-        (("kappa", "s1_light_kappa_ahr"), ("both", "s1_light_both_ahr")),
-    ),
-    CovariateSpec(
-        "iss", "categorical", "ISS", ("I", "II", "III"),
-        (("II", "s1_iss_2_ahr"), ("III", "s1_iss_3_ahr")),
-    ),
-    CovariateSpec(
-        "high_risk_cyto", "categorical", "High-risk cyto", ("no", "yes"),
-        (("yes", "s1_hrcyto_yes_ahr"),),
-    ),
-    CovariateSpec(
-        "hgg700_baseline", "categorical", "HGG baseline (IgG < 700)", ("no", "yes"),
-        (("yes", "s1_hgg_baseline_yes_ahr"),),
-    ),
+    CovariateSpec("age_per_5y", "numeric", "Age (per 5 yr)"),
+    CovariateSpec("years_dx_per_5y", "numeric", "Years dx to dara (per 5 yr)"),
+    CovariateSpec("lines", "numeric", "Lines of therapy"),
+    CovariateSpec("prior_infections", "numeric", "Infections in year prior"),
+    CovariateSpec("sex", "categorical", "Sex", ("M", "F")),
+    CovariateSpec("heavy_chain", "categorical", "Heavy chain",
+                  ("none", "IgG", "IgA", "IgD", "IgE", "IgM")),
+    CovariateSpec("light_chain", "categorical", "Light chain", ("lambda", "kappa", "both")),
+    CovariateSpec("iss", "categorical", "ISS", ("I", "II", "III")),
+    CovariateSpec("high_risk_cyto", "categorical", "High-risk cyto", ("no", "yes")),
+    CovariateSpec("hgg700_baseline", "categorical", "HGG baseline (IgG < 700)", ("no", "yes")),
 )
 
 
@@ -304,7 +251,6 @@ def _rows(data: pd.DataFrame, specs: Sequence[CovariateSpec]) -> list:
             failed = "no finite estimate (separation: a level with all or no events?)"
     rows = []
     for spec in specs:
-        targets = dict(spec.targets)
         levels: Sequence[str | None] = [None] if spec.kind == "numeric" else spec.levels
         for k, level in enumerate(levels):
             is_ref = spec.kind == "categorical" and k == 0
@@ -315,7 +261,7 @@ def _rows(data: pd.DataFrame, specs: Sequence[CovariateSpec]) -> list:
             rows.append({
                 "covariate": spec.covariate, "level": level, "term": term, "hr": hr,
                 "ci_low": lo, "ci_high": hi, "p": p, "n": n, "n_events": n_events,
-                "reference": is_ref, "target_id": targets.get(level),
+                "reference": is_ref,
                 "note": "; ".join(x for x in (spec.note, "" if is_ref else failed) if x),
             })
     return rows
@@ -433,82 +379,73 @@ def kaplan_meier(
 
 
 # --- Table 1 descriptive columns -------------------------------------------------------------
-#: targets.yaml code of each Table 1 covariate and level (``t1_<code>_<group>_<stat>``).
-T1_NUMERIC: dict[str, str] = {
-    # cox_data column in the printed unit -> targets code
-    "age": "age", "months_on_dara": "months_on_dara", "years_dx": "years_dx_to_dara",
-    "lines": "lines", "prior_infections": "prior_infections",
+#: Table 1's numeric rows: the :func:`cox_data` columns, in their printed units.
+T1_NUMERIC: tuple[str, ...] = ("age", "months_on_dara", "years_dx", "lines", "prior_infections")
+#: Table 1's category rows: :func:`cox_data` column -> its levels in the data, in table order.
+#: The one list used by this module, the paper's ids (:mod:`analysis.paper.values`) and
+#: :mod:`analysis.synthetic.calibration`.
+T1_LEVELS: dict[str, tuple[str, ...]] = {
+    "sex": ("M", "F"),
+    "prior_infections_cat": ("0", "1", "2", "3", "4+"),
+    "heavy_chain": ("none", "IgG", "IgA", "IgD", "IgE", "IgM"),
+    "light_chain": ("lambda", "kappa", "both"),
+    "iss": ("I", "II", "III"),
+    "riss": ("I", "II", "III"),
+    "high_risk_cyto": ("no", "yes"),
+    "hgg700_baseline": ("no", "yes"),
+    "hgg400_baseline": ("no", "yes"),
 }
-#: Table 1's category rows: data column -> (targets.yaml code, {value in the data: level code}),
-#: e.g. ``t1_heavy_igg_ivig_n`` counts ``heavy_chain == "IgG"``. The one map used by this module
-#: and by :mod:`analysis.synthetic.calibration`.
-T1_LEVEL_CODES: dict[str, tuple[str, dict[str, str]]] = {
-    "sex": ("sex", {"M": "male", "F": "female"}),
-    "prior_infections_cat": ("prior_inf", {"0": "0", "1": "1", "2": "2", "3": "3",
-                                           "4+": "4plus"}),
-    "heavy_chain": ("heavy", {"none": "none", "IgG": "igg", "IgA": "iga", "IgD": "igd",
-                              "IgE": "ige", "IgM": "igm"}),
-    "light_chain": ("light", {"lambda": "lambda", "kappa": "kappa", "both": "both"}),
-    "iss": ("iss", {"I": "1", "II": "2", "III": "3"}),
-    "riss": ("riss", {"I": "1", "II": "2", "III": "3"}),
-    "high_risk_cyto": ("hrcyto", {"no": "no", "yes": "yes"}),
-    "hgg700_baseline": ("hgg700", {"no": "no", "yes": "yes"}),
-    "hgg400_baseline": ("hgg400", {"no": "no", "yes": "yes"}),
-}
-_GROUP_CODES = {"ivig": "ivig", "reference": "ref"}
+#: The two groups of Table 1, in its column order.
+T1_GROUPS: tuple[str, str] = ("ivig", "reference")
 
 
 def baseline_characteristics(cohort_or_data: CohortLike | pd.DataFrame) -> pd.DataFrame:
-    """Table 1's descriptive columns per group, with the matching ``targets.yaml`` ids: the one
-    place Table 1 is counted (the book's Table 1 and the calibration table read it).
+    """Table 1's descriptive columns per group: the one place Table 1 is counted (the book's
+    Table 1, the paper's ids in :func:`analysis.paper.values.table1_ids` and the calibration table
+    read it).
 
-    Per group: a ``patients`` row (``n`` = group size; the paper's ``t1_n_<group>``); numeric
-    rows (age, months on dara, years from diagnosis, lines, prior infections, in their printed
-    units): ``median, min, max`` over patients with the value recorded; category rows (the
-    levels of :data:`T1_LEVEL_CODES`, including the prior-infection categories and baseline
-    HGG): ``n`` and ``pct`` (0-100) of the patients with that covariate recorded (the paper's
-    available-case denominators, inconsistencies.md items 9-10). Columns ``covariate, level,
-    group, n, pct, median, min, max, n_recorded, target_n, target_pct, target_median,
-    target_min, target_max``. Accepts a cohort or its :func:`cox_data` table.
+    Per group: a ``patients`` row (``n`` = group size); numeric rows (:data:`T1_NUMERIC`: age,
+    months on dara, years from diagnosis, lines, prior infections, in their printed units):
+    ``median, min, max`` over patients with the value recorded; category rows (the levels of
+    :data:`T1_LEVELS`, including the prior-infection categories and baseline HGG): ``n`` and
+    ``pct`` (0-100) of the patients with that covariate recorded (the paper's available-case
+    denominators, inconsistencies.md items 9-10). Columns :data:`BASELINE_COLUMNS`. Accepts a
+    cohort or its :func:`cox_data` table.
     """
     data = cohort_or_data if isinstance(cohort_or_data, pd.DataFrame) else cox_data(cohort_or_data)
     rows = []
-    for group, gcode in _GROUP_CODES.items():
+    for group in T1_GROUPS:
         d = data[data["group"] == group]
         rows.append({"covariate": "patients", "level": None, "group": group, "n": len(d),
                      "n_recorded": len(d)})
-        rows += _numeric_rows(d, group, gcode)
-        rows += _category_rows(d, group, gcode)
-    cols = ["covariate", "level", "group", "n", "pct", "median", "min", "max", "n_recorded",
-            "target_n", "target_pct", "target_median", "target_min", "target_max"]
-    return pd.DataFrame(rows, columns=cols)
+        rows += _numeric_rows(d, group)
+        rows += _category_rows(d, group)
+    return pd.DataFrame(rows, columns=BASELINE_COLUMNS)
 
 
-def _numeric_rows(d: pd.DataFrame, group: str, gcode: str) -> list[dict]:
+#: Columns of :func:`baseline_characteristics`.
+BASELINE_COLUMNS: list[str] = ["covariate", "level", "group", "n", "pct", "median", "min", "max",
+                               "n_recorded"]
+
+
+def _numeric_rows(d: pd.DataFrame, group: str) -> list[dict]:
     rows = []
-    for col, code in T1_NUMERIC.items():
+    for col in T1_NUMERIC:
         x = d[col].dropna()
-        rows.append({
-            "covariate": col, "level": None, "group": group,
-            "median": x.median(), "min": x.min(), "max": x.max(), "n_recorded": len(x),
-            **{f"target_{s}": f"t1_{code}_{gcode}_{s}" for s in ("median", "min", "max")},
-        })
+        rows.append({"covariate": col, "level": None, "group": group, "median": x.median(),
+                     "min": x.min(), "max": x.max(), "n_recorded": len(x)})
     return rows
 
 
-def _category_rows(d: pd.DataFrame, group: str, gcode: str) -> list[dict]:
+def _category_rows(d: pd.DataFrame, group: str) -> list[dict]:
     rows = []
-    for col, (code, levels) in T1_LEVEL_CODES.items():
+    for col, levels in T1_LEVELS.items():
         x = d[col].astype("string")
         recorded = x.isin(list(levels)).fillna(False)
         counts = x[recorded].value_counts()
         n_rec = int(recorded.sum())
-        for level, lcode in levels.items():
+        for level in levels:
             n = int(counts.get(level, 0))
-            rows.append({
-                "covariate": col, "level": level, "group": group, "n": n,
-                "pct": 100.0 * n / n_rec if n_rec else np.nan, "n_recorded": n_rec,
-                "target_n": f"t1_{code}_{lcode}_{gcode}_n",
-                "target_pct": f"t1_{code}_{lcode}_{gcode}_pct",
-            })
+            rows.append({"covariate": col, "level": level, "group": group, "n": n,
+                         "pct": 100.0 * n / n_rec if n_rec else np.nan, "n_recorded": n_rec})
     return rows

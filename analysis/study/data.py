@@ -5,7 +5,7 @@ Every analysis of the paper starts from the same few derived tables: the observa
 ``last_contact``), the infections inside them, each outcome's event days, the functional IgG
 measurements and the IgG level as a step function, and each patient's first IVIG dose.
 :class:`StudyData` builds each of them the first time it is asked for and keeps it, so one call
-of, say, :func:`analysis.study.descriptive.descriptive_values` computes the observation periods
+of, say, :func:`analysis.paper.values.descriptive_values` computes the observation periods
 once instead of once per helper.
 
 :func:`study_data` returns the one :class:`StudyData` of a :class:`~analysis.study.cohort.Cohort`

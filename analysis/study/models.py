@@ -11,9 +11,10 @@
   ``progression``, ``igg_below_<T>``;
 * :data:`PAPER_MODELS` / :func:`sccs_menu` -- every SCCS model of the Results (primary all-grade
   and grade 3-4, bacterial, viral, 30/60-day pre-exposure windows, progression- and
-  season-adjusted, HGG < 700/400/200) with the ``targets.yaml`` id of each reported term, fitted
-  in one call as one tidy table, so the book and the audit can pair our numbers with the paper's
-  without retyping any; :func:`figure1_rows` does the same for the paper's Figure 1.
+  season-adjusted, HGG < 700/400/200), fitted in one call as one tidy table; the paper layer
+  names each term by its ``targets.yaml`` id (:func:`analysis.paper.values.sccs_ids`), so the book
+  and the audit pair our numbers with the paper's without retyping any;
+  :func:`analysis.study.descriptive.figure1_rows` does the same for the paper's Figure 1.
 
 A chapter's Methods step reads like the paper::
 
@@ -237,10 +238,8 @@ def fit_sccs(
 # --- the paper's menu ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SCCSModel:
-    """One SCCS model the paper reports: its options and the targets.yaml id of each term.
-
-    ``targets`` maps a term to ``(target_id, scale)``: scale ``"irr"`` when the paper prints the
-    IRR, ``"reduction_pct"`` when it prints ``100 * (1 - IRR)`` (bacterial, viral).
+    """One SCCS model the paper reports: its name and options. Which paper number each of its
+    terms estimates is the paper layer's map (:data:`analysis.paper.values.SCCS_MODEL_IDS`).
     """
 
     model: str
@@ -249,7 +248,6 @@ class SCCSModel:
     pre_window: int | None = None
     adjust: tuple[str, ...] = ()
     hgg: int | None = None
-    targets: tuple[tuple[str, str, str], ...] = ()
     note: str = ""
 
 
@@ -257,55 +255,41 @@ _G3_PRE_NOTE = "paper does not say which pre-window its grade 3+ adjusted IRR us
 
 #: Every SCCS model of the paper (Results, Part one), in reading order.
 PAPER_MODELS: tuple[SCCSModel, ...] = (
-    SCCSModel("primary_all", "All-grade, on IVIG vs observation", "all",
-              targets=(("on_ivig", "sccs_allgrade_irr", "irr"),)),
-    SCCSModel("primary_grade3", "Grade 3-4, on IVIG vs observation", "grade3",
-              targets=(("on_ivig", "sccs_g34_irr", "irr"),)),
-    SCCSModel("bacterial", "Bacterial, on IVIG vs observation", "bacterial",
-              targets=(("on_ivig", "sccs_bacterial_reduction_pct", "reduction_pct"),)),
-    SCCSModel("viral", "Viral, on IVIG vs observation", "viral",
-              targets=(("on_ivig", "sccs_viral_reduction_pct", "reduction_pct"),)),
-    SCCSModel("pre30_all", "All-grade with 30-day pre-IVIG window", "all", pre_window=30,
-              targets=(("on_ivig", "sccs_allgrade_irr_adj_pre30", "irr"),
-                       ("pre_ivig", "sccs_pre30_irr", "irr"))),
-    SCCSModel("pre60_all", "All-grade with 60-day pre-IVIG window", "all", pre_window=60,
-              targets=(("on_ivig", "sccs_allgrade_irr_adj_pre60", "irr"),
-                       ("pre_ivig", "sccs_pre60_irr", "irr"))),
+    SCCSModel("primary_all", "All-grade, on IVIG vs observation", "all"),
+    SCCSModel("primary_grade3", "Grade 3-4, on IVIG vs observation", "grade3"),
+    SCCSModel("bacterial", "Bacterial, on IVIG vs observation", "bacterial"),
+    SCCSModel("viral", "Viral, on IVIG vs observation", "viral"),
+    SCCSModel("pre30_all", "All-grade with 30-day pre-IVIG window", "all", pre_window=30),
+    SCCSModel("pre60_all", "All-grade with 60-day pre-IVIG window", "all", pre_window=60),
     SCCSModel("pre30_grade3", "Grade 3-4 with 30-day pre-IVIG window", "grade3", pre_window=30,
-              targets=(("on_ivig", "sccs_g3plus_irr_adj_pre", "irr"),), note=_G3_PRE_NOTE),
+              note=_G3_PRE_NOTE),
     SCCSModel("pre60_grade3", "Grade 3-4 with 60-day pre-IVIG window", "grade3", pre_window=60,
-              targets=(("on_ivig", "sccs_g3plus_irr_adj_pre", "irr"),), note=_G3_PRE_NOTE),
+              note=_G3_PRE_NOTE),
     SCCSModel("progression_all", "All-grade adjusted for progression", "all",
-              adjust=("progression",),
-              targets=(("on_ivig", "sccs_allgrade_irr_adj_progression", "irr"),)),
-    SCCSModel("season_all", "All-grade adjusted for season", "all", adjust=("season",),
-              targets=(("on_ivig", "sccs_allgrade_irr_adj_season", "irr"),)),
-    SCCSModel("hgg700", "All-grade, functional IgG < 700 vs >= 700", "all", hgg=700,
-              targets=(("igg_below_700", "sccs_hgg_any_irr", "irr"),)),
-    SCCSModel("hgg400", "All-grade, functional IgG < 400 vs >= 400", "all", hgg=400,
-              targets=(("igg_below_400", "sccs_hgg_moderate_irr", "irr"),)),
-    SCCSModel("hgg200", "All-grade, functional IgG < 200 vs >= 200", "all", hgg=200,
-              targets=(("igg_below_200", "sccs_hgg_severe_irr", "irr"),)),
+              adjust=("progression",)),
+    SCCSModel("season_all", "All-grade adjusted for season", "all", adjust=("season",)),
+    SCCSModel("hgg700", "All-grade, functional IgG < 700 vs >= 700", "all", hgg=700),
+    SCCSModel("hgg400", "All-grade, functional IgG < 400 vs >= 400", "all", hgg=400),
+    SCCSModel("hgg200", "All-grade, functional IgG < 200 vs >= 200", "all", hgg=200),
 )
 
 #: Columns of :func:`sccs_menu`.
 MENU_COLUMNS: list[str] = [
     "model", "label", "outcome", "term", "irr", "ci_low", "ci_high", "p", "log_irr", "se",
-    "n_cases", "n_events", "loglik", "target_id", "target_scale", "note", "warning",
+    "n_cases", "n_events", "loglik", "note", "warning",
 ]
 
 
 def sccs_menu(cohort: CohortLike, models: Sequence[SCCSModel] = PAPER_MODELS) -> pd.DataFrame:
     """Every SCCS result of the paper on ``cohort``: one row per (model, term).
 
-    Columns :data:`MENU_COLUMNS`. ``target_id`` is the matching ``targets.yaml`` id (or None);
-    ``target_scale`` says how the paper printed it (``irr`` or ``reduction_pct`` = 100(1 - IRR)).
+    Columns :data:`MENU_COLUMNS` (the paper's id of each row:
+    :func:`analysis.paper.values.sccs_ids`).
     A model that cannot be fitted (e.g. no cases of that outcome) gives NaN rows with the reason in
     ``warning``; engine warnings (e.g. a level without events) are recorded there too.
     """
     rows: list[dict[str, Any]] = []
     for m in models:
-        targets = {term: (tid, scale) for term, tid, scale in m.targets}
         terms = model_terms(m.pre_window, m.adjust, m.hgg)
         base = {"model": m.model, "label": m.label, "outcome": m.outcome, "note": m.note}
         try:
@@ -321,14 +305,11 @@ def sccs_menu(cohort: CohortLike, models: Sequence[SCCSModel] = PAPER_MODELS) ->
                     **base, "term": term, "irr": s["irr"], "ci_low": s["ci_low"],
                     "ci_high": s["ci_high"], "p": s["p"], "log_irr": s["log_irr"], "se": s["se"],
                     "n_cases": fit.n_cases, "n_events": fit.n_events, "loglik": fit.loglik,
-                    "target_id": targets.get(term, (None, None))[0],
-                    "target_scale": targets.get(term, (None, None))[1], "warning": warn,
+                    "warning": warn,
                 })
         except (StudyError, SCCSError) as exc:
             for term in terms:
                 rows.append({
-                    **base, "term": term, "n_cases": 0, "n_events": 0,
-                    "target_id": targets.get(term, (None, None))[0],
-                    "target_scale": targets.get(term, (None, None))[1], "warning": str(exc),
+                    **base, "term": term, "n_cases": 0, "n_events": 0, "warning": str(exc),
                 })
     return pd.DataFrame(rows, columns=MENU_COLUMNS)

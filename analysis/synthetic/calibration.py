@@ -6,7 +6,7 @@ the paper's numbers, read by id from ``data/paper/targets.yaml`` (never retyped 
 it knows whether the cohort is synthetic: on real data it is simply a side-by-side with the paper.
 
 The cohort's value of every row is :func:`analysis.paper.values.our_values`, the one place that
-computes our value per target id (the reproduction audit of chapter 11 reads the same table).
+computes our value per target id (the reproduction-audit chapter reads the same table).
 This module adds only what a calibration needs: a tolerance per row, a note where the row reads
 the paper in one of several ways (the paper contradicts itself, ``inconsistencies.md``), and the
 provenance of each number on a synthetic cohort.
@@ -43,8 +43,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.paper.targets import printed_decimals, rounds_to, targets
-from analysis.paper.values import COX_IDS, SCCS_IDS, our_values
-from analysis.study.cox import T1_LEVEL_CODES, T1_NUMERIC
+from analysis.paper.values import (
+    COX_IDS,
+    SCCS_IDS,
+    T1_LEVEL_CODES,
+    T1_NUMERIC_CODES,
+    our_values,
+)
 from analysis.synthetic.sampling import allocate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -239,7 +244,8 @@ def provenance_map() -> dict[str, str]:
 # --------------------------------------------------------------------------- Table 1
 def _table1(tab: _Table) -> None:
     """Table 1 rows for both groups: counts, percentages, medians and ranges (the ids of
-    :data:`analysis.study.cox.T1_LEVEL_CODES` and :data:`~analysis.study.cox.T1_NUMERIC`)."""
+    :data:`analysis.paper.values.T1_LEVEL_CODES` and
+    :data:`~analysis.paper.values.T1_NUMERIC_CODES`)."""
     t = tab.t
     for gk in GK:
         n = tab.value(f"t1_n_{gk}")
@@ -265,7 +271,7 @@ def _table1(tab: _Table) -> None:
                         "first functional IgG within -90..+10 days of the first daratumumab dose")
                 tab.add(f"t1_{code}_{lv}_{gk}_pct", "rounding")
         _prior_infection_rows(tab, gk, n)
-        for code in T1_NUMERIC.values():
+        for code in T1_NUMERIC_CODES.values():
             note = ("months = (dara_last - dara_start) days / 30.4375" if code == "months_on_dara"
                     else "years = (dara_start - diagnosis_date) days / 365.25"
                     if code == "years_dx_to_dara" else "")

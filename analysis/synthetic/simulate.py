@@ -6,7 +6,7 @@ five contract tables from a seed and a :class:`~analysis.synthetic.events.TruthP
 :func:`write_cohort` writes them deterministically (same seed, same bytes) with ``truth.json``, the
 parameters the cohort was drawn from; :func:`to_cohort` hands them to the analyses in memory. The
 method is described, with every number glued from the code, in the book's chapter "Does the
-pipeline recover the truth?" (``book/12-truth-recovery.md``).
+pipeline recover the truth?" (``book/13-truth-recovery.md``).
 
 Examples
 --------

@@ -54,7 +54,7 @@ def _subset(whole: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
 
 
 def test_id_sets_name_the_declared_models() -> None:
-    declared = {tid for m in study_models.PAPER_MODELS for _, tid, _ in m.targets}
+    declared = {tid for ids in values.SCCS_MODEL_IDS.values() for _, tid, _ in ids}
     assert declared <= values.SCCS_IDS
     assert "abs_allgrade_reduction_pct" in values.SCCS_IDS  # restates sccs_allgrade_irr
     assert {"t1_age_hr", "s1_age_ahr", "text_hr_igg_subtype"} <= values.COX_IDS

@@ -1,6 +1,6 @@
-"""Tests of analysis.report.figures.paper_vs_book_plot (chapters 7-10): it renders, uses a log axis
-with a
-labelled unit, draws one marker per finite estimate, and says "not estimable" instead of failing."""
+"""Tests of analysis.report.figures.paper_vs_book_plot (the chapters from the sensitivity analyses
+to who receives IVIG): it renders, uses a log axis with a labelled unit, draws one marker per finite
+estimate, and says "not estimable" instead of failing."""
 
 from __future__ import annotations
 

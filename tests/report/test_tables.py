@@ -97,7 +97,7 @@ def test_style_table_formats_hides_index_and_is_deterministic() -> None:
     assert "<th class=\"blank" not in html1  # no index column
 
 
-# --- named values beside the paper's (chapter 5) -------------------------------------------------
+# --- named values beside the paper's (infections) -------------------------------------------------
 # Paper values as printed in the Results (part one: 42 of 43 patients (98%) had an infection, the
 # first after a median of 2.5 months; 55% respiratory; ANC at infection 3.0 (0-15.9); part two:
 # 0.94 infections per patient-year in the reference group).
@@ -146,3 +146,34 @@ def test_infections_comparison_has_every_row_and_reads_values() -> None:
     row = t[t["Quantity"] == "Grade 3-4 infections per patient-year"].iloc[0]
     assert row["Reference group: this book"] == "0.12" and row["IVIG group: paper"] == ""
     assert tables.as_count(3.0) == 3 and math.isnan(tables.as_count(float("nan")))
+
+
+def test_values_comparison_can_put_the_reference_group_first() -> None:
+    rows = [tables.ValueRow("Rate", "rate", None, "res2_rate_allgrade")]
+    t = tables.values_comparison(rows, {"res2_rate_allgrade": 0.5}, reference_first=True)
+    assert list(t.columns) == ["Quantity", "Reference group: paper", "Reference group: this book",
+                               "IVIG group: paper", "IVIG group: this book"]
+    assert t.to_numpy().tolist() == [["Rate", "0.94", "0.50", "", ""]]
+
+
+def test_reference_comparison_cells() -> None:
+    # Paper (targets.yaml): res2_patients_with_infection_n 62 and _pct 62, res2_rate_allgrade 0.94,
+    # res1_alc_lt05_in_g34_pct 48.6, res2_alc_lt05_in_g34_pct 30.8, reference ANC at infection
+    # 2.85 (0-42.7): printed with two decimals, so both its cells print two.
+    ours = {"res2_patients_with_infection_n": 57.0, "res2_patients_with_infection_pct": 57.0,
+            "res2_rate_allgrade": 0.944, "res1_alc_lt05_in_g34_pct": 41.25,
+            "res2_alc_lt05_in_g34_pct": float("nan"), "res2_anc_at_infection_median": 2.8,
+            "res2_anc_at_infection_min": 0.0, "res2_anc_at_infection_max": 42.7}
+    t = tables.reference_comparison(ours, 1.685, 0.2).set_index("Quantity")
+    assert len(t) == 17
+    assert t.loc["Patients with an infection"].tolist()[:2] == ["62", "57"]
+    assert t.loc["Patients with an infection, %"].tolist()[:2] == ["62%", "57%"]
+    # the IVIG group's pooled rates: ours only, the paper prints none
+    assert t.loc["All-grade infections per patient-year (pooled)"].tolist() == \
+        ["0.94", "0.94", "", "1.69"]
+    assert t.loc["Grade 3-4 infections per patient-year (pooled)"].tolist()[2:] == ["", "0.20"]
+    # laboratory shares: ours with one decimal; a value we cannot compute is a dash
+    alc = t.loc["ALC < 0.5 at grade 3-4 infections, %"].tolist()
+    assert alc == ["30.8%", MISSING, "48.6%", "41.2%"]
+    anc = t.loc["ANC ×10³/µL at infection, median (range)"].tolist()
+    assert anc[:2] == ["2.85 (0.00–42.70)", "2.80 (0.00–42.70)"]

@@ -34,9 +34,10 @@ def test_observation_is_computed_once_per_cohort(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sdata, "observation_end", counting)
     cohort = make_cohort(tmp_path, **SMALL)
+    from analysis.paper.values import descriptive_values
     from analysis.study import cox
 
-    study.descriptive_values(cohort)
+    descriptive_values(cohort)
     cox.cox_data(cohort)
     study.sccs_menu(cohort)
     study.observation_periods(cohort, "ivig")

@@ -147,9 +147,10 @@ def test_descriptive_values_ids_exist(cohort):
     import yaml
 
     from analysis import TARGETS_PATH
+    from analysis.paper.values import descriptive_values  # the paper layer names the quantities
 
     ids = {t["id"] for t in yaml.safe_load(TARGETS_PATH.read_text())["targets"]}
-    v = sd.descriptive_values(cohort)
+    v = descriptive_values(cohort)
     assert set(v["target_id"]) <= ids
     first = v.drop_duplicates("target_id").set_index("target_id")["value"]
     assert first["t2_hgg_lt700_n"] == 2 and first["t2_hgg_lt400_n"] == 1

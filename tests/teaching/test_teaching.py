@@ -259,7 +259,7 @@ def test_r_example_rebuilt_from_raw_data(name: str, term: str, coef: float, se: 
 
 
 # --------------------------------------------------------------------------------------------
-# Event-dependent end of observation (chapter t7)
+# Event-dependent end of observation (t7-event-ends-observation)
 # --------------------------------------------------------------------------------------------
 def test_early_end_without_events_is_exponential() -> None:
     """No events: the observation ends early with probability 1 - exp(-rate * planned days)."""
@@ -321,7 +321,7 @@ def test_progress_map_final_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# R beside Python (chapter t9)
+# R beside Python (t9-from-r-to-python)
 # --------------------------------------------------------------------------------------------
 def test_r_coefficients_read_both_reference_files() -> None:
     """Values typed in from the reference files: sccs-r standardsccs_itp.mod1 mmr1 coef
@@ -352,7 +352,7 @@ def test_compare_with_r_differences_and_errors() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Time effects and time-related exposure (chapter t8)
+# Time effects and time-related exposure (t8-age-and-calendar-time)
 # --------------------------------------------------------------------------------------------
 def test_time_effect_shapes_the_event_rate() -> None:
     """Rate ratio 4 in days 0-99, 1 from day 100 on (a step made of two linear pieces): the

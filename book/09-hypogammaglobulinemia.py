@@ -21,6 +21,7 @@
 import pandas as pd
 
 from analysis.paper import audit
+from analysis.paper.values import descriptive_values, sccs_ids
 from analysis.report import book, figures, tables
 from analysis import study
 from analysis.study import descriptive as desc
@@ -42,7 +43,7 @@ book.cohort_banner(cohort)
 # ## Table 2
 
 # %% tags=["hide-input", "full-width"]
-values = desc.descriptive_values(cohort)
+values = descriptive_values(cohort)
 labs = desc.labs_at_infection(cohort, "ivig")
 table2 = tables.table2_comparison(values, labs)
 book.publish_table(
@@ -105,7 +106,7 @@ book.glue_paper("t2_hgg_lt700_pct", "t2_hgg_lt400_pct", "t2_hgg_lt200_pct",
 #   ({glue:text}`paper_abs_hgg_any_pct`%, {glue:text}`paper_abs_hgg_moderate_pct`% and
 #   {glue:text}`paper_disc_hgg_severe_pct`%), which fit no count of the same patients; the synthetic
 #   cohort is built to the Table's counts, so on it they agree by construction (planted) and say
-#   nothing about the code (chapter {doc}`11-reproduction-audit` lists each contradiction).
+#   nothing about the code (chapter {doc}`12-reproduction-audit` lists each contradiction).
 #
 # ## Infection rates by depth of HGG
 
@@ -121,7 +122,7 @@ for threshold in study.HGG_THRESHOLDS:
 
 # %% tags=["hide-input", "full-width"]
 hgg_models = [m for m in study.PAPER_MODELS if m.hgg is not None]
-menu = study.sccs_menu(cohort, hgg_models)
+menu = sccs_ids(study.sccs_menu(cohort, hgg_models))  # each row with the paper's id
 book.publish_table(
     tables.sccs_comparison(menu), "hgg_sccs",
     caption="SCCS: all-grade infection rate on days below vs at or above each IgG threshold "

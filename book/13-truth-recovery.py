@@ -48,7 +48,8 @@ book.markdown(
 # make it agree, or because the analysis found, in data drawn from a mechanism, what the mechanism
 # put there. Only the second kind tests the analysis. This chapter says which numbers of the
 # synthetic cohort are of the first kind, describes the mechanism the cohort is drawn from, and
-# then runs the study's pipeline, the same `study.fit_sccs` calls as chapters 6 to 8, on many cohorts
+# then runs the study's pipeline, the same `study.fit_sccs` calls as {doc}`06-primary-analysis`, {doc}`07-sensitivity` and
+# {doc}`09-hypogammaglobulinemia`, on many cohorts
 # drawn from that mechanism, to see whether it recovers the truth.
 #
 # ## What agreement with the paper means here

@@ -21,6 +21,7 @@
 import numpy as np
 import pandas as pd
 
+from analysis.paper.values import descriptive_values
 from analysis.report import book, figures, tables
 from analysis.study import descriptive as desc
 
@@ -39,9 +40,9 @@ book.cohort_banner(cohort)
 # ## Infection profile
 
 # %% tags=["remove-cell"]
-values = tables.first_values(desc.descriptive_values(cohort))
 from analysis import study
 
+values = tables.first_values(descriptive_values(cohort))
 thr_any, thr_mod, thr_sev = study.HGG_THRESHOLDS
 book.glue_values({"any": thr_any, "mod": thr_mod, "sev": thr_sev}, prefix="ref_thr_")
 book.glue_value("ref_lab_low", float(min(desc.LAB_THRESHOLDS)))
@@ -60,66 +61,7 @@ def rate(table: pd.DataFrame, period: str, stat: str = "rate_pooled") -> float:
     return float(table.loc[key, stat]) if key in table.index else float("nan")
 
 
-def pcell(tid: str | None, fmt=tables.fmt_num) -> str:
-    """The paper's printed value of ``tid`` formatted like ours ("" when not printed)."""
-    if tid is None:
-        return ""
-    v = book.paper(tid)
-    return v if isinstance(v, str) else fmt(float(v))
-
-
-def count(x: float) -> str:
-    return tables.MISSING if np.isnan(x) else f"{int(x)}"
-
-
-def med_range(prefix: str, digits: int = 1) -> str:
-    return tables.fmt_median_range(ours(f"{prefix}_median"), ours(f"{prefix}_min"),
-                                   ours(f"{prefix}_max"), digits=digits)
-
-
-pct = tables.fmt_pct
-pct1 = lambda x: tables.fmt_pct(x, 1)  # noqa: E731
-
-
-def both(label: str, key: str, fmt) -> tuple:
-    """A row whose ids are ``res2_<key>`` (reference) and ``res1_<key>`` (IVIG group)."""
-    return (label, f"res2_{key}", ours(f"res2_{key}"), f"res1_{key}", ours(f"res1_{key}"), fmt)
-
-
-# label, reference: paper id, ours; IVIG group: paper id, ours; formatter of single values
-profile_rows = [
-    both("Patients with an infection", "patients_with_infection_n", count),
-    both("Patients with an infection, %", "patients_with_infection_pct", pct),
-    both("Infections", "infections_total", count),
-    ("All-grade infections per patient-year (pooled)", "res2_rate_allgrade",
-     rate(rates, "reference"), None, rate(rates, "ivig_all"), tables.fmt_num),
-    both("Patients with a grade 3-4 infection", "g34_patients_n", count),
-    both("Patients with a grade 3-4 infection, %", "g34_patients_pct", pct),
-    ("Grade 3-4 infections per patient-year (pooled)", "res2_rate_g34",
-     rate(rates3, "reference"), None, rate(rates3, "ivig_all"), tables.fmt_num),
-    both("Fatal infections", "fatal_infections_n", count),
-    both("Respiratory tract, % of infections", "site_respiratory_pct", pct),
-    both("Lower respiratory tract, % of infections", "site_lower_respiratory_pct", pct),
-    both("Bacterial, % of confirmed", "micro_bacterial_pct", pct),
-    both("Viral, % of confirmed", "micro_viral_pct", pct),
-    both("Fungal, % of confirmed", "micro_fungal_pct", pct),
-    both(f"ANC < {min(desc.LAB_THRESHOLDS):g} at grade 3-4 infections, %", "g4_neutropenia_in_g34_pct", pct1),
-    both(f"ALC < {min(desc.LAB_THRESHOLDS):g} at grade 3-4 infections, %", "alc_lt05_in_g34_pct", pct1),
-]
-records = [{"Quantity": lab, "Reference: paper": pcell(rid, f), "Reference: this book": f(rv),
-            "IVIG group: paper": pcell(iid, f), "IVIG group: this book": f(iv)}
-           for lab, rid, rv, iid, iv, f in profile_rows]
-# the paper prints the reference group's median ANC with two decimals
-for lab, prefix, d in (("ANC ×10³/µL at infection, median (range)", "anc_at_infection", 2),
-                       ("ALC ×10³/µL at infection, median (range)", "alc_at_infection", 1)):
-    records.append({
-        "Quantity": lab,
-        "Reference: paper": tables.paper_median_range(f"res2_{prefix}", digits=d),
-        "Reference: this book": med_range(f"res2_{prefix}", digits=d),
-        "IVIG group: paper": tables.paper_median_range(f"res1_{prefix}"),
-        "IVIG group: this book": med_range(f"res1_{prefix}"),
-    })
-profile = pd.DataFrame(records)
+profile = tables.reference_comparison(values, rate(rates, "ivig_all"), rate(rates3, "ivig_all"))
 
 # %% tags=["hide-input", "full-width"]
 book.publish_table(profile, "reference_infections",
@@ -226,7 +168,7 @@ book.publish_table(hgg, "reference_hgg",
 # functional IgG below {glue:text}`ref_thr_any` mg/dL at some point, against
 # {glue:text}`ref_hgg_any_ivig:.0f`% of the IVIG group (paper {glue:text}`paper_res2_hgg_any_pct_ref`% and
 # {glue:text}`paper_res2_hgg_any_pct_ivig`%); {glue:text}`ref_hgg_moderate:.0f`% fell below {glue:text}`ref_thr_mod` and
-# {glue:text}`ref_hgg_severe:.0f`% below {glue:text}`ref_thr_sev`. Chapter {doc}`08-hypogammaglobulinemia` compares the
+# {glue:text}`ref_hgg_severe:.0f`% below {glue:text}`ref_thr_sev`. Chapter {doc}`09-hypogammaglobulinemia` compares the
 # share of time spent with HGG. From the same observation the paper concludes that HGG alone does not
 # single out the patients who need IVIG, and that recurrent infections before daratumumab do.
 #

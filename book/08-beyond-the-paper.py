@@ -27,7 +27,10 @@ import pandas as pd
 
 from analysis import study
 from analysis import teaching as T
+from analysis.paper.values import SCCS_MODEL_IDS
 from analysis.report import book, tables
+from analysis.report.prose import (MATERIAL, ci_phrase, change_phrase, estimate, model_row,
+                                   overlap_phrase)
 from analysis.sccs import SCCS, SCCSError
 from analysis.sccs import diagnostics as D
 from analysis.sccs import power as P
@@ -42,7 +45,6 @@ book.cohort_banner(cohort)
 # %% tags=["remove-cell"]
 FAILURES = (study.StudyError, SCCSError, EventDepExposureError, EventDepObservationError,
             SemiparametricError, ValueError, np.linalg.LinAlgError)
-NAN = {"irr": math.nan, "lo": math.nan, "hi": math.nan}
 
 
 def attempt(fn, *args, **kwargs):
@@ -55,64 +57,10 @@ def attempt(fn, *args, **kwargs):
             return None, str(exc)
 
 
-def est(fit, term="on_ivig"):
-    """IRR and 95% CI of ``term`` from any of the library's results (NaN when not fitted)."""
-    if fit is None or term not in fit.summary.index:
-        return dict(NAN)
-    s = fit.summary.loc[term]
-    if "exp_coef" in s:
-        return {"irr": float(s["exp_coef"]), "lo": float(s["lower95"]), "hi": float(s["upper95"])}
-    return {"irr": float(s["irr"]), "lo": float(s["ci_low"]), "hi": float(s["ci_high"])}
-
-
 def glue_est(key, e):
-    book.glue_values({"irr": e["irr"], "lo": e["lo"], "hi": e["hi"]}, prefix=f"bp_{key}_")
+    book.glue_values(e, prefix=f"bp_{key}_")
 
 
-def finite(e):
-    return all(np.isfinite([e["irr"], e["lo"], e["hi"]]))
-
-
-def excludes_one(e):
-    """A phrase on whether the 95% CI excludes 1 (chosen from the numbers, never typed)."""
-    if not finite(e):
-        return "could not be estimated on this cohort"
-    if e["hi"] < 1:
-        return "excludes 1 (a lower rate on IVIG)"
-    if e["lo"] > 1:
-        return "excludes 1 (a higher rate on IVIG)"
-    return "includes 1 (no effect is excluded)"
-
-
-def overlaps(e, ref):
-    """A phrase on whether two 95% CIs overlap."""
-    if not (finite(e) and finite(ref)):
-        return "cannot be compared with"
-    return "overlaps" if e["lo"] <= ref["hi"] and ref["lo"] <= e["hi"] else "does not overlap"
-
-
-def moved(e, ref, material):
-    """A phrase on how far the IRR moved from the reference (relative change)."""
-    if not (finite(e) and finite(ref)):
-        return "could not be compared"
-    change = e["irr"] / ref["irr"] - 1
-    if abs(change) < 0.005:
-        return "barely (by less than 1%)"
-    size = "barely" if abs(change) < material else "materially"
-    return f"{size} ({100 * change:+.0f}%)"
-
-
-def table_row(label, relaxes, e, fit=None, paper_id=None, events=None):
-    cases = getattr(fit, "n_cases", None)
-    events = getattr(fit, "n_events", events)
-    return {"Model": label, "Assumption relaxed": relaxes,
-            "IRR on IVIG (95% CI)": tables.fmt_ci(e["irr"], e["lo"], e["hi"]),
-            "Cases": "" if cases is None else int(cases),
-            "Events": "" if events is None else int(events),
-            "Paper": tables.paper_estimate(paper_id)}
-
-
-MATERIAL = 0.10  # a change of the IRR by more than 10% is called material
 book.glue_value("bp_material_pct", 100 * MATERIAL)
 
 # %% [markdown]
@@ -129,19 +77,20 @@ book.glue_value("bp_material_pct", 100 * MATERIAL)
 # %%
 from analysis.study import fit_sccs, study_intervals
 
-# The primary model (chapter 6) and the paper's pre-exposure windows (chapter 7), for comparison
+# The primary model and the paper's pre-exposure windows (primary-analysis and sensitivity
+# chapters), for comparison
 primary = fit_sccs(cohort, "all")
 pre = {w: fit_sccs(cohort, "all", pre_window=w) for w in study.PRE_WINDOWS}
 
 # %% tags=["remove-cell"]
-e_primary = est(primary)
+e_primary = estimate(primary)
 glue_est("primary", e_primary)
 book.glue_values({"cases": primary.n_cases, "events": primary.n_events}, prefix="bp_primary_")
 short, long = study.PRE_WINDOWS
 book.glue_values({"short": short, "long": long}, prefix="bp_window_")
 book.glue_values({"obs_tail": study.OBS_TAIL_DAYS, "on_ivig": study.ON_IVIG_DAYS},
                  prefix="bp_days_")
-e_pre = {w: est(f) for w, f in pre.items()}
+e_pre = {w: estimate(f) for w, f in pre.items()}
 for w, e in e_pre.items():
     glue_est(f"pre{w}", e)
 book.glue_paper("sccs_allgrade_irr")
@@ -179,9 +128,9 @@ fwh_dose_t, why_dose_t = attempt(fit_eventdep_exposure_study, cohort, "all", uni
                                  time_groups=True)
 
 # %% tags=["hide-input", "full-width"]
-e_first, e_first_t = est(first), est(first_t)
-e_dose, e_course = est(fwh_dose, "on_ivig1"), est(fwh_course, "on_ivig1")
-e_dose_t = est(fwh_dose_t, "on_ivig1")
+e_first, e_first_t = estimate(first), estimate(first_t)
+e_dose, e_course = estimate(fwh_dose, "on_ivig1"), estimate(fwh_course, "on_ivig1")
+e_dose_t = estimate(fwh_dose_t, "on_ivig1")
 for key, e in (("first", e_first), ("first_t", e_first_t), ("fwh_dose", e_dose),
                ("fwh_course", e_course), ("fwh_dose_t", e_dose_t)):
     glue_est(key, e)
@@ -198,30 +147,30 @@ book.glue_values({
     "early_days": DARA_TIME_CUTS[0],
     "time_cuts_months": ", ".join(f"{round(c / study.DAYS_PER_MONTH)}" for c in DARA_TIME_CUTS),
     "fwh_doses_dropped": getattr(fwh_dose, "doses_dropped", 0),
-    "first_ci": excludes_one(e_first), "first_t_ci": excludes_one(e_first_t),
-    "fwh_dose_ci": excludes_one(e_dose), "fwh_course_ci": excludes_one(e_course),
-    "fwh_dose_t_ci": excludes_one(e_dose_t),
-    "fwh_dose_vs_primary": overlaps(e_dose, e_primary),
-    "fwh_dose_vs_first": overlaps(e_dose, e_first),
-    "fwh_dose_t_vs_primary": overlaps(e_dose_t, e_primary),
-    "fwh_dose_moved": moved(e_dose, e_primary, MATERIAL),
-    "fwh_dose_t_moved": moved(e_dose_t, e_primary, MATERIAL),
+    "first_ci": ci_phrase(e_first), "first_t_ci": ci_phrase(e_first_t),
+    "fwh_dose_ci": ci_phrase(e_dose), "fwh_course_ci": ci_phrase(e_course),
+    "fwh_dose_t_ci": ci_phrase(e_dose_t),
+    "fwh_dose_vs_primary": overlap_phrase(e_dose, e_primary),
+    "fwh_dose_vs_first": overlap_phrase(e_dose, e_first),
+    "fwh_dose_t_vs_primary": overlap_phrase(e_dose_t, e_primary),
+    "fwh_dose_moved": change_phrase(e_dose, e_primary, MATERIAL),
+    "fwh_dose_t_moved": change_phrase(e_dose_t, e_primary, MATERIAL),
 }, prefix="bp_")
 n_first = getattr(fwh_dose, "n_cases", None)
 book.publish_table(pd.DataFrame([
-    table_row("Primary (all infections)", "-", e_primary, primary, "sccs_allgrade_irr"),
-    table_row(f"{short}-day pre-IVIG window", "infections bring the first IVIG forward",
+    model_row("Primary (all infections)", "-", e_primary, primary, "sccs_allgrade_irr"),
+    model_row(f"{short}-day pre-IVIG window", "infections bring the first IVIG forward",
               e_pre[short], pre[short], "sccs_allgrade_irr_adj_pre30"),
-    table_row(f"{long}-day pre-IVIG window", "infections bring the first IVIG forward",
+    model_row(f"{long}-day pre-IVIG window", "infections bring the first IVIG forward",
               e_pre[long], pre[long], "sccs_allgrade_irr_adj_pre60"),
-    table_row("First infections only", "recurrences (uses first events)", e_first, first),
-    table_row("First infections, time-on-treatment groups", "constant rate on treatment",
+    model_row("First infections only", "recurrences (uses first events)", e_first, first),
+    model_row("First infections, time-on-treatment groups", "constant rate on treatment",
               e_first_t, first_t),
-    table_row("Farrington-Whitaker-Hocine, IVIG doses", "exposure depends on past infections",
+    model_row("Farrington-Whitaker-Hocine, IVIG doses", "exposure depends on past infections",
               e_dose, fwh_dose, events=n_first),
-    table_row("Farrington-Whitaker-Hocine, IVIG courses", "exposure depends on past infections",
+    model_row("Farrington-Whitaker-Hocine, IVIG courses", "exposure depends on past infections",
               e_course, fwh_course, events=n_first),
-    table_row("Farrington-Whitaker-Hocine, doses, time-on-treatment groups",
+    model_row("Farrington-Whitaker-Hocine, doses, time-on-treatment groups",
               "both of the above", e_dose_t, fwh_dose_t, events=n_first),
 ]), "beyond_eventdep_exposure",
     caption="On-IVIG IRR when exposure may depend on past infections (all-grade infections)")
@@ -287,15 +236,15 @@ edo = {rule: attempt(fit_eventdep_observation_study, cohort, "all", censor=rule)
 # %% tags=["hide-input", "full-width"]
 rule_label = {"death": "death or loss to follow-up",
               "death_or_stop": "death, loss, or daratumumab stopped after an infection"}
-aic_rows, est_rows = [], [table_row("First infections only (standard)", "-", e_first, first)]
+aic_rows, est_rows = [], [model_row("First infections only (standard)", "-", e_first, first)]
 for rule, (fit, why) in edo.items():
     n_cut = int(X.observation_table(cohort, censor=rule)
                 .loc[lambda o: o["id"].isin(ev1.index), "censored"].sum())
-    e = est(fit, "on_ivig1")
+    e = estimate(fit, "on_ivig1")
     glue_est(f"edo_{rule}", e)
     book.glue_values({"n_cut": n_cut, "chosen": fit.chosen if fit else "none",
-                      "ci": excludes_one(e), "vs_first": overlaps(e, e_first),
-                      "moved": moved(e, e_first, MATERIAL)}, prefix=f"bp_edo_{rule}_")
+                      "ci": ci_phrase(e), "vs_first": overlap_phrase(e, e_first),
+                      "moved": change_phrase(e, e_first, MATERIAL)}, prefix=f"bp_edo_{rule}_")
     row = {"Observation cut short by": rule_label[rule], "Cases cut short": n_cut}
     if fit is not None:
         row.update({m: tables.fmt_num(fit.modelfit.loc["AIC", m], 1) for m in fit.modelfit})
@@ -303,7 +252,7 @@ for rule, (fit, why) in edo.items():
     else:
         row["Chosen"] = f"not fitted: {why}"
     aic_rows.append(row)
-    est_rows.append(table_row(f"Event-dependent observation ({rule_label[rule]})",
+    est_rows.append(model_row(f"Event-dependent observation ({rule_label[rule]})",
                               "observation ends because of an infection", e,
                               getattr(fit, "fit", None)))
 book.publish_table(pd.DataFrame(aic_rows), "beyond_eventdep_observation_aic",
@@ -356,14 +305,14 @@ labels = {"season_step": ("Season as the paper's October-March step", "constant 
           "season_spline": ("Season as a cyclic spline (4 df)", "the season's shape"),
           "calendar": ("Calendar-time spline (3 knots)", "constant rate over calendar years"),
           "both": ("Calendar-time and season splines", "both")}
-rows = [table_row("Primary", "-", e_primary, primary, "sccs_allgrade_irr")]
+rows = [model_row("Primary", "-", e_primary, primary, "sccs_allgrade_irr")]
 smooth_fit = smooth.fits if smooth is not None else {}
 for key, (label, relaxes) in labels.items():
-    e = est(smooth_fit.get(key))
+    e = estimate(smooth_fit.get(key))
     glue_est(f"smooth_{key}", e)
-    book.glue_values({"moved": moved(e, e_primary, MATERIAL), "vs_primary": overlaps(e, e_primary)},
+    book.glue_values({"moved": change_phrase(e, e_primary, MATERIAL), "vs_primary": overlap_phrase(e, e_primary)},
                      prefix=f"bp_smooth_{key}_")
-    rows.append(table_row(label, relaxes, e, primary, "sccs_allgrade_irr_adj_season"
+    rows.append(model_row(label, relaxes, e, primary, "sccs_allgrade_irr_adj_season"
                           if key == "season_step" else None))
 smooth_table = pd.DataFrame(rows)
 smooth_table["Cases"] = primary.n_cases
@@ -405,11 +354,11 @@ from analysis.study.extensions import fit_semiparametric_time
 semi, why_semi = attempt(fit_semiparametric_time, cohort, "all")
 
 # %% tags=["remove-cell"]
-e_semi = est(semi)
+e_semi = estimate(semi)
 glue_est("semi", e_semi)
-book.glue_values({"steps": len(semi.ages) - 1 if semi else 0, "ci": excludes_one(e_semi),
-                  "moved": moved(e_semi, e_primary, MATERIAL),
-                  "vs_primary": overlaps(e_semi, e_primary)}, prefix="bp_semi_")
+book.glue_values({"steps": len(semi.ages) - 1 if semi else 0, "ci": ci_phrase(e_semi),
+                  "moved": change_phrase(e_semi, e_primary, MATERIAL),
+                  "vs_primary": overlap_phrase(e_semi, e_primary)}, prefix="bp_semi_")
 
 # %% [markdown]
 # With {glue:text}`bp_semi_steps` free time steps, the on-IVIG IRR is {glue:text}`bp_semi_irr:.2f`
@@ -446,7 +395,7 @@ for name, (outcome, hgg) in small.items():
     profile[name] = (fit, term, ci, why)
 
 # %% tags=["hide-input", "full-width"]
-targets = {m.model: dict((t, tid) for t, tid, _ in m.targets) for m in study.PAPER_MODELS}
+targets = {model: {t: tid for t, tid, _ in ids} for model, ids in SCCS_MODEL_IDS.items()}
 rows, disagree = [], 0
 for name, (fit, term, ci, why) in profile.items():
     label = next(m.label for m in study.PAPER_MODELS if m.model == name)
@@ -637,9 +586,9 @@ summary_rows = [
     ("First infections, time groups", e_first_t, None),
     ("2009 estimator, doses", e_dose, None),
     ("2009 estimator, doses, time groups", e_dose_t, None),
-    ("Event-dependent observation (death)", est(edo["death"][0], "on_ivig1"), None),
-    ("Calendar-time spline", est(smooth_fit.get("calendar")), None),
-    ("Cyclic season spline", est(smooth_fit.get("season_spline")), None),
+    ("Event-dependent observation (death)", estimate(edo["death"][0], "on_ivig1"), None),
+    ("Calendar-time spline", estimate(smooth_fit.get("calendar")), None),
+    ("Cyclic season spline", estimate(smooth_fit.get("season_spline")), None),
     ("Semiparametric time on treatment", e_semi, None),
 ]
 long_rows = []

@@ -21,7 +21,7 @@
 import numpy as np
 import pandas as pd
 
-from analysis.paper import audit
+from analysis.paper import audit, values
 from analysis.report import book, figures, tables
 from analysis.study import cox
 
@@ -48,8 +48,9 @@ book.cohort_banner(cohort)
 
 # %% tags=["remove-cell"]
 data = cox.cox_data(cohort)
-univariable = cox.univariable_cox(data)
-multivariable = cox.multivariable_cox(data)
+# each term with the paper's id of its estimate (the paper layer's map)
+univariable = values.cox_ids(cox.univariable_cox(data), "univariable")
+multivariable = values.cox_ids(cox.multivariable_cox(data), "multivariable")
 book.glue_paper("res1_screened_n", "res1_ivig_n", "abs_reference_n")
 screened, n_ivig_paper, n_ref_paper = (book.paper(t) for t in
                                        ("res1_screened_n", "res1_ivig_n", "abs_reference_n"))
@@ -142,16 +143,16 @@ for t in ("t1_prior_infections_hr", "t1_prior_inf_3_hr", "t1_prior_inf_4plus_hr"
 # {glue:text}`paper_text_hr_prior_infections_3:.2f` and
 # {glue:text}`paper_text_hr_prior_infections_4plus:.2f` for three and four or more, and
 # {glue:text}`paper_text_hr_igg_subtype:.2f` for IgG myeloma. They match neither Table 1 nor
-# Supplementary Table 1 (chapter {doc}`11-reproduction-audit` keeps all versions). Table 1 is the
+# Supplementary Table 1 (chapter {doc}`12-reproduction-audit` keeps all versions). Table 1 is the
 # stated analysis, so this book fits Table 1's models and compares its hazard ratios with Table 1's;
 # on the synthetic cohort these hazard ratios are emergent (nothing in the generator reads them),
-# and chapter {doc}`11-reproduction-audit` judges each against the paper's confidence interval.
+# and chapter {doc}`12-reproduction-audit` judges each against the paper's confidence interval.
 #
 # ## The multivariable model (Supplementary Table 1)
 
 # %% tags=["hide-input", "full-width"]
 book.publish_table(
-    tables.cox_comparison(multivariable, estimate="Adjusted HR"), "who_multivariable_cox",
+    tables.cox_comparison(multivariable, estimate="Adjusted HR", model="multivariable"), "who_multivariable_cox",
     caption="Supplementary Table 1. Multivariable Cox model of the time to first IVIG "
             "(complete cases)",
 )

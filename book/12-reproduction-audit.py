@@ -40,7 +40,7 @@ book.cohort_banner(cohort)
 # themselves, and even then a synthetic cohort shows only that the code behaves as the paper's
 # analysis would on data made to resemble it. Whether the code is right is checked elsewhere:
 # against the R package SCCS (the SCCS tests and chapter {doc}`t6-classic-examples`) and by
-# re-estimating known true effects on many simulated cohorts (chapter {doc}`12-truth-recovery`). On another
+# re-estimating known true effects on many simulated cohorts (chapter {doc}`13-truth-recovery`). On another
 # cohort, nothing is planted: the "paper" column is a benchmark and differences are findings.
 #
 # ## How a value is judged
@@ -219,7 +219,7 @@ book.publish_table(
 #   {glue:text}`paper_drv_table2_g34_infections_with_labs`: more than the
 #   {glue:text}`paper_res1_infections_total` infections reported. *Resolution:* each percentage is of
 #   the infections of that grade with the value recorded, and the count is shown
-#   ({doc}`08-hypogammaglobulinemia`).
+#   ({doc}`09-hypogammaglobulinemia`).
 #
 # (3) Hazard ratios in the text
 # : The Results quote {glue:text}`paper_text_hr_prior_infections:.2f` per prior infection,
@@ -229,7 +229,7 @@ book.publish_table(
 #   {glue:text}`paper_t1_prior_infections_hr:.2f`, {glue:text}`paper_t1_prior_inf_3_hr:.2f`,
 #   {glue:text}`paper_t1_prior_inf_4plus_hr:.2f` and {glue:text}`paper_t1_heavy_igg_hr:.2f`; the
 #   text's values match no table. *Resolution:* Table 1 is the stated analysis and is reproduced
-#   ({doc}`10-who-receives-ivig`). The text's values are audited against the same models; with
+#   ({doc}`11-who-receives-ivig`). The text's values are audited against the same models; with
 #   confidence intervals this wide, both versions can fall within sampling tolerance (table above).
 #
 # (4) Years from diagnosis
@@ -295,7 +295,7 @@ book.publish_table(
 # (14) A power calculation for a comparison the paper does not make
 # : The reference group's size is justified by power to detect a difference in infection rates,
 #   yet its rates are declared descriptive. *Resolution:* the rates are shown side by side and not
-#   tested (chapter {doc}`09-reference-group`).
+#   tested (chapter {doc}`10-reference-group`).
 #
 # (15) A model the Methods do not describe
 # : Supplementary Table 1's multivariable model is absent from the Methods. *Resolution:* its
@@ -331,7 +331,7 @@ book.publish_table(
 # : {glue:text}`paper_res2_time_with_hgg_pct_ref`% against
 #   {glue:text}`paper_res2_time_with_hgg_pct_ivig`%, with a p-value, but no statistic or test named.
 #   *Resolution:* medians, means and pooled shares, and a Mann-Whitney U test
-#   (chapter {doc}`08-hypogammaglobulinemia`).
+#   (chapter {doc}`09-hypogammaglobulinemia`).
 #
 # (22) Months on daratumumab as a predictor
 # : Table 1 enters months on daratumumab, which is measured after the start of follow-up, as a
