@@ -1,0 +1,202 @@
+"""R's semantics of an event's exposures: which exposures go with which event, and which rows
+of a case form one "unit" of intervals.
+
+Private to :mod:`analysis.sccs.r`. R's ``formatdata`` (SCCS 1.7) builds one stratum per event
+(``data1``: the distinct ``indiv, aevent, astart, aend`` rows, stably sorted by case), each with
+its own ``astart``/``aend`` and its own exposures. Which exposures: SCCS 1.7 sorts each case's
+exposure values by day (``adrug_matrix``: ``order(indiv, adrug)`` in the stack format;
+``order(indiv, adrug[, 1])`` of the dose rows in the multi format) and deals them out, in that
+order, to the case's events in row order. Where an event sits on one row (the multi format; the
+stack format with one episode per event) this is R's pairing, :func:`r_pairing`: the event on a
+case's k-th row gets the case's k-th earliest exposure, which is the row's own exposure whenever
+the rows are in the order of their exposure days (always when they agree). R's ``febdat`` has 65
+cases whose rows disagree, 38 of them not in that order (case 14: the event on day 532 is on the
+row with MMR age 381, the one on day 549 on the row with 380; R pairs 532 with 380), and R's
+numbers follow the pairing (to 1e-8; with each row's own exposures mmr1 is -0.3218, not R's
+-0.3242). Where an event has several rows (the stack format's episodes), R deals the
+sorted episodes out in blocks, which mixes up the episodes of different events; that is not
+copied: each event keeps its own rows' episodes.
+
+When every event of a case then carries the same exposures and observation period (the usual
+case) the case is one unit and its events share one copy of its intervals, which gives R's
+likelihood exactly. When a case's events disagree, each distinct set of values is a unit of its
+own, with its own intervals and its own events, as in R; an
+:class:`analysis.sccs.errors.SCCSWarning` names the cases, since rows that disagree are usually a
+data error.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.sccs.errors import SCCSWarning
+
+#: How many case ids a warning lists.
+_SHOW = 5
+
+
+@dataclass
+class Units:
+    """The unit of every data row and the case of every unit.
+
+    ``row_unit`` is aligned with the data rows; it is the case id itself when no case's rows
+    disagree, else an integer unit number (1, 2, ... in R's order: cases sorted stably, then
+    first appearance). ``case_of`` maps unit numbers to case ids (None when units are cases).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> u = Units(pd.Series([7, 7]), None)
+    >>> u.split
+    False
+    """
+
+    row_unit: pd.Series
+    case_of: pd.Series | None
+
+    @property
+    def split(self) -> bool:
+        """Does some case have more than one unit?"""
+        return self.case_of is not None
+
+
+def _signature(rows: pd.DataFrame) -> pd.Series:
+    """One string per event: its sorted distinct exposure entries (``type:dose:day:end``)."""
+    if len(rows) == 0:
+        return pd.Series(dtype=object)
+    rows = rows.dropna(subset=["day"]).drop_duplicates().sort_values(
+        ["event", "type", "dose", "day", "end"], kind="stable")
+    text = (rows["type"].astype(str) + ":" + rows["dose"].astype(str) + ":"
+            + rows["day"].astype(np.int64).astype(str) + ":" + rows["end"].astype(str))
+    return text.groupby(rows["event"].to_numpy(), sort=False).agg("|".join)
+
+
+def r_pairing(ind: pd.Series, event: np.ndarray,
+              dose_days: list[list[tuple[np.ndarray, np.ndarray]]]
+              ) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """R 1.7's pairing of a case's exposures with its events, for the cases whose every event
+    sits on one row: per exposure type, the rows' exposures sorted by the first dose's day
+    (stably, missing last, as R's ``order``) go to the case's rows in row order.
+
+    ``dose_days`` holds, per exposure type, per dose column, the (first day, last day) of every
+    row. Cases with an event on several rows keep their rows' own values.
+
+    Examples
+    --------
+    Case 1's rows (events on days 532 and 549) carry the exposure days 381 and 380; R gives 380
+    to the first row's event:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> days = [[(np.array([381.0, 380.0, 400.0]), np.array([395.0, 394.0, 414.0]))]]
+    >>> out = r_pairing(pd.Series([1, 1, 2]), np.array([0, 1, 2]), days)
+    >>> out[0][0][0].tolist(), out[0][0][1].tolist()
+    ([380.0, 381.0, 400.0], [394.0, 395.0, 414.0])
+    """
+    codes = pd.factorize(ind)[0]
+    rows_per_event = np.bincount(event)
+    several = np.zeros(codes.max() + 1, bool)
+    np.logical_or.at(several, codes, rows_per_event[event] > 1)
+    rows = np.flatnonzero(~several[codes])
+    rank = pd.Series(ind.to_numpy()[rows]).rank(method="dense").to_numpy()
+    in_row_order = rows[np.argsort(rank, kind="stable")]
+    out = []
+    for doses in dose_days:
+        first = doses[0][0][rows]
+        key = np.where(np.isnan(first), np.inf, first)
+        by_day = rows[np.lexsort((key, rank))]
+        dealt = []
+        for start, end in doses:
+            start, end = start.copy(), end.copy()
+            start[in_row_order] = start[by_day]
+            end[in_row_order] = end[by_day]
+            dealt.append((start, end))
+        out.append(dealt)
+    return out
+
+
+def _cases_text(cases: np.ndarray) -> str:
+    head = ", ".join(str(c) for c in cases[:_SHOW])
+    more = f" and {len(cases) - _SHOW} more" if len(cases) > _SHOW else ""
+    return f"case{'s' if len(cases) > 1 else ''} {head}{more}"
+
+
+def assign(ind: pd.Series, event: np.ndarray, entries: pd.DataFrame,
+           columns: dict[str, np.ndarray], names: dict[str, str], how: str = "") -> Units:
+    """The unit of every row.
+
+    Parameters
+    ----------
+    ind:
+        Case id of each row (R's ``indiv``).
+    event:
+        Event number of each row (rows of one case with one event day share it).
+    entries:
+        The exposures of the rows: ``row``, ``type``, ``dose``, ``day``, ``end`` (NaN ``day`` =
+        none).
+    columns:
+        Other per-event values that must agree within a case to share intervals (``astart``,
+        ``aend``, ``dob``), each aligned with the rows.
+    names:
+        How the warning names each kind of value (``"exposures"`` and the keys of
+        ``columns``), e.g. ``"adrug/aedrug (mmr)"``.
+    how:
+        What the warning says was done with such cases.
+
+    Examples
+    --------
+    Case 1's two events carry exposures on days 10 and 11: two units, with a warning:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> entries = pd.DataFrame({"row": [0, 1, 2], "type": 0, "dose": 1,
+    ...                         "day": [10.0, 11.0, 5.0], "end": [20.0, 21.0, 15.0]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     u = assign(pd.Series([1, 1, 2]), np.array([0, 1, 2]), entries, {},
+    ...                {"exposures": "adrug"})
+    >>> u.row_unit.tolist(), u.case_of.tolist()
+    ([1, 2, 3], [1, 1, 2])
+    >>> str(caught[0].message)[:47]
+    "1 case's event rows disagree on adrug (case 1):"
+    """
+    n = len(ind)
+    rows = entries.assign(event=event[entries["row"].to_numpy()])
+    expo = _signature(rows.drop(columns="row")).reindex(np.arange(event.max() + 1 if n else 0),
+                                                         fill_value="")
+    parts = {"exposures": expo.to_numpy()[event]}
+    parts.update({k: pd.Series(v).astype(str).to_numpy() for k, v in columns.items()})
+    case_codes = pd.factorize(ind)[0]
+    differ: dict[str, np.ndarray] = {}
+    for key, value in parts.items():
+        pairs = pd.DataFrame({"case": case_codes, "v": value}).drop_duplicates()
+        differ[key] = np.bincount(pairs["case"].to_numpy(), minlength=case_codes.max() + 1) > 1
+    bad = np.logical_or.reduce(list(differ.values())) if differ else np.zeros(0, bool)
+    if not bad.any():
+        return Units(ind, None)
+    order = np.argsort(ind.to_numpy(), kind="stable")  # R sorts the events by case
+    profile = pd.DataFrame({"case": case_codes, **parts}).iloc[order]
+    codes = np.empty(n, np.int64)
+    codes[order] = pd.MultiIndex.from_frame(profile).factorize()[0]
+    row_unit = pd.Series(codes + 1, index=ind.index)
+    first = pd.Series(ind.to_numpy(), index=codes + 1)
+    case_of = first[~first.index.duplicated()].sort_index()
+    _warn(ind, bad, differ, names, how)
+    return Units(row_unit, case_of)
+
+
+def _warn(ind: pd.Series, bad: np.ndarray, differ: dict[str, np.ndarray],
+          names: dict[str, str], how: str) -> None:
+    uniq = pd.unique(ind.to_numpy())  # case of each code, in the codes' order
+    cases = uniq[np.flatnonzero(bad)]
+    what = " and ".join(names[k] for k, d in differ.items() if d.any())
+    count = f"{len(cases)} cases'" if len(cases) > 1 else "1 case's"
+    warnings.warn(
+        f"{count} event rows disagree on {what} ({_cases_text(cases)}): each event gets its own "
+        f"intervals{how}; a case's rows usually agree, so check the data", SCCSWarning,
+        stacklevel=5)
