@@ -274,3 +274,16 @@ def test_bad_season_start_is_named() -> None:
     with pytest.raises(r.RError, match=r"^seasongrp: 3201 is not a day written ddmm"):
         quiet(r.standardsccs, "event ~ mmr", **ITP_ARGS, seasongrp=[101, 3201], dob="sta",
               data=ITP)
+
+
+def test_intervals_of_a_case_with_disagreeing_rows_are_per_unit() -> None:
+    """r.intervals (one copy per unit, for the diagnostics): a case whose rows disagree has one
+    unit per distinct set of values; attrs['indiv'] maps the unit numbers to the cases."""
+    iv, _ = quiet(r.intervals, **FEB_ARGS, data=FEB)
+    cases = pd.Series(iv.attrs["indiv"])
+    assert cases.nunique() == FEB["case"].nunique()
+    assert (cases == 14).sum() == 2 and (cases == 1).sum() == 1
+    assert int(iv["events"].sum()) == len(FEB) - 1  # the event after its aend is dropped
+    first = iv.groupby("id")["start"].min().reindex(cases.index)
+    np.testing.assert_array_equal(first.to_numpy(),
+                                  FEB.groupby("case")["sta"].first().reindex(cases).to_numpy())
