@@ -287,3 +287,24 @@ def test_intervals_of_a_case_with_disagreeing_rows_are_per_unit() -> None:
     first = iv.groupby("id")["start"].min().reindex(cases.index)
     np.testing.assert_array_equal(first.to_numpy(),
                                   FEB.groupby("case")["sta"].first().reindex(cases).to_numpy())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_event_set_ids_equal_exactly_when_the_sets_are_equal(seed: int) -> None:
+    """The vectorised grouping of events by their sets of exposure entries against Python
+    frozensets (duplicates and missing days ignored, as for the intervals)."""
+    from analysis.sccs.r._units import _set_ids
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    entries = pd.DataFrame({"event": rng.integers(0, 60, n), "type": rng.integers(0, 2, n),
+                            "dose": rng.integers(0, 2, n),
+                            "day": rng.choice([1.0, 2.0, 3.0, np.nan], n),
+                            "end": rng.choice([5.0, 6.0], n)})
+    ids = _set_ids(entries, 61)
+    sets = [frozenset() for _ in range(61)]
+    for row in entries.dropna(subset=["day"]).itertuples():
+        sets[row.event] = sets[row.event] | {(row.type, row.dose, row.day, row.end)}
+    for i in range(61):
+        for j in range(61):
+            assert (ids[i] == ids[j]) == (sets[i] == sets[j])

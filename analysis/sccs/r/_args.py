@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.sccs.errors import SCCSWarning
 from analysis.sccs.intervals import AgeGroups, Exposure, IntervalError, Season
-from analysis.sccs.r._units import assign, r_pairing
+from analysis.sccs.r._units import assign, codes, r_pairing
 
 
 class RError(ValueError):
@@ -435,7 +435,7 @@ def inputs(data: pd.DataFrame, indiv: Any, astart: Any, aend: Any, aevent: Any, 
     st = days(column(data, "astart", astart), "astart", astart)
     en = days(column(data, "aend", aend), "aend", aend)
     ev = days(column(data, "aevent", aevent), "aevent", aevent)
-    event = pd.MultiIndex.from_arrays([ind.to_numpy(), ev]).factorize()[0]
+    event = codes(ind.to_numpy(), ev)
     _observation(ind, event, st, en, (str(astart), str(aend)))
     _outside(ev, st, en, aevent, astart, aend)
 

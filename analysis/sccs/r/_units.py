@@ -64,15 +64,44 @@ class Units:
         return self.case_of is not None
 
 
-def _signature(rows: pd.DataFrame) -> pd.Series:
-    """One string per event: its sorted distinct exposure entries (``type:dose:day:end``)."""
-    if len(rows) == 0:
-        return pd.Series(dtype=object)
-    rows = rows.dropna(subset=["day"]).drop_duplicates().sort_values(
-        ["event", "type", "dose", "day", "end"], kind="stable")
-    text = (rows["type"].astype(str) + ":" + rows["dose"].astype(str) + ":"
-            + rows["day"].astype(np.int64).astype(str) + ":" + rows["end"].astype(str))
-    return text.groupby(rows["event"].to_numpy(), sort=False).agg("|".join)
+def codes(*columns: np.ndarray) -> np.ndarray:
+    """One integer per row, equal for rows equal in every column (in order of first
+    appearance): the columns' factorized codes combined pairwise (NaN is a value of its own).
+
+    Examples
+    --------
+    >>> codes(np.array([1, 1, 2, 1]), np.array([5.0, 6.0, 5.0, 5.0])).tolist()
+    [0, 1, 2, 0]
+    """
+    out = pd.factorize(columns[0], use_na_sentinel=False)[0].astype(np.int64)
+    for col in columns[1:]:
+        c = pd.factorize(col, use_na_sentinel=False)[0].astype(np.int64)
+        out = pd.factorize(out * (c.max() + 1 if len(c) else 1) + c)[0].astype(np.int64)
+    return out
+
+
+def _set_ids(entries: pd.DataFrame, n_events: int) -> np.ndarray:
+    """One integer per event, equal for events whose sets of exposure entries (``type, dose,
+    day, end``) are equal. Exact and vectorised: the events' sorted entry codes are compared
+    position by position, refining the ids once per position (not once per event)."""
+    rows = entries.dropna(subset=["day"])
+    code = codes(*(rows[c].to_numpy() for c in ("type", "dose", "day", "end")))
+    width = code.max() + 1 if len(code) else 1
+    pairs = np.unique(rows["event"].to_numpy().astype(np.int64) * width + code)
+    event, code = pairs // width, pairs % width  # distinct (event, entry), sorted
+    counts = np.bincount(event, minlength=n_events)
+    pos = np.arange(len(event)) - (np.cumsum(counts) - counts)[event]
+    ids = counts.astype(np.int64)  # events with different numbers of entries differ
+    by_pos = np.argsort(pos, kind="stable")
+    bounds = np.searchsorted(pos[by_pos], np.arange(counts.max() + 2 if len(counts) else 1))
+    for j in range(len(bounds) - 1):
+        at = by_pos[bounds[j]:bounds[j + 1]]
+        if len(at) == 0:
+            break
+        alive = event[at]  # the events with a j-th entry, in this order
+        key = ids[alive] * (code.max() + 1) + code[at]
+        ids[alive] = ids.max() + 1 + np.unique(key, return_inverse=True)[1]
+    return ids
 
 
 def r_pairing(ind: pd.Series, event: np.ndarray,
@@ -167,10 +196,8 @@ def assign(ind: pd.Series, event: np.ndarray, entries: pd.DataFrame,
     """
     n = len(ind)
     rows = entries.assign(event=event[entries["row"].to_numpy()])
-    expo = _signature(rows.drop(columns="row")).reindex(np.arange(event.max() + 1 if n else 0),
-                                                         fill_value="")
-    parts = {"exposures": expo.to_numpy()[event]}
-    parts.update({k: pd.Series(v).astype(str).to_numpy() for k, v in columns.items()})
+    parts = {"exposures": _set_ids(rows, event.max() + 1 if n else 0)[event]}
+    parts.update({k: pd.factorize(np.asarray(v))[0] for k, v in columns.items()})
     case_codes = pd.factorize(ind)[0]
     differ: dict[str, np.ndarray] = {}
     for key, value in parts.items():
@@ -180,11 +207,10 @@ def assign(ind: pd.Series, event: np.ndarray, entries: pd.DataFrame,
     if not bad.any():
         return Units(ind, None)
     order = np.argsort(ind.to_numpy(), kind="stable")  # R sorts the events by case
-    profile = pd.DataFrame({"case": case_codes, **parts}).iloc[order]
-    codes = np.empty(n, np.int64)
-    codes[order] = pd.MultiIndex.from_frame(profile).factorize()[0]
-    row_unit = pd.Series(codes + 1, index=ind.index)
-    first = pd.Series(ind.to_numpy(), index=codes + 1)
+    unit = np.empty(n, np.int64)
+    unit[order] = codes(case_codes[order], *(v[order] for v in parts.values()))
+    row_unit = pd.Series(unit + 1, index=ind.index)
+    first = pd.Series(ind.to_numpy(), index=unit + 1)
     case_of = first[~first.index.duplicated()].sort_index()
     _warn(ind, bad, differ, names, how)
     return Units(row_unit, case_of)
