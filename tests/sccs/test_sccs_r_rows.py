@@ -245,6 +245,13 @@ def test_bad_argument_is_named(change: dict, message: str) -> None:
 
 
 @pytest.mark.parametrize("call, message", [
+    (lambda: r.formatdata(**ITP_ARGS, data=ITP, cov=5), "cov: expected column names"),
+    (lambda: r.standardsccs("event ~ mmr", **ITP_ARGS, data=ITP.assign(itp=ITP["end"] + 5)),
+     "aevent: no event lies within its observation period"),
+    (lambda: r.standardsccs("event ~ mmr + season", **ITP_ARGS, data=ITP),
+     "formula 'event ~ mmr + season': season needs seasongrp"),
+    (lambda: r.eventdepenexp(**{**ITP_ARGS, "expogrp": [-5, 0]}, data=ITP),
+     "expogrp: [-5, 0] starts before the exposure"),
     (lambda: r.eventdepenexp(**ITP_ARGS, data=ITP, tolerance="a"), "tolerance: expected a number"),
     (lambda: r.eventdepenexp(**ITP_ARGS, data=ITP, itermax=2.5), "itermax: 2.5 is not a whole"),
     (lambda: r.eventdepenobs("event ~ mmr", **ITP_ARGS, censor="cen", initval=[0.1],

@@ -163,6 +163,9 @@ def eventdepenexp(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, a
     if not isinstance(sameexpopar, bool | np.bool_):
         raise RError(f"eventdepenexp: sameexpopar is one TRUE/FALSE, got {sameexpopar!r}")
     _one_type(adrug, aedrug, dataformat, "eventdepenexp")
+    if expogrp is not None and min(whole_numbers(expogrp, "expogrp") or [0]) < 0:
+        raise RError(f"expogrp: {expogrp!r} starts before the exposure; eventdepenexp allows no "
+                     "pre-exposure risk period (R: 'Pre-exposure risk periods not allowed')")
     # the dose levels are the fitter's (same_params below), not formatdata's
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
                agegrp=agegrp, dataformat=dataformat, pairing=pairing).first_events()

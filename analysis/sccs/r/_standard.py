@@ -49,11 +49,13 @@ def formatdata(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedr
     """R's ``formatdata``: one stratum per event, each a copy of the case's observation period
     cut into intervals of constant exposure level, age group and season.
 
-    As in R, an event's intervals come from the values on its own rows (its exposures, and
-    ``astart``/``aend``): in the ``"stack"`` format the episodes on the rows of the same case
-    and event day, in the ``"multi"`` format the dose columns of its row. Where a case's event
-    rows disagree (usually a data error) each event keeps its own, and an
-    :class:`analysis.sccs.errors.SCCSWarning` names the cases.
+    As in R, each event has its own stratum, observation period (``astart``/``aend`` of its
+    rows) and exposures: in the ``"stack"`` format the episodes on the rows of the same case
+    and event day, in the ``"multi"`` format the dose columns of its row, paired as R 1.7 pairs
+    them where a case's rows disagree (usually a data error; ``pairing``, and
+    :mod:`analysis.sccs.r._units`); an :class:`analysis.sccs.errors.SCCSWarning` names such
+    cases. ``indivL`` numbers the events
+    case by case as R does; within such a case the events with the same values come together.
 
     Parameters
     ----------
@@ -88,7 +90,9 @@ def formatdata(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedr
     >>> fd.loc[fd.indivL == 3, ["lower", "upper", "event", "age", "ex"]].to_numpy().tolist()
     [[10, 44, 0, 1, 0], [45, 49, 0, 1, 1], [50, 55, 1, 2, 2], [56, 80, 0, 2, 0]]
     """
-    covs = [] if cov is None else [cov] if isinstance(cov, str) else list(cov)
+    covs = [] if cov is None else [cov] if isinstance(cov, str) else cov
+    if not isinstance(covs, list | tuple) or not all(isinstance(c, str) for c in covs):
+        raise RError(f"cov: expected column names, got {cov!r}")
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
                washout=washout, sameexpopar=sameexpopar, agegrp=agegrp, seasongrp=seasongrp,
                dob=dob, cov=covs, dataformat=dataformat, pairing=pairing)
@@ -210,6 +214,9 @@ def fit_design(X: pd.DataFrame, ids: np.ndarray, events: np.ndarray, days: np.nd
 
 def _fit_strata(X: pd.DataFrame, strata: pd.DataFrame, model: str) -> RFit:
     """:func:`fit_design` on :func:`formatdata`'s strata."""
+    if not (strata["event"] > 0).any():
+        raise RError("aevent: no event lies within its observation period (astart to aend), so "
+                     "there is nothing to fit")
     cases = strata.loc[strata["event"] > 0, "indiv"].nunique()
     return fit_design(X, strata["indivL"].to_numpy(), strata["event"].to_numpy(),
                       strata["interval"].to_numpy(), model, cases)
@@ -245,6 +252,8 @@ def standardsccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, 
     """
     expos = _exposure_names(adrug, aedrug, dataformat)
     covs = _covariates(formula, expos, data)
+    if "season" in variables(formula) and seasongrp is None:
+        raise RError(f"formula {formula!r}: season needs seasongrp (and dob)")
     strata = formatdata(indiv, astart, aend, aevent, adrug, aedrug, expogrp, washout,
                         sameexpopar, agegrp, seasongrp, dob, covs, dataformat, data=data,
                         pairing=pairing)
