@@ -87,20 +87,23 @@ def _set_ids(entries: pd.DataFrame, n_events: int) -> np.ndarray:
     rows = entries.dropna(subset=["day"])
     code = codes(*(rows[c].to_numpy() for c in ("type", "dose", "day", "end")))
     width = code.max() + 1 if len(code) else 1
-    pairs = np.unique(rows["event"].to_numpy().astype(np.int64) * width + code)
+    pairs = np.sort(rows["event"].to_numpy().astype(np.int64) * width + code)
+    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])] if len(pairs) else pairs
     event, code = pairs // width, pairs % width  # distinct (event, entry), sorted
     counts = np.bincount(event, minlength=n_events)
     pos = np.arange(len(event)) - (np.cumsum(counts) - counts)[event]
     ids = counts.astype(np.int64)  # events with different numbers of entries differ
+    fresh = int(ids.max()) + 1 if n_events else 0  # the next unused id
     by_pos = np.argsort(pos, kind="stable")
-    bounds = np.searchsorted(pos[by_pos], np.arange(counts.max() + 2 if len(counts) else 1))
+    bounds = np.searchsorted(pos[by_pos], np.arange(counts.max() + 2 if n_events else 1))
     for j in range(len(bounds) - 1):
         at = by_pos[bounds[j]:bounds[j + 1]]
         if len(at) == 0:
             break
-        alive = event[at]  # the events with a j-th entry, in this order
-        key = ids[alive] * (code.max() + 1) + code[at]
-        ids[alive] = ids.max() + 1 + np.unique(key, return_inverse=True)[1]
+        alive = event[at]  # the events with a j-th entry (equal ids imply equal counts)
+        inverse = pd.factorize(ids[alive] * width + code[at])[0]
+        ids[alive] = fresh + inverse
+        fresh += int(inverse.max()) + 1
     return ids
 
 
@@ -112,7 +115,10 @@ def r_pairing(ind: pd.Series, event: np.ndarray,
     (stably, missing last, as R's ``order``) go to the case's rows in row order.
 
     ``dose_days`` holds, per exposure type, per dose column, the (first day, last day) of every
-    row. Cases with an event on several rows keep their rows' own values.
+    row. Cases with an event on several rows keep their rows' own values. A row's last days
+    move with its first days (R sorts ``aedrug`` on its own, which differs only where a later
+    exposure of a case ends before an earlier one: the library keeps each end with its start,
+    see :mod:`analysis.sccs.intervals`).
 
     Examples
     --------
@@ -126,11 +132,11 @@ def r_pairing(ind: pd.Series, event: np.ndarray,
     >>> out[0][0][0].tolist(), out[0][0][1].tolist()
     ([380.0, 381.0, 400.0], [394.0, 395.0, 414.0])
     """
-    codes = pd.factorize(ind)[0]
+    case = pd.factorize(ind)[0]
     rows_per_event = np.bincount(event)
-    several = np.zeros(codes.max() + 1, bool)
-    np.logical_or.at(several, codes, rows_per_event[event] > 1)
-    rows = np.flatnonzero(~several[codes])
+    several = np.zeros(case.max() + 1, bool)
+    np.logical_or.at(several, case, rows_per_event[event] > 1)
+    rows = np.flatnonzero(~several[case])
     rank = pd.Series(ind.to_numpy()[rows]).rank(method="dense").to_numpy()
     in_row_order = rows[np.argsort(rank, kind="stable")]
     out = []
