@@ -106,12 +106,15 @@ def test_rows_that_agree_give_the_same_fit_either_way_and_no_warning() -> None:
     pd.testing.assert_frame_equal(fits[0], fits[1])
 
 
-def test_eventdepenexp_uses_each_case_first_event_unit() -> None:
-    """R 1.7's eventdepenexp uses each case's first event, with the exposure R pairs with it:
-    in febdat (rows in event order) the case's earliest MMR age."""
-    fit, _ = quiet(r.eventdepenexp, **{**FEB_ARGS, "expogrp": 0}, data=FEB)
-    earliest = FEB.assign(mmr=FEB.groupby("case")["mmr"].transform("min"))
-    same, caught = quiet(r.eventdepenexp, **{**FEB_ARGS, "expogrp": 0}, data=earliest)
+@pytest.mark.parametrize("dataformat, value", [("stack", "min"), ("multi", "first")])
+def test_eventdepenexp_uses_each_case_first_row(dataformat: str, value: str) -> None:
+    """R 1.7's eventdepenexp uses each case's earliest event with the exposures of its first
+    row: in the stack format those adrug_matrix sorted (the case's earliest MMR age), in the
+    multi format the row's own (its dose rows are not sorted there)."""
+    args = {**FEB_ARGS, "expogrp": 0, "dataformat": dataformat}
+    fit, _ = quiet(r.eventdepenexp, **args, data=FEB)
+    agree = FEB.assign(mmr=FEB.groupby("case")["mmr"].transform(value))
+    same, caught = quiet(r.eventdepenexp, **args, data=agree)
     assert not any("disagree" in m for _, m in caught)
     pd.testing.assert_frame_equal(fit.summary, same.summary)
 

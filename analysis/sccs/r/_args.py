@@ -277,14 +277,15 @@ class Inputs:
         return ids if self.case_of is None else self.case_of.reindex(ids).to_numpy()
 
     def first_events(self) -> Inputs:
-        """One unit per case, the one holding the case's earliest event (for the models that
-        use each case's first event only: ``eventdepenexp``, ``eventdepenobs``), with ids the
-        case ids and every event of the case."""
+        """One unit per case, that of the case's first row (R 1.7's ``eventdepenexp`` takes
+        the exposures of a case's first row and its earliest event day), for the models that use
+        each case's first event only (``eventdepenexp``, ``eventdepenobs``); ids are the case
+        ids, every event of the case is kept."""
         if self.case_of is None:
             return self
-        ev = self.events.sort_values("day", kind="stable")
-        keep = ev.assign(case=self.case_ids(ev["id"])).drop_duplicates("case")["id"]
-        units = pd.Index(keep.to_numpy())
+        # units are numbered case by case in order of first appearance: the first is the
+        # unit of the case's first row
+        units = pd.Index(self.case_of.index[~self.case_of.duplicated()])
 
         def relabel(df: pd.DataFrame, only: bool = True) -> pd.DataFrame:
             df = df[df["id"].isin(units)] if only else df

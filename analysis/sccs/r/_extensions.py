@@ -166,9 +166,12 @@ def eventdepenexp(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, a
     if expogrp is not None and min(whole_numbers(expogrp, "expogrp") or [0]) < 0:
         raise RError(f"expogrp: {expogrp!r} starts before the exposure; eventdepenexp allows no "
                      "pre-exposure risk period (R: 'Pre-exposure risk periods not allowed')")
-    # the dose levels are the fitter's (same_params below), not formatdata's
+    # the dose levels are the fitter's (same_params below), not formatdata's; R 1.7's
+    # eventdepenexp reads the multi format's dose rows as they are (its own adrug_matrix only
+    # for the stack format), so a case's first row keeps its own doses there
+    own = "row" if dataformat == "multi" else pairing
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
-               agegrp=agegrp, dataformat=dataformat, pairing=pairing).first_events()
+               agegrp=agegrp, dataformat=dataformat, pairing=own).first_events()
     ex = x.exposures[0]
     doses = ex.data.copy()
     if "dose" not in doses.columns:  # stack format: a case's episodes in order of their day
