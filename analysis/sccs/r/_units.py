@@ -50,18 +50,12 @@ class Units:
     Examples
     --------
     >>> import pandas as pd
-    >>> u = Units(pd.Series([7, 7]), None)
-    >>> u.split
-    False
+    >>> Units(pd.Series([7, 7]), None).row_unit.tolist()  # one case, its rows agree
+    [7, 7]
     """
 
     row_unit: pd.Series
     case_of: pd.Series | None
-
-    @property
-    def split(self) -> bool:
-        """Does some case have more than one unit?"""
-        return self.case_of is not None
 
 
 def codes(*columns: np.ndarray) -> np.ndarray:
