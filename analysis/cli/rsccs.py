@@ -125,6 +125,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     opt.add_argument("--dataformat", choices=("stack", "multi"), default="stack",
                      help="dataformat: 'multi' = one row per event with doses in columns; "
                           "'stack' (default) = one row per event and exposure episode")
+    opt.add_argument("--pairing", choices=("r", "row"), default="r",
+                     help="beyond R: where a case's event rows disagree on the exposures "
+                          "(a warning names the cases), r (default) pairs them as R 1.7 does "
+                          "(the event on a case's k-th row takes the case's k-th earliest "
+                          "exposure), row gives each event its own row's")
     opt.add_argument("--model", choices=MODELS, default="standard",
                      help="standard = standardsccs (default); semi = semisccs, age left "
                           "unspecified; eventdepenexp = event-dependent exposures; "
@@ -202,7 +207,7 @@ def fit_model(args: argparse.Namespace, data: Any) -> Any:
     common = dict(indiv=args.indiv, astart=args.astart, aend=args.aend, aevent=args.aevent,
                   adrug=args.adrug, aedrug=args.aedrug,
                   expogrp=args.expogrp, sameexpopar=args.sameexpopar,
-                  dataformat=args.dataformat, data=data)
+                  dataformat=args.dataformat, data=data, pairing=args.pairing)
     unused = {"standard": [], "semi": ["agegrp", "seasongrp", "censor", "covariates",
                                        "initval"],
               "eventdepenexp": ["formula", "washout", "seasongrp", "censor", "covariates",
@@ -284,7 +289,8 @@ def diagnostics(args: argparse.Namespace, data: Any) -> list[dict[str, Any]]:
     iv = r.intervals(args.indiv, args.astart, args.aend, args.aevent, args.adrug, args.aedrug,
                      expogrp=args.expogrp, washout=args.washout, sameexpopar=args.sameexpopar,
                      agegrp=args.agegrp, dataformat=args.dataformat, data=data,
-                     pre_window=DIAGNOSTIC_DAYS, end_probe=DIAGNOSTIC_DAYS)
+                     pre_window=DIAGNOSTIC_DAYS, end_probe=DIAGNOSTIC_DAYS,
+                     pairing=args.pairing)
     exposure = iv.attrs["exposures"][0]
     windows = _diagnostic_fit(iv, exposure)
     pre, end = (w if isinstance(w, tuple) else None for w in windows)

@@ -51,7 +51,9 @@ count several times (R keeps one; ``to_event_strata(unique_days=True)`` does the
 exposure's ``end`` stays paired with its own start (R's stack format sorts starts and ends
 separately, which differs only for overlapping episodes with explicit ends); every event of an
 individual sees all of that individual's exposures (R 1.7's stack-format quirk with several events
-and episodes is not copied); an ``agegrp``-style cut equal to the first or last day is allowed.
+and episodes is not copied; where R gives an individual's events different exposures, as with
+rows that disagree, :mod:`analysis.sccs.r` passes each set as an individual of its own); an
+``agegrp``-style cut equal to the first or last day is allowed.
 
 Everything is vectorised: inputs become ``(individual index, day)`` arrays, cut points are sorted
 on one int64 key ``index * stride + day`` and covariate values are found with ``searchsorted``;
@@ -330,6 +332,12 @@ class AgeGroups:
     observed only from group 3 on has no group 1 or 2). Age of day ``d`` is ``d - origin`` where
     ``origin`` is 0 (the time axis is age) or the ``day`` column of the DataFrame ``origin``
     (``id``, ``day``: the day number of the individual's birth).
+
+    The groups are levels, not a parametrisation: in the Python API the reference is the level
+    passed to :func:`analysis.sccs.dummies` (usually the lowest group with time, so a first
+    group before every observation period simply has no column). R's ``standardsccs`` keeps
+    every group with group 1 as its reference even when it is empty, which aliases its last
+    group; :func:`analysis.sccs.r.standardsccs` reports that parametrisation.
 
     Examples
     --------

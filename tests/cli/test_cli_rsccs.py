@@ -186,8 +186,8 @@ BAD_ROWS = [  # (row index in the data to spoil, column, new value, expected mes
     (4, "sta", "", ["row 6", "'sta' (astart)", "missing value"]),
     (6, "itp", "700.5", ["row 8", "'itp' (aevent)", "not a whole number"]),
     (2, "mmr", "abc", ["row 4", "'mmr' (adrug)", "not a number"]),
-    # case 9 is on rows 11 and 12: the later row is the one that disagrees
-    (9, "end", "729", ["row 12", "'end' (aend)", "one observation period per case"]),
+    # (an observation period that differs between the events of a case is R's per-event
+    # reading, with a warning: tests/sccs/test_sccs_r_rows.py and test_febdat_* below)
     (3, "end", "100", ["row 5", "'end' (aend)", "before its start"]),
 ]
 
@@ -364,3 +364,49 @@ def test_semisccs_unlinked_age_step_is_na_as_in_r(tmp_path: Path, capsys) -> Non
     t = terms(json.loads(r.stdout))
     assert np.isnan(t.loc["factor(age)271", "coef"])
     assert t.loc["vac1", "coef"] == pytest.approx(0.5840139, rel=1e-6)  # R clogit
+
+
+FEB = EXT_DATA / "febdat.csv"
+FEB_REF = json.loads((ROOT / "data" / "external" / "sccs-r-ext" / "febdat-reference.json")
+                     .read_text())
+FEB_ARGS = ["--indiv", "case", "--astart", "sta", "--aend", "end", "--aevent", "conv",
+            "--adrug", "mmr", "--aedrug", "mmr+14", "--expogrp", "0,6"]
+
+
+@pytest.mark.parametrize("key, extra", [
+    # R: standardsccs(event~mmr+age, indiv=case, astart=sta, aend=end, aevent=conv, adrug=mmr,
+    #      aedrug=mmr+14, expogrp=c(0,6), agegrp=c(456,548,640), data=febdat)
+    ("standardsccs_feb.age", ["--agegrp", "456,548,640"]),
+    # R: the same without agegrp, dataformat="multi"
+    ("standardsccs_feb.multi", ["--dataformat", "multi"]),
+])
+def test_febdat_equals_r_and_warns_naming_the_cases(key: str, extra: list[str]) -> None:
+    """R's febdat: 65 cases whose event rows carry different MMR ages; R 1.7 pairs the event on
+    a case's k-th row with the case's k-th earliest exposure (issue 17, section 2)."""
+    r = run(str(FEB), *FEB_ARGS, *extra, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    t = terms(json.loads(r.stdout))
+    ref = FEB_REF[key]
+    assert list(t.index) == ref["term"]
+    np.testing.assert_allclose(t["coef"], ref["coef"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t["se"], ref["se"], rtol=0, atol=1e-6)
+    assert "warning: 65 cases' event rows disagree on adrug/aedrug (mmr) (cases 14, 40" in r.stderr
+
+
+def test_febdat_pairing_row_gives_each_event_its_own_row(capsys) -> None:
+    r = run_here(capsys, str(FEB), *FEB_ARGS, "--dataformat", "multi", "--pairing", "row",
+                 "--format", "json")
+    assert r.returncode == 0, r.stderr
+    mmr1 = terms(json.loads(r.stdout)).loc["mmr1", "coef"]
+    assert abs(mmr1 - FEB_REF["standardsccs_feb.multi"]["coef"][0]) > 1e-3
+    assert "pairing='row'" in r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--agegrp", "400,400"], "agegrp: [400, 400] repeats a value"),
+    (["--expogrp", "15,0"], "expogrp: [15, 0] must be increasing"),
+    (["--washout", "0,5"], "washout: [0, 5] needs at least 2 values, the first >= 1"),
+])
+def test_bad_r_argument_exit_2_naming_it(capsys, args: list[str], message: str) -> None:
+    r = run_here(capsys, ITP, *ITP_ARGS, *args)
+    assert r.returncode == 2 and r.stdout == "" and message in r.stderr, r.stderr

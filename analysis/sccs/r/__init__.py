@@ -43,9 +43,19 @@ Case Series Studies: A Modelling Guide with R*):
 There is one engine underneath: the arguments become the inputs of
 :func:`analysis.sccs.intervals.build_intervals`, and the models are fitted by
 :class:`analysis.sccs.SCCS` (and the extensions' library functions). Deliberate differences from
-R: a factor level that covers no time gets no coefficient (R reports NA); in a model R would give a
-huge coefficient for a level without events, the engine reports an infinite estimate with a
-warning.
+R: an exposure or season level that covers no time gets no coefficient (R reports NA; ``age``
+in :func:`standardsccs` keeps every group as R does, so an empty first group is R's reference
+and R's last group NA); in a model R would give a huge coefficient for a level without events,
+the engine reports an infinite estimate with a warning; in the stack format an event with
+several episodes keeps its own (R 1.7 deals a case's episodes, sorted by day, to its events in
+blocks).
+
+An event's exposures and observation period are its own rows' as R reads them: where a case's
+event rows disagree (usually a data error) each event gets its own intervals, the exposures
+paired with the events as R 1.7 pairs them (the event on a case's k-th row takes the case's
+k-th earliest exposure; ``pairing="row"`` gives each its own row's), and an
+:class:`analysis.sccs.SCCSWarning` names the cases. ``sameexpopar=False`` in the stack format
+has no effect, as in R, with a warning.
 
 Examples
 --------

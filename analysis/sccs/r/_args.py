@@ -7,15 +7,20 @@ column (or expression), the row as a spreadsheet shows it (header = row 1) and t
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.sccs.errors import SCCSWarning
 from analysis.sccs.intervals import AgeGroups, Exposure, IntervalError, Season
+from analysis.sccs.r._units import assign, codes, r_pairing
 
 
 class RError(ValueError):
@@ -53,6 +58,15 @@ class RWarning(UserWarning):
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+#: The ``pairing`` values and what a warning says each does where a case's rows disagree.
+PAIRINGS = {
+    "r": (" and, as in R 1.7 (pairing='r'), the event on a case's k-th row takes the case's k-th "
+          "earliest exposure, which is not always its own row's (pairing='row' gives each event "
+          "its own row's)"),
+    "row": (" from its own rows (pairing='row'; R 1.7 gives the event on a case's k-th row the "
+            "case's k-th earliest exposure: pairing='r')"),
+}
 
 #: How many offending rows an error message lists.
 _SHOW = 5
@@ -124,6 +138,51 @@ def days(values: pd.Series, arg: str, spec: Any, *, allow_na: bool = False) -> n
     return arr if allow_na else arr.astype(np.int64)
 
 
+def whole_numbers(values: Any, arg: str, *, increasing: bool = False) -> list[int]:
+    """R's ``c(...)`` of whole numbers (days), checked: ``arg`` names the argument in the
+    message."""
+    items = list(np.atleast_1d(np.asarray(values, dtype=object)).ravel()) \
+        if not isinstance(values, str) else [values]
+    out = []
+    for v in items:
+        v = v.item() if isinstance(v, np.generic) else v
+        ok = isinstance(v, int | float) and not isinstance(v, bool)
+        if not ok or not np.isfinite(v) or v != round(v):
+            raise RError(f"{arg}: {v!r} is not a whole number (days are whole numbers), in "
+                         f"{values!r}")
+        out.append(int(v))
+    if increasing and any(b <= a for a, b in pairwise(out)):
+        raise RError(f"{arg}: {values!r} must be increasing (each value after the one before)")
+    return out
+
+
+def number(value: Any, arg: str, *, low: float = -np.inf, high: float = np.inf) -> float:
+    """One number argument, checked (``arg`` names it in the message)."""
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if not ok or not low <= float(value) <= high:
+        where_ = f" between {low:g} and {high:g}" if np.isfinite([low, high]).any() else ""
+        raise RError(f"{arg}: expected a number{where_}, got {value!r}")
+    return float(value)
+
+
+def age_cuts(agegrp: Any) -> list[int]:
+    """R's ``agegrp``: whole numbers, distinct (R's ``cut`` fails on repeated breaks)."""
+    if agegrp is None:
+        return []
+    ages = whole_numbers(agegrp, "agegrp")
+    if len(set(ages)) < len(ages):
+        raise RError(f"agegrp: {agegrp!r} repeats a value (R's cut: 'breaks' are not unique)")
+    return ages
+
+
+def _washout(values: Any) -> list[int]:
+    w = whole_numbers(values, "washout", increasing=True)
+    if len(w) < 2 or w[0] < 1:
+        raise RError(f"washout: {values!r} needs at least 2 values, the first >= 1 (the first "
+                     "days of the washout periods after aedrug, then the last day of the last)")
+    return w
+
+
 def per_type(value: Any, n_types: int, arg: str, default: Any) -> list[Any]:
     """R's per-exposure-type argument (``expogrp``, ``washout``): one value, or a list of one
     value per type (R's ``list(c(0, 8), c(0, 8))``)."""
@@ -167,17 +226,21 @@ def exposure_groups(adrug: Any, aedrug: Any, dataformat: str) -> list[list[tuple
     aedrug) doses. ``"mmr"`` is one type; ``["rv", "rvd2"]`` is R's ``cbind(rv, rvd2)``: doses of
     one type in the ``multi`` format, separate types in the ``stack`` format; a list of lists is
     R's ``list(cbind(...), cbind(...))``."""
-    def shape(x: Any) -> list[list[Any]]:
+    def shape(x: Any, arg: str) -> list[list[Any]]:
         if isinstance(x, str | int | float):
             return [[x]]
-        x = list(x)
-        if x and all(isinstance(v, list | tuple) for v in x):
+        if not isinstance(x, list | tuple) or not x:
+            raise RError(f"{arg}: expected a column name, an expression or a list of them, "
+                         f"got {x!r}")
+        if all(isinstance(v, list | tuple) for v in x):
+            if any(not v for v in x):
+                raise RError(f"{arg}: an empty list of columns in {x!r}")
             return [list(v) for v in x]
         if any(isinstance(v, list | tuple) for v in x):
-            raise RError(f"mix of columns and lists in {x!r}")
-        return [x] if dataformat == "multi" else [[v] for v in x]
+            raise RError(f"{arg}: mix of columns and lists in {x!r}")
+        return [list(x)] if dataformat == "multi" else [[v] for v in x]
 
-    a, e = shape(adrug), shape(aedrug)
+    a, e = shape(adrug, "adrug"), shape(aedrug, "aedrug")
     if [len(g) for g in a] != [len(g) for g in e]:
         raise RError(f"adrug {adrug!r} and aedrug {aedrug!r} must have the same shape")
     return [list(zip(ga, ge, strict=True)) for ga, ge in zip(a, e, strict=True)]
@@ -205,38 +268,73 @@ class Inputs:
     exposures: list[Exposure]
     covariates: list[Any]
     exposure_names: list[str]
+    case_of: pd.Series | None = None
+
+    def case_ids(self, ids: Any) -> np.ndarray:
+        """The case (R's ``indiv``) of each id of :attr:`observation` (ids are case ids unless
+        some case's event rows disagree; see :attr:`case_of`)."""
+        ids = np.asarray(ids)
+        return ids if self.case_of is None else self.case_of.reindex(ids).to_numpy()
+
+    def first_events(self) -> Inputs:
+        """One unit per case, that of the case's first row (R 1.7's ``eventdepenexp`` takes
+        the exposures of a case's first row and its earliest event day), for the models that use
+        each case's first event only (``eventdepenexp``, ``eventdepenobs``); ids are the case
+        ids, every event of the case is kept."""
+        if self.case_of is None:
+            return self
+        # units are numbered case by case in order of first appearance: the first is the
+        # unit of the case's first row
+        units = pd.Index(self.case_of.index[~self.case_of.duplicated()])
+
+        def relabel(df: pd.DataFrame, only: bool = True) -> pd.DataFrame:
+            df = df[df["id"].isin(units)] if only else df
+            return df.assign(id=self.case_ids(df["id"]))
+
+        obs = relabel(self.observation)
+        events = relabel(self.events, only=False).sort_values("id", kind="stable")
+        exposures = [dataclasses.replace(x, data=relabel(x.data)) for x in self.exposures]
+        covariates = [dataclasses.replace(c, origin=relabel(c.origin))
+                      if getattr(c, "origin", None) is not None else c for c in self.covariates]
+        return Inputs(obs.reset_index(drop=True), events.reset_index(drop=True), exposures,
+                      covariates, self.exposure_names)
 
 
-def _observation(ind: pd.Series, st: np.ndarray, en: np.ndarray, names: tuple[str, str]
-                 ) -> pd.DataFrame:
+def _observation(ind: pd.Series, event: np.ndarray, st: np.ndarray, en: np.ndarray,
+                 names: tuple[str, str]) -> None:
+    """Check the observation period: ``aend >= astart``, one period per event."""
     bad = en < st
     if bad.any():
         raise RError(f"{_rows(bad)}, {where('aend', names[1])}: the end of observation is "
                      f"before its start ({where('astart', names[0])})")
-    obs = pd.DataFrame({"id": ind.to_numpy(), "start": st, "end": en})
-    first = obs.drop_duplicates("id")
-    again = obs.merge(first, on="id", suffixes=("", "_first"), how="left")
-    for col, arg in (("start", names[0]), ("end", names[1])):
-        bad = (again[col] != again[f"{col}_first"]).to_numpy()
+    for col, arg, values in (("astart", names[0], st), ("aend", names[1], en)):
+        first = pd.Series(values).groupby(event).transform("first").to_numpy()
+        bad = values != first
         if bad.any():
-            which = "astart" if col == "start" else "aend"
             raise RError(
-                f"{_rows(bad)}, {where(which, arg)}: differs from an earlier row of the same "
-                "case; one observation period per case (astart and aend the same on every row "
-                "of a case)")
-    return first.reset_index(drop=True)
+                f"{_rows(bad)}, {where(col, arg)}: differs from an earlier row of the same "
+                "event (same case and event day); one observation period per event (astart and "
+                "aend the same on every row of an event)")
 
 
-def _exposure(name: str, doses: list[tuple[Any, Any]], data: pd.DataFrame, ind: pd.Series,
-              aend: np.ndarray, multi: bool, expogrp: list[int], washout: list[int] | None,
-              same: bool) -> Exposure:
-    parts = []
-    for k, (a, e) in enumerate(doses):
+def _dose_days(doses: list[tuple[Any, Any]], data: pd.DataFrame, aend: np.ndarray
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(first day, last day of the risk period) of each dose column, per row (NaN = none)."""
+    out = []
+    for a, e in doses:
         start = days(column(data, "adrug", a), "adrug", a, allow_na=True)
         end = days(column(data, "aedrug", e), "aedrug", e, allow_na=True)
         # R: a missing aedrug of a given adrug becomes aend (exposed to the end of observation)
-        end = np.where(np.isnan(end) & ~np.isnan(start), aend, end)
-        part = pd.DataFrame({"id": ind.to_numpy(), "day": start, "end": end})
+        out.append((start, np.where(np.isnan(end) & ~np.isnan(start), aend, end)))
+    return out
+
+
+def _exposure(name: str, dose_days: list[tuple[np.ndarray, np.ndarray]], unit: pd.Series,
+              multi: bool, expogrp: list[int], washout: list[int] | None,
+              same: bool) -> Exposure:
+    parts = []
+    for k, (start, end) in enumerate(dose_days):
+        part = pd.DataFrame({"id": unit.to_numpy(), "day": start, "end": end})
         if multi:
             part["dose"] = k + 1
         parts.append(part)
@@ -254,14 +352,34 @@ def _exposure(name: str, doses: list[tuple[Any, Any]], data: pd.DataFrame, ind: 
         raise RError(str(exc)) from None
 
 
-def _season(seasongrp: Sequence[Any], dob: Any, data: pd.DataFrame, ind: pd.Series) -> Season:
-    """R's ``seasongrp`` (ddmm start days, e.g. 0101 = 1 January) with ``dob`` (ddmmyyyy)."""
+def _entries(per_type: list[list[tuple[np.ndarray, np.ndarray]]]) -> pd.DataFrame:
+    """Every row's exposures as one long table: ``row, type, dose, day, end``."""
+    parts = [pd.DataFrame({"row": np.arange(len(start)), "type": t, "dose": k, "day": start,
+                           "end": end})
+             for t, doses in enumerate(per_type) for k, (start, end) in enumerate(doses)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _seasons(seasongrp: Any, dob: Any) -> list[tuple[int, int]]:
+    """R's ``seasongrp`` (ddmm start days, e.g. 0101 = 1 January) as (month, day)."""
     if dob is None:
         raise RError("seasongrp needs dob (date of birth as ddmmyyyy)")
+    given = [v.strip() if isinstance(v, str) else v for v in np.atleast_1d(seasongrp).tolist()]
     starts = []
-    for s in seasongrp:
-        text = f"{int(s):04d}"
-        starts.append((int(text[2:]), int(text[:2])))
+    for s in whole_numbers([int(v) if isinstance(v, str) and v.isdigit() else v for v in given],
+                           "seasongrp"):
+        month, day = s % 100, s // 100
+        try:
+            pd.Timestamp(year=2001, month=month, day=day)
+        except ValueError:
+            raise RError(f"seasongrp: {s:04d} is not a day written ddmm (0101 = 1 January)"
+                         ) from None
+        starts.append((month, day))
+    return starts
+
+
+def _birth_days(dob: Any, data: pd.DataFrame) -> np.ndarray:
+    """``dob`` (ddmmyyyy) as day numbers since 1970-01-01."""
     raw = column(data, "dob", dob)
     text = raw.map(lambda v: "" if pd.isna(v) else (
         f"{int(v):08d}" if isinstance(v, int | float | np.integer | np.floating)
@@ -271,20 +389,21 @@ def _season(seasongrp: Sequence[Any], dob: Any, data: pd.DataFrame, ind: pd.Seri
     if bad.any():
         raise RError(f"{_rows(bad)}, {where('dob', dob)}: {raw[bad].iloc[0]!s:.40} is not a "
                      "date written ddmmyyyy")
-    origin = pd.DataFrame({"id": ind.to_numpy(),
-                           "day": born.to_numpy().astype("datetime64[D]").astype(np.int64)})
-    return Season(tuple(starts), origin=origin.drop_duplicates("id"), name="season")
+    return born.to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
 def inputs(data: pd.DataFrame, indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any,
            aedrug: Any, *, expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
            agegrp: Any = None, seasongrp: Any = None, dob: Any = None,
-           cov: Sequence[str] = (), dataformat: str = "stack") -> Inputs:
+           cov: Sequence[str] = (), dataformat: str = "stack", pairing: str = "r") -> Inputs:
     """R's ``formatdata`` arguments (see :func:`analysis.sccs.r.formatdata`) as the inputs of
     :func:`analysis.sccs.intervals.build_intervals`: the one translation of R's arguments,
     used by every function of :mod:`analysis.sccs.r`.
 
-    ``cov`` lists fixed covariate columns carried on the events table. Returns an
+    ``cov`` lists fixed covariate columns carried on the events table. ``pairing``: which
+    exposures go with an event where a case's rows disagree: ``"r"`` (default) as R 1.7, the
+    event on a case's k-th row takes the case's k-th earliest exposure (events on one row each;
+    see :mod:`analysis.sccs.r._units`); ``"row"``: the exposures on the event's own rows. Returns an
     :class:`Inputs` (observation, events sorted by case as R numbers its strata, exposures,
     covariates, the exposure names).
 
@@ -317,16 +436,82 @@ def inputs(data: pd.DataFrame, indiv: Any, astart: Any, aend: Any, aevent: Any, 
     st = days(column(data, "astart", astart), "astart", astart)
     en = days(column(data, "aend", aend), "aend", aend)
     ev = days(column(data, "aevent", aevent), "aevent", aevent)
-    obs = _observation(ind, st, en, (str(astart), str(aend)))
+    event = codes(ind.to_numpy(), ev)
+    _observation(ind, event, st, en, (str(astart), str(aend)))
+    _outside(ev, st, en, aevent, astart, aend)
+
+    groups = exposure_groups(adrug, aedrug, dataformat)
+    n = len(groups)
+    expo = [whole_numbers(e, "expogrp", increasing=True)
+            for e in per_type(expogrp, n, "expogrp", [0])]
+    wash = [None if w is None else _washout(w) for w in per_type(washout, n, "washout", None)]
+    same = _stack_same(flags(sameexpopar, n, "sameexpopar"), dataformat)
+    names = [first_name(g[0][0]) for g in groups]
+    if len(set(names)) < len(names):
+        raise RError(f"adrug: two exposure types are named alike ({names})")
+    dose_days = [_dose_days(g, data, en) for g in groups]
+    if pairing not in PAIRINGS:
+        raise RError(f"pairing: {' or '.join(map(repr, PAIRINGS))} (how a case's exposures go "
+                     f"with its events where its rows disagree), got {pairing!r}")
+    how = PAIRINGS[pairing]
+    if pairing == "r":
+        own, dose_days = dose_days, r_pairing(ind, event, dose_days)
+        moved = np.zeros(len(data), bool)
+        for a, b in zip(own, dose_days, strict=True):
+            for (s0, _), (s1, _) in zip(a, b, strict=True):
+                moved |= ~((s0 == s1) | (np.isnan(s0) & np.isnan(s1)))
+        n_moved = ind[moved].nunique()
+        how += f"; that differs from the rows' own for {n_moved} of them" if n_moved else ""
+    season = (None if seasongrp is None or not len(list(np.atleast_1d(seasongrp)))
+              else _seasons(seasongrp, dob))
+    per_event = {"astart": st, "aend": en}
+    if season is not None:
+        per_event["dob"] = _birth_days(dob, data)
+    said = {"exposures": f"adrug/aedrug ({', '.join(names)})", "astart": f"astart ({astart})",
+            "aend": f"aend ({aend})", "dob": f"dob ({dob})"}
+    units = assign(ind, event, _entries(dose_days), per_event, said, how)
+    uid = units.row_unit
+    obs = pd.DataFrame({"id": uid.to_numpy(), "start": st, "end": en}).drop_duplicates("id")
+    exposures = [_exposure(name, d, uid, dataformat == "multi", e, w, s)
+                 for name, d, e, w, s in zip(names, dose_days, expo, wash, same, strict=True)]
+    covariates: list[Any] = []
+    if season is not None:
+        origin = pd.DataFrame({"id": uid.to_numpy(), "day": per_event["dob"]})
+        covariates.append(Season(tuple(season), origin=origin.drop_duplicates("id"),
+                                 name="season"))
+    ages = age_cuts(agegrp)
+    covariates.append(AgeGroups(tuple(ages), name="age"))
+    return Inputs(obs.reset_index(drop=True), _events(data, uid, ev, cov), exposures,
+                  covariates, names, units.case_of)
+
+
+def _outside(ev: np.ndarray, st: np.ndarray, en: np.ndarray, aevent: Any, astart: Any,
+             aend: Any) -> None:
+    """Warn about events outside their observation period (R keeps them, without effect)."""
     outside = (ev < st) | (ev > en)
     if outside.any():
-        import warnings
-
         warnings.warn(f"{_rows(outside)}, {where('aevent', aevent)}: event outside the "
                       f"observation period ({where('astart', astart)} to "
                       f"{where('aend', aend)}); it adds nothing to the likelihood, as in R",
-                      RWarning, stacklevel=3)
-    events = pd.DataFrame({"id": ind.to_numpy(), "day": ev})
+                      RWarning, stacklevel=4)
+
+
+def _stack_same(same: list[bool], dataformat: str) -> list[bool]:
+    """R's ``formatdata`` reads ``sameexpopar`` in the multi format only (in the stack format
+    every episode of a type shares its parameters): FALSE there is ignored, with a warning."""
+    if dataformat == "stack" and not all(same):
+        warnings.warn("sameexpopar: FALSE has no effect in the stack format (R's formatdata "
+                      "reads it in the multi format only: there each dose column gets its own "
+                      "parameters); every episode of an exposure type shares its parameters, as "
+                      "in R. For one set per dose, give the doses as columns with "
+                      "dataformat='multi'", SCCSWarning, stacklevel=4)
+    return [True] * len(same) if dataformat == "stack" else same
+
+
+def _events(data: pd.DataFrame, uid: pd.Series, ev: np.ndarray, cov: Sequence[str]
+            ) -> pd.DataFrame:
+    """One row per distinct event (unit, day, covariates), stably sorted as R numbers them."""
+    events = pd.DataFrame({"id": uid.to_numpy(), "day": ev})
     for c in cov:
         values = column(data, "formula", c)
         if values.isna().any():
@@ -339,23 +524,4 @@ def inputs(data: pd.DataFrame, indiv: Any, astart: Any, aend: Any, aevent: Any, 
         raise RError(f"covariates {list(cov)} differ between rows of the same event "
                      f"(case {events['id'].to_numpy()[twice][0]!r}, day "
                      f"{events['day'].to_numpy()[twice][0]}): a covariate is one value per event")
-    events = events.sort_values("id", kind="stable").reset_index(drop=True)
-
-    groups = exposure_groups(adrug, aedrug, dataformat)
-    n = len(groups)
-    expo = per_type(expogrp, n, "expogrp", [0])
-    wash = per_type(washout, n, "washout", None)
-    same = flags(sameexpopar, n, "sameexpopar")
-    exposures = []
-    for g, e, w, s in zip(groups, expo, wash, same, strict=True):
-        name = first_name(g[0][0])
-        exposures.append(_exposure(name, g, data, ind, en, dataformat == "multi", e, w, s))
-    covariates: list[Any] = []
-    if seasongrp is not None and len(list(np.atleast_1d(seasongrp))):
-        covariates.append(_season(list(np.atleast_1d(seasongrp)), dob, data, ind))
-    ages = [] if agegrp is None else [int(v) for v in np.atleast_1d(agegrp)]
-    covariates.append(AgeGroups(tuple(ages), name="age"))
-    names = [x.name for x in exposures]
-    if len(set(names)) < len(names):
-        raise RError(f"adrug: two exposure types are named alike ({names})")
-    return Inputs(obs, events, exposures, covariates, names)
+    return events.sort_values("id", kind="stable").reset_index(drop=True)

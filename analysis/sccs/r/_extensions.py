@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.sccs.r._args import RError, column, inputs, where
+from analysis.sccs.r._args import RError, age_cuts, column, inputs, number, where, whole_numbers
 from analysis.sccs.r._args import days as day_values
 from analysis.sccs.r._formula import design, variables
 from analysis.sccs.r._result import RFit
@@ -33,7 +33,7 @@ def _top_level_colon(name: str) -> bool:
 
 def semisccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any,
              aedrug: Any, expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
-             dataformat: str = "stack", *, data: pd.DataFrame) -> RFit:
+             dataformat: str = "stack", *, data: pd.DataFrame, pairing: str = "r") -> RFit:
     """R's ``semisccs``: the semiparametric SCCS model (Farrington & Whitaker 2006), the age
     effect a free step at every distinct event age (R's ``factor(age)`` terms).
 
@@ -60,7 +60,8 @@ def semisccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, adru
                      "model; leave it out of the formula")
     covs = _covariates(formula, expos, data, special=("event",))
     strata = formatdata(indiv, astart, aend, aevent, adrug, aedrug, expogrp, washout,
-                        sameexpopar, None, None, None, covs, dataformat, data=data)
+                        sameexpopar, None, None, None, covs, dataformat, data=data,
+                        pairing=pairing)
     X = design(formula, strata, expos)
     intervals = pd.DataFrame({"id": strata["indivL"].to_numpy(),
                               "start": strata["lower"].to_numpy(),
@@ -102,28 +103,40 @@ def samplesize(eexpo: float, risk: float, astart: int, aend: int, p: Any, alpha:
     """
     from analysis.sccs.power import sample_size
 
-    def seq(x: Any) -> Any:
-        return None if x is None else [float(v) for v in np.atleast_1d(x)]
+    def seq(x: Any, arg: str) -> Any:
+        return None if x is None else [number(v, arg, low=0) for v in np.atleast_1d(x)]
 
-    p_exposed = float(p) if np.ndim(p) == 0 else seq(p)
-    return int(sample_size(float(eexpo), float(risk), int(astart), int(aend), p_exposed,
-                           alpha=float(alpha), power=float(power), age_ri=seq(eage),
-                           age_cuts=None if agegrp is None else [int(v) for v in
-                                                                 np.atleast_1d(agegrp)]))
+    p_exposed = number(p, "p", low=0, high=1) if np.ndim(p) == 0 else seq(p, "p")
+    args = (number(eexpo, "eexpo", low=0), number(risk, "risk", low=1),
+            *whole_numbers([astart, aend], "astart, aend", increasing=True), p_exposed)
+    kw = dict(alpha=number(alpha, "alpha", low=0, high=1),
+              power=number(power, "power", low=0, high=1), age_ri=seq(eage, "eage"),
+              age_cuts=age_cuts(agegrp) or None)
+    try:
+        return int(sample_size(*args, **kw))
+    except ValueError as exc:  # the library's own checks (proportions, cut points, ...)
+        raise RError(f"samplesize: {exc}") from None
 
 
-def _one_type(x: Any, function: str) -> Any:
-    if len(x.exposures) != 1:
-        raise RError(f"{function}: one exposure type (R uses the first of "
-                     f"{x.exposure_names}); give its dose columns as one list")
-    return x.exposures[0]
+def _one_type(adrug: Any, aedrug: Any, dataformat: str, function: str) -> None:
+    """``function`` models one exposure type: fail, naming ``adrug``, when given more."""
+    from analysis.sccs.r._args import exposure_groups, first_name
+
+    groups = exposure_groups(adrug, aedrug, dataformat)
+    if len(groups) != 1:
+        names = [first_name(g[0][0]) for g in groups]
+        how = ("in the stack format each column of adrug is an exposure type of its own; give "
+               "the doses of one type as columns with dataformat='multi'"
+               if dataformat == "stack" else "give its dose columns as one list")
+        raise RError(f"adrug: {function} supports one exposure type, got {len(groups)} "
+                     f"({', '.join(names)}); {how} (R 1.7 silently uses the first)")
 
 
 def eventdepenexp(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedrug: Any,
                   expogrp: Any = 0, sameexpopar: bool | None = True, agegrp: Any = None,
                   dataformat: str = "stack", verbose: bool = False,
                   tolerance: float | None = None, itermax: int | None = None, *,
-                  data: pd.DataFrame) -> RFit:
+                  data: pd.DataFrame, pairing: str = "r") -> RFit:
     """R's ``eventdepenexp``: SCCS with event-dependent exposures (Farrington, Whitaker & Hocine
     2009; the exposure history after each case's first event is not used).
 
@@ -149,9 +162,17 @@ def eventdepenexp(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, a
     sameexpopar = True if sameexpopar is None else sameexpopar
     if not isinstance(sameexpopar, bool | np.bool_):
         raise RError(f"eventdepenexp: sameexpopar is one TRUE/FALSE, got {sameexpopar!r}")
+    _one_type(adrug, aedrug, dataformat, "eventdepenexp")
+    if expogrp is not None and min(whole_numbers(expogrp, "expogrp") or [0]) < 0:
+        raise RError(f"expogrp: {expogrp!r} starts before the exposure; eventdepenexp allows no "
+                     "pre-exposure risk period (R: 'Pre-exposure risk periods not allowed')")
+    # the dose levels are the fitter's (same_params below), not formatdata's; R 1.7's
+    # eventdepenexp reads the multi format's dose rows as they are (its own adrug_matrix only
+    # for the stack format), so a case's first row keeps its own doses there
+    own = "row" if dataformat == "multi" else pairing
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
-               sameexpopar=bool(sameexpopar), agegrp=agegrp, dataformat=dataformat)
-    ex = _one_type(x, "eventdepenexp")
+               agegrp=agegrp, dataformat=dataformat, pairing=own).first_events()
+    ex = x.exposures[0]
     doses = ex.data.copy()
     if "dose" not in doses.columns:  # stack format: a case's episodes in order of their day
         doses = doses.sort_values(["id", "day"], kind="stable")
@@ -159,9 +180,9 @@ def eventdepenexp(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, a
     covs = [c for c in x.covariates if c.name == "age"] if agegrp is not None else []
     kw: dict[str, Any] = {}
     if tolerance is not None:
-        kw["tol"] = float(tolerance)
+        kw["tol"] = number(tolerance, "tolerance", low=0)
     if itermax is not None:
-        kw["max_iter"] = int(itermax)
+        kw["max_iter"] = whole_numbers(itermax, "itermax")[0]
     fit = fit_eventdep_exposure(x.observation, x.events[["id", "day"]], doses,
                                 windows=ex.windows, covariates=covs,
                                 same_params=bool(sameexpopar), name=ex.name, **kw)
@@ -171,11 +192,21 @@ def eventdepenexp(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, a
                 model="eventdepenexp", fit=fit)
 
 
+def _initval(initval: Any) -> tuple[float, ...]:
+    """R's ``initval``: the starting values of the censoring models' parameters (R reads the
+    first four)."""
+    values = list(np.atleast_1d(np.asarray(initval, dtype=object)))
+    if len(values) < 4:
+        raise RError(f"initval: expected 4 starting values (R's initval reads 4), got "
+                     f"{initval!r}")
+    return tuple(number(v, "initval") for v in values[:4])
+
+
 def eventdepenobs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any,
                   aedrug: Any, censor: Any, expogrp: Any = None, washout: Any = None,
                   sameexpopar: Any = None, agegrp: Any = None, dataformat: str = "stack",
                   covariates: Any = None, regress: bool = False, initval: Any = None, *,
-                  data: pd.DataFrame, integrate_from: str = "start") -> RFit:
+                  data: pd.DataFrame, integrate_from: str = "start", pairing: str = "r") -> RFit:
     """R's ``eventdepenobs``: SCCS with event-dependent observation periods (Farrington et al.
     2011). Four censoring models (EWA, EWI, EGA, EGI) are fitted to the end of observation; the
     one with the smallest AIC weights the intervals, and ``formula`` is fitted as R's
@@ -229,7 +260,8 @@ def eventdepenobs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any,
         raise RError(f"eventdepenobs formula {formula!r}: fixed covariates {covs} are not "
                      "supported (they cancel within cases); use the exposures and age")
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
-               washout=washout, sameexpopar=sameexpopar, agegrp=agegrp, dataformat=dataformat)
+               washout=washout, sameexpopar=sameexpopar, agegrp=agegrp,
+               dataformat=dataformat, pairing=pairing).first_events()
     flat = data.reset_index(drop=True)
     ages = day_values(column(flat, "astart", astart), "astart", astart)
     if (ages < 0).any():
@@ -250,7 +282,7 @@ def eventdepenobs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any,
         raise RError(f"row {i + 2}, {where('censor', censor)}: differs from an earlier row of "
                      "the same case; one censoring value per case")
     obs = x.observation.merge(per_case.drop_duplicates("id"), on="id", how="left")
-    start = (0.1, 0.1, 0.1, 0.1) if initval is None else tuple(float(v) for v in initval)[:4]
+    start = (0.1, 0.1, 0.1, 0.1) if initval is None else _initval(initval)
     covariates_ = [c for c in x.covariates if c.name == "age"] if agegrp is not None else []
     fit = fit_eventdep_observation(obs, x.events[["id", "day"]], x.exposures, covariates_,
                                    terms=[], start=start, integrate_from=integrate_from)

@@ -31,10 +31,11 @@ def _strata(x: Any) -> pd.DataFrame:
     out = st[["indivL", "event", "eventday", "lower", "upper", "interval", *factors]].copy()
     k = st["indivL"].to_numpy() - 1
     obs = x.observation.set_index("id")
-    out["indiv"] = st["indiv"].to_numpy()
+    unit = st["indiv"].to_numpy()
+    out["indiv"] = x.case_ids(unit)
     out["aevent"] = ev["day"].to_numpy()[k]
-    out["astart"] = obs["start"].reindex(out["indiv"]).to_numpy()
-    out["aend"] = obs["end"].reindex(out["indiv"]).to_numpy()
+    out["astart"] = obs["start"].reindex(unit).to_numpy()
+    out["aend"] = obs["end"].reindex(unit).to_numpy()
     for c in ev.columns[2:]:
         out[c] = ev[c].to_numpy()[k]
     return out
@@ -44,9 +45,17 @@ def formatdata(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedr
                expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
                agegrp: Any = None, seasongrp: Any = None, dob: Any = None,
                cov: Any = None, dataformat: str = "stack", *,
-               data: pd.DataFrame) -> pd.DataFrame:
+               data: pd.DataFrame, pairing: str = "r") -> pd.DataFrame:
     """R's ``formatdata``: one stratum per event, each a copy of the case's observation period
     cut into intervals of constant exposure level, age group and season.
+
+    As in R, each event has its own stratum, observation period (``astart``/``aend`` of its
+    rows) and exposures: in the ``"stack"`` format the episodes on the rows of the same case
+    and event day, in the ``"multi"`` format the dose columns of its row, paired as R 1.7 pairs
+    them where a case's rows disagree (usually a data error; ``pairing``, and
+    :mod:`analysis.sccs.r._units`); an :class:`analysis.sccs.errors.SCCSWarning` names such
+    cases. ``indivL`` numbers the events
+    case by case as R does; within such a case the events with the same values come together.
 
     Parameters
     ----------
@@ -60,6 +69,10 @@ def formatdata(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedr
         Column names of fixed covariates to carry along (R's ``cov``).
     data:
         The data frame, one row per event (``"multi"``) or per event and exposure (``"stack"``).
+    pairing:
+        Beyond R: ``"r"`` (default) pairs a case's exposures with its events as R 1.7 does,
+        ``"row"`` gives each event its own row's (they differ only where a case's rows disagree;
+        see :func:`analysis.sccs.r.inputs`).
 
     Returns
     -------
@@ -77,10 +90,12 @@ def formatdata(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedr
     >>> fd.loc[fd.indivL == 3, ["lower", "upper", "event", "age", "ex"]].to_numpy().tolist()
     [[10, 44, 0, 1, 0], [45, 49, 0, 1, 1], [50, 55, 1, 2, 2], [56, 80, 0, 2, 0]]
     """
-    covs = [] if cov is None else [cov] if isinstance(cov, str) else list(cov)
+    covs = [] if cov is None else [cov] if isinstance(cov, str) else cov
+    if not isinstance(covs, list | tuple) or not all(isinstance(c, str) for c in covs):
+        raise RError(f"cov: expected column names, got {cov!r}")
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
                washout=washout, sameexpopar=sameexpopar, agegrp=agegrp, seasongrp=seasongrp,
-               dob=dob, cov=covs, dataformat=dataformat)
+               dob=dob, cov=covs, dataformat=dataformat, pairing=pairing)
     return _strata(x)
 
 
@@ -88,11 +103,15 @@ def intervals(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedru
               expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
               agegrp: Any = None, seasongrp: Any = None, dob: Any = None,
               dataformat: str = "stack", *, data: pd.DataFrame, pre_window: int | None = None,
-              end_probe: int | None = None) -> pd.DataFrame:
+              end_probe: int | None = None, pairing: str = "r") -> pd.DataFrame:
     """The same data as :func:`formatdata`, one copy of each case's intervals (not one per
     event): :func:`analysis.sccs.intervals.build_intervals`'s table (``id, start, end, days,
     events`` and the level columns), as the diagnostics and the Python API take it.
     ``attrs["exposures"]`` lists the exposure columns.
+
+    Where some case's event rows disagree (see :func:`formatdata` and the warning), each
+    distinct set of rows of such a case is a unit with its own intervals, ``id`` is then a unit
+    number and ``attrs["indiv"]`` maps unit numbers to cases.
 
     Two windows R does not have, for the diagnostics: ``pre_window`` adds the 0/1 column
     ``<exposure>_pre`` for the ``pre_window`` days before each case's first exposure (of the
@@ -114,7 +133,7 @@ def intervals(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedru
 
     x = inputs(data, indiv, astart, aend, aevent, adrug, aedrug, expogrp=expogrp,
                washout=washout, sameexpopar=sameexpopar, agegrp=agegrp, seasongrp=seasongrp,
-               dob=dob, dataformat=dataformat)
+               dob=dob, dataformat=dataformat, pairing=pairing)
     exposures, covariates = list(x.exposures), list(x.covariates)
     if pre_window is not None:
         exposures[0] = dataclasses.replace(exposures[0], pre_window=int(pre_window))
@@ -124,6 +143,8 @@ def intervals(indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any, aedru
             {"id": obs["id"], "day": obs["end"] - int(end_probe) + 1}), int(end_probe)))
     out = build_intervals(x.observation, x.events[["id", "day"]], exposures, covariates)
     out.attrs["exposures"] = list(x.exposure_names)
+    if x.case_of is not None:
+        out.attrs["indiv"] = x.case_of.to_dict()
     return out
 
 
@@ -193,6 +214,9 @@ def fit_design(X: pd.DataFrame, ids: np.ndarray, events: np.ndarray, days: np.nd
 
 def _fit_strata(X: pd.DataFrame, strata: pd.DataFrame, model: str) -> RFit:
     """:func:`fit_design` on :func:`formatdata`'s strata."""
+    if not (strata["event"] > 0).any():
+        raise RError("aevent: no event lies within its observation period (astart to aend), so "
+                     "there is nothing to fit")
     cases = strata.loc[strata["event"] > 0, "indiv"].nunique()
     return fit_design(X, strata["indivL"].to_numpy(), strata["event"].to_numpy(),
                       strata["interval"].to_numpy(), model, cases)
@@ -201,12 +225,20 @@ def _fit_strata(X: pd.DataFrame, strata: pd.DataFrame, model: str) -> RFit:
 def standardsccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, adrug: Any,
                  aedrug: Any, expogrp: Any = None, washout: Any = None, sameexpopar: Any = None,
                  agegrp: Any = None, seasongrp: Any = None, dob: Any = None,
-                 dataformat: str = "stack", *, data: pd.DataFrame) -> RFit:
+                 dataformat: str = "stack", *, data: pd.DataFrame, pairing: str = "r") -> RFit:
     """R's ``standardsccs``: the standard SCCS model, ``clogit(formula + strata(indivL) +
     offset(log(interval)))`` on :func:`formatdata`'s strata.
 
     Arguments as :func:`formatdata`, plus the ``formula`` (a string, ``"event ~ mmr + age"``).
     Returns an :class:`RFit` whose ``summary`` is R's coefficient table by R's names.
+
+    ``age`` is R's factor of every age group ``1 .. len(agegrp) + 1``, the first the reference,
+    as R builds it: a group covering no observed time gets NaN (R's NA), and where the first
+    group is empty (a first ``agegrp`` cut before every ``astart``) its column of zeros leaves
+    the others summing to one within every case, so the last group with time is aliased (NaN)
+    and the other groups are relative to it, as R reports them. (The Python API,
+    :func:`analysis.sccs.dummies` with :class:`analysis.sccs.SCCS`, takes the lowest group with
+    time as its reference instead.)
 
     Examples
     --------
@@ -220,8 +252,14 @@ def standardsccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, 
     """
     expos = _exposure_names(adrug, aedrug, dataformat)
     covs = _covariates(formula, expos, data)
+    if "season" in variables(formula) and seasongrp is None:
+        raise RError(f"formula {formula!r}: season needs seasongrp (and dob)")
     strata = formatdata(indiv, astart, aend, aevent, adrug, aedrug, expogrp, washout,
-                        sameexpopar, agegrp, seasongrp, dob, covs, dataformat, data=data)
+                        sameexpopar, agegrp, seasongrp, dob, covs, dataformat, data=data,
+                        pairing=pairing)
+    if agegrp is not None:  # R's factor holds every age group, with time or not
+        levels = range(1, len(np.atleast_1d(agegrp)) + 2)
+        strata["age"] = pd.Categorical(strata["age"], categories=levels)
     X = design(formula, strata, ["age", "season", *expos])
     return _fit_strata(X, strata, "standardsccs")
 
