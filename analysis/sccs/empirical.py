@@ -57,6 +57,9 @@ EXTREME_LOG_RR: float = math.log(100.0)
 #: Calibrated bounds are searched in [-BOUND_RANGE, BOUND_RANGE] on the log scale (as R does).
 BOUND_RANGE: float = 100.0
 _LOG_2PI = math.log(2.0 * math.pi)
+#: Starting grid of the SD parameters (points per axis, by number of parameters): only a start
+#: for the gradient refinement, so that a second local optimum far from R's start is not missed.
+_GRID_POINTS = {1: 41, 2: 21}
 
 
 @dataclass(frozen=True)
@@ -224,8 +227,9 @@ def _profile(y: np.ndarray, se: np.ndarray, design: np.ndarray, sd: np.ndarray
     """Minus the log-likelihood profiled over the mean's coefficients (weighted least squares),
     for a batch of SD vectors ``sd`` (g, n); returns (g,) values and (g, k) coefficients."""
     w = 1.0 / (sd**2 + se**2)
-    xtwx = np.einsum("gn,nk,nl->gkl", w, design, design)
-    xtwy = np.einsum("gn,nk,n->gk", w, design, y)
+    n, k = design.shape
+    xtwx = (w @ (design[:, :, None] * design[:, None, :]).reshape(n, k * k)).reshape(-1, k, k)
+    xtwy = w @ (design * y[:, None])
     beta = np.linalg.solve(xtwx, xtwy[..., None])[..., 0]
     resid = y - beta @ design.T
     nll = 0.5 * np.sum(_LOG_2PI - np.log(w) + w * resid**2, axis=1)
@@ -252,7 +256,7 @@ def _fit_sd(y: np.ndarray, se: np.ndarray, design: np.ndarray, sd_map: np.ndarra
 
     k = sd_map.shape[1]
     top = float(np.ptp(y) + se.max())
-    axis = top * np.linspace(0.0, 1.0, 41) ** 2
+    axis = top * np.linspace(0.0, 1.0, _GRID_POINTS[k]) ** 2
     grid = np.stack(np.meshgrid(*([axis] * k), indexing="ij"), axis=-1).reshape(-1, k)
     nll, _ = _profile(y, se, design, grid @ sd_map.T)
     start = grid[int(np.argmin(nll))]
