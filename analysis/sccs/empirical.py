@@ -60,6 +60,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 #: Starting grid of the SD parameters (points per axis, by number of parameters): only a start
 #: for the gradient refinement, so that a second local optimum far from R's start is not missed.
 _GRID_POINTS = {1: 41, 2: 21}
+#: Estimates bisected together by :func:`calibrate_ci` (keeps the temporaries in cache).
+_CHUNK = 2048
 
 
 @dataclass(frozen=True)
@@ -497,6 +499,8 @@ def calibrate_ci(log_rr: np.ndarray, se_log_rr: np.ndarray, model: SystematicErr
     ok = np.isfinite(y) & np.isfinite(se)
     yy, ss = np.where(ok, y, 0.0), np.where(ok, se, 1.0)
     zs = np.array([0.0, z, -z])[:, None]
-    est, lb, ub = np.where(ok, _solve_bounds(zs, yy, ss, model), np.nan)
+    roots = [_solve_bounds(zs, yy[i:i + _CHUNK], ss[i:i + _CHUNK], model)
+             for i in range(0, max(len(yy), 1), _CHUNK)]
+    est, lb, ub = np.where(ok, np.concatenate(roots, axis=1), np.nan)
     return pd.DataFrame({"log_rr": est, "log_lb95": lb, "log_ub95": ub,
                          "se_log_rr": (ub - lb) / (2.0 * z)})
