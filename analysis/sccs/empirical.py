@@ -62,6 +62,9 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _GRID_POINTS = {1: 41, 2: 21}
 #: Estimates bisected together by :func:`calibrate_ci` (keeps the temporaries in cache).
 _CHUNK = 2048
+#: Largest projected gradient of minus the log-likelihood, per estimate, at a converged fit
+#: (L-BFGS-B stops at 1e-11 or at the precision of the objective, about 1e-8 on 30-50 controls).
+_GRAD_TOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -219,8 +222,9 @@ def log_likelihood(log_rr: np.ndarray, se_log_rr: np.ndarray, mean: np.ndarray |
     >>> round(log_likelihood(np.array([0.0]), np.array([1.0]), 0.0, 0.0), 6)  # log phi(0)
     -0.918939
     """
-    var = np.asarray(sd, dtype=float) ** 2 + np.asarray(se_log_rr, dtype=float) ** 2
-    resid = np.asarray(log_rr, dtype=float) - mean
+    y, se = _estimates(log_rr, se_log_rr)
+    var = np.asarray(sd, dtype=float) ** 2 + se**2
+    resid = y - mean
     return float(-0.5 * np.sum(_LOG_2PI + np.log(var) + resid**2 / var))
 
 
@@ -266,8 +270,14 @@ def _fit_sd(y: np.ndarray, se: np.ndarray, design: np.ndarray, sd_map: np.ndarra
                    method="L-BFGS-B", bounds=[(0.0, None)] * k,
                    options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 2000})
     theta = fit.x if fit.fun <= nll.min() else start
-    best, beta = _profile(y, se, design, (sd_map @ theta)[None, :])
-    return theta, beta[0], -float(best[0])
+    best, grad = _profile_gradient(theta, y, se, design, sd_map)
+    projected = np.where(theta > 0, grad, np.minimum(grad, 0.0))  # zero at an active bound
+    if np.abs(projected).max() > _GRAD_TOL * len(y):
+        warnings.warn(f"the maximum likelihood fit of {len(y)} estimates did not converge "
+                      f"(gradient {np.abs(projected).max():.2g}); the estimates are approximate",
+                      SCCSWarning, stacklevel=3)
+    _, beta = _profile(y, se, design, (sd_map @ theta)[None, :])
+    return theta, beta[0], -best
 
 
 # --------------------------------------------------------------------------------------------------

@@ -197,6 +197,34 @@ def test_null_with_equal_ses_has_the_closed_form() -> None:
     assert tight.sd == 0.0 and tight.mean == pytest.approx(0.1, abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_null_is_at_least_as_good_as_a_brute_force_grid(seed: int) -> None:
+    """Small, awkward data sets (2-12 controls, SEs from 0.001 to 2, ties): no warning, and the
+    fitted log-likelihood is at least the best of a 301 x 301 grid of (mean, sd) around the data
+    (an independent search, evaluated with the plain normal density)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 13))
+    se = np.exp(rng.uniform(np.log(0.001), np.log(2.0), n))
+    y = np.round(rng.normal(rng.uniform(-1, 1), rng.uniform(0, 0.8), n), 1)  # ties
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        null = fit_null(y, se)
+    span = max(float(np.ptp(y)), 0.1)
+    means = np.linspace(y.min() - span, y.max() + span, 301)[:, None, None]
+    sds = np.linspace(0.0, 2 * span, 301)[None, :, None]
+    var = sds**2 + se**2
+    grid = -0.5 * np.sum(np.log(2 * np.pi * var) + (y - means) ** 2 / var, axis=2)
+    assert null.log_likelihood >= grid.max() - 1e-9
+
+
+def test_a_fit_that_does_not_converge_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.sccs.empirical as empirical
+
+    monkeypatch.setattr(empirical, "_GRAD_TOL", -1.0)  # no gradient is small enough
+    with pytest.warns(SCCSWarning, match=r"fit of 5 estimates did not converge"):
+        fit_null([0.1, 0.3, -0.2, 0.4, 0.0], [0.1] * 5)
+
+
 def test_null_recovers_a_known_null_and_calibrated_p_is_uniform() -> None:
     """200 studies of 50 negative controls drawn from a known null: the fitted mean and SD
     centre on the truth (within 4 Monte-Carlo SEs; the MLE of an SD is biased low by O(1/n),
