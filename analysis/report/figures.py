@@ -137,6 +137,15 @@ def _as_day(values: Any) -> np.ndarray:
     return pd.to_numeric(s, errors="raise").to_numpy(dtype=float, na_value=np.nan)
 
 
+def _log_ticks(ax: Axes, ticks: Sequence[float]) -> None:
+    """Major ticks of a log x axis at ``ticks``, labelled plainly ("0.5", "2"), no minor labels."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ax.xaxis.set_major_locator(FixedLocator(list(ticks)))
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -320,8 +329,6 @@ def _forest_estimates(ax: Any, irr: np.ndarray, lo: np.ndarray, hi: np.ndarray, 
 def _forest_log_axis(ax: Any, values: np.ndarray, xlabel: str) -> None:
     """The forest's log axis: limits around the finite values (cut at 0.02 and 50), ticks,
     label and the direction hints."""
-    from matplotlib.ticker import FixedLocator, NullFormatter
-
     ax.set_xscale("log")
     finite = values[np.isfinite(values) & (values > 0)]
     xmin, xmax = finite.min() / 1.4, finite.max() * 1.4
@@ -331,9 +338,7 @@ def _forest_log_axis(ax: Any, values: np.ndarray, xlabel: str) -> None:
     ticks = [t for t in _FOREST_TICKS if xmin <= t <= xmax]
     if len(ticks) > 7:  # a wide axis: fewer labels
         ticks = [t for t in ticks if t in _FOREST_TICKS_WIDE]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.set_xticklabels([f"{t:g}" for t in ticks])
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    _log_ticks(ax, ticks)
     ax.tick_params(axis="y", left=False, labelleft=False)
     ax.spines["left"].set_visible(False)
     ax.set_xlabel(xlabel)
@@ -753,12 +758,7 @@ def paper_vs_book_plot(
                            gid=f"{source.replace(' ', '-').lower()}-{ypos[str(r['label'])]:g}")
         ax.set_xscale("log")
         ax.set_xlim(xmin, xmax)
-        from matplotlib.ticker import FixedLocator, NullFormatter
-
-        ticks = [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if xmin <= t <= xmax]
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.set_xticklabels([f"{t:g}" for t in ticks])
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        _log_ticks(ax, [t for t in (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50) if xmin <= t <= xmax])
         ax.set_yticks([ypos[lab] for lab in labels])
         ax.set_yticklabels(labels)
         ax.set_ylim(-0.7, n - 0.3)

@@ -33,6 +33,9 @@ data -> model -> results):
   - ``from analysis.sccs import diagnostics``: OHDSI's diagnostics (pre-exposure gain,
     end-of-observation probe, time stability, rare outcome, MDRR) as functions with pass/fail
     verdicts (loads scipy.optimize);
+  - ``from analysis.sccs import empirical``: OHDSI's empirical calibration with negative and
+    positive controls (``fit_null``, ``calibrate_p``, ``expected_absolute_systematic_error``,
+    ``fit_systematic_error_model``, ``calibrate_ci``; loads scipy.optimize when fitting);
   - ``from analysis.sccs import r``: the R package SCCS's interface (``formatdata``,
     ``standardsccs``, ``semisccs``, ...) with R's argument names and coefficient names, over the
     same engine (patsy is loaded when a formula is first parsed).
