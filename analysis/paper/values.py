@@ -36,8 +36,8 @@ from analysis.study.models import PAPER_MODELS
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.study.cohort import Cohort
 
-__all__ = ["COX_IDS", "REDUCTIONS", "SAME_AS", "SCCS_IDS", "VALUE_COLUMNS", "design_values", "num",
-           "our_values"]
+__all__ = ["COX_IDS", "CRUDE_ESTIMATES", "REDUCTIONS", "SAME_AS", "SCCS_IDS", "VALUE_COLUMNS",
+           "design_values", "estimate_of", "num", "our_values"]
 
 #: Columns of :func:`our_values`.
 VALUE_COLUMNS: list[str] = ["target_id", "value", "ci_low", "ci_high", "p", "n_events",
@@ -83,6 +83,9 @@ REDUCTIONS: dict[str, str] = {
     "sccs_g34_reduction_pct": "sccs_g34_irr",
     "disc_g34_reduction_pct": "sccs_g34_irr",
 }
+#: Ids whose value estimates a term of a paper SCCS model by another route: id -> (outcome, term).
+#: The crude on/off-IVIG rate ratio (:func:`_derived`) estimates the all-grade on-IVIG effect.
+CRUDE_ESTIMATES: dict[str, tuple[str, str]] = {"drv_rate_ratio_on_off": ("all", "on_ivig")}
 #: Rates of the Results text: target id -> (outcome, period, season) of
 #: :func:`analysis.study.descriptive.infection_rates` (for the infections behind each rate).
 RATE_CELLS: dict[str, tuple[str, str, str]] = {
@@ -112,6 +115,29 @@ SCCS_IDS: frozenset[str] = _aliases(frozenset(t[1] for m in PAPER_MODELS for t i
 #: Ids whose value is a Cox hazard ratio (Table 1, Supplementary Table 1), with the ids that
 #: restate one.
 COX_IDS: frozenset[str] = _aliases(_spec_ids(TABLE1_COVARIATES + MULTIVARIABLE_COVARIATES))
+
+
+def estimate_of(target_id: str) -> tuple[str, str] | None:
+    """``(outcome, term)`` of the SCCS effect the value of ``target_id`` estimates, or None.
+
+    Read from :data:`analysis.study.models.PAPER_MODELS` (the model behind each SCCS id), with
+    the ids that restate one (:data:`REDUCTIONS`) and :data:`CRUDE_ESTIMATES`.
+
+    Examples
+    --------
+    >>> estimate_of("sccs_allgrade_irr_adj_season"), estimate_of("abs_g34_reduction_pct")
+    (('all', 'on_ivig'), ('grade3', 'on_ivig'))
+    >>> estimate_of("t1_n_ivig") is None
+    True
+    """
+    target_id = REDUCTIONS.get(target_id, target_id)
+    if target_id in CRUDE_ESTIMATES:
+        return CRUDE_ESTIMATES[target_id]
+    for m in PAPER_MODELS:
+        for term, tid, _ in m.targets:
+            if tid == target_id:
+                return m.outcome, term
+    return None
 
 
 def num(x: Any) -> float:
