@@ -160,6 +160,7 @@ POPULATION_IDS: dict[str, tuple[str, ...]] = {
 INFECTION_DENOMINATORS: tuple[tuple[str, str, str | None], ...] = (
     ("res1_site_", "_pct", "res1_infections_total"),
     ("res2_site_", "_pct", "res2_infections_total"),
+    ("res1_infections_at_progression", "_pct", "res1_infections_total"),
     ("res1_micro_", "_pct", None), ("res2_micro_", "_pct", None),
     ("t2_", "_g12_pct", "drv_table2_g12_infections_with_labs"),
     ("t2_", "_g34_pct", "drv_table2_g34_infections_with_labs"),
@@ -570,33 +571,9 @@ def display_frame(audit: pd.DataFrame) -> pd.DataFrame:
         "Tolerance": audit["tolerance"],
         "Status": audit["status"],
         "Provenance": audit["provenance"],
-        "How ours is computed": [f"{s}: {d}" if s else str(d) for s, d in
-                                 zip(audit["source"], audit["definition"], strict=True)],
+        "How ours is computed": audit["definition"],
         "Paper's note": audit["paper_note"],
     })
-
-
-def calibrated_quantities(declared: Mapping[str, str]) -> pd.DataFrame:
-    """The paper's numbers a synthetic generator's derivation labels other than emergent
-    (planted, truth set, tuned, selected), in targets order.
-
-    Columns ``group, target_id, quantity, population, provenance``; ``declared`` is the
-    derivation (:func:`analysis.synthetic.provenance.provenance_map`, restatements included).
-    For the counts, use :func:`audit_counts` of the audit table (design constants and what a
-    cohort cannot compute are labelled there).
-
-    Examples
-    --------
-    >>> calibrated_quantities({"sccs_allgrade_irr": "truth set"})["target_id"].tolist()
-    ['sccs_allgrade_irr']
-    """
-    from analysis.paper.targets import targets as paper_targets
-
-    rows = [{"group": audit_group(e), "target_id": tid, "quantity": e.get("quantity", ""),
-             "population": e.get("population", ""), "provenance": declared[tid]}
-            for tid, e in paper_targets().items() if declared.get(tid, "emergent") != "emergent"]
-    return pd.DataFrame(rows, columns=["group", "target_id", "quantity", "population",
-                                       "provenance"])
 
 
 # --------------------------------------------------------------------------------------------------

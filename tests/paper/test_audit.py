@@ -368,16 +368,6 @@ def test_cox_reports_degenerate_models_instead_of_crashing() -> None:
     assert len(ph) == 1 and np.isnan(ph.loc[0, "p"]) and not ph.loc[0, "ph_violated"]
 
 
-def test_calibrated_quantities_list_what_the_derivation_labels() -> None:
-    got = audit.calibrated_quantities({"t1_n_ivig": "planted", "sccs_pre60_irr": "selected",
-                                       "sccs_allgrade_irr": "truth set", "t1_n_ref": "emergent"})
-    order = list(targets())  # targets.yaml order
-    want = sorted(["t1_n_ivig", "sccs_pre60_irr", "sccs_allgrade_irr"], key=order.index)
-    assert got["target_id"].tolist() == want
-    assert dict(zip(got["target_id"], got["provenance"], strict=True)) == {
-        "t1_n_ivig": "planted", "sccs_pre60_irr": "selected", "sccs_allgrade_irr": "truth set"}
-
-
 # --------------------------------------------------------------------------- what agreement means
 def test_synthetic_banner_says_agreement_shows_calibration() -> None:
     from types import SimpleNamespace
