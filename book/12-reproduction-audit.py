@@ -35,9 +35,11 @@ book.cohort_banner(cohort)
 #
 # What an agreement means depends on how the number could come to agree, its *provenance*. On the
 # synthetic cohort, many numbers were put into the data by the generator or used to choose its
-# seed; their agreement shows that the cohort was calibrated, nothing about the code. Only
-# *emergent* numbers, which the generator neither reads nor was chosen on, can agree or disagree by
-# themselves, and even then a synthetic cohort shows only that the code behaves as the paper's
+# seed; their agreement shows that the cohort was calibrated, nothing about the code. The paper's
+# headline estimates were given to the generator as the *truth* of the effects, so our estimates of
+# them show how well the analysis recovers a known truth ({doc}`13-truth-recovery`), not whether the
+# paper is reproduced. Only *emergent* numbers, which the generator neither reads nor was chosen
+# or tuned on, can agree or disagree by themselves, and even then a synthetic cohort shows only that the code behaves as the paper's
 # analysis would on data made to resemble it. Whether the code is right is checked elsewhere:
 # against the R package SCCS (the SCCS tests and chapter {doc}`t6-classic-examples`) and by
 # re-estimating known true effects on many simulated cohorts (chapter {doc}`13-truth-recovery`). On another
@@ -48,35 +50,25 @@ book.cohort_banner(cohort)
 # %% tags=["remove-cell"]
 declared = PROVENANCE if cohort.synthetic else None  # a user's cohort: nothing is planted
 table = audit.audit_table(cohort, provenance=declared)
-counts = table["status"].value_counts()
-book.glue_values({s.replace(" ", "_"): int(counts.get(s, 0)) for s in audit.STATUSES},
-                 prefix="audit_n_")
-book.glue_value("audit_n_total", len(table))
+book.glue_values(audit.audit_counts(table), prefix="audit_")
 book.glue_value("audit_z", audit.Z95)
-for prov in audit.PROVENANCES:
-    sub = table[table["provenance"] == prov]["status"].value_counts()
-    key = prov.replace(" ", "_")
-    book.glue_value(f"audit_{key}_total", int(sub.sum()))
-    book.glue_values({s.replace(" ", "_"): int(sub.get(s, 0)) for s in audit.STATUSES},
-                     prefix=f"audit_{key}_")
-calibrated = table["provenance"].isin(["planted", "selected"])
-book.glue_value("audit_calibrated_agree",
-                int((calibrated & table["status"].isin(["match", "close"])).sum()))
-book.glue_value("audit_calibrated_total", int(calibrated.sum()))
 
 # %% [markdown]
 # match
 # : Our value, rounded to the decimals the paper prints, equals the printed value. The printed
 #   text is kept as written, so 0.40 has two decimals and 0.35 does not match it.
 #
-# close
+# not detectably different
 # : Not a match, but within the difference that two independent samples of the paper's size would
 #   show 95% of the time (within {glue:text}`audit_z:.2f` standard errors of the difference). The
 #   standard error is the paper's own: for an IRR or HR, the one its 95% confidence interval
 #   implies on the log scale, combined with ours; for a percentage or a number of patients,
 #   binomial with the paper's number of patients; for a number of infections or a rate, Poisson;
-#   for a median, from the spread its printed range implies. The "Tolerance" column gives the
-#   interval and its basis.
+#   for a median, from the spread its printed range implies (for a percentage of infections, the
+#   paper's number of infections behind it). The "Tolerance" column gives the interval and its
+#   basis. This is **not agreement**: with samples this small, the interval is wide (for a rate
+#   ratio, often several-fold), so a value can be "not detectably different" from the paper's and
+#   still be far from it; such rows are counted apart from matches, never as agreement.
 #
 # differs
 # : Neither: outside that interval, or, where no standard error is known (the ends of a range, a
@@ -84,13 +76,22 @@ book.glue_value("audit_calibrated_total", int(calibrated.sum()))
 #
 # not computed
 # : The cohort does not hold the quantity (for example, the number of patients screened, or the
-#   partner drugs).
+#   partner drugs), or the paper prints NA and our model gives no estimate either: nothing was
+#   compared.
 #
 # How a value could come to agree, the "Provenance" column:
 #
 # planted
-# : The synthetic generator reads the paper's number (or sets the data so that it comes out), so
-#   agreement is by construction.
+# : The synthetic generator reads the paper's number (or sets the data so that it comes out, or
+#   the value restates one that does, computed by the same code), so agreement is by construction.
+#
+# truth set
+# : The generator's *true* effect was set to the paper's estimate, and this value estimates that
+#   effect: the estimate itself is emergent, and differs from the truth by chance and by the biases
+#   the truth-recovery study measures ({doc}`13-truth-recovery`).
+#
+# tuned
+# : An assumption of the generator was tuned by hand until the cohort came near this number.
 #
 # selected
 # : The synthetic cohort's seed was chosen among many on this number, so agreement is partly by
@@ -105,7 +106,9 @@ book.glue_value("audit_calibrated_total", int(calibrated.sum()))
 # not computable
 # : The cohort cannot give the quantity.
 #
-# On a cohort the project did not generate, every computable value is emergent.
+# On a cohort the project did not generate, every computable value is emergent. On the synthetic
+# cohort the labels are not typed by hand: they are derived from the generator's recorded reads and
+# from the code that computes each value (`analysis.synthetic.provenance`).
 #
 # ## Summary
 
@@ -114,15 +117,21 @@ book.publish_table(audit.provenance_summary(table), "audit_provenance",
                    caption="Targets by provenance and status")
 
 # %% [markdown]
-# Of {glue:text}`audit_n_total` printed numbers, {glue:text}`audit_emergent_total` are emergent. Of
-# these, {glue:text}`audit_emergent_match` match as printed, {glue:text}`audit_emergent_close` are
-# within sampling tolerance and {glue:text}`audit_emergent_differs` differ. These are the only
-# agreements that are not built in. The {glue:text}`audit_calibrated_total` planted or selected
-# numbers ({glue:text}`audit_calibrated_agree` of them agree) show that the synthetic cohort was
-# calibrated, and nothing more; the {glue:text}`audit_design_total` design constants are the code's
-# own. Over all rows, {glue:text}`audit_n_match` match, {glue:text}`audit_n_close` are close,
-# {glue:text}`audit_n_differs` differ and {glue:text}`audit_n_not_computed` cannot be computed from
-# a cohort.
+# Of {glue:text}`audit_total` printed numbers, {glue:text}`audit_prov_emergent` are emergent. Of
+# these, {glue:text}`audit_prov_emergent_match` match as printed,
+# {glue:text}`audit_prov_emergent_differs` differ and
+# {glue:text}`audit_prov_emergent_not_detectably_different` are not detectably different at this
+# sample size, which is not agreement. Only the matches among them are agreements that are not
+# built in. The {glue:text}`audit_calibrated` planted, tuned or selected numbers
+# ({glue:text}`audit_calibrated_match` of them match) show that the synthetic cohort was
+# calibrated, and nothing more; the {glue:text}`audit_prov_truth_set` estimates of an effect whose
+# truth was set to the paper's value ({glue:text}`audit_prov_truth_set_match` match,
+# {glue:text}`audit_prov_truth_set_not_detectably_different` not detectably different,
+# {glue:text}`audit_prov_truth_set_differs` differ) measure how the analysis recovers that truth;
+# the {glue:text}`audit_prov_design` design constants are the code's own. Over all rows,
+# {glue:text}`audit_status_match` match, {glue:text}`audit_status_differs` differ,
+# {glue:text}`audit_status_not_detectably_different` are not detectably different (low power, not
+# agreement) and {glue:text}`audit_status_not_computed` are not computed.
 
 # %% tags=["hide-input"]
 summary = pd.crosstab(table["group"], table["status"]).reindex(
@@ -185,12 +194,15 @@ book.glue_value("audit_contra_one",
 book.glue_value("audit_contra_neither", int((contra["outcome"] == "neither").sum()))
 
 # %% [markdown]
-# Every contradiction below was found by reading the paper against itself. Each is described in our
+# Every contradiction below was found by reading the paper against itself; the full list, with
+# line numbers, typos and the checks that passed, is the page {doc}`paper-inconsistencies` (the
+# "Paper's note" column's references to `inconsistencies.md` point there). Each is described in our
 # words, with the paper's numbers, followed by how this book resolves it. The audit above judges
 # every printed version against the same value of ours. Two versions that are close to each other
-# can therefore both be within sampling tolerance, and both can differ; the table gives each
+# can therefore both be within sampling tolerance (not detectably different), and both can differ; the table gives each
 # version's status. Of the {glue:text}`audit_contra_total` pairs of versions,
-# {glue:text}`audit_contra_both` agree with our value on both sides (match or close),
+# {glue:text}`audit_contra_both` agree with our value on both sides (a match; a version that is
+# only not detectably different does not count as agreeing),
 # {glue:text}`audit_contra_one` on one side only and {glue:text}`audit_contra_neither` on neither.
 
 # %% tags=["hide-input"]

@@ -9,20 +9,25 @@ How a value is judged (:func:`judge`):
 
 * ``match`` - our value rounded to the decimals the paper printed (its printed text, so ``0.40``
   has two) equals the printed value;
-* ``close`` - not a match, but the difference is within what two independent samples of the
-  paper's size would give 95 % of the time (:func:`standard_error`: the paper's own confidence
-  interval where it prints one, else a binomial, Poisson or order-statistic standard error);
+* ``not detectably different`` (:data:`LOW_POWER`) - not a match, but the difference is within
+  what two independent samples of the paper's size would give 95 % of the time
+  (:func:`standard_error`: the paper's own confidence interval where it prints one, else a
+  binomial, Poisson or order-statistic standard error). This is *not* agreement: at the paper's
+  sample size the comparison has little power (a ratio band is often several-fold wide), so it
+  is counted apart from matches (:data:`AGREEMENT` holds ``match`` only);
 * ``differs`` - neither (also a design constant of the code that is not the paper's, and a
   value for which no standard error is known and that is not a match);
-* ``not computed`` - the cohort cannot give the quantity.
+* ``not computed`` - the cohort cannot give the quantity (also a paper "NA" against our
+  missing value: nothing was compared).
 
 How a value could come to agree (``provenance``, :func:`provenance_of`): ``planted`` (the
-synthetic generator reads the paper's number), ``selected`` (the synthetic seed was chosen on
-it), ``emergent`` (neither), ``design`` (a constant of the analysis code), ``not computable``.
-The caller passes the generator's declaration (the audit does not import the generator, which
-sits above it): on a user's cohort every computable number is emergent. Only emergent agreement
-says anything about the analysis; agreement on a planted or selected number shows that the
-synthetic cohort was calibrated.
+synthetic generator puts the paper's number into the data), ``truth set`` (the generator's true
+effect was set to the paper's estimate; our estimate of it is emergent, and differs from the
+truth by chance and bias), ``tuned`` (a generator assumption was tuned by hand towards it),
+``selected`` (the synthetic seed was chosen on it), ``emergent`` (none of these), ``design`` (a
+constant of the analysis code), ``not computable``. The caller passes the generator's
+derivation (:func:`analysis.synthetic.provenance.provenance_map`; the audit does not import the
+generator, which sits above it): on a user's cohort every computable value is emergent.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.paper.targets import printed_decimals, rounds_to
-from analysis.paper.values import REDUCTIONS, SAME_AS, num
+from analysis.paper.values import REDUCTIONS, num
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from analysis.study.cohort import Cohort
@@ -128,11 +133,18 @@ def term_row(fit: Any, term: str, reason: str = "") -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # Judging one value
 # --------------------------------------------------------------------------------------------------
+#: Status of a value within sampling tolerance of the paper's but not equal as printed.
+LOW_POWER: str = "not detectably different"
 #: Audit statuses, in display order.
-STATUSES: tuple[str, ...] = ("match", "close", "differs", "not computed")
+STATUSES: tuple[str, ...] = ("match", LOW_POWER, "differs", "not computed")
+#: Statuses counted as agreement (a difference the sample cannot detect is not agreement).
+AGREEMENT: tuple[str, ...] = ("match",)
 #: Provenances, in display order.
-PROVENANCES: tuple[str, ...] = ("emergent", "planted", "selected", "design", "not computable")
-#: Two-sided 95 % normal quantile: "close" = within this many standard errors of the difference.
+PROVENANCES: tuple[str, ...] = ("emergent", "truth set", "tuned", "planted", "selected", "design",
+                                "not computable")
+#: Provenances whose agreement is built in (calibration, not evidence about the analysis).
+CALIBRATED: tuple[str, ...] = ("planted", "tuned", "selected")
+#: Two-sided 95 % normal quantile: LOW_POWER = within this many standard errors of the difference.
 Z95: float = 1.959963984540054
 #: Units judged on the log scale (ratios).
 RATIO_UNITS: frozenset[str] = frozenset({"IRR", "HR", "ratio"})
@@ -144,14 +156,46 @@ POPULATION_IDS: dict[str, tuple[str, ...]] = {
     "ivig_group": ("t1_n_ivig",), "reference": ("t1_n_ref",), "both": ("t1_n_ivig", "t1_n_ref"),
     "screened": ("res1_screened_n",),
 }
+#: Percentages of infections (not of patients): (id start, id end, the paper's number of
+#: infections behind them; None: not printed, our own denominator is used for both samples).
+INFECTION_DENOMINATORS: tuple[tuple[str, str, str | None], ...] = (
+    ("res1_site_", "_pct", "res1_infections_total"),
+    ("res2_site_", "_pct", "res2_infections_total"),
+    ("res1_infections_at_progression", "_pct", "res1_infections_total"),
+    ("res1_micro_", "_pct", None), ("res2_micro_", "_pct", None),
+    ("t2_", "_g12_pct", "drv_table2_g12_infections_with_labs"),
+    ("t2_", "_g34_pct", "drv_table2_g34_infections_with_labs"),
+    ("res1_", "_in_g34_pct", "drv_table2_g34_infections_with_labs"),
+    ("disc_", "_in_g34_pct", "drv_table2_g34_infections_with_labs"),
+    ("res2_", "_in_g34_pct", "drv_ref_g34_infections_with_labs"),
+)
 
 
-def population_size(entry: dict[str, Any]) -> float:
-    """The paper's number of patients behind ``entry`` (its ``population``), NaN if unknown."""
+def population_size(entry: dict[str, Any], ours: Mapping[str, Any] | None = None
+                    ) -> tuple[float, str]:
+    """``(n, what)``: the paper's sample size behind ``entry``, NaN if unknown.
+
+    Patients of its ``population``; for a percentage of infections
+    (:data:`INFECTION_DENOMINATORS`) the paper's number of infections behind it, or our
+    ``denominator`` where the paper does not print its own.
+
+    Examples
+    --------
+    >>> from analysis.paper.targets import entry
+    >>> population_size(entry("res1_female_pct"))
+    (43.0, 'patients')
+    >>> population_size(entry("res1_site_respiratory_pct"))
+    (155.0, 'infections')
+    """
     from analysis.paper.targets import target
 
+    tid = str(entry["id"])
+    for start, end, n_id in INFECTION_DENOMINATORS:
+        if tid.startswith(start) and tid.endswith(end):
+            n = num(target(n_id)) if n_id else num((ours or {}).get("denominator"))
+            return n, "infections"
     ids = POPULATION_IDS.get(str(entry.get("population", "")))
-    return float(sum(num(target(i)) for i in ids)) if ids else float("nan")
+    return (float(sum(num(target(i)) for i in ids)) if ids else float("nan")), "patients"
 
 
 def _log_se(est: float, lo: float, hi: float) -> float:
@@ -216,7 +260,7 @@ def standard_error(entry: dict[str, Any], ours: Mapping[str, Any]
     if entry.get("kind") == "design_parameters" or tid.endswith(("_min", "_max")):
         return None  # constants and range ends: as printed
     paper, value = num(entry["value"]), num(ours.get("value"))
-    n = population_size(entry)
+    n, what = population_size(entry, ours)
     if unit in RATIO_UNITS or is_reduction(entry):
         got = _ratio_se(entry, ours)
         return None if got is None else (got[0], "log", got[1])
@@ -230,7 +274,7 @@ def standard_error(entry: dict[str, Any], ours: Mapping[str, Any]
         if not 0 <= pbar <= 1:
             return None
         return (scale * math.sqrt(pbar * (1 - pbar) * 2 / n), "linear",
-                f"binomial, n = {n:.0f} patients")
+                f"binomial, n = {n:.0f} {what}")
     if unit == "infections" and not tid.endswith("_median"):
         return math.sqrt(max(paper + value, 0.0)), "linear", "Poisson"
     if unit == "infections per patient-year":
@@ -264,7 +308,7 @@ def _median_se(tid: str, n: float) -> tuple[float, str, str] | None:
 
 def _tolerance_text(paper: float, se: float, scale: str, basis: str, decimals: int,
                     reduction: bool = False, percent: bool = False) -> str:
-    """The interval of our values counted as close, with its basis (clipped to the possible
+    """The interval of our values not detectably different, with its basis (clipped to the possible
     range: non-negative, percentages at most 100)."""
     d = max(decimals, 2) if scale == "log" and not reduction else max(decimals, 1)
     if scale == "log":
@@ -290,14 +334,14 @@ def judge(entry: dict[str, Any], ours: Mapping[str, Any] | float) -> tuple[str, 
     --------
     >>> from analysis.paper.targets import entry
     >>> judge(entry("t1_heavy_igg_hr"), 0.35)[1], judge(entry("t1_heavy_igg_hr"), 0.404)[1]
-    ('close', 'match')
+    ('not detectably different', 'match')
     """
     row = {"value": ours} if not isinstance(ours, Mapping) else ours
     value, printed = num(row.get("value")), entry.get("printed")
     paper = entry["value"]
     if isinstance(paper, str) or paper is None:
-        if isinstance(paper, str) and paper.upper() == "NA":
-            return "printed NA", "match" if not math.isfinite(value) else "differs"
+        if isinstance(paper, str) and paper.upper() == "NA":  # nothing to compare with
+            return "printed NA", "not computed" if not math.isfinite(value) else "differs"
         return "not a number", "not computed" if not math.isfinite(value) else "differs"
     if not math.isfinite(value):
         return "–", "not computed"
@@ -323,7 +367,7 @@ def judge(entry: dict[str, Any], ours: Mapping[str, Any] | float) -> tuple[str, 
         diff = abs(math.log(a) - math.log(b))
     else:
         diff = abs(a - b)
-    return tol, "close" if diff <= Z95 * se + 1e-12 else "differs"
+    return tol, LOW_POWER if diff <= Z95 * se + 1e-12 else "differs"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -333,28 +377,23 @@ def provenance_of(target_id: str, source: str, computable: bool,
                   declared: Mapping[str, str] | None) -> str:
     """How our value for ``target_id`` could come to agree with the paper's.
 
-    ``declared``: the synthetic generator's declaration (target id -> ``planted`` /
-    ``selected``), or None for a cohort no generator made (then every computable value is
-    emergent). An id that restates another quantity (:data:`SAME_AS`, :data:`REDUCTIONS`)
-    inherits that quantity's provenance.
+    ``declared``: the synthetic generator's derivation (target id -> ``planted`` / ``truth set``
+    / ``tuned`` / ``selected``, restatements included:
+    :func:`analysis.synthetic.provenance.provenance_map`), or None for a cohort no generator
+    made (then every computable value is emergent).
 
     Examples
     --------
-    >>> provenance_of("abs_ivig_n", "baseline", True, {"t1_n_ivig": "planted"})
-    'planted'
-    >>> provenance_of("abs_ivig_n", "baseline", True, None)
+    >>> provenance_of("sccs_allgrade_irr", "sccs", True, {"sccs_allgrade_irr": "truth set"})
+    'truth set'
+    >>> provenance_of("t1_n_ivig", "baseline", True, None)
     'emergent'
     """
     if not computable:
         return "not computable"
     if source == "design":
         return "design"
-    if not declared:
-        return "emergent"
-    for tid in (target_id, SAME_AS.get(target_id), REDUCTIONS.get(target_id)):
-        if tid and tid in declared:
-            return str(declared[tid])
-    return "emergent"
+    return str((declared or {}).get(target_id, "emergent"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -405,7 +444,8 @@ def audit_table(cohort: Cohort, values: pd.DataFrame | None = None,
         v = num(row.get("value"))
         source = str(row.get("source", ""))
         tol, status = judge(entry, row)
-        definition = str(row.get("definition", "") or "the cohort does not hold this quantity")
+        definition = how_computed(source, str(row.get("definition", "") or ""), status,
+                                  entry["value"])
         rows.append({
             "group": audit_group(entry), "target_id": tid, "quantity": entry.get("quantity", ""),
             "population": entry.get("population", ""), "unit": entry.get("unit", ""),
@@ -415,6 +455,65 @@ def audit_table(cohort: Cohort, values: pd.DataFrame | None = None,
             "source": source, "definition": definition, "paper_note": entry.get("notes") or "",
         })
     return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+
+
+#: The function behind each ``source`` of :func:`analysis.paper.values.our_values`.
+SOURCE_FUNCTIONS: dict[str, str] = {
+    "sccs": "analysis.study.sccs_menu", "cox": "analysis.study.cox",
+    "baseline": "analysis.study.cox.baseline_characteristics",
+    "descriptive": "analysis.study.descriptive", "design": "a constant of analysis.study",
+}
+
+
+def how_computed(source: str, definition: str, status: str, paper: Any) -> str:
+    """The audit's "How ours is computed" text: the function behind our value and its definition,
+    or why nothing was computed.
+
+    Examples
+    --------
+    >>> how_computed("descriptive", "", "match", 43)
+    'analysis.study.descriptive'
+    >>> how_computed("", "", "not computed", "NA")
+    'not computed: the paper prints NA and our model gives no estimate'
+    """
+    if status == "not computed" and isinstance(paper, str) and paper.upper() == "NA":
+        return "not computed: the paper prints NA and our model gives no estimate"
+    if status == "not computed" and not source:
+        return "not computed: the cohort does not hold this quantity"
+    where = SOURCE_FUNCTIONS.get(source, source)
+    return f"{where}: {definition}" if definition else where
+
+
+def audit_counts(audit: pd.DataFrame) -> dict[str, int]:
+    """Every count the book states about the audit, computed here once (glue these).
+
+    Keys: ``total``; ``status_<s>`` per status; ``prov_<p>`` per provenance and
+    ``prov_<p>_<s>`` per provenance and status (spaces as underscores); ``calibrated`` (planted,
+    tuned or selected: :data:`CALIBRATED`) and ``calibrated_match``; ``agree`` (status in
+    :data:`AGREEMENT`), ``low_power`` (:data:`LOW_POWER`).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"status": ["match", LOW_POWER, "differs"],
+    ...                   "provenance": ["planted", "emergent", "emergent"]})
+    >>> c = audit_counts(t)
+    >>> c["total"], c["agree"], c["low_power"], c["prov_emergent_differs"], c["calibrated"]
+    (3, 1, 1, 1, 1)
+    """
+    def key(text: str) -> str:
+        return text.replace(" ", "_")
+
+    st, pv = audit["status"], audit["provenance"]
+    out = {"total": len(audit), "agree": int(st.isin(AGREEMENT).sum()),
+           "low_power": int((st == LOW_POWER).sum()),
+           "calibrated": int(pv.isin(CALIBRATED).sum()),
+           "calibrated_match": int((pv.isin(CALIBRATED) & st.isin(AGREEMENT)).sum())}
+    out.update({f"status_{key(s)}": int((st == s).sum()) for s in STATUSES})
+    for p in PROVENANCES:
+        out[f"prov_{key(p)}"] = int((pv == p).sum())
+        out.update({f"prov_{key(p)}_{key(s)}": int(((pv == p) & (st == s)).sum())
+                    for s in STATUSES})
+    return out
 
 
 def provenance_summary(audit: pd.DataFrame) -> pd.DataFrame:
@@ -473,37 +572,9 @@ def display_frame(audit: pd.DataFrame) -> pd.DataFrame:
         "Tolerance": audit["tolerance"],
         "Status": audit["status"],
         "Provenance": audit["provenance"],
-        "How ours is computed": [f"{s}: {d}" if s else str(d) for s, d in
-                                 zip(audit["source"], audit["definition"], strict=True)],
+        "How ours is computed": audit["definition"],
         "Paper's note": audit["paper_note"],
     })
-
-
-def calibrated_quantities(declared: Mapping[str, str]) -> pd.DataFrame:
-    """The paper's numbers a synthetic generator declares planted or selected, in targets order
-    (with the numbers that restate them, as :func:`provenance_of` counts them).
-
-    Columns ``group, target_id, quantity, population, provenance``; ``declared`` is the
-    generator's declaration (``analysis.synthetic.provenance.PROVENANCE``).
-
-    Examples
-    --------
-    >>> calibrated_quantities({"sccs_allgrade_irr": "planted"})["target_id"].tolist()
-    ... # doctest: +NORMALIZE_WHITESPACE
-    ['abs_allgrade_reduction_pct', 'sccs_allgrade_irr', 'sccs_allgrade_reduction_pct',
-     'disc_allgrade_reduction_pct']
-    """
-    from analysis.paper.targets import targets as paper_targets
-
-    rows = []
-    for tid, e in paper_targets().items():
-        prov = provenance_of(tid, "", True, declared)  # restatements inherit, as in the audit
-        if prov in ("planted", "selected"):
-            rows.append({"group": audit_group(e), "target_id": tid,
-                         "quantity": e.get("quantity", ""), "population": e.get("population", ""),
-                         "provenance": prov})
-    return pd.DataFrame(rows, columns=["group", "target_id", "quantity", "population",
-                                       "provenance"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -538,13 +609,14 @@ def contradiction_table(audit: pd.DataFrame) -> pd.DataFrame:
 
     Columns ``item, contradiction, first, first_paper, first_status, second, second_paper,
     second_status, ours, outcome``; ``outcome`` says which versions agree with our value
-    (``both``, ``first only``, ``second only``, ``neither``; agreement = match or close).
+    (``both``, ``first only``, ``second only``, ``neither``; agreement = a status of
+    :data:`AGREEMENT`, a match: a difference the sample cannot detect is not agreement).
     """
     a = audit.set_index("target_id")
     rows = []
     for item, (what, pairs) in CONTRADICTIONS.items():
         for first, second in pairs:
-            ok = [a.loc[t, "status"] in ("match", "close") for t in (first, second)]
+            ok = [a.loc[t, "status"] in AGREEMENT for t in (first, second)]
             outcome = ("both" if all(ok) else "first only" if ok[0] else "second only"
                        if ok[1] else "neither")
             rows.append({

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "COX_IDS",
+    "CRUDE_ESTIMATES",
     "MULTIVARIABLE_IDS",
     "REDUCTIONS",
     "SAME_AS",
@@ -55,6 +56,7 @@ __all__ = [
     "cox_ids",
     "descriptive_values",
     "design_values",
+    "estimate_of",
     "num",
     "our_values",
     "sccs_ids",
@@ -105,6 +107,9 @@ REDUCTIONS: dict[str, str] = {
     "sccs_g34_reduction_pct": "sccs_g34_irr",
     "disc_g34_reduction_pct": "sccs_g34_irr",
 }
+#: Ids whose value estimates a term of a paper SCCS model by another route: id -> (outcome, term).
+#: The crude on/off-IVIG rate ratio (:func:`_derived`) estimates the all-grade on-IVIG effect.
+CRUDE_ESTIMATES: dict[str, tuple[str, str]] = {"drv_rate_ratio_on_off": ("all", "on_ivig")}
 #: Rates of the Results text: target id -> (outcome, period, season) of
 #: :func:`analysis.study.descriptive.infection_rates` (for the infections behind each rate).
 RATE_CELLS: dict[str, tuple[str, str, str]] = {
@@ -277,6 +282,31 @@ SCCS_IDS: frozenset[str] = _aliases(frozenset(t[1] for ids in SCCS_MODEL_IDS.val
 #: restate one.
 COX_IDS: frozenset[str] = _aliases(frozenset(UNIVARIABLE_IDS.values())
                                    | frozenset(MULTIVARIABLE_IDS.values()))
+
+
+def estimate_of(target_id: str) -> tuple[str, str] | None:
+    """``(outcome, term)`` of the SCCS effect the value of ``target_id`` estimates, or None.
+
+    Read from :data:`SCCS_MODEL_IDS` and :data:`analysis.study.models.PAPER_MODELS` (the model
+    behind each SCCS id), with
+    the ids that restate one (:data:`REDUCTIONS`) and :data:`CRUDE_ESTIMATES`.
+
+    Examples
+    --------
+    >>> estimate_of("sccs_allgrade_irr_adj_season"), estimate_of("abs_g34_reduction_pct")
+    (('all', 'on_ivig'), ('grade3', 'on_ivig'))
+    >>> estimate_of("t1_n_ivig") is None
+    True
+    """
+    target_id = REDUCTIONS.get(target_id, target_id)
+    if target_id in CRUDE_ESTIMATES:
+        return CRUDE_ESTIMATES[target_id]
+    outcomes = {m.model: m.outcome for m in PAPER_MODELS}
+    for model, ids in SCCS_MODEL_IDS.items():
+        for term, tid, _ in ids:
+            if tid == target_id:
+                return outcomes[model], term
+    return None
 
 
 def num(x: Any) -> float:

@@ -24,18 +24,18 @@ Columns: ``target_id``, ``description``, ``paper``, ``synthetic``, ``tolerance``
   on/off rate ratio) is ``info``: on a synthetic cohort it varies by chance around the truth in
   ``truth.json`` and is judged by the truth-recovery study, not by calibration.
 
-Column ``provenance`` (:func:`provenance_map`): ``planted``, ``selected`` or ``emergent``, how the
-synthetic generator could make the number agree.
+Column ``provenance`` (:func:`analysis.synthetic.provenance.provenance_map`): ``planted``,
+``truth set``, ``tuned``, ``selected`` or ``emergent``, how the synthetic generator could make the
+number agree.
 
 ``ids`` restricts the table to some rows; the SCCS models are then fitted only for the SCCS rows
-asked for (the seed search and :func:`provenance_map` judge marginal counts on many cohorts and
+asked for (the seed search and the provenance map judge marginal counts on many cohorts and
 fit none). The Cox models are never fitted: the calibration has no hazard-ratio row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,8 +59,6 @@ COLUMNS = ["target_id", "description", "paper", "synthetic", "tolerance", "statu
 #: Note on the rows that are estimates (SCCS, crude rate ratio), not calibration targets.
 ESTIMATE_NOTE = ("an estimate, not a calibration target: on a synthetic cohort it varies by chance "
                  "around the truth the cohort was drawn from (truth.json)")
-#: Seeds on which :func:`provenance_map` looks for values fixed by construction.
-INVARIANCE_SEEDS: tuple[int, ...] = (1, 2, 3, 4)
 GK = {"ivig": "ivig", "ref": "reference"}
 #: Target ids of the SCCS rows (the models are :data:`analysis.study.models.PAPER_MODELS`).
 SCCS_TARGETS: tuple[str, ...] = (
@@ -164,10 +162,10 @@ def calibration_table(cohort: Any, targets_path: str | Path | None = None, *,
     :func:`analysis.synthetic.simulate.simulate_cohort` returns (converted by :func:`_as_cohort`).
     ``ids``: only the rows of these target ids, in table order, with the values the whole table
     gives them; only the SCCS models behind the ``ids`` are fitted. ``provenance``: fill the
-    ``provenance`` column from :func:`provenance_map` (``planted``, ``selected`` or ``emergent``:
-    how the synthetic generator could make this number agree; every row ``emergent`` for a
-    cohort that is not synthetic); False leaves it empty (the map itself is built from such
-    tables).
+    ``provenance`` column from :func:`analysis.synthetic.provenance.provenance_map` (``planted``,
+    ``truth set``, ``tuned``, ``selected`` or ``emergent``: how the synthetic generator could make
+    this number agree; every row ``emergent`` for a cohort that is not synthetic); False leaves
+    it empty.
 
     Examples
     --------
@@ -190,54 +188,10 @@ def calibration_table(cohort: Any, targets_path: str | Path | None = None, *,
     _sccs(tab)
     out = tab.frame()
     if provenance:  # a cohort the generator did not make: nothing planted, all emergent
+        from analysis.synthetic.provenance import provenance_map
+
         pm = provenance_map() if cohort.synthetic else {}
         out["provenance"] = [pm.get(t, "emergent") for t in out["target_id"]]
-    return out
-
-
-def _printed(value: Any, paper_value: Any) -> Any:
-    """``value`` rounded to the decimals printed for ``paper_value`` (None if not a number)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not np.isfinite(v) or isinstance(paper_value, (str, bool)) or paper_value is None:
-        return None
-    return round(v + 1e-12, printed_decimals(paper_value))
-
-
-@lru_cache(maxsize=1)
-def provenance_map() -> dict[str, str]:
-    """How a synthetic cohort's number could come to agree with the paper, by target id.
-
-    * ``planted``: the generator reads this target (recorded by
-      :func:`analysis.synthetic.registry.planted` while the canonical cohort is drawn), or the
-      cohort reproduces it at the printed precision on every seed of :data:`INVARIANCE_SEEDS`
-      (fixed by construction: a percentage of a planted count, a typed assumption that equals the
-      printed value; the SCCS estimates are not looked at);
-    * ``selected``: the seed search judges it
-      (:data:`analysis.synthetic.registry.SELECTION_TARGETS`) and it is not planted;
-
-    ids not listed are ``emergent``. Derived from the code at run time (about two seconds, once
-    per process), so it cannot drift from what the generator does.
-    """
-    from analysis.synthetic.events import TruthParameters
-    from analysis.synthetic.registry import SELECTION_TARGETS, recording
-    from analysis.synthetic.simulate import CANONICAL_SEED, simulate_cohort
-
-    with recording() as read:
-        TruthParameters()
-        simulate_cohort(CANONICAL_SEED)
-    printed = {tid: e["value"] for tid, e in targets().items()}  # the printed text, not a float
-    marginal = [tid for tid in printed if tid not in SCCS_TARGETS]
-    seen: dict[str, set] = {}
-    for seed in INVARIANCE_SEEDS:
-        cal = calibration_table(simulate_cohort(seed), ids=marginal, provenance=False)
-        for tid, v in zip(cal["target_id"], cal["synthetic"], strict=True):
-            seen.setdefault(tid, set()).add(_printed(v, printed[tid]))
-    fixed = {t for t, vals in seen.items() if len(vals) == 1 and None not in vals}
-    out = dict.fromkeys(sorted(read | fixed), "planted")
-    out.update({t: "selected" for t in SELECTION_TARGETS if t not in out})
     return out
 
 

@@ -33,22 +33,35 @@ from typing import Any
 import numpy as np
 
 from analysis.study import DAYS_PER_MONTH, FALL_WINTER_MONTHS, month_of_day
-from analysis.synthetic.registry import planted
+from analysis.synthetic.registry import planted, truth_from_paper, tuned
 
 KEY = np.int64(1 << 21)  # day numbers are < 2**21; key = patient * KEY + day
 #: Polyclonal IgG recovery in responders (assumptions): share of responders who recover, start
 #: (in multiples of the patient's decline time constant) and the level recovered to (mg/dL).
-RECOVERY_SHARE = 0.6
-RECOVERY_START = (0.9, 1.9)
-RECOVERY_LEVEL = (600.0, 1000.0)
+#: Chosen by hand until the reference group's time with HGG came near the paper's 88 %
+#: (commit 37111be: 90 %), so that row of the audit is "tuned", not emergent.
+_HGG_TIME = "res2_time_with_hgg_pct_ref"
+RECOVERY_SHARE = tuned(0.6, _HGG_TIME, "RECOVERY_SHARE")
+RECOVERY_START = tuned((0.9, 1.9), _HGG_TIME, "RECOVERY_START")
+RECOVERY_LEVEL = tuned((600.0, 1000.0), _HGG_TIME, "RECOVERY_LEVEL")
+#: The :class:`TruthParameters` field that is the true on-IVIG rate ratio of each SCCS outcome:
+#: the IVIG multiplier acts on every infection, so bacterial and viral infections (organisms are
+#: drawn after the infection, not from exposure) carry the all-grade effect.
+ON_IVIG_TRUTH: dict[str, str] = {"all": "irr_on_ivig", "bacterial": "irr_on_ivig",
+                                 "viral": "irr_on_ivig", "grade3": "irr_on_ivig_grade34"}
 
 
-def _from_paper(target_id: str, scale: float = 1.0, whole: bool = False) -> Any:
-    """A dataclass default read from the paper's targets (through the provenance gate)."""
+def _from_paper(target_id: str, scale: float = 1.0, whole: bool = False,
+                truth: bool = False) -> Any:
+    """A dataclass default read from the paper's targets (through the provenance gate):
+    ``truth=True`` for the truth of an effect the analyses estimate (recorded as "truth set"),
+    else a value planted in the cohort. The id is kept in the field's ``metadata["paper"]``."""
+    read_paper = truth_from_paper if truth else planted
+
     def read() -> Any:
-        v = float(planted(target_id)) * scale
+        v = float(read_paper(target_id)) * scale
         return round(v) if whole else v
-    return field(default_factory=read)
+    return field(default_factory=read, metadata={"paper": target_id})
 
 
 @dataclass(frozen=True)
@@ -78,9 +91,9 @@ class TruthParameters:
 
     # --- the effects the analyses estimate
     #: true on-IVIG rate ratio, all grades (default: the paper's estimate, sccs_allgrade_irr)
-    irr_on_ivig: float = _from_paper("sccs_allgrade_irr")
+    irr_on_ivig: float = _from_paper("sccs_allgrade_irr", truth=True)
     #: true on-IVIG rate ratio of grade 3-4 infections (default: the paper's sccs_g34_irr)
-    irr_on_ivig_grade34: float = _from_paper("sccs_g34_irr")
+    irr_on_ivig_grade34: float = _from_paper("sccs_g34_irr", truth=True)
     #: relative rate by the patient's own functional IgG band: >=700, 400-<700, 200-<400, <200
     hgg_rr: tuple[float, float, float, float] = (1.0, 1.2, 1.45, 3.0)
     fall_winter_rr: float = 1.25
@@ -119,7 +132,7 @@ class TruthParameters:
     g34_band_mult: tuple[float, float, float, float] = (1.0, 1.0, 1.3, 1.9)
     g34_progression_mult: float = 1.5
     # --- deaths: exponential survival from the first daratumumab dose with the paper's 5-year OS
-    os_5yr_pct: float = _from_paper("res1_os_5yr_pct")
+    os_5yr_pct: float = _from_paper("res1_os_5yr_pct", truth=True)
     data_cut: str = "2025-06-30"
     # --- expected infections drawn, as a multiple of the paper's count, before exact thinning
     overshoot: float = 1.3

@@ -88,10 +88,10 @@ def test_hr_is_judged_on_the_log_scale_with_the_papers_ci() -> None:
     # |ln ours - ln 0.40| <= 1.95996 x 0.49560 = 0.97134, i.e. ours in 0.1514 .. 1.0566.
     e = entry("t1_heavy_igg_hr")
     assert audit.judge(e, 0.404)[1] == "match"
-    assert audit.judge(e, 0.35)[1] == "close"        # no longer a "match"
-    assert audit.judge(e, 0.16)[1] == "close"
+    assert audit.judge(e, 0.35)[1] == audit.LOW_POWER        # no longer a "match"
+    assert audit.judge(e, 0.16)[1] == audit.LOW_POWER
     assert audit.judge(e, 0.15)[1] == "differs"
-    assert audit.judge(e, 1.05)[1] == "close"
+    assert audit.judge(e, 1.05)[1] == audit.LOW_POWER
     assert audit.judge(e, 1.07)[1] == "differs"
     assert audit.judge(e, 0.35)[0].startswith("0.15 to 1.06")
 
@@ -102,7 +102,7 @@ def test_our_ci_enters_the_difference() -> None:
     # sqrt(se_p^2 + se_o^2) = 0.18666 -> limit 1.95996 x 0.18666 = 0.36585 >= |ln(0.80 / 0.57)|
     # = 0.33897: close. Ours 0.85 (CI 0.83-0.87): |ln(0.85 / 0.57)| = 0.39960 > 0.3658: differs.
     e = entry("sccs_allgrade_irr")
-    assert audit.judge(e, {"value": 0.80, "ci_low": 0.78, "ci_high": 0.82})[1] == "close"
+    assert audit.judge(e, {"value": 0.80, "ci_low": 0.78, "ci_high": 0.82})[1] == audit.LOW_POWER
     assert audit.judge(e, {"value": 0.85, "ci_low": 0.83, "ci_high": 0.87})[1] == "differs"
 
 
@@ -112,7 +112,7 @@ def test_reduction_is_judged_as_the_irr_it_restates() -> None:
     # 0% fewer = IRR 1.0: 0.5621 -> differs.
     e = entry("abs_allgrade_reduction_pct")
     assert audit.judge(e, 43.4)[1] == "match"
-    assert audit.judge(e, 30.0)[1] == "close"
+    assert audit.judge(e, 30.0)[1] == audit.LOW_POWER
     assert audit.judge(e, 0.0)[1] == "differs"
 
 
@@ -121,7 +121,7 @@ def test_percentages_are_binomial_at_the_papers_size() -> None:
     # 100 sqrt(0.965 x 0.035 x 2 / 43) = 3.963, limit 7.77 points -> close; ours 85 -> differs.
     e = entry("res1_patients_with_infection_pct")
     assert audit.judge(e, 97.7)[1] == "match"
-    assert audit.judge(e, 95.0)[1] == "close"
+    assert audit.judge(e, 95.0)[1] == audit.LOW_POWER
     assert audit.judge(e, 85.0)[1] == "differs"
 
 
@@ -130,7 +130,7 @@ def test_counts_of_infections_are_poisson() -> None:
     # ours 100: sqrt(255) = 15.97, limit 31.3 < 55 -> differs.
     e = entry("res1_infections_total")
     assert audit.judge(e, 155.0)[1] == "match"
-    assert audit.judge(e, 140.0)[1] == "close"
+    assert audit.judge(e, 140.0)[1] == audit.LOW_POWER
     assert audit.judge(e, 100.0)[1] == "differs"
 
 
@@ -139,7 +139,7 @@ def test_rates_are_poisson_on_our_infections() -> None:
     # the log difference is sqrt(2/100) = 0.1414 (limit 0.2772) -> close; with 400 it is 0.0707
     # (limit 0.1386) -> differs. Without a count no SE is known: as printed.
     e = entry("res1_rate_observation")
-    assert audit.judge(e, {"value": 2.5, "n_events": 100})[1] == "close"
+    assert audit.judge(e, {"value": 2.5, "n_events": 100})[1] == audit.LOW_POWER
     assert audit.judge(e, {"value": 2.5, "n_events": 400})[1] == "differs"
     assert audit.judge(e, {"value": 2.5})[1] == "differs"
 
@@ -148,7 +148,7 @@ def test_median_se_from_the_printed_range() -> None:
     # Age 66.9 (37.4-85.7), n = 43: SD ~ range / 4 = 12.075; SE(median) = sqrt(pi/2) x 12.075 /
     # sqrt(43) = 2.3078; difference sqrt(2) x 2.3078 = 3.2637, limit 6.397 years.
     e = entry("t1_age_ivig_median")
-    assert audit.judge(e, 62.0)[1] == "close"
+    assert audit.judge(e, 62.0)[1] == audit.LOW_POWER
     assert audit.judge(e, 60.0)[1] == "differs"
 
 
@@ -165,7 +165,8 @@ def test_design_constants_are_equal_or_differ() -> None:
 
 
 def test_non_numbers() -> None:
-    assert audit.judge(entry("s1_heavy_ige_ahr"), float("nan"))[1] == "match"  # printed NA
+    # the paper's NA against our missing value: nothing was compared, so not a match
+    assert audit.judge(entry("s1_heavy_ige_ahr"), float("nan"))[1] == "not computed"
     assert audit.judge(entry("s1_heavy_ige_ahr"), 1.2)[1] == "differs"
     assert audit.judge(entry("res1_os_from_dara_median"), float("nan"))[1] == "not computed"
     assert audit.judge(entry("t1_age_ivig_median"), float("nan"))[1] == "not computed"
@@ -177,16 +178,56 @@ def test_misses_are_never_info() -> None:
 
 # --------------------------------------------------------------------------- provenance
 def test_provenance_of() -> None:
-    declared = {"t1_n_ivig": "planted", "sccs_allgrade_irr": "planted",
-                "sccs_pre60_irr": "selected"}
+    """The audit takes the derivation's label as given: no restatement table of its own."""
+    declared = {"t1_n_ivig": "planted", "sccs_allgrade_irr": "truth set",
+                "sccs_pre60_irr": "selected", "res2_time_with_hgg_pct_ref": "tuned"}
     assert audit.provenance_of("t1_n_ivig", "baseline", True, declared) == "planted"
-    assert audit.provenance_of("abs_ivig_n", "baseline", True, declared) == "planted"  # SAME_AS
-    assert audit.provenance_of("abs_allgrade_reduction_pct", "sccs", True, declared) == "planted"
+    assert audit.provenance_of("sccs_allgrade_irr", "sccs", True, declared) == "truth set"
+    assert audit.provenance_of("res2_time_with_hgg_pct_ref", "descriptive", True,
+                               declared) == "tuned"
+    # a restatement is labelled only if the derivation labels it (values.SAME_AS is not read)
+    assert audit.provenance_of("abs_ivig_n", "baseline", True, declared) == "emergent"
     assert audit.provenance_of("sccs_pre60_irr", "sccs", True, declared) == "selected"
     assert audit.provenance_of("sccs_g34_irr", "sccs", True, declared) == "emergent"
     assert audit.provenance_of("dp_hgg_threshold", "design", True, declared) == "design"
     assert audit.provenance_of("res1_screened_n", "", False, declared) == "not computable"
     assert audit.provenance_of("t1_n_ivig", "baseline", True, None) == "emergent"
+
+
+def test_per_infection_percentages_use_the_papers_infections() -> None:
+    # 55 % of the paper's 155 infections are respiratory. Ours 50: pbar = 0.525, SE of the
+    # difference 100 sqrt(0.525 x 0.475 x 2 / 155) = 5.672, limit 11.12 points -> not detectably
+    # different; ours 40: pbar 0.475, same SE 5.672, |55 - 40| = 15 > 11.12 -> differs. With
+    # n = 43 patients (the old, wrong n) the limit would be 21.1 points and 40 would pass.
+    e = entry("res1_site_respiratory_pct")
+    assert audit.judge(e, 50.0)[1] == audit.LOW_POWER
+    assert audit.judge(e, 40.0)[1] == "differs"
+    assert "n = 155 infections" in audit.judge(e, 50.0)[0]
+    # Table 2 grade 3/4 shares are of the 37 infections with a value (inconsistencies.md item 2)
+    assert audit.population_size(entry("t2_alc_lt05_g34_pct")) == (37.0, "infections")
+    assert audit.population_size(entry("res1_female_pct")) == (43.0, "patients")
+
+
+def test_audit_counts_are_the_tables() -> None:
+    t = pd.DataFrame({"status": ["match", audit.LOW_POWER, audit.LOW_POWER, "differs",
+                                 "not computed"],
+                      "provenance": ["planted", "emergent", "truth set", "emergent",
+                                     "not computable"]})
+    c = audit.audit_counts(t)
+    assert (c["total"], c["agree"], c["low_power"]) == (5, 1, 2)
+    assert c["calibrated"] == 1 and c["calibrated_match"] == 1
+    assert c["prov_emergent"] == 2 and c["prov_emergent_differs"] == 1
+    assert c["prov_truth_set_not_detectably_different"] == 1
+    assert sum(c[f"status_{s.replace(' ', '_')}"] for s in audit.STATUSES) == c["total"]
+
+
+def test_how_ours_is_computed_is_truthful(canonical) -> None:
+    """Only rows without a value say the cohort does not hold the quantity."""
+    _, table = canonical
+    says_not_held = table["definition"].str.contains("does not hold")
+    assert (says_not_held <= (table["status"] == "not computed")).all()
+    computed = table["status"] != "not computed"
+    assert table.loc[computed, "definition"].str.startswith(("analysis.", "a constant")).all()
 
 
 def test_design_values_are_read_from_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,7 +265,7 @@ def test_audit_table_values_against_the_csv(canonical) -> None:
     raw = pd.read_csv(SYNTHETIC_DIR / "patients.csv")
     assert t.loc["t1_n_ivig", "ours"] == int((raw["group"] == "ivig").sum())
     assert t.loc["abs_ivig_n", "ours"] == t.loc["t1_n_ivig", "ours"]
-    assert t.loc["abs_ivig_n", "provenance"] == "planted"
+    assert t.loc["abs_ivig_n", "provenance"] == "emergent"  # not in the declaration given
     assert t.loc["sccs_pre60_irr", "provenance"] == "selected"
     assert t.loc["res1_screened_n", "status"] == "not computed"
     assert t.loc["res1_screened_n", "provenance"] == "not computable"
@@ -265,16 +306,19 @@ def test_a_real_cohort_has_nothing_planted(canonical) -> None:
 
 
 def test_contradiction_outcomes() -> None:
+    low = audit.LOW_POWER
     rows = []
     for item, (_, pairs) in audit.CONTRADICTIONS.items():
         for k, (a, b) in enumerate(pairs):
-            sa, sb = [("match", "differs"), ("differs", "close"), ("close", "match"),
-                      ("differs", "differs")][(item + k) % 4]
+            sa, sb = [("match", "differs"), ("differs", "match"), ("match", "match"),
+                      (low, "match"), ("differs", low)][(item + k) % 5]
             rows += [{"target_id": a, "printed": "1", "ours": 1.0, "status": sa},
                      {"target_id": b, "printed": "1", "ours": 1.0, "status": sb}]
     got = audit.contradiction_table(pd.DataFrame(rows))
-    expect = {("match", "differs"): "first only", ("differs", "close"): "second only",
-              ("close", "match"): "both", ("differs", "differs"): "neither"}
+    # a difference the sample cannot detect is not agreement
+    expect = {("match", "differs"): "first only", ("differs", "match"): "second only",
+              ("match", "match"): "both", (low, "match"): "second only",
+              ("differs", low): "neither"}
     for _, r in got.iterrows():
         assert r["outcome"] == expect[(r["first_status"], r["second_status"])]
 
@@ -322,13 +366,6 @@ def test_cox_reports_degenerate_models_instead_of_crashing() -> None:
     assert np.isnan(res.loc[0, "hr"]) and "not estimable" in res.loc[0, "note"]
     ph = cox.proportional_hazards_tests(data, spec)
     assert len(ph) == 1 and np.isnan(ph.loc[0, "p"]) and not ph.loc[0, "ph_violated"]
-
-
-def test_calibrated_quantities_include_restatements() -> None:
-    got = audit.calibrated_quantities({"t1_n_ivig": "planted", "sccs_pre60_irr": "selected"})
-    assert sorted(got["target_id"]) == sorted(["t1_n_ivig", "abs_ivig_n", "res1_ivig_n",
-                                               "fig1_n", "sccs_pre60_irr"])
-    assert set(got.loc[got["target_id"] == "sccs_pre60_irr", "provenance"]) == {"selected"}
 
 
 # --------------------------------------------------------------------------- what agreement means

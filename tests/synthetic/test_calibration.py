@@ -88,15 +88,19 @@ def test_estimates_are_not_judged_as_calibration(canonical):
 
 
 def test_provenance_column(canonical):
-    """Every row is planted, selected or emergent; reads of the generator are planted, the
-    paper's SCCS estimates that no truth parameter reads are emergent."""
-    assert set(canonical["provenance"]) <= {"planted", "selected", "emergent"}
+    """The column is the derivation's label (issue 18's list of rows, written out by hand):
+    counts the generator puts in are planted, estimates of an effect whose truth was set to the
+    paper's value are "truth set", the estimates no truth parameter reads are emergent."""
+    assert set(canonical["provenance"]) <= {"planted", "truth set", "tuned", "selected",
+                                            "emergent"}
     prov = canonical["provenance"]
-    for tid in ("res1_infections_total", "t1_n_ivig", "sccs_allgrade_irr", "sccs_g34_irr",
-                "t2_anc_lt05_g34_pct", "t2_alc_lt10_g12_pct", "res1_time_to_first_ivig_max"):
+    for tid in ("res1_infections_total", "t1_n_ivig", "t2_anc_lt05_g34_pct",
+                "t2_alc_lt10_g12_pct", "res1_time_to_first_ivig_max"):
         assert prov[tid] == "planted", tid
-    for tid in ("sccs_pre60_irr", "sccs_hgg_any_irr", "sccs_hgg_severe_irr",
-                "drv_rate_ratio_on_off", "sccs_allgrade_irr_adj_pre60"):
+    for tid in ("sccs_allgrade_irr", "sccs_g34_irr", "drv_rate_ratio_on_off",
+                "sccs_allgrade_irr_adj_pre60"):
+        assert prov[tid] == "truth set", tid
+    for tid in ("sccs_pre60_irr", "sccs_hgg_any_irr", "sccs_hgg_severe_irr"):
         assert prov[tid] == "emergent", tid
 
 
@@ -121,16 +125,48 @@ def test_any_valid_cohort_works_and_mismatches_fail():
 
 
 # --------------------------------------------------------------------------- one computation
-def test_every_value_is_our_value(canonical):
-    """The calibration reads each value from analysis.paper.values.our_values (the audit's
-    values): no second computation of any id."""
-    from analysis.paper.values import our_values
+def test_every_value_is_our_value(monkeypatch):
+    """The calibration shows analysis.paper.values.our_values (the audit's values), not a second
+    computation: shift every value our_values returns and every shown value shifts with it."""
+    import analysis.synthetic.calibration as cal
     from analysis.study.cohort import load_cohort
 
-    ours = our_values(load_cohort(SYNTHETIC_DIR)).set_index("target_id")["value"]
-    assert set(canonical.index) <= set(ours.index)
-    for tid, v in canonical["synthetic"].items():
-        assert v == pytest.approx(round(ours[tid], 4), nan_ok=True), tid
+    real = cal.our_values
+
+    def shifted(cohort, ids=None):
+        out = real(cohort, ids=ids)
+        return out.assign(value=out["value"] + 1000.0)
+
+    cohort = load_cohort(SYNTHETIC_DIR)
+    ids = ["t1_n_ivig", "res1_infections_total", "t2_hgg_lt700_pct", "res2_rate_g34"]
+    base = calibration_table(cohort, ids=ids, provenance=False).set_index("target_id")
+    monkeypatch.setattr(cal, "our_values", shifted)
+    moved = calibration_table(cohort, ids=ids, provenance=False).set_index("target_id")
+    for tid in ids:
+        assert moved.loc[tid, "synthetic"] == pytest.approx(base.loc[tid, "synthetic"] + 1000), tid
+
+
+def test_values_against_the_csv_files(canonical):
+    """A few rows counted here from the cohort's CSV files, independently of the code: an
+    infection counts when dated from the first daratumumab dose to the paper's 30 days after the
+    last (targets.yaml), and not after death."""
+    p = pd.read_csv(SYNTHETIC_DIR / "patients.csv", parse_dates=["dara_start", "dara_last",
+                                                                 "death_date"])
+    inf = pd.read_csv(SYNTHETIC_DIR / "infections.csv", parse_dates=["date"])
+    tail = pd.Timedelta(days=TARGETS["dp_obs_end_days_after_last_dara"])
+    inf = inf.merge(p, on="patient_id")
+    end = (inf["dara_last"] + tail).where(inf["death_date"].isna() | (
+        inf["death_date"] > inf["dara_last"] + tail), inf["death_date"])
+    inf = inf[(inf["date"] >= inf["dara_start"]) & (inf["date"] <= end)]
+    ivig_ids = set(p.loc[p["group"] == "ivig", "patient_id"])
+    ivig_inf = inf[inf["patient_id"].isin(ivig_ids)]
+    assert canonical.loc["t1_n_ivig", "synthetic"] == len(ivig_ids)
+    assert canonical.loc["t1_n_ref", "synthetic"] == int((p["group"] == "reference").sum())
+    assert canonical.loc["res1_infections_total", "synthetic"] == len(ivig_inf)
+    assert canonical.loc["res1_patients_with_infection_n", "synthetic"] == \
+        ivig_inf["patient_id"].nunique()
+    g34 = ivig_inf[ivig_inf["grade"] >= 3]
+    assert canonical.loc["res1_g34_patients_n", "synthetic"] == g34["patient_id"].nunique()
 
 
 def test_ids_give_the_same_rows_and_fit_only_the_models_asked_for(canonical, monkeypatch):

@@ -241,18 +241,23 @@ def test_cli_true_irr_overrides_the_truth(tmp_path):
 
 def test_primary_estimate_follows_the_true_irr():
     """Across seeds the primary estimate varies and follows the truth: with true rate ratios 0.3
-    and 1.0 the mean log estimates differ by about log(0.3) (the bias of the unadjusted estimate,
-    from infections prompting IVIG, is shared by both)."""
+    and 1.0 on the same 20 seeds, the mean paired difference of the log estimates is log(1/0.3)
+    within 3 of its own Monte Carlo standard errors (the bias of the unadjusted estimate, from
+    infections prompting IVIG, is about the same at both truths: -20 % at 0.4, -18 % at 0.9 over
+    60 seeds, issue 18). About 0.07 here; an estimate pulled a third of the way towards 1
+    (difference 0.80 instead of 1.20) is more than 5 of them away and fails."""
     from analysis.synthetic.events import TruthParameters
     from analysis.synthetic.simulate import to_cohort
 
     est = {}
     for x in (0.3, 1.0):
         t = TruthParameters(irr_on_ivig=x, irr_on_ivig_grade34=x)
-        est[x] = np.log([_irr(to_cohort(simulate_cohort(s, truth=t))) for s in range(6)])
+        est[x] = np.log([_irr(to_cohort(simulate_cohort(s, truth=t))) for s in range(20)])
     assert np.std(est[0.3]) > 0.05 and np.std(est[1.0]) > 0.05  # varies by chance
-    diff = est[1.0].mean() - est[0.3].mean()
-    assert abs(diff - np.log(1 / 0.3)) < 0.4, diff
+    diff = est[1.0] - est[0.3]
+    mcse = diff.std(ddof=1) / np.sqrt(diff.size)
+    assert mcse < 0.1
+    assert abs(diff.mean() - np.log(1 / 0.3)) < 3 * mcse, (diff.mean(), mcse)
 
 
 def test_deaths_inside_observation_follow_the_survival_truth():
