@@ -81,7 +81,7 @@ pdf: $(STAMP)
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/pip install --quiet -r requirements.in
-	.lockenv/bin/pip freeze --exclude-editable > requirements.txt
+	.lockenv/bin/pip freeze --all --exclude-editable | grep -v '^pip==' > requirements.txt
 	rm -rf .lockenv
 
 clean:
