@@ -15,9 +15,10 @@ n_s d_r / D_s``, events times the row's share of its stratum), in formula order:
    within a stratum only, so such a term carries no information (sex within a case).
 2. *Dependent*: the term, centred within each stratum (and, given a factor, with the factor's
    levels projected out), is a linear combination of the earlier terms that are kept. This is
-   a QR factorisation without pivoting, computed as Gram-Schmidt with reorthogonalisation on
-   the weighted rows and dropping the dependent columns as it goes; R's ``coxph`` marks the
-   later of dependent columns NA in the same order.
+   a QR factorisation without pivoting, computed as Gram-Schmidt on the weighted rows (a
+   second pass where the first cancelled more than half the norm: "twice is enough"),
+   dropping the dependent columns as it goes; R's ``coxph`` marks the later of dependent
+   columns NA in the same order.
 
 Each column is first centred on its weighted mean and scaled to unit weighted norm, so the
 residual norm ``rho`` of step 2 is the share of the column's variation that the strata, the
@@ -103,48 +104,53 @@ class _Rows:
     n_blocks: int
     level: np.ndarray | None
     first: np.ndarray  # first row of each stratum
+    total: np.ndarray  # weight of each stratum
 
     @classmethod
     def build(cls, X, stratum, weight, row_block, n_blocks, level) -> _Rows:
-        use = np.asarray(weight, float) > 0
-        X = np.asarray(X, float)[use]
-        first, codes = _codes(np.asarray(stratum)[use])
-        w = np.asarray(weight, float)[use]
-        return cls(X, codes, int(codes.max()) + 1 if len(codes) else 0, w, np.sqrt(w),
-                   None if row_block is None else np.asarray(row_block)[use], n_blocks,
-                   None if level is None else np.asarray(level)[use], first)
+        w = np.asarray(weight, float)
+        use = w > 0
+        pick = (lambda a: a) if use.all() else (lambda a: a[use])
+        X, w, stratum = pick(np.asarray(X, float)), pick(w), pick(np.asarray(stratum))
+        first, codes = _codes(stratum)
+        n_strata = len(first)
+        return cls(X, codes, n_strata, w, np.sqrt(w),
+                   None if row_block is None else pick(np.asarray(row_block)), n_blocks,
+                   None if level is None else pick(np.asarray(level)), first,
+                   np.bincount(codes, weights=w, minlength=n_strata))
 
     def within(self, v: np.ndarray) -> np.ndarray:
         """``v`` minus its weighted mean in each stratum."""
-        tot = np.bincount(self.codes, weights=self.w, minlength=self.n_strata)
         return v - (np.bincount(self.codes, weights=self.w * v, minlength=self.n_strata)
-                    / tot)[self.codes]
+                    / self.total)[self.codes]
 
     def unit(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Column ``k`` centred on its weighted block mean, scaled to unit weighted norm per
         block (the scaled rows ``sqrt(w) * x``), and whether it is exactly constant in every
         stratum of each block."""
         x, b, B = self.X[:, k], self.block, self.n_blocks
-        g = x - (_sums(self.w * x, b, B) / _sums(self.w, b, B))[_at(b, len(x))]
+        g = x - _spread(_sums(self.w * x, b, B) / _sums(self.w, b, B), b)
         norm = np.sqrt(_sums(self.w * g * g, b, B))
         exact = _sums((x != x[self.first][self.codes]).astype(float), b, B) == 0
         safe = np.where(norm > 0, norm, 1.0)
-        return self.sw * self.within(g) / safe[_at(b, len(x))], exact | (norm == 0)
+        return self.sw * self.within(g) / _spread(safe, b), exact | (norm == 0)
 
 
 def _codes(stratum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First row of each stratum and the stratum code 0.. of each row (O(n) when the rows
     are sorted by stratum, as the fitters keep them)."""
     if len(stratum) and np.all(stratum[1:] >= stratum[:-1]):
-        first = np.flatnonzero(np.r_[True, stratum[1:] != stratum[:-1]])
-        return first, np.cumsum(np.r_[0, stratum[1:] != stratum[:-1]])
+        change = stratum[1:] != stratum[:-1]
+        codes = np.zeros(len(stratum), np.int64)
+        np.cumsum(change, out=codes[1:])
+        return np.flatnonzero(np.concatenate([[True], change])), codes
     _, first, codes = np.unique(stratum, return_index=True, return_inverse=True)
     return first, codes.reshape(-1)
 
 
-def _at(block: np.ndarray | None, n: int) -> np.ndarray:
-    """Row -> block index (all 0 for one block)."""
-    return np.zeros(n, np.int64) if block is None else block
+def _spread(values: np.ndarray, block: np.ndarray | None) -> np.ndarray | float:
+    """Per-block values at each row (the single value for one block)."""
+    return float(values[0]) if block is None else values[block]
 
 
 def _project_levels(rows: _Rows, u: np.ndarray, level_info: np.ndarray) -> np.ndarray:
@@ -211,21 +217,25 @@ def detect(
         constant[:] = True
         return Aliasing(constant, dependent)
     tol = tolerance(n, q)
-    at = _at(rows.block, n)
     basis: list[np.ndarray] = []
     for k in range(q):
         u, exact = rows.unit(k)
         constant[:, k] = exact | (np.sqrt(_sums(u * u, rows.block, B)) <= tol)
         if level_info is not None and len(level_info):
             u = _project_levels(rows, u, level_info)
-        for _ in range(2):
-            for v in basis:
-                u = u - _sums(v * u, rows.block, B)[at] * v
         norm = np.sqrt(_sums(u * u, rows.block, B))
+        for _ in range(2 if basis else 0):
+            before = norm
+            for v in basis:
+                u = u - _spread(_sums(v * u, rows.block, B), rows.block) * v
+            norm = np.sqrt(_sums(u * u, rows.block, B))
+            if np.all(norm > 0.5 * before):  # little cancellation: once is enough (Kahan)
+                break
         dependent[:, k] = ~constant[:, k] & (norm <= tol)
         keep = ~(constant[:, k] | dependent[:, k])
         if keep.any():
-            basis.append(np.where(keep[at], u / np.where(keep, norm, 1.0)[at], 0.0))
+            scale = np.where(keep, norm, np.inf)                 # not kept: a zero row
+            basis.append(u / _spread(scale, rows.block))
     return Aliasing(constant, dependent)
 
 
