@@ -462,16 +462,27 @@ def structure(c: Cases) -> tuple[State | None, list[tuple[str, list[int]] | None
     for b in np.flatnonzero(found.constant.any(axis=1)):
         if problems[b] is None:
             problems[b] = (FLAT, np.flatnonzero(found.constant[b]).tolist())
-    for b in np.flatnonzero(found.dependent.any(axis=1)):
-        if problems[b] is None:
-            problems[b] = (COLLINEAR, _collinear_terms(c, w, found, b))
+    dependent = [b for b in np.flatnonzero(found.dependent.any(axis=1)) if problems[b] is None]
+    if dependent:
+        rows_of = _block_rows(c)
+        for b in dependent:
+            problems[b] = (COLLINEAR, _collinear_terms(c, w, found, b, rows_of(b)))
     return State(beta, ll0, p, grad0, hess), problems
 
 
-def _collinear_terms(c: Cases, w: np.ndarray, found: _aliasing.Aliasing, b: int) -> list[int]:
+def _block_rows(c: Cases) -> Callable[[int], Any]:
+    """Block -> its rows (one sort, then a slice per block)."""
+    if c.row_block is None:
+        return lambda b: slice(None)
+    order = np.argsort(c.row_block, kind="stable")
+    bounds = np.searchsorted(c.row_block[order], np.arange(c.n_blocks + 1))
+    return lambda b: order[bounds[b]:bounds[b + 1]]
+
+
+def _collinear_terms(c: Cases, w: np.ndarray, found: _aliasing.Aliasing, b: int,
+                     rows: Any) -> list[int]:
     """The first dependent term of block ``b`` and the earlier kept terms it combines."""
     k = int(np.flatnonzero(found.dependent[b])[0])
-    rows = slice(None) if c.row_block is None else c.row_block == b
     earlier = np.flatnonzero(~found.aliased[b, :k])
     return _aliasing.involved(c.X[rows], c.grp[rows], w[rows], k, earlier)
 

@@ -171,3 +171,22 @@ def test_semiparametric_aliasing_does_not_depend_on_the_blas_kernel() -> None:
     out = subprocess.run([sys.executable, "-c", SEMI_SCRIPT], cwd=ROOT, env=env,
                          capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[0] == "['factor(sex)2'] True"
+
+
+def test_batched_fit_names_collinear_terms_per_replicate() -> None:
+    """Replicates where ``both`` = ``exposed`` + ``late`` name the three terms; the others fit.
+    """
+    data = _standard_data()
+    data = data[data.groupby("id")["events"].transform("sum") > 0]
+    reps = []
+    for r in range(6):
+        d = data.assign(rep=r, both=data["exposed"] + data["late"])
+        if r % 2:
+            d["both"] += np.random.default_rng(r).normal(0, 1, len(d))
+        reps.append(d)
+    many = fit_many(pd.concat(reps), ["exposed", "late", "both"])
+    for r in range(6):
+        if r % 2:
+            assert many.errors[r] is None and np.isfinite(many.coef[r]).all()
+        else:
+            assert "collinear terms: ['exposed', 'late', 'both']" in many.errors[r]
