@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from analysis.sccs import _aliasing
+
 #: Up to this many terms the O(rows) products are plain numpy loops over columns (pairwise
 #: summation, single-threaded); beyond it BLAS. BLAS threads gain nothing on the thin
 #: (rows x few) products of an SCCS fit and, on a busy machine, cost more than the work.
@@ -426,11 +428,12 @@ class State:
 def structure(c: Cases) -> tuple[State | None, list[tuple[str, list[int]] | None]]:
     """Check that every term is estimable in every block, judged at b = 0.
 
-    A term is *zero* when it is 0 for all rows of the block, *flat* when it does not vary
-    within any case (the diagonal of the information matrix vanishes), and terms are
-    *collinear* when the within-case information matrix is singular (the eigenvector of its
-    smallest eigenvalue names them). Returns the state at b = 0 (the first Newton iterate;
-    None without terms) and, per block, None or ``(kind, term indices)``.
+    A term is *zero* when it is 0 for all rows of the block; otherwise the library's aliasing
+    rule decides (:mod:`analysis.sccs._aliasing`, on the rows, not on the information matrix):
+    *flat* when it does not vary within any case, *collinear* when, centred within cases, it
+    is a combination of the earlier terms (named with the ones it combines). Returns the state
+    at b = 0 (the first Newton iterate; None without terms) and, per block, None or
+    ``(kind, term indices)``.
 
     Examples
     --------
@@ -455,25 +458,33 @@ def structure(c: Cases) -> tuple[State | None, list[tuple[str, list[int]] | None
     ll0, p = loglik_parts(beta, c)
     grad0, hess = grad_hess(c, p)
     w = c.n_ind[c.grp] * p
-    scale = np.column_stack([block_dot(w, c.X[:, k] * c.X[:, k], rb, B) for k in range(q)])
-    info = -hess
-    diag = np.diagonal(info, axis1=1, axis2=2)
-    flat = diag <= 1e-12 * scale
-    for b in np.flatnonzero(flat.any(axis=1)):
+    found = _aliasing.detect(c.X, c.grp, w, row_block=rb, n_blocks=B)
+    for b in np.flatnonzero(found.constant.any(axis=1)):
         if problems[b] is None:
-            problems[b] = (FLAT, np.flatnonzero(flat[b]).tolist())
-    ok = np.array([pr is None for pr in problems])
-    if ok.any():
-        idx = np.flatnonzero(ok)
-        d = 1.0 / np.sqrt(diag[idx])
-        corr = info[idx] * d[:, :, None] * d[:, None, :]
-        evals, evecs = np.linalg.eigh(corr)
-        for j, b in enumerate(idx):
-            if evals[j, 0] <= 1e-10 * max(evals[j, -1], 1.0):
-                v = evecs[j, :, 0]
-                involved = np.flatnonzero(np.abs(v) > 1e-3 * np.abs(v).max())
-                problems[b] = (COLLINEAR, involved.tolist())
+            problems[b] = (FLAT, np.flatnonzero(found.constant[b]).tolist())
+    dependent = [b for b in np.flatnonzero(found.dependent.any(axis=1)) if problems[b] is None]
+    if dependent:
+        rows_of = _block_rows(c)
+        for b in dependent:
+            problems[b] = (COLLINEAR, _collinear_terms(c, w, found, b, rows_of(b)))
     return State(beta, ll0, p, grad0, hess), problems
+
+
+def _block_rows(c: Cases) -> Callable[[int], Any]:
+    """Block -> its rows (one sort, then a slice per block)."""
+    if c.row_block is None:
+        return lambda b: slice(None)
+    order = np.argsort(c.row_block, kind="stable")
+    bounds = np.searchsorted(c.row_block[order], np.arange(c.n_blocks + 1))
+    return lambda b: order[bounds[b]:bounds[b + 1]]
+
+
+def _collinear_terms(c: Cases, w: np.ndarray, found: _aliasing.Aliasing, b: int,
+                     rows: Any) -> list[int]:
+    """The first dependent term of block ``b`` and the earlier kept terms it combines."""
+    k = int(np.flatnonzero(found.dependent[b])[0])
+    earlier = np.flatnonzero(~found.aliased[b, :k])
+    return _aliasing.involved(c.X[rows], c.grp[rows], w[rows], k, earlier)
 
 
 def boundary_sides(c: Cases) -> np.ndarray:

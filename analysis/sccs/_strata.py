@@ -112,36 +112,6 @@ def score_and_information(
     return grad, H, r
 
 
-def aliased_columns(info: np.ndarray, n_first: int, tol: float = 1e-9) -> np.ndarray:
-    """Indices among the first ``n_first`` parameters that are linearly dependent, given the
-    information matrix ``info`` (positive semi-definite).
-
-    The remaining parameters (the factor levels) are taken as identified; each of the first
-    ones is checked, in order, against the factor block and the earlier kept ones (Schur
-    complement), as R's ``coxph`` marks a later column NA when it depends on earlier ones."""
-    q = info.shape[0]
-    rest = np.arange(n_first, q)
-    if len(rest):
-        B = info[np.ix_(rest, rest)]
-        C = info[:n_first][:, rest]
-        schur = info[:n_first, :n_first] - C @ np.linalg.solve(B, C.T)
-    else:
-        schur = info[:n_first, :n_first].copy()
-    scale = np.maximum(np.diag(info)[:n_first], 1e-300)
-    kept: list[int] = []
-    out: list[int] = []
-    for j in range(n_first):
-        v = schur[j, j]
-        if kept:
-            c = schur[np.ix_(kept, [j])]
-            v = v - float((c.T @ np.linalg.solve(schur[np.ix_(kept, kept)], c))[0, 0])
-        if v <= tol * scale[j]:
-            out.append(j)
-        else:
-            kept.append(j)
-    return np.array(out, dtype=np.int64)
-
-
 def newton(
     st: Strata,
     y: np.ndarray,

@@ -68,7 +68,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.sccs import _strata
+from analysis.sccs import _aliasing, _strata
 from analysis.sccs.intervals import Covariate, Exposure, Window, build_intervals
 from analysis.sccs.model import dummies
 from analysis.sccs.results import Estimates, estimates
@@ -205,6 +205,21 @@ def _weights(y: np.ndarray, wk: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return w
 
 
+def _check_aliasing(st: _strata.Strata, s: dict, names: list[str]) -> None:
+    """Raise when a term is aliased by the library's rule (:mod:`analysis.sccs._aliasing`),
+    judged on the rows weighted by the information at the null."""
+    theta = np.zeros(st.X.shape[1])
+    w = _weights(s["y"], s["wk"], theta)
+    _, prob = _strata.probabilities(st, theta, w)
+    n_s = np.bincount(st.group, weights=w, minlength=st.n_strata)
+    found = _aliasing.detect(st.X, st.group, n_s[st.group] * prob).aliased[0]
+    if found.any():
+        raise EventDepExposureError(
+            f"terms {[n for n, a in zip(names, found, strict=True) if a]} cannot be estimated: "
+            "constant within every case, or a combination of the terms before them (e.g. a "
+            "covariate level without person-time in any case with other levels); drop them")
+
+
 def _equations(st: _strata.Strata, s: dict, theta: np.ndarray):
     """U(theta), its Jacobian J and the residuals (see the module docstring)."""
     w = _weights(s["y"], s["wk"], theta)
@@ -313,6 +328,8 @@ def fit_eventdep_exposure(
             "exposure history up to the event only)")
     st = _strata.Strata(s["group"].astype(np.int64), s["X"], np.full(len(s["y"]), -1),
                         0, s["offset"])
+    names = [f"{name}{j}" for j in range(1, s["n_exp"] + 1)] + cov_cols
+    _check_aliasing(st, s, names)
     wk_s = np.zeros(st.n_strata, np.int64)
     ev = s["y"] > 0
     wk_s[st.group[ev]] = s["wk"][ev]
@@ -342,7 +359,6 @@ def fit_eventdep_exposure(
                        for j in range(st.X.shape[1])], axis=1)
     Jinv = np.linalg.inv(J)
     cov = Jinv @ (scores.T @ scores) @ Jinv.T
-    names = [f"{name}{j}" for j in range(1, s["n_exp"] + 1)] + cov_cols
     w = _weights(s["y"], s["wk"], theta)
     ll, _ = _strata.probabilities(st, theta, w)
     res_ = estimates(names, theta, cov, np.arange(len(names)), ll, alpha=alpha,

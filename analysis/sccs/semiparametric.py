@@ -70,7 +70,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.sccs import _strata
+from analysis.sccs import _aliasing, _strata
 from analysis.sccs.results import Estimates, estimates
 
 __all__ = [
@@ -246,6 +246,19 @@ def _aliased_steps(st: _strata.Strata) -> np.ndarray:
     return (ends[starts > 0] - 1).astype(np.int64)
 
 
+def _aliased_terms(st: _strata.Strata, y: np.ndarray) -> np.ndarray:
+    """Indices of the terms aliased by the library's rule (:mod:`analysis.sccs._aliasing`):
+    constant within every case, or a combination of the age steps and earlier terms."""
+    _, prob0 = _strata.probabilities(st, np.zeros(st.n_params), y)
+    p = st.X.shape[1]
+    no_terms = _strata.Strata(st.group, st.X[:, :0], st.level, st.n_levels, st.offset)
+    _, level_info, _ = _strata.score_and_information(no_terms, prob0, y)
+    n_s = np.bincount(st.group, weights=y, minlength=st.n_strata)
+    found = _aliasing.detect(st.X, st.group, n_s[st.group] * prob0, level=st.level,
+                             level_info=level_info)
+    return np.flatnonzero(found.aliased[0]).astype(np.int64) if p else np.zeros(0, np.int64)
+
+
 def _drop_steps(st: _strata.Strata, bad: np.ndarray) -> tuple[_strata.Strata, np.ndarray]:
     """``st`` with the age steps ``bad`` fixed at 0 (as the reference), the others renumbered."""
     if not len(bad):
@@ -316,9 +329,7 @@ def fit_semiparametric(
     names = terms + [f"{age_prefix}{a}" for a in ages[1:]]
     p = len(terms)
     st, bad_steps = _drop_steps(st, _aliased_steps(st))
-    _, prob0 = _strata.probabilities(st, np.zeros(st.n_params), y)
-    _, info0, _ = _strata.score_and_information(st, prob0, y)
-    bad = _strata.aliased_columns(info0, p)
+    bad = _aliased_terms(st, y)
     keep = np.setdiff1d(np.arange(len(names)), np.r_[bad, p + bad_steps].astype(np.int64))
     if len(bad):
         st = _strata.Strata(st.group, np.asfortranarray(np.delete(st.X, bad, axis=1)),

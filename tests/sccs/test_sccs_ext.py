@@ -231,8 +231,9 @@ def test_eventdepenobs_nrt_equals_r(nrt_r) -> None:
 
 def test_eventdepenobs_censoring_models_at_least_as_good_as_r_nlm(nrt_r) -> None:
     """Log-likelihoods within 1e-4 of R's (README), and at least as high as R's nlm optimum
-    (measured, ours - R: EWA +1.9e-10, EWI +7e-12, EGA +3.6e-8, EGI +7e-12: R's nlm was
-    already at the optimum to that precision; EWI and EGI sit on a plateau where log rho runs
+    to relative 1e-9 (measured, ours - R: EWA +1.9e-10, EWI +7e-12, EGA +3.2e-8..3.6e-8, EGI
+    -5.9e-10..+7e-12 across BLAS kernels: R's nlm was already at the optimum to that
+    precision; EWI and EGI sit on a plateau where log rho runs
     off to infinity and EGA on one where log nu runs to -infinity, so there only the
     likelihood is determined)."""
     fit, _ = nrt_r
@@ -240,7 +241,13 @@ def test_eventdepenobs_censoring_models_at_least_as_good_as_r_nlm(nrt_r) -> None
     assert list(fit.modelfit.index) == ["Loglik", "AIC"]
     ours = fit.modelfit.loc["Loglik"].to_numpy()
     np.testing.assert_allclose(ours, NRT_LOGLIK, atol=1e-4)
-    assert np.all(ours >= np.array(NRT_LOGLIK) - 1e-12)
+    # "At least R's optimum" to the precision an optimum has: both optimisers stop at a
+    # gradient of order 1e-7..1e-6 (nlm's gradtol), where the log-likelihood still lacks about
+    # g' H^-1 g / 2, and on the plateaus above it creeps up in the last digits as a parameter
+    # drifts: measured ours - R from -5.9e-10 (EGI, Haswell kernel) to +3.6e-8 (EGA). So the
+    # bound is relative 1e-9 of |loglik| (2.6e-8 here); a genuinely worse local optimum (issue
+    # 17: 1.35 below R) is 5e7 times that.
+    assert np.all(ours >= np.array(NRT_LOGLIK) - 1e-9 * np.abs(NRT_LOGLIK))
     np.testing.assert_allclose(fit.modelfit.loc["AIC"].to_numpy(), NRT_AIC, atol=2e-4)
     for m in CENSORING_MODELS:
         assert fit.censoring[m].max_abs_gradient < 1e-5

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from analysis.sccs import _aliasing
 from analysis.sccs.r._args import RError
 
 #: R names for Python operators, in R's deparse spacing.
@@ -146,41 +147,17 @@ def design(formula: str, frame: pd.DataFrame, factors: Iterable[str]) -> pd.Data
     return mat.drop(columns=[c for c in ("Intercept",) if c in mat.columns])
 
 
-def aliased(X: np.ndarray, stratum: np.ndarray, days: np.ndarray, event: np.ndarray,
-            tol: float = 1e-9) -> np.ndarray:
-    """Columns R reports as ``NA``: those that add nothing, within the strata that hold an
-    event, to the columns before them (coxph's Cholesky test, in formula order).
-
-    The test works on the information matrix at beta = 0: the interval-length-weighted
-    covariance of the columns within each stratum with an event. A column is aliased when its
-    variance left after the earlier kept columns is below ``tol`` times its own variance (or
-    when it has no variance within any such stratum, e.g. sex within a case).
+def aliased(X: np.ndarray, stratum: np.ndarray, days: np.ndarray, event: np.ndarray
+            ) -> np.ndarray:
+    """Columns R reports as ``NA``, by the library's one aliasing rule
+    (:mod:`analysis.sccs._aliasing`): constant within every stratum that holds an event, or,
+    centred within those strata, a combination of the columns before them (formula order, as
+    coxph's Cholesky test; its tolerance, ``eps^(3/4)`` on the information). The rows are
+    weighted by the information at beta = 0: events of the stratum times the interval's share
+    of the stratum's days.
     """
-    p = X.shape[1]
-    out = np.zeros(p, dtype=bool)
-    if p == 0:
-        return out
     codes, _ = pd.factorize(stratum)
-    has = np.bincount(codes, weights=event.astype(float)) > 0
-    keep = has[codes]
-    X, codes, d = X[keep], codes[keep], days[keep].astype(float)
-    codes = pd.factorize(codes)[0]
-    tot = np.bincount(codes, weights=d)
-    w = d / tot[codes]
-    Xc = np.empty_like(X, dtype=float)
-    for k in range(p):
-        Xc[:, k] = X[:, k] - np.bincount(codes, weights=w * X[:, k])[codes]
-    info = (Xc * w[:, None]).T @ Xc
-    scale = np.array([float(np.sum(w * X[:, k] ** 2)) for k in range(p)])
-    kept: list[int] = []
-    for k in range(p):
-        var = info[k, k]
-        if kept:
-            a = info[np.ix_(kept, kept)]
-            b = info[kept, k]
-            var = var - b @ np.linalg.solve(a, b)
-        if var <= tol * max(info[k, k], 1e-300) or info[k, k] <= 1e-12 * max(scale[k], 1e-300):
-            out[k] = True
-        else:
-            kept.append(k)
-    return out
+    d = np.asarray(days, float)
+    n_s = np.bincount(codes, weights=np.asarray(event, float))
+    w = n_s[codes] * d / np.bincount(codes, weights=d)[codes]
+    return _aliasing.detect(X, codes, w).aliased[0]
