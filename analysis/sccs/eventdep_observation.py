@@ -50,10 +50,15 @@ on survival to ``t`` ("age", ``A``), or of the interval ``c - t`` since the even
 ``mu`` the scale of ``G``, ``logit pi``, ``log nu`` with ``nu`` its shape; the gamma has rate
 ``nu / mu``). Times are in years (days / 365.25), as in R's ``eventdepenobs``.
 
-The four models are fitted by maximum likelihood (BFGS on central-difference gradients from the
-starting values, then from a second start, and polished by Newton steps; :func:`censoring_fit`),
-the one with the smallest AIC gives the weights, and the SCCS model is fitted with the weights in
-place of the interval lengths (:class:`analysis.sccs.SCCS` with ``days = weight``). The interval
+The four models are fitted by maximum likelihood from several starting points each (R's
+``initval``, data-driven ones, the best points of a fixed grid, the sibling model's optimum;
+:func:`fit_censoring_models`, :mod:`analysis.sccs._censoring`), keeping the best end point:
+R's ``nlm`` from ``initval`` alone can stop at a worse local optimum (on R's own nrtdat example
+it does for EWI, EGA and EGI, so the EWI weights and the coefficients differ from R's there;
+``CensoringFit.starts``/``.ends`` keep every start's end point and ``censoring=`` refits at
+any of them). The one with the smallest AIC gives the weights, and the SCCS model is fitted
+with the weights in place of the interval lengths (:class:`analysis.sccs.SCCS` with
+``days = weight``). The interval
 integrals are closed forms for EWI and EGI (exponential, Weibull and gamma distribution
 functions and ``int Q(a, r s) ds = s Q(a, r s) + (a / r) P(a + 1, r s)``) and composite
 Gauss-Legendre quadrature (8 panels x 16 nodes) for EWA and EGA. As in R, an observation period
@@ -78,12 +83,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
+from analysis.sccs import _censoring
 from analysis.sccs.errors import SCCSWarning
 from analysis.sccs.intervals import Covariate, Exposure, build_intervals
 from analysis.sccs.model import SCCS
@@ -96,10 +102,13 @@ __all__ = [
     "EventDepObservationResult",
     "censoring_fit",
     "censoring_loglik",
+    "fit_censoring_models",
     "fit_eventdep_observation",
     "interval_weights",
 ]
 
+#: Further iterations of each model's winning start (see :func:`fit_censoring_models`).
+_POLISH_ITER = 1000
 #: The four censoring models, in R's order.
 CENSORING_MODELS = ("EWA", "EWI", "EGA", "EGI")
 #: Gauss-Legendre nodes and weights on [0, 1] for the age models' interval integrals.
@@ -135,6 +144,11 @@ class _Params:
         if p.ndim == 2:
             p = p.T[:, :, None]
         return cls(np.exp(-p[0]), np.exp(-p[1]), special.expit(p[2]), np.exp(p[3]))
+
+    @classmethod
+    def rows(cls, p: np.ndarray) -> _Params:
+        """One parameter vector per element: ``p`` (E, 4) as four (E,) arrays."""
+        return cls(np.exp(-p[:, 0]), np.exp(-p[:, 1]), special.expit(p[:, 2]), np.exp(p[:, 3]))
 
 
 def _log_mix(pi: np.ndarray, log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:
@@ -213,8 +227,11 @@ def _loglik_batch(model: str, params: np.ndarray, event: np.ndarray, end: np.nda
 @dataclass
 class CensoringFit:
     """A fitted censoring model (what :func:`censoring_fit` returns): ``model``, ``params``
-    (log rho, log mu, logit pi, log nu), ``loglik``, ``aic`` (``2 * 4 - 2 * loglik``) and
-    ``max_abs_gradient`` (of the log-likelihood at the optimum, a convergence check).
+    (log rho, log mu, logit pi, log nu), ``loglik``, ``aic`` (``2 * 4 - 2 * loglik``),
+    ``max_abs_gradient`` (of the log-likelihood at the optimum, a convergence check), ``start``
+    (the label of the starting point whose end point won, see :func:`fit_censoring_models`),
+    ``starts`` (the log-likelihood reached from every starting point, by label) and ``ends``
+    (the parameters reached from every starting point, by label).
 
     Examples
     --------
@@ -224,6 +241,8 @@ class CensoringFit:
     >>> fit = censoring_fit("EWI", t, c, np.array([0, 1, 0, 1, 0, 1]))
     >>> fit.model, round(fit.loglik, 4), round(fit.aic, 4)
     ('EWI', -1.1723, 10.3446)
+    >>> fit.start in fit.starts
+    True
     """
 
     model: str
@@ -231,32 +250,153 @@ class CensoringFit:
     loglik: float
     aic: float
     max_abs_gradient: float
+    start: str = "initval"
+    starts: dict[str, float] = field(default_factory=dict)
+    ends: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
-def _num_grad(fb, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central-difference gradient of the batch function ``fb`` ((m, 4) -> (m,))."""
-    e = np.eye(len(x)) * h
-    v = fb(np.vstack([x + e, x - e]))
-    return (v[: len(x)] - v[len(x):]) / (2 * h)
+def _objective(models: Sequence[str], event: np.ndarray, end: np.ndarray, present: np.ndarray,
+               offsets: np.ndarray, owner_group: np.ndarray, owner_model: np.ndarray):
+    """Negative log-likelihood ``fun(points, owner)`` for :func:`_censoring.minimise`: the
+    start ``owner`` fits model ``models[owner_model[owner]]`` to the cases
+    ``offsets[g]:offsets[g + 1]`` of its data set ``g = owner_group[owner]``."""
+    counts = np.diff(offsets)
+
+    def fun(points: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        out = np.empty(len(points))
+        grp, mod = owner_group[owner], owner_model[owner]
+        for mi in np.unique(mod):
+            sel = np.flatnonzero(mod == mi)
+            for part in _censoring.chunks(counts[grp[sel]]):
+                s = sel[part]
+                n = counts[grp[s]]
+                point = np.repeat(np.arange(len(s)), n)
+                case = np.arange(n.sum()) + np.repeat(offsets[grp[s]] - (np.cumsum(n) - n), n)
+                with np.errstate(all="ignore"):
+                    ll = _contribution(models[mi], _Params.rows(points[s][point]), event[case],
+                                       end[case], present[case])
+                    out[s] = -np.bincount(point, weights=ll, minlength=len(s))
+        out[~np.isfinite(out)] = 1e300  # trial points far out: inf/nan mean "worse"
+        return out
+
+    return fun
 
 
-def _num_hess(fb, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
-    n = len(x)
-    H = np.empty((n, n))
-    for i in range(n):
-        e = np.zeros(n)
-        e[i] = h
-        H[:, i] = (_num_grad(fb, x + e) - _num_grad(fb, x - e)) / (2 * h)
-    return (H + H.T) / 2
+def _fixed_starts(event: np.ndarray, end: np.ndarray, present: np.ndarray,
+                  start: np.ndarray, age_model: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The starts ``"initval"``, ``"data"``, ``"exponential"`` of one data set (3, 4) and
+    the centre of its grid (log rho, log mu) (see :func:`fit_censoring_models`)."""
+    s = end - event
+    died = present == 0
+    s0 = s[died].mean() if died.any() else s.mean()
+    s1 = s[~died].mean() if (~died).any() else s.mean()
+    data = np.array([np.log(max(s0, 1e-3)), np.log(max(s1, 1e-3)), 0.0, 0.0])
+    rho_mle = s.sum() / max(int(died.sum()), 1)  # exponential MLE of the time to the end
+    expo = np.array([np.log(max(rho_mle, 1e-3)), data[1], 3.0, 0.0])
+    mu = np.log(max(end.mean(), 1e-3)) if age_model else data[1]
+    return np.vstack([start, data, expo]), np.array([data[0], mu, 0.0, 0.0])
+
+
+def fit_censoring_models(
+    event: np.ndarray, end: np.ndarray, present: np.ndarray, offsets: np.ndarray,
+    start: Sequence[float] = (0.1, 0.1, 0.1, 0.1), models: Sequence[str] = CENSORING_MODELS,
+) -> dict[str, list[CensoringFit]]:
+    """Fit censoring models to one or many data sets at once, each from several starts.
+
+    ``event``, ``end``, ``present`` hold the cases of all data sets one after the other; data
+    set ``g`` is rows ``offsets[g]:offsets[g + 1]`` (one data set: ``offsets = [0, n]``); the
+    order of a data set's rows does not matter (they are sorted first).
+    Every (data set, model) is fitted by :func:`analysis.sccs._censoring.minimise` from the
+    labelled starts ``"initval"`` (``start``, R's ``initval``), ``"data"``, ``"exponential"``,
+    ``"grid1"``, ``"grid2"``, ``"grid3"`` (module :mod:`analysis.sccs._censoring`), then,
+    when its sibling model (Weibull <-> gamma of the same form) is among ``models``, from
+    the sibling's winner
+    (label: the sibling's name). The best end point wins (ties go to the earlier start) and
+    continues for up to 1,000 further iterations: where the likelihood's supremum lies at
+    infinity along a curved ridge (e.g. EWA with log mu -> -infinity and nu -> 0), the walk
+    is long. A data set's fits do not depend on the other data sets.
+
+    Returns ``{model: [CensoringFit per data set]}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([50.0, 51.0, 52.5, 60.0, 61.2, 55.0])
+    >>> c = t + np.array([0.1, 2.0, 0.3, 1.5, 0.05, 3.0])
+    >>> d = np.array([0, 1, 0, 1, 0, 1])
+    >>> two = fit_censoring_models(np.r_[t, t], np.r_[c, c], np.r_[d, d], np.array([0, 6, 12]))
+    >>> [round(f.loglik, 4) for f in two["EWI"]]
+    [-1.1723, -1.1723]
+    """
+    models = list(models)
+    event, end, present = (np.asarray(v, float) for v in (event, end, present))
+    offsets = np.asarray(offsets, np.int64)
+    # a canonical order of each data set's cases: the result does not depend on the row order
+    set_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    order = np.lexsort((present, end, event, set_of))
+    event, end, present = event[order], end[order], present[order]
+    n_sets, n_mod = len(offsets) - 1, len(models)
+    owner_group = np.repeat(np.arange(n_sets), n_mod)
+    owner_model = np.tile(np.arange(n_mod), n_sets)
+    fun = _objective(models, event, end, present, offsets, owner_group, owner_model)
+    labels = ["initval", "data", "exponential", "grid1", "grid2", "grid3"]
+    x0 = np.empty((n_sets * n_mod, len(labels), 4))
+    centres = np.empty((n_sets * n_mod, 4))
+    for o, (g, mi) in enumerate(zip(owner_group, owner_model, strict=True)):
+        sl = slice(offsets[g], offsets[g + 1])
+        x0[o, :3], centres[o] = _fixed_starts(event[sl], end[sl], present[sl],
+                                              np.asarray(start, float), models[mi][2] == "A")
+    grids = np.stack([_censoring.grid(c) for c in centres])  # (owners, 135, 4)
+    n_grid = grids.shape[1]
+    gv = fun(grids.reshape(-1, 4), np.repeat(np.arange(len(x0)), n_grid)).reshape(-1, n_grid)
+    top = np.argsort(gv, axis=1, kind="stable")[:, :3]
+    x0[:, 3:] = np.take_along_axis(grids, top[:, :, None], axis=1)
+    n_st = len(labels)
+    opt = _censoring.minimise(lambda p, o: fun(p, o // n_st), x0.reshape(-1, 4))
+    x = opt.x.reshape(-1, n_st, 4)
+    f = opt.f.reshape(-1, n_st)
+    rounds_x, rounds_f, all_labels = [x], [f], list(labels)
+    sib = [models.index(_censoring.sibling(m)) if _censoring.sibling(m) in models else -1
+           for m in models]
+    if max(sib) >= 0:
+        win = x[np.arange(len(x)), np.argmin(f, axis=1)]
+        seed_owner = owner_group * n_mod + np.array(sib)[owner_model]
+        has = np.array(sib)[owner_model] >= 0
+        x2 = np.where(has[:, None], win[np.maximum(seed_owner, 0)], x0[:, 0])
+        opt2 = _censoring.minimise(fun, x2)
+        f2 = np.where(has, opt2.f, np.inf)
+        rounds_x.append(opt2.x[:, None, :])
+        rounds_f.append(f2[:, None])
+        all_labels.append("sibling")
+    X = np.concatenate(rounds_x, axis=1)
+    Fv = np.concatenate(rounds_f, axis=1)
+    best = np.argmin(Fv, axis=1)
+    # the winner goes on (a long walk where the optimum is at infinity along a ridge)
+    polish = _censoring.minimise(fun, X[np.arange(len(X)), best], max_iter=_POLISH_ITER)
+    Fv[np.arange(len(X)), best] = polish.f
+    xb = polish.x
+    grad = _censoring.central_gradient(fun, xb, np.arange(len(xb)))
+    out: dict[str, list[CensoringFit]] = {m: [] for m in models}
+    for o in range(len(xb)):
+        m = models[owner_model[o]]
+        names = [sibling_name if lab == "sibling" else lab for lab in all_labels
+                 for sibling_name in [_censoring.sibling(m)]]
+        fin = [k for k, v in enumerate(Fv[o]) if np.isfinite(v) and v < 1e300]
+        reached = {names[k]: -float(Fv[o, k]) for k in fin}
+        ends = {names[k]: (xb[o] if k == best[o] else X[o, k]).copy() for k in fin}
+        ll = -float(Fv[o, best[o]])
+        out[m].append(CensoringFit(m, xb[o].copy(), ll, 2 * 4 - 2 * ll,
+                                   float(np.abs(grad[o]).max()), names[best[o]], reached, ends))
+    return out
 
 
 def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.ndarray,
                   start: Sequence[float] = (0.1, 0.1, 0.1, 0.1)) -> CensoringFit:
     """Maximum likelihood fit of one censoring model (see the module docstring).
 
-    BFGS from ``start`` and from a data-driven start (the log mean times to the end of
-    observation, pi = 1/2, nu = 1), the better one polished by Newton steps on a
-    finite-difference Hessian while they improve the log-likelihood.
+    Multi-start damped Newton (:func:`fit_censoring_models`, without the sibling round):
+    the best of the starts ``"initval"`` (``start``), ``"data"``, ``"exponential"``,
+    ``"grid1"``, ``"grid2"``, ``"grid3"``; ``.start`` says which won.
 
     Examples
     --------
@@ -267,40 +407,10 @@ def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.nd
     >>> fit.max_abs_gradient < 1e-4
     True
     """
-    def nll_batch(p: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):  # trial points far out: inf/nan mean "worse"
-            v = -_loglik_batch(model, p, event, end, present)
-        return np.where(np.isfinite(v), v, 1e300)
-
-    def nll(p: np.ndarray) -> float:
-        return float(nll_batch(p[None, :])[0])
-
-    s = end - event
-    starts = [np.asarray(start, float)]
-    if (present == 0).any() and (present == 1).any():
-        starts.append(np.array([np.log(max(s[present == 0].mean(), 1e-3)),
-                                np.log(max(s[present == 1].mean(), 1e-3)), 0.0, 0.0]))
-    best = None
-    for x0 in starts:
-        r = optimize.minimize(nll, x0, jac=lambda p: _num_grad(nll_batch, p), method="BFGS",
-                              options={"gtol": 1e-6, "maxiter": 2000})
-        if best is None or r.fun < best.fun:
-            best = r
-    x, f = best.x, best.fun
-    for _ in range(20):
-        g = _num_grad(nll_batch, x)
-        try:
-            step = np.linalg.solve(_num_hess(nll_batch, x), g)
-        except np.linalg.LinAlgError:
-            break
-        cand = x - step
-        fc = nll(cand)
-        if not fc < f:
-            break
-        x, f = cand, fc
-    ll = -f
-    return CensoringFit(model, x, ll, 2 * len(x) - 2 * ll,
-                        float(np.abs(_num_grad(nll_batch, x)).max()))
+    if model not in CENSORING_MODELS:
+        raise EventDepObservationError(f"unknown censoring model {model!r}")
+    return fit_censoring_models(event, end, present, np.array([0, len(event)]), start,
+                                (model,))[model][0]
 
 
 def _diff_exp(x_near: np.ndarray, x_far: np.ndarray) -> np.ndarray:
@@ -475,6 +585,7 @@ def fit_eventdep_observation(
     start: Sequence[float] = (0.1, 0.1, 0.1, 0.1),
     days_per_year: float = 365.25,
     integrate_from: str = "cut",
+    censoring: tuple[str, Sequence[float]] | None = None,
     alpha: float = 0.05,
 ) -> EventDepObservationResult:
     """SCCS with event-dependent observation periods (Farrington et al. 2011).
@@ -504,6 +615,12 @@ def fit_eventdep_observation(
         day 0: ages are not negative). ``"start"``: over
         ``[start, end]``, one day short, as R SCCS 1.7's ``eventdepenobs`` does (its one-day
         intervals get the weight 1e-15); use it to reproduce R.
+    censoring:
+        ``None`` (the weights come from the censoring model with the smallest AIC, at its
+        fitted optimum) or ``(model, params)``: the weights come from this censoring model at
+        these parameters (log rho, log mu, logit pi, log nu), e.g. another local optimum
+        (``res.censoring[m].ends``) or a sensitivity analysis; ``modelfit`` is still the four
+        fits, ``chosen`` is ``model``.
     alpha:
         Level of the Wald intervals of ``summary``.
 
@@ -535,8 +652,8 @@ def fit_eventdep_observation(
     >>> res = fit_eventdep_observation(obs, ev, [ex])
     >>> res.modelfit.round(2)
                EWA     EWI     EGA     EGI
-    Loglik  -71.52  -71.52  -71.52  -71.04
-    AIC     151.04  151.05  151.05  150.09
+    Loglik  -71.51  -71.09  -71.52  -71.04
+    AIC     151.02  150.19  151.04  150.09
     >>> res.chosen
     'EGI'
     >>> res.summary.round(3)
@@ -554,22 +671,30 @@ def fit_eventdep_observation(
     t = ev["day"].to_numpy(float) / days_per_year
     c = ev["id"].map(info["end"]).to_numpy(float) / days_per_year
     present = 1 - ev["id"].map(info["censored"]).to_numpy()
-    cens = {m: censoring_fit(m, t, c, present, start) for m in CENSORING_MODELS}
+    cens = {m: f[0] for m, f in fit_censoring_models(t, c, present, np.array([0, len(t)]),
+                                                     start).items()}
     modelfit = pd.DataFrame({m: [f.loglik, f.aic] for m, f in cens.items()},
                             index=["Loglik", "AIC"])
     chosen = min(CENSORING_MODELS, key=lambda m: cens[m].aic)
+    weight_params = cens[chosen].params
+    if censoring is not None:
+        chosen, weight_params = censoring[0], np.asarray(censoring[1], float)
+        if chosen not in CENSORING_MODELS or weight_params.shape != (4,):
+            raise EventDepObservationError(
+                f"censoring must be (model, 4 parameters) with model one of "
+                f"{list(CENSORING_MODELS)}, got {censoring!r}")
     iv = build_intervals(obs[["id", "start", "end"]], ev, exposures, covariates)
     iv_end = iv["id"].map(info["end"]).to_numpy(float) / days_per_year
     iv_present = 1 - iv["id"].map(info["censored"]).to_numpy()
     first = iv["start"].to_numpy(float)
     if integrate_from == "cut":  # day d covers (d - 1, d]; day 0, an age, starts at 0
         first = np.maximum(first - 1.0, 0.0)
-    w = interval_weights(chosen, cens[chosen].params, first / days_per_year,
+    w = interval_weights(chosen, weight_params, first / days_per_year,
                          iv["end"].to_numpy() / days_per_year, iv_end, iv_present)
     if not np.isfinite(w).all():
         raise EventDepObservationError(
-            f"censoring model {chosen} gives non-finite interval weights (fitted parameters "
-            f"{np.round(cens[chosen].params, 4).tolist()}): the data do not determine it")
+            f"censoring model {chosen} gives non-finite interval weights (parameters "
+            f"{np.round(weight_params, 4).tolist()}): the data do not determine it")
     iv["weight"] = np.maximum(w, 1e-15)
     if terms is None:
         names = [(e.name, True) for e in exposures] + [(cv.name, False) for cv in covariates
