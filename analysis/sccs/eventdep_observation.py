@@ -433,6 +433,7 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
     of observation given an event at ``t`` (all in years): the weights of the intervals.
 
     Closed forms for EWI and EGI, composite Gauss-Legendre quadrature for EWA and EGA.
+    ``params`` is one vector (4,) or one per interval (n, 4).
 
     Examples
     --------
@@ -442,7 +443,8 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
     >>> np.round(w, 6).tolist()  # integral of exp(-(2 - t)) over (0, 1] and (1, 2]
     [0.232544, 0.632121]
     """
-    q = _Params.of(np.asarray(params, dtype=float))
+    params = np.asarray(params, dtype=float)
+    q = _Params.rows(params) if params.ndim == 2 else _Params.of(params)
     lower, upper, end = (np.asarray(v, float) for v in (lower, upper, end))
     present = np.asarray(present)
     s1, s2 = end - lower, np.maximum(end - upper, 0.0)  # s1 >= s2
@@ -471,6 +473,8 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
     wq = np.tile(_GL_W / 2.0, _PANELS) / _PANELS
     width = (upper - lower)[:, None]
     t = lower[:, None] + width * u[None, :]
+    if params.ndim == 2:  # one parameter vector per interval: columns against the nodes
+        q = _Params(*(v[:, None] for v in (q.lam_a, q.lam_b, q.pi, q.nu)))
     f = np.exp(_contribution(model, q, t, end[:, None], present[:, None]))
     return (f * wq[None, :]).sum(axis=1) * width[:, 0]
 
