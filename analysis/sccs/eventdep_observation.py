@@ -107,6 +107,8 @@ __all__ = [
     "interval_weights",
 ]
 
+#: Iterations of every start before only the two best of each (data set, model) go on.
+_SCOUT_ITER = 15
 #: Further iterations of each model's winning start (see :func:`fit_censoring_models`).
 _POLISH_ITER = 1000
 #: The four censoring models, in R's order.
@@ -168,33 +170,46 @@ def _log_gamma_pdf(x: np.ndarray, shape: np.ndarray, rate: np.ndarray) -> np.nda
                 - special.gammaln(shape))
 
 
-def _contribution(model: str, q: _Params, t: np.ndarray, end: np.ndarray,
-                  present: np.ndarray) -> np.ndarray:
-    """Log-likelihood of the end of observation ``end`` given an event at ``t`` (years)."""
+def _branch(model: str, q: _Params, t: np.ndarray, end: np.ndarray, died: bool) -> np.ndarray:
+    """Log-likelihood of the end of observation ``end`` given an event at ``t`` (years), for
+    elements that all ended early (``died``: a density) or all as planned (a survival)."""
     s = end - t
     la, lb, nu = q.lam_a, q.lam_b, q.nu
-    exp_sf = -la * s
-    exp_pdf = np.log(la) - la * s
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        exp_part = np.log(la) - la * s if died else -la * s
         if model == "EWA":
             h = (end * lb) ** nu - (t * lb) ** nu
-            g_sf = -h
-            g_pdf = np.log(nu * lb) + (nu - 1.0) * np.log(end * lb) - h
+            g = np.log(nu * lb) + (nu - 1.0) * np.log(end * lb) - h if died else -h
         elif model == "EWI":
-            g_sf = -((s * lb) ** nu)
-            g_pdf = np.log(nu * lb) + (nu - 1.0) * np.log(s * lb) + g_sf
+            g = -((s * lb) ** nu)
+            if died:
+                g = np.log(nu * lb) + (nu - 1.0) * np.log(s * lb) + g
         elif model == "EGA":
             rate = nu * lb
-            st = _gamma_sf(t, nu, rate)
-            g_sf = np.log(special.gammaincc(nu, rate * end)) - np.log(st)
-            g_pdf = _log_gamma_pdf(end, nu, rate) - np.log(st)
+            log_st = np.log(_gamma_sf(t, nu, rate))
+            g = (_log_gamma_pdf(end, nu, rate) if died
+                 else np.log(special.gammaincc(nu, rate * end))) - log_st
         elif model == "EGI":
             rate = nu * lb
-            g_sf = np.log(special.gammaincc(nu, rate * s))
-            g_pdf = _log_gamma_pdf(s, nu, rate)
+            g = _log_gamma_pdf(s, nu, rate) if died else np.log(special.gammaincc(nu, rate * s))
         else:
             raise EventDepObservationError(f"unknown censoring model {model!r}")
-    return np.where(present == 1, _log_mix(q.pi, exp_sf, g_sf), _log_mix(q.pi, exp_pdf, g_pdf))
+    return _log_mix(q.pi, exp_part, g)
+
+
+def _contribution(model: str, q: _Params, t: np.ndarray, end: np.ndarray,
+                  present: np.ndarray) -> np.ndarray:
+    """:func:`_branch` for elements of both kinds (``present`` 1: ended as planned)."""
+    la, lb, pi, nu, t, end, present = np.broadcast_arrays(q.lam_a, q.lam_b, q.pi, q.nu, t, end,
+                                                         present)
+    q = _Params(la, lb, pi, nu)
+    out = np.empty(t.shape)
+    for died in (True, False):
+        k = present == (0 if died else 1)
+        if k.any():
+            out[k] = _branch(model, _Params(q.lam_a[k], q.lam_b[k], q.pi[k], q.nu[k]),
+                             t[k], end[k], died)
+    return out
 
 
 def censoring_loglik(model: str, params: Sequence[float], event: np.ndarray, end: np.ndarray,
@@ -273,8 +288,9 @@ def _objective(models: Sequence[str], event: np.ndarray, end: np.ndarray, presen
                 point = np.repeat(np.arange(len(s)), n)
                 case = np.arange(n.sum()) + np.repeat(offsets[grp[s]] - (np.cumsum(n) - n), n)
                 with np.errstate(all="ignore"):
-                    ll = _contribution(models[mi], _Params.rows(points[s][point]), event[case],
-                                       end[case], present[case])
+                    q = _Params.rows(points[s])  # per point, then repeated per case
+                    q = _Params(q.lam_a[point], q.lam_b[point], q.pi[point], q.nu[point])
+                    ll = _contribution(models[mi], q, event[case], end[case], present[case])
                     out[s] = -np.bincount(point, weights=ll, minlength=len(s))
         out[~np.isfinite(out)] = 1e300  # trial points far out: inf/nan mean "worse"
         return out
@@ -311,7 +327,9 @@ def fit_censoring_models(
     ``"grid1"``, ``"grid2"``, ``"grid3"`` (module :mod:`analysis.sccs._censoring`), then,
     when its sibling model (Weibull <-> gamma of the same form) is among ``models``, from
     the sibling's winner
-    (label: the sibling's name). The best end point wins (ties go to the earlier start) and
+    (label: the sibling's name). Every start first runs 15 iterations; the two best of each
+    (data set, model) then run to convergence (the others keep their 15-iteration end
+    points). The best end point wins (ties go to the earlier start) and
     continues for up to 1,000 further iterations: where the likelihood's supremum lies at
     infinity along a curved ridge (e.g. EWA with log mu -> -infinity and nu -> 0), the walk
     is long. A data set's fits do not depend on the other data sets.
@@ -352,9 +370,16 @@ def fit_censoring_models(
     top = np.argsort(gv, axis=1, kind="stable")[:, :3]
     x0[:, 3:] = np.take_along_axis(grids, top[:, :, None], axis=1)
     n_st = len(labels)
-    opt = _censoring.minimise(lambda p, o: fun(p, o // n_st), x0.reshape(-1, 4))
-    x = opt.x.reshape(-1, n_st, 4)
-    f = opt.f.reshape(-1, n_st)
+    # every start runs a few iterations; the two best of each (data set, model) go on
+    scout = _censoring.minimise(lambda p, o: fun(p, o // n_st), x0.reshape(-1, 4),
+                                max_iter=_SCOUT_ITER)
+    x = scout.x.reshape(-1, n_st, 4)
+    f = scout.f.reshape(-1, n_st)
+    go_on = np.argsort(f, axis=1, kind="stable")[:, :2]
+    rows = np.repeat(np.arange(len(x)), 2)
+    cols = go_on.ravel()
+    opt = _censoring.minimise(lambda p, o: fun(p, rows[o]), x[rows, cols])
+    x[rows, cols], f[rows, cols] = opt.x, opt.f
     rounds_x, rounds_f, all_labels = [x], [f], list(labels)
     sib = [models.index(_censoring.sibling(m)) if _censoring.sibling(m) in models else -1
            for m in models]
