@@ -21,12 +21,7 @@ def _datasets(n_reps: int = 5) -> list[dict]:
                     obs_days=(365, 1095), exposure_days=(180, 720), end_rate_per_year=0.1,
                     end_hr_after_event=20)
     c = T.first_events_only(T.simulate_cohorts(sc, n_reps, seed=11))
-    out = []
-    for r in range(n_reps):
-        x = T.replicate_tables(c, r, offset_days=AGE)
-        out.append({"observation": x["observation"], "events": x["events"],
-                    "exposures": [Exposure("exposed", x["exposure"], windows=((0, None),))]})
-    return out
+    return T.eventdep_observation_datasets(c, offset_days=AGE)
 
 
 def _single(d: dict):
