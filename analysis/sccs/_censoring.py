@@ -30,9 +30,9 @@ a parameter runs off to infinity) are tried at once; the best improving candidat
 Every point of every start, model and data set goes into one vectorised likelihood evaluation
 per stencil, so the cost of many data sets is that of one larger array, not of many
 Python-level optimiser calls. Each point's path depends only on its own values, so a data set
-fitted among many gives bit for bit the result it gets alone. A point stops when the best candidate improves the
-negative log-likelihood by less than ``1e-10 (1 + |f|)``, when no candidate improves it, or
-after ``max_iter`` iterations.
+fitted among many gives bit for bit the result it gets alone. A point stops when the best
+candidate improves the negative log-likelihood by less than ``1e-10 (1 + |f|)``, when no
+candidate improves it, or after ``max_iter`` iterations.
 
 Everything is deterministic: no random numbers are used.
 """
