@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from analysis import teaching as T
-from analysis.sccs.batched_ext import fit_many_eventdep_observation
+from analysis.sccs.batched_ext import fit_many_eventdep_observation, fit_many_semiparametric
 from analysis.sccs.eventdep_observation import EventDepObservationError, fit_eventdep_observation
-from analysis.sccs.intervals import Exposure
+from analysis.sccs.intervals import Exposure, build_intervals
+from analysis.sccs.semiparametric import SemiparametricError, fit_semiparametric
 
 AGE = int(65 * 365.25)
 
@@ -66,3 +67,47 @@ def test_covariates_are_refused_with_a_message() -> None:
 def test_unknown_term_names_the_term() -> None:
     with pytest.raises(EventDepObservationError, match="term 'dose1'"):
         fit_many_eventdep_observation(_datasets(1), terms=["dose1"])
+
+
+def _semi_datasets() -> list[dict]:
+    """Chapter t8-like studies (strong time effect, late exposure), smaller."""
+    sc = T.Scenario(n_individuals=80, irr=0.6, rate_per_year=1.5, frailty_shape=2.0,
+                    obs_days=(365, 730), exposure_days=(90, 360), exposure_start_share=(0.3, 1.0),
+                    time_log_rr=((0, 0.3), (60, 1.6), (150, 0.0), (400, 0.0), (700, 1.2)))
+    studies = T.simulate_cohorts(sc, 4, seed=3)
+    out = []
+    for r in range(4):
+        x = T.replicate_tables(studies, r)
+        iv = build_intervals(x["observation"][["id", "start", "end"]], x["events"],
+                             [Exposure("exposed", x["exposure"], windows=((0, None),))])
+        iv["exposed"] = (iv["exposed"] > 0).astype(float)
+        iv["male"] = (iv["id"] % 2).astype(float)  # constant within a case: aliased
+        out.append({"intervals": iv, "events": x["events"]})
+    return out
+
+
+def test_semiparametric_each_data_set_equals_its_single_fit() -> None:
+    """Rows equal the single fits (the same code: equal to the last bit), also for the term
+    ``male``, which is constant within every case (aliased: the single fit's aliasing rule is
+    being reworked under issue 17 section 1; on this data it currently returns a number for
+    it, and the batched fit must return the same); a data set without events inside
+    observation gets NaN and the single fit's error message."""
+    data = _semi_datasets()
+    bad = {**data[1], "events": data[1]["events"].assign(day=-5)}
+    data = [data[0], bad, *data[2:]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        many = fit_many_semiparametric(data, ["exposed", "male"])
+    for r, d in enumerate(data):
+        if r == 1:
+            with pytest.raises(SemiparametricError) as err:
+                fit_semiparametric(d["intervals"], d["events"], ["exposed", "male"])
+            assert many.errors[1] == str(err.value) and np.isnan(many.coef[1]).all()
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            one = fit_semiparametric(d["intervals"], d["events"], ["exposed", "male"])
+        np.testing.assert_array_equal(many.coef[r], one.params[["exposed", "male"]])
+        np.testing.assert_array_equal(many.se[r], one.bse[["exposed", "male"]])
+        assert many.loglik[r] == one.loglik
+        assert many.n_events[r] == one.n_events and many.errors[r] is None
