@@ -208,20 +208,25 @@ def _add_terms(iv: pd.DataFrame, expos: list, terms: Sequence[str]) -> None:
         iv[term] = (iv[name] == int(term[len(name):])).astype(float)
 
 
+def _unfitted(terms: list[str], n: int, alpha: float) -> BatchFit:
+    """A BatchFit of ``n`` data sets with nothing fitted yet (NaN estimates)."""
+    q = len(terms)
+    return BatchFit(
+        terms=terms, reps=np.arange(n), coef=np.full((n, q), np.nan),
+        se=np.full((n, q), np.nan), finite=np.zeros((n, q), bool),
+        converged=np.zeros(n, bool), n_iter=np.zeros(n, np.int64),
+        n_cases=np.zeros(n, np.int64), n_events=np.zeros(n, np.int64),
+        loglik=np.full(n, np.nan), loglik_null=np.full(n, np.nan),
+        errors=[None] * n, notes=[[] for _ in range(n)], alpha=alpha)
+
+
 def _all_reps(out: BatchFit, n_reps: int, iv: pd.DataFrame, ok: np.ndarray) -> BatchFit:
     """``out`` with a row for every data set (those with non-finite weights: NaN and why)."""
     if len(out.reps) == n_reps:
         return out
-    q = len(out.terms)
-    full = BatchFit(
-        terms=out.terms, reps=np.arange(n_reps), coef=np.full((n_reps, q), np.nan),
-        se=np.full((n_reps, q), np.nan), finite=np.zeros((n_reps, q), bool),
-        converged=np.zeros(n_reps, bool), n_iter=np.zeros(n_reps, np.int64),
-        n_cases=np.zeros(n_reps, np.int64), n_events=np.zeros(n_reps, np.int64),
-        loglik=np.full(n_reps, np.nan), loglik_null=np.full(n_reps, np.nan),
-        errors=["the chosen censoring model gives non-finite interval weights: the data do "
-                "not determine it"] * n_reps, notes=[[] for _ in range(n_reps)],
-        alpha=out.alpha)
+    full = _unfitted(out.terms, n_reps, out.alpha)
+    full.errors = ["the chosen censoring model gives non-finite interval weights: the data do "
+                   "not determine it"] * n_reps
     for j, r in enumerate(out.reps):
         for f in ("coef", "se", "finite"):
             getattr(full, f)[r] = getattr(out, f)[j]
@@ -272,14 +277,7 @@ def fit_many_semiparametric(
     [[0.7667], [0.7667]]
     """
     terms = list(terms)
-    n, q = len(datasets), len(terms)
-    out = BatchFit(
-        terms=terms, reps=np.arange(n), coef=np.full((n, q), np.nan),
-        se=np.full((n, q), np.nan), finite=np.zeros((n, q), bool),
-        converged=np.zeros(n, bool), n_iter=np.zeros(n, np.int64),
-        n_cases=np.zeros(n, np.int64), n_events=np.zeros(n, np.int64),
-        loglik=np.full(n, np.nan), loglik_null=np.full(n, np.nan),
-        errors=[None] * n, notes=[[] for _ in range(n)], alpha=float(alpha))
+    out = _unfitted(terms, len(datasets), float(alpha))
     for r, d in enumerate(datasets):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
