@@ -135,10 +135,21 @@ class EventDepObservationError(ValueError):
 
 @dataclass
 class _Params:
+    """The parameters on their natural scale, and the logs and constants the likelihoods use
+    (computed once per parameter vector, not per case)."""
+
     lam_a: np.ndarray  # 1 / rho
     lam_b: np.ndarray  # 1 / mu
     pi: np.ndarray
     nu: np.ndarray
+
+    def __post_init__(self) -> None:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.log_la = np.log(self.lam_a)
+            self.log_pi, self.log_1mpi = np.log(self.pi), np.log1p(-self.pi)
+            self.rate = self.nu * self.lam_b  # gamma rate; nu lb in the Weibull density
+            self.log_rate = np.log(self.rate)
+            self.lgam_nu = special.gammaln(self.nu)
 
     @classmethod
     def of(cls, p: np.ndarray) -> _Params:
@@ -152,11 +163,24 @@ class _Params:
         """One parameter vector per element: ``p`` (E, 4) as four (E,) arrays."""
         return cls(np.exp(-p[:, 0]), np.exp(-p[:, 1]), special.expit(p[:, 2]), np.exp(p[:, 3]))
 
+    def take(self, idx: np.ndarray) -> _Params:
+        """The fields (arrays of the same shape) at ``idx`` (an index or a boolean mask)."""
+        out = object.__new__(_Params)
+        for k, v in vars(self).items():
+            setattr(out, k, v[idx])
+        return out
 
-def _log_mix(pi: np.ndarray, log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:
+    def broadcast(self, shape: tuple[int, ...]) -> _Params:
+        """Every field broadcast to ``shape`` (read-only views)."""
+        out = object.__new__(_Params)
+        for k, v in vars(self).items():
+            setattr(out, k, np.broadcast_to(v, shape))
+        return out
+
+
+def _log_mix(q: _Params, log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:
     """log(pi exp(log_a) + (1 - pi) exp(log_b)), stably."""
-    with np.errstate(divide="ignore"):
-        return np.logaddexp(np.log(pi) + log_a, np.log1p(-pi) + log_b)
+    return np.logaddexp(q.log_pi + log_a, q.log_1mpi + log_b)
 
 
 def _gamma_sf(x: np.ndarray, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
@@ -164,10 +188,8 @@ def _gamma_sf(x: np.ndarray, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return np.where(s == 0.0, 1e-9, s)  # R's guard against dividing by 0
 
 
-def _log_gamma_pdf(x: np.ndarray, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return (shape * np.log(rate) + (shape - 1.0) * np.log(x) - rate * x
-                - special.gammaln(shape))
+def _log_gamma_pdf(x: np.ndarray, q: _Params) -> np.ndarray:
+    return q.nu * q.log_rate + (q.nu - 1.0) * np.log(x) - q.rate * x - q.lgam_nu
 
 
 def _branch(model: str, q: _Params, t: np.ndarray, end: np.ndarray, died: bool) -> np.ndarray:
@@ -176,39 +198,37 @@ def _branch(model: str, q: _Params, t: np.ndarray, end: np.ndarray, died: bool) 
     s = end - t
     la, lb, nu = q.lam_a, q.lam_b, q.nu
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        exp_part = np.log(la) - la * s if died else -la * s
+        exp_part = q.log_la - la * s if died else -la * s
         if model == "EWA":
             h = (end * lb) ** nu - (t * lb) ** nu
-            g = np.log(nu * lb) + (nu - 1.0) * np.log(end * lb) - h if died else -h
+            g = q.log_rate + (nu - 1.0) * np.log(end * lb) - h if died else -h
         elif model == "EWI":
             g = -((s * lb) ** nu)
             if died:
-                g = np.log(nu * lb) + (nu - 1.0) * np.log(s * lb) + g
+                g = q.log_rate + (nu - 1.0) * np.log(s * lb) + g
         elif model == "EGA":
-            rate = nu * lb
-            log_st = np.log(_gamma_sf(t, nu, rate))
-            g = (_log_gamma_pdf(end, nu, rate) if died
-                 else np.log(special.gammaincc(nu, rate * end))) - log_st
+            log_st = np.log(_gamma_sf(t, nu, q.rate))
+            g = (_log_gamma_pdf(end, q) if died
+                 else np.log(special.gammaincc(nu, q.rate * end))) - log_st
         elif model == "EGI":
-            rate = nu * lb
-            g = _log_gamma_pdf(s, nu, rate) if died else np.log(special.gammaincc(nu, rate * s))
+            g = _log_gamma_pdf(s, q) if died else np.log(special.gammaincc(nu, q.rate * s))
         else:
             raise EventDepObservationError(f"unknown censoring model {model!r}")
-    return _log_mix(q.pi, exp_part, g)
+        return _log_mix(q, exp_part, g)
 
 
 def _contribution(model: str, q: _Params, t: np.ndarray, end: np.ndarray,
                   present: np.ndarray) -> np.ndarray:
     """:func:`_branch` for elements of both kinds (``present`` 1: ended as planned)."""
-    la, lb, pi, nu, t, end, present = np.broadcast_arrays(q.lam_a, q.lam_b, q.pi, q.nu, t, end,
-                                                         present)
-    q = _Params(la, lb, pi, nu)
-    out = np.empty(t.shape)
+    shape = np.broadcast_shapes(np.shape(t), np.shape(end), np.shape(present),
+                                np.shape(q.lam_a), np.shape(q.nu))
+    t, end, present = (np.broadcast_to(v, shape) for v in (t, end, present))
+    q = q.broadcast(shape)
+    out = np.empty(shape)
     for died in (True, False):
         k = present == (0 if died else 1)
         if k.any():
-            out[k] = _branch(model, _Params(q.lam_a[k], q.lam_b[k], q.pi[k], q.nu[k]),
-                             t[k], end[k], died)
+            out[k] = _branch(model, q.take(k), t[k], end[k], died)
     return out
 
 
@@ -276,6 +296,10 @@ def _objective(models: Sequence[str], event: np.ndarray, end: np.ndarray, presen
     start ``owner`` fits model ``models[owner_model[owner]]`` to the cases
     ``offsets[g]:offsets[g + 1]`` of its data set ``g = owner_group[owner]``."""
     counts = np.diff(offsets)
+    died = present == 0  # each data set's cases are sorted: ended early first
+    n_died = np.add.reduceat(died.astype(np.int64), offsets[:-1]) if len(counts) else counts
+    n_died = np.where(counts > 0, n_died, 0)
+    blocks = ((True, offsets[:-1], n_died), (False, offsets[:-1] + n_died, counts - n_died))
 
     def fun(points: np.ndarray, owner: np.ndarray) -> np.ndarray:
         out = np.empty(len(points))
@@ -284,14 +308,17 @@ def _objective(models: Sequence[str], event: np.ndarray, end: np.ndarray, presen
             sel = np.flatnonzero(mod == mi)
             for part in _censoring.chunks(counts[grp[sel]]):
                 s = sel[part]
-                n = counts[grp[s]]
-                point = np.repeat(np.arange(len(s)), n)
-                case = np.arange(n.sum()) + np.repeat(offsets[grp[s]] - (np.cumsum(n) - n), n)
                 with np.errstate(all="ignore"):
-                    q = _Params.rows(points[s])  # per point, then repeated per case
-                    q = _Params(q.lam_a[point], q.lam_b[point], q.pi[point], q.nu[point])
-                    ll = _contribution(models[mi], q, event[case], end[case], present[case])
-                    out[s] = -np.bincount(point, weights=ll, minlength=len(s))
+                    q = _Params.rows(points[s])  # constants per point, gathered per case
+                    total = np.zeros(len(s))
+                    for is_died, first, n_all in blocks:
+                        n = n_all[grp[s]]
+                        point = np.repeat(np.arange(len(s)), n)
+                        case = np.arange(n.sum()) + np.repeat(first[grp[s]] - (np.cumsum(n) - n),
+                                                              n)
+                        ll = _branch(models[mi], q.take(point), event[case], end[case], is_died)
+                        total += np.bincount(point, weights=ll, minlength=len(s))
+                    out[s] = -total
         out[~np.isfinite(out)] = 1e300  # trial points far out: inf/nan mean "worse"
         return out
 
@@ -351,7 +378,7 @@ def fit_censoring_models(
     offsets = np.asarray(offsets, np.int64)
     # a canonical order of each data set's cases: the result does not depend on the row order
     set_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    order = np.lexsort((present, end, event, set_of))
+    order = np.lexsort((end, event, present, set_of))  # ended early first, then the others
     event, end, present = event[order], end[order], present[order]
     n_sets, n_mod = len(offsets) - 1, len(models)
     owner_group = np.repeat(np.arange(n_sets), n_mod)
