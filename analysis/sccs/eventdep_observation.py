@@ -502,11 +502,13 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
     s1, s2 = end - lower, np.maximum(end - upper, 0.0)  # s1 >= s2
     la, lb, nu, pi = q.lam_a, q.lam_b, q.nu, q.pi
     exp_part = _diff_exp(la * s2, la * s1)
+    with np.errstate(all="ignore"):  # int exp(-la s) ds over [s2, s1]; la -> 0 (rho -> inf)
+        exp_int = np.where(la * (s1 - s2) > 1e-12, exp_part / la, np.exp(-la * s2) * (s1 - s2))
     if model == "EWI":
         with np.errstate(over="ignore"):
             x1, x2 = (s1 * lb) ** nu, (s2 * lb) ** nu
         sf = special.gamma(1.0 + 1.0 / nu) / lb * _diff_p(1.0 / nu, x1, x2)
-        w1 = pi * exp_part / la + (1.0 - pi) * sf
+        w1 = pi * exp_int + (1.0 - pi) * sf
         w0 = pi * exp_part + (1.0 - pi) * _diff_exp(x2, x1)
         return np.where(present == 1, w1, w0)
     if model == "EGI":
@@ -515,7 +517,7 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
         def big_f(s: np.ndarray) -> np.ndarray:
             return s * special.gammaincc(a, r * s) + a / r * special.gammainc(a + 1.0, r * s)
 
-        w1 = pi * exp_part / la + (1.0 - pi) * (big_f(s1) - big_f(s2))
+        w1 = pi * exp_int + (1.0 - pi) * (big_f(s1) - big_f(s2))
         w0 = pi * exp_part + (1.0 - pi) * _diff_p(a, r * s1, r * s2)
         return np.where(present == 1, w1, w0)
     if model not in ("EWA", "EGA"):

@@ -567,3 +567,20 @@ def test_semiparametric_term_of_age_alone_is_aliased_not_fitted() -> None:
     assert with_age.aliased == ["age2"]
     np.testing.assert_allclose(with_age.params[["mmr1", "mmr2", "mmr3"]].to_numpy(),
                                without.params[["mmr1", "mmr2", "mmr3"]].to_numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("model", ["EWI", "EGI"])
+def test_interval_weights_finite_when_rho_runs_to_infinity(model: str) -> None:
+    """A censoring fit on a plateau can end with log rho in the thousands (the exponential
+    component flat); the weights take their limit instead of 0/0: log rho = 1e4 (the limit
+    formula) equals log rho = 20 (the ordinary one, la = 2e-9) to 1e-7 relative, plus the
+    exponential density's own share at log rho = 20 (at most la x width = 2e-9)."""
+    lower, upper = np.array([0.0, 0.1, 0.5]), np.array([0.1, 0.5, 0.9])
+    end = np.ones(3)
+    for present in (0, 1):
+        far = interval_weights(model, [1e4, -1.8, 0.7, 0.5], lower, upper, end,
+                               np.full(3, present))
+        near = interval_weights(model, [20.0, -1.8, 0.7, 0.5], lower, upper, end,
+                                np.full(3, present))
+        assert np.isfinite(far).all()
+        np.testing.assert_allclose(far, near, rtol=1e-7, atol=2e-9)
