@@ -266,7 +266,10 @@ def test_eventdepenobs_censoring_models_at_least_as_good_as_r_nlm(nrt_r) -> None
     for m in CENSORING_MODELS:
         c = fit.censoring[m]
         assert c.starts[c.start] == c.loglik == max(c.starts.values())
-        assert c.max_abs_gradient < 1e-4
+        # not a convergence test on a plateau (EWA's optimum is at infinity; measured 3.7e-6,
+        # and 2.0e-4 with OPENBLAS_CORETYPE=Haswell, at the same log-likelihood to 1e-10):
+        # a start stopped away from any optimum has a gradient of order 1
+        assert c.max_abs_gradient < 1e-2
 
 
 def _censoring_sim(seed: int, n: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
