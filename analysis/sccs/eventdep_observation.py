@@ -3,7 +3,8 @@
 API for the R layer
 -------------------
 ``fit_eventdep_observation(observation, events, exposures=(), covariates=(), *, terms=None,
-start=(0.1, 0.1, 0.1, 0.1), days_per_year=365.25, alpha=0.05) -> EventDepObservationResult``
+start=(0.1, 0.1, 0.1, 0.1), days_per_year=365.25, integrate_from="cut", censoring=None,
+alpha=0.05) -> EventDepObservationResult``
 
 * ``observation``: ``id, start, end, censored`` (R's ``astart``, ``aend``, ``censor``: 1 when
   the observation period ended early, possibly because of the event; 0 when it ended as
@@ -25,8 +26,12 @@ start=(0.1, 0.1, 0.1, 0.1), days_per_year=365.25, alpha=0.05) -> EventDepObserva
   over the ``(start - 1, end]`` its days cover, from age 0 for an interval starting on day 0
   (there is no time before age 0; day 0 is its instant).
 * As in R, an observation period ending on the event day is extended by one day.
+* ``censoring=(model, params)``: weights from this censoring model at these parameters
+  instead of the AIC choice at its optimum (e.g. R's local optimum, kept in
+  ``.censoring[model].ends``).
 * Result: ``.modelfit`` (DataFrame, rows ``Loglik``, ``AIC``; columns ``EWA EWI EGA EGI``),
-  ``.chosen`` (the model with the smallest AIC), ``.censoring`` (fitted parameters per model),
+  ``.chosen`` (the model with the smallest AIC), ``.censoring`` (per model a
+  :class:`CensoringFit`: parameters, ``start`` (the winning start), ``starts``, ``ends``),
   ``.params``, ``.bse``, ``.summary`` (``coef, exp_coef, se, z, p, lower95, upper95``),
   ``.intervals`` (with the ``weight`` of each interval), ``.fit`` (the weighted SCCS fit).
 
