@@ -148,17 +148,19 @@ def _steps(g: np.ndarray, H: np.ndarray) -> np.ndarray:
     replaced by their absolute values (so that negative curvature is a direction of descent,
     not of ascent), damped by each factor of ``_DAMPING``, then multiples of the undamped one.
     """
-    H = np.where(np.isfinite(H), H, 0.0)
-    g = np.where(np.isfinite(g), g, 0.0)
+    # huge or non-finite derivatives (trial regions far out) only give steps that the
+    # evaluation of the candidates then rejects
+    H = np.where(np.isfinite(H), np.clip(H, -1e150, 1e150), 0.0)
+    g = np.where(np.isfinite(g), np.clip(g, -1e150, 1e150), 0.0)
     w, V = np.linalg.eigh(H)
     aw = np.abs(w)
     scale = 1.0 + aw.max(axis=1)
     gv = np.einsum("nij,ni->nj", V, g)  # V' g
-    denom = aw[:, None, :] + _DAMPING[None, :, None] * scale[:, None, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
+        denom = aw[:, None, :] + _DAMPING[None, :, None] * scale[:, None, None]
         coef = np.where(denom > 1e-300, gv[:, None, :] / denom, 0.0)
-    step = -np.einsum("nij,nkj->nki", V, coef)
-    return np.concatenate([step, step[:, :1] * _STRETCH[None, :, None]], axis=1)
+        step = -np.einsum("nij,nkj->nki", V, coef)
+        return np.concatenate([step, step[:, :1] * _STRETCH[None, :, None]], axis=1)
 
 
 def central_gradient(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], x: np.ndarray,
