@@ -22,7 +22,10 @@ speed one data set at a time and the per-row parts are vectorised within a data 
 data sets (block-diagonal parameters, padded to the largest number of ages) would add padding,
 not save arithmetic, and the Python overhead per data set is a few milliseconds.
 
-The event-dependent exposure model has no batched form yet.
+:func:`fit_many_eventdep_exposure` (Farrington, Whitaker & Hocine 2009) is a plain loop too,
+and here not because a loop is optimal: one fit takes about 6.5 ms of CPU on chapter-sized
+studies, mostly pandas overhead that a vectorised form would remove, but 200 studies take
+about 1.3 s, so it was not written.
 
 Examples
 --------
@@ -50,12 +53,14 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analysis.sccs.batched import BatchFit, fit_many
+from analysis.sccs.eventdep_exposure import EventDepExposureError, fit_eventdep_exposure
 from analysis.sccs.eventdep_observation import (
     CENSORING_MODELS,
     EventDepObservationError,
@@ -68,7 +73,8 @@ from analysis.sccs.eventdep_observation import (
 from analysis.sccs.intervals import build_intervals
 from analysis.sccs.semiparametric import SemiparametricError, fit_semiparametric
 
-__all__ = ["fit_many_eventdep_observation", "fit_many_semiparametric"]
+__all__ = ["fit_many_eventdep_exposure", "fit_many_eventdep_observation",
+           "fit_many_semiparametric"]
 
 
 def _prepared(datasets: Sequence[Mapping]) -> tuple[pd.DataFrame, pd.DataFrame, list, list]:
@@ -276,26 +282,81 @@ def fit_many_semiparametric(
     >>> many.coef.round(4).tolist()
     [[0.7667], [0.7667]]
     """
-    terms = list(terms)
-    out = _unfitted(terms, len(datasets), float(alpha))
+    def one(d: Mapping):
+        return fit_semiparametric(d["intervals"], d["events"], terms,
+                                  age_origin=d.get("age_origin"), unique_days=unique_days,
+                                  tol=tol, max_iter=max_iter, alpha=alpha)
+
+    return _each(datasets, list(terms), one, SemiparametricError, float(alpha))
+
+
+def fit_many_eventdep_exposure(
+    datasets: Sequence[Mapping],
+    terms: Sequence[str],
+    **kwargs: Any,
+) -> BatchFit:
+    """Event-dependent exposures (Farrington, Whitaker & Hocine 2009) in many data sets.
+
+    A loop over the data sets (see the module docstring): one fit takes about 6.5 ms of CPU
+    on chapter-sized studies (300 individuals; measured on 20), mostly pandas, so 200 studies
+    take about 1.3 s; a vectorised form has not been written.
+
+    Parameters
+    ----------
+    datasets : sequence of mappings
+        One per data set: ``"observation"``, ``"events"``, ``"doses"`` as for
+        :func:`analysis.sccs.eventdep_exposure.fit_eventdep_exposure`.
+    terms : sequence of str
+        The parameters to report (names as the single fit gives them, e.g. ``"x1"``); a data
+        set whose fit lacks one gets NaN for it.
+    **kwargs
+        The single fit's keyword arguments (``windows``, ``covariates``, ``same_params``,
+        ``name``, ``tol``, ``max_iter``, ``alpha``), the same for every data set.
+
+    Returns
+    -------
+    BatchFit
+        One row per data set, the single fit's numbers; errors and warnings per data set.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"id": range(1, 7), "start": 1, "end": 100})
+    >>> ev = pd.DataFrame({"id": range(1, 7), "day": [15, 40, 70, 12, 90, 55]})
+    >>> doses = pd.DataFrame({"id": range(1, 7), "day": [10, 30, 60, 5, 20, 50], "dose": 1})
+    >>> d = {"observation": obs, "events": ev, "doses": doses}
+    >>> many = fit_many_eventdep_exposure([d, d], ["x1"], windows=((1, 14),), name="x")
+    >>> many.coef.round(4).tolist()
+    [[3.0068], [3.0068]]
+    """
+    def one(d: Mapping):
+        return fit_eventdep_exposure(d["observation"], d["events"], d["doses"], **kwargs)
+
+    return _each(datasets, list(terms), one, EventDepExposureError,
+                 float(kwargs.get("alpha", 0.05)))
+
+
+def _each(datasets: Sequence[Mapping], terms: list[str], fit_one: Callable[[Mapping], Any],
+          error: type[Exception], alpha: float) -> BatchFit:
+    """``fit_one`` on every data set; its ``params``/``bse`` of ``terms`` (NaN where a data
+    set's fit lacks a term), its errors of type ``error`` and its warnings per data set."""
+    out = _unfitted(terms, len(datasets), alpha)
     for r, d in enumerate(datasets):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                fit = fit_semiparametric(d["intervals"], d["events"], terms,
-                                         age_origin=d.get("age_origin"),
-                                         unique_days=unique_days, tol=tol,
-                                         max_iter=max_iter, alpha=alpha)
-            except SemiparametricError as err:
+                fit = fit_one(d)
+            except error as err:
                 out.errors[r] = str(err)
                 fit = None
         out.notes[r] = [str(w.message) for w in caught]
         if fit is None:
             continue
-        out.coef[r] = fit.params[terms].to_numpy()
-        out.se[r] = fit.bse[terms].to_numpy()
+        out.coef[r] = fit.params.reindex(terms).to_numpy()
+        out.se[r] = fit.bse.reindex(terms).to_numpy()
         out.finite[r] = np.isfinite(out.coef[r])
         out.converged[r], out.n_iter[r] = bool(fit.converged), int(fit.n_iter)
-        out.n_cases[r], out.n_events[r] = fit.n_cases, fit.n_events
+        out.n_cases[r] = fit.n_cases
+        out.n_events[r] = getattr(fit, "n_events", fit.n_cases)  # first events: one a case
         out.loglik[r] = fit.loglik
     return out

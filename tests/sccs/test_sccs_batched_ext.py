@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 from analysis import teaching as T
-from analysis.sccs.batched_ext import fit_many_eventdep_observation, fit_many_semiparametric
+from analysis.sccs.batched_ext import (
+    fit_many_eventdep_exposure,
+    fit_many_eventdep_observation,
+    fit_many_semiparametric,
+)
+from analysis.sccs.eventdep_exposure import EventDepExposureError, fit_eventdep_exposure
 from analysis.sccs.eventdep_observation import EventDepObservationError, fit_eventdep_observation
 from analysis.sccs.intervals import Exposure, build_intervals
 from analysis.sccs.semiparametric import SemiparametricError, fit_semiparametric
@@ -111,3 +116,32 @@ def test_semiparametric_each_data_set_equals_its_single_fit() -> None:
         np.testing.assert_array_equal(many.se[r], one.bse[["exposed", "male"]])
         assert many.loglik[r] == one.loglik
         assert many.n_events[r] == one.n_events and many.errors[r] is None
+
+
+def test_eventdep_exposure_each_data_set_equals_its_single_fit() -> None:
+    """Rows equal the single fits (the same code: to the last bit); a data set whose doses
+    all come after the event gets NaN and the single fit's message."""
+    sc = T.Scenario(n_individuals=300, irr=0.6, rate_per_year=0.5, frailty_shape=None,
+                    obs_days=(365, 1095), exposure_days=(180, 720))
+    c = T.first_events_only(T.simulate_cohorts(sc, 4, seed=3))
+    data = []
+    for r in range(4):
+        x = T.replicate_tables(c, r)
+        data.append({"observation": x["observation"][["id", "start", "end"]],
+                     "events": x["events"], "doses": x["exposure"].assign(dose=1)})
+    late = data[2]["doses"].assign(day=data[2]["observation"]["end"].max() + 1)
+    data[2] = {**data[2], "doses": late}
+    kw = {"windows": ((0, 29),), "name": "x"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        many = fit_many_eventdep_exposure(data, ["x1"], **kw)
+        for r, d in enumerate(data):
+            if r == 2:
+                with pytest.raises(EventDepExposureError) as err:
+                    fit_eventdep_exposure(d["observation"], d["events"], d["doses"], **kw)
+                assert many.errors[2] == str(err.value) and np.isnan(many.coef[2]).all()
+                continue
+            one = fit_eventdep_exposure(d["observation"], d["events"], d["doses"], **kw)
+            np.testing.assert_array_equal(many.coef[r], one.params[["x1"]])
+            np.testing.assert_array_equal(many.se[r], one.bse[["x1"]])
+            assert many.n_cases[r] == one.n_cases and many.errors[r] is None
