@@ -243,7 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         want = ref["eventdepenobs_nrt.mod"]
         row = {"python_s": t_py, "coef": fit.params.tolist(),
                "loglik": fit.modelfit.loc["Loglik"].tolist(), "r": r}
-        assert np.allclose(row["coef"], want["coef"], rtol=1e-5)
+        # the multistart reaches at least R's nlm optima (higher ones on nrtdat: issue 17)
+        r_ll = np.array(want["modelfit"]["loglik"])
+        assert (np.array(row["loglik"]) >= r_ll - 1e-9 * np.abs(r_ll)).all()
         if r and "coef" in r:
             assert np.allclose(r["coef"], want["coef"], rtol=1e-4), "R script differs from ref"
             assert np.allclose(r["loglik"], want["modelfit"]["loglik"], atol=1e-6)

@@ -3,7 +3,8 @@
 API for the R layer
 -------------------
 ``fit_eventdep_observation(observation, events, exposures=(), covariates=(), *, terms=None,
-start=(0.1, 0.1, 0.1, 0.1), days_per_year=365.25, alpha=0.05) -> EventDepObservationResult``
+start=(0.1, 0.1, 0.1, 0.1), days_per_year=365.25, integrate_from="cut", censoring=None,
+alpha=0.05) -> EventDepObservationResult``
 
 * ``observation``: ``id, start, end, censored`` (R's ``astart``, ``aend``, ``censor``: 1 when
   the observation period ended early, possibly because of the event; 0 when it ended as
@@ -25,8 +26,12 @@ start=(0.1, 0.1, 0.1, 0.1), days_per_year=365.25, alpha=0.05) -> EventDepObserva
   over the ``(start - 1, end]`` its days cover, from age 0 for an interval starting on day 0
   (there is no time before age 0; day 0 is its instant).
 * As in R, an observation period ending on the event day is extended by one day.
+* ``censoring=(model, params)``: weights from this censoring model at these parameters
+  instead of the AIC choice at its optimum (e.g. R's local optimum, kept in
+  ``.censoring[model].ends``).
 * Result: ``.modelfit`` (DataFrame, rows ``Loglik``, ``AIC``; columns ``EWA EWI EGA EGI``),
-  ``.chosen`` (the model with the smallest AIC), ``.censoring`` (fitted parameters per model),
+  ``.chosen`` (the model with the smallest AIC), ``.censoring`` (per model a
+  :class:`CensoringFit`: parameters, ``start`` (the winning start), ``starts``, ``ends``),
   ``.params``, ``.bse``, ``.summary`` (``coef, exp_coef, se, z, p, lower95, upper95``),
   ``.intervals`` (with the ``weight`` of each interval), ``.fit`` (the weighted SCCS fit).
 
@@ -50,10 +55,15 @@ on survival to ``t`` ("age", ``A``), or of the interval ``c - t`` since the even
 ``mu`` the scale of ``G``, ``logit pi``, ``log nu`` with ``nu`` its shape; the gamma has rate
 ``nu / mu``). Times are in years (days / 365.25), as in R's ``eventdepenobs``.
 
-The four models are fitted by maximum likelihood (BFGS on central-difference gradients from the
-starting values, then from a second start, and polished by Newton steps; :func:`censoring_fit`),
-the one with the smallest AIC gives the weights, and the SCCS model is fitted with the weights in
-place of the interval lengths (:class:`analysis.sccs.SCCS` with ``days = weight``). The interval
+The four models are fitted by maximum likelihood from several starting points each (R's
+``initval``, data-driven ones, the best points of a fixed grid, the sibling model's optimum;
+:func:`fit_censoring_models`, :mod:`analysis.sccs._censoring`), keeping the best end point:
+R's ``nlm`` from ``initval`` alone can stop at a worse local optimum (on R's own nrtdat example
+it does for EWI, EGA and EGI, so the EWI weights and the coefficients differ from R's there;
+``CensoringFit.starts``/``.ends`` keep every start's end point and ``censoring=`` refits at
+any of them). The one with the smallest AIC gives the weights, and the SCCS model is fitted
+with the weights in place of the interval lengths (:class:`analysis.sccs.SCCS` with
+``days = weight``). The interval
 integrals are closed forms for EWI and EGI (exponential, Weibull and gamma distribution
 functions and ``int Q(a, r s) ds = s Q(a, r s) + (a / r) P(a + 1, r s)``) and composite
 Gauss-Legendre quadrature (8 panels x 16 nodes) for EWA and EGA. As in R, an observation period
@@ -78,12 +88,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
+from analysis.sccs import _censoring
 from analysis.sccs.errors import SCCSWarning
 from analysis.sccs.intervals import Covariate, Exposure, build_intervals
 from analysis.sccs.model import SCCS
@@ -96,10 +107,15 @@ __all__ = [
     "EventDepObservationResult",
     "censoring_fit",
     "censoring_loglik",
+    "fit_censoring_models",
     "fit_eventdep_observation",
     "interval_weights",
 ]
 
+#: Iterations of every start before only the two best of each (data set, model) go on.
+_SCOUT_ITER = 15
+#: Further iterations of each model's winning start (see :func:`fit_censoring_models`).
+_POLISH_ITER = 1000
 #: The four censoring models, in R's order.
 CENSORING_MODELS = ("EWA", "EWI", "EGA", "EGI")
 #: Gauss-Legendre nodes and weights on [0, 1] for the age models' interval integrals.
@@ -124,10 +140,21 @@ class EventDepObservationError(ValueError):
 
 @dataclass
 class _Params:
+    """The parameters on their natural scale, and the logs and constants the likelihoods use
+    (computed once per parameter vector, not per case)."""
+
     lam_a: np.ndarray  # 1 / rho
     lam_b: np.ndarray  # 1 / mu
     pi: np.ndarray
     nu: np.ndarray
+
+    def __post_init__(self) -> None:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.log_la = np.log(self.lam_a)
+            self.log_pi, self.log_1mpi = np.log(self.pi), np.log1p(-self.pi)
+            self.rate = self.nu * self.lam_b  # gamma rate; nu lb in the Weibull density
+            self.log_rate = np.log(self.rate)
+            self.lgam_nu = special.gammaln(self.nu)
 
     @classmethod
     def of(cls, p: np.ndarray) -> _Params:
@@ -136,11 +163,29 @@ class _Params:
             p = p.T[:, :, None]
         return cls(np.exp(-p[0]), np.exp(-p[1]), special.expit(p[2]), np.exp(p[3]))
 
+    @classmethod
+    def rows(cls, p: np.ndarray) -> _Params:
+        """One parameter vector per element: ``p`` (E, 4) as four (E,) arrays."""
+        return cls(np.exp(-p[:, 0]), np.exp(-p[:, 1]), special.expit(p[:, 2]), np.exp(p[:, 3]))
 
-def _log_mix(pi: np.ndarray, log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:
+    def take(self, idx: np.ndarray) -> _Params:
+        """The fields (arrays of the same shape) at ``idx`` (an index or a boolean mask)."""
+        out = object.__new__(_Params)
+        for k, v in vars(self).items():
+            setattr(out, k, v[idx])
+        return out
+
+    def broadcast(self, shape: tuple[int, ...]) -> _Params:
+        """Every field broadcast to ``shape`` (read-only views)."""
+        out = object.__new__(_Params)
+        for k, v in vars(self).items():
+            setattr(out, k, np.broadcast_to(v, shape))
+        return out
+
+
+def _log_mix(q: _Params, log_a: np.ndarray, log_b: np.ndarray) -> np.ndarray:
     """log(pi exp(log_a) + (1 - pi) exp(log_b)), stably."""
-    with np.errstate(divide="ignore"):
-        return np.logaddexp(np.log(pi) + log_a, np.log1p(-pi) + log_b)
+    return np.logaddexp(q.log_pi + log_a, q.log_1mpi + log_b)
 
 
 def _gamma_sf(x: np.ndarray, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
@@ -148,39 +193,48 @@ def _gamma_sf(x: np.ndarray, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return np.where(s == 0.0, 1e-9, s)  # R's guard against dividing by 0
 
 
-def _log_gamma_pdf(x: np.ndarray, shape: np.ndarray, rate: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return (shape * np.log(rate) + (shape - 1.0) * np.log(x) - rate * x
-                - special.gammaln(shape))
+def _log_gamma_pdf(x: np.ndarray, q: _Params) -> np.ndarray:
+    return q.nu * q.log_rate + (q.nu - 1.0) * np.log(x) - q.rate * x - q.lgam_nu
+
+
+def _branch(model: str, q: _Params, t: np.ndarray, end: np.ndarray, died: bool) -> np.ndarray:
+    """Log-likelihood of the end of observation ``end`` given an event at ``t`` (years), for
+    elements that all ended early (``died``: a density) or all as planned (a survival)."""
+    s = end - t
+    la, lb, nu = q.lam_a, q.lam_b, q.nu
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        exp_part = q.log_la - la * s if died else -la * s
+        if model == "EWA":
+            h = (end * lb) ** nu - (t * lb) ** nu
+            g = q.log_rate + (nu - 1.0) * np.log(end * lb) - h if died else -h
+        elif model == "EWI":
+            g = -((s * lb) ** nu)
+            if died:
+                g = q.log_rate + (nu - 1.0) * np.log(s * lb) + g
+        elif model == "EGA":
+            log_st = np.log(_gamma_sf(t, nu, q.rate))
+            g = (_log_gamma_pdf(end, q) if died
+                 else np.log(special.gammaincc(nu, q.rate * end))) - log_st
+        elif model == "EGI":
+            g = _log_gamma_pdf(s, q) if died else np.log(special.gammaincc(nu, q.rate * s))
+        else:
+            raise EventDepObservationError(f"unknown censoring model {model!r}")
+        return _log_mix(q, exp_part, g)
 
 
 def _contribution(model: str, q: _Params, t: np.ndarray, end: np.ndarray,
                   present: np.ndarray) -> np.ndarray:
-    """Log-likelihood of the end of observation ``end`` given an event at ``t`` (years)."""
-    s = end - t
-    la, lb, nu = q.lam_a, q.lam_b, q.nu
-    exp_sf = -la * s
-    exp_pdf = np.log(la) - la * s
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if model == "EWA":
-            h = (end * lb) ** nu - (t * lb) ** nu
-            g_sf = -h
-            g_pdf = np.log(nu * lb) + (nu - 1.0) * np.log(end * lb) - h
-        elif model == "EWI":
-            g_sf = -((s * lb) ** nu)
-            g_pdf = np.log(nu * lb) + (nu - 1.0) * np.log(s * lb) + g_sf
-        elif model == "EGA":
-            rate = nu * lb
-            st = _gamma_sf(t, nu, rate)
-            g_sf = np.log(special.gammaincc(nu, rate * end)) - np.log(st)
-            g_pdf = _log_gamma_pdf(end, nu, rate) - np.log(st)
-        elif model == "EGI":
-            rate = nu * lb
-            g_sf = np.log(special.gammaincc(nu, rate * s))
-            g_pdf = _log_gamma_pdf(s, nu, rate)
-        else:
-            raise EventDepObservationError(f"unknown censoring model {model!r}")
-    return np.where(present == 1, _log_mix(q.pi, exp_sf, g_sf), _log_mix(q.pi, exp_pdf, g_pdf))
+    """:func:`_branch` for elements of both kinds (``present`` 1: ended as planned)."""
+    shape = np.broadcast_shapes(np.shape(t), np.shape(end), np.shape(present),
+                                np.shape(q.lam_a), np.shape(q.nu))
+    t, end, present = (np.broadcast_to(v, shape) for v in (t, end, present))
+    q = q.broadcast(shape)
+    out = np.empty(shape)
+    for died in (True, False):
+        k = present == (0 if died else 1)
+        if k.any():
+            out[k] = _branch(model, q.take(k), t[k], end[k], died)
+    return out
 
 
 def censoring_loglik(model: str, params: Sequence[float], event: np.ndarray, end: np.ndarray,
@@ -213,8 +267,11 @@ def _loglik_batch(model: str, params: np.ndarray, event: np.ndarray, end: np.nda
 @dataclass
 class CensoringFit:
     """A fitted censoring model (what :func:`censoring_fit` returns): ``model``, ``params``
-    (log rho, log mu, logit pi, log nu), ``loglik``, ``aic`` (``2 * 4 - 2 * loglik``) and
-    ``max_abs_gradient`` (of the log-likelihood at the optimum, a convergence check).
+    (log rho, log mu, logit pi, log nu), ``loglik``, ``aic`` (``2 * 4 - 2 * loglik``),
+    ``max_abs_gradient`` (of the log-likelihood at the optimum, a convergence check), ``start``
+    (the label of the starting point whose end point won, see :func:`fit_censoring_models`),
+    ``starts`` (the log-likelihood reached from every starting point, by label) and ``ends``
+    (the parameters reached from every starting point, by label).
 
     Examples
     --------
@@ -224,6 +281,8 @@ class CensoringFit:
     >>> fit = censoring_fit("EWI", t, c, np.array([0, 1, 0, 1, 0, 1]))
     >>> fit.model, round(fit.loglik, 4), round(fit.aic, 4)
     ('EWI', -1.1723, 10.3446)
+    >>> fit.start in fit.starts
+    True
     """
 
     model: str
@@ -231,32 +290,170 @@ class CensoringFit:
     loglik: float
     aic: float
     max_abs_gradient: float
+    start: str = "initval"
+    starts: dict[str, float] = field(default_factory=dict)
+    ends: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
-def _num_grad(fb, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Central-difference gradient of the batch function ``fb`` ((m, 4) -> (m,))."""
-    e = np.eye(len(x)) * h
-    v = fb(np.vstack([x + e, x - e]))
-    return (v[: len(x)] - v[len(x):]) / (2 * h)
+def _objective(models: Sequence[str], event: np.ndarray, end: np.ndarray, present: np.ndarray,
+               offsets: np.ndarray, owner_group: np.ndarray, owner_model: np.ndarray):
+    """Negative log-likelihood ``fun(points, owner)`` for :func:`_censoring.minimise`: the
+    start ``owner`` fits model ``models[owner_model[owner]]`` to the cases
+    ``offsets[g]:offsets[g + 1]`` of its data set ``g = owner_group[owner]``."""
+    counts = np.diff(offsets)
+    died = present == 0  # each data set's cases are sorted: ended early first
+    n_died = np.add.reduceat(died.astype(np.int64), offsets[:-1]) if len(counts) else counts
+    n_died = np.where(counts > 0, n_died, 0)
+    blocks = ((True, offsets[:-1], n_died), (False, offsets[:-1] + n_died, counts - n_died))
+
+    def fun(points: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        out = np.empty(len(points))
+        grp, mod = owner_group[owner], owner_model[owner]
+        for mi in np.unique(mod):
+            sel = np.flatnonzero(mod == mi)
+            for part in _censoring.chunks(counts[grp[sel]]):
+                s = sel[part]
+                with np.errstate(all="ignore"):
+                    q = _Params.rows(points[s])  # constants per point, gathered per case
+                    total = np.zeros(len(s))
+                    for is_died, first, n_all in blocks:
+                        n = n_all[grp[s]]
+                        point = np.repeat(np.arange(len(s)), n)
+                        case = np.arange(n.sum()) + np.repeat(first[grp[s]] - (np.cumsum(n) - n),
+                                                              n)
+                        ll = _branch(models[mi], q.take(point), event[case], end[case], is_died)
+                        total += np.bincount(point, weights=ll, minlength=len(s))
+                    out[s] = -total
+        out[~np.isfinite(out)] = 1e300  # trial points far out: inf/nan mean "worse"
+        return out
+
+    return fun
 
 
-def _num_hess(fb, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
-    n = len(x)
-    H = np.empty((n, n))
-    for i in range(n):
-        e = np.zeros(n)
-        e[i] = h
-        H[:, i] = (_num_grad(fb, x + e) - _num_grad(fb, x - e)) / (2 * h)
-    return (H + H.T) / 2
+def _fixed_starts(event: np.ndarray, end: np.ndarray, present: np.ndarray,
+                  start: np.ndarray, age_model: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The starts ``"initval"``, ``"data"``, ``"exponential"`` of one data set (3, 4) and
+    the centre of its grid (log rho, log mu) (see :func:`fit_censoring_models`)."""
+    s = end - event
+    died = present == 0
+    s0 = s[died].mean() if died.any() else s.mean()
+    s1 = s[~died].mean() if (~died).any() else s.mean()
+    data = np.array([np.log(max(s0, 1e-3)), np.log(max(s1, 1e-3)), 0.0, 0.0])
+    rho_mle = s.sum() / max(int(died.sum()), 1)  # exponential MLE of the time to the end
+    expo = np.array([np.log(max(rho_mle, 1e-3)), data[1], 3.0, 0.0])
+    mu = np.log(max(end.mean(), 1e-3)) if age_model else data[1]
+    return np.vstack([start, data, expo]), np.array([data[0], mu, 0.0, 0.0])
+
+
+def fit_censoring_models(
+    event: np.ndarray, end: np.ndarray, present: np.ndarray, offsets: np.ndarray,
+    start: Sequence[float] = (0.1, 0.1, 0.1, 0.1), models: Sequence[str] = CENSORING_MODELS,
+) -> dict[str, list[CensoringFit]]:
+    """Fit censoring models to one or many data sets at once, each from several starts.
+
+    ``event``, ``end``, ``present`` hold the cases of all data sets one after the other; data
+    set ``g`` is rows ``offsets[g]:offsets[g + 1]`` (one data set: ``offsets = [0, n]``); the
+    order of a data set's rows does not matter (they are sorted first).
+    Every (data set, model) is fitted by :func:`analysis.sccs._censoring.minimise` from the
+    labelled starts ``"initval"`` (``start``, R's ``initval``), ``"data"``, ``"exponential"``,
+    ``"grid1"``, ``"grid2"``, ``"grid3"`` (module :mod:`analysis.sccs._censoring`), then,
+    when its sibling model (Weibull <-> gamma of the same form) is among ``models``, from
+    the sibling's winner
+    (label: the sibling's name). Every start first runs 15 iterations; the two best of each
+    (data set, model) then run to convergence (the others keep their 15-iteration end
+    points). The best end point wins (ties go to the earlier start) and
+    continues for up to 1,000 further iterations: where the likelihood's supremum lies at
+    infinity along a curved ridge (e.g. EWA with log mu -> -infinity and nu -> 0), the walk
+    is long. A data set's fits do not depend on the other data sets.
+
+    Returns ``{model: [CensoringFit per data set]}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([50.0, 51.0, 52.5, 60.0, 61.2, 55.0])
+    >>> c = t + np.array([0.1, 2.0, 0.3, 1.5, 0.05, 3.0])
+    >>> d = np.array([0, 1, 0, 1, 0, 1])
+    >>> two = fit_censoring_models(np.r_[t, t], np.r_[c, c], np.r_[d, d], np.array([0, 6, 12]))
+    >>> [round(f.loglik, 4) for f in two["EWI"]]
+    [-1.1723, -1.1723]
+    """
+    models = list(models)
+    event, end, present = (np.asarray(v, float) for v in (event, end, present))
+    offsets = np.asarray(offsets, np.int64)
+    # a canonical order of each data set's cases: the result does not depend on the row order
+    set_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    order = np.lexsort((end, event, present, set_of))  # ended early first, then the others
+    event, end, present = event[order], end[order], present[order]
+    n_sets, n_mod = len(offsets) - 1, len(models)
+    owner_group = np.repeat(np.arange(n_sets), n_mod)
+    owner_model = np.tile(np.arange(n_mod), n_sets)
+    fun = _objective(models, event, end, present, offsets, owner_group, owner_model)
+    labels = ["initval", "data", "exponential", "grid1", "grid2", "grid3"]
+    x0 = np.empty((n_sets * n_mod, len(labels), 4))
+    centres = np.empty((n_sets * n_mod, 4))
+    for o, (g, mi) in enumerate(zip(owner_group, owner_model, strict=True)):
+        sl = slice(offsets[g], offsets[g + 1])
+        x0[o, :3], centres[o] = _fixed_starts(event[sl], end[sl], present[sl],
+                                              np.asarray(start, float), models[mi][2] == "A")
+    grids = np.stack([_censoring.grid(c) for c in centres])  # (owners, 135, 4)
+    n_grid = grids.shape[1]
+    gv = fun(grids.reshape(-1, 4), np.repeat(np.arange(len(x0)), n_grid)).reshape(-1, n_grid)
+    top = np.argsort(gv, axis=1, kind="stable")[:, :3]
+    x0[:, 3:] = np.take_along_axis(grids, top[:, :, None], axis=1)
+    n_st = len(labels)
+    # every start runs a few iterations; the two best of each (data set, model) go on
+    scout = _censoring.minimise(lambda p, o: fun(p, o // n_st), x0.reshape(-1, 4),
+                                max_iter=_SCOUT_ITER)
+    x = scout.x.reshape(-1, n_st, 4)
+    f = scout.f.reshape(-1, n_st)
+    go_on = np.argsort(f, axis=1, kind="stable")[:, :2]
+    rows = np.repeat(np.arange(len(x)), 2)
+    cols = go_on.ravel()
+    opt = _censoring.minimise(lambda p, o: fun(p, rows[o]), x[rows, cols])
+    x[rows, cols], f[rows, cols] = opt.x, opt.f
+    rounds_x, rounds_f, all_labels = [x], [f], list(labels)
+    sib = [models.index(_censoring.sibling(m)) if _censoring.sibling(m) in models else -1
+           for m in models]
+    if max(sib) >= 0:
+        win = x[np.arange(len(x)), np.argmin(f, axis=1)]
+        seed_owner = owner_group * n_mod + np.array(sib)[owner_model]
+        has = np.array(sib)[owner_model] >= 0
+        x2 = np.where(has[:, None], win[np.maximum(seed_owner, 0)], x0[:, 0])
+        opt2 = _censoring.minimise(fun, x2)
+        f2 = np.where(has, opt2.f, np.inf)
+        rounds_x.append(opt2.x[:, None, :])
+        rounds_f.append(f2[:, None])
+        all_labels.append("sibling")
+    X = np.concatenate(rounds_x, axis=1)
+    Fv = np.concatenate(rounds_f, axis=1)
+    best = np.argmin(Fv, axis=1)
+    # the winner goes on (a long walk where the optimum is at infinity along a ridge)
+    polish = _censoring.minimise(fun, X[np.arange(len(X)), best], max_iter=_POLISH_ITER)
+    Fv[np.arange(len(X)), best] = polish.f
+    xb = polish.x
+    grad = _censoring.central_gradient(fun, xb, np.arange(len(xb)))
+    out: dict[str, list[CensoringFit]] = {m: [] for m in models}
+    for o in range(len(xb)):
+        m = models[owner_model[o]]
+        names = [sibling_name if lab == "sibling" else lab for lab in all_labels
+                 for sibling_name in [_censoring.sibling(m)]]
+        fin = [k for k, v in enumerate(Fv[o]) if np.isfinite(v) and v < 1e300]
+        reached = {names[k]: -float(Fv[o, k]) for k in fin}
+        ends = {names[k]: (xb[o] if k == best[o] else X[o, k]).copy() for k in fin}
+        ll = -float(Fv[o, best[o]])
+        out[m].append(CensoringFit(m, xb[o].copy(), ll, 2 * 4 - 2 * ll,
+                                   float(np.abs(grad[o]).max()), names[best[o]], reached, ends))
+    return out
 
 
 def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.ndarray,
                   start: Sequence[float] = (0.1, 0.1, 0.1, 0.1)) -> CensoringFit:
     """Maximum likelihood fit of one censoring model (see the module docstring).
 
-    BFGS from ``start`` and from a data-driven start (the log mean times to the end of
-    observation, pi = 1/2, nu = 1), the better one polished by Newton steps on a
-    finite-difference Hessian while they improve the log-likelihood.
+    Multi-start damped Newton (:func:`fit_censoring_models`, without the sibling round):
+    the best of the starts ``"initval"`` (``start``), ``"data"``, ``"exponential"``,
+    ``"grid1"``, ``"grid2"``, ``"grid3"``; ``.start`` says which won.
 
     Examples
     --------
@@ -267,40 +464,10 @@ def censoring_fit(model: str, event: np.ndarray, end: np.ndarray, present: np.nd
     >>> fit.max_abs_gradient < 1e-4
     True
     """
-    def nll_batch(p: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):  # trial points far out: inf/nan mean "worse"
-            v = -_loglik_batch(model, p, event, end, present)
-        return np.where(np.isfinite(v), v, 1e300)
-
-    def nll(p: np.ndarray) -> float:
-        return float(nll_batch(p[None, :])[0])
-
-    s = end - event
-    starts = [np.asarray(start, float)]
-    if (present == 0).any() and (present == 1).any():
-        starts.append(np.array([np.log(max(s[present == 0].mean(), 1e-3)),
-                                np.log(max(s[present == 1].mean(), 1e-3)), 0.0, 0.0]))
-    best = None
-    for x0 in starts:
-        r = optimize.minimize(nll, x0, jac=lambda p: _num_grad(nll_batch, p), method="BFGS",
-                              options={"gtol": 1e-6, "maxiter": 2000})
-        if best is None or r.fun < best.fun:
-            best = r
-    x, f = best.x, best.fun
-    for _ in range(20):
-        g = _num_grad(nll_batch, x)
-        try:
-            step = np.linalg.solve(_num_hess(nll_batch, x), g)
-        except np.linalg.LinAlgError:
-            break
-        cand = x - step
-        fc = nll(cand)
-        if not fc < f:
-            break
-        x, f = cand, fc
-    ll = -f
-    return CensoringFit(model, x, ll, 2 * len(x) - 2 * ll,
-                        float(np.abs(_num_grad(nll_batch, x)).max()))
+    if model not in CENSORING_MODELS:
+        raise EventDepObservationError(f"unknown censoring model {model!r}")
+    return fit_censoring_models(event, end, present, np.array([0, len(event)]), start,
+                                (model,))[model][0]
 
 
 def _diff_exp(x_near: np.ndarray, x_far: np.ndarray) -> np.ndarray:
@@ -323,6 +490,7 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
     of observation given an event at ``t`` (all in years): the weights of the intervals.
 
     Closed forms for EWI and EGI, composite Gauss-Legendre quadrature for EWA and EGA.
+    ``params`` is one vector (4,) or one per interval (n, 4).
 
     Examples
     --------
@@ -332,17 +500,20 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
     >>> np.round(w, 6).tolist()  # integral of exp(-(2 - t)) over (0, 1] and (1, 2]
     [0.232544, 0.632121]
     """
-    q = _Params.of(np.asarray(params, dtype=float))
+    params = np.asarray(params, dtype=float)
+    q = _Params.rows(params) if params.ndim == 2 else _Params.of(params)
     lower, upper, end = (np.asarray(v, float) for v in (lower, upper, end))
     present = np.asarray(present)
     s1, s2 = end - lower, np.maximum(end - upper, 0.0)  # s1 >= s2
     la, lb, nu, pi = q.lam_a, q.lam_b, q.nu, q.pi
     exp_part = _diff_exp(la * s2, la * s1)
+    with np.errstate(all="ignore"):  # int exp(-la s) ds over [s2, s1]; la -> 0 (rho -> inf)
+        exp_int = np.where(la * (s1 - s2) > 1e-12, exp_part / la, np.exp(-la * s2) * (s1 - s2))
     if model == "EWI":
         with np.errstate(over="ignore"):
             x1, x2 = (s1 * lb) ** nu, (s2 * lb) ** nu
         sf = special.gamma(1.0 + 1.0 / nu) / lb * _diff_p(1.0 / nu, x1, x2)
-        w1 = pi * exp_part / la + (1.0 - pi) * sf
+        w1 = pi * exp_int + (1.0 - pi) * sf
         w0 = pi * exp_part + (1.0 - pi) * _diff_exp(x2, x1)
         return np.where(present == 1, w1, w0)
     if model == "EGI":
@@ -351,7 +522,7 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
         def big_f(s: np.ndarray) -> np.ndarray:
             return s * special.gammaincc(a, r * s) + a / r * special.gammainc(a + 1.0, r * s)
 
-        w1 = pi * exp_part / la + (1.0 - pi) * (big_f(s1) - big_f(s2))
+        w1 = pi * exp_int + (1.0 - pi) * (big_f(s1) - big_f(s2))
         w0 = pi * exp_part + (1.0 - pi) * _diff_p(a, r * s1, r * s2)
         return np.where(present == 1, w1, w0)
     if model not in ("EWA", "EGA"):
@@ -361,6 +532,8 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
     wq = np.tile(_GL_W / 2.0, _PANELS) / _PANELS
     width = (upper - lower)[:, None]
     t = lower[:, None] + width * u[None, :]
+    if params.ndim == 2:  # one parameter vector per interval: columns against the nodes
+        q = _Params(*(v[:, None] for v in (q.lam_a, q.lam_b, q.pi, q.nu)))
     f = np.exp(_contribution(model, q, t, end[:, None], present[:, None]))
     return (f * wq[None, :]).sum(axis=1) * width[:, 0]
 
@@ -475,6 +648,7 @@ def fit_eventdep_observation(
     start: Sequence[float] = (0.1, 0.1, 0.1, 0.1),
     days_per_year: float = 365.25,
     integrate_from: str = "cut",
+    censoring: tuple[str, Sequence[float]] | None = None,
     alpha: float = 0.05,
 ) -> EventDepObservationResult:
     """SCCS with event-dependent observation periods (Farrington et al. 2011).
@@ -504,6 +678,12 @@ def fit_eventdep_observation(
         day 0: ages are not negative). ``"start"``: over
         ``[start, end]``, one day short, as R SCCS 1.7's ``eventdepenobs`` does (its one-day
         intervals get the weight 1e-15); use it to reproduce R.
+    censoring:
+        ``None`` (the weights come from the censoring model with the smallest AIC, at its
+        fitted optimum) or ``(model, params)``: the weights come from this censoring model at
+        these parameters (log rho, log mu, logit pi, log nu), e.g. another local optimum
+        (``res.censoring[m].ends``) or a sensitivity analysis; ``modelfit`` is still the four
+        fits, ``chosen`` is ``model``.
     alpha:
         Level of the Wald intervals of ``summary``.
 
@@ -535,8 +715,8 @@ def fit_eventdep_observation(
     >>> res = fit_eventdep_observation(obs, ev, [ex])
     >>> res.modelfit.round(2)
                EWA     EWI     EGA     EGI
-    Loglik  -71.52  -71.52  -71.52  -71.04
-    AIC     151.04  151.05  151.05  150.09
+    Loglik  -71.51  -71.09  -71.52  -71.04
+    AIC     151.02  150.19  151.04  150.09
     >>> res.chosen
     'EGI'
     >>> res.summary.round(3)
@@ -554,22 +734,30 @@ def fit_eventdep_observation(
     t = ev["day"].to_numpy(float) / days_per_year
     c = ev["id"].map(info["end"]).to_numpy(float) / days_per_year
     present = 1 - ev["id"].map(info["censored"]).to_numpy()
-    cens = {m: censoring_fit(m, t, c, present, start) for m in CENSORING_MODELS}
+    cens = {m: f[0] for m, f in fit_censoring_models(t, c, present, np.array([0, len(t)]),
+                                                     start).items()}
     modelfit = pd.DataFrame({m: [f.loglik, f.aic] for m, f in cens.items()},
                             index=["Loglik", "AIC"])
     chosen = min(CENSORING_MODELS, key=lambda m: cens[m].aic)
+    weight_params = cens[chosen].params
+    if censoring is not None:
+        chosen, weight_params = censoring[0], np.asarray(censoring[1], float)
+        if chosen not in CENSORING_MODELS or weight_params.shape != (4,):
+            raise EventDepObservationError(
+                f"censoring must be (model, 4 parameters) with model one of "
+                f"{list(CENSORING_MODELS)}, got {censoring!r}")
     iv = build_intervals(obs[["id", "start", "end"]], ev, exposures, covariates)
     iv_end = iv["id"].map(info["end"]).to_numpy(float) / days_per_year
     iv_present = 1 - iv["id"].map(info["censored"]).to_numpy()
     first = iv["start"].to_numpy(float)
     if integrate_from == "cut":  # day d covers (d - 1, d]; day 0, an age, starts at 0
         first = np.maximum(first - 1.0, 0.0)
-    w = interval_weights(chosen, cens[chosen].params, first / days_per_year,
+    w = interval_weights(chosen, weight_params, first / days_per_year,
                          iv["end"].to_numpy() / days_per_year, iv_end, iv_present)
     if not np.isfinite(w).all():
         raise EventDepObservationError(
-            f"censoring model {chosen} gives non-finite interval weights (fitted parameters "
-            f"{np.round(cens[chosen].params, 4).tolist()}): the data do not determine it")
+            f"censoring model {chosen} gives non-finite interval weights (parameters "
+            f"{np.round(weight_params, 4).tolist()}): the data do not determine it")
     iv["weight"] = np.maximum(w, 1e-15)
     if terms is None:
         names = [(e.name, True) for e in exposures] + [(cv.name, False) for cv in covariates

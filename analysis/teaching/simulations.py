@@ -53,6 +53,7 @@ __all__ = [
     "TeachingCohorts",
     "between_group_rate_ratio",
     "coverage",
+    "eventdep_observation_datasets",
     "first_cases",
     "first_events_only",
     "monte_carlo",
@@ -447,6 +448,28 @@ def replicate_tables(cohorts: TeachingCohorts, rep: int, *, offset_days: int = 0
                              "end": on["exp_end"].to_numpy() + offset_days})
     events = pd.DataFrame({"id": ev["id"].to_numpy(), "day": ev["day"].to_numpy() + offset_days})
     return {"observation": observation, "events": events, "exposure": exposure}
+
+
+def eventdep_observation_datasets(cohorts: TeachingCohorts, offset_days: int
+                                  ) -> list[dict]:
+    """Every replicate as the input of
+    :func:`analysis.sccs.batched_ext.fit_many_eventdep_observation` (``observation``,
+    ``events``, ``exposures``: one exposure ``exposed`` from its start to its end), days
+    shifted by ``offset_days`` as in :func:`replicate_tables`.
+
+    Examples
+    --------
+    >>> c = simulate_cohorts(Scenario(n_individuals=50), 2, seed=1)
+    >>> d = eventdep_observation_datasets(c, offset_days=100)
+    >>> len(d), sorted(d[0]), d[0]["exposures"][0].name
+    (2, ['events', 'exposures', 'observation'], 'exposed')
+    """
+    out = []
+    for rep in range(int(cohorts.individuals["rep"].max()) + 1):
+        x = replicate_tables(cohorts, rep, offset_days=offset_days)
+        out.append({"observation": x["observation"], "events": x["events"],
+                    "exposures": [Exposure("exposed", x["exposure"], windows=((0, None),))]})
+    return out
 
 
 def between_group_rate_ratio(cohorts: TeachingCohorts) -> pd.DataFrame:

@@ -186,12 +186,13 @@ def test_sample_size_rejects_inconsistent_design() -> None:
 # Event-dependent observation periods
 # --------------------------------------------------------------------------------------------
 
-from scipy import integrate, stats  # noqa: E402
+from scipy import integrate, optimize, stats  # noqa: E402
 
 from analysis.sccs.eventdep_observation import (  # noqa: E402
     CENSORING_MODELS,
     EventDepObservationError,
     censoring_loglik,
+    fit_censoring_models,
     fit_eventdep_observation,
     interval_weights,
 )
@@ -219,38 +220,120 @@ def nrt_r():
     return _nrt(integrate_from="start")
 
 
-def test_eventdepenobs_nrt_equals_r(nrt_r) -> None:
+#: Relative tolerance on a censoring-model log-likelihood against R's: R's nlm stops when its
+#: scaled gradient is below 1e-6 (default gradtol), so R's own value is not defined beyond
+#: about 1e-9 relative (|loglik| ~ 25: a few 1e-8); ours must not be below R's by more.
+LOGLIK_RTOL = 1e-9
+
+
+def _r_optimum(fit, model: str) -> np.ndarray:
+    """The end point, among our starts', whose log-likelihood is R's (R's local optimum)."""
+    r = NRT_LOGLIK[list(CENSORING_MODELS).index(model)]
+    c = fit.censoring[model]
+    label = min(c.starts, key=lambda k: abs(c.starts[k] - r))
+    assert c.starts[label] == pytest.approx(r, rel=1e-8)
+    return c.ends[label]
+
+
+def test_eventdepenobs_nrt_equals_r_at_r_optimum(nrt_r) -> None:
     """R integrates each interval's weight from its first day (integrate_from="start").
-    Measured: coefficients within 3.1e-7 relative, SEs within 1.4e-8 (README: 1e-3)."""
+    Our multistart finds a higher EWI optimum than R's nlm (-24.732 against -25.410), so the
+    default weights differ from R's; at R's own EWI optimum (reached from two of our starts)
+    the weighted fit gives R's numbers. Measured: coefficients within 3e-7 relative, SEs
+    within 2e-8 (README: 1e-3)."""
     fit, _ = nrt_r
-    assert fit.chosen == "EWI"
-    np.testing.assert_allclose(fit.params.to_numpy(), NRT_COEF, rtol=1e-5)
-    np.testing.assert_allclose(fit.bse.to_numpy(), NRT_SE, rtol=1e-5)
-    assert list(fit.summary.index) == ["nrt1", "nrt2", "nrt3", "nrt4"]
+    assert fit.chosen == "EWI"  # R's choice too
+    at_r, _ = _nrt(integrate_from="start", censoring=("EWI", _r_optimum(fit, "EWI")))
+    np.testing.assert_allclose(at_r.params.to_numpy(), NRT_COEF, rtol=1e-5)
+    np.testing.assert_allclose(at_r.bse.to_numpy(), NRT_SE, rtol=1e-5)
+    assert list(at_r.summary.index) == ["nrt1", "nrt2", "nrt3", "nrt4"]
+    # the default (higher optimum) moves the coefficients, and says which start won
+    assert fit.censoring["EWI"].loglik > NRT_LOGLIK[1] + 0.5
+    assert not np.allclose(fit.params.to_numpy(), NRT_COEF, rtol=1e-3)
 
 
 def test_eventdepenobs_censoring_models_at_least_as_good_as_r_nlm(nrt_r) -> None:
-    """Log-likelihoods within 1e-4 of R's (README), and at least as high as R's nlm optimum
-    to relative 1e-9 (measured, ours - R: EWA +1.9e-10, EWI +7e-12, EGA +3.2e-8..3.6e-8, EGI
-    -5.9e-10..+7e-12 across BLAS kernels: R's nlm was already at the optimum to that
-    precision; EWI and EGI sit on a plateau where log rho runs
-    off to infinity and EGA on one where log nu runs to -infinity, so there only the
-    likelihood is determined)."""
+    """Every censoring model at least at R's nlm optimum (LOGLIK_RTOL), with the winning start
+    recorded. Measured, ours - R: EWA +5e-11 (the same optimum), EWI +0.677, EGA +2.354,
+    EGI +0.433 (R's nlm from initval stops at worse local optima)."""
     fit, _ = nrt_r
     assert list(fit.modelfit.columns) == list(CENSORING_MODELS)
     assert list(fit.modelfit.index) == ["Loglik", "AIC"]
     ours = fit.modelfit.loc["Loglik"].to_numpy()
-    np.testing.assert_allclose(ours, NRT_LOGLIK, atol=1e-4)
-    # "At least R's optimum" to the precision an optimum has: both optimisers stop at a
-    # gradient of order 1e-7..1e-6 (nlm's gradtol), where the log-likelihood still lacks about
-    # g' H^-1 g / 2, and on the plateaus above it creeps up in the last digits as a parameter
-    # drifts: measured ours - R from -5.9e-10 (EGI, Haswell kernel) to +3.6e-8 (EGA). So the
-    # bound is relative 1e-9 of |loglik| (2.6e-8 here); a genuinely worse local optimum (issue
-    # 17: 1.35 below R) is 5e7 times that.
-    assert np.all(ours >= np.array(NRT_LOGLIK) - 1e-9 * np.abs(NRT_LOGLIK))
-    np.testing.assert_allclose(fit.modelfit.loc["AIC"].to_numpy(), NRT_AIC, atol=2e-4)
+    r = np.array(NRT_LOGLIK)
+    assert np.all(ours >= r - LOGLIK_RTOL * np.abs(r))
+    np.testing.assert_allclose(fit.modelfit.loc["AIC"].to_numpy(), 8 - 2 * ours, rtol=1e-12)
     for m in CENSORING_MODELS:
-        assert fit.censoring[m].max_abs_gradient < 1e-5
+        c = fit.censoring[m]
+        assert c.starts[c.start] == c.loglik == max(c.starts.values())
+        # not a convergence test on a plateau (EWA's optimum is at infinity; measured 3.7e-6,
+        # and 2.0e-4 with OPENBLAS_CORETYPE=Haswell, at the same log-likelihood to 1e-10):
+        # a start stopped away from any optimum has a gradient of order 1
+        assert c.max_abs_gradient < 1e-2
+
+
+def _censoring_sim(seed: int, n: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Event ages and end-of-observation ages (years, whole days as R reads them) and
+    ``present``: 60-80-year-olds observed 1-4 years, the event uniform in the planned period;
+    half of them can die after it (a mixture of a fast exponential and a Weibull delay)."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(60, 80, n)
+    planned = a + rng.uniform(1, 4, n)
+    t = a + rng.uniform(0, 1, n) * (planned - a)
+    early = rng.random(n) < 0.5
+    death = t + np.where(rng.random(n) < 0.5, rng.exponential(0.05, n), rng.weibull(1.5, n) * 2)
+    cen = early & (death < planned)
+    td, ed = np.floor(t * 365.25), np.floor(np.where(cen, death, planned) * 365.25)
+    ed = np.where(ed == td, ed + 1, ed)  # R: an end on the event day gains a day
+    return td / 365.25, ed / 365.25, (1 - cen).astype(int)
+
+
+def _scipy_fit(model: str, t, c, d, x0) -> float:
+    """An independent local optimiser (scipy's Nelder-Mead, then BFGS) from ``x0``."""
+    def nll(p):
+        v = -censoring_loglik(model, p, t, c, d)
+        return v if np.isfinite(v) else 1e300
+    with np.errstate(all="ignore"):
+        r = optimize.minimize(nll, x0, method="Nelder-Mead",
+                              options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10})
+        r = optimize.minimize(nll, r.x, method="BFGS")
+    return -float(r.fun)
+
+
+@pytest.mark.parametrize("seed", [3, 6, pytest.param(8, marks=pytest.mark.xfail(
+    strict=True, reason="known limit, measured: one of scipy's fits from a random start "
+    "reaches -53.29331 where the multistart stops at -53.29519 (a start set, not a global "
+    "search)"))])
+def test_censoring_multistart_beats_a_local_fit_from_initval_and_random_starts(seed) -> None:
+    """Simulated data on which a local optimiser from R's initval (0.1 x 4) stops at a worse
+    EWA optimum (measured: the former two-start BFGS was 0.37, 0.66, 0.35 below the
+    multistart for seeds 3, 6, 8). The multistart must reach at least the best of scipy's
+    optimisers from initval and from 12 seeded random starts, to 1e-6 relative (the optimum
+    lies at infinity along a ridge: log mu -> -inf, nu -> 0; neither method reaches the
+    supremum, and ours stops when an iteration gains < 1e-10 relative)."""
+    t, c, d = _censoring_sim(seed)
+    fit = fit_censoring_models(t, c, d, np.array([0, len(t)]))
+    rng = np.random.default_rng(seed)
+    starts = [np.full(4, 0.1)] + [rng.normal([0, 0, 0, 0], [2, 2, 2, 1]) for _ in range(12)]
+    for m in ("EWA", "EWI"):
+        ref = [_scipy_fit(m, t, c, d, x0) for x0 in starts]
+        ours = fit[m][0].loglik
+        assert ours >= max(ref) - 1e-6 * abs(ours)
+    assert fit["EWA"][0].loglik > _scipy_fit("EWA", t, c, d, starts[0]) + 0.1
+
+
+def test_censoring_fits_of_many_data_sets_equal_each_alone() -> None:
+    """Data sets fitted together give exactly (bit for bit) what each gives alone."""
+    sets = [_censoring_sim(s, n) for s, n in ((1, 60), (2, 90), (6, 40))]
+    t, c, d = (np.concatenate([x[i] for x in sets]) for i in range(3))
+    offsets = np.r_[0, np.cumsum([len(x[0]) for x in sets])]
+    many = fit_censoring_models(t, c, d, offsets)
+    for k, (tk, ck, dk) in enumerate(sets):
+        one = fit_censoring_models(tk, ck, dk, np.array([0, len(tk)]))
+        for m in CENSORING_MODELS:
+            assert many[m][k].loglik == one[m][0].loglik
+            assert np.array_equal(many[m][k].params, one[m][0].params)
+            assert many[m][k].start == one[m][0].start
 
 
 def _direct(model: str, p: np.ndarray, end: float, present: int):
@@ -487,3 +570,20 @@ def test_semiparametric_term_of_age_alone_is_aliased_not_fitted() -> None:
     assert with_age.aliased == ["age2"]
     np.testing.assert_allclose(with_age.params[["mmr1", "mmr2", "mmr3"]].to_numpy(),
                                without.params[["mmr1", "mmr2", "mmr3"]].to_numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("model", ["EWI", "EGI"])
+def test_interval_weights_finite_when_rho_runs_to_infinity(model: str) -> None:
+    """A censoring fit on a plateau can end with log rho in the thousands (the exponential
+    component flat); the weights take their limit instead of 0/0: log rho = 1e4 (the limit
+    formula) equals log rho = 20 (the ordinary one, la = 2e-9) to 1e-7 relative, plus the
+    exponential density's own share at log rho = 20 (at most la x width = 2e-9)."""
+    lower, upper = np.array([0.0, 0.1, 0.5]), np.array([0.1, 0.5, 0.9])
+    end = np.ones(3)
+    for present in (0, 1):
+        far = interval_weights(model, [1e4, -1.8, 0.7, 0.5], lower, upper, end,
+                               np.full(3, present))
+        near = interval_weights(model, [20.0, -1.8, 0.7, 0.5], lower, upper, end,
+                                np.full(3, present))
+        assert np.isfinite(far).all()
+        np.testing.assert_allclose(far, near, rtol=1e-7, atol=2e-9)

@@ -447,23 +447,22 @@ def nrt_model() -> r.RFit:
 
 
 def test_eventdepenobs_matches_r() -> None:
-    """README: 1e-3 relative on coefficients and 1e-4 on the four log-likelihoods is what R's
-    nlm optimum allows; used here: 1e-4 on coefficients and SEs (measured 3.1e-7 and 1.4e-8,
-    with R's way of integrating the weights)."""
+    """The censoring models reach at least R's nlm optima (1e-9 relative: R's own gradient
+    tolerance); on nrtdat the multistart finds higher optima for EWI, EGA and EGI (issue 17),
+    so the chosen model is R's (EWI) but its weights, and the coefficients, are not R's: R's
+    coefficients at R's own optimum are checked in tests/sccs/test_sccs_ext.py."""
     ref = EXT["eventdepenobs_nrt.mod"]
     fit = nrt_model()
     s = fit.summary
     assert list(s.index) == ref["term"]  # nrt1 .. nrt4
-    np.testing.assert_allclose(s["coef"], ref["coef"], rtol=1e-4)
-    np.testing.assert_allclose(s["se"], ref["se"], rtol=1e-4)
     mf = fit.modelfit
     assert list(mf.columns) == ref["modelfit"]["models"] == ["EWA", "EWI", "EGA", "EGI"]
     assert list(mf.index) == ["Loglik", "AIC"]
-    np.testing.assert_allclose(mf.loc["Loglik"], ref["modelfit"]["loglik"], rtol=1e-4)
-    np.testing.assert_allclose(mf.loc["AIC"], ref["modelfit"]["aic"], rtol=1e-4)
+    r_ll = np.array(ref["modelfit"]["loglik"])
+    assert (mf.loc["Loglik"].to_numpy() >= r_ll - 1e-9 * np.abs(r_ll)).all()
     # typed in from reference.json: EWI has the smallest AIC, 58.8191242530711
     assert mf.loc["AIC"].idxmin() == "EWI"
-    assert mf.loc["AIC", "EWI"] == pytest.approx(58.8191242530711, rel=1e-4)
+    assert mf.loc["AIC", "EWI"] <= 58.8191242530711
 
 
 def test_eventdepenobs_loglik_is_a_weighted_clogit() -> None:

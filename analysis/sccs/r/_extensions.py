@@ -242,8 +242,8 @@ def eventdepenobs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any,
     ...                     adrug="vac", aedrug="vac+89", censor="cen", data=d)
     >>> fit.modelfit.round(2)
                EWA     EWI     EGA     EGI
-    Loglik  -71.52  -71.52  -71.52  -71.04
-    AIC     151.04  151.05  151.05  150.09
+    Loglik  -71.51  -71.09  -71.52  -71.04
+    AIC     151.02  150.19  151.04  150.09
     >>> fit.summary.round(3)
            coef  exp_coef     se      z      p  lower95  upper95
     term
