@@ -20,7 +20,6 @@
 
 # %% tags=["remove-input"]
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -28,31 +27,16 @@ import pandas as pd
 from analysis import study
 from analysis import teaching as T
 from analysis.report import book, tables
-from analysis.sccs import SCCS, SCCSError
+from analysis.sccs import SCCS, try_fit
 from analysis.sccs import diagnostics as D
 from analysis.sccs import power as P
-from analysis.sccs.eventdep_exposure import EventDepExposureError
-from analysis.sccs.eventdep_observation import EventDepObservationError
-from analysis.sccs.semiparametric import SemiparametricError
 from analysis.study import extensions as X
 
 cohort = book.load()
 book.cohort_banner(cohort)
 
 # %% tags=["remove-cell"]
-FAILURES = (study.StudyError, SCCSError, EventDepExposureError, EventDepObservationError,
-            SemiparametricError, ValueError, np.linalg.LinAlgError)
 NAN = {"irr": math.nan, "lo": math.nan, "hi": math.nan}
-
-
-def attempt(fn, *args, **kwargs):
-    """(result, None) or (None, reason): a model this cohort cannot fit leaves the page building."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return fn(*args, **kwargs), None
-        except FAILURES as exc:
-            return None, str(exc)
 
 
 def est(fit, term="on_ivig"):
@@ -60,8 +44,6 @@ def est(fit, term="on_ivig"):
     if fit is None or term not in fit.summary.index:
         return dict(NAN)
     s = fit.summary.loc[term]
-    if "exp_coef" in s:
-        return {"irr": float(s["exp_coef"]), "lo": float(s["lower95"]), "hi": float(s["upper95"])}
     return {"irr": float(s["irr"]), "lo": float(s["ci_low"]), "hi": float(s["ci_high"])}
 
 
@@ -171,12 +153,12 @@ from analysis.study.extensions import (DARA_TIME_CUTS, first_only, fit_eventdep_
 
 # Methods: first infections only, standard SCCS; then the 2009 estimator (IVIG doses, courses);
 # each also with time-on-daratumumab groups (first 3 months, 3-6, 6-12, after 12)
-first, why_first = attempt(fit_first_infections, cohort, "all")
-first_t, why_first_t = attempt(fit_first_infections, cohort, "all", time_groups=True)
-fwh_dose, why_dose = attempt(fit_eventdep_exposure_study, cohort, "all", unit="dose")
-fwh_course, why_course = attempt(fit_eventdep_exposure_study, cohort, "all", unit="course")
-fwh_dose_t, why_dose_t = attempt(fit_eventdep_exposure_study, cohort, "all", unit="dose",
-                                 time_groups=True)
+first, why_first, _ = try_fit(fit_first_infections, cohort, "all")
+first_t, why_first_t, _ = try_fit(fit_first_infections, cohort, "all", time_groups=True)
+fwh_dose, why_dose, _ = try_fit(fit_eventdep_exposure_study, cohort, "all", unit="dose")
+fwh_course, why_course, _ = try_fit(fit_eventdep_exposure_study, cohort, "all", unit="course")
+fwh_dose_t, why_dose_t, _ = try_fit(fit_eventdep_exposure_study, cohort, "all", unit="dose",
+                                    time_groups=True)
 
 # %% tags=["hide-input", "full-width"]
 e_first, e_first_t = est(first), est(first_t)
@@ -281,7 +263,7 @@ book.publish_table(pd.DataFrame([
 from analysis.study.extensions import CENSOR_RULES, fit_eventdep_observation_study
 
 # Methods: the four censoring models, the one with the lowest AIC weights the intervals
-edo = {rule: attempt(fit_eventdep_observation_study, cohort, "all", censor=rule)
+edo = {rule: try_fit(fit_eventdep_observation_study, cohort, "all", censor=rule)
        for rule in CENSOR_RULES}
 
 # %% tags=["hide-input", "full-width"]
@@ -349,7 +331,7 @@ book.publish_table(pd.DataFrame(est_rows), "beyond_eventdep_observation",
 from analysis.study.extensions import smooth_fits
 
 # Methods: the primary model with a calendar-time spline, a cyclic season spline, the step, both
-smooth, why_smooth = attempt(smooth_fits, cohort, "all", season_df=4, calendar_knots=3)
+smooth, why_smooth, _ = try_fit(smooth_fits, cohort, "all", season_df=4, calendar_knots=3)
 
 # %% tags=["hide-input", "full-width"]
 labels = {"season_step": ("Season as the paper's October-March step", "constant rate over the year"),
@@ -402,7 +384,7 @@ book.publish_table(smooth_table, "beyond_smooth_time",
 from analysis.study.extensions import fit_semiparametric_time
 
 # Methods: on-IVIG with a free step at every distinct infection time since the first dara dose
-semi, why_semi = attempt(fit_semiparametric_time, cohort, "all")
+semi, why_semi, _ = try_fit(fit_semiparametric_time, cohort, "all")
 
 # %% tags=["remove-cell"]
 e_semi = est(semi)
@@ -436,12 +418,12 @@ small = {"primary_grade3": ("grade3", None), "bacterial": ("bacterial", None),
          "viral": ("viral", None), "hgg200": ("all", 200)}
 profile = {}
 for name, (outcome, hgg) in small.items():
-    fit, why = attempt(fit_sccs, cohort, outcome, hgg=hgg)
+    fit, why, _ = try_fit(fit_sccs, cohort, outcome, hgg=hgg)
     term = study.model_terms(hgg=hgg)[-1]
     ci = {}
     if fit is not None:
         for method in ("wald", "profile"):
-            bounds, _ = attempt(fit.conf_int, method=method)
+            bounds, _, _ = try_fit(fit.conf_int, method=method)
             ci[method] = np.exp(bounds.loc[term]) if bounds is not None else None
     profile[name] = (fit, term, ci, why)
 
@@ -514,7 +496,7 @@ events_per_patient = {"all": book.paper("res1_infections_total") / book.paper("t
                       / book.paper("t1_n_ivig")}
 need = {"all": sample_size(irr_all, **paper_design), "grade3": sample_size(irr_g34, **paper_design)}
 # ... and this cohort's design
-design = {o: attempt(power_design, cohort, o)[0] for o in ("all", "grade3")}
+design = {o: try_fit(power_design, cohort, o)[0] for o in ("all", "grade3")}
 
 # %% tags=["hide-input"]
 irr_for = {"all": irr_all, "grade3": irr_g34}
@@ -674,7 +656,7 @@ book.glue_figure("fig_beyond_summary", fig)
 from analysis.study.extensions import diagnostics_table
 
 # Methods: every diagnostic of run_all for the primary model (pre-exposure: the shorter window)
-diagnostics, why_diagnostics = attempt(diagnostics_table, cohort, "all", pre_window=short)
+diagnostics, why_diagnostics, _ = try_fit(diagnostics_table, cohort, "all", pre_window=short)
 
 # %% tags=["hide-input", "full-width"]
 if diagnostics is None:  # a cohort too small for one of the probe models

@@ -220,6 +220,34 @@ def _equations(st: _strata.Strata, s: dict, theta: np.ndarray):
     return U, A - info, res
 
 
+def _drop_aliased_covariates(
+    st: _strata.Strata, y: np.ndarray, n_exp: int, cov_cols: list[str]
+) -> tuple[_strata.Strata, np.ndarray]:
+    """The strata without the covariate columns the cases do not determine, and the indices
+    of the columns kept: a column constant within every stratum (exactly, by comparison), then
+    linear combinations judged on the information at 0, as
+    :func:`~analysis.sccs.semiparametric.fit_semiparametric` does. The library's one rule:
+    aliased terms are NaN, with an :class:`SCCSWarning`."""
+    cols = pd.DataFrame(st.X).groupby(st.group)
+    flat = np.flatnonzero(((cols.max() - cols.min()) == 0).all(axis=0).to_numpy())
+    rest = np.setdiff1d(np.arange(st.n_params), flat)
+    sub = _strata.Strata(st.group, np.asfortranarray(st.X[:, rest]), st.level, st.n_levels,
+                         st.offset)
+    _, prob0 = _strata.probabilities(sub, np.zeros(len(rest)), y)
+    _, info0, _ = _strata.score_and_information(sub, prob0, y)
+    bad = np.union1d(flat, rest[_strata.aliased_columns(info0, len(rest))])
+    bad = bad[bad >= n_exp]  # an exposure level without information is the error below
+    if len(bad):
+        warnings.warn(f"event-dependent exposures: covariate term(s) "
+                      f"{[cov_cols[j - n_exp] for j in bad]} are aliased (constant within "
+                      "every case, or a combination of other terms within cases); reported as "
+                      "NaN (R prints NA) and the other terms estimated without them",
+                      SCCSWarning, stacklevel=3)
+        st = _strata.Strata(st.group, np.asfortranarray(np.delete(st.X, bad, axis=1)),
+                            st.level, st.n_levels, st.offset)
+    return st, np.setdiff1d(np.arange(st.n_params + len(bad)), bad)
+
+
 def fit_eventdep_exposure(
     observation: pd.DataFrame,
     events: pd.DataFrame,
@@ -314,6 +342,7 @@ def fit_eventdep_exposure(
             "exposure history up to the event only)")
     st = _strata.Strata(s["group"].astype(np.int64), s["X"], np.full(len(s["y"]), -1),
                         0, s["offset"])
+    st, keep = _drop_aliased_covariates(st, s["y"], s["n_exp"], cov_cols)
     wk_s = np.zeros(st.n_strata, np.int64)
     ev = s["y"] > 0
     wk_s[st.group[ev]] = s["wk"][ev]
@@ -347,7 +376,7 @@ def fit_eventdep_exposure(
     names = [f"{name}{j}" for j in range(1, s["n_exp"] + 1)] + cov_cols
     w = _weights(s["y"], s["wk"], theta)
     ll, _ = _strata.probabilities(st, theta, w)
-    res_ = estimates(names, theta, cov, np.arange(len(names)), ll, alpha=alpha,
+    res_ = estimates(names, theta, cov, keep, ll, alpha=alpha,
                      converged=converged, n_iter=it, n_cases=len(first), n_events=len(first))
     out = EventDepExposureResult(**vars(res_))
     out.n_strata = s["sizes"]

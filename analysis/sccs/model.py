@@ -76,6 +76,7 @@ from analysis.sccs._kernels import (
     compress,
     conditional_loglik,
     solve_faces,
+    structure,
     take_rows,
 )
 from analysis.sccs.errors import NotFittedError, SCCSError, SCCSWarning, linalg_guard
@@ -325,6 +326,46 @@ def aliased_terms(error: FaceError, terms: list[str]) -> tuple[list[str], str]:
     return drop, (f"{structure_message(error, terms)}. Aliased: {drop} reported as NaN "
                   "(R prints NA) and the other terms estimated without "
                   f"{'it' if len(drop) == 1 else 'them'}")
+
+
+def estimable_terms(
+    data: pd.DataFrame, terms: Sequence[str], *, id_col: str = "id",
+    events_col: str = "events", days_col: str = "days",
+) -> tuple[list[str], list[str]]:
+    """``(kept, aliased)``: the terms the cases determine, and the others, by the library's one
+    rule (:func:`aliased_terms`) judged at b = 0, with an :class:`SCCSWarning` per aliased set.
+
+    For fitters that estimate further, always identified, parameters on top of these terms (a
+    penalised spline: :func:`analysis.sccs.smooth.fit_smooth`); :meth:`SCCS.fit` itself also
+    judges what is left after setting infinite estimates to their limit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"id": [1, 1, 2, 2], "x": [0, 1, 0, 1], "sex": [0, 0, 1, 1],
+    ...                      "days": [10, 20, 10, 20], "events": [1, 1, 0, 2]})
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", SCCSWarning)
+    ...     estimable_terms(data, ["x", "sex"])
+    (['x'], ['sex'])
+    """
+    columns = (id_col, events_col, days_col)
+    terms = _check_arguments(data, terms, columns, "model")
+    ids, y, days, X = _read_columns(data, terms, columns)
+    kept, aliased = list(terms), []
+    while kept:
+        prepared = _prepare_cases(ids, y, days,
+                                  np.asfortranarray(X[:, [terms.index(t) for t in kept]]),
+                                  events_col)
+        problem = structure(prepared.cases)[1][0]
+        if problem is None:
+            break
+        drop, message = aliased_terms(FaceError(np.array([0]), problem[0], problem[1], []), kept)
+        warnings.warn(message, SCCSWarning, stacklevel=2)
+        aliased += drop
+        kept = [t for t in kept if t not in drop]
+    return kept, aliased
 
 
 def convergence_messages(

@@ -57,7 +57,7 @@ from analysis.sccs._kernels import maximise
 from analysis.sccs._strata import grouped_loglik
 from analysis.sccs.errors import linalg_guard
 from analysis.sccs.intervals import AgeGroups, Covariate, Season
-from analysis.sccs.model import SCCS, SCCSError, SCCSWarning
+from analysis.sccs.model import SCCS, SCCSError, SCCSWarning, estimable_terms
 from analysis.sccs.results import Estimates, SCCSResults
 
 __all__ = [
@@ -506,7 +506,9 @@ def fit_smooth(
     codes = {s.name: intervals.loc[n > 0, s.name].to_numpy() for s in smooth}
     by_name = {s.name: s for s in smooth}
     if penalty > 0.0:
-        return _penalised(data, terms, codes, float(penalty), by_name, tol, max_iter, alpha)
+        kept, aliased = estimable_terms(data, terms)
+        fit = _penalised(data, kept, codes, float(penalty), by_name, tol, max_iter, alpha)
+        return _with_aliased(fit, terms, aliased) if aliased else fit
     spline_cols: list[str] = []
     for s in smooth:
         d = s.design(codes[s.name])
@@ -517,6 +519,15 @@ def fit_smooth(
     return SmoothFit(fit.params.copy(), fit.bse.copy(), fit.cov_params(), float(fit.loglik),
                      fit.alpha, list(fit.aliased), fit.converged, fit.n_iter, fit.n_cases,
                      fit.n_events, 0.0, by_name, fit)
+
+
+def _with_aliased(fit: SmoothFit, terms: list[str], aliased: list[str]) -> SmoothFit:
+    """``fit`` with the ``aliased`` ordinary terms put back in the model's order, NaN."""
+    names = terms + [n for n in fit.params.index if n not in terms]
+    cov = fit.cov.reindex(index=names, columns=names)
+    fit.params, fit.bse = fit.params.reindex(names), fit.bse.reindex(names)
+    fit.cov, fit.aliased = cov, list(aliased)
+    return fit
 
 
 class _Structured:
