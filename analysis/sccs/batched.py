@@ -120,7 +120,9 @@ class BatchFit:
         """One row per replicate for ``term`` (default: the first term).
 
         Columns: rep, coef, se, lower, upper (Wald, level 1 - alpha, NaN for infinite
-        estimates), p (two-sided Wald), finite, converged, n_cases, n_events.
+        estimates), p (two-sided Wald), finite, converged, n_cases, n_events. A Monte Carlo
+        table on the log scale (``coef`` is a single fit's ``params``, ``lower`` and ``upper``
+        its ``conf_int()``), not a single fit's ``summary``.
 
         Examples
         --------

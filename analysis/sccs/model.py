@@ -278,7 +278,8 @@ def boundary_message(name: str, side: int, days_excluded: float) -> str:
 
 
 def structure_message(error: FaceError, terms: list[str]) -> str:
-    """The error for terms that cannot be estimated (zero, flat or collinear).
+    """What is wrong with terms that cannot be estimated (zero, flat or collinear); the start of
+    :func:`aliased_terms`' warning.
 
     Examples
     --------
