@@ -270,7 +270,7 @@ edo = {rule: try_fit(fit_eventdep_observation_study, cohort, "all", censor=rule)
 rule_label = {"death": "death or loss to follow-up",
               "death_or_stop": "death, loss, or daratumumab stopped after an infection"}
 aic_rows, est_rows = [], [table_row("First infections only (standard)", "-", e_first, first)]
-for rule, (fit, why) in edo.items():
+for rule, (fit, why, _) in edo.items():
     n_cut = int(X.observation_table(cohort, censor=rule)
                 .loc[lambda o: o["id"].isin(ev1.index), "censored"].sum())
     e = est(fit, "on_ivig1")

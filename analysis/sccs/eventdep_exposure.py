@@ -235,7 +235,8 @@ def _drop_aliased_covariates(
                          st.offset)
     _, prob0 = _strata.probabilities(sub, np.zeros(len(rest)), y)
     _, info0, _ = _strata.score_and_information(sub, prob0, y)
-    bad = np.union1d(flat, rest[_strata.aliased_columns(info0, len(rest))])
+    with linalg_guard("fit_eventdep_exposure (aliased terms)"):
+        bad = np.union1d(flat, rest[_strata.aliased_columns(info0, len(rest))])
     bad = bad[bad >= n_exp]  # an exposure level without information is the error below
     if len(bad):
         warnings.warn(f"event-dependent exposures: covariate term(s) "
