@@ -451,9 +451,10 @@ class SCCS:
 
     #: Attributes of the results, which an SCCS model does not have (fit() returns them).
     _RESULT_NAMES = frozenset({
-        "params", "bse", "summary", "conf_int", "cov_params", "lr_test", "to_dict", "loglik",
-        "loglik_null", "converged", "n_iter", "n_cases", "n_events", "n_intervals", "terms",
-        "boundary_terms", "warnings", "cov_type", "max_abs_gradient",
+        "params", "bse", "pvalues", "aliased", "cov", "summary", "conf_int", "cov_params",
+        "lr_test", "to_dict", "loglik", "loglik_null", "converged", "n_iter", "n_cases",
+        "n_events", "n_intervals", "terms", "boundary_terms", "warnings", "cov_type",
+        "max_abs_gradient",
     })
 
     def __getattr__(self, name: str) -> None:

@@ -259,8 +259,8 @@ def test_the_source_scan_catches_a_bare_warning() -> None:
 
 
 def test_unfitted_model_has_no_fitted_attributes() -> None:
-    assert hasattr(SCCS(), "params") is False
-    assert hasattr(SCCS(), "summary") is False
+    for name in ("params", "bse", "pvalues", "aliased", "summary", "conf_int", "n_cases"):
+        assert hasattr(SCCS(), name) is False, name
     with pytest.raises(NotFittedError, match="fit\\(\\) returns the results"):
         SCCS().params  # noqa: B018
     assert issubclass(NotFittedError, AttributeError) and issubclass(NotFittedError, SCCSError)
