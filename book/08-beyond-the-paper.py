@@ -20,7 +20,6 @@
 
 # %% tags=["remove-input"]
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -31,32 +30,16 @@ from analysis.paper.values import SCCS_MODEL_IDS
 from analysis.report import book, tables
 from analysis.report.prose import (MATERIAL, ci_phrase, change_phrase, estimate, model_row,
                                    overlap_phrase)
-from analysis.sccs import SCCS, SCCSError
+from analysis.sccs import SCCS, try_fit
 from analysis.sccs import diagnostics as D
 from analysis.sccs import power as P
-from analysis.sccs.eventdep_exposure import EventDepExposureError
-from analysis.sccs.eventdep_observation import EventDepObservationError
-from analysis.sccs.semiparametric import SemiparametricError
 from analysis.study import extensions as X
 
 cohort = book.load()
 book.cohort_banner(cohort)
 
+
 # %% tags=["remove-cell"]
-FAILURES = (study.StudyError, SCCSError, EventDepExposureError, EventDepObservationError,
-            SemiparametricError, ValueError, np.linalg.LinAlgError)
-
-
-def attempt(fn, *args, **kwargs):
-    """(result, None) or (None, reason): a model this cohort cannot fit leaves the page building."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return fn(*args, **kwargs), None
-        except FAILURES as exc:
-            return None, str(exc)
-
-
 def glue_est(key, e):
     book.glue_values(e, prefix=f"bp_{key}_")
 
@@ -120,12 +103,12 @@ from analysis.study.extensions import (DARA_TIME_CUTS, first_only, fit_eventdep_
 
 # Methods: first infections only, standard SCCS; then the 2009 estimator (IVIG doses, courses);
 # each also with time-on-daratumumab groups (first 3 months, 3-6, 6-12, after 12)
-first, why_first = attempt(fit_first_infections, cohort, "all")
-first_t, why_first_t = attempt(fit_first_infections, cohort, "all", time_groups=True)
-fwh_dose, why_dose = attempt(fit_eventdep_exposure_study, cohort, "all", unit="dose")
-fwh_course, why_course = attempt(fit_eventdep_exposure_study, cohort, "all", unit="course")
-fwh_dose_t, why_dose_t = attempt(fit_eventdep_exposure_study, cohort, "all", unit="dose",
-                                 time_groups=True)
+first, why_first, _ = try_fit(fit_first_infections, cohort, "all")
+first_t, why_first_t, _ = try_fit(fit_first_infections, cohort, "all", time_groups=True)
+fwh_dose, why_dose, _ = try_fit(fit_eventdep_exposure_study, cohort, "all", unit="dose")
+fwh_course, why_course, _ = try_fit(fit_eventdep_exposure_study, cohort, "all", unit="course")
+fwh_dose_t, why_dose_t, _ = try_fit(fit_eventdep_exposure_study, cohort, "all", unit="dose",
+                                    time_groups=True)
 
 # %% tags=["hide-input", "full-width"]
 e_first, e_first_t = estimate(first), estimate(first_t)
@@ -230,14 +213,14 @@ book.publish_table(pd.DataFrame([
 from analysis.study.extensions import CENSOR_RULES, fit_eventdep_observation_study
 
 # Methods: the four censoring models, the one with the lowest AIC weights the intervals
-edo = {rule: attempt(fit_eventdep_observation_study, cohort, "all", censor=rule)
+edo = {rule: try_fit(fit_eventdep_observation_study, cohort, "all", censor=rule)
        for rule in CENSOR_RULES}
 
 # %% tags=["hide-input", "full-width"]
 rule_label = {"death": "death or loss to follow-up",
               "death_or_stop": "death, loss, or daratumumab stopped after an infection"}
 aic_rows, est_rows = [], [model_row("First infections only (standard)", "-", e_first, first)]
-for rule, (fit, why) in edo.items():
+for rule, (fit, why, _) in edo.items():
     n_cut = int(X.observation_table(cohort, censor=rule)
                 .loc[lambda o: o["id"].isin(ev1.index), "censored"].sum())
     e = estimate(fit, "on_ivig1")
@@ -298,7 +281,7 @@ book.publish_table(pd.DataFrame(est_rows), "beyond_eventdep_observation",
 from analysis.study.extensions import smooth_fits
 
 # Methods: the primary model with a calendar-time spline, a cyclic season spline, the step, both
-smooth, why_smooth = attempt(smooth_fits, cohort, "all", season_df=4, calendar_knots=3)
+smooth, why_smooth, _ = try_fit(smooth_fits, cohort, "all", season_df=4, calendar_knots=3)
 
 # %% tags=["hide-input", "full-width"]
 labels = {"season_step": ("Season as the paper's October-March step", "constant rate over the year"),
@@ -351,7 +334,7 @@ book.publish_table(smooth_table, "beyond_smooth_time",
 from analysis.study.extensions import fit_semiparametric_time
 
 # Methods: on-IVIG with a free step at every distinct infection time since the first dara dose
-semi, why_semi = attempt(fit_semiparametric_time, cohort, "all")
+semi, why_semi, _ = try_fit(fit_semiparametric_time, cohort, "all")
 
 # %% tags=["remove-cell"]
 e_semi = estimate(semi)
@@ -385,12 +368,12 @@ small = {"primary_grade3": ("grade3", None), "bacterial": ("bacterial", None),
          "viral": ("viral", None), "hgg200": ("all", 200)}
 profile = {}
 for name, (outcome, hgg) in small.items():
-    fit, why = attempt(fit_sccs, cohort, outcome, hgg=hgg)
+    fit, why, _ = try_fit(fit_sccs, cohort, outcome, hgg=hgg)
     term = study.model_terms(hgg=hgg)[-1]
     ci = {}
     if fit is not None:
         for method in ("wald", "profile"):
-            bounds, _ = attempt(fit.conf_int, method=method)
+            bounds, _, _ = try_fit(fit.conf_int, method=method)
             ci[method] = np.exp(bounds.loc[term]) if bounds is not None else None
     profile[name] = (fit, term, ci, why)
 
@@ -463,7 +446,7 @@ events_per_patient = {"all": book.paper("res1_infections_total") / book.paper("t
                       / book.paper("t1_n_ivig")}
 need = {"all": sample_size(irr_all, **paper_design), "grade3": sample_size(irr_g34, **paper_design)}
 # ... and this cohort's design
-design = {o: attempt(power_design, cohort, o)[0] for o in ("all", "grade3")}
+design = {o: try_fit(power_design, cohort, o)[0] for o in ("all", "grade3")}
 
 # %% tags=["hide-input"]
 irr_for = {"all": irr_all, "grade3": irr_g34}
@@ -623,7 +606,7 @@ book.glue_figure("fig_beyond_summary", fig)
 from analysis.study.extensions import diagnostics_table
 
 # Methods: every diagnostic of run_all for the primary model (pre-exposure: the shorter window)
-diagnostics, why_diagnostics = attempt(diagnostics_table, cohort, "all", pre_window=short)
+diagnostics, why_diagnostics, _ = try_fit(diagnostics_table, cohort, "all", pre_window=short)
 
 # %% tags=["hide-input", "full-width"]
 if diagnostics is None:  # a cohort too small for one of the probe models

@@ -156,8 +156,8 @@ def eventdepenobs(c: T.TeachingCohorts, rep: int) -> dict:
     except EventDepObservationError:
         return {"coef": np.nan, "lower": np.nan, "upper": np.nan, "chosen": "failed"}
     row = fit.summary.iloc[0]
-    return {"coef": row["coef"], "lower": np.log(row["lower95"]),
-            "upper": np.log(row["upper95"]), "chosen": fit.chosen}
+    return {"coef": row["log_irr"], "lower": np.log(row["ci_low"]),
+            "upper": np.log(row["ci_high"]), "chosen": fit.chosen}
 
 
 ext = []

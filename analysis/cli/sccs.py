@@ -170,29 +170,24 @@ def _describe(args: argparse.Namespace, terms: list[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Load the cohort, fit the requested model and print it; exit 0, or 2 on bad input."""
-    import warnings
-
-    from analysis.sccs import SCCSError
-    from analysis.sccs.intervals import IntervalError
-    from analysis.study import StudyError, fit_sccs, model_terms
+    from analysis.sccs import try_fit
+    from analysis.study import fit_sccs, model_terms
     from analysis.study.cohort import CohortError, load_cohort
 
     adjust = [a for a in args.adjust if a != "ivig"]
     ivig = True if "ivig" in args.adjust else None
     try:
         cohort = load_cohort(args.cohort_dir)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fit = fit_sccs(cohort, args.outcome, pre_window=args.pre_window, adjust=adjust,
-                           hgg=args.hgg, ivig=ivig)
     except CohortError as exc:
         print(exc.format(), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (StudyError, SCCSError, IntervalError) as exc:
-        print(f"{args.cohort_dir}: {exc}", file=sys.stderr)
+    fit, reason, caught = try_fit(fit_sccs, cohort, args.outcome, pre_window=args.pre_window,
+                                  adjust=adjust, hgg=args.hgg, ivig=ivig)
+    if fit is None:
+        print(f"{args.cohort_dir}: {reason}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+    for message in caught:
+        print(f"warning: {message}", file=sys.stderr)
     doc = result_dict(fit, args.outcome)
     if args.format == "json":
         print(json.dumps(doc, indent=2))

@@ -97,21 +97,15 @@ def fit_or_reason(cohort: Cohort, outcome: str = "all", **options: Any) -> tuple
     """``(fit, "")`` for one SCCS model of :func:`analysis.study.fit_sccs`, or ``(None, reason)``
     when the cohort cannot support it (no cases, a level without person-time...).
 
-    Only the study's and the engine's own "cannot fit" errors are caught; engine warnings are
-    returned as the reason text alongside the fit.
+    Only the study's and the engine's own "cannot fit" errors are caught
+    (:func:`analysis.sccs.try_fit`); engine warnings are returned as the reason text alongside
+    the fit.
     """
-    import warnings
+    from analysis.sccs import try_fit
+    from analysis.study import fit_sccs
 
-    from analysis.sccs import SCCSError
-    from analysis.study import StudyError, fit_sccs
-
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fit = fit_sccs(cohort, outcome, **options)
-    except (StudyError, SCCSError) as exc:
-        return None, str(exc)
-    return fit, "; ".join(str(w.message) for w in caught)
+    fit, reason, caught = try_fit(fit_sccs, cohort, outcome, **options)
+    return fit, "; ".join(caught) if reason is None else reason
 
 
 def term_row(fit: Any, term: str, reason: str = "") -> dict[str, Any]:

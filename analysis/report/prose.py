@@ -31,9 +31,8 @@ Estimate = Mapping[str, float]
 def estimate(fit: Any, term: str = "on_ivig") -> dict[str, float]:
     """Rate ratio and 95% CI of ``term`` from a fitted result's ``summary``.
 
-    Reads the standard columns (``irr``, ``ci_low``, ``ci_high``) or the R-style ones
-    (``exp_coef``, ``lower95``, ``upper95``: the event-dependent and semiparametric fits); NaN
-    when ``fit`` is None (not fitted) or has no such term.
+    Reads the library's one summary schema (``irr``, ``ci_low``, ``ci_high``), which every
+    fitter's result shares; NaN when ``fit`` is None (not fitted) or has no such term.
 
     Examples
     --------
@@ -43,8 +42,7 @@ def estimate(fit: Any, term: str = "on_ivig") -> dict[str, float]:
     if fit is None or term not in fit.summary.index:
         return {"irr": math.nan, "lo": math.nan, "hi": math.nan}
     s = fit.summary.loc[term]
-    names = ("exp_coef", "lower95", "upper95") if "exp_coef" in s else ("irr", "ci_low", "ci_high")
-    return {key: float(s[name]) for key, name in zip(("irr", "lo", "hi"), names, strict=True)}
+    return {"irr": float(s["irr"]), "lo": float(s["ci_low"]), "hi": float(s["ci_high"])}
 
 
 def is_finite(e: Estimate) -> bool:

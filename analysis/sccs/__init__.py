@@ -21,8 +21,14 @@ data -> model -> results):
   Farrington & Whitaker 2006), :func:`fit_eventdep_exposure`
   (:mod:`analysis.sccs.eventdep_exposure`, Farrington, Whitaker & Hocine 2009),
   :func:`sample_size` and :func:`power_of` (:mod:`analysis.sccs.power`, Musonda et al. 2006);
-  the fitters return :class:`Estimates`, whose ``summary`` is the library's one Wald table
-  (:func:`wald_table`, also behind :class:`SCCSResults`' and the R interface's);
+  the fitters' results are all :class:`Estimates` (statsmodels' shape: ``params``, ``bse``,
+  ``pvalues``, ``conf_int()``, ``cov_params()``, ``summary``, ``loglik``, ``n_cases``,
+  ``n_events``, ``aliased``, ``converged``), whose ``summary`` is the library's one Wald table
+  (:func:`wald_table`, columns :data:`SUMMARY_COLUMNS`; the R interface renames it to R's
+  columns); an aliased term is NaN with an :class:`SCCSWarning` in every fitter;
+* :mod:`analysis.sccs.errors`: one family, every exception an :class:`SCCSError` (and a
+  ``ValueError``), every warning an :class:`SCCSWarning`; :func:`try_fit` ("fit, or say why
+  not") for the layers above;
 * imported from their own modules, because they load libraries that ``import analysis.sccs``
   should not pay for (about 0.2-0.6 s each; a command line starts faster without them):
 
@@ -52,7 +58,7 @@ Examples
 """
 
 from analysis.sccs.batched import BatchFit, fit_many
-from analysis.sccs.errors import SCCSError, SCCSWarning
+from analysis.sccs.errors import FitAttempt, NotFittedError, SCCSError, SCCSWarning, try_fit
 from analysis.sccs.eventdep_exposure import fit_eventdep_exposure
 from analysis.sccs.intervals import (
     AgeGroups,
@@ -67,7 +73,7 @@ from analysis.sccs.intervals import (
 )
 from analysis.sccs.model import SCCS, conditional_loglik, dummies
 from analysis.sccs.power import power_of, sample_size
-from analysis.sccs.results import Estimates, LRTest, SCCSResults, wald_table
+from analysis.sccs.results import SUMMARY_COLUMNS, Estimates, LRTest, SCCSResults, wald_table
 from analysis.sccs.semiparametric import fit_semiparametric
 
 #: Days in a year, the rate convention of the library (person-years = days / 365.25).
@@ -76,14 +82,17 @@ DAYS_PER_YEAR: float = 365.25
 __all__ = [
     "DAYS_PER_YEAR",
     "SCCS",
+    "SUMMARY_COLUMNS",
     "AgeGroups",
     "BatchFit",
     "Covariate",
     "Estimates",
     "EventWindow",
     "Exposure",
+    "FitAttempt",
     "IntervalError",
     "LRTest",
+    "NotFittedError",
     "SCCSError",
     "SCCSResults",
     "SCCSWarning",
@@ -98,5 +107,6 @@ __all__ = [
     "power_of",
     "sample_size",
     "to_event_strata",
+    "try_fit",
     "wald_table",
 ]

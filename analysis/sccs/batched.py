@@ -10,10 +10,13 @@ share no parameters, so every Newton step solves all the replicates' small syste
 and sums per replicate with ``np.bincount``; 1,000 cohorts of 100 cases take well under a
 second, where 1,000 separate fits take many.
 
-What differs from the single fit is only how problems are reported: a replicate whose terms
-cannot be estimated (a term that is zero, flat or collinear) gets NaN estimates and its error
-message in :attr:`BatchFit.errors`, instead of an exception; warnings (infinite estimates,
-non-convergence) are not raised but kept per replicate in :attr:`BatchFit.notes`.
+What differs from the single fit is only how problems are reported: warnings (infinite
+estimates, non-convergence, aliased terms) are not raised but kept per replicate in
+:attr:`BatchFit.notes`, and a replicate that cannot be fitted at all (no cases) gets NaN
+estimates and its reason in :attr:`BatchFit.errors`. A replicate with aliased terms (a term
+that is zero, flat or collinear: the library's one rule, NaN for those terms) is fitted by
+:meth:`analysis.sccs.SCCS.fit` itself, and its aliased terms listed in
+:attr:`BatchFit.aliased`.
 
 Examples
 --------
@@ -38,17 +41,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.sccs._kernels import Cases, FaceError, FaceFit, block_dot, compress, solve_faces
+from analysis.sccs._kernels import Cases, FaceFit, block_dot, compress, solve_faces
 from analysis.sccs._stats import normal_quantile, normal_two_sided_p
-from analysis.sccs.errors import SCCSError
+from analysis.sccs.errors import FitAttempt, SCCSError, try_fit
 from analysis.sccs.model import (
     _HUGE_COEF,
+    SCCS,
     _check_arguments,
     _full_coefficients,
     _path_messages,
     _read_columns,
     convergence_messages,
-    structure_message,
 )
 
 __all__ = ["BatchFit", "fit_many"]
@@ -80,6 +83,8 @@ class BatchFit:
         Why a replicate could not be fitted (the single fit's :class:`SCCSError` message).
     notes : list of list of str
         The warnings the single fit would have raised for the replicate.
+    aliased : list of list of str
+        The replicate's aliased terms (NaN ``coef`` and ``se``), as the single fit's.
     alpha : float
         Level of the Wald intervals of :meth:`frame`.
 
@@ -109,12 +114,15 @@ class BatchFit:
     notes: list[list[str]]
     alpha: float = 0.05
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    aliased: list[list[str]] = field(default_factory=list)
 
     def frame(self, term: str | None = None) -> pd.DataFrame:
         """One row per replicate for ``term`` (default: the first term).
 
         Columns: rep, coef, se, lower, upper (Wald, level 1 - alpha, NaN for infinite
-        estimates), p (two-sided Wald), finite, converged, n_cases, n_events.
+        estimates), p (two-sided Wald), finite, converged, n_cases, n_events. A Monte Carlo
+        table on the log scale (``coef`` is a single fit's ``params``, ``lower`` and ``upper``
+        its ``conf_int()``), not a single fit's ``summary``.
 
         Examples
         --------
@@ -222,13 +230,15 @@ def fit_many(
         fits, errors = solve_faces(cases, tol, max_iter)
         for fit in fits:
             out.add_fit(fit, terms, has_cases, stacked.loglik_shift, max_iter)
-        for err in errors:
-            out.add_error(err, terms, has_cases)
+        single = SCCS(tol=tol, max_iter=max_iter)
+        for r in sorted({int(has_cases[b]) for err in errors for b in err.blocks}):
+            out.add_single(r, try_fit(single.fit, data[rep_code == r], terms, id_col=id_col,
+                                      events_col=events_col, days_col=days_col))
     return BatchFit(
         terms=terms, reps=reps, coef=out.coef, se=out.se, finite=np.isfinite(out.coef),
         converged=out.converged, n_iter=out.n_iter, n_cases=out.n_cases,
         n_events=out.n_events, loglik=out.loglik, loglik_null=out.loglik_null,
-        errors=out.errors, notes=out.notes, alpha=float(alpha),
+        errors=out.errors, notes=out.notes, alpha=float(alpha), aliased=out.aliased,
     )
 
 
@@ -297,6 +307,7 @@ class _Scatter:
         self.loglik = np.full(n_reps, np.nan)
         self.errors: list[str | None] = [None] * n_reps
         self.notes: list[list[str]] = [[] for _ in range(n_reps)]
+        self.aliased: list[list[str]] = [[] for _ in range(n_reps)]
 
     def add_fit(self, fit: FaceFit, terms: list[str], blocks: np.ndarray,
                 shift: np.ndarray, max_iter: int) -> None:
@@ -315,12 +326,16 @@ class _Scatter:
                              *convergence_messages(bool(res.converged[j]), max_iter,
                                                    float(res.max_grad[j]), huge)]
 
-    def add_error(self, err: FaceError, terms: list[str], blocks: np.ndarray) -> None:
-        """Record replicates that could not be fitted (NaN estimates, the error message)."""
-        msg = structure_message(err, terms)
-        for b in err.blocks:
-            self.errors[blocks[b]] = msg
-            self.notes[blocks[b]] = list(_path_messages(err.path, terms, int(b)).values())
+    def add_single(self, r: int, attempt: FitAttempt) -> None:
+        """Store replicate ``r``'s single fit (a replicate with aliased terms)."""
+        fit, reason, caught = attempt
+        self.notes[r] = list(caught)
+        if fit is None:
+            self.errors[r] = reason
+            return
+        self.coef[r], self.se[r] = fit.params.to_numpy(), fit.bse.to_numpy()
+        self.converged[r], self.n_iter[r], self.loglik[r] = fit.converged, fit.n_iter, fit.loglik
+        self.aliased[r] = list(fit.aliased)
 
 
 def _standard_errors(hess: np.ndarray) -> np.ndarray:

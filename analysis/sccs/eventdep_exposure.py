@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs import _aliasing, _strata
+from analysis.sccs.errors import SCCSError, SCCSWarning, linalg_guard
 from analysis.sccs.intervals import Covariate, Exposure, Window, build_intervals
 from analysis.sccs.model import dummies
 from analysis.sccs.results import Estimates, estimates
@@ -76,7 +77,7 @@ from analysis.sccs.results import Estimates, estimates
 __all__ = ["EventDepExposureError", "EventDepExposureResult", "fit_eventdep_exposure"]
 
 
-class EventDepExposureError(ValueError):
+class EventDepExposureError(SCCSError):
     """Bad input to :func:`fit_eventdep_exposure` (the message names the column and rule).
 
     Examples
@@ -95,7 +96,8 @@ class EventDepExposureError(ValueError):
 class EventDepExposureResult(Estimates):
     """What :func:`fit_eventdep_exposure` returns: :class:`analysis.sccs.results.Estimates`
     (``params``, ``bse`` and ``cov_params()`` from the sandwich covariance, ``summary``,
-    ``converged``, ``n_iter``) plus ``n_cases``, ``n_strata`` (per stack level 0, 1, ...) and
+    ``pvalues``, ``conf_int()``, ``converged``, ``n_iter``, ``n_cases`` and ``n_events`` (the
+    cases' first events, one per case)) plus ``n_strata`` (per stack level 0, 1, ...) and
     ``doses_dropped`` (doses after the event).
 
     Examples
@@ -113,7 +115,6 @@ class EventDepExposureResult(Estimates):
     (8, [8, 6], 2, True)
     """
 
-    n_cases: int
     n_strata: list[int]
     doses_dropped: int
 
@@ -136,7 +137,7 @@ def _first_events(observation: pd.DataFrame, events: pd.DataFrame) -> pd.DataFra
     if len(first) < len(ev):
         warnings.warn(f"event-dependent exposures: {len(ev) - len(first)} events after each "
                       "individual's first are not used (the method uses first events only)",
-                      UserWarning, stacklevel=3)
+                      SCCSWarning, stacklevel=3)
     return first
 
 
@@ -205,21 +206,6 @@ def _weights(y: np.ndarray, wk: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return w
 
 
-def _check_aliasing(st: _strata.Strata, s: dict, names: list[str]) -> None:
-    """Raise when a term is aliased by the library's rule (:mod:`analysis.sccs._aliasing`),
-    judged on the rows weighted by the information at the null."""
-    theta = np.zeros(st.X.shape[1])
-    w = _weights(s["y"], s["wk"], theta)
-    _, prob = _strata.probabilities(st, theta, w)
-    n_s = np.bincount(st.group, weights=w, minlength=st.n_strata)
-    found = _aliasing.detect(st.X, st.group, n_s[st.group] * prob).aliased[0]
-    if found.any():
-        raise EventDepExposureError(
-            f"terms {[n for n, a in zip(names, found, strict=True) if a]} cannot be estimated: "
-            "constant within every case, or a combination of the terms before them (e.g. a "
-            "covariate level without person-time in any case with other levels); drop them")
-
-
 def _equations(st: _strata.Strata, s: dict, theta: np.ndarray):
     """U(theta), its Jacobian J and the residuals (see the module docstring)."""
     w = _weights(s["y"], s["wk"], theta)
@@ -232,6 +218,33 @@ def _equations(st: _strata.Strata, s: dict, theta: np.ndarray):
         if sel.any():
             A[:, k - 1] = -(st.X[sel].T @ res[sel])
     return U, A - info, res
+
+
+def _drop_aliased(st: _strata.Strata, s: dict, names: list[str]
+                  ) -> tuple[_strata.Strata, np.ndarray]:
+    """The strata without the terms the cases do not determine, and the indices of the terms
+    kept. Detection is the library's one rule (:mod:`analysis.sccs._aliasing`, judged on the
+    rows weighted by the information at the null); reporting is the library's one rule too: an
+    aliased covariate is NaN, with an :class:`SCCSWarning`. An aliased exposure level is an
+    error: the model is about it."""
+    theta = np.zeros(st.X.shape[1])
+    w = _weights(s["y"], s["wk"], theta)
+    _, prob = _strata.probabilities(st, theta, w)
+    n_s = np.bincount(st.group, weights=w, minlength=st.n_strata)
+    bad = np.flatnonzero(_aliasing.detect(st.X, st.group, n_s[st.group] * prob).aliased[0])
+    if (bad < s["n_exp"]).any():
+        raise EventDepExposureError(
+            f"exposure terms {[names[j] for j in bad if j < s['n_exp']]} cannot be estimated: "
+            "no case has person-time both in and out of that risk window")
+    if len(bad):
+        warnings.warn(f"event-dependent exposures: covariate term(s) "
+                      f"{[names[j] for j in bad]} are aliased (constant within every case, "
+                      "or a combination of the terms before them within cases); reported as "
+                      "NaN (R prints NA) and the other terms estimated without them",
+                      SCCSWarning, stacklevel=3)
+        st = _strata.Strata(st.group, np.asfortranarray(np.delete(st.X, bad, axis=1)),
+                            st.level, st.n_levels, st.offset)
+    return st, np.setdiff1d(np.arange(len(names)), bad)
 
 
 def fit_eventdep_exposure(
@@ -291,9 +304,9 @@ def fit_eventdep_exposure(
     >>> doses = pd.DataFrame({"id": range(1, 7), "day": [10, 30, 60, 5, 20, 50], "dose": 1})
     >>> fit = fit_eventdep_exposure(obs, ev, doses, windows=((1, 14),), name="x")
     >>> fit.summary.round(4)
-            coef  exp_coef      se       z       p  lower95   upper95
+              irr  ci_low   ci_high       p  log_irr      se       z
     term
-    x1    3.0068   20.2228  1.0925  2.7521  0.0059   2.3762  172.1105
+    x1    20.2228  2.3762  172.1105  0.0059   3.0068  1.0925  2.7521
     """
     windows = tuple((int(a), None if b is None else int(b)) for a, b in windows)
     if not windows or windows[0][0] < 0:
@@ -329,7 +342,7 @@ def fit_eventdep_exposure(
     st = _strata.Strata(s["group"].astype(np.int64), s["X"], np.full(len(s["y"]), -1),
                         0, s["offset"])
     names = [f"{name}{j}" for j in range(1, s["n_exp"] + 1)] + cov_cols
-    _check_aliasing(st, s, names)
+    st, keep = _drop_aliased(st, s, names)
     wk_s = np.zeros(st.n_strata, np.int64)
     ev = s["y"] > 0
     wk_s[st.group[ev]] = s["wk"][ev]
@@ -352,18 +365,19 @@ def fit_eventdep_exposure(
             break
     if not converged:
         warnings.warn(f"event-dependent exposures: no convergence in {max_iter} Newton "
-                      "iterations; the estimates are not reliable", UserWarning, stacklevel=2)
+                      "iterations; the estimates are not reliable", SCCSWarning, stacklevel=2)
     U, J, res = _equations(st, s, theta)
     case = s["case"]
     scores = np.stack([np.bincount(case, weights=st.X[:, j] * res, minlength=int(case.max()) + 1)
                        for j in range(st.X.shape[1])], axis=1)
-    Jinv = np.linalg.inv(J)
+    with linalg_guard("fit_eventdep_exposure (sandwich covariance)"):
+        Jinv = np.linalg.inv(J)
     cov = Jinv @ (scores.T @ scores) @ Jinv.T
     w = _weights(s["y"], s["wk"], theta)
     ll, _ = _strata.probabilities(st, theta, w)
-    res_ = estimates(names, theta, cov, np.arange(len(names)), ll, alpha=alpha,
-                     converged=converged, n_iter=it)
+    res_ = estimates(names, theta, cov, keep, ll, alpha=alpha,
+                     converged=converged, n_iter=it, n_cases=len(first), n_events=len(first))
     out = EventDepExposureResult(**vars(res_))
-    out.n_cases, out.n_strata = len(first), s["sizes"]
+    out.n_strata = s["sizes"]
     out.doses_dropped = int((after & doses["day"].notna().to_numpy()).sum())
     return out

@@ -95,10 +95,10 @@ import pandas as pd
 from scipy import special
 
 from analysis.sccs import _censoring
-from analysis.sccs.errors import SCCSWarning
+from analysis.sccs.errors import SCCSError, SCCSWarning
 from analysis.sccs.intervals import Covariate, Exposure, build_intervals
 from analysis.sccs.model import SCCS
-from analysis.sccs.results import Estimates
+from analysis.sccs.results import Estimates, SCCSResults
 
 __all__ = [
     "CENSORING_MODELS",
@@ -123,7 +123,7 @@ _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
 _PANELS = 8
 
 
-class EventDepObservationError(ValueError):
+class EventDepObservationError(SCCSError):
     """Bad input to :func:`fit_eventdep_observation` (names the column, row and rule).
 
     Examples
@@ -540,7 +540,8 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
 
 class EventDepObservationResult(Estimates):
     """What :func:`fit_eventdep_observation` returns: :class:`analysis.sccs.results.Estimates`
-    (``params``, ``bse``, ``summary``, ``loglik``, ``cov_params()``) plus ``modelfit`` (rows
+    (``params``, ``bse``, ``pvalues``, ``conf_int()``, ``summary``, ``loglik``, ``n_cases``,
+    ``n_events``, ``aliased``, ``cov_params()``; those of the weighted fit) plus ``modelfit`` (rows
     Loglik, AIC; columns EWA EWI EGA EGI), ``chosen``, ``censoring`` (:class:`CensoringFit` per
     model), ``intervals`` (with ``weight``) and ``fit`` (the weighted
     :class:`~analysis.sccs.results.SCCSResults`).
@@ -566,7 +567,7 @@ class EventDepObservationResult(Estimates):
     chosen: str
     censoring: dict[str, CensoringFit]
     intervals: pd.DataFrame
-    fit: SCCS
+    fit: SCCSResults
 
 
 def _observation(observation: pd.DataFrame) -> pd.DataFrame:
@@ -720,9 +721,9 @@ def fit_eventdep_observation(
     >>> res.chosen
     'EGI'
     >>> res.summary.round(3)
-          coef  exp_coef     se      z      p  lower95  upper95
+            irr  ci_low  ci_high      p  log_irr     se      z
     term
-    x1    0.67     1.955  0.622  1.077  0.281    0.577    6.618
+    x1    1.955   0.577    6.618  0.281     0.67  0.622  1.077
     """
     if integrate_from not in ("cut", "start"):
         raise EventDepObservationError(
@@ -765,8 +766,8 @@ def fit_eventdep_observation(
         terms = _default_terms(iv, names)
     fit = SCCS(alpha=alpha).fit(iv, list(terms), days_col="weight")
     res = EventDepObservationResult(
-        fit.params.rename("coef"), fit.bse, fit.cov_params(), float(fit.loglik), alpha, [],
-        bool(fit.converged), int(fit.n_iter))
+        fit.params, fit.bse, fit.cov_params(), float(fit.loglik), alpha, list(fit.aliased),
+        bool(fit.converged), int(fit.n_iter), int(fit.n_cases), int(fit.n_events))
     res.modelfit, res.chosen, res.censoring = modelfit, chosen, cens
     res.intervals, res.fit = iv, fit
     return res

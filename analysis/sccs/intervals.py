@@ -84,6 +84,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.sccs.errors import SCCSError
+
 __all__ = [
     "AgeGroups",
     "Covariate",
@@ -100,7 +102,7 @@ __all__ = [
 BASE_COLUMNS = ("id", "start", "end", "days", "events")
 
 
-class IntervalError(ValueError):
+class IntervalError(SCCSError):
     """Bad input to :func:`build_intervals`; the message names the table, row and column.
 
     Examples

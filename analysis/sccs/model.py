@@ -35,7 +35,10 @@ Edge cases never give a silent wrong number:
   estimated at the limit of the likelihood (the person-time the limit excludes is dropped), which
   is what the likelihood converges to as that coefficient runs off;
 * a term that is zero for all person-time of the cases, a term that does not vary within any
-  case, and collinear terms raise :class:`SCCSError` naming the terms;
+  case, and the last of collinear terms are *aliased* (:func:`aliased_terms`): reported with
+  NaN estimate and standard error, listed in ``aliased``, with an :class:`SCCSWarning` naming
+  them, and the other terms estimated without them (R prints NA), as every fitter of the
+  library does;
 * non-convergence, and a coefficient so large that it is probably infinite (separation by a
   combination of terms), give :class:`SCCSWarning` (``converged`` is False in the first case);
 * no cases, no events, missing or non-numeric values, days <= 0, and negative or fractional
@@ -73,9 +76,10 @@ from analysis.sccs._kernels import (
     compress,
     conditional_loglik,
     solve_faces,
+    structure,
     take_rows,
 )
-from analysis.sccs.errors import SCCSError, SCCSWarning
+from analysis.sccs.errors import NotFittedError, SCCSError, SCCSWarning, linalg_guard
 from analysis.sccs.results import LRTest, SCCSResults, _FitData
 
 __all__ = [
@@ -274,7 +278,8 @@ def boundary_message(name: str, side: int, days_excluded: float) -> str:
 
 
 def structure_message(error: FaceError, terms: list[str]) -> str:
-    """The error for terms that cannot be estimated (zero, flat or collinear).
+    """What is wrong with terms that cannot be estimated (zero, flat or collinear); the start of
+    :func:`aliased_terms`' warning.
 
     Examples
     --------
@@ -303,6 +308,65 @@ def structure_message(error: FaceError, terms: list[str]) -> str:
         "each individual is absorbed by the individual's own baseline and cannot be "
         "estimated in a self-controlled design; drop it"
     )
+
+
+def aliased_terms(error: FaceError, terms: list[str]) -> tuple[list[str], str]:
+    """The terms an estimability problem makes aliased, and the warning that says so.
+
+    The library's one rule (:mod:`analysis.sccs.results`): a term that is zero or flat is
+    aliased; of collinear terms, the last in the model's order is (as R's ``coxph``, which
+    pivots it out), and the fit is tried again without it.
+
+    Examples
+    --------
+    >>> from analysis.sccs._kernels import FaceError
+    >>> aliased_terms(FaceError(np.array([0]), "collinear", [0, 2], []), ["a", "b", "c"])[0]
+    ['c']
+    """
+    drop = [terms[k] for k in ([max(error.terms)] if error.kind == COLLINEAR else error.terms)]
+    return drop, (f"{structure_message(error, terms)}. Aliased: {drop} reported as NaN "
+                  "(R prints NA) and the other terms estimated without "
+                  f"{'it' if len(drop) == 1 else 'them'}")
+
+
+def estimable_terms(
+    data: pd.DataFrame, terms: Sequence[str], *, id_col: str = "id",
+    events_col: str = "events", days_col: str = "days",
+) -> tuple[list[str], list[str]]:
+    """``(kept, aliased)``: the terms the cases determine, and the others, by the library's one
+    rule (:func:`aliased_terms`) judged at b = 0, with an :class:`SCCSWarning` per aliased set.
+
+    For fitters that estimate further, always identified, parameters on top of these terms (a
+    penalised spline: :func:`analysis.sccs.smooth.fit_smooth`); :meth:`SCCS.fit` itself also
+    judges what is left after setting infinite estimates to their limit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"id": [1, 1, 2, 2], "x": [0, 1, 0, 1], "sex": [0, 0, 1, 1],
+    ...                      "days": [10, 20, 10, 20], "events": [1, 1, 0, 2]})
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", SCCSWarning)
+    ...     estimable_terms(data, ["x", "sex"])
+    (['x'], ['sex'])
+    """
+    columns = (id_col, events_col, days_col)
+    terms = _check_arguments(data, terms, columns, "model")
+    ids, y, days, X = _read_columns(data, terms, columns)
+    kept, aliased = list(terms), []
+    while kept:
+        prepared = _prepare_cases(ids, y, days,
+                                  np.asfortranarray(X[:, [terms.index(t) for t in kept]]),
+                                  events_col)
+        problem = structure(prepared.cases)[1][0]
+        if problem is None:
+            break
+        drop, message = aliased_terms(FaceError(np.array([0]), problem[0], problem[1], []), kept)
+        warnings.warn(message, SCCSWarning, stacklevel=2)
+        aliased += drop
+        kept = [t for t in kept if t not in drop]
+    return kept, aliased
 
 
 def convergence_messages(
@@ -387,14 +451,15 @@ class SCCS:
 
     #: Attributes of the results, which an SCCS model does not have (fit() returns them).
     _RESULT_NAMES = frozenset({
-        "params", "bse", "summary", "conf_int", "cov_params", "lr_test", "to_dict", "loglik",
-        "loglik_null", "converged", "n_iter", "n_cases", "n_events", "n_intervals", "terms",
-        "boundary_terms", "warnings", "cov_type", "max_abs_gradient",
+        "params", "bse", "pvalues", "aliased", "cov", "summary", "conf_int", "cov_params",
+        "lr_test", "to_dict", "loglik", "loglik_null", "converged", "n_iter", "n_cases",
+        "n_events", "n_intervals", "terms", "boundary_terms", "warnings", "cov_type",
+        "max_abs_gradient",
     })
 
     def __getattr__(self, name: str) -> None:
         if name in SCCS._RESULT_NAMES:
-            raise SCCSError(
+            raise NotFittedError(
                 f"the model has not been fitted: SCCS has no {name!r}; fit() returns the "
                 f"results (fit = SCCS().fit(data, terms); fit.{name})"
             )
@@ -437,7 +502,8 @@ class SCCS:
         Raises
         ------
         SCCSError
-            Bad input or terms that cannot be estimated (the message names rows and terms).
+            Bad input (the message names the column, rows and rule). Terms that cannot be
+            estimated are aliased (NaN, with an :class:`SCCSWarning`), not an error.
 
         Examples
         --------
@@ -451,12 +517,19 @@ class SCCS:
         columns = (id_col, events_col, days_col)
         terms = _check_arguments(data, terms, columns, cov_type)
         ids, y, days, X = _read_columns(data, terms, columns)
-        prepared = _prepare_cases(ids, y, days, X, events_col)
-        fits, errors = solve_faces(prepared.cases, self.tol, self.max_iter)
-        if errors:
-            self._warn(list(_path_messages(errors[0].path, terms).values()), stacklevel=2)
-            raise SCCSError(structure_message(errors[0], terms))
-        return self._results(fits[0], terms, prepared, cov_type)
+        keep, aliased = list(range(len(terms))), []
+        while True:
+            names = [terms[k] for k in keep]
+            cols = X if len(keep) == len(terms) else np.asfortranarray(X[:, keep])
+            prepared = _prepare_cases(ids, y, days, cols, events_col)
+            fits, errors = solve_faces(prepared.cases, self.tol, self.max_iter)
+            if not errors:
+                break
+            drop, message = aliased_terms(errors[0], names)
+            self._warn([message], stacklevel=2)
+            aliased += drop
+            keep = [k for k in keep if terms[k] not in drop]
+        return self._results(fits[0], terms, names, prepared, cov_type, aliased)
 
     @staticmethod
     def _warn(messages: list[str], stacklevel: int) -> None:
@@ -464,26 +537,34 @@ class SCCS:
             warnings.warn(msg, SCCSWarning, stacklevel=stacklevel + 1)
 
     def _results(
-        self, fit: FaceFit, terms: list[str], prepared: _Prepared, cov_type: str
+        self, fit: FaceFit, terms: list[str], names: list[str], prepared: _Prepared,
+        cov_type: str, aliased: list[str],
     ) -> SCCSResults:
-        """Assemble the results of one fitted face (and raise its warnings)."""
-        boundary = _path_messages(fit.path, terms)
+        """Assemble the results of one fitted face on the terms ``names`` (the others are
+        ``aliased``: NaN), and raise its warnings."""
+        boundary = _path_messages(fit.path, names)
         res = fit.result
-        beta = _full_coefficients(fit, len(terms))[0]
+        sub = _full_coefficients(fit, len(names))[0]
         converged = bool(res.converged[0])
-        huge = [terms[j] for j in fit.active if abs(beta[j]) > _HUGE_COEF]
+        huge = [names[j] for j in fit.active if abs(sub[j]) > _HUGE_COEF]
         messages = [*boundary.values(),
                     *convergence_messages(converged, self.max_iter, float(res.max_grad[0]), huge)]
         self._warn(messages, stacklevel=3)
+        keep = [terms.index(t) for t in names]
+        beta = np.full(len(terms), np.nan)
+        beta[keep] = sub
+        cov = np.full((len(terms), len(terms)), np.nan)
+        cov[np.ix_(keep, keep)] = _covariance(fit, len(names), cov_type)
         return SCCSResults(
-            model=self, terms=terms, beta=beta, cov=_covariance(fit, len(terms), cov_type),
+            model=self, terms=terms, beta=beta, cov=cov,
             loglik=float(res.ll[0]) + prepared.loglik_shift, loglik_null=prepared.loglik_null,
             converged=converged, n_iter=int(res.n_iter[0]),
             max_abs_gradient=float(res.max_grad[0]),
             counts=(len(prepared.cases.starts), int(prepared.cases.n_ind.sum()),
                     prepared.n_intervals),
             boundary_terms=boundary, warnings=messages, cov_type=cov_type,
-            data=_FitData(prepared.cases, prepared.loglik_shift, prepared.fingerprint),
+            data=_FitData(prepared.cases, prepared.loglik_shift, prepared.fingerprint, names),
+            aliased=aliased,
         )
 
 
@@ -491,7 +572,8 @@ def _covariance(fit: FaceFit, q: int, cov_type: str) -> np.ndarray:
     """Covariance of the finite estimates (NaN rows and columns for infinite ones)."""
     cov = np.full((q, q), np.nan)
     if len(fit.active):
-        inv_info = np.linalg.inv(-fit.result.hess[0])
+        with linalg_guard("SCCS.fit (covariance)"):
+            inv_info = np.linalg.inv(-fit.result.hess[0])
         if cov_type == "robust":
             meat_rows = case_scores(fit.cases, fit.result.p)
             inv_info = inv_info @ (meat_rows.T @ meat_rows) @ inv_info

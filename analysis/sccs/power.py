@@ -45,11 +45,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from analysis.sccs._stats import normal_cdf, normal_quantile
+from analysis.sccs.errors import SCCSError
 
 __all__ = ["PowerError", "power_of", "sample_size", "srl1_terms"]
 
 
-class PowerError(ValueError):
+class PowerError(SCCSError):
     """Inconsistent design arguments (the message says which and why).
 
     Examples

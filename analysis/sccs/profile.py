@@ -61,7 +61,7 @@ class _Profile:
         self.tol = results.model.tol
         self.max_iter = results.model.max_iter
         self.loglik = results.loglik
-        start = results.params.to_numpy()[self.others]
+        start = results.params[data.columns].to_numpy()[self.others]
         self.start = np.where(np.isfinite(start), start, 0.0)[None]
 
     def loglik_at(self, b: float) -> tuple[float, float]:
@@ -123,7 +123,9 @@ def profile_loglik(results: SCCSResults, term: str, values: np.ndarray) -> np.nd
     >>> bool(abs(profile_loglik(fit, "x", [fit.params["x"]])[0] - fit.loglik) < 1e-9)
     True
     """
-    prof = _Profile(results, results.terms.index(term))
+    if term in results.aliased:
+        raise SCCSError(f"profile likelihood: term {term!r} is aliased (NaN): it has none")
+    prof = _Profile(results, results._data.columns.index(term))
     return np.array([prof.loglik_at(float(b))[0] for b in np.asarray(values, dtype=float)])
 
 
@@ -232,11 +234,14 @@ def profile_conf_int(results: SCCSResults, alpha: float = 0.05) -> pd.DataFrame:
     """
     crit = normal_quantile(1.0 - alpha / 2.0) ** 2  # chi2_1(1 - alpha)
     rows = []
-    for j, term in enumerate(results.terms):
-        prof = _Profile(results, j)
-        b = float(results.params.iloc[j])
+    for term in results.terms:
+        b = float(results.params[term])
+        if term in results.aliased:
+            rows.append((math.nan, math.nan))
+            continue
+        prof = _Profile(results, results._data.columns.index(term))
         if math.isfinite(b):
-            lower, upper = _finite_limits(prof, b, float(results.bse.iloc[j]), crit)
+            lower, upper = _finite_limits(prof, b, float(results.bse[term]), crit)
         else:
             side = 1 if b > 0 else -1
             limit = _one_sided_limit(prof, side, crit)

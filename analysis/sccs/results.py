@@ -1,11 +1,23 @@
 """Results of SCCS fits: estimates, standard errors, confidence intervals, tests.
 
-:meth:`analysis.sccs.SCCS.fit` returns a :class:`SCCSResults`, in the manner of statsmodels'
-and lifelines' results objects; the extensions (semiparametric, event-dependent exposures and
-observation) return an :class:`Estimates`. Every Wald summary of the library (these two, the
-smooth fits' and the R interface's) is one :func:`wald_table`. The normal and chi-squared tail
-areas come from :mod:`analysis.sccs._stats` (no :mod:`scipy.stats`, whose import alone takes
-about a second).
+Every fitter of the library returns an :class:`Estimates` (or a subclass), in the shape of
+statsmodels' results: ``params`` and ``bse`` (log relative incidences and their standard errors,
+by term), ``pvalues``, ``conf_int(alpha, method)``, ``cov_params()``, ``summary``, ``loglik``,
+``n_cases``, ``n_events``, ``aliased``, ``converged``. :meth:`analysis.sccs.SCCS.fit` returns an
+:class:`SCCSResults` (profile-likelihood intervals, likelihood-ratio tests, JSON); the
+extensions (semiparametric, event-dependent exposures and observation) and the smooth fits
+return their own subclasses. Every summary is one :func:`wald_table`, columns
+:data:`SUMMARY_COLUMNS`, with the alpha it was computed at in ``summary.attrs["alpha"]``. R's
+column names (``exp(coef)``, ``lower .95``, ...) are :mod:`analysis.sccs.r`'s only.
+
+One rule for aliased terms (a term that is zero for all the cases' person-time, does not vary
+within any case, or is a linear combination of other terms within cases): every fitter reports
+it with NaN ``params`` and ``bse``, lists it in ``aliased`` and raises an
+:class:`~analysis.sccs.SCCSWarning` naming it; the other terms are estimated without it (R
+prints NA).
+
+The normal and chi-squared tail areas come from :mod:`analysis.sccs._stats` (no
+:mod:`scipy.stats`, whose import alone takes about a second).
 
 Examples
 --------
@@ -37,8 +49,7 @@ from analysis.sccs.errors import SCCSError
 if TYPE_CHECKING:
     from analysis.sccs._kernels import Cases
 
-__all__ = ["IRR_COLUMNS", "WALD_COLUMNS", "Estimates", "LRTest", "SCCSResults", "estimates",
-           "wald_table"]
+__all__ = ["SUMMARY_COLUMNS", "Estimates", "LRTest", "SCCSResults", "estimates", "wald_table"]
 
 LRTest = namedtuple("LRTest", ["statistic", "df", "p"])
 LRTest.__doc__ = """Likelihood-ratio test of a restricted model nested in a fuller one.
@@ -53,12 +64,10 @@ Examples
 1
 """
 
-#: Columns of :func:`wald_table`, R's summary (``coef, exp(coef), se(coef), z, Pr(>|z|)`` and the
-#: 95% limits of ``exp(coef)``), in order.
-WALD_COLUMNS = ("coef", "exp_coef", "se", "z", "p", "lower95", "upper95")
-#: :attr:`SCCSResults.summary`'s names for :func:`wald_table`'s columns, in its order.
-IRR_COLUMNS = {"exp_coef": "irr", "lower95": "ci_low", "upper95": "ci_high", "p": "p",
-               "coef": "log_irr", "se": "se", "z": "z"}
+#: Columns of every summary of the library (:func:`wald_table`), in order: the incidence rate
+#: ratio and its Wald limits at 1 - alpha, the two-sided Wald p-value, the log-IRR, its
+#: standard error and z = log_irr / se.
+SUMMARY_COLUMNS = ("irr", "ci_low", "ci_high", "p", "log_irr", "se", "z")
 
 
 def wald_table(
@@ -69,43 +78,77 @@ def wald_table(
     alpha: float = 0.05,
     z_ci: float | None = None,
 ) -> pd.DataFrame:
-    """The Wald summary table: one row per term, columns :data:`WALD_COLUMNS`.
+    """The Wald summary table: one row per term, columns :data:`SUMMARY_COLUMNS`.
 
-    ``z = coef / se``, ``p`` the two-sided normal tail area of ``z``, and the limits
-    ``exp(coef -+ z_ci se)`` with ``z_ci = qnorm(1 - alpha / 2)`` (1.959963984540054 for the
-    default alpha, what R's ``summary.coxph`` uses) unless ``z_ci`` is given (R's
+    ``z = log_irr / se``, ``p`` the two-sided normal tail area of ``z``, and the limits
+    ``exp(log_irr -+ z_ci se)`` with ``z_ci = qnorm(1 - alpha / 2)`` (1.959963984540054 for
+    the default alpha, what R's ``summary.coxph`` uses) unless ``z_ci`` is given (R's
     ``summary.sccs`` uses 1.96). A NaN coefficient (an aliased term) gives a NaN row, as R
-    prints NA; an infinite one gives ``exp_coef`` 0 or inf and NaN ``z``, ``p`` and limits
-    when its ``se`` is NaN. The index is the terms, named ``term``.
+    prints NA; an infinite one gives ``irr`` 0 or inf and NaN ``z``, ``p`` and limits when its
+    ``se`` is NaN. The index is the terms, named ``term``; ``attrs["alpha"]`` is the alpha of
+    the limits (``attrs["z_ci"]`` their multiplier).
 
     Examples
     --------
-    >>> wald_table(["x", "y"], [0.693147, float("nan")], [0.5, float("nan")]).round(4)
-            coef  exp_coef   se       z       p  lower95  upper95
+    >>> table = wald_table(["x", "y"], [0.693147, float("nan")], [0.5, float("nan")])
+    >>> table.round(4)
+          irr  ci_low  ci_high       p  log_irr   se       z
     term
-    x     0.6931       2.0  0.5  1.3863  0.1657   0.7506   5.3288
-    y        NaN       NaN  NaN     NaN     NaN      NaN      NaN
+    x     2.0  0.7506   5.3288  0.1657   0.6931  0.5  1.3863
+    y     NaN     NaN      NaN     NaN      NaN  NaN     NaN
+    >>> table.attrs["alpha"]
+    0.05
     """
     coef = np.asarray(coef, dtype=float)
     se = np.asarray(se, dtype=float)
     zc = normal_quantile(1.0 - alpha / 2.0) if z_ci is None else float(z_ci)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         z = coef / se
-        return pd.DataFrame({
-            "coef": coef, "exp_coef": np.exp(coef), "se": se, "z": z,
-            "p": normal_two_sided_p(z),
-            "lower95": np.exp(coef - zc * se), "upper95": np.exp(coef + zc * se),
+        table = pd.DataFrame({
+            "irr": np.exp(coef), "ci_low": np.exp(coef - zc * se),
+            "ci_high": np.exp(coef + zc * se), "p": normal_two_sided_p(z), "log_irr": coef,
+            "se": se, "z": z,
         }, index=pd.Index(list(terms), name="term"))
+    table.attrs.update(alpha=float(alpha), z_ci=zc)
+    return table
 
 
-@dataclass
+def _check_alpha(alpha: float) -> float:
+    a = float(alpha)
+    if not 0.0 < a < 1.0:
+        raise SCCSError(f"alpha must be between 0 and 1, got {a}")
+    return a
+
+
+@dataclass(eq=False)
 class Estimates:
-    """Log relative incidences with their covariance, as the extensions report them.
+    """The one results base of the library: log relative incidences with their covariance.
 
-    ``params`` and ``bse`` are Series indexed by term; an aliased term is NaN in both (R prints
-    NA), and listed in ``aliased``. ``loglik`` is the log-likelihood at the estimate,
-    ``converged`` and ``n_iter`` describe the fit. The extensions' results
-    (:class:`~analysis.sccs.semiparametric.SemiparametricResult`, ...) add their own fields.
+    Every fitter's result is one (:class:`SCCSResults`,
+    :class:`~analysis.sccs.semiparametric.SemiparametricResult`,
+    :class:`~analysis.sccs.eventdep_exposure.EventDepExposureResult`,
+    :class:`~analysis.sccs.eventdep_observation.EventDepObservationResult`,
+    :class:`~analysis.sccs.smooth.SmoothFit`); the subclasses add their own fields.
+
+    Attributes
+    ----------
+    params, bse : pandas.Series
+        Log-IRR estimates and standard errors indexed by term (named ``log_irr`` and ``se``).
+        An aliased term is NaN in both and listed in ``aliased``; a term with an infinite
+        estimate is -inf or +inf with NaN ``bse``.
+    cov : pandas.DataFrame
+        Their covariance (:meth:`cov_params`; NaN rows and columns for aliased and infinite
+        terms).
+    loglik : float
+        Log-likelihood at the estimate (each fitter says which likelihood).
+    alpha : float
+        Default level of :meth:`conf_int` and :attr:`summary`.
+    aliased : list of str
+        Terms the data do not determine (NaN).
+    converged, n_iter :
+        Convergence of the fit.
+    n_cases, n_events : int
+        Cases and events the fit used.
 
     Examples
     --------
@@ -114,7 +157,7 @@ class Estimates:
     ...                 alpha=0.05, converged=True, n_iter=4)
     >>> est.aliased, est.bse.tolist()
     (['z'], [0.2, nan])
-    >>> est.summary.round(3).loc["x", ["exp_coef", "lower95", "upper95"]].tolist()
+    >>> est.summary.round(3).loc["x", ["irr", "ci_low", "ci_high"]].tolist()
     [1.649, 1.114, 2.44]
     """
 
@@ -126,21 +169,24 @@ class Estimates:
     aliased: list[str] = field(default_factory=list)
     converged: bool = True
     n_iter: int = 0
+    n_cases: int = 0
+    n_events: int = 0
 
     @property
-    def summary(self) -> pd.DataFrame:
-        """One row per term: R's columns ``coef, exp_coef, se, z, p, lower95, upper95``
-        (:func:`wald_table` at the fit's ``alpha``).
+    def pvalues(self) -> pd.Series:
+        """Two-sided Wald p-values by term (NaN for aliased and infinite terms).
 
         Examples
         --------
         >>> import numpy as np
         >>> est = estimates(["x"], np.array([0.0]), np.array([[1.0]]), np.array([0]), -1.0,
         ...                 alpha=0.05, converged=True, n_iter=1)
-        >>> est.summary.loc["x", ["z", "p"]].tolist()
-        [0.0, 1.0]
+        >>> est.pvalues.tolist()
+        [1.0]
         """
-        return wald_table(self.params.index, self.params, self.bse, alpha=self.alpha)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = self.params.to_numpy(dtype=float) / self.bse.to_numpy(dtype=float)
+        return pd.Series(normal_two_sided_p(z), index=self.params.index, name="p")
 
     def cov_params(self) -> pd.DataFrame:
         """Covariance matrix of the estimates (NaN rows and columns for aliased terms).
@@ -155,10 +201,67 @@ class Estimates:
         """
         return self.cov
 
+    def conf_int(self, alpha: float | None = None, method: str = "wald") -> pd.DataFrame:
+        """Confidence intervals on the log scale, columns ``lower`` and ``upper``.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            1 - confidence level (default: the fit's ``alpha``, 0.05).
+        method : {"wald", "profile"}
+            ``"wald"``: estimate +- z se with z = qnorm(1 - alpha/2). ``"profile"``:
+            profile-likelihood limits, where the fitter supports them
+            (:class:`SCCSResults`); elsewhere an :class:`~analysis.sccs.SCCSError` names the
+            method and the result type.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> est = estimates(["x"], np.array([0.0]), np.array([[1.0]]), np.array([0]), -1.0,
+        ...                 alpha=0.05, converged=True, n_iter=1)
+        >>> est.conf_int().round(3)
+           lower  upper
+        x  -1.96   1.96
+        >>> try:
+        ...     est.conf_int(method="profile")
+        ... except SCCSError as err:
+        ...     print(str(err)[:61])
+        conf_int: method 'profile' is not available for Estimates (it
+        """
+        a = _check_alpha(self.alpha if alpha is None else alpha)
+        if method == "profile":
+            return self._profile_conf_int(a)
+        if method != "wald":
+            raise SCCSError(f"conf_int: method must be 'wald' or 'profile', got {method!r}")
+        z = normal_quantile(1.0 - a / 2.0)  # qnorm(0.975) = 1.959963984540054 for alpha 0.05
+        return pd.DataFrame({"lower": self.params - z * self.bse,
+                             "upper": self.params + z * self.bse}, index=self.params.index)
+
+    def _profile_conf_int(self, alpha: float) -> pd.DataFrame:
+        raise SCCSError(
+            f"conf_int: method 'profile' is not available for {type(self).__name__} (its "
+            "likelihood is not the standard conditional one); use method='wald'"
+        )
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per term, columns :data:`SUMMARY_COLUMNS` (``irr, ci_low, ci_high, p,
+        log_irr, se, z``): :func:`wald_table` at the fit's ``alpha`` (in ``attrs["alpha"]``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> est = estimates(["x"], np.array([0.0]), np.array([[1.0]]), np.array([0]), -1.0,
+        ...                 alpha=0.1, converged=True, n_iter=1)
+        >>> est.summary.loc["x", ["z", "p"]].tolist(), est.summary.attrs["alpha"]
+        ([0.0, 1.0], 0.1)
+        """
+        return wald_table(self.params.index, self.params, self.bse, alpha=self.alpha)
+
 
 def estimates(
     names: list[str], theta: np.ndarray, cov: np.ndarray, keep: np.ndarray, loglik: float,
-    *, alpha: float, converged: bool, n_iter: int,
+    *, alpha: float, converged: bool, n_iter: int, n_cases: int = 0, n_events: int = 0,
 ) -> Estimates:
     """Place the estimates of the kept parameters (``keep``: indices into ``names``) in the full
     list of names, NaN for the others (aliased).
@@ -177,9 +280,10 @@ def estimates(
     c[np.ix_(keep, keep)] = cov
     aliased = [names[j] for j in sorted(set(range(q)) - set(int(k) for k in keep))]
     return Estimates(
-        pd.Series(full, index=names, name="coef"),
+        pd.Series(full, index=names, name="log_irr"),
         pd.Series(np.sqrt(np.diag(c)), index=names, name="se"),
         pd.DataFrame(c, index=names, columns=names), loglik, alpha, aliased, converged, n_iter,
+        n_cases, n_events,
     )
 
 
@@ -187,18 +291,25 @@ def estimates(
 class _FitData:
     """What a results object keeps of the fitted data, for profile likelihoods and LR tests.
 
-    ``cases``: the sorted, compressed case arrays with every term (before any term was set to
-    an infinite limit); ``loglik_shift``: the constant that restores the log-likelihood of the
-    uncompressed rows; ``fingerprint``: case ids, events and observed days per case.
+    ``cases``: the sorted, compressed case arrays with every term that is not aliased (before
+    any term was set to an infinite limit), ``columns`` their names; ``loglik_shift``: the
+    constant that restores the log-likelihood of the uncompressed rows; ``fingerprint``: case
+    ids, events and observed days per case.
     """
 
     cases: Cases
     loglik_shift: float
     fingerprint: tuple[np.ndarray, np.ndarray, np.ndarray]
+    columns: list[str] = field(default_factory=list)
 
 
-class SCCSResults:
+class SCCSResults(Estimates):
     """A fitted SCCS model: what :meth:`analysis.sccs.SCCS.fit` returns.
+
+    An :class:`Estimates` (``params``, ``bse``, ``pvalues``, ``conf_int()``, ``cov_params()``,
+    ``summary``, ``loglik``, ``n_cases``, ``n_events``, ``aliased``, ``converged``) with
+    profile-likelihood intervals, likelihood-ratio tests (:meth:`lr_test`) and
+    :meth:`to_dict`.
 
     Attributes
     ----------
@@ -206,24 +317,20 @@ class SCCSResults:
         The model that was fitted (its ``tol``, ``max_iter``, ``alpha``); typed ``Any`` here
         because :mod:`analysis.sccs.model` imports this module.
     terms : list of str
-        The model terms, in order.
-    params, bse : pandas.Series
-        Log-IRR estimates and standard errors, indexed by term.
-    loglik, loglik_null : float
-        Log-likelihood at the estimate and at b = 0, in R's convention (the ``log d`` of each
+        The model terms, in order (aliased ones included).
+    loglik_null : float
+        Log-likelihood at b = 0; with ``loglik``, in R's convention (the ``log d`` of each
         event's interval included), so they equal R clogit's values on R's intervals.
-    converged, n_iter, max_abs_gradient :
-        Convergence information of Newton-Raphson.
-    n_cases, n_events, n_intervals : int
-        Individuals with >= 1 event, their events, and their interval rows in the input.
+    max_abs_gradient : float
+        Largest absolute score at the estimate.
+    n_intervals : int
+        The cases' interval rows in the input.
     boundary_terms : dict
         ``{term: message}`` for terms with an infinite estimate.
     warnings : list of str
         The messages of every :class:`~analysis.sccs.SCCSWarning` the fit raised.
     cov_type : str
         ``"model"`` or ``"robust"``.
-    alpha : float
-        Default significance level of :meth:`conf_int` and :attr:`summary`.
 
     Examples
     --------
@@ -234,6 +341,18 @@ class SCCSResults:
     >>> fit = SCCS().fit(data, ["exposed"])
     >>> round(float(fit.params["exposed"]), 6), fit.n_cases, fit.converged
     (1.203973, 1, True)
+
+    Wald intervals as R's ``standardsccs`` prints them, and profile-likelihood ones (the
+    values where 2 (loglik - profile loglik) equals the chi-squared(1) quantile, profiling out
+    the other terms: :func:`analysis.sccs.profile.profile_conf_int`; better in small studies,
+    one-sided when a level has no events):
+
+    >>> fit.conf_int().round(4)
+              lower   upper
+    exposed -0.5852  2.9932
+    >>> fit.conf_int(method="profile").round(4)
+             lower   upper
+    exposed -0.823  3.0013
     """
 
     def __init__(
@@ -253,104 +372,30 @@ class SCCSResults:
         warnings: list[str],
         cov_type: str,
         data: _FitData,
+        aliased: list[str] | None = None,
     ) -> None:
+        super().__init__(
+            params=pd.Series(beta, index=terms, name="log_irr", dtype=float),
+            bse=pd.Series(np.sqrt(np.diag(cov)), index=terms, name="se", dtype=float),
+            cov=pd.DataFrame(cov, index=terms, columns=terms), loglik=loglik,
+            alpha=model.alpha, aliased=list(aliased or []), converged=converged,
+            n_iter=n_iter, n_cases=counts[0], n_events=counts[1],
+        )
         self.model = model
-        self.alpha = model.alpha
         self.terms = terms
-        self._cov = cov
-        self.params = pd.Series(beta, index=terms, name="log_irr", dtype=float)
-        self.bse = pd.Series(np.sqrt(np.diag(cov)), index=terms, name="se", dtype=float)
-        self.loglik = loglik
         self.loglik_null = loglik_null
-        self.converged = converged
-        self.n_iter = n_iter
         self.max_abs_gradient = max_abs_gradient
-        self.n_cases, self.n_events, self.n_intervals = counts
+        self.n_intervals = counts[2]
         self.boundary_terms = boundary_terms
         self.warnings = warnings
         self.cov_type = cov_type
         self._data = data
         self._fingerprint = data.fingerprint
 
-    # ---- covariance and intervals -----------------------------------------------------------
+    def _profile_conf_int(self, alpha: float) -> pd.DataFrame:
+        from analysis.sccs.profile import profile_conf_int
 
-    def cov_params(self) -> pd.DataFrame:
-        """Covariance matrix of the log-IRR estimates (NaN rows for infinite estimates).
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from analysis.sccs import SCCS
-        >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200], "events": [2, 3]})
-        >>> round(float(SCCS().fit(data, ["x"]).cov_params().loc["x", "x"]), 6)  # 1/(5 .4 .6)
-        0.833333
-        """
-        return pd.DataFrame(self._cov, index=self.terms, columns=self.terms)
-
-    def _alpha(self, alpha: float | None) -> float:
-        a = self.alpha if alpha is None else float(alpha)
-        if not 0.0 < a < 1.0:
-            raise SCCSError(f"alpha must be between 0 and 1, got {a}")
-        return a
-
-    def conf_int(self, alpha: float | None = None, method: str = "wald") -> pd.DataFrame:
-        """Confidence intervals on the log scale, columns ``lower`` and ``upper``.
-
-        Parameters
-        ----------
-        alpha : float, optional
-            1 - confidence level (default: the model's ``alpha``, 0.05).
-        method : {"wald", "profile"}
-            ``"wald"``: estimate +- z se with z = qnorm(1 - alpha/2), as R's
-            ``standardsccs`` prints. ``"profile"``: the values where the likelihood-ratio
-            statistic 2 (loglik - profile loglik) equals the chi-squared(1) quantile,
-            profiling out the other terms (:func:`analysis.sccs.profile.profile_conf_int`);
-            better than Wald in small studies, and one-sided (+-inf) when a level has no
-            events.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from analysis.sccs import SCCS
-        >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200],
-        ...                      "events": [2, 3]})
-        >>> fit = SCCS().fit(data, ["x"])
-        >>> fit.conf_int().round(4)
-                lower   upper
-        x -0.5852  2.9932
-        >>> fit.conf_int(method="profile").round(4)
-           lower   upper
-        x -0.823  3.0013
-        """
-        a = self._alpha(alpha)
-        if method == "profile":
-            from analysis.sccs.profile import profile_conf_int
-
-            return profile_conf_int(self, a)
-        if method != "wald":
-            raise SCCSError(f"method must be 'wald' or 'profile', got {method!r}")
-        z = normal_quantile(1.0 - a / 2.0)  # qnorm(0.975) = 1.959963984540054 for alpha 0.05
-        lower = self.params - z * self.bse
-        upper = self.params + z * self.bse
-        return pd.DataFrame({"lower": lower, "upper": upper}, index=self.terms)
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        """One row per term: irr, ci_low, ci_high, p, log_irr, se, z (Wald CI at 1 - alpha).
-
-        p is the two-sided Wald p-value; z = log_irr / se. Infinite estimates have irr 0 or inf
-        and NaN se, z, p and CI.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> from analysis.sccs import SCCS
-        >>> data = pd.DataFrame({"id": [1, 1], "x": [1, 0], "days": [40, 200], "events": [2, 3]})
-        >>> list(SCCS().fit(data, ["x"]).summary.columns)
-        ['irr', 'ci_low', 'ci_high', 'p', 'log_irr', 'se', 'z']
-        """
-        table = wald_table(self.terms, self.params, self.bse, alpha=self.alpha)
-        return table.rename(columns=IRR_COLUMNS)[list(IRR_COLUMNS.values())]
+        return profile_conf_int(self, alpha)
 
     # ---- tests ------------------------------------------------------------------------------
 
@@ -377,9 +422,11 @@ class SCCSResults:
         extra = [t for t in restricted.terms if t not in self.terms]
         if extra:
             raise SCCSError(f"not nested: restricted model has terms {extra} not in this model")
-        df = len(self.terms) - len(restricted.terms)
+        df = (len(self.terms) - len(self.aliased)) - (
+            len(restricted.terms) - len(restricted.aliased))
         if df <= 0:
-            raise SCCSError("not nested: the restricted model must have fewer terms")
+            raise SCCSError("not nested: the restricted model must have fewer estimated (not "
+                            "aliased) terms")
         if not _same_cases(self._fingerprint, restricted._fingerprint):
             raise SCCSError(
                 "not nested: the two models were fitted to different data (cases, events per "
@@ -423,6 +470,8 @@ class SCCSResults:
             "converged": bool(self.converged),
             "n_iter": int(self.n_iter),
             "cov_type": self.cov_type,
+            "alpha": float(self.alpha),
+            "aliased": list(self.aliased),
             "warnings": list(self.warnings),
             "terms": [
                 {

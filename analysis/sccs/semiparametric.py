@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs import _aliasing, _strata
+from analysis.sccs.errors import SCCSError, SCCSWarning
 from analysis.sccs.results import Estimates, estimates
 
 __all__ = [
@@ -78,7 +79,7 @@ __all__ = [
 ]
 
 
-class SemiparametricError(ValueError):
+class SemiparametricError(SCCSError):
     """Bad input to :func:`fit_semiparametric` (the message names the column and the rule).
 
     Examples
@@ -95,9 +96,9 @@ class SemiparametricError(ValueError):
 
 class SemiparametricResult(Estimates):
     """What :func:`fit_semiparametric` returns: :class:`analysis.sccs.results.Estimates`
-    (``params``, ``bse``, ``summary``, ``loglik``, ``aliased``, ``cov_params()``) plus ``terms``,
-    ``ages`` (the distinct event ages; the first is the reference), ``n_cases`` and
-    ``n_events``.
+    (``params``, ``bse``, ``pvalues``, ``conf_int()``, ``summary``, ``loglik``, ``n_cases``,
+    ``n_events``, ``aliased``, ``cov_params()``) plus ``terms`` and ``ages`` (the distinct event
+    ages; the first is the reference).
 
     Examples
     --------
@@ -109,17 +110,15 @@ class SemiparametricResult(Estimates):
     >>> fit.ages.tolist(), fit.n_cases, fit.n_events, round(fit.loglik, 6)
     ([5, 20, 40], 3, 4, -3.972288)
     >>> fit.summary.round(4)
-             coef  exp_coef      se       z       p  lower95  upper95
+              irr  ci_low  ci_high       p  log_irr      se       z
     term
-    x      0.7667    2.1528  1.3067  0.5868  0.5573   0.1662  27.8774
-    age20  0.4913    1.6344  1.7492  0.2808  0.7788   0.0530  50.3846
-    age40  0.7667    2.1528  1.3067  0.5868  0.5573   0.1662  27.8774
+    x      2.1528  0.1662  27.8774  0.5573   0.7667  1.3067  0.5868
+    age20  1.6344  0.0530  50.3846  0.7788   0.4913  1.7492  0.2808
+    age40  2.1528  0.1662  27.8774  0.5573   0.7667  1.3067  0.5868
     """
 
     terms: list[str]
     ages: np.ndarray
-    n_cases: int
-    n_events: int
 
 
 def _sorted_intervals(intervals: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
@@ -343,17 +342,22 @@ def fit_semiparametric(
             "estimate (a term or an age step whose events all fall on one side, e.g. every "
             "event of the cases observing an age on that age); check the terms "
             f"{[n for n in names if n in terms]} and the event ages") from None
-    res = estimates(names, theta, cov, keep, ll, alpha=alpha,
-                    converged=converged, n_iter=n_iter)
+    res = estimates(names, theta, cov, keep, ll, alpha=alpha, converged=converged,
+                    n_iter=n_iter, n_cases=len(case_ids), n_events=int(y.sum()))
+    if res.aliased:
+        warnings.warn(f"semiparametric SCCS: {res.aliased} are aliased (a term or age step "
+                      "the data do not determine: zero, constant within every case, or a "
+                      "linear combination of others within cases); reported as NaN (R prints "
+                      "NA) and the other terms estimated without them", SCCSWarning,
+                      stacklevel=2)
     big = [n for n, b in zip(names, res.params, strict=True) if abs(b) > 20.0]
     if not converged:
         warnings.warn(f"semiparametric SCCS: no convergence in {max_iter} Newton iterations; "
-                      "the estimates are not reliable", UserWarning, stacklevel=2)
+                      "the estimates are not reliable", SCCSWarning, stacklevel=2)
     if big:
         warnings.warn(f"semiparametric SCCS: |coef| > 20 for {big}: probably infinite (the "
                       "term or age step separates the events); do not report it",
-                      UserWarning, stacklevel=2)
+                      SCCSWarning, stacklevel=2)
     out = SemiparametricResult(**vars(res))
     out.terms, out.ages = terms, ages
-    out.n_cases, out.n_events = len(case_ids), int(y.sum())
     return out

@@ -47,6 +47,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,9 +55,10 @@ import patsy
 
 from analysis.sccs._kernels import maximise
 from analysis.sccs._strata import grouped_loglik
+from analysis.sccs.errors import linalg_guard
 from analysis.sccs.intervals import AgeGroups, Covariate, Season
-from analysis.sccs.model import SCCS, SCCSError, SCCSWarning
-from analysis.sccs.results import IRR_COLUMNS, wald_table
+from analysis.sccs.model import SCCS, SCCSError, SCCSWarning, estimable_terms
+from analysis.sccs.results import Estimates, SCCSResults
 
 __all__ = [
     "SmoothFit",
@@ -348,24 +350,25 @@ def _segments(
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class SmoothFit:
+@dataclass(eq=False)
+class SmoothFit(Estimates):
     """Result of :func:`fit_smooth`: log-IRRs of every term and the smooth effects.
+
+    An :class:`~analysis.sccs.results.Estimates` (``params``, ``bse``, ``pvalues``,
+    ``conf_int()``, ``cov_params()``, ``summary``, ``loglik``, ``n_cases``, ``n_events``,
+    ``aliased``, ``converged``) plus:
 
     Attributes
     ----------
-    params, bse:
-        Estimates and standard errors (``pd.Series`` by term). With a penalty the standard
-        errors are those of the penalised information ``-H + penalty * I`` (the Bayesian
-        covariance under OHDSI's normal prior).
-    loglik:
-        Conditional log-likelihood at the estimate (R's convention, as ``SCCS.loglik``).
     penalty:
-        The ridge penalty used (0: ordinary maximum likelihood).
-    sccs:
-        The :class:`~analysis.sccs.SCCS` fit when ``penalty == 0``, else None.
+        The ridge penalty used (0: ordinary maximum likelihood). With a penalty the standard
+        errors are those of the penalised information ``-H + penalty * I`` (the Bayesian
+        covariance under OHDSI's normal prior); ``loglik`` is the unpenalised conditional
+        log-likelihood at the estimate (R's convention, as :class:`~analysis.sccs.SCCS`'s).
     smooth:
         The :class:`SmoothTerm` objects, by name.
+    sccs:
+        The :class:`~analysis.sccs.SCCSResults` of the fit when ``penalty == 0``, else None.
 
     Examples
     --------
@@ -381,41 +384,40 @@ class SmoothFit:
     (12, True)
     """
 
-    params: pd.Series
-    bse: pd.Series
-    loglik: float
-    penalty: float
-    smooth: dict[str, SmoothTerm]
-    sccs: SCCS | None = None
-    n_iter: int = 0
+    penalty: float = 0.0
+    smooth: dict[str, SmoothTerm] = field(default_factory=dict)
+    sccs: SCCSResults | None = None
+
+    @classmethod
+    def from_estimates(
+        cls, beta: pd.Series, cov: np.ndarray, loglik: float, **fields: Any
+    ) -> SmoothFit:
+        """A fit from log-IRRs (named by term) and their covariance; ``fields`` as the class's.
+
+        Examples
+        --------
+        >>> fit = SmoothFit.from_estimates(pd.Series({"x": np.log(2.0)}), np.array([[0.01]]),
+        ...                                -1.0)
+        >>> fit.summary.round(4)
+              irr  ci_low  ci_high    p  log_irr   se       z
+        term
+        x     2.0   1.644    2.433  0.0   0.6931  0.1  6.9315
+        """
+        names = list(beta.index)
+        return cls(beta.rename("log_irr").astype(float),
+                   pd.Series(np.sqrt(np.diag(cov)), index=names, name="se"),
+                   pd.DataFrame(cov, index=names, columns=names), float(loglik), **fields)
 
     def irr(self, term: str) -> float:
         """exp(coefficient) of one term.
 
         Examples
         --------
-        >>> fit = SmoothFit(pd.Series({"x": np.log(2.0)}), pd.Series({"x": 0.1}), -1.0, 0.0, {})
+        >>> fit = SmoothFit.from_estimates(pd.Series({"x": np.log(2.0)}), np.eye(1), -1.0)
         >>> round(fit.irr("x"), 6)
         2.0
         """
         return float(np.exp(self.params[term]))
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        """One row per term: ``irr, ci_low, ci_high, log_irr, se`` (Wald 95% CI, as
-        :attr:`analysis.sccs.SCCS.summary`; with a penalty, from the penalised information):
-        :func:`analysis.sccs.results.wald_table`'s numbers under SCCSResults' names.
-
-        Examples
-        --------
-        >>> fit = SmoothFit(pd.Series({"x": np.log(2.0)}), pd.Series({"x": 0.1}), -1.0, 0.0, {})
-        >>> fit.summary.round(4)
-              irr  ci_low  ci_high  log_irr   se
-        term
-        x     2.0   1.644    2.433   0.6931  0.1
-        """
-        table = wald_table(self.params.index, self.params, self.bse)
-        return table.rename(columns=IRR_COLUMNS)[["irr", "ci_low", "ci_high", "log_irr", "se"]]
 
     def curve(self, name: str, x: np.ndarray | Sequence[float] | None = None) -> pd.DataFrame:
         """Log relative incidence of one smooth effect at ``x`` (default: its segments), centred
@@ -426,8 +428,8 @@ class SmoothFit:
         A season effect whose spline coefficients are all 0 is flat:
 
         >>> s = season(df=3)
-        >>> fit = SmoothFit(pd.Series(0.0, index=s.columns), pd.Series(0.1, index=s.columns),
-        ...                 -1.0, 0.0, {"season": s})
+        >>> fit = SmoothFit.from_estimates(pd.Series(0.0, index=s.columns),
+        ...                                np.eye(len(s.columns)), -1.0, smooth={"season": s})
         >>> fit.curve("season", [0.5, 6.5])["rr"].tolist()
         [1.0, 1.0]
         """
@@ -448,6 +450,7 @@ def fit_smooth(
     penalty: float = 0.0,
     tol: float = 1e-10,
     max_iter: int = 100,
+    alpha: float = 0.05,
 ) -> SmoothFit:
     """Fit exposure ``terms`` together with smooth time effects.
 
@@ -465,6 +468,10 @@ def fit_smooth(
         Ridge penalty ``lambda`` on the spline coefficients: the fit maximises
         ``loglik - lambda / 2 * sum(gamma ** 2)``. 0 gives the maximum likelihood fit through
         :class:`~analysis.sccs.SCCS`.
+    tol, max_iter:
+        Newton-Raphson settings, as :class:`~analysis.sccs.SCCS`.
+    alpha:
+        Level of the Wald intervals of ``summary`` and ``conf_int()``.
 
     Returns
     -------
@@ -499,16 +506,28 @@ def fit_smooth(
     codes = {s.name: intervals.loc[n > 0, s.name].to_numpy() for s in smooth}
     by_name = {s.name: s for s in smooth}
     if penalty > 0.0:
-        return _penalised(data, terms, codes, float(penalty), by_name, tol, max_iter)
+        kept, aliased = estimable_terms(data, terms)
+        fit = _penalised(data, kept, codes, float(penalty), by_name, tol, max_iter, alpha)
+        return _with_aliased(fit, terms, aliased) if aliased else fit
     spline_cols: list[str] = []
     for s in smooth:
         d = s.design(codes[s.name])
         for c in d.columns:
             data[c] = d[c].to_numpy()
         spline_cols += s.columns
-    fit = SCCS(tol=tol, max_iter=max_iter).fit(data, terms + spline_cols)
-    return SmoothFit(fit.params.copy(), fit.bse.copy(), float(fit.loglik), 0.0, by_name,
-                     fit, fit.n_iter)
+    fit = SCCS(tol=tol, max_iter=max_iter, alpha=alpha).fit(data, terms + spline_cols)
+    return SmoothFit(fit.params.copy(), fit.bse.copy(), fit.cov_params(), float(fit.loglik),
+                     fit.alpha, list(fit.aliased), fit.converged, fit.n_iter, fit.n_cases,
+                     fit.n_events, 0.0, by_name, fit)
+
+
+def _with_aliased(fit: SmoothFit, terms: list[str], aliased: list[str]) -> SmoothFit:
+    """``fit`` with the ``aliased`` ordinary terms put back in the model's order, NaN."""
+    names = terms + [n for n in fit.params.index if n not in terms]
+    cov = fit.cov.reindex(index=names, columns=names)
+    fit.params, fit.bse = fit.params.reindex(names), fit.bse.reindex(names)
+    fit.cov, fit.aliased = cov, list(aliased)
+    return fit
 
 
 class _Structured:
@@ -592,7 +611,7 @@ class _Structured:
 
 def _penalised(
     data: pd.DataFrame, terms: list[str], codes: dict[str, np.ndarray], lam: float,
-    smooth: dict[str, SmoothTerm], tol: float, max_iter: int,
+    smooth: dict[str, SmoothTerm], tol: float, max_iter: int, alpha: float,
 ) -> SmoothFit:
     """Penalised Newton-Raphson with step halving (:func:`analysis.sccs._kernels.maximise`) on
     loglik - lam/2 |gamma|^2, on the structured design (:class:`_Structured`)."""
@@ -614,8 +633,10 @@ def _penalised(
     if not fit.converged:
         warnings.warn("penalised Newton did not converge", SCCSWarning, stacklevel=3)
     beta, obj, n_iter = fit.theta, fit.value, fit.n_iter
-    cov = np.linalg.inv(fit.info)
+    with linalg_guard("fit_smooth (penalised)"):
+        cov = np.linalg.inv(fit.info)
     ll = obj + 0.5 * float(pen @ beta**2)
-    return SmoothFit(pd.Series(beta, index=names, name="log_irr"),
-                     pd.Series(np.sqrt(np.diag(cov)), index=names, name="se"),
-                     float(ll), lam, smooth, None, n_iter)
+    return SmoothFit.from_estimates(
+        pd.Series(beta, index=names), cov, ll, alpha=alpha, converged=bool(fit.converged),
+        n_iter=n_iter,
+        n_cases=d.ncase, n_events=int(d.y.sum()), penalty=lam, smooth=smooth)

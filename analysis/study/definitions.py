@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs import DAYS_PER_YEAR as _SCCS_DAYS_PER_YEAR
+from analysis.sccs import SCCSError
 from analysis.study.cohort import OBS_TAIL_DAYS as _CONTRACT_OBS_TAIL_DAYS
 
 # --- Study constants (the paper's design, data contract v1) ----------------------------------
@@ -95,8 +96,12 @@ DAYS_PER_MONTH: float = 30.4375
 LEVEL_OBSERVATION, LEVEL_ON_IVIG, LEVEL_PRE_IVIG = 0, 1, -1
 
 
-class StudyError(ValueError):
-    """A request the study cannot answer (unknown outcome, no cases, bad option)."""
+class StudyError(SCCSError):
+    """A request the study cannot answer (unknown outcome, no cases, bad option).
+
+    An :class:`analysis.sccs.SCCSError` (so :func:`analysis.sccs.try_fit` reports it as a
+    reason) and a :class:`ValueError`.
+    """
 
 
 # --- day numbers -------------------------------------------------------------------------------

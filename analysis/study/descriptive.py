@@ -24,14 +24,13 @@ agree across the book. Conventions (documented because the paper does not state 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.sccs import SCCSError
+from analysis.sccs import try_fit
 from analysis.study.data import (
     CohortLike,
     baseline_igg,
@@ -53,7 +52,6 @@ from analysis.study.definitions import (
     RESPIRATORY,
     SITES,
     Outcome,
-    StudyError,
     outcome_mask,
     to_day,
 )
@@ -485,12 +483,9 @@ def figure1_rows(cohort: CohortLike,
         rec: dict[str, Any] = {"outcome": outcome, "kind": kind.get(cat, ""), "label": label,
                                "irr": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
                                "n_cases": 0, "n_events": 0, "estimable": False, "reason": ""}
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fit = fit_sccs(cohort, outcome)
-        except (StudyError, SCCSError) as exc:
-            rec["reason"] = str(exc).split(":")[0] if str(exc).startswith("no cases") else str(exc)
+        fit, reason, caught = try_fit(fit_sccs, cohort, outcome)
+        if fit is None:
+            rec["reason"] = reason.split(":")[0] if reason.startswith("no cases") else reason
         else:
             s = fit.summary.loc["on_ivig"]
             rec.update(n_cases=int(fit.n_cases), n_events=int(fit.n_events))
@@ -498,14 +493,13 @@ def figure1_rows(cohort: CohortLike,
             if finite and float(s["irr"]) > 0:
                 rec.update(irr=float(s["irr"]), ci_low=float(s["ci_low"]),
                            ci_high=float(s["ci_high"]), p=float(s["p"]), estimable=True,
-                           reason="; ".join(str(w.message) for w in caught))
+                           reason="; ".join(caught))
             elif float(s["irr"]) == 0:
                 rec["reason"] = "no infection on IVIG among the cases"
             elif np.isposinf(float(s["irr"])):
                 rec["reason"] = "no infection in observation among the cases"
             else:
-                rec["reason"] = "; ".join(str(w.message) for w in caught) or \
-                    "the model gives no confidence interval"
+                rec["reason"] = "; ".join(caught) or "the model gives no confidence interval"
         for period, col in (("on_ivig", "on"), ("observation", "off"), ("reference", "reference")):
             rec[f"events_{col}"] = cell(ev, cat, period)
             rec[f"rate_{col}"] = cell(rt, cat, period)

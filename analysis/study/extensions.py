@@ -30,7 +30,7 @@ Examples
 >>> from analysis.study import load_cohort
 >>> from analysis.study.extensions import fit_eventdep_exposure_study
 >>> fit = fit_eventdep_exposure_study(load_cohort("data/synthetic"))  # doctest: +SKIP
->>> fit.summary.loc["on_ivig1", ["exp_coef", "lower95", "upper95"]]  # doctest: +SKIP
+>>> fit.summary.loc["on_ivig1", ["irr", "ci_low", "ci_high"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations

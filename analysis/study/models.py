@@ -24,7 +24,6 @@ A chapter's Methods step reads like the paper::
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.sccs import SCCS, SCCSError, SCCSResults
+from analysis.sccs import SCCS, SCCSResults, try_fit
 from analysis.sccs.intervals import EventWindow, Exposure, Season, StepCovariate, build_intervals
 from analysis.study.data import CohortLike, study_data
 from analysis.study.definitions import (
@@ -292,13 +291,11 @@ def sccs_menu(cohort: CohortLike, models: Sequence[SCCSModel] = PAPER_MODELS) ->
     for m in models:
         terms = model_terms(m.pre_window, m.adjust, m.hgg)
         base = {"model": m.model, "label": m.label, "outcome": m.outcome, "note": m.note}
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fit = fit_sccs(cohort, m.outcome, pre_window=m.pre_window, adjust=m.adjust,
-                               hgg=m.hgg)
+        fit, reason, caught = try_fit(fit_sccs, cohort, m.outcome, pre_window=m.pre_window,
+                                      adjust=m.adjust, hgg=m.hgg)
+        if fit is not None:
             summary = fit.summary
-            warn = "; ".join(str(w.message) for w in caught) or None
+            warn = "; ".join(caught) or None
             for term in terms:
                 s = summary.loc[term]
                 rows.append({
@@ -307,9 +304,9 @@ def sccs_menu(cohort: CohortLike, models: Sequence[SCCSModel] = PAPER_MODELS) ->
                     "n_cases": fit.n_cases, "n_events": fit.n_events, "loglik": fit.loglik,
                     "warning": warn,
                 })
-        except (StudyError, SCCSError) as exc:
+        else:
             for term in terms:
                 rows.append({
-                    **base, "term": term, "n_cases": 0, "n_events": 0, "warning": str(exc),
+                    **base, "term": term, "n_cases": 0, "n_events": 0, "warning": reason,
                 })
     return pd.DataFrame(rows, columns=MENU_COLUMNS)

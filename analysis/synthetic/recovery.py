@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -121,16 +120,13 @@ def implied_hgg_irr(cohort, truth: TruthParameters,
 
 def _fit(cohort, e: Estimand) -> tuple[float, float, float, float]:
     """(irr, ci_low, ci_high, se) of one estimand, NaN when the model cannot be fitted."""
-    from analysis.sccs import SCCSError
-    from analysis.study import StudyError, fit_sccs
+    from analysis.sccs import try_fit
+    from analysis.study import fit_sccs
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            s = fit_sccs(cohort, e.outcome, pre_window=e.pre_window, hgg=e.hgg).summary
-    except (StudyError, SCCSError):
+    fit = try_fit(fit_sccs, cohort, e.outcome, pre_window=e.pre_window, hgg=e.hgg).result
+    if fit is None:
         return (np.nan,) * 4
-    r = s.loc[e.term]
+    r = fit.summary.loc[e.term]
     return float(r["irr"]), float(r["ci_low"]), float(r["ci_high"]), float(r["se"])
 
 

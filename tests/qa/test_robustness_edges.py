@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 from _helpers_qa import Inf, Pt, load
 
-from analysis.sccs import SCCS, SCCSError, SCCSWarning
+from analysis.sccs import SCCS, SCCSWarning
 from analysis.sccs.intervals import Exposure, build_intervals
 from analysis.study import StudyError, fit_sccs, study_intervals
 from analysis.study.descriptive import infection_rates
@@ -115,9 +115,11 @@ def test_one_day_observation_period_engine() -> None:
     )
     row = table[["start", "end", "days", "events", "x"]].to_numpy().tolist()
     assert row == [[100, 100, 1, 1, 1]]
-    # a case observed on one day has one interval: the term cannot vary within it
-    with pytest.raises(SCCSError, match="do not vary within any case"):
-        SCCS().fit(table.assign(x=table["x"].astype(float)), ["x"])
+    # a case observed on one day has one interval: the term cannot vary within it (aliased:
+    # NaN, with a warning naming it; the library's one rule)
+    with pytest.warns(SCCSWarning, match=r"\['x'\] do not vary within any case"):
+        fit = SCCS().fit(table.assign(x=table["x"].astype(float)), ["x"])
+    assert fit.aliased == ["x"] and math.isnan(fit.params["x"])
 
 
 def test_shortest_observation_period_in_a_cohort(tmp_path: Path) -> None:
@@ -173,25 +175,27 @@ def test_doses_and_events_outside_observation(tmp_path: Path) -> None:
 
 def test_pre_window_of_a_first_dose_before_observation_is_empty(tmp_path: Path) -> None:
     # first dose at -20: pre-window -50..-21 lies before observation -> no pre-exposure days,
-    # so the pre_ivig term has no person-time: a clear message naming the term.
+    # so the pre_ivig term has no person-time: aliased (NaN), with a warning naming the term.
     pts = [Pt("A", ivig=(-20, 100), infections=(Inf(0), Inf(105), Inf(200)))]
     cohort = load(tmp_path, pts)
     assert study_intervals(cohort, pre_window=30)["pre_ivig"].sum() == 0
-    with pytest.raises(SCCSError, match="pre_ivig"):
-        fit_sccs(cohort, pre_window=30)
+    with pytest.warns(SCCSWarning, match=r"\['pre_ivig'\] are 0 for all person-time"):
+        fit = fit_sccs(cohort, pre_window=30)
+    assert fit.aliased == ["pre_ivig"] and math.isnan(fit.params["pre_ivig"])
 
 
 def test_pre_window_of_a_first_dose_after_observation_is_clipped(tmp_path: Path) -> None:
     # observation 0..230; only dose at 250 (after the end): pre-window 220..249 clipped to
     # 220..230 = 11 days, nothing exposed. Events at 225 (pre) and 50: with terms
-    # on_ivig + pre_ivig, on_ivig has no person-time -> clear message naming on_ivig.
+    # on_ivig + pre_ivig, on_ivig has no person-time -> aliased, a warning naming on_ivig.
     cohort = load(tmp_path, [Pt("A", ivig=(250,), infections=(Inf(225), Inf(50)))])
     table = study_intervals(cohort, pre_window=30)
     pre = table[table["pre_ivig"] == 1]
     assert pre[["start", "end"]].to_numpy().tolist() == [[17_220, 17_230]]
     assert table["on_ivig"].sum() == 0
-    with pytest.raises(SCCSError, match="on_ivig"):
-        fit_sccs(cohort, pre_window=30)
+    with pytest.warns(SCCSWarning, match=r"\['on_ivig'\] are 0 for all person-time"):
+        fit = fit_sccs(cohort, pre_window=30)
+    assert fit.aliased == ["on_ivig"] and math.isnan(fit.params["on_ivig"])
 
 
 # --------------------------------------------------------------------------- no IVIG patients
@@ -215,10 +219,12 @@ def test_cohort_without_ivig_patients(tmp_path: Path) -> None:
 
 
 def test_ivig_group_without_any_dose(tmp_path: Path) -> None:
-    # IVIG-group patients but no row in ivig.csv: on_ivig is 0 everywhere -> message names it.
+    # IVIG-group patients but no row in ivig.csv: on_ivig is 0 everywhere -> aliased (NaN),
+    # with a warning naming it.
     cohort = load(tmp_path, [Pt("A", infections=(Inf(5), Inf(100)))])
-    with pytest.raises(SCCSError, match="on_ivig"):
-        fit_sccs(cohort)
+    with pytest.warns(SCCSWarning, match=r"\['on_ivig'\] are 0 for all person-time"):
+        fit = fit_sccs(cohort)
+    assert "on_ivig" in fit.aliased and math.isnan(fit.params["on_ivig"])
 
 
 def test_no_warning_for_a_regular_fit(tmp_path: Path) -> None:

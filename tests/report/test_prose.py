@@ -63,12 +63,9 @@ def fit_with(summary: pd.DataFrame, **counts) -> SimpleNamespace:
     return SimpleNamespace(summary=summary, **counts)
 
 
-def test_estimate_reads_both_summary_styles() -> None:
+def test_estimate_reads_the_library_summary() -> None:
     standard = pd.DataFrame({"irr": [0.4], "ci_low": [0.26], "ci_high": [0.6]}, index=["on_ivig"])
-    r_style = pd.DataFrame({"exp_coef": [2.0], "lower95": [1.1], "upper95": [3.5]},
-                           index=["on_ivig1"])
     assert prose.estimate(fit_with(standard)) == e(0.4, 0.26, 0.6)
-    assert prose.estimate(fit_with(r_style), "on_ivig1") == e(2.0, 1.1, 3.5)
     # a missing term or no fit: NaN, never an error
     assert all(math.isnan(v) for v in prose.estimate(fit_with(standard), "season").values())
     assert all(math.isnan(v) for v in prose.estimate(None).values())

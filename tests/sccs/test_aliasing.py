@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.sccs import SCCS, SCCSError, fit_many
+from analysis.sccs import SCCS, SCCSWarning, fit_many
 from analysis.sccs._aliasing import R_TOL, detect
-from analysis.sccs.eventdep_exposure import EventDepExposureError
 from analysis.sccs.r._formula import aliased as r_aliased
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,15 +114,21 @@ def _standard_data() -> pd.DataFrame:
 
 
 def test_every_fitter_applies_the_rule() -> None:
-    """Constant within every case: the standard and batched fits refuse it, the R port
-    reports it NA, the event-dependent exposure model refuses it; nearly aliased is fitted."""
+    """Constant within every case: the standard and batched fits and the R port report it NaN
+    (R prints NA) with an SCCSWarning, the event-dependent exposure model too (the library's
+    one reporting rule); nearly aliased is fitted."""
     data = _standard_data()
     data = data[data.groupby("id")["events"].transform("sum") > 0]
-    with pytest.raises(SCCSError, match=r"\['sex'\] do not vary within any case"):
-        SCCS().fit(data, ["exposed", "sex"])
+    with pytest.warns(SCCSWarning, match=r"\['sex'\] do not vary within any case"):
+        fit = SCCS().fit(data, ["exposed", "sex"])
+    assert fit.aliased == ["sex"] and np.isnan(fit.params["sex"])
+    assert np.isfinite(fit.params["exposed"])
     both = pd.concat([data.assign(rep=1), data.assign(rep=2)])
-    many = fit_many(both, ["exposed", "sex"])
-    assert all("['sex'] do not vary within any case" in many.errors[r] for r in (0, 1))
+    many = fit_many(both, ["exposed", "sex"])  # warnings are kept per replicate, not raised
+    assert many.aliased == [["sex"], ["sex"]]
+    assert np.isnan(many.coef[:, 1]).all() and np.isfinite(many.coef[:, 0]).all()
+    assert all(any("['sex'] do not vary within any case" in n for n in notes)
+               for notes in many.notes)
     X = data[["exposed", "sex"]].to_numpy()
     assert r_aliased(X, data["id"].to_numpy(), data["days"].to_numpy(),
                      data["events"].to_numpy()).tolist() == [False, True]
@@ -135,17 +140,23 @@ def test_every_fitter_applies_the_rule() -> None:
 
 
 def test_eventdep_exposure_names_an_aliased_covariate() -> None:
+    from test_sccs_ext import ROT_AGE, _rot
+
     from analysis.sccs.eventdep_exposure import fit_eventdep_exposure
     from analysis.sccs.intervals import StepCovariate
 
-    obs = pd.DataFrame({"id": [1, 2, 3, 4], "start": [1] * 4, "end": [400] * 4})
-    ev = pd.DataFrame({"id": [1, 2, 3, 4], "day": [50, 120, 300, 200]})
-    doses = pd.DataFrame({"id": [1, 2, 3, 4], "day": [40, 100, 10, 190], "dose": 1})
-    with pytest.raises(EventDepExposureError, match="cannot be estimated"):
-        fit_eventdep_exposure(obs, ev, doses, windows=((0, 30),),
-                              covariates=[StepCovariate("sex", pd.DataFrame(
-                                  {"id": [1, 2, 3, 4], "day": [1, 1, 1, 1],
-                                   "value": [1, 2, 1, 2]}))])
+    obs, ev, doses = _rot()  # R's rotdat, with a covariate constant within each case
+    ids = obs["id"].drop_duplicates()
+    sex = StepCovariate("sex", pd.DataFrame({"id": ids, "day": obs.groupby("id")["start"].min()
+                                             .loc[ids].to_numpy(), "value": 1 + ids % 2}))
+    base = fit_eventdep_exposure(obs, ev, doses, windows=((1, 21),), covariates=[ROT_AGE])
+    with pytest.warns(SCCSWarning, match="aliased"):
+        fit = fit_eventdep_exposure(obs, ev, doses, windows=((1, 21),),
+                                    covariates=[ROT_AGE, sex])
+    assert fit.aliased == [t for t in fit.params.index if t.startswith("sex")]
+    assert fit.aliased and all(np.isnan(fit.params[t]) for t in fit.aliased)
+    # the other terms are the fit without it (to the fit's convergence tolerance)
+    np.testing.assert_allclose(fit.params.drop(fit.aliased), base.params, rtol=1e-7)
 
 
 SEMI_SCRIPT = """
@@ -174,8 +185,8 @@ def test_semiparametric_aliasing_does_not_depend_on_the_blas_kernel() -> None:
 
 
 def test_batched_fit_names_collinear_terms_per_replicate() -> None:
-    """Replicates where ``both`` = ``exposed`` + ``late`` name the three terms; the others fit.
-    """
+    """Replicates where ``both`` = ``exposed`` + ``late`` report ``both`` aliased; the others
+    fit."""
     data = _standard_data()
     data = data[data.groupby("id")["events"].transform("sum") > 0]
     reps = []
@@ -189,4 +200,6 @@ def test_batched_fit_names_collinear_terms_per_replicate() -> None:
         if r % 2:
             assert many.errors[r] is None and np.isfinite(many.coef[r]).all()
         else:
-            assert "collinear terms: ['exposed', 'late', 'both']" in many.errors[r]
+            # the last of a collinear set is aliased (NaN), the others estimated
+            assert many.errors[r] is None and many.aliased[r] == ["both"]
+            assert np.isfinite(many.coef[r, :2]).all() and np.isnan(many.coef[r, 2])

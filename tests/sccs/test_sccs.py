@@ -233,34 +233,69 @@ def test_all_events_in_level_is_plus_infinity() -> None:
     assert fit.params["exposed"] == pytest.approx(alone.params["exposed"], abs=1e-10)
 
 
-def test_no_person_time_among_cases_is_an_error() -> None:
+def aliased_fit(data: pd.DataFrame, terms: list[str], match: str) -> SCCSResults:
+    """The fit, checking that it warns (``match``) about its aliased terms."""
+    with pytest.warns(SCCSWarning, match=match):
+        return SCCS().fit(data, terms)
+
+
+def assert_aliased_as_dropped(data: pd.DataFrame, terms: list[str], aliased: list[str],
+                              match: str) -> None:
+    """The library's one rule: aliased terms NaN and listed; the others as the fit without
+    them (an independent fit of the model R's coxph reduces to)."""
+    fit = aliased_fit(data, terms, match)
+    assert fit.aliased == aliased
+    assert fit.params[aliased].isna().all() and fit.bse[aliased].isna().all()
+    assert fit.summary.loc[aliased].isna().all().all()
+    kept = [t for t in terms if t not in aliased]
+    reduced = fit_quiet(data, kept)
+    np.testing.assert_allclose(fit.params[kept], reduced.params, rtol=1e-10)
+    np.testing.assert_allclose(fit.bse[kept], reduced.bse, rtol=1e-10)
+    assert fit.loglik == pytest.approx(reduced.loglik, abs=1e-9)
+
+
+def test_no_person_time_among_cases_is_aliased() -> None:
     data = simulated()
     non_case = data.groupby("id")["events"].transform("sum") == 0
     assert non_case.any()
     data["only_non_cases"] = non_case.astype(int)
-    with pytest.raises(SCCSError, match=r"only_non_cases.*no person-time among cases"):
-        SCCS().fit(data, ["exposed", "only_non_cases"])
+    assert_aliased_as_dropped(data, ["exposed", "only_non_cases"], ["only_non_cases"],
+                              r"only_non_cases.*no person-time among cases.*NaN")
     data["never"] = 0
-    with pytest.raises(SCCSError, match="never"):
-        SCCS().fit(data, ["never"])
+    fit = aliased_fit(data, ["never"], "never")
+    assert fit.aliased == ["never"] and fit.params.isna().all()
 
 
-def test_term_constant_within_cases_is_an_error() -> None:
+def test_term_constant_within_cases_is_aliased() -> None:
     data = simulated()
     data["sex"] = data["id"] % 2
-    with pytest.raises(SCCSError, match=r"\['sex'\] do not vary within any case"):
-        SCCS().fit(data, ["exposed", "sex"])
+    assert_aliased_as_dropped(data, ["exposed", "sex"], ["sex"],
+                              r"\['sex'\] do not vary within any case")
 
 
-def test_collinear_terms_are_an_error() -> None:
+def test_collinear_terms_alias_the_last() -> None:
     data = simulated()
     data["both"] = data["exposed"] + data["season"]
-    with pytest.raises(SCCSError, match=r"collinear.*'exposed', 'season', 'both'"):
-        SCCS().fit(data, ["exposed", "season", "both"])
+    assert_aliased_as_dropped(data, ["exposed", "season", "both"], ["both"],
+                              r"collinear.*'exposed', 'season', 'both'.*\['both'\]")
     # all levels of a factor, no reference: sums to 1 within each case
     data["unexposed"] = 1 - data["exposed"]
-    with pytest.raises(SCCSError, match=r"collinear.*'exposed', 'unexposed'"):
-        SCCS().fit(data, ["exposed", "unexposed"])
+    assert_aliased_as_dropped(data, ["exposed", "unexposed"], ["unexposed"],
+                              r"collinear.*'exposed', 'unexposed'")
+
+
+def test_aliased_terms_in_profile_intervals_and_lr_tests() -> None:
+    data = simulated()
+    data["sex"] = data["id"] % 2
+    fit = aliased_fit(data, ["exposed", "season", "sex"], "sex")
+    ci = fit.conf_int(method="profile")
+    assert ci.loc["sex"].isna().all()
+    np.testing.assert_allclose(ci.loc[["exposed", "season"]],
+                               fit_quiet(data, ["exposed", "season"]).conf_int(
+                                   method="profile"), rtol=1e-8)
+    test = fit.lr_test(fit_quiet(data, ["season"]))
+    assert test.df == 1  # sex is not estimated: one term dropped, not two
+    assert fit.to_dict()["aliased"] == ["sex"]
 
 
 def test_non_convergence_warns() -> None:
@@ -383,7 +418,7 @@ def test_lr_test_and_nesting_checks() -> None:
     assert full.lr_test(empty).df == 2
     with pytest.raises(SCCSError, match="not in this model"):
         restricted.lr_test(full)
-    with pytest.raises(SCCSError, match="fewer terms"):
+    with pytest.raises(SCCSError, match="fewer estimated"):
         full.lr_test(full)
     with pytest.raises(SCCSError, match="not in this model"):
         fit_quiet(data, ["exposed"]).lr_test(restricted)

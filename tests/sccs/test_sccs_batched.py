@@ -35,7 +35,7 @@ def stacked(n_reps: int = 12, n: int = 25, seed: int = 1) -> pd.DataFrame:
     data = pd.concat(frames, ignore_index=True)
     # replicate 1: no events where x2 = 1 (-inf); replicate 2: all events where x1 = 1 (+inf)
     # and none where x2 = 1 (two terms at their limit); replicate 3: x0 constant within cases
-    # (an error); replicate 4: no events at all
+    # (aliased: NaN, as the single fit reports it); replicate 4: no events at all
     data.loc[(data["rep"] == 1) & (data["x2"] == 1), "events"] = 0
     data.loc[(data["rep"] == 2) & ((data["x1"] == 0) | (data["x2"] == 1)), "events"] = 0
     r3 = data["rep"] == 3
@@ -60,6 +60,7 @@ def test_fit_many_equals_single_fit(terms: list[str]) -> None:
                 assert np.isnan(many.coef[r]).all() and not many.converged[r]
                 continue
         assert many.errors[r] is None
+        assert many.aliased[r] == one.aliased
         assert many.notes[r] == [str(w.message) for w in caught if w.category is SCCSWarning]
         np.testing.assert_array_equal(np.isinf(many.coef[r]), np.isinf(one.params))
         fin = np.isfinite(one.params.to_numpy())
@@ -82,7 +83,9 @@ def test_fit_many_rules_on_the_planted_replicates() -> None:
     many = fit_many(stacked(), ["x0", "x1", "x2"])
     assert many.coef[1, 2] == -np.inf and many.finite[1, :2].all()
     assert many.coef[2, 1] == np.inf and many.coef[2, 2] == -np.inf
-    assert "do not vary within any case" in many.errors[3]
+    assert many.errors[3] is None and many.aliased[3] == ["x0"]
+    assert np.isnan(many.coef[3, 0]) and np.isfinite(many.coef[3, 1:]).all()
+    assert any("do not vary within any case" in n for n in many.notes[3])
     assert many.errors[4].startswith("no events") and many.n_cases[4] == 0
 
 

@@ -76,7 +76,7 @@ def test_semisccs_itp_mod1_equals_r() -> None:
         assert fit.params[term] == pytest.approx(coef, rel=1e-6, abs=1e-9)
         assert fit.bse[term] == pytest.approx(se, rel=1e-6)
     s = fit.summary.loc["mmr2"]
-    assert s["exp_coef"] == pytest.approx(5.44598442777046, rel=1e-6)
+    assert s["irr"] == pytest.approx(5.44598442777046, rel=1e-6)
 
 
 def test_semisccs_itp_mod2_aliased_sex_is_nan_not_an_error() -> None:

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.sccs.errors import SCCSWarning
+from analysis.sccs.errors import SCCSError, SCCSWarning
 from analysis.sccs.intervals import AgeGroups, Exposure, IntervalError, Season
 from analysis.sccs.r._units import assign, codes, r_pairing
 
 
-class RError(ValueError):
+class RError(SCCSError):
     """Bad arguments or data for an :mod:`analysis.sccs.r` function (the message says where).
 
     Examples
@@ -41,7 +41,7 @@ class RError(ValueError):
     """
 
 
-class RWarning(UserWarning):
+class RWarning(SCCSWarning):
     """Data that R accepts silently but a user should know about (the message says where).
 
     A warning category: filter it as any other.

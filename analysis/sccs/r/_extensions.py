@@ -83,7 +83,7 @@ def semisccs(formula: str, indiv: Any, astart: Any, aend: Any, aevent: Any, adru
     # at beta = 0 every observed event age is equally likely: the null log-likelihood
     null = -float(np.log(n_ages[has.to_numpy()]).sum())
     cases = first.loc[has, "indiv"].nunique()
-    return RFit(wald_table(order, s["coef"].to_numpy(), s["se"].to_numpy()),
+    return RFit(wald_table(order, s["log_irr"].to_numpy(), s["se"].to_numpy()),
                 n_cases=int(cases), n_events=int(fit.n_events), model="semisccs",
                 loglik=float(fit.loglik), loglik_null=null, fit=fit)
 

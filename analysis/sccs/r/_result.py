@@ -13,11 +13,17 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs._stats import chi2_sf
-from analysis.sccs.results import WALD_COLUMNS
+from analysis.sccs.errors import SCCSError
+from analysis.sccs.results import SUMMARY_COLUMNS
 
-#: Columns of :attr:`RFit.summary`, in order (the library's one Wald table,
-#: :func:`analysis.sccs.results.wald_table`).
-COLUMNS = WALD_COLUMNS
+#: Columns of :attr:`RFit.summary`, in order: R's summary (``coef, exp(coef), se(coef), z,
+#: Pr(>|z|)`` and the limits of ``exp(coef)``) in names a data frame can hold. These and R's
+#: printed names live in :mod:`analysis.sccs.r` only; the rest of the library reports
+#: :data:`analysis.sccs.results.SUMMARY_COLUMNS`.
+COLUMNS = ("coef", "exp_coef", "se", "z", "p", "lower95", "upper95")
+#: The library's summary columns (:func:`analysis.sccs.results.wald_table`) by R's names.
+_FROM_LIBRARY = {"log_irr": "coef", "irr": "exp_coef", "se": "se", "z": "z", "p": "p",
+                 "ci_low": "lower95", "ci_high": "upper95"}
 
 
 def _num(v: Any) -> float | None:
@@ -29,12 +35,17 @@ def _num(v: Any) -> float | None:
 class RFit:
     """What an :mod:`analysis.sccs.r` model function returns (R's ``summary`` object).
 
+    R's object, by R's names; the engine's result, in ``fit``, is the library's
+    :class:`~analysis.sccs.results.Estimates` (``params``, ``bse``, ``pvalues``,
+    ``conf_int()``, ``summary`` in the library's columns).
+
     Attributes
     ----------
     summary:
         One row per coefficient, indexed by R's name (``mmr1``, ``age2``, ``factor(sex)2``,
         ``factor(sex)2:mmr1``), columns ``coef, exp_coef, se, z, p, lower95, upper95``; an
-        aliased term is NaN throughout (R prints NA).
+        aliased term is NaN throughout (R prints NA). Built from the library's
+        :func:`~analysis.sccs.results.wald_table` (whose columns it renames).
     loglik, loglik_null:
         Log-likelihood at the estimate and at 0 (R's ``summary(fit)$loglik``); None where the R
         function reports none.
@@ -82,6 +93,15 @@ class RFit:
     modelfit: pd.DataFrame | None = None
     fit: Any = None
     warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if tuple(self.summary.columns) == SUMMARY_COLUMNS:
+            table = self.summary.rename(columns=_FROM_LIBRARY)[list(COLUMNS)]
+            table.attrs = dict(self.summary.attrs)
+            self.summary = table
+        elif tuple(self.summary.columns) != COLUMNS:
+            raise SCCSError(f"RFit: summary columns must be {SUMMARY_COLUMNS} (the library's "
+                            f"wald_table) or {COLUMNS}, got {list(self.summary.columns)}")
 
     @property
     def df(self) -> int:
