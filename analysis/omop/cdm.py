@@ -117,6 +117,8 @@ def _cast(column: str | None, sql_type: str, csv: bool) -> str:
         expr = f"NULLIF(TRIM({expr}), '')"
         if sql_type == _DATE:  # ISO dates, with or without a time part
             return f"CAST(CAST({expr} AS TIMESTAMP) AS DATE)"
+        if sql_type == _ID:  # '4180628.0' (a float column written as text) is an id too
+            return f"CAST(CAST({expr} AS DECIMAL(38, 6)) AS BIGINT)"
     return f"CAST({expr} AS {sql_type})"
 
 

