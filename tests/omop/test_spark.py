@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from _helpers_omop import ALL_STEPS, EUNOMIA_SETS, assert_same_data
 
 from analysis.omop.cdm import open_cdm
 from analysis.omop.cohorts import EUNOMIA_COHORTS
@@ -19,25 +19,7 @@ from analysis.omop.extract import extract_sccs_data
 
 #: Every step at once: cohort definitions (descendants, first exposure), study period, sampling
 #: (seeded), small-count deletion.
-SETTINGS = dict(
-    exposure_ids=[1, 2],
-    outcome_ids=[3, 4],
-    exposure_table="cohort",
-    outcome_table="cohort",
-    cohort_definitions=EUNOMIA_COHORTS,
-    delete_covariates_small_count=20,
-    study_start_dates=["20000101"],
-    study_end_dates=["20500101"],
-    max_cases_per_outcome=300,
-    seed=5,
-)
-
-
-def assert_same(a, b) -> None:
-    for name in ("cases", "eras", "era_ref"):
-        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
-    for key in ("attrition", "prevalences"):
-        pd.testing.assert_frame_equal(a.metadata[key], b.metadata[key], check_exact=True)
+SETTINGS = {**EUNOMIA_SETS, **ALL_STEPS, "cohort_definitions": EUNOMIA_COHORTS}
 
 
 def test_spark_equals_duckdb(spark, eunomia_db: Path, eunomia_parquet: Path) -> None:
@@ -46,7 +28,7 @@ def test_spark_equals_duckdb(spark, eunomia_db: Path, eunomia_parquet: Path) -> 
         sparked = extract_sccs_data(cdm, **SETTINGS)
     assert sparked.metadata["engine"] == "spark" and duck.metadata["engine"] == "duckdb"
     assert sparked.metadata["sampled_cases"] and sparked.n_cases > 0
-    assert_same(duck, sparked)
+    assert_same_data(duck, sparked)
 
 
 def test_spark_equals_duckdb_with_nesting_and_cdm_tables(
@@ -63,7 +45,7 @@ def test_spark_equals_duckdb_with_nesting_and_cdm_tables(
     duck = extract_sccs_data(eunomia_parquet, **settings)
     sparked = extract_sccs_data(eunomia_parquet, engine="spark", spark=spark, **settings)
     assert duck.n_cases > 0
-    assert_same(duck, sparked)
+    assert_same_data(duck, sparked)
 
 
 @pytest.mark.parametrize(
