@@ -27,6 +27,7 @@ background conditions (2 per person on average, 40 concepts).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -36,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -186,6 +188,9 @@ def run_child(cdm: str, engine: str, setting: str) -> None:
 
     imported = time.perf_counter()
     data = extract_sccs_data(cdm, engine=engine, **SETTINGS[setting])
+    digest = hashlib.sha256()
+    for frame in (data.cases, data.eras, data.era_ref, data.metadata["attrition"]):
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     done = time.perf_counter()
     print(
         json.dumps(
@@ -195,6 +200,7 @@ def run_child(cdm: str, engine: str, setting: str) -> None:
                 "cases": data.n_cases,
                 "eras": len(data.eras),
                 "era_ref": len(data.era_ref),
+                "digest": digest.hexdigest()[:16],
             }
         )
     )
@@ -237,6 +243,7 @@ def measure(cdm: Path, engine: str, setting: str) -> dict:
     return {
         "engine": engine,
         "setting": setting,
+        "load_avg_1min": round(os.getloadavg()[0], 1),
         "wall_s": round(wall, 2),
         "peak_rss_gb": round(peak / 1e9, 2),
         **{k: round(v, 2) if isinstance(v, float) else v for k, v in report.items()},
@@ -275,6 +282,11 @@ def main() -> None:
             for engine in args.engines.split(","):
                 runs.append(measure(folder, engine, setting))
                 print(runs[-1], flush=True)
+    digests = {}
+    for run in runs:
+        digests.setdefault(run["setting"], set()).add(run["digest"])
+    same = all(len(d) == 1 for d in digests.values())
+    print("same cases, eras, era_ref and attrition on every engine:", same)
     if args.out:
         machine = f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}"
         args.out.write_text(
@@ -286,6 +298,7 @@ def main() -> None:
                     "cdm": rows,
                     "settings": SETTINGS,
                     "runs": runs,
+                    "same_result_on_every_engine": same,
                 },
                 indent=1,
             )
