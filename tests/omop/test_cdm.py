@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from _helpers_omop import ALL_STEPS, EUNOMIA_SETS, assert_same_data, eunomia_source, sha256
+from _helpers_omop import ALL_STEPS, EUNOMIA_SETS, assert_same_data, sha256
 
 from analysis.omop.cdm import open_cdm
 from analysis.omop.cohorts import EUNOMIA_COHORTS
 from analysis.omop.errors import OmopError
+from analysis.omop.eunomia import eunomia_package_file
 from analysis.omop.extract import extract_sccs_data
 
 #: One extraction using every step: cohorts defined from concepts, study period, sampling.
@@ -29,8 +30,8 @@ def test_nothing_is_written_into_a_duckdb_cdm(eunomia_db: Path) -> None:
 
 
 def test_the_package_file_is_never_the_one_opened(eunomia_db: Path) -> None:
-    assert eunomia_db != eunomia_source()
-    assert sha256(eunomia_db) == sha256(eunomia_source())
+    assert eunomia_db != eunomia_package_file()
+    assert sha256(eunomia_db) == sha256(eunomia_package_file())
 
 
 def test_parquet_and_csv_folders_give_the_duckdb_file_result(

@@ -17,6 +17,7 @@ MODULES = [
     "analysis.omop.engine",
     "analysis.omop.cdm",
     "analysis.omop.cohorts",
+    "analysis.omop.eunomia",
     "analysis.omop._sql",
     "analysis.omop.extract",
 ]
