@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from _helpers_omop import ALL_STEPS, EUNOMIA_SETS, assert_same_data, sha256
@@ -120,3 +121,28 @@ def test_spark_refuses_a_duckdb_file(eunomia_db: Path) -> None:
 def test_bad_arguments_are_named(eunomia_db: Path, change: dict, message: str) -> None:
     with pytest.raises(OmopError, match=message):
         extract_sccs_data(eunomia_db, **{**SETTINGS, **change})
+
+
+def _csv_copy_with(folder: Path, target: Path, table: str, column: str, value: str) -> Path:
+    shutil.copytree(folder, target)
+    frame = pd.read_csv(target / f"{table}.csv", dtype=str)
+    frame.loc[3, column] = value
+    frame.to_csv(target / f"{table}.csv", index=False)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "message"),
+    [
+        ("person", "YEAR_OF_BIRTH", "abc", r"table 'person', column 'year_of_birth': 1 value"),
+        ("observation_period", "OBSERVATION_PERIOD_END_DATE", "2019-02-31", r"observation_per"),
+        ("person", "MONTH_OF_BIRTH", "13", r"month outside 1-12"),
+    ],
+)
+def test_bad_values_are_named_not_a_traceback(
+    eunomia_csv: Path, tmp_path: Path, table: str, column: str, value: str, message: str
+) -> None:
+    cdm = _csv_copy_with(eunomia_csv, tmp_path / "cdm", table, column, value)
+    with pytest.raises(OmopError, match=message) as caught:
+        extract_sccs_data(cdm, **SETTINGS)
+    assert repr(value) in str(caught.value) or "outside" in str(caught.value)
