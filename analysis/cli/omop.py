@@ -60,24 +60,28 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _fetch(args: argparse.Namespace) -> Any:
-    """The CDM extraction, as ``fetch(exposure_ids, outcome_id, nesting_id, db_args)``."""
-    from analysis.omop.errors import OmopError
+def _fetch(cdm: Any, spec: Any) -> Any:
+    """OHDSI's ``getDbSccsData`` for one exposures-outcome set (:mod:`analysis.omop.extract`)."""
+    from analysis.omop.extract import extract_sccs_data
 
-    try:
-        from analysis.omop import extract
-    except ImportError:
-        raise OmopError("this build has no CDM extraction (analysis.omop.extract)") from None
-    return extract.fetch_for(args.cdm, engine=args.engine)
+    def fetch(exposure_ids: tuple[int, ...], outcome_id: int, nesting: int | None,
+              db: Any) -> Any:
+        return extract_sccs_data(
+            cdm, exposure_ids=list(exposure_ids), outcome_ids=[outcome_id],
+            nesting_cohort_id=nesting, study_start_dates=list(db.study_start_dates),
+            study_end_dates=list(db.study_end_dates),
+            delete_covariates_small_count=db.delete_covariates_small_count,
+            max_cases_per_outcome=db.max_cases_per_outcome, exposure_table=spec.exposure_table,
+            outcome_table=spec.outcome_table, cohort_definitions=spec.cohort_definitions)
+
+    return fetch
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the specification, run it on the CDM, write the results; exit 0, or 2."""
-    from pathlib import Path
-
     from tqdm import tqdm
 
-    from analysis.omop.errors import OmopError
+    from analysis.omop.cdm import open_cdm
     from analysis.omop.export import results_tables, write_results
     from analysis.omop.run import run_analyses
     from analysis.omop.spec import load_specification
@@ -85,12 +89,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         spec = load_specification(args.spec)
-        if not Path(args.cdm).exists():
-            raise OmopError(f"--cdm {args.cdm}: no such file or folder")
-        fetch = _fetch(args)
-        pairs = spec.pairs()
-        results = list(tqdm(run_analyses(spec, fetch), total=len(pairs), unit="set",
-                            desc="exposures-outcome sets x analyses", file=sys.stderr))
+        cdm = open_cdm(args.cdm, engine=args.engine)
+        try:
+            pairs = spec.pairs()
+            results = list(tqdm(run_analyses(spec, _fetch(cdm, spec)), total=len(pairs),
+                                unit="pair", desc="exposures-outcome sets x analyses",
+                                file=sys.stderr))
+        finally:
+            cdm.close()
         tables = results_tables(spec, results, args.database_id, args.min_cell_count)
         write_results(tables, args.out)
     except SCCSError as exc:

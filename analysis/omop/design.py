@@ -98,13 +98,9 @@ class IntervalData:
 
 
 def _resolve(ids: tuple[Any, ...], refs: dict[str, int], rx_ids: list[int]) -> list[int]:
-    out = []
-    for x in ids:
-        if isinstance(x, str):
-            if x in refs:
-                out.append(int(refs[x]))
-        else:
-            out.append(int(x))
+    """Era ids of a setting: a reference name this set does not define is -1, as OHDSI's
+    reference table (no era has that id); no ids at all means every exposure era."""
+    out = [int(refs.get(x, -1)) if isinstance(x, str) else int(x) for x in ids]
     return out if ids else list(rx_ids)
 
 

@@ -2,11 +2,11 @@
 
 Table and column names, column order and types follow OHDSI's specification
 (``data/external/ohdsi-sccs/resultsDataModelSpecification.csv``, SelfControlledCaseSeries 6.0.0),
-deprecated columns included (empty, as OHDSI writes them). Missing values are written ``NA``, as
-``readr::write_csv``. Every column the specification marks ``min_cell_count`` is censored as
-``enforceMinCellValue``: a count below ``min_cell_count`` other than 0 is written as
-``-min_cell_count``. Nothing identifies a person: ids are OHDSI's analysis, set, covariate and
-era ids; counts are aggregates.
+deprecated columns included (empty, as OHDSI writes them). Missing values are written ``NA`` and
+infinite ones ``Inf``/``-Inf``, as ``readr::write_csv``. Every column the specification marks
+``min_cell_count`` is censored as ``enforceMinCellValue``: a count below ``min_cell_count``
+other than 0 is written as ``-min_cell_count``. Nothing identifies a person: ids are OHDSI's
+analysis, set, covariate and era ids; counts are aggregates.
 
 Written: ``sccs_analysis``, ``sccs_covariate_analysis``, ``sccs_exposures_outcome_set``,
 ``sccs_exposure``, ``sccs_era``, ``sccs_covariate``, ``sccs_covariate_result``, ``sccs_result``,
@@ -93,14 +93,13 @@ def _pair_tables(r: PairResult, db: str) -> dict[str, list[dict[str, Any]]]:
                      for et, ei, en in zip(era["era_type"], era["era_id"], era["era_name"],
                                            strict=True)]
     est = r.model.estimates
-    if r.data is not None:
-        for c in r.data.covariate_ref.itertuples():
-            cid = int(c.covariate_id)
-            t["sccs_covariate"].append({
-                **key, "covariate_id": cid, "covariate_name": c.covariate_name,
-                "era_id": int(c.original_era_id), "covariate_analysis_id": c.covariate_analysis_id})
-            e = est.loc[cid] if cid in est.index else None
-            t["sccs_covariate_result"].append({**key, "covariate_id": cid, **_rr(e)})
+    for c in r.data.covariate_ref.itertuples():
+        cid = int(c.covariate_id)
+        t["sccs_covariate"].append({
+            **key, "covariate_id": cid, "covariate_name": c.covariate_name,
+            "era_id": int(c.original_era_id), "covariate_analysis_id": c.covariate_analysis_id})
+        e = est.loc[cid] if cid in est.index else None
+        t["sccs_covariate_result"].append({**key, "covariate_id": cid, **_rr(e)})
     for cid, prof in r.model.profiles.items():
         t["sccs_likelihood_profile"] += [{**key, "covariate_id": cid, "log_rr": b,
                                           "log_likelihood": ll, "gradient": None}
@@ -138,8 +137,6 @@ def _rr(e: Any) -> dict[str, float]:
 
 
 def _time_trend(r: PairResult, key: dict[str, Any]) -> list[dict[str, Any]]:
-    if r.data is None:
-        return []
     m = outcome_rate_per_month(r.population)
     return [{**key, "calendar_year": int(mo // 12), "calendar_month": int(mo % 12 + 1),
              "observed_subjects": round(w), "ratio": ra, "adjusted_ratio": ra}
@@ -183,10 +180,20 @@ def _typed(df: pd.DataFrame, cols: pd.DataFrame, min_cell_count: int) -> pd.Data
         if kind in _INT:
             df[name] = pd.to_numeric(df[name]).round().astype("Int64")
         elif kind == "float":
-            df[name] = pd.to_numeric(df[name]).astype(float).replace([np.inf, -np.inf], np.nan)
+            df[name] = pd.to_numeric(df[name]).astype(float)
         else:
             df[name] = df[name].astype(object)
     return df.drop_duplicates().reset_index(drop=True)
+
+
+def _text(df: pd.DataFrame) -> pd.DataFrame:
+    """Infinite values as R writes them (``Inf``, ``-Inf``); the rest unchanged."""
+    out = df.copy()
+    for c in out.select_dtypes(include=float).columns:
+        v = out[c]
+        if np.isinf(v).any():
+            out[c] = v.astype(object).where(~np.isinf(v), np.where(v > 0, "Inf", "-Inf"))
+    return out
 
 
 def write_results(tables: dict[str, pd.DataFrame], out: str | Path) -> Path:
@@ -198,7 +205,7 @@ def write_results(tables: dict[str, pd.DataFrame], out: str | Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
     try:
         for name, df in tables.items():
-            df.to_csv(tmp / f"{name}.csv", index=False, na_rep="NA", lineterminator="\n")
+            _text(df).to_csv(tmp / f"{name}.csv", index=False, na_rep="NA", lineterminator="\n")
         old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))

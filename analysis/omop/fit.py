@@ -9,6 +9,8 @@ minus the profile log-likelihood at 0, as OHDSI. For covariates with ``profile_l
 profile log-likelihood is evaluated on ``profile_grid``, or on 41 evenly spaced points of
 ``profile_bounds`` (Cyclops chooses its points adaptively; the curve is the same function).
 A covariate whose column is 0 everywhere has no estimate (as a covariate absent from Cyclops' data).
+An estimate at the boundary (no event, or every event, in the covariate's days) is -inf or +inf
+with a one-sided interval (Cyclops reports a large finite value there).
 
 Examples
 --------
@@ -34,7 +36,7 @@ from analysis.sccs import SCCS, SCCSError, SCCSWarning
 from analysis.sccs._stats import normal_quantile
 from analysis.sccs.profile import profile_loglik
 
-__all__ = ["SccsModel", "fit_sccs_model"]
+__all__ = ["SccsModel", "fit_sccs_model", "no_model"]
 
 _Z = normal_quantile(0.975)
 
@@ -63,6 +65,17 @@ class SccsModel:
 
 _EMPTY = pd.DataFrame(columns=["log_rr", "log_lb95", "log_ub95", "se_log_rr", "llr"],
                       index=pd.Index([], name="covariate_id", dtype=np.int64), dtype=float)
+
+
+def no_model(status: str) -> SccsModel:
+    """A model without estimates, with the reason (OHDSI's ``status``).
+
+    Examples
+    --------
+    >>> no_model("Error: No cases left").estimates.empty
+    True
+    """
+    return SccsModel(_EMPTY, status=status)
 
 
 def _grid(args: FitSccsModelArgs | None) -> np.ndarray:
@@ -94,14 +107,14 @@ def fit_sccs_model(intervals: pd.DataFrame, terms: list[str], profile_ids: list[
     """
     used = [t for t in terms if intervals[t].to_numpy().any()]
     if intervals.empty or int(intervals["events"].sum()) == 0 or not used:
-        return SccsModel(_EMPTY, status="Could not estimate because there was no data")
+        return no_model("Could not estimate because there was no data")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SCCSWarning)
             res = SCCS().fit(intervals, used, id_col="case_id")
             ci = res.conf_int(method="profile")
     except SCCSError as exc:
-        return SccsModel(_EMPTY, status=f"Error: {exc}")
+        return no_model(f"Error: {exc}")
     ll0 = {t: float(profile_loglik(res, t, [0.0])[0]) if np.isfinite(res.params[t]) else math.nan
            for t in used}
     est = pd.DataFrame({
@@ -111,7 +124,7 @@ def fit_sccs_model(intervals: pd.DataFrame, terms: list[str], profile_ids: list[
         "llr": [res.loglik - ll0[t] for t in used],
     }, index=pd.Index([int(t[4:]) for t in used], name="covariate_id"))
     est["se_log_rr"] = (est["log_ub95"] - est["log_lb95"]) / (2 * _Z)
-    est = est.replace([np.inf, -np.inf], np.nan)[_EMPTY.columns]
+    est = est[_EMPTY.columns]
     grid = _grid(args)
     profiles = {cid: pd.DataFrame({"log_rr": grid,
                                    "log_likelihood": profile_loglik(res, f"cov_{cid}", grid)})

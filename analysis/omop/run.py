@@ -28,7 +28,7 @@ import pandas as pd
 
 from analysis.omop.design import END_OF_OBSERVATION_ID, IntervalData, build_interval_data
 from analysis.omop.diagnostics import p_values, row_diagnostics
-from analysis.omop.fit import SccsModel, fit_sccs_model
+from analysis.omop.fit import SccsModel, fit_sccs_model, no_model
 from analysis.omop.population import StudyPopulation, create_study_population
 from analysis.omop.spec import (
     ExposuresOutcome,
@@ -92,7 +92,7 @@ class PairResult:
     eo: ExposuresOutcome
     era_ref: pd.DataFrame
     population: StudyPopulation
-    data: IntervalData | None
+    data: IntervalData
     model: SccsModel
     rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -115,14 +115,14 @@ def _population(sccs_data: Any, eo: ExposuresOutcome, a: SccsAnalysis) -> StudyP
 def _run_pair(sccs_data: Any, seq: int, eo: ExposuresOutcome, a: SccsAnalysis,
               spec: SccsAnalysesSpecifications) -> PairResult:
     pop = _population(sccs_data, eo, a)
-    data = None
-    model = SccsModel(pd.DataFrame(), status="Error: No cases left")
-    if len(pop.outcomes):
-        data = build_interval_data(pop.cases, pop.outcomes, sccs_data.eras, a.interval_args,
-                                   _refs(eo), sccs_data.era_ref)
+    data = build_interval_data(pop.cases, pop.outcomes, sccs_data.eras, a.interval_args,
+                               _refs(eo), sccs_data.era_ref)
+    if len(pop.outcomes):  # OHDSI: "Error: No cases left", and no interval attrition row
         profile_ids = [o for s, ids, _ in data.settings if s.profile_likelihood for o in ids]
         model = fit_sccs_model(data.intervals, data.terms, profile_ids, a.fit_sccs_model_args)
         pop = _with_interval_attrition(pop, data)
+    else:
+        model = no_model("Error: No cases left")
     set_id = exposures_outcome_set_id(eo.outcome_id, eo.nesting_cohort_id,
                                       [e.exposure_id for e in eo.exposures])
     result = PairResult(set_id, a, eo, sccs_data.era_ref, pop, data, model)
@@ -145,8 +145,6 @@ def _with_interval_attrition(pop: StudyPopulation, data: IntervalData) -> StudyP
 
 
 def _result_rows(r: PairResult, spec: SccsAnalysesSpecifications) -> list[dict[str, Any]]:
-    if r.data is None:
-        return []
     ref, stats, est = r.data.covariate_ref, r.data.covariate_statistics, r.model.estimates
     pre_ids = [int(c) for c in ref.loc[ref["pre_exposure"], "covariate_id"]]
     last = r.population.attrition.iloc[-1]
@@ -161,7 +159,7 @@ def _result_rows(r: PairResult, spec: SccsAnalysesSpecifications) -> list[dict[s
             log_rr = float(e["log_rr"]) if e is not None else float("nan")
             se = float(e["se_log_rr"]) if e is not None else float("nan")
             p, one = p_values(log_rr, se)
-            exp = [x for x in r.eo.exposures if x.exposure_id == era_id]
+            exp = [x for x in r.eo.exposures if x.exposure_id == era_id and era_id != -1]
             row = {"analysis_id": r.analysis.analysis_id, "exposures_outcome_set_id": r.set_id,
                    "covariate_id": cid, "era_id": era_id,
                    "true_effect_size": exp[0].true_effect_size if exp else None,

@@ -13,7 +13,12 @@ becomes the top-level mapping, with
   ``createIntervalDataArgs`` holds either class; here the key says which), ``fit_sccs_model_args``);
 * ``analyses_to_exclude``: rows with any of ``exposure_id``, ``outcome_id``, ``analysis_id``,
   ``nesting_cohort_id``;
-* ``sccs_diagnostic_thresholds``: ``createSccsDiagnosticThresholds``; ``control_type``.
+* ``sccs_diagnostic_thresholds``: ``createSccsDiagnosticThresholds``; ``control_type``;
+* where the eras come from, ``runSccsAnalyses``' arguments: ``exposure_table`` (``"cohort"``,
+  default, or ``"drug_era"``), ``outcome_table`` (``"cohort"``, default,
+  ``"condition_occurrence"`` or ``"condition_era"``), and ``cohort_definitions``: cohorts defined
+  from concept sets (:func:`analysis.omop.cohorts.cohort_definitions_from_spec`), used in place of
+  the CDM's cohort table for their ids.
 
 Every value is checked with OHDSI's own rules (``checkmate`` assertions and ``validate()``
 methods), and unknown keys are refused; a problem raises :class:`OmopError` naming the key path,
@@ -54,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.omop.cohorts import CohortDefinition, cohort_definitions_from_spec
 from analysis.omop.errors import OmopError
 
 __all__ = [
@@ -519,6 +525,9 @@ class SccsAnalysesSpecifications:
     sccs_diagnostic_thresholds: SccsDiagnosticThresholds = field(
         default_factory=SccsDiagnosticThresholds)
     control_type: str = "outcome"
+    exposure_table: str = "cohort"
+    outcome_table: str = "cohort"
+    cohort_definitions: tuple[CohortDefinition, ...] = ()
 
     def pairs(self) -> list[tuple[int, ExposuresOutcome, SccsAnalysis]]:
         """Every (1-based set number, set, analysis) to run, ``analyses_to_exclude`` applied:
@@ -583,7 +592,11 @@ def parse_specification(data: Any) -> SccsAnalysesSpecifications:
     spec = SccsAnalysesSpecifications(
         analyses, eos, _exclusions(root),
         _thresholds(root.child("sccs_diagnostic_thresholds", {})),
-        root.choice("control_type", ("outcome", "exposure"), "outcome"))
+        root.choice("control_type", ("outcome", "exposure"), "outcome"),
+        root.choice("exposure_table", ("cohort", "drug_era"), "cohort"),
+        root.choice("outcome_table", ("cohort", "condition_occurrence", "condition_era"),
+                    "cohort"),
+        cohort_definitions_from_spec(root.get("cohort_definitions", None)))
     root.bool("combine_data_fetch_across_outcomes", False)  # a speed option of OHDSI's only
     root.done()
     _check_references(spec)
