@@ -11,10 +11,9 @@ analysis, set, covariate and era ids; counts are aggregates.
 Written: ``sccs_analysis``, ``sccs_covariate_analysis``, ``sccs_exposures_outcome_set``,
 ``sccs_exposure``, ``sccs_era``, ``sccs_covariate``, ``sccs_covariate_result``, ``sccs_result``,
 ``sccs_attrition``, ``sccs_diagnostics_summary``, ``sccs_likelihood_profile``,
-``sccs_time_trend``, and, empty as the features are not used, ``sccs_spline``,
-``sccs_censor_model`` and the deprecated ``sccs_event_dep_observation``. Not written (not
-computed in this version): ``sccs_time_to_event``, ``sccs_age_spanning``,
-``sccs_calendar_time_spanning``.
+``sccs_time_trend``, ``sccs_time_to_event``, ``sccs_age_spanning``,
+``sccs_calendar_time_spanning`` (:mod:`analysis.omop.tables`), and, empty as the features are not
+used, ``sccs_spline``, ``sccs_censor_model`` and the deprecated ``sccs_event_dep_observation``.
 
 The folder is written to a temporary sibling and moved into place at the end, so an error leaves
 no partial output (and an existing folder untouched).
@@ -43,6 +42,7 @@ from analysis.omop.diagnostics import outcome_rate_per_month
 from analysis.omop.errors import OmopError
 from analysis.omop.run import PairResult
 from analysis.omop.spec import SccsAnalysesSpecifications
+from analysis.omop.tables import spans
 
 __all__ = ["SPECIFICATION", "censor", "results_tables", "specification", "write_results"]
 
@@ -52,7 +52,9 @@ SPECIFICATION = PROJECT_ROOT / "data" / "external" / "ohdsi-sccs" / (
 WRITTEN = ("sccs_analysis", "sccs_covariate_analysis", "sccs_exposures_outcome_set",
            "sccs_exposure", "sccs_era", "sccs_covariate", "sccs_covariate_result", "sccs_result",
            "sccs_attrition", "sccs_diagnostics_summary", "sccs_likelihood_profile",
-           "sccs_time_trend", "sccs_spline", "sccs_censor_model", "sccs_event_dep_observation")
+           "sccs_time_trend", "sccs_time_to_event", "sccs_age_spanning",
+           "sccs_calendar_time_spanning", "sccs_spline", "sccs_censor_model",
+           "sccs_event_dep_observation")
 
 
 def specification() -> pd.DataFrame:
@@ -126,6 +128,14 @@ def _pair_tables(r: PairResult, db: str) -> dict[str, list[dict[str, Any]]]:
                                               "time_trend_diagnostic": "NOT EVALUATED",
                                               "pre_exposure_diagnostic": "NOT EVALUATED"})
     t["sccs_time_trend"] = _time_trend(r, key)
+    for era_id, tte in r.time_to_event.items():
+        t["sccs_time_to_event"] += [
+            {**key, "era_id": era_id, "week": w, "observed_subjects": n, "outcomes": a + b}
+            for w, n, a, b in tte[["week", "observed_subjects", "events_exposed",
+                                   "events_unexposed"]].itertuples(index=False)]
+    t["sccs_age_spanning"] = [{**key, **x} for x in spans(r.population, "age").to_dict("records")]
+    t["sccs_calendar_time_spanning"] = [{**key, **x} for x in
+                                        spans(r.population, "time").to_dict("records")]
     return t
 
 

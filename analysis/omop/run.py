@@ -36,6 +36,7 @@ from analysis.omop.spec import (
     SccsAnalysesSpecifications,
     SccsAnalysis,
 )
+from analysis.omop.tables import time_to_event
 
 __all__ = ["PairResult", "exposures_outcome_set_id", "murmur3_32", "run_analyses"]
 
@@ -95,6 +96,7 @@ class PairResult:
     data: IntervalData
     model: SccsModel
     rows: list[dict[str, Any]] = field(default_factory=list)
+    time_to_event: dict[int, pd.DataFrame] = field(default_factory=dict)
 
 
 def _refs(eo: ExposuresOutcome) -> dict[str, int]:
@@ -127,6 +129,8 @@ def _run_pair(sccs_data: Any, seq: int, eo: ExposuresOutcome, a: SccsAnalysis,
                                       [e.exposure_id for e in eo.exposures])
     result = PairResult(set_id, a, eo, sccs_data.era_ref, pop, data, model)
     result.rows = _result_rows(result, spec)
+    result.time_to_event = {e.exposure_id: time_to_event(pop, sccs_data.eras, e.exposure_id)
+                            for e in eo.exposures}
     return result
 
 

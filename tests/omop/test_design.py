@@ -236,3 +236,44 @@ def test_scri_keeps_risk_and_control_only() -> None:
                        design="SCRI", control=control)
     assert sorted(map(tuple, iv.to_numpy())) == [(0, 180, 1), (1, 8, 1)]
     assert d.covariate_ref["covariate_id"].tolist() == [1000]
+
+
+# -- descriptive tables ---------------------------------------------------------------------
+
+
+def test_time_to_event_weeks_by_hand() -> None:
+    from analysis.omop.population import StudyPopulation
+    from analysis.omop.tables import time_to_event
+
+    # observed days 0..99; first era of drug 7 starts day 30 (the one on day 80 is later);
+    # outcomes: day 20 (delta -10: week -2, unexposed), day 31 (delta 1: week 0, on the era
+    # 30..35: exposed), day 82 (delta 52: week 7, on the second era: exposed).
+    # Observed weeks: delta from -30 to 69: weeks -5 (-35..-29) .. 9 (63..69).
+    cases = pd.DataFrame({"case_id": [1], "start_day": [0], "end_day": [99]})
+    e = fx.eras([("rx", 1, 7, 30, 35), ("rx", 1, 7, 80, 85), ("rx", 1, 8, 0, 5)])
+    pop = StudyPopulation(cases, pd.DataFrame({"case_id": [1, 1, 1],
+                                               "outcome_day": [20, 31, 82]}), pd.DataFrame(), 3)
+    t = time_to_event(pop, e, 7).set_index("week")
+    assert t.index.tolist() == list(range(-5, 10))
+    assert (t["observed_subjects"] == 1).all()
+    assert t.loc[[-2, 0, 7], ["events_exposed", "events_unexposed"]].to_numpy().tolist() == [
+        [0, 1], [1, 0], [1, 0]]
+    assert t[["events_exposed", "events_unexposed"]].to_numpy().sum() == 3
+
+
+def test_calendar_spans_by_hand() -> None:
+    from analysis.omop.population import StudyPopulation
+    from analysis.omop.tables import spans
+
+    # OHDSI's rule: month m counts when first month + 1 <= m < last month - 1.
+    # case 1 observed 2020-01-10 .. 2020-06-20: Feb <= m < May; case 2 2020-03-01 ..
+    # 2020-06-30: Apr <= m < May. (A case 2020-03-01 .. 2020-05-31 would count in no month.)
+    cases = pd.DataFrame({"case_id": [1, 2], "observation_period_start_date":
+                          pd.to_datetime(["2020-01-10", "2020-03-01"]),
+                          "age_at_obs_start": [0, 0], "start_day": [0, 0],
+                          "end_day": [162, 121]})
+    pop = StudyPopulation(cases, pd.DataFrame(columns=["case_id", "outcome_day"]),
+                          pd.DataFrame(), 3)
+    s = spans(pop, "time")
+    assert s[["calendar_month", "cover_before_after_subjects"]].to_numpy().tolist() == [
+        [2, 1], [3, 1], [4, 2]]
