@@ -18,8 +18,11 @@ inclusive):
    window is dropped.
 4. Windows are clipped to the case's observed days ``[start_day, end_day]`` and windows of one
    output id that overlap or touch are merged.
-5. **End of observation** (SCCS): covariate 99 on the last ``end_of_observation_era_length`` days
-   (from ``start_day`` if shorter).
+5. **Time covariates** (SCCS): age, season and calendar-time spline components per calendar
+   month (:mod:`analysis.omop.time_effects`); with more cases than
+   ``min_cases_for_time_covariates``, a case without any era covariate window is kept only if it
+   is in a random sample of that many cases. **End of observation** (SCCS): covariate 99 on the
+   last ``end_of_observation_era_length`` days (from ``start_day`` if shorter).
 6. **Intervals**: the observed days are cut at every window start and every day after a window
    end; a case with a single such interval carries no information and is dropped. Intervals with
    the same set of covariates are summed (days, events on their days).
@@ -49,7 +52,7 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,6 +60,7 @@ import pandas as pd
 
 from analysis.omop.errors import OmopError
 from analysis.omop.spec import EraCovariateSettings, IntervalDataArgs
+from analysis.omop.time_effects import TimeEffects, month_windows, setup
 
 __all__ = ["END_OF_OBSERVATION_ID", "IntervalData", "build_interval_data", "covariate_ref"]
 
@@ -83,6 +87,8 @@ class IntervalData:
         The resolved era covariate settings (control interval excluded).
     design : str
         ``"SCCS"`` or ``"SCRI"``.
+    time_effects : TimeEffects
+        Knots and designs of the age, season and calendar-time splines (none for SCRI).
     """
 
     intervals: pd.DataFrame
@@ -90,6 +96,7 @@ class IntervalData:
     covariate_statistics: pd.DataFrame
     settings: list[tuple[EraCovariateSettings, list[int], list[int]]]
     design: str
+    time_effects: TimeEffects = field(default_factory=TimeEffects)
 
     @property
     def terms(self) -> list[str]:
@@ -279,6 +286,7 @@ def build_interval_data(
     args: IntervalDataArgs,
     refs: dict[str, int],
     era_ref: pd.DataFrame | None = None,
+    study_periods: list[tuple[int, int]] | None = None,
 ) -> IntervalData:
     """OHDSI's ``createSccsIntervalData`` / ``createScriIntervalData`` (see module docstring).
 
@@ -296,6 +304,8 @@ def build_interval_data(
     era_ref :
         ``SccsData.era_ref`` (era names for ``stratify_by_id``; all exposure eras when
         ``include_era_ids`` is empty).
+    study_periods :
+        Study periods as months (``year * 12 + month - 1``), for the calendar-time knots.
 
     Returns
     -------
@@ -308,10 +318,21 @@ def build_interval_data(
     cases = cases.assign(start_day=np.floor(cases["start_day"]).astype(np.int64),
                          end_day=np.floor(cases["end_day"]).astype(np.int64))
     rx = eras[(eras["era_type"] != "hoi") & eras["case_id"].isin(cases["case_id"])]
-    w = _clip(_windows(rx, settings), cases)
-    if args.design == "SCCS" and args.end_of_observation_era_length > 0:
-        w = pd.concat([w, _end_of_observation(cases, args.end_of_observation_era_length)],
+    w = _clip(_windows(rx, settings), cases).assign(value=1.0)
+    eff = TimeEffects()
+    if args.design == "SCCS" and len(cases) and (args.age or args.season or args.calendar_time):
+        eff = setup(cases, outcomes, args.age, args.season, args.calendar_time, study_periods)
+    if eff.any:
+        cases = _time_covariate_cases(cases, w, args.min_cases_for_time_covariates)
+        w = pd.concat([w[w["case_id"].isin(cases["case_id"])], month_windows(cases, eff)],
                       ignore_index=True)
+        rows = ref.to_dict("records")
+        eoo = [r for r in rows if r["covariate_id"] == END_OF_OBSERVATION_ID]
+        ref = pd.DataFrame(eoo + eff.ref_rows() + [r for r in rows if r not in eoo],
+                           columns=ref.columns)
+    if args.design == "SCCS" and args.end_of_observation_era_length > 0:
+        w = pd.concat([w, _end_of_observation(cases, args.end_of_observation_era_length)
+                       .assign(value=1.0)], ignore_index=True)
     seg = _segments(cases, w)
     n_seg = seg.groupby("case_id").size()
     keep = n_seg.index[n_seg > 1]
@@ -319,11 +340,21 @@ def build_interval_data(
     w = w[w["case_id"].isin(keep)]
     kept_cases = cases[cases["case_id"].isin(keep)]
     kept_out = outcomes[outcomes["case_id"].isin(keep)]
-    stats = _statistics(w, kept_cases, kept_out)
+    not_spline = (w["cov_id"] < 100) | (w["cov_id"] >= _FIRST_ID)
+    stats = _statistics(w[not_spline], kept_cases, kept_out)
     cov_ids = [int(c) for c in ref["covariate_id"]]
     intervals = _patterns(seg, w, kept_out, cov_ids, control_id)
     return IntervalData(intervals, ref, stats,
-                        [t for t in settings if not t[0].is_control_interval], args.design)
+                        [t for t in settings if not t[0].is_control_interval], args.design, eff)
+
+
+def _time_covariate_cases(cases: pd.DataFrame, windows: pd.DataFrame, n: int) -> pd.DataFrame:
+    """OHDSI: beyond ``n`` cases, a case without era covariates needs to be in a sample of n."""
+    if len(cases) <= n:
+        return cases
+    sample = np.random.default_rng(0).choice(cases["case_id"].to_numpy(), n, replace=False)
+    keep = cases["case_id"].isin(windows["case_id"]) | cases["case_id"].isin(sample)
+    return cases[keep]
 
 
 def _patterns(seg: pd.DataFrame, w: pd.DataFrame, outcomes: pd.DataFrame, cov_ids: list[int],
@@ -331,13 +362,14 @@ def _patterns(seg: pd.DataFrame, w: pd.DataFrame, outcomes: pd.DataFrame, cov_id
     """Steps 6-7: the 0/1 covariate pattern of each segment, summed per case and pattern."""
     all_ids = cov_ids + ([control_id] if control_id is not None else [])
     col = {c: i for i, c in enumerate(all_ids)}
-    x = np.zeros((len(seg), len(all_ids)), dtype=np.int8)
+    x = np.zeros((len(seg), len(all_ids)))
     if len(w) and len(seg):
         first = _locate(seg, w["case_id"].to_numpy(), w["start"].to_numpy())
         last = _locate(seg, w["case_id"].to_numpy(), w["end"].to_numpy())
         n = last - first + 1
         rows = np.repeat(first, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
-        x[rows, np.repeat(w["cov_id"].map(col).to_numpy(), n)] = 1
+        x[rows, np.repeat(w["cov_id"].map(col).to_numpy(), n)] = np.repeat(
+            w["value"].to_numpy(dtype=float), n)
     events = np.zeros(len(seg), dtype=np.int64)
     if len(outcomes) and len(seg):
         at = _locate(seg, outcomes["case_id"].to_numpy(), outcomes["outcome_day"].to_numpy())
@@ -348,6 +380,8 @@ def _patterns(seg: pd.DataFrame, w: pd.DataFrame, outcomes: pd.DataFrame, cov_id
     df["days"] = (seg["seg_end"] - seg["seg_start"] + 1).to_numpy()
     df["events"] = events
     if control_id is not None:
-        df = df[x.any(axis=1)]
+        df = df[(x != 0).any(axis=1)]
     out = df.groupby(["case_id", *names], sort=True, as_index=False)[["days", "events"]].sum()
+    dummies = [f"cov_{c}" for c in cov_ids if c < 100 or c >= _FIRST_ID]
+    out[dummies] = out[dummies].astype(np.int8)  # 0/1 windows; spline values stay float
     return out[["case_id", *names, "days", "events"]]

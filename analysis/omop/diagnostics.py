@@ -5,8 +5,8 @@
   calendar month from OHDSI's ``computeOutcomeRatePerMonth`` (:func:`outcome_rate_per_month`:
   each case's rate, outcomes over its observed months, where its first month counts
   ``(31 - day + 1) / 31`` and its last ``day / 31``, spread over the months it is observed), then
-  the library's :func:`analysis.sccs.diagnostics.time_stability`. No spline adjusts the expected
-  counts (spline covariates are not supported), so the adjusted ratio equals the ratio.
+  the library's :func:`analysis.sccs.diagnostics.time_stability`, on the expected counts adjusted
+  for the model's season and calendar-time splines when it has them (as OHDSI; age is not used).
 * **event-exposure independence**: the profile 95% CI of each pre-exposure covariate must
   intersect ``event_exposure_dependence_null_bounds``; a failing one is reported if any.
 * **event-observation independence**: the same for the end-of-observation covariate (99) and
@@ -34,6 +34,8 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,14 +60,56 @@ def _month(dates: pd.Series) -> np.ndarray:
     return (dates.dt.year * 12 + dates.dt.month - 1).to_numpy(dtype=np.int64)
 
 
-def outcome_rate_per_month(pop: StudyPopulation) -> pd.DataFrame:
-    """OHDSI's ``computeOutcomeRatePerMonth`` without spline adjustment.
+@dataclass(frozen=True)
+class _Months:
+    """Each case's first and last calendar month and their weights (OHDSI: a 31-day month)."""
+
+    sm: np.ndarray
+    em: np.ndarray
+    sf: np.ndarray
+    ef: np.ndarray
+    lo: int
+    n: int
+
+    def spread(self, values: np.ndarray) -> np.ndarray:
+        """Per month, the sum over cases observed in it of weight x value (vectorised)."""
+        sm, em, lo, n = self.sm, self.em, self.lo, self.n
+        full = np.zeros(n + 1)
+        inner = em - sm >= 2
+        np.add.at(full, sm[inner] - lo + 1, values[inner])
+        np.add.at(full, em[inner] - lo, -values[inner])
+        out = np.cumsum(full)[:n]
+        np.add.at(out, sm - lo, self.sf * values)
+        two = em != sm
+        np.add.at(out, em[two] - lo, self.ef[two] * values[two])
+        return out
+
+    def mean_of(self, per_month: np.ndarray) -> np.ndarray:
+        """Per case, the weighted mean of ``per_month`` over its months (``computeCorrections``)."""
+        p = np.r_[0.0, np.cumsum(per_month)]
+        i, j = self.sm - self.lo, self.em - self.lo
+        two = j != i
+        inner = np.where(j - i >= 2, p[np.maximum(j, i + 1)] - p[i + 1], 0.0)
+        total = self.sf * per_month[i] + inner + np.where(two, self.ef * per_month[j], 0.0)
+        weight = self.sf + np.maximum(j - i - 1, 0) + np.where(two, self.ef, 0.0)
+        return total / weight
+
+
+def outcome_rate_per_month(pop: StudyPopulation,
+                           log_rr: Callable[[np.ndarray], np.ndarray] | None = None
+                           ) -> pd.DataFrame:
+    """OHDSI's ``computeOutcomeRatePerMonth``.
+
+    ``log_rr(months)`` is the model's season and calendar-time log relative rate per month
+    (:func:`analysis.omop.time_effects.month_log_rr`); the adjusted expected count divides each
+    case's rate by its mean relative rate over its own months (``computeCorrections``).
 
     Returns
     -------
     DataFrame
         ``month`` (year * 12 + month - 1), ``observed_count``, ``expected_count``,
-        ``observation_period_count`` (weighted cases observed), ``ratio``.
+        ``adjusted_expected_count``, ``observation_period_count`` (weighted cases observed),
+        ``ratio``, ``adjusted_ratio``.
 
     Examples
     --------
@@ -78,43 +122,35 @@ def outcome_rate_per_month(pop: StudyPopulation) -> pd.DataFrame:
     ([24240, 24241], [0.0, 1.0])
     """
     c = pop.cases
+    cols = ["month", "observed_count", "expected_count", "adjusted_expected_count",
+            "observation_period_count", "ratio", "adjusted_ratio"]
     if c.empty:
-        return pd.DataFrame(columns=["month", "observed_count", "expected_count",
-                                     "observation_period_count", "ratio"])
+        return pd.DataFrame(columns=cols)
     base = pd.to_datetime(c["observation_period_start_date"])
     start = base + pd.to_timedelta(c["start_day"], unit="D")
     end = base + pd.to_timedelta(c["end_day"], unit="D")
     sm, em = _month(start), _month(end)
-    sf = (31 - start.dt.day.to_numpy() + 1) / 31
-    ef = end.dt.day.to_numpy() / 31
+    m = _Months(sm, em, (31 - start.dt.day.to_numpy() + 1) / 31, end.dt.day.to_numpy() / 31,
+                int(sm.min()), int(em.max() - sm.min() + 1))
     n_out = c["case_id"].map(pop.outcomes.groupby("case_id").size()).fillna(0).to_numpy()
-    rate = n_out / (em - sm + sf + ef)
-    lo, hi = int(sm.min()), int(em.max())
-    n = hi - lo + 1
-    # full months strictly between first and last: difference array; end points separately
-    full = np.zeros(n + 1)
-    inner = em - sm >= 2
-    np.add.at(full, sm[inner] - lo + 1, rate[inner])
-    np.add.at(full, em[inner] - lo, -rate[inner])
-    cnt = np.zeros(n + 1)
-    np.add.at(cnt, sm[inner] - lo + 1, 1.0)
-    np.add.at(cnt, em[inner] - lo, -1.0)
-    expected, weight = np.cumsum(full)[:n], np.cumsum(cnt)[:n]
-    np.add.at(expected, sm - lo, sf * rate)
-    np.add.at(weight, sm - lo, sf)
-    two = em != sm
-    np.add.at(expected, em[two] - lo, ef[two] * rate[two])
-    np.add.at(weight, em[two] - lo, ef[two])
-    od = pop.outcomes.merge(c[["case_id", "observation_period_start_date", "start_day"]],
-                            on="case_id")
+    rate = n_out / (em - sm + m.sf + m.ef)
+    months = np.arange(m.lo, m.lo + m.n)
+    expected = m.spread(rate)
+    adjusted = expected
+    if log_rr is not None:
+        rr = np.exp(log_rr(months))
+        adjusted = np.where(rr == 0, 0.0, rr * m.spread(rate / m.mean_of(rr)))
+    od = pop.outcomes.merge(c[["case_id", "observation_period_start_date"]], on="case_id")
     om = _month(pd.to_datetime(od["observation_period_start_date"])
                 + pd.to_timedelta(od["outcome_day"], unit="D"))
-    observed = np.bincount(om[(om >= lo) & (om <= hi)] - lo, minlength=n).astype(float)
+    observed = np.bincount(om[(om >= m.lo) & (om < m.lo + m.n)] - m.lo,
+                           minlength=m.n).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(expected == 0, 0.0, observed / expected)
-    return pd.DataFrame({"month": np.arange(lo, hi + 1), "observed_count": observed,
-                         "expected_count": expected, "observation_period_count": weight,
-                         "ratio": ratio})
+        adjusted_ratio = np.where(adjusted == 0, 0.0, observed / adjusted)
+    return pd.DataFrame(dict(zip(cols, [months, observed, expected, adjusted,
+                                        m.spread(np.ones(len(c))), ratio, adjusted_ratio],
+                                 strict=True)))
 
 
 def p_values(log_rr: float, se_log_rr: float) -> tuple[float, float]:
@@ -145,13 +181,15 @@ def _ci_check(est: pd.DataFrame, ids: list[int], bounds: tuple[float, float]
 
 def row_diagnostics(pop: StudyPopulation, estimates: pd.DataFrame, pre_ids: list[int],
                     eoo_ids: list[int], stats: pd.Series | None,
-                    th: SccsDiagnosticThresholds) -> dict[str, Any]:
-    """The diagnostics columns of one estimate (see the module docstring)."""
-    rates = outcome_rate_per_month(pop)
+                    th: SccsDiagnosticThresholds,
+                    rates: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The diagnostics columns of one estimate (see the module docstring); ``rates`` is
+    :func:`outcome_rate_per_month` (computed here, unadjusted, when None)."""
+    rates = outcome_rate_per_month(pop) if rates is None else rates
     if len(rates) < 2:
         ts_p, ts_pass = 1.0, True
     else:
-        d = time_stability(rates["observed_count"], rates["expected_count"],
+        d = time_stability(rates["observed_count"], rates["adjusted_expected_count"],
                            th.time_trend_max_ratio)
         ts_p, ts_pass = float(d.p), bool(d.passed)
     ee_lb, ee_ub, ee_pass = _ci_check(estimates, pre_ids,

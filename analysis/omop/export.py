@@ -12,8 +12,9 @@ Written: ``sccs_analysis``, ``sccs_covariate_analysis``, ``sccs_exposures_outcom
 ``sccs_exposure``, ``sccs_era``, ``sccs_covariate``, ``sccs_covariate_result``, ``sccs_result``,
 ``sccs_attrition``, ``sccs_diagnostics_summary``, ``sccs_likelihood_profile``,
 ``sccs_time_trend``, ``sccs_time_to_event``, ``sccs_age_spanning``,
-``sccs_calendar_time_spanning`` (:mod:`analysis.omop.tables`), and, empty as the features are not
-used, ``sccs_spline``, ``sccs_censor_model`` and the deprecated ``sccs_event_dep_observation``.
+``sccs_calendar_time_spanning`` (:mod:`analysis.omop.tables`), ``sccs_spline``, and, empty, the
+``sccs_censor_model`` (event-dependent observation is not supported) and the deprecated
+``sccs_event_dep_observation``.
 
 The folder is written to a temporary sibling and moved into place at the end, so an error leaves
 no partial output (and an existing folder untouched).
@@ -128,6 +129,7 @@ def _pair_tables(r: PairResult, db: str) -> dict[str, list[dict[str, Any]]]:
                                               "time_trend_diagnostic": "NOT EVALUATED",
                                               "pre_exposure_diagnostic": "NOT EVALUATED"})
     t["sccs_time_trend"] = _time_trend(r, key)
+    t["sccs_spline"] = _splines(r, key)
     for era_id, tte in r.time_to_event.items():
         t["sccs_time_to_event"] += [
             {**key, "era_id": era_id, "week": w, "observed_subjects": n, "outcomes": a + b}
@@ -147,11 +149,33 @@ def _rr(e: Any) -> dict[str, float]:
 
 
 def _time_trend(r: PairResult, key: dict[str, Any]) -> list[dict[str, Any]]:
-    m = outcome_rate_per_month(r.population)
+    m = r.rates if r.rates is not None else outcome_rate_per_month(r.population)
     return [{**key, "calendar_year": int(mo // 12), "calendar_month": int(mo % 12 + 1),
-             "observed_subjects": round(w), "ratio": ra, "adjusted_ratio": ra}
-            for mo, w, ra in zip(m["month"], m["observation_period_count"], m["ratio"],
-                                 strict=True)]
+             "observed_subjects": round(w), "ratio": ra, "adjusted_ratio": ad}
+            for mo, w, ra, ad in zip(m["month"], m["observation_period_count"], m["ratio"],
+                                     m["adjusted_ratio"], strict=True)]
+
+
+def _splines(r: PairResult, key: dict[str, Any]) -> list[dict[str, Any]]:
+    """OHDSI's sccs_spline rows: knot i of age / season (inner knots, then month 1 at rr 1) /
+    calendar time paired with spline component i (as exportGroup does)."""
+    eff, est = r.data.time_effects, r.model.estimates["log_rr"]
+    rows = []
+
+    def add(kind: str, knots: Any, base: int) -> None:
+        for i, k in enumerate(knots):
+            cid = base + i
+            rr = float(np.exp(est[cid])) if cid in est.index else None
+            rows.append({**key, "spline_type": kind, "knot_month": float(k), "rr": rr})
+
+    if eff.age_knots is not None:
+        add("age", eff.age_knots, 100)
+    if eff.season_knots is not None:
+        add("season", eff.season_knots[1:-1], 200)
+        rows.append({**key, "spline_type": "season", "knot_month": 1.0, "rr": 1.0})
+    if eff.calendar_knots is not None:
+        add("calendar time", [k for seg in eff.calendar_knots for k in seg], 300)
+    return rows
 
 
 def results_tables(spec: SccsAnalysesSpecifications, results: list[PairResult],

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,10 @@ import pandas as pd
 from analysis.omop.spec import FitSccsModelArgs
 from analysis.sccs import SCCS, SCCSError, SCCSWarning
 from analysis.sccs._stats import normal_quantile
-from analysis.sccs.profile import profile_loglik
+
+# Profile limits of selected terms only: the library's profile_conf_int profiles every term
+# (a time-spline model has a dozen terms whose interval OHDSI does not compute).
+from analysis.sccs.profile import _finite_limits, _one_sided_limit, _Profile, profile_loglik
 
 __all__ = ["SccsModel", "fit_sccs_model", "no_model"]
 
@@ -78,6 +82,22 @@ def no_model(status: str) -> SccsModel:
     return SccsModel(_EMPTY, status=status)
 
 
+def _profile_ci(res: Any, terms: list[str]) -> pd.DataFrame:
+    """Profile-likelihood 95% limits of ``terms`` (as ``conf_int(method="profile")``)."""
+    crit = _Z**2
+    rows = []
+    for term in terms:
+        j = res.terms.index(term)
+        prof, b = _Profile(res, j), float(res.params.iloc[j])
+        if math.isfinite(b):
+            rows.append(_finite_limits(prof, b, float(res.bse.iloc[j]), crit))
+        else:
+            side = 1 if b > 0 else -1
+            limit = _one_sided_limit(prof, side, crit)
+            rows.append((limit, math.inf) if side > 0 else (-math.inf, limit))
+    return pd.DataFrame(rows, columns=["lower", "upper"], index=terms, dtype=float)
+
+
 def _grid(args: FitSccsModelArgs | None) -> np.ndarray:
     if args is not None and args.profile_grid is not None:
         return np.asarray(args.profile_grid, dtype=float)
@@ -87,7 +107,8 @@ def _grid(args: FitSccsModelArgs | None) -> np.ndarray:
 
 
 def fit_sccs_model(intervals: pd.DataFrame, terms: list[str], profile_ids: list[int],
-                   args: FitSccsModelArgs | None) -> SccsModel:
+                   args: FitSccsModelArgs | None, no_ci: set[int] | None = None,
+                   reference: set[int] | None = None) -> SccsModel:
     """Fit the interval data (see the module docstring).
 
     Parameters
@@ -100,23 +121,33 @@ def fit_sccs_model(intervals: pd.DataFrame, terms: list[str], profile_ids: list[
         Covariate ids whose likelihood profile is wanted.
     args :
         The fit settings (profile grid/bounds).
+    no_ci :
+        Covariate ids without confidence interval and ``llr`` (OHDSI: spline components unless
+        ``compute_confidence_intervals``).
+    reference :
+        Covariate ids held at log RR 0 (not fitted): the last season component, since the
+        cyclic basis sums to 1 in every month, which each case's own baseline already is
+        (Cyclops' coordinate descent returns one of the equivalent solutions; this is another,
+        with the same fitted rates).
 
     Returns
     -------
     SccsModel
     """
-    used = [t for t in terms if intervals[t].to_numpy().any()]
+    fixed = {f"cov_{c}" for c in (reference or set())}
+    used = [t for t in terms if intervals[t].to_numpy().any() and t not in fixed]
     if intervals.empty or int(intervals["events"].sum()) == 0 or not used:
         return no_model("Could not estimate because there was no data")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SCCSWarning)
             res = SCCS().fit(intervals, used, id_col="case_id")
-            ci = res.conf_int(method="profile")
+            skip = {f"cov_{c}" for c in (no_ci or set())}
+            ci = _profile_ci(res, [t for t in used if t not in skip]).reindex(used)
     except SCCSError as exc:
         return no_model(f"Error: {exc}")
-    ll0 = {t: float(profile_loglik(res, t, [0.0])[0]) if np.isfinite(res.params[t]) else math.nan
-           for t in used}
+    ll0 = {t: float(profile_loglik(res, t, [0.0])[0])
+           if np.isfinite(res.params[t]) and t not in skip else math.nan for t in used}
     est = pd.DataFrame({
         "log_rr": res.params[used].to_numpy(dtype=float),
         "log_lb95": ci.loc[used, "lower"].to_numpy(dtype=float),
@@ -124,7 +155,9 @@ def fit_sccs_model(intervals: pd.DataFrame, terms: list[str], profile_ids: list[
         "llr": [res.loglik - ll0[t] for t in used],
     }, index=pd.Index([int(t[4:]) for t in used], name="covariate_id"))
     est["se_log_rr"] = (est["log_ub95"] - est["log_lb95"]) / (2 * _Z)
-    est = est[_EMPTY.columns]
+    est = pd.concat([est[_EMPTY.columns], pd.DataFrame(
+        {"log_rr": 0.0}, index=pd.Index(sorted(int(t[4:]) for t in fixed if t in terms),
+                                        name="covariate_id"))]).sort_index()
     grid = _grid(args)
     profiles = {cid: pd.DataFrame({"log_rr": grid,
                                    "log_likelihood": profile_loglik(res, f"cov_{cid}", grid)})

@@ -24,10 +24,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.omop.design import END_OF_OBSERVATION_ID, IntervalData, build_interval_data
-from analysis.omop.diagnostics import p_values, row_diagnostics
+from analysis.omop.diagnostics import outcome_rate_per_month, p_values, row_diagnostics
 from analysis.omop.fit import SccsModel, fit_sccs_model, no_model
 from analysis.omop.population import StudyPopulation, create_study_population
 from analysis.omop.spec import (
@@ -37,6 +38,7 @@ from analysis.omop.spec import (
     SccsAnalysis,
 )
 from analysis.omop.tables import time_to_event
+from analysis.omop.time_effects import month_log_rr
 
 __all__ = ["PairResult", "exposures_outcome_set_id", "murmur3_32", "run_analyses"]
 
@@ -97,6 +99,7 @@ class PairResult:
     model: SccsModel
     rows: list[dict[str, Any]] = field(default_factory=list)
     time_to_event: dict[int, pd.DataFrame] = field(default_factory=dict)
+    rates: pd.DataFrame | None = None
 
 
 def _refs(eo: ExposuresOutcome) -> dict[str, int]:
@@ -118,20 +121,46 @@ def _run_pair(sccs_data: Any, seq: int, eo: ExposuresOutcome, a: SccsAnalysis,
               spec: SccsAnalysesSpecifications) -> PairResult:
     pop = _population(sccs_data, eo, a)
     data = build_interval_data(pop.cases, pop.outcomes, sccs_data.eras, a.interval_args,
-                               _refs(eo), sccs_data.era_ref)
+                               _refs(eo), sccs_data.era_ref, _study_months(sccs_data))
     if len(pop.outcomes):  # OHDSI: "Error: No cases left", and no interval attrition row
         profile_ids = [o for s, ids, _ in data.settings if s.profile_likelihood for o in ids]
-        model = fit_sccs_model(data.intervals, data.terms, profile_ids, a.fit_sccs_model_args)
+        eff = data.time_effects
+        no_ci = {c for c, ci in eff.ci.items() if not ci}
+        ref = set() if eff.season_design is None else {199 + eff.season_design.shape[1]}
+        model = fit_sccs_model(data.intervals, data.terms, profile_ids, a.fit_sccs_model_args,
+                               no_ci, ref)
         pop = _with_interval_attrition(pop, data)
     else:
         model = no_model("Error: No cases left")
     set_id = exposures_outcome_set_id(eo.outcome_id, eo.nesting_cohort_id,
                                       [e.exposure_id for e in eo.exposures])
     result = PairResult(set_id, a, eo, sccs_data.era_ref, pop, data, model)
+    eff = data.time_effects
+    adjust = None
+    if eff.season_design is not None or eff.calendar_design is not None:
+        log_rr = model.estimates["log_rr"]
+
+        def adjust(months: np.ndarray) -> np.ndarray:
+            return month_log_rr(eff, log_rr, months)
+
+    result.rates = outcome_rate_per_month(pop, adjust)
     result.rows = _result_rows(result, spec)
     result.time_to_event = {e.exposure_id: time_to_event(pop, sccs_data.eras, e.exposure_id)
                             for e in eo.exposures}
     return result
+
+
+def _study_months(sccs_data: Any) -> list[tuple[int, int]] | None:
+    """The extraction's study periods as months (``year * 12 + month - 1``), or None."""
+    periods = sccs_data.metadata.get("study_periods")
+    if periods is None or not len(periods):
+        return None
+    lo = pd.to_datetime(periods["study_start_date"])
+    hi = pd.to_datetime(periods["study_end_date"])
+    months = [(int(a.year * 12 + a.month - 1) if pd.notna(a) else -(2**62),
+               int(b.year * 12 + b.month - 1) if pd.notna(b) else 2**62)
+              for a, b in zip(lo, hi, strict=True)]
+    return sorted(months)
 
 
 def _with_interval_attrition(pop: StudyPopulation, data: IntervalData) -> StudyPopulation:
@@ -182,7 +211,7 @@ def _result_rows(r: PairResult, spec: SccsAnalysesSpecifications) -> list[dict[s
                    "statistics": st}
             row.update(row_diagnostics(r.population, est, pre_ids, [END_OF_OBSERVATION_ID]
                                        if r.data.design == "SCCS" else [], st,
-                                       spec.sccs_diagnostic_thresholds))
+                                       spec.sccs_diagnostic_thresholds, r.rates))
             rows.append(row)
     return rows
 

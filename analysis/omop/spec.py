@@ -25,8 +25,8 @@ methods), and unknown keys are refused; a problem raises :class:`OmopError` nami
 e.g. ``sccs_analysis_list[0].create_study_population_args.naive_period: must be a non-negative
 integer (got -1)``. List positions are counted from 0.
 
-Not supported in this version, and refused with an error rather than ignored: age, seasonality and
-calendar-time spline covariates, ``event_dependent_observation: true``,
+Not supported in this version, and refused with an error rather than ignored:
+``event_dependent_observation: true``,
 ``allow_regularization: true`` (OHDSI fits those with a cross-validated Laplace prior, Cyclops),
 ``custom_covariate_ids`` and ``max_cases_per_outcome`` other than 0, and a ``prior`` or ``control``
 in ``fit_sccs_model_args``.
@@ -332,6 +332,40 @@ def _population_args(node: _Node) -> CreateStudyPopulationArgs:
 
 
 @dataclass(frozen=True)
+class SplineSettings:
+    """``createAgeCovariateSettings`` (``age_knots``), ``createSeasonalityCovariateSettings``
+    (``season_knots``) or ``createCalendarTimeCovariateSettings`` (``calendar_time_knots``):
+    a number of knots, or the knots (ages in days, months of the year, or dates
+    ``YYYY-MM-DD``)."""
+
+    knots: Any = 5
+    compute_confidence_intervals: bool = False
+
+
+def _spline(node: _Node, key: str, dates: bool = False) -> SplineSettings:
+    v = node.get(key, 5)
+    items = v if isinstance(v, list) else None
+    if items is None:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 2:
+            raise OmopError(f"{node.at(key)}: must be a number of knots >= 2 or a list of knots "
+                            f"(got {_show(v)})")
+    else:
+        for i, x in enumerate(items):
+            ok = (isinstance(x, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", x)) if dates else (
+                isinstance(x, int | float) and not isinstance(x, bool))
+            if not ok:
+                rule = "a date YYYY-MM-DD" if dates else "a number"
+                raise OmopError(f"{node.at(key)}[{i}]: must be {rule} (got {_show(x)})")
+        if len(items) < 3:
+            raise OmopError(f"{node.at(key)}: give at least 3 knots")
+    _refuse(node, "allow_regularization", False, "allow_regularization: true (Cyclops' prior)")
+    out = SplineSettings(v if items is None else tuple(items),
+                         node.bool("compute_confidence_intervals", False))
+    node.done()
+    return out
+
+
+@dataclass(frozen=True)
 class IntervalDataArgs:
     """``createCreateSccsIntervalDataArgs`` (design ``"SCCS"``) or
     ``createCreateScriIntervalDataArgs`` (``"SCRI"``, with its ``control_interval``)."""
@@ -341,6 +375,9 @@ class IntervalDataArgs:
     control_interval: EraCovariateSettings | None = None
     end_of_observation_era_length: int = 30
     min_cases_for_time_covariates: int = 10000
+    age: SplineSettings | None = None
+    season: SplineSettings | None = None
+    calendar_time: SplineSettings | None = None
 
 
 def _era_list(node: _Node) -> tuple[EraCovariateSettings, ...]:
@@ -359,14 +396,20 @@ def _interval_args(node: _Node, design: str) -> IntervalDataArgs:
         control = _era_settings(node.child("control_interval_settings"), control=True)
         node.done()
         return IntervalDataArgs("SCRI", covs, control, end_of_observation_era_length=0)
-    for key in ("age_covariate_settings", "seasonality_covariate_settings",
-                "calendar_time_covariate_settings"):
-        _refuse(node, key, None, f"{key} (spline covariates)")
+    splines = {}
+    for key, knots, name in (("age_covariate_settings", "age_knots", "age"),
+                             ("seasonality_covariate_settings", "season_knots", "season"),
+                             ("calendar_time_covariate_settings", "calendar_time_knots",
+                              "calendar_time")):
+        if node.value.get(key) is not None:
+            splines[name] = _spline(node.child(key), knots, dates=name == "calendar_time")
+        node.used.add(key)
     _refuse(node, "event_dependent_observation", False, "event_dependent_observation: true")
     args = IntervalDataArgs(
         "SCCS", covs,
         end_of_observation_era_length=node.int("end_of_observation_era_length", 30, lower=0),
-        min_cases_for_time_covariates=node.int("min_cases_for_time_covariates", 10000, lower=1))
+        min_cases_for_time_covariates=node.int("min_cases_for_time_covariates", 10000, lower=1),
+        **splines)
     node.done()
     return args
 
