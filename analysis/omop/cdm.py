@@ -108,15 +108,21 @@ CDM_COLUMNS: dict[str, dict[str, str]] = {
 _HEADER_ONLY = re.compile(r"column\d+")
 
 
+def _raw(column: str, csv: bool) -> str:
+    """A source column as read (CSV: trimmed, empty as NULL)."""
+    return f"NULLIF(TRIM({_quote(column)}), '')" if csv else _quote(column)
+
+
 def _cast(column: str | None, sql_type: str, csv: bool) -> str:
     """SQL casting a source column to the layer's type (``NULL`` when the table is empty)."""
     if column is None:
         return f"CAST(NULL AS {sql_type})"
-    expr = _quote(column)
+    expr = _raw(column, csv)
     if csv:
-        expr = f"NULLIF(TRIM({expr}), '')"
         if sql_type == _DATE:  # ISO dates, with or without a time part
             return f"CAST(CAST({expr} AS TIMESTAMP) AS DATE)"
+        if sql_type == _ID:  # '4180628.0' (a float column written as text) is an id too
+            return f"CAST(CAST({expr} AS DECIMAL(38, 6)) AS BIGINT)"
     return f"CAST({expr} AS {sql_type})"
 
 
@@ -148,6 +154,7 @@ class Cdm:
     engine: Any
     schema: str = "main"
     _views: dict[str, str] = field(default_factory=dict)
+    _sources: dict[str, _Source] = field(default_factory=dict)
 
     @property
     def is_database(self) -> bool:
@@ -194,7 +201,60 @@ class Cdm:
             view = f"cdm_{name}"
             self.engine.create_view(view, self._normalise(name, source))
             self._views[name] = view
+            self._sources[name] = source
         return self._views[name]
+
+    def query_error(self, exc: Exception) -> OmopError:
+        """An :class:`OmopError` for a query that failed on the CDM's data.
+
+        Looks for the cause in the tables used so far: a value that does not convert to its
+        column's type (named with table, column and an example), or a birth date part out of
+        range; otherwise says which engine error occurred.
+
+        Examples
+        --------
+        >>> from analysis.omop.cdm import open_cdm
+        >>> with open_cdm(".") as cdm:
+        ...     print(cdm.query_error(ValueError("boom")))  # doctest: +ELLIPSIS
+        CDM .: a query failed (ValueError: boom)
+        """
+        for name in self._views:
+            message = self._bad_values(name)
+            if message:
+                return OmopError(f"{self._where()}: table '{name}', {message}")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return OmopError(f"{self._where()}: a query failed ({type(exc).__name__}: {first})")
+
+    def _bad_values(self, name: str) -> str | None:
+        """'column ...: N values ...' for the first column of a table with unusable values."""
+        source = self._sources[name]
+        if source.header_only:
+            return None
+        by_lower = {c.lower(): c for c in source.columns}
+        for column, sql_type in CDM_COLUMNS[name].items():
+            raw = _raw(by_lower[column], source.csv)
+            converted = _cast(by_lower[column], sql_type, source.csv).replace("CAST(", "TRY_CAST(")
+            found = self.fetch(
+                f"SELECT COUNT(*) AS n, MIN(CAST({raw} AS VARCHAR)) AS example "
+                f"FROM {source.relation} WHERE {raw} IS NOT NULL AND {converted} IS NULL"
+            ).iloc[0]
+            if int(found["n"]):
+                return (
+                    f"column '{column}': {int(found['n'])} value(s) are not {sql_type} "
+                    f"(e.g. {found['example']!r})"
+                )
+        if name == "person":
+            view = self._views[name]
+            found = self.fetch(
+                f"SELECT COUNT(*) AS n FROM {view} WHERE month_of_birth NOT BETWEEN 1 AND 12 "
+                "OR day_of_birth NOT BETWEEN 1 AND 31"
+            ).iloc[0]
+            if int(found["n"]):
+                return (
+                    f"columns 'month_of_birth', 'day_of_birth': {int(found['n'])} person(s) "
+                    "with a month outside 1-12 or a day outside 1-31"
+                )
+        return None
 
     def cdm_version(self) -> str | None:
         """``cdm_source.cdm_version`` (e.g. ``'v5.3.1'``), or None when not recorded."""

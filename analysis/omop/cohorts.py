@@ -146,6 +146,22 @@ def cohort_relation(cdm: Cdm, definitions: Sequence[CohortDefinition]) -> str:
     OmopError
         When no definition is given and the CDM has no cohort table, or when two definitions
         share an id.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from analysis.omop.cdm import open_cdm
+    >>> from analysis.omop.cohorts import CohortDefinition, cohort_relation
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> pd.DataFrame({"person_id": [1, 1, 2], "drug_concept_id": [7, 7, 8],
+    ...               "drug_era_start_date": ["2020-01-01", "2020-03-01", "2020-01-05"],
+    ...               "drug_era_end_date": ["2020-01-31", "2020-03-31", "2020-02-04"]}
+    ...              ).to_csv(folder / "drug_era.csv", index=False)
+    >>> with open_cdm(folder) as cdm:
+    ...     table = cohort_relation(cdm, [CohortDefinition(1, "drug_era", (7,))])
+    ...     cdm.fetch(f"SELECT subject_id, cohort_start_date FROM {table} ORDER BY 2").shape
+    (2, 2)
     """
     if not definitions:
         return cdm.table("cohort")
@@ -166,9 +182,9 @@ def cohort_relation(cdm: Cdm, definitions: Sequence[CohortDefinition]) -> str:
 
 def _require_ints(value: Any, key: str) -> tuple[int, ...]:
     if not isinstance(value, list | tuple) or not value:
-        raise OmopError(f"{key}: must be a non-empty list of integer concept ids")
+        raise OmopError(f"{key}: must be a non-empty list of integers")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise OmopError(f"{key}: must be a non-empty list of integer concept ids, got {value!r}")
+        raise OmopError(f"{key}: must be a non-empty list of integers, got {value!r}")
     return tuple(value)
 
 
@@ -208,6 +224,19 @@ def cohort_definitions_from_spec(
     ------
     OmopError
         Naming the key path and the rule, e.g. ``cohort_definitions[2].concept_ids: ...``.
+
+    Examples
+    --------
+    >>> from analysis.omop.cohorts import cohort_definitions_from_spec
+    >>> cohort_definitions_from_spec([{"cohort_id": 4, "source": "drug_exposure",
+    ...     "concept_ids": [1118084, 1124300], "include_descendants": True,
+    ...     "first_occurrence_only": True}])[0].concept_ids
+    (1118084, 1124300)
+    >>> cohort_definitions_from_spec([{"cohort_id": 1, "source": "drug_era", "concept_ids": []}],
+    ...                              key="cohorts")
+    Traceback (most recent call last):
+    ...
+    analysis.omop.errors.OmopError: cohorts[0].concept_ids: must be a non-empty list of integers
     """
     if entries is None:
         return ()

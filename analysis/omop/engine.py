@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -117,21 +118,24 @@ def spark_session() -> Any:
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - pyspark is a pinned dependency
         raise OmopError("--engine spark: pyspark is not installed") from exc
-    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = (
         SparkSession.builder.master(os.environ.get("OMOP_SPARK_MASTER", "local[2]"))
         .appName("analysis-omop")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("OMOP_SPARK_DRIVER_MEMORY", "4g"))
     )
     try:
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
     except Exception as exc:  # Java missing or broken: say so instead of a Py4J traceback
         message = f"--engine spark: cannot start Spark ({exc}); is Java 17 installed?"
         raise OmopError(message) from exc
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def to_spark(sql: str) -> str:

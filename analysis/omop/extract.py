@@ -356,19 +356,24 @@ def extract_sccs_data(
     _choice(exposure_table, EXPOSURE_TABLES, "exposure_table")
     _choice(outcome_table, OUTCOME_TABLES, "outcome_table")
     with _opened(cdm, engine, spark) as handle:
-        return _extract(
-            handle,
-            exposures,
-            outcomes,
-            nesting_cohort_id,
-            periods,
-            small,
-            max_cases,
-            seed,
-            exposure_table,
-            outcome_table,
-            tuple(cohort_definitions),
-        )
+        try:
+            return _extract(
+                handle,
+                exposures,
+                outcomes,
+                nesting_cohort_id,
+                periods,
+                small,
+                max_cases,
+                seed,
+                exposure_table,
+                outcome_table,
+                tuple(cohort_definitions),
+            )
+        except OmopError:
+            raise
+        except Exception as exc:  # the engine refused the data: say where, not a traceback
+            raise handle.query_error(exc) from exc
 
 
 def _extract(

@@ -56,8 +56,9 @@ when the eras come from a cohort table), ``min_observed_date``, ``max_observed_d
 * ``study_periods`` (DataFrame ``study_start_date``, ``study_end_date``, or ``None``),
 * ``nesting_cohort_id`` (int or ``None``), ``database_end_date`` (Timestamp: the last
   ``observation_period_end_date`` of the CDM, the end-of-database flag's reference),
-* ``delete_covariates_small_count``, ``max_cases_per_outcome``, ``seed``, ``engine``,
-  ``exposure_source``, ``outcome_source`` (where eras came from).
+* ``delete_covariates_small_count``, ``max_cases_per_outcome``, ``sampled_cases`` (whether
+  the sample was drawn), ``seed``, ``engine``, ``exposure_table``, ``outcome_table`` (where eras
+  came from: OHDSI's ``exposureTable``/``outcomeTable``), ``cdm_version``.
 
 Examples
 --------

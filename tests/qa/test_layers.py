@@ -12,8 +12,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "analysis"
 
 #: Lower layers first; a module may import from its own layer and from layers before it.
-LAYERS: tuple[str, ...] = ("sccs", "study", "paper", "synthetic", "teaching", "report", "omop",
-                           "cli")
+LAYERS: tuple[str, ...] = (
+    "sccs", "study", "paper", "synthetic", "teaching", "report", "omop", "cli",
+)
 #: Imported from anywhere: the package root (paths) and the one loader of the paper's targets.
 SHARED_LEAVES: frozenset[str] = frozenset({"analysis", "analysis.paper.targets"})
 
