@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 #: Environment variable naming the cohort folder the book reads.
 COHORT_ENV = "IVIG_COHORT"
 #: Default cohort (relative to the project root): the synthetic cohort shipped with the project.
+#: A relative ``$IVIG_COHORT`` is relative to the working directory (:func:`cohort_path`).
 DEFAULT_COHORT = "data/synthetic"
 #: Environment variable naming where table CSVs are written (default ``_build/tables``).
 TABLES_ENV = "IVIG_TABLES_DIR"
@@ -84,16 +85,26 @@ def in_notebook() -> bool:
 # The cohort
 # --------------------------------------------------------------------------------------------------
 def cohort_path() -> Path:
-    """The cohort folder the book reads: ``$IVIG_COHORT``, default ``data/synthetic``.
+    """The cohort folder the book reads: ``$IVIG_COHORT``, default ``data/synthetic`` (of the
+    project).
 
-    A relative path is resolved against the project root (where ``make book`` runs), not the
-    working directory: chapters execute with ``cwd=book/``.
+    A relative ``$IVIG_COHORT`` is resolved against the current working directory, where the
+    user runs the command (``IVIG_COHORT=my-cohort python 06-primary-analysis.py``). The
+    commands that start kernels in ``book/`` (the book build, ``make pdf``, ``make exercises``,
+    ``make lab``) first make it absolute from where they were started (:func:`absolute_cohort_env`),
+    so a kernel resolves it as the user meant.
     """
-    raw = os.environ.get(COHORT_ENV, "").strip() or DEFAULT_COHORT
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        path = PROJECT_ROOT / path
-    return path.resolve()
+    raw = os.environ.get(COHORT_ENV, "").strip()
+    if not raw:
+        return (PROJECT_ROOT / DEFAULT_COHORT).resolve()
+    return Path(raw).expanduser().resolve()
+
+
+def absolute_cohort_env() -> None:
+    """Make a relative ``$IVIG_COHORT`` absolute, from the current working directory, in this
+    process's environment (inherited by the kernels it starts, which run in ``book/``)."""
+    if os.environ.get(COHORT_ENV, "").strip():
+        os.environ[COHORT_ENV] = str(cohort_path())
 
 
 @functools.lru_cache(maxsize=4)

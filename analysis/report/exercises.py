@@ -136,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-run", action="store_true",
                     help="do not execute the chapters (glued values are then not filled in)")
     args = ap.parse_args(argv)
+    from analysis.report.book import absolute_cohort_env
+
+    absolute_cohort_env()  # the chapters run in book/: a relative IVIG_COHORT is from here
     for chapter in args.chapters or teaching_chapters():
         for path in write_exercises(chapter.resolve(), args.out, run=not args.no_run):
             print(path)

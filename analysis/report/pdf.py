@@ -118,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--html", type=Path,
                     help="print this already built singlehtml/index.html instead of building")
     args = ap.parse_args(argv)
+    from analysis.report.book import absolute_cohort_env
+
+    absolute_cohort_env()  # the build runs from the project root: resolve IVIG_COHORT from here
     try:
         index = printable_page(args.html) if args.html else build_singlehtml(args.build_dir)
         out = print_pdf(index, args.out)
