@@ -143,14 +143,14 @@ ax.plot(x[1:], by_window["pre-window IRR (geometric mean)"].iloc[1:], "s--",
         color=figures.COLORS["pre_ivig"], label="pre-window IRR")
 ax.axhline(truth, color="black", lw=1, label="true on-IVIG IRR")
 ax.axhline(1, color="grey", lw=0.8, ls=":", label="true pre-window IRR (no effect)")
-ax.axvspan(*scenario.trigger_delay, color=figures.COLORS["season"], zorder=0,
-           label="range of prompting delays")
+ax.axvspan(*scenario.trigger_delay, facecolor="#E8E8E8", edgecolor="#A6A6A6", hatch="//",
+           lw=0.6, zorder=0, label="range of prompting delays")
 ax.set_yscale("log")
 ax.set_yticks([0.4, 0.6, 1, 2, 4], ["0.4", "0.6", "1", "2", "4"])
 ax.yaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xlabel("pre-exposure window W (days before first IVIG)")
 ax.set_ylabel("geometric mean of estimates (log scale)")
-ax.legend(loc="center right", fontsize=8)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=8)  # below: off the data
 book.glue_figure("fig_t3_windows", fig)
 
 # %% [markdown]
