@@ -371,12 +371,15 @@ def figure_png(fig: Figure, dpi: int = 150) -> bytes:
     return buf.getvalue()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class _Figure:
     """A glued figure: SVG for the page (myst-nb prefers it in HTML), PNG for notebooks."""
 
     svg: str
     png: bytes
+
+    def __repr__(self) -> str:  # the glued text/plain: short, not the whole SVG
+        return "<figure>"
 
     def _repr_svg_(self) -> str:
         return self.svg

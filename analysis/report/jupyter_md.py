@@ -31,7 +31,7 @@ import base64
 import copy
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -309,26 +309,29 @@ def _convert_blocks(text: str, ctx: Context, keep: Callable[[Block], bool],
 # ---------------------------------------------------------------------------------- notebooks
 
 
-def glued(nb: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """``(values, figures)`` an executed notebook glued (myst-nb ``glue``): ``name -> text/plain``
+def glued(outputs: Iterable[Mapping[str, Any]]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """``(values, figures)`` of glue records (myst-nb ``glue`` outputs): ``name -> text/plain``
     of every glued value, ``name -> mimebundle`` (prefix removed) of every glued output."""
     values: dict[str, str] = {}
     bundles: dict[str, dict[str, Any]] = {}
-    for cell in nb.get("cells", []):
-        for out in cell.get("outputs", []):
-            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            if not name:
-                continue
-            bundle = {k.removeprefix(GLUE_PREFIX): v for k, v in out.get("data", {}).items()}
-            bundles[name] = bundle
-            if "text/plain" in bundle:
-                values[name] = bundle["text/plain"]
+    for out in outputs:
+        name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+        if not name:
+            continue
+        bundle = {k.removeprefix(GLUE_PREFIX): v for k, v in out.get("data", {}).items()}
+        bundles[name] = bundle
+        if "text/plain" in bundle:
+            values[name] = bundle["text/plain"]
     return values, bundles
 
 
-def context(nb: Mapping[str, Any], page: str = "", pages: str = PAGES) -> Context:
-    """The conversion context of an executed notebook (its glued values and figures)."""
-    values, bundles = glued(nb)
+def context(nb: Mapping[str, Any], page: str = "", pages: str = PAGES,
+            glue_records: Iterable[Mapping[str, Any]] = ()) -> Context:
+    """The conversion context of an executed notebook: the glue records among its outputs (a
+    kernel's run) plus ``glue_records`` (myst-nb moves them out of the notebook it writes, into
+    ``<doc>.glue.json``)."""
+    outputs = [o for cell in nb.get("cells", []) for o in cell.get("outputs", [])]
+    values, bundles = glued([*outputs, *glue_records])
     return Context(values, bundles, page, pages)
 
 

@@ -63,11 +63,14 @@ def _links(app: Any, doctree: nodes.document, docname: str) -> None:
     section.insert(position, nodes.raw("", html, format="html"))
 
 
-def downloadable(notebook: dict, page: str = "") -> dict:
-    """The executed notebook as offered for download: Markdown as Jupyter reads it, outputs of
-    hidden cells dropped, and no pairing metadata (a downloaded notebook stands alone: Jupyter
-    must not write .md/.py twins beside it)."""
-    notebook = jupyter_md.convert_notebook(notebook, jupyter_md.context(notebook, page))
+def downloadable(notebook: dict, page: str = "", glue: dict | None = None) -> dict:
+    """The executed notebook as offered for download: Markdown as Jupyter reads it (``glue``:
+    the records myst-nb wrote to ``<doc>.glue.json``), outputs of hidden cells dropped, and no
+    pairing metadata (a downloaded notebook stands alone: Jupyter must not write .md/.py twins
+    beside it)."""
+    records = list((glue or {}).values())
+    notebook = jupyter_md.convert_notebook(notebook, jupyter_md.context(notebook, page,
+                                                                        glue_records=records))
     for cell in notebook.get("cells", []):
         tags = set(cell.get("metadata", {}).get("tags", []))
         if cell.get("cell_type") == "code" and tags & HIDDEN_OUTPUT_TAGS:
@@ -92,7 +95,9 @@ def write_downloads(srcdir: Path, outdir: Path, docnames: Iterable[str]) -> list
         if not executed.is_file():
             missing.append(docname)
             continue
-        notebook = downloadable(json.loads(executed.read_text(encoding="utf-8")), stem)
+        glue_file = executed.with_name(f"{stem}.glue.json")
+        glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
+        notebook = downloadable(json.loads(executed.read_text(encoding="utf-8")), stem, glue)
         (target / f"{stem}.ipynb").write_text(
             json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
             encoding="utf-8")
