@@ -146,3 +146,19 @@ def test_downloaded_notebooks_read_like_the_page(built: BuiltBook) -> None:
         for name in figures:
             data = attached[f"{name}.png"]["image/png"]
             assert base64.b64decode(data).startswith(PNG_MAGIC), (path.name, name)
+
+
+def test_exercise_notebooks_embed_the_glued_figures() -> None:
+    """Student and solutions notebooks show a chapter's figure (not "see the book")."""
+    png = base64.b64encode(PNG_MAGIC + b"1" * 8).decode()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("fig", outputs=[nbformat.v4.new_output(
+            "display_data", data={jupyter_md.GLUE_PREFIX + "image/png": png},
+            metadata={"scrapbook": {"name": "fig_x", "mime_prefix": jupyter_md.GLUE_PREFIX}})]),
+        nbformat.v4.new_markdown_cell("```{glue:figure} fig_x\n:name: fig-x\n\nCaption.\n```"),
+    ])
+    for book_nb in exercises.make_notebooks(nb, jupyter_md.context(nb)):
+        md = book_nb.cells[1]
+        assert md.source.startswith("![fig_x](attachment:fig_x.png)")
+        assert md.attachments["fig_x.png"]["image/png"] == png
+        nbformat.validate(book_nb)
