@@ -258,7 +258,7 @@ fig, ax = plt.subplots(figsize=(figures.PAGE_WIDTH * 0.8, 3.2))
 true = T.time_effect(scenario, days)
 ax.plot(days, true - true.mean(), color="black", lw=2, label="truth")
 styles = {"2 groups (cut at 1 year)": ("--", figures.COLORS["pre_ivig"]),
-          "4 groups (3, 6, 12 months)": ("-", figures.COLORS["season"]),
+          "4 groups (3, 6, 12 months)": ("-.", figures.COLORS["reference"]),
           "spline, 3 interior knots": ("-", figures.COLORS["on_ivig"])}
 for label, curve in curves.items():
     ls, color = styles[label]
