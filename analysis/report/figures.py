@@ -539,8 +539,10 @@ def timeline_plot(
         _pre_window_lane(ax, ypos["Pre-IVIG windows"], o0, pre_windows)
         _event_lanes(ax, ypos, o0, progression, infections)
         _timeline_axis(ax, lanes, ypos, o0, o1)
-        if title:
-            ax_igg.set_title(title)
+        if title:  # wrapped to the axes' width, so a long title does not shrink the plot
+            import textwrap
+
+            ax_igg.set_title(textwrap.fill(title, 55))
     return fig
 
 
@@ -566,7 +568,8 @@ def _igg_panel(ax: Any, igg: pd.DataFrame | None, hgg_thresholds: Sequence[float
     for t, colr, nm in zip(th, band_colors, names, strict=False):
         ax.axhspan(lower, t, color=colr, zorder=0.5, linewidth=0)
         ax.text(0.995, (lower + t) / 2, f"{nm} (<{t:g})", transform=ax.get_yaxis_transform(),
-                va="center", ha="right", fontsize=8, color="#555555", zorder=5)
+                va="center", ha="right", fontsize=8, color="#555555", zorder=5,
+                bbox={"facecolor": colr, "edgecolor": "none", "alpha": 0.85, "pad": 1.0})
         lower = t
     if igg is not None and len(igg):
         dcol = "day" if "day" in igg.columns else "date"
@@ -642,7 +645,8 @@ def _timeline_axis(ax: Any, lanes: list[str], ypos: dict[str, int], o0: int, o1:
     ax.set_xlabel("Days since first daratumumab dose")
     handles, _ = ax.get_legend_handles_labels()
     handles.append(Patch(color=COLORS["season"], label="Fall/winter (Oct-Mar)"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=4)
+    # two columns: four would make the legend wider than the axes and shrink the plot
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=2)
 
 
 # --------------------------------------------------------------------------------------------------
