@@ -95,6 +95,9 @@ SEED = 20260423
 one = pd.DataFrame({"id": [1, 1], "days": [40, 200], "events": [2, 3], "exposed": [1, 0]})
 closed_form = (2 / 40) / (3 / 200)
 fit_one = SCCS().fit(one, ["exposed"])
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t1_one_closed", closed_form)
 book.glue_value("t1_one_engine", float(np.exp(fit_one.params["exposed"])))
 book.glue_value("t1_one_diff", abs(float(np.exp(fit_one.params["exposed"])) - closed_form))
@@ -122,6 +125,10 @@ iv.head(8)
 # %%
 fit = SCCS().fit(iv, ["exposed"])
 n_cases, n_events = fit.n_cases, fit.n_events
+fit.summary
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t1_true_irr", scenario.irr)
 book.glue_value("t1_frailty_var", 1 / scenario.frailty_shape)  # gamma(shape k, mean 1): var 1/k
 book.glue_value("t1_n_individuals", scenario.n_individuals)
@@ -130,7 +137,6 @@ book.glue_value("t1_n_events", n_events)
 book.glue_value("t1_irr", float(fit.summary.at["exposed", "irr"]))
 book.glue_value("t1_ci_low", float(fit.summary.at["exposed", "ci_low"]))
 book.glue_value("t1_ci_high", float(fit.summary.at["exposed", "ci_high"]))
-fit.summary
 
 # %% [markdown]
 # Of {glue:text}`t1_n_individuals` simulated individuals, {glue:text}`t1_n_cases` had at least one
@@ -159,10 +165,13 @@ comparison = pd.DataFrame(
     },
     index=["log IRR", "standard error"],
 )
+comparison
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t1_glm_coef_diff", float(abs(glm.params["exposed"] - fit.params["exposed"])))
 book.glue_value("t1_glm_se_diff", float(abs(glm.bse["exposed"] - fit.bse["exposed"])))
 book.glue_value("t1_glm_n_params", int(X.shape[1]))
-comparison
 
 # %% [markdown]
 # The GLM needs {glue:text}`t1_glm_n_params` parameters where the SCCS needs one; the log-IRRs
@@ -245,13 +254,9 @@ with warnings.catch_warnings(record=True) as caught:
     ).fit(disp=False)
 import statsmodels
 
-book.glue_value("t1_statsmodels_version", statsmodels.__version__)
 # The toy case of the text (and of Exercise 1): one event exposed, one unexposed.
 toy = pd.DataFrame({"id": [1, 1], "days": [30, 300], "events": [1, 1], "exposed": [1, 0]})
 toy_x, toy_u = (int(toy.loc[toy["exposed"] == e, "days"].iloc[0]) for e in (1, 0))
-book.glue_values({"exposed_days": toy_x, "unexposed_days": toy_u, "ratio": toy_u / toy_x,
-                  "irr": float(np.exp(SCCS().fit(toy, ["exposed"]).params["exposed"]))},
-                 prefix="t1_toy_")
 cp_message = next(str(w.message) for w in caught if "Dropped" in str(w.message))
 
 # which cases does it drop, and are they informative for beta?
@@ -263,10 +268,6 @@ informative_dropped = dropped[dropped["levels"] > 1]
 kept_ids = per_case.index[per_case["sd"].fillna(0) > 0]
 fit_kept = SCCS().fit(iv[iv["id"].isin(kept_ids)], ["exposed"])
 
-book.glue_value("t1_cp_irr", float(np.exp(cp.params[0])))
-book.glue_value("t1_cp_n_dropped", len(dropped))
-book.glue_value("t1_cp_n_informative_dropped", len(informative_dropped))
-book.glue_value("t1_cp_vs_kept_diff", float(abs(cp.params[0] - fit_kept.params["exposed"])))
 print(cp_message)
 pd.DataFrame(
     {"IRR": [np.exp(fit.params["exposed"]), np.exp(glm.params["exposed"]), np.exp(cp.params[0]),
@@ -275,6 +276,17 @@ pd.DataFrame(
     index=["SCCS engine", "Poisson GLM with intercepts", "statsmodels ConditionalPoisson",
            "SCCS engine on the cases ConditionalPoisson keeps"],
 )
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t1_statsmodels_version", statsmodels.__version__)
+book.glue_values({"exposed_days": toy_x, "unexposed_days": toy_u, "ratio": toy_u / toy_x,
+                  "irr": float(np.exp(SCCS().fit(toy, ["exposed"]).params["exposed"]))},
+                 prefix="t1_toy_")
+book.glue_value("t1_cp_irr", float(np.exp(cp.params[0])))
+book.glue_value("t1_cp_n_dropped", len(dropped))
+book.glue_value("t1_cp_n_informative_dropped", len(informative_dropped))
+book.glue_value("t1_cp_vs_kept_diff", float(abs(cp.params[0] - fit_kept.params["exposed"])))
 
 
 # %% [markdown]
@@ -297,7 +309,6 @@ def both_estimators(rng: np.random.Generator, n: int) -> pd.DataFrame:
 
 
 N_MC = 1000  # simulated cohorts
-book.glue_value("t1_mc_reps", N_MC)
 rng = np.random.default_rng(SEED)
 stacked = both_estimators(rng, N_MC)
 bf = fit_many(stacked, ["exposed"])
@@ -305,6 +316,10 @@ coef = bf.coef[:, 0]
 all_cases, varying_only = coef[:N_MC], coef[N_MC:]
 ok = np.isfinite(all_cases) & np.isfinite(varying_only)
 truth = np.log(scenario.irr)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t1_mc_reps", N_MC)
 book.glue_value("t1_mc_bias_all", float(np.mean(all_cases[ok]) - truth))
 book.glue_value("t1_mc_bias_cp", float(np.mean(varying_only[ok]) - truth))
 book.glue_value("t1_mc_mcse", float(np.std(varying_only[ok] - all_cases[ok], ddof=1) / np.sqrt(ok.sum())))

@@ -43,6 +43,9 @@ SEED = 20260424
 rate_on = book.paper("res1_rate_on_ivig")
 rate_ref = book.paper("res2_rate_allgrade")
 irr_paper = book.paper("sccs_allgrade_irr")
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t2_paper_rate_on", rate_on)
 book.glue_value("t2_paper_rate_ref", rate_ref)
 book.glue_value("t2_paper_naive_ratio", rate_on / rate_ref)
@@ -80,6 +83,10 @@ groups = pd.DataFrame(
     },
     index=["IVIG group (ever exposed)", "reference group (never exposed)"],
 )
+groups.round(2)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t2_true_irr", truth)
 book.glue_value("t2_frailty_var", 1 / scenario.frailty_shape)  # gamma(shape k, mean 1): var 1/k
 book.glue_value("t2_selection", scenario.selection)
@@ -87,7 +94,6 @@ book.glue_value("t2_n_ivig", int(ever.sum()))
 book.glue_value("t2_n_ref", int((~ever).sum()))
 book.glue_value("t2_frailty_ivig", float(groups.iloc[0, 1]))
 book.glue_value("t2_frailty_ref", float(groups.iloc[1, 1]))
-groups.round(2)
 
 # %% [markdown]
 # The {glue:text}`t2_n_ivig` IVIG patients have a mean frailty of
@@ -96,7 +102,6 @@ groups.round(2)
 # {glue:text}`t2_frailty_ratio:.1f` times as many infections *without* IVIG.
 
 # %%
-book.glue_value("t2_frailty_ratio", float(groups.iloc[0, 1] / groups.iloc[1, 1]))
 naive = T.between_group_rate_ratio(cohort).iloc[0]
 iv = T.to_intervals(cohort, exposed_only=True)  # the IVIG group's cases
 fit = SCCS().fit(iv, ["exposed"])
@@ -107,6 +112,11 @@ rates = pd.DataFrame(
     },
     index=["IVIG group, while on IVIG", "IVIG group, whole observation", "reference group"],
 )
+rates.round(2)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t2_frailty_ratio", float(groups.iloc[0, 1] / groups.iloc[1, 1]))
 book.glue_value("t2_rate_on", float(naive["rate_on"]))
 book.glue_value("t2_rate_never", float(naive["rate_never"]))
 book.glue_value("t2_rr_on", float(naive["rr_on"]))
@@ -115,7 +125,6 @@ book.glue_value("t2_sccs_irr", float(s["irr"]))
 book.glue_value("t2_sccs_lo", float(s["ci_low"]))
 book.glue_value("t2_sccs_hi", float(s["ci_high"]))
 book.glue_value("t2_sccs_cases", fit.n_cases)
-rates.round(2)
 
 # %% [markdown]
 # In this one simulated population the IVIG patients, while on IVIG, have
@@ -144,10 +153,13 @@ sccs = fit_many(iv_many, ["exposed"]).frame("exposed")
 
 # fit_many is the engine fitted per population: check on the first five populations
 engine = [SCCS().fit(iv_many[iv_many["rep"] == r], ["exposed"]).params["exposed"] for r in range(5)]
-book.glue_value("t2_batched_vs_engine", float(np.max(np.abs(np.array(engine) - sccs["coef"][:5]))))
 
 log_truth = np.log(truth)
 ok = sccs["finite"] & sccs["converged"]
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t2_batched_vs_engine", float(np.max(np.abs(np.array(engine) - sccs["coef"][:5]))))
 book.glue_value("t2_mc_n", n_reps)
 book.glue_value("t2_mc_between_gm", float(np.exp(np.log(between["rr_on"]).mean())))
 book.glue_value("t2_mc_between_share_harm", float((between["rr_on"] > 1).mean()))
@@ -198,7 +210,6 @@ book.glue_figure("fig_t2_hist", fig)
 # %%
 strengths = [-1.0, 0.0, 1.0, 2.0, 3.0]
 n_reps_sel = 300  # populations per selection strength
-book.glue_value("t2_sel_reps", n_reps_sel)
 rows = []
 for k, sel in enumerate(strengths):
     c = T.simulate_cohorts(scenario.with_(selection=sel), n_reps=n_reps_sel, seed=SEED + 1 + k)
@@ -211,12 +222,16 @@ for k, sel in enumerate(strengths):
         "SCCS IRR (geometric mean)": float(np.exp(f.loc[good, "coef"].mean())),
     })
 by_selection = pd.DataFrame(rows)
+by_selection.round(3)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t2_sel_reps", n_reps_sel)
 book.glue_value("t2_sel_none_between", by_selection.iloc[1, 1])
 book.glue_value("t2_sel_max_between", by_selection.iloc[-1, 1])
 book.glue_value("t2_sel_neg_between", by_selection.iloc[0, 1])
 book.glue_value("t2_sel_sccs_min", float(by_selection.iloc[:, 2].min()))
 book.glue_value("t2_sel_sccs_max", float(by_selection.iloc[:, 2].max()))
-by_selection.round(3)
 
 # %% [markdown]
 # With no selection the between-group ratio is {glue:text}`t2_sel_none_between:.2f`; with the

@@ -54,13 +54,16 @@ scenario = T.Scenario(
     n_individuals=60, irr=truth, rate_per_year=2.5, frailty_shape=2.0,
     obs_days=(240, 900), exposure_days=(90, 360), trigger_prob=0.5, trigger_delay=(1, 60),
 )
+# The paper's two pre-exposure windows (targets.yaml), used as W below.
+W_SHORT = int(book.paper("dp_pre_window_short_days"))
+W_LONG = int(book.paper("dp_pre_window_long_days"))
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t3_true_irr", truth)
 book.glue_value("t3_q", scenario.trigger_prob)
 book.glue_value("t3_delay_min", scenario.trigger_delay[0])
 book.glue_value("t3_delay_max", scenario.trigger_delay[1])
-# The paper's two pre-exposure windows (targets.yaml), used as W below.
-W_SHORT = int(book.paper("dp_pre_window_short_days"))
-W_LONG = int(book.paper("dp_pre_window_long_days"))
 book.glue_values({"short": W_SHORT, "long": W_LONG}, prefix="t3_w_")
 book.glue_value("t3_n_individuals", scenario.n_individuals)
 
@@ -80,11 +83,9 @@ book.glue_value("t3_n_individuals", scenario.n_individuals)
 
 # %%
 n_reps = 1000
-book.glue_value("t3_n_reps", n_reps)
 studies = T.simulate_cohorts(scenario, n_reps=n_reps, seed=SEED)
 windows = sorted({0, 15, W_SHORT, 45, W_LONG, 90, 120})
 W_MAX = max(windows)
-book.glue_value("t3_w_max", W_MAX)
 rows = []
 for W in windows:
     iv = T.to_intervals(studies, pre_window=W)
@@ -103,16 +104,7 @@ for W in windows:
     }
     rows.append(row)
 by_window = pd.DataFrame(rows).set_index("pre-window W (days)")
-book.glue_value("t3_mean_cases", float(f.n_cases.mean()))
-for key, W in {"0": 0, "short": W_SHORT, "long": W_LONG, "max": W_MAX}.items():
-    r = by_window.loc[W]
-    book.glue_value(f"t3_w{key}_irr", r["on-IVIG IRR (geometric mean)"])
-    book.glue_value(f"t3_w{key}_bias", r["bias in log IRR"])
-    book.glue_value(f"t3_w{key}_cov", r["95% CI coverage"])
-    if W:
-        book.glue_value(f"t3_w{key}_pre", r["pre-window IRR (geometric mean)"])
 best = by_window["bias in log IRR"].abs().idxmin()
-book.glue_value("t3_best_w", int(best))
 book.publish_table(
     by_window.reset_index(), "t3_by_window",
     caption="Event-dependent exposure: mean estimates over the simulated studies, "
@@ -120,6 +112,23 @@ book.publish_table(
     formats={"on-IVIG IRR (geometric mean)": "{:.3f}", "bias in log IRR": "{:+.3f}",
              "95% CI coverage": "{:.3f}", "pre-window IRR (geometric mean)": "{:.3f}"},
 )
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+for key, W in {"0": 0, "short": W_SHORT, "long": W_LONG, "max": W_MAX}.items():
+    r = by_window.loc[W]
+    book.glue_value(f"t3_w{key}_irr", r["on-IVIG IRR (geometric mean)"])
+    book.glue_value(f"t3_w{key}_bias", r["bias in log IRR"])
+    book.glue_value(f"t3_w{key}_cov", r["95% CI coverage"])
+    if W:
+        book.glue_value(f"t3_w{key}_pre", r["pre-window IRR (geometric mean)"])
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t3_n_reps", n_reps)
+book.glue_value("t3_w_max", W_MAX)
+book.glue_value("t3_mean_cases", float(f.n_cases.mean()))
+book.glue_value("t3_best_w", int(best))
 
 # %% [markdown]
 # In the first row ($W$ = 0) there is no pre-exposure window, so there is no pre-window IRR to
@@ -134,14 +143,14 @@ ax.plot(x[1:], by_window["pre-window IRR (geometric mean)"].iloc[1:], "s--",
         color=figures.COLORS["pre_ivig"], label="pre-window IRR")
 ax.axhline(truth, color="black", lw=1, label="true on-IVIG IRR")
 ax.axhline(1, color="grey", lw=0.8, ls=":", label="true pre-window IRR (no effect)")
-ax.axvspan(*scenario.trigger_delay, color=figures.COLORS["season"], zorder=0,
-           label="range of prompting delays")
+ax.axvspan(*scenario.trigger_delay, facecolor="#E8E8E8", edgecolor="#A6A6A6", hatch="//",
+           lw=0.6, zorder=0, label="range of prompting delays")
 ax.set_yscale("log")
 ax.set_yticks([0.4, 0.6, 1, 2, 4], ["0.4", "0.6", "1", "2", "4"])
 ax.yaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xlabel("pre-exposure window W (days before first IVIG)")
 ax.set_ylabel("geometric mean of estimates (log scale)")
-ax.legend(loc="center right", fontsize=8)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=8)  # below: off the data
 book.glue_figure("fig_t3_windows", fig)
 
 # %% [markdown]
@@ -191,11 +200,14 @@ for k, q in enumerate([0.0, 0.25, 0.5, 1.0]):
         rows.append({"q": q, "W": W, "IRR": float(np.exp(f.frame("exposed")[ok]["coef"].mean()))})
 by_q = pd.DataFrame(rows).pivot(index="q", columns="W", values="IRR")
 by_q.columns = [f"on-IVIG IRR, W = {w}" for w in by_q.columns]
+by_q.round(3)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t3_q0_w0", float(by_q.iloc[0, 0]))
 book.glue_value("t3_q0_w60", float(by_q.iloc[0, 2]))
 book.glue_value("t3_q1_w0", float(by_q.iloc[-1, 0]))
 book.glue_value("t3_q1_w60", float(by_q.iloc[-1, 2]))
-by_q.round(3)
 
 # %% [markdown]
 # With $q = 0$ the on-IVIG IRR is {glue:text}`t3_q0_w0:.2f` without and {glue:text}`t3_q0_w60:.2f`
@@ -217,6 +229,9 @@ iv_after = iv[after_first]
 f = fit_many(iv_after, ["exposed"])
 ok = f.finite[:, 0] & f.converged
 on = f.frame("exposed")[ok]
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t3_after_irr", float(np.exp(on["coef"].mean())))
 book.glue_value("t3_after_cov", T.coverage(on["lower"], on["upper"], np.log(truth)))
 book.glue_value("t3_after_se", float(on["se"].mean()))
@@ -243,6 +258,9 @@ book.glue_value("t3_after_n", int(ok.sum()))
 
 # %%
 per_case = studies.events.groupby(["rep", "id"]).size()
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t3_multi_share", float((per_case > 1).mean()))
 book.glue_value("t3_events_per_case", float(per_case.mean()))
 
@@ -252,13 +270,11 @@ book.glue_value("t3_events_per_case", float(per_case.mean()))
 # there, with or without the 2009 estimator. We therefore simulate rarer events with the same
 # mechanism (think of severe infections), in more patients, and analyse the *same* studies four
 # ways: the standard SCCS, the two pre-exposure windows of the paper, and the 2009 estimator (it
-# has no batched form: one fit per study, with a progress bar).
+# has no batched form: one fit per study).
 
 # %%
 rare = scenario.with_(rate_per_year=0.25, n_individuals=600)
 N_RARE = 200
-book.glue_values({"rate": rare.rate_per_year, "n_individuals": rare.n_individuals,
-                  "n_reps": N_RARE}, prefix="t3_rare_")
 rare_studies = T.simulate_cohorts(rare, n_reps=N_RARE, seed=SEED + 30)
 
 
@@ -277,7 +293,7 @@ def eventdepenexp(rep: int) -> dict:
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # "events after each first are not used"
     fwh = pd.DataFrame(T.progress_map(eventdepenexp, range(N_RARE),
-                                      desc="eventdepenexp", progress_file="final"))
+                                      desc="eventdepenexp", progress=False))
 fwh["lower"] = fwh["coef"] - 1.96 * fwh["se"]  # R's summary uses 1.96
 fwh["upper"] = fwh["coef"] + 1.96 * fwh["se"]
 analyses = {"standard SCCS": fit_many(T.to_intervals(rare_studies), ["exposed"]).frame("exposed"),
@@ -298,15 +314,23 @@ for label, est in analyses.items():
                  "95% CI coverage": T.coverage(est.loc[ok, "lower"], est.loc[ok, "upper"],
                                                np.log(truth))})
 by_method = pd.DataFrame(rows)
-for key, row in zip(["std", "short", "long", "fwh"], by_method.itertuples(index=False)):
-    book.glue_values({"irr": row[2], "bias": row[3], "mcse": row[4], "se": row[5],
-                      "cov": row[6]}, prefix=f"t3_rare_{key}_")
 book.publish_table(
     by_method, "t3_eventdepenexp",
     caption="Rarer events, the same studies analysed four ways (true on-IVIG IRR: the paper's)",
     formats={"on-IVIG IRR (geometric mean)": "{:.3f}", "bias in log IRR": "{:+.3f}",
              "bias MC s.e.": "{:.3f}", "mean s.e.": "{:.3f}", "95% CI coverage": "{:.3f}"},
 )
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+for key, row in zip(["std", "short", "long", "fwh"], by_method.itertuples(index=False)):
+    book.glue_values({"irr": row[2], "bias": row[3], "mcse": row[4], "se": row[5],
+                      "cov": row[6]}, prefix=f"t3_rare_{key}_")
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_values({"rate": rare.rate_per_year, "n_individuals": rare.n_individuals,
+                  "n_reps": N_RARE}, prefix="t3_rare_")
 
 # %% [markdown]
 # With rare events the prompting event is a large part of each case's history, and the standard
@@ -329,6 +353,9 @@ paper = {k: book.paper(k) for k in (
     "sccs_allgrade_irr", "sccs_pre30_irr", "sccs_pre60_irr",
     "sccs_allgrade_irr_adj_pre30", "sccs_allgrade_irr_adj_pre60",
 )}
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_paper(*paper)
 
 # %% [markdown]

@@ -117,6 +117,18 @@ book.glue_value("t4_irr", row(primary, "on_ivig")[0])
 
 # %%
 th = D.OHDSI
+probe = D.end_of_observation_window(observation, days=th.end_probe_days)
+fit_end = SCCS().fit(intervals([probe]), ["on_ivig", "end_probe"])
+d_end = D.end_of_observation_probe(fit_end, "end_probe")
+display(fit_end.summary[["irr", "ci_low", "ci_high", "p"]].round(3))
+show(d_end)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+glue_diagnostic("end", d_end)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_values({
     "probe_days": th.end_probe_days,
     "eo_lo_bound": th.event_observation_bounds[0], "eo_hi_bound": th.event_observation_bounds[1],
@@ -125,12 +137,6 @@ book.glue_values({
     "rare_max": th.rare_outcome_max_prevalence, "mdrr_threshold": th.mdrr,
     "ohdsi_power_pct": 100 * th.power, "rare_bias_pct": 50 * th.rare_outcome_max_prevalence,
 }, prefix="t4_")
-probe = D.end_of_observation_window(observation, days=th.end_probe_days)
-fit_end = SCCS().fit(intervals([probe]), ["on_ivig", "end_probe"])
-d_end = D.end_of_observation_probe(fit_end, "end_probe")
-glue_diagnostic("end", d_end)
-display(fit_end.summary[["irr", "ci_low", "ci_high", "p"]].round(3))
-show(d_end)
 
 # %% [markdown]
 # The end-of-observation window has IRR {glue:text}`t4_end:.2f` (95% CI
@@ -154,10 +160,14 @@ for key, W in zip(("short", "long"), study.PRE_WINDOWS, strict=True):
     f = study.fit_sccs(cohort, pre_window=W)
     d = D.pre_exposure_gain(f, "pre_ivig")
     pre_fits[key], pre_checks = f, pre_checks + [d]
+show(*pre_checks)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+for (key, f), W, d in zip(pre_fits.items(), study.PRE_WINDOWS, pre_checks, strict=True):
     book.glue_value(f"t4_pre{key}_days", W)
     glue_diagnostic(f"pre{key}", d)
     book.glue_value(f"t4_pre{key}_on_irr", float(np.exp(f.params["on_ivig"])))
-show(*pre_checks)
 
 # %% [markdown]
 # The {glue:text}`t4_preshort_days`-day window has IRR {glue:text}`t4_preshort:.2f`
@@ -194,7 +204,17 @@ irr_a, irr_b, irr_s = (float(np.exp(f.params["on_ivig"])) for f in (fit_a, fit_b
 season_lr = ivm["fall_winter"].to_numpy() * float(fit_b.params["fall_winter"])
 oe_cal = D.observed_expected(ivm, "calendar", log_rate=season_lr)
 d_time = D.time_stability(oe_cal["observed"], oe_cal["expected"])
+ci_fw = np.exp(fit_b.conf_int().loc["fall_winter"])
+on_days = ivm["days"] * ivm["on_ivig"]
+fw = ivm["fall_winter"] == 1
+show(d_time)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 glue_diagnostic("time", d_time)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t4_time_p", d_time.p)
 book.glue_value("t4_time_months", len(oe_cal))
 book.glue_value("t4_season_irr_unadj", irr_a)
@@ -202,15 +222,11 @@ book.glue_value("t4_season_irr_adj", irr_b)
 book.glue_value("t4_season_irr_spline", irr_s)
 book.glue_value("t4_season_change_pct", 100 * abs(irr_b / irr_a - 1))
 book.glue_value("t4_season_spline_change_pct", 100 * abs(irr_s / irr_a - 1))
-ci_fw = np.exp(fit_b.conf_int().loc["fall_winter"])
 book.glue_value("t4_season_fw_irr", float(np.exp(fit_b.params["fall_winter"])))
 book.glue_value("t4_season_fw_lo", float(ci_fw["lower"]))
 book.glue_value("t4_season_fw_hi", float(ci_fw["upper"]))
-on_days = ivm["days"] * ivm["on_ivig"]
-fw = ivm["fall_winter"] == 1
 book.glue_value("t4_share_fw", 100 * float(on_days[fw].sum() / ivm.loc[fw, "days"].sum()))
 book.glue_value("t4_share_ss", 100 * float(on_days[~fw].sum() / ivm.loc[~fw, "days"].sum()))
-show(d_time)
 
 # %% tags=["hide-input"]
 oe_a = D.observed_expected(ivm, "month", log_rate=ivm[fit_a.terms].to_numpy(float) @ fit_a.params.to_numpy())
@@ -281,22 +297,28 @@ after = pd.DataFrame({"id": events["id"], "day": events["day"] + 1})
 fit_after = SCCS().fit(intervals([EventWindow("after_infection", after, length=AFTER_DAYS)]),
                        ["on_ivig", "after_infection"])
 irr, lo, hi = row(fit_after, "after_infection")
+
+fit_first = SCCS().fit(intervals(outcome=first_only("all")), ["on_ivig"])
+
+d_rare = D.rare_outcome(primary.n_cases, len(observation), first_outcome_only=True)
+show(d_rare)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+glue_diagnostic("rare", d_rare)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t4_after_irr", irr)
 book.glue_value("t4_after_lo", lo)
 book.glue_value("t4_after_hi", hi)
 book.glue_value("t4_after_contains_1", "contains" if lo <= 1 <= hi else "excludes")
-
-fit_first = SCCS().fit(intervals(outcome=first_only("all")), ["on_ivig"])
 book.glue_value("t4_first_irr", row(fit_first, "on_ivig")[0])
 book.glue_value("t4_first_lo", row(fit_first, "on_ivig")[1])
 book.glue_value("t4_first_hi", row(fit_first, "on_ivig")[2])
 book.glue_value("t4_multi_share", float((events.groupby("id").size() > 1).mean()))
-
-d_rare = D.rare_outcome(primary.n_cases, len(observation), first_outcome_only=True)
 book.glue_value("t4_n_observed", len(observation))
-glue_diagnostic("rare", d_rare)
 book.glue_value("t4_prevalence_pct", 100 * d_rare.value)
-show(d_rare)
 
 # %% [markdown]
 # The {glue:text}`t4_after_days` days after an infection have IRR {glue:text}`t4_after_irr:.2f`
@@ -313,6 +335,9 @@ show(d_rare)
 
 # %%
 robust = SCCS().fit(intervals(), ["on_ivig"], cov_type="robust")
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t4_se_model", float(primary.bse["on_ivig"]))
 book.glue_value("t4_se_robust", float(robust.bse["on_ivig"]))
 
@@ -335,11 +360,17 @@ iv0 = intervals()
 exposed_days = float((iv0["days"] * iv0["on_ivig"]).sum())
 total_days = float(iv0["days"].sum())
 d_mdrr = D.mdrr(exposed_days, total_days, int(iv0["events"].sum()))
+show(d_mdrr)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 glue_diagnostic("mdrr", d_mdrr)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t4_mdrr_low", D.mdrr_value(exposed_days / total_days, int(iv0["events"].sum()),
                                             lower=True))
 book.glue_value("t4_exposed_share_pct", 100 * exposed_days / total_days)
-show(d_mdrr)
 
 # %% [markdown]
 # With {glue:text}`t4_events` infections and {glue:text}`t4_exposed_share_pct:.0f`% of the cases'
@@ -360,11 +391,14 @@ summary = D.run_all(
     period="calendar", log_rate=season_lr,
     n_population=len(observation), first_outcome_only=False,
 )
-book.glue_value("t4_n_fail", int((summary["verdict"] == "fail").sum()))
-book.glue_value("t4_n_checks", len(summary))
 book.publish_table(summary.drop(columns="p"), "t4_diagnostics",
                    caption="OHDSI's SCCS diagnostics on this cohort (analysis.sccs.diagnostics)",
                    formats={"value": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}"})
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t4_n_fail", int((summary["verdict"] == "fail").sum()))
+book.glue_value("t4_n_checks", len(summary))
 
 # %% [markdown]
 # Of {glue:text}`t4_n_checks` diagnostics, {glue:text}`t4_n_fail` fail on this cohort. The rare-outcome

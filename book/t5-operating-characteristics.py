@@ -24,8 +24,8 @@
 # with a true effect that we know. We measure the bias of the log incidence rate ratio (IRR), the
 # coverage of its 95% confidence interval, the power to detect the effect, how power grows with
 # the number of cases, and the smallest effect the study could reliably have detected (the minimum
-# detectable relative incidence). The simulations are not pre-computed: they run, with a progress
-# bar, every time this page is built.
+# detectable relative incidence). The simulations are not pre-computed: they run every time this
+# page is built (pass `progress=True` to `T.monte_carlo` to watch them in a notebook).
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -66,6 +66,9 @@ one = make(np.random.default_rng(SEED), 1)
 share = (one["days"] * one["exposed"]).groupby(one["id"]).sum() / one.groupby("id")["days"].sum()
 N_REPS = 1000          # simulated studies per setting
 ALPHA, POWER = 0.05, 0.80  # test level; power asked of the minimum detectable effect
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_values({"n_reps": N_REPS, "alpha": ALPHA, "alpha_pct": 100 * ALPHA,
                   "power_pct": 100 * POWER, "obs_tail_days": study.OBS_TAIL_DAYS,
                   "frailty_var": 1 / scenario.frailty_shape,
@@ -90,7 +93,7 @@ book.glue_value("t5_paper_share_ss", book.paper("res1_on_ivig_share_spring_summe
 
 # %%
 results = T.monte_carlo(make, ["exposed"], n_reps=N_REPS, seed=SEED, batch_size=250,
-                        desc=f"SCCS, {n_cases} cases", progress_file="final")
+                        desc=f"SCCS, {n_cases} cases", progress=False)
 oc = T.summarise(results, "exposed", truth, alpha=ALPHA)
 
 # the fast batched fits are the engine's likelihood: refit a few studies with SCCS().fit
@@ -102,9 +105,12 @@ for b in range(2):
         row = results.loc[results["rep"] == b * 250 + r].iloc[0]
         check += [abs(eng.params["exposed"] - row["exposed:coef"]),
                   abs(eng.bse["exposed"] - row["exposed:se"])]
+pd.Series(oc).to_frame("value").round(4)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t5_engine_check", float(max(check)))
 book.glue_values({k: v for k, v in oc.items()}, prefix="t5_oc_")
-pd.Series(oc).to_frame("value").round(4)
 
 # %% [markdown]
 # Over {glue:text}`t5_oc_n_reps` simulated studies ({glue:text}`t5_oc_n_valid` with a finite
@@ -123,12 +129,11 @@ pd.Series(oc).to_frame("value").round(4)
 # %%
 sizes = sorted({10, 20, n_cases, 80, 160})
 small, big = min(sizes), max(sizes)
-book.glue_values({"size_small": small, "size_big": big}, prefix="t5_")
 rows = []
 for k, n in enumerate(sizes):
     sc = scenario.with_(n_individuals=int(n * 1.6) + 10)
     res = T.monte_carlo(T.scenario_intervals(sc, n_cases=n), ["exposed"], n_reps=N_REPS,
-                        seed=SEED + 100 + k, desc=f"{n} cases", progress_file="final")
+                        seed=SEED + 100 + k, desc=f"{n} cases", progress=False)
     s = T.summarise(res, "exposed", truth, alpha=ALPHA)
     rows.append({"cases": n, "power": s["power"], "coverage": s["coverage"], "bias": s["bias"],
                  "no finite estimate": 1 - s["n_valid"] / s["n_reps"]})
@@ -140,6 +145,11 @@ per_case = ref.groupby("id").agg(days=("days", "sum"), events=("events", "sum"))
 per_case["share"] = (ref["days"] * ref["exposed"]).groupby(ref["id"]).sum() / per_case["days"]
 by_size["analytic power"] = T.wald_power(truth, per_case["share"], per_case["events"],
                                          n_cases=np.array(sizes), alpha=ALPHA)
+by_size.round(3)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_values({"size_small": small, "size_big": big}, prefix="t5_")
 book.glue_value("t5_power_small", float(by_size.loc[small, "power"]))
 book.glue_value("t5_power_paper", float(by_size.loc[n_cases, "power"]))
 book.glue_value("t5_power_big", float(by_size.loc[big, "power"]))
@@ -147,7 +157,6 @@ book.glue_value("t5_cov_small", float(by_size.loc[small, "coverage"]))
 book.glue_value("t5_bias_small", float(by_size.loc[small, "bias"]))
 book.glue_value("t5_nofinite_small", float(by_size.loc[small, "no finite estimate"]))
 book.glue_value("t5_analytic_paper", float(by_size.loc[n_cases, "analytic power"]))
-by_size.round(3)
 
 # %% [markdown]
 # With {glue:text}`t5_n_cases` cases the simulated power is {glue:text}`t5_power_paper:.2f` (the
@@ -172,7 +181,7 @@ rows = []
 for k, g in enumerate(grid):
     res = T.monte_carlo(T.scenario_intervals(scenario.with_(irr=g), n_cases=n_cases),
                         ["exposed"], n_reps=N_REPS, seed=SEED + 200 + k, desc=f"IRR {g}",
-                        progress_file="final")
+                        progress=False)
     s = T.summarise(res, "exposed", g, alpha=ALPHA)
     rows.append({"true IRR": g, "power": s["power"], "power MC s.e.": s["power_mcse"],
                  "coverage": s["coverage"]})
@@ -191,6 +200,10 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float = POWER) -> float:
 
 low = curve[curve["true IRR"] < 1]
 high = curve[curve["true IRR"] > 1].iloc[::-1]
+curve.round(3)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t5_mdri_low", crossing(low["true IRR"].to_numpy(), low["power"].to_numpy()))
 book.glue_value("t5_mdri_high", crossing(high["true IRR"].to_numpy(), high["power"].to_numpy()))
 book.glue_value("t5_mdri_low_analytic",
@@ -201,7 +214,6 @@ book.glue_value("t5_power_modest", float(curve.loc[curve["true IRR"] == MODEST, 
 book.glue_values({"modest_irr": MODEST, "modest_reduction_pct": 100 * (1 - MODEST)}, prefix="t5_")
 book.glue_value("t5_cov_min", float(curve["coverage"].min()))
 book.glue_value("t5_cov_max", float(curve["coverage"].max()))
-curve.round(3)
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(figures.PAGE_WIDTH, 3.3))

@@ -62,20 +62,23 @@ mmr = itp[["case", "mmr"]].drop_duplicates().set_axis(["id", "day"], axis=1)
 # risk window: days 0..42 after vaccination (R's aedrug = mmr + 42, both ends inclusive)
 RISK_WINDOW = (0, 42)
 exposure = Exposure("mmr", mmr, windows=(RISK_WINDOW,))
-book.glue_values({"age_min": int(observation["start"].min()), "age_max": int(observation["end"].max()),
-                  "window_first": RISK_WINDOW[0], "window_last": RISK_WINDOW[1],
-                  "window_days": RISK_WINDOW[1] - RISK_WINDOW[0] + 1}, prefix="t6_itp_")
 intervals = build_intervals(observation, events, [exposure])
 intervals["mmr1"] = (intervals["mmr"] == 1).astype(int)
 fit = SCCS().fit(intervals, ["mmr1"])
 r1 = reference["examples"]["standardsccs_itp.mod1"]["coefficients"][0]
+intervals.head(6)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_values({"age_min": int(observation["start"].min()), "age_max": int(observation["end"].max()),
+                  "window_first": RISK_WINDOW[0], "window_last": RISK_WINDOW[1],
+                  "window_days": RISK_WINDOW[1] - RISK_WINDOW[0] + 1}, prefix="t6_itp_")
 book.glue_value("t6_itp_cases", fit.n_cases)
 book.glue_value("t6_itp_events", fit.n_events)
 book.glue_value("t6_itp_ri", float(np.exp(fit.params["mmr1"])))
 book.glue_value("t6_itp_r_ri", r1["exp_coef"])
 book.glue_value("t6_itp_lo", float(fit.summary.at["mmr1", "ci_low"]))
 book.glue_value("t6_itp_hi", float(fit.summary.at["mmr1", "ci_high"]))
-intervals.head(6)
 
 # %% [markdown]
 # Each case's observation period is cut where the risk window starts and ends; the engine then
@@ -94,10 +97,13 @@ intervals2 = build_intervals(observation, events, [exposure], [ages])
 design = pd.concat([intervals2, dummies(intervals2, "mmr", 0), dummies(intervals2, "age", 1)],
                    axis=1)
 fit2 = SCCS().fit(design, ["mmr1", "age2", "age3", "age4", "age5", "age6"])
+fit2.summary[["irr", "ci_low", "ci_high", "p"]].round(4)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t6_itp2_ri", float(np.exp(fit2.params["mmr1"])))
 book.glue_value("t6_itp2_r_ri",
                 reference["examples"]["standardsccs_itp.mod2"]["coefficients"][0]["exp_coef"])
-fit2.summary[["irr", "ci_low", "ci_high", "p"]].round(4)
 
 # %% [markdown]
 # Adjusting for age lowers the relative incidence to {glue:text}`t6_itp2_ri:.6f` (R:
@@ -135,6 +141,13 @@ coefs["|diff| log RI"] = (coefs["our log RI"] - coefs["R log RI"]).abs()
 coefs["rel. diff se"] = (coefs["our se"] / coefs["R se"] - 1).abs()
 models = pd.DataFrame(models)
 models["|diff| loglik"] = (models["our loglik"] - models["R loglik"]).abs()
+book.publish_table(
+    models, "t6_r_models", caption="Documented R SCCS examples: size and log-likelihood, R vs this project",
+    formats={"R loglik": "{:.6f}", "our loglik": "{:.6f}", "|diff| loglik": "{:.1e}"},
+)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t6_n_models", len(models))
 book.glue_value("t6_n_coefs", len(coefs))
 book.glue_value("t6_n_datasets", int(models["dataset"].nunique()))
@@ -145,10 +158,6 @@ book.glue_value("t6_r_conv_max", max(
     float(ex["convergence"]["max_abs_coef_diff_vs_eps_1e_14"])
     for ex in reference["examples"].values() if (ex.get("convergence") or {}).get(
         "max_abs_coef_diff_vs_eps_1e_14") is not None))
-book.publish_table(
-    models, "t6_r_models", caption="Documented R SCCS examples: size and log-likelihood, R vs this project",
-    formats={"R loglik": "{:.6f}", "our loglik": "{:.6f}", "|diff| loglik": "{:.1e}"},
-)
 
 # %%
 exposure_terms = coefs[~coefs["term"].str.contains("age|season")]
@@ -196,8 +205,11 @@ for key, test in reference["lrt_tests"].items():
         "R p": test["unrounded"]["pvalue"], "our p": ours.p,
     })
 lrt = pd.DataFrame(lrt_rows)
-book.glue_value("t6_lrt_max_diff", float((lrt["our statistic"] - lrt["R statistic"]).abs().max()))
 lrt
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t6_lrt_max_diff", float((lrt["our statistic"] - lrt["R statistic"]).abs().max()))
 
 # %% [markdown]
 # The likelihood-ratio statistics agree with R's unrounded values to

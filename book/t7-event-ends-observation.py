@@ -66,6 +66,9 @@ scenario = T.Scenario(
 STRENGTHS = [1, 5, 20, 80]           # hazard ratio of the end of observation after the event
 N_REPS = 200                         # simulated studies per strength (standard SCCS)
 AGE_AT_START = int(65 * T.DAYS_PER_YEAR)  # days: the censoring models read days as ages
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_values({"true_irr": truth, "rate": scenario.rate_per_year,
                   "n_individuals": scenario.n_individuals, "n_reps": N_REPS,
                   "end_rate": scenario.end_rate_per_year,
@@ -92,7 +95,7 @@ for k, h in enumerate(STRENGTHS):
     cohorts[h] = c
     res = T.monte_carlo(lambda rng, n, c=c: T.to_intervals(c), ["exposed"], N_REPS,
                         batch_size=N_REPS, desc=f"standard SCCS, h = {h}",
-                        progress_file="final")
+                        progress=False)
     s = T.summarise(res, "exposed", truth)
     cases = pd.MultiIndex.from_frame(c.individuals[["rep", "id"]]).isin(
         pd.MultiIndex.from_frame(c.events[["rep", "id"]]))
@@ -102,12 +105,6 @@ for k, h in enumerate(STRENGTHS):
                  "bias in log IRR": s["bias"], "bias MC s.e.": s["bias_mcse"],
                  "95% CI coverage": s["coverage"]})
 standard = pd.DataFrame(rows)
-for _, r in standard.iterrows():
-    key = int(r["h"])
-    book.glue_values({"irr": r["IRR (geometric mean)"], "bias": r["bias in log IRR"],
-                      "cov": r["95% CI coverage"], "cens": r["cases censored early"]},
-                     prefix=f"t7_std{key}_")
-book.glue_value("t7_cases", float(standard["cases per study"].mean()))
 book.publish_table(
     standard, "t7_standard",
     caption="Standard SCCS when the event raises the risk of the end of observation "
@@ -116,6 +113,18 @@ book.publish_table(
              "IRR (geometric mean)": "{:.3f}", "bias in log IRR": "{:+.3f}",
              "bias MC s.e.": "{:.3f}", "95% CI coverage": "{:.3f}"},
 )
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+for _, r in standard.iterrows():
+    key = int(r["h"])
+    book.glue_values({"irr": r["IRR (geometric mean)"], "bias": r["bias in log IRR"],
+                      "cov": r["95% CI coverage"], "cens": r["cases censored early"]},
+                     prefix=f"t7_std{key}_")
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t7_cases", float(standard["cases per study"].mean()))
 
 # %% [markdown]
 # With $h$ = {glue:text}`t7_h_min` the standard estimate is unbiased (IRR
@@ -138,7 +147,7 @@ book.publish_table(
 # end of observation compete (exponential mixed with a Weibull or a gamma, in age or in time since
 # the event: EWA, EWI, EGA, EGI), and the one with the smallest AIC gives the weights. The four
 # censoring models are fitted by numerical optimisation in every study, and there is no batched
-# form, so we fit a smaller number of studies, one by one, with a progress bar.
+# form, so we fit a smaller number of studies, one by one.
 
 # %%
 N_EXT = 20  # studies per strength for the extension (one numerical fit each)
@@ -163,7 +172,7 @@ def eventdepenobs(c: T.TeachingCohorts, rep: int) -> dict:
 ext = []
 for h in EXT_STRENGTHS:
     out = T.progress_map(lambda r, h=h: eventdepenobs(cohorts[h], r), range(N_EXT),
-                         desc=f"eventdepenobs, h = {h}", progress_file="final")
+                         desc=f"eventdepenobs, h = {h}", progress=False)
     ext.append(pd.DataFrame(out).assign(h=h))
 ext = pd.concat(ext, ignore_index=True)
 rows = []
@@ -180,19 +189,25 @@ for h, g in ext.groupby("h"):
                      "95% CI coverage": T.coverage(est["lower"], est["upper"],
                                                    np.log(truth))})
 compare = pd.DataFrame(rows)
-for _, r in compare.iterrows():
-    key = f"t7_{'ext' if r['method'] == 'eventdepenobs' else 'cmp'}{int(r['h'])}_"
-    book.glue_values({"irr": r["IRR (geometric mean)"], "bias": r["bias in log IRR"],
-                      "mcse": r["bias MC s.e."], "cov": r["95% CI coverage"],
-                      "n": int(r["studies"])}, prefix=key)
-book.glue_value("t7_n_ext", N_EXT)
-book.glue_value("t7_failed", int((ext["chosen"] == "failed").sum()))
 book.publish_table(
     compare, "t7_compare",
     caption="Standard SCCS and the event-dependent observation model on the same studies",
     formats={"IRR (geometric mean)": "{:.3f}", "bias in log IRR": "{:+.3f}",
              "bias MC s.e.": "{:.3f}", "95% CI coverage": "{:.2f}"},
 )
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+for _, r in compare.iterrows():
+    key = f"t7_{'ext' if r['method'] == 'eventdepenobs' else 'cmp'}{int(r['h'])}_"
+    book.glue_values({"irr": r["IRR (geometric mean)"], "bias": r["bias in log IRR"],
+                      "mcse": r["bias MC s.e."], "cov": r["95% CI coverage"],
+                      "n": int(r["studies"])}, prefix=key)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t7_n_ext", N_EXT)
+book.glue_value("t7_failed", int((ext["chosen"] == "failed").sum()))
 
 # %% [markdown]
 # On the same {glue:text}`t7_n_ext` studies with $h$ = 20, the standard SCCS gives an IRR of
@@ -251,8 +266,11 @@ common = T.first_events_only(T.simulate_cohorts(
     scenario.with_(rate_per_year=2.0, n_individuals=300), N_REPS, seed=SEED + 50))
 res = T.monte_carlo(lambda rng, n: T.to_intervals(common), ["exposed"], N_REPS,
                     batch_size=N_REPS, desc="first of a common event, h = 1",
-                    progress_file="final")
+                    progress=False)
 s = T.summarise(res, "exposed", truth)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_values({"rate": 2.0, "irr": float(np.exp(np.log(truth) + s["bias"])),
                   "cov": s["coverage"]}, prefix="t7_common_")
 
@@ -271,8 +289,11 @@ book.glue_values({"rate": 2.0, "irr": float(np.exp(np.log(truth) + s["bias"])),
 chosen = ext.pivot_table(index="chosen", columns="h", values="coef", aggfunc="size",
                          fill_value=0)
 chosen.columns = [f"h = {h}" for h in chosen.columns]
-book.glue_value("t7_n_models", int((chosen.sum(axis=1) > 0).sum()))
 chosen
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t7_n_models", int((chosen.sum(axis=1) > 0).sum()))
 
 # %% [markdown]
 # Over these studies AIC picked {glue:text}`t7_n_models` different models. The estimate of the

@@ -62,10 +62,6 @@ scenario = T.Scenario(
 )
 N_REPS = 100
 LAST_DAY = scenario.obs_days[1] - 1
-book.glue_values({"true_irr": truth, "n_individuals": scenario.n_individuals,
-                  "n_reps": N_REPS,
-                  "peak_rr": float(np.exp(max(v for _, v in scenario.time_log_rr))),
-                  "start_lo": 100 * scenario.exposure_start_share[0]}, prefix="t8_")
 
 # what the mechanism looks like in one large cohort
 big = T.simulate_cohorts(scenario.with_(n_individuals=2000), 1, seed=SEED)
@@ -75,6 +71,13 @@ observed = (days[None, :] <= ind["obs_end"].to_numpy()[:, None]).sum(axis=0)
 on = ((days[None, :] >= ind["exp_start"].to_numpy()[:, None])
       & (days[None, :] <= ind["exp_end"].to_numpy()[:, None])
       & (ind["exp_start"].to_numpy()[:, None] >= 0)).sum(axis=0)
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_values({"true_irr": truth, "n_individuals": scenario.n_individuals,
+                  "n_reps": N_REPS,
+                  "peak_rr": float(np.exp(max(v for _, v in scenario.time_log_rr))),
+                  "start_lo": 100 * scenario.exposure_start_share[0]}, prefix="t8_")
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(figures.PAGE_WIDTH, 3.0))
@@ -132,7 +135,7 @@ def spline_table(knots: int) -> tuple[pd.DataFrame, list[str], smooth.SmoothTerm
 
 def run(label: str, table: pd.DataFrame, extra: list[str]) -> dict:
     res = T.monte_carlo(lambda rng, n: table, ["exposed", *extra], N_REPS, batch_size=N_REPS,
-                        desc=label, progress_file="final")
+                        desc=label, progress=False)
     s = T.summarise(res, "exposed", truth)
     return {"analysis": label, "time parameters": len(extra), "studies": s["n_valid"],
             "on-IVIG IRR (geometric mean)": float(np.exp(np.log(truth) + s["bias"])),
@@ -150,7 +153,7 @@ for k in KNOTS:
 # %% [markdown]
 # The semiparametric model has one free step at every distinct event day, so each fit solves a
 # system as large as the number of distinct event days, and there is no batched form: we fit the
-# same studies one by one, with a progress bar.
+# same studies one by one.
 
 # %%
 N_SEMI = N_REPS  # the same studies as every other row of the table
@@ -169,9 +172,9 @@ def semiparametric(rep: int) -> dict:
 
 
 semi = pd.DataFrame(T.progress_map(semiparametric, range(N_SEMI), desc="semiparametric",
-                                   progress_file="final"))
+                                   progress=False))
 z = 1.959963984540054
-book.glue_value("t8_semi_failed", int(semi["coef"].isna().sum()))
+n_failed = int(semi["coef"].isna().sum())  # studies a step could not be estimated in
 semi = semi.dropna()
 b = semi["coef"].to_numpy()
 rows.append({"analysis": "semiparametric", "time parameters": np.nan, "studies": len(b),
@@ -182,15 +185,6 @@ rows.append({"analysis": "semiparametric", "time parameters": np.nan, "studies":
              "95% CI coverage": T.coverage(b - z * semi["se"], b + z * semi["se"],
                                            np.log(truth))})
 fixes = pd.DataFrame(rows)
-key = {"no time effect": "none", "2 groups (cut at 1 year)": "g2",
-       "4 groups (3, 6, 12 months)": "g4", "monthly groups": "gm", "semiparametric": "semi",
-       **{f"spline, {k} interior knots": f"s{k}" for k in KNOTS}}
-for r in fixes.itertuples(index=False):
-    book.glue_values({"irr": r[3], "bias": r[4], "mcse": r[5], "se": r[6], "cov": r[7]},
-                     prefix=f"t8_{key[r[0]]}_")
-book.glue_value("t8_n_semi", len(b))  # studies with an estimate
-book.glue_value("t8_gm_studies", int(fixes.loc[fixes["analysis"] == "monthly groups",
-                                                "studies"].iloc[0]))
 book.publish_table(
     fixes, "t8_fixes",
     caption="A time effect left out, and the fixes, on the same simulated studies",
@@ -198,6 +192,19 @@ book.publish_table(
              "bias in log IRR": "{:+.3f}", "bias MC s.e.": "{:.3f}", "mean s.e.": "{:.3f}",
              "95% CI coverage": "{:.3f}"},
 )
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+key = {"no time effect": "none", "2 groups (cut at 1 year)": "g2",
+       "4 groups (3, 6, 12 months)": "g4", "monthly groups": "gm", "semiparametric": "semi",
+       **{f"spline, {k} interior knots": f"s{k}" for k in KNOTS}}
+for r in fixes.itertuples(index=False):
+    book.glue_values({"irr": r[3], "bias": r[4], "mcse": r[5], "se": r[6], "cov": r[7]},
+                     prefix=f"t8_{key[r[0]]}_")
+book.glue_value("t8_semi_failed", n_failed)
+book.glue_value("t8_n_semi", len(b))  # studies with an estimate
+book.glue_value("t8_gm_studies", int(fixes.loc[fixes["analysis"] == "monthly groups",
+                                                "studies"].iloc[0]))
 
 # %% [markdown]
 # Without a time effect the on-IVIG IRR averages {glue:text}`t8_none_irr:.2f` for a true
@@ -241,6 +248,9 @@ curves["spline, 3 interior knots"] = term.basis(np.clip(days, term.points[2],
 table, cols, term0 = spline_table(3)
 one = smooth.fit_smooth(table[table["rep"] == 0].drop(columns=cols), ["exposed"], [term0])
 batch = fit_many(table[table["rep"] == 0], ["exposed", *cols])
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t8_engine_check", float(abs(one.params["exposed"] - batch.coef[0, 0])))
 
 # %% tags=["hide-input"]
@@ -248,7 +258,7 @@ fig, ax = plt.subplots(figsize=(figures.PAGE_WIDTH * 0.8, 3.2))
 true = T.time_effect(scenario, days)
 ax.plot(days, true - true.mean(), color="black", lw=2, label="truth")
 styles = {"2 groups (cut at 1 year)": ("--", figures.COLORS["pre_ivig"]),
-          "4 groups (3, 6, 12 months)": ("-", figures.COLORS["season"]),
+          "4 groups (3, 6, 12 months)": ("-.", figures.COLORS["reference"]),
           "spline, 3 interior knots": ("-", figures.COLORS["on_ivig"])}
 for label, curve in curves.items():
     ls, color = styles[label]

@@ -324,11 +324,14 @@ for name, ours in lrt.items():
                  "Python printed": f"{ours.test} on {ours.df} df, p = {ours.pvalue}"})
 lrt_table = pd.DataFrame(rows)
 lrt_diff = float(np.max(np.abs(lrt_table["R statistic"] - lrt_table["Python statistic"])))
+lrt_table
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t9_lrt_diff", lrt_diff)
 book.glue_value("t9_lrt_printed_equal",
                 "identical" if (lrt_table["R printed"] == lrt_table["Python printed"]).all()
                 else "different")
-lrt_table
 
 # %% [markdown]
 # R rounds the printed statistic and p-value to four significant digits; our printed values are
@@ -416,11 +419,14 @@ mf = T.ext_reference()["eventdepenobs_nrt.mod"]["modelfit"]
 r_modelfit = pd.DataFrame([mf["loglik"], mf["aic"]], index=["Loglik", "AIC"],
                           columns=mf["models"])
 modelfit = pd.concat({"R": r_modelfit, "Python": nrt_mod.modelfit[r_modelfit.columns]})
+modelfit
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t9_obs_loglik_diff",
                 float((nrt_mod.modelfit.loc["Loglik"] - r_modelfit.loc["Loglik"]).abs().max()))
 book.glue_value("t9_obs_chosen_r", str(r_modelfit.loc["AIC"].idxmin()))
 book.glue_value("t9_obs_chosen_py", str(nrt_mod.modelfit.loc["AIC"].idxmin()))
-modelfit
 
 # %% [markdown]
 # R's censoring models are fitted by `nlm` with default tolerances, so its log-likelihoods carry
@@ -451,9 +457,12 @@ ours = {"samplesize_ss1": r.samplesize(p=1, **design),
 sizes = pd.DataFrame({"R call": [T.r_call(k) for k in ours],
                       "R": [T.ext_reference()[k]["value"] for k in ours],
                       "Python": list(ours.values())}, index=list(ours))
+sizes
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
 book.glue_value("t9_ss_equal", "the same" if (sizes["R"] == sizes["Python"]).all()
                 else "different")
-sizes
 
 # %% [markdown]
 # The four sample sizes are {glue:text}`t9_ss_equal` in R and Python.
@@ -472,14 +481,20 @@ summary = pd.DataFrame({
                                         for t in comparisons.values()],
 }, index=list(comparisons))
 by_function = summary.groupby("function")["largest |difference| (coef, se)"].max()
-for fn, v in by_function.items():
-    book.glue_value(f"t9_max_{fn}", float(v))
-book.glue_value("t9_n_examples", len(comparisons) + len(ours) + len(lrt))
-book.glue_value("t9_n_terms", int(summary["terms"].sum()))
 book.publish_table(summary.reset_index(names="example"), "t9_r_vs_python",
                    caption="Largest absolute difference between R's and our coefficients and "
                    "standard errors, per documented example",
                    formats={"largest |difference| (coef, se)": "{:.1e}"})
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+for fn, v in by_function.items():
+    book.glue_value(f"t9_max_{fn}", float(v))
+
+# %% tags=["remove-cell"]
+# glue: the numbers the prose quotes
+book.glue_value("t9_n_examples", len(comparisons) + len(ours) + len(lrt))
+book.glue_value("t9_n_terms", int(summary["terms"].sum()))
 
 # %% [markdown]
 # Over {glue:text}`t9_n_examples` documented examples (model fits, likelihood ratio tests and

@@ -28,6 +28,7 @@ import functools
 import numbers
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 #: Environment variable naming the cohort folder the book reads.
 COHORT_ENV = "IVIG_COHORT"
 #: Default cohort (relative to the project root): the synthetic cohort shipped with the project.
+#: A relative ``$IVIG_COHORT`` is relative to the working directory (:func:`cohort_path`).
 DEFAULT_COHORT = "data/synthetic"
 #: Environment variable naming where table CSVs are written (default ``_build/tables``).
 TABLES_ENV = "IVIG_TABLES_DIR"
@@ -83,16 +85,26 @@ def in_notebook() -> bool:
 # The cohort
 # --------------------------------------------------------------------------------------------------
 def cohort_path() -> Path:
-    """The cohort folder the book reads: ``$IVIG_COHORT``, default ``data/synthetic``.
+    """The cohort folder the book reads: ``$IVIG_COHORT``, default ``data/synthetic`` (of the
+    project).
 
-    A relative path is resolved against the project root (where ``make book`` runs), not the
-    working directory: chapters execute with ``cwd=book/``.
+    A relative ``$IVIG_COHORT`` is resolved against the current working directory, where the
+    user runs the command (``IVIG_COHORT=my-cohort python 06-primary-analysis.py``). The
+    commands that start kernels in ``book/`` (the book build, ``make pdf``, ``make exercises``,
+    ``make lab``) first make it absolute from where they were started (:func:`absolute_cohort_env`),
+    so a kernel resolves it as the user meant.
     """
-    raw = os.environ.get(COHORT_ENV, "").strip() or DEFAULT_COHORT
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        path = PROJECT_ROOT / path
-    return path.resolve()
+    raw = os.environ.get(COHORT_ENV, "").strip()
+    if not raw:
+        return (PROJECT_ROOT / DEFAULT_COHORT).resolve()
+    return Path(raw).expanduser().resolve()
+
+
+def absolute_cohort_env() -> None:
+    """Make a relative ``$IVIG_COHORT`` absolute, from the current working directory, in this
+    process's environment (inherited by the kernels it starts, which run in ``book/``)."""
+    if os.environ.get(COHORT_ENV, "").strip():
+        os.environ[COHORT_ENV] = str(cohort_path())
 
 
 @functools.lru_cache(maxsize=4)
@@ -259,11 +271,48 @@ def _check_name(name: str) -> None:
         raise ValueError(f"glue name {name!r}: use snake_case letters, digits and underscores")
 
 
+@functools.lru_cache(maxsize=8)
+def _prose_uses(script: str) -> dict[str, tuple[str, str]]:
+    """``name -> (format spec, label)`` of each ``{glue:text}`` in the prose of the chapter whose
+    ``.py`` twin is ``script``: the label is the few words the prose puts before the value."""
+    md = Path(script).with_suffix(".md")
+    if not md.is_file():
+        return {}
+    text = re.sub(r"\s+", " ", md.read_text(encoding="utf-8"))
+    uses: dict[str, tuple[str, str]] = {}
+    for m in re.finditer(r"\{glue:text\}`([a-z0-9_]+):?([^`]*)`", text):
+        # the words since the previous value or the sentence's start
+        before = re.split(r"`|\.\s|\n", text[max(0, m.start() - 200):m.start()])[-1]
+        words = re.sub(r"[*_()\[\]{}]", "", before).split()[-7:]
+        uses.setdefault(m[1], (m[2], " ".join(words).strip(" ,;:")))
+    return uses
+
+
+def script_line(name: str, value: Any, script: str | None = None) -> str:
+    """The line a chapter's ``.py`` twin prints for a glued value: the value formatted as the
+    prose formats it, the words the prose puts before it, and the glue name.
+
+    Examples
+    --------
+    >>> script_line("sccs_irr", 0.5734, script="no-such-chapter.py")
+    'sccs_irr: 0.5734'
+    >>> script_line("sccs_p", 0.0123456, script="no-such-chapter.py")
+    'sccs_p: 0.01235'
+    """
+    spec, label = _prose_uses(script or sys.argv[0]).get(name, ("", ""))
+    try:
+        shown = format(value, spec or (".4g" if isinstance(value, float) else ""))
+    except (TypeError, ValueError):
+        shown = str(value)
+    return f"{label} {shown}  [{name}]" if len(label.split()) > 1 else f"{name}: {shown}"
+
+
 def glue_value(name: str, value: Any) -> None:
     """Glue a number (or short string) under ``name`` for ``{glue:text}`` in the prose.
 
-    In a plain script prints ``name = value`` instead (the ``.py`` twins print their key
-    results). Returns ``None``, so a glue call as a cell's last line shows nothing.
+    In a plain script prints a readable line instead (:func:`script_line`: the ``.py`` twins
+    print their key results as the prose shows them). Returns ``None``, so a glue call as a
+    cell's last line shows nothing.
     """
     _check_name(name)
     value = plain(value)
@@ -272,7 +321,7 @@ def glue_value(name: str, value: Any) -> None:
 
         glue(name, value, display=False)
     else:
-        print(f"{name} = {value}")
+        print(script_line(name, value))
 
 
 def glue_values(values: Mapping[str, Any], prefix: str = "") -> None:
@@ -309,6 +358,36 @@ def figure_svg(fig: Figure) -> str:
     return buf.getvalue()
 
 
+def figure_png(fig: Figure, dpi: int = 150) -> bytes:
+    """The figure as PNG bytes, byte-identical from run to run (no ``Software`` metadata).
+
+    Why also PNG: the page shows the SVG, but a notebook's Markdown cell embeds a figure as an
+    attachment, which Jupyter renders reliably as PNG (the downloads and exercise notebooks).
+    """
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return buf.getvalue()
+
+
+@dataclass(frozen=True, repr=False)
+class _Figure:
+    """A glued figure: SVG for the page (myst-nb prefers it in HTML), PNG for notebooks."""
+
+    svg: str
+    png: bytes
+
+    def __repr__(self) -> str:  # the glued text/plain: short, not the whole SVG
+        return "<figure>"
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+
 def glue_fit(prefix: str, fit: SCCSResults | None, term: str = "on_ivig") -> None:
     """Glue one SCCS term in one call: ``<prefix>irr``, ``ci_low``, ``ci_high``, ``p`` (printed as
     the paper prints p-values), ``log_irr``, ``se``, ``change_pct`` (``|100 (1 - IRR)|``),
@@ -342,7 +421,7 @@ def glue_fit(prefix: str, fit: SCCSResults | None, term: str = "on_ivig") -> Non
 
 
 def glue_figure(name: str, fig: Figure) -> None:
-    """Glue a matplotlib figure, as SVG, for a ``{glue:figure}`` block and close it.
+    """Glue a matplotlib figure, as SVG and PNG, for a ``{glue:figure}`` block and close it.
 
     In a plain script the figure is closed and its name printed.
     """
@@ -350,10 +429,9 @@ def glue_figure(name: str, fig: Figure) -> None:
     import matplotlib.pyplot as plt
 
     if in_notebook():
-        from IPython.display import SVG
         from myst_nb import glue
 
-        glue(name, SVG(data=figure_svg(fig)), display=False)
+        glue(name, _Figure(figure_svg(fig), figure_png(fig)), display=False)
     else:
         print(f"{name}: figure with {len(fig.axes)} axes")
     plt.close(fig)

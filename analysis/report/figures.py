@@ -161,14 +161,15 @@ def _grade_band(grades: np.ndarray) -> np.ndarray:
 
 
 def _grade_scatter(ax: Axes, x: np.ndarray, y: np.ndarray, grades: np.ndarray, size: float = 28,
-                   gid: str = "infections") -> None:
-    """Infection markers, one scatter per grade band present, with legend labels."""
+                   gid: str = "infections", edgecolor: str = "white") -> None:
+    """Infection markers, one scatter per grade band present, with legend labels (``edgecolor``:
+    the markers' outline; black where they sit on dark bars)."""
     band = _grade_band(np.asarray(grades, dtype=float))
     for i, (label, _, _, marker, ckey) in enumerate(GRADE_BANDS):
         sel = band == i
         if sel.any():
             ax.scatter(x[sel], y[sel], s=size, marker=marker, color=COLORS[ckey],
-                       edgecolor="white", linewidth=0.5, zorder=4, label=f"Infection, {label}",
+                       edgecolor=edgecolor, linewidth=0.6, zorder=4, label=f"Infection, {label}",
                        gid=f"{gid}-{i}")
 
 
@@ -413,7 +414,9 @@ def swimmer_plot(
         return rows, months
 
     with style():
-        fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 1.4 + 0.17 * n), layout="constrained")
+        # rows tall enough for 8-point labels at the page's width; markers outlined in black so
+        # the light grade 1-2 dots stand out on the dark on-IVIG bars
+        fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 1.4 + 0.2 * n), layout="constrained")
         ax.barh(np.arange(n), length[order] / DAYS_PER_MONTH, left=0.0, height=0.62,
                 color=COLORS["observation"], alpha=0.45, linewidth=0, gid="observation")
         r, m0 = rel(on_ivig, "start")
@@ -422,10 +425,11 @@ def swimmer_plot(
                 color=COLORS["on_ivig"], linewidth=0, gid="on_ivig")
         er, em = rel(events, day_col)
         grades = events.loc[events["patient_id"].astype(str).isin(row_of), "grade"]
-        _grade_scatter(ax, em, er, grades.to_numpy(dtype=float, na_value=np.nan), size=24)
+        _grade_scatter(ax, em, er, grades.to_numpy(dtype=float, na_value=np.nan), size=30,
+                       edgecolor="black")
         stops = _observation_stops(ax, spans, order, length)
         ax.set_yticks(np.arange(n))
-        ax.set_yticklabels([str(n - i) for i in range(n)], fontsize=7)
+        ax.set_yticklabels([str(n - i) for i in range(n)], fontsize=8)
         ax.set_ylim(-0.8, n - 0.2)
         ax.set_xlim(left=0)
         ax.set_xlabel("Months since first daratumumab dose")
@@ -435,8 +439,8 @@ def swimmer_plot(
             Patch(color=COLORS["on_ivig"],
                   label=f"On IVIG ({_study().ON_IVIG_DAYS} days from each dose)"),
         ] + [
-            Line2D([], [], marker=mk, linestyle="", color=COLORS[ck], markeredgecolor="white",
-                   markersize=7, label=f"Infection, {lab.lower()}")
+            Line2D([], [], marker=mk, linestyle="", color=COLORS[ck], markeredgecolor="black",
+                   markeredgewidth=0.6, markersize=7, label=f"Infection, {lab.lower()}")
             for lab, _, _, mk, ck in GRADE_BANDS
         ] + stops
         ax.legend(handles=handles, loc="lower right", ncols=1)
@@ -540,8 +544,10 @@ def timeline_plot(
         _pre_window_lane(ax, ypos["Pre-IVIG windows"], o0, pre_windows)
         _event_lanes(ax, ypos, o0, progression, infections)
         _timeline_axis(ax, lanes, ypos, o0, o1)
-        if title:
-            ax_igg.set_title(title)
+        if title:  # wrapped to the axes' width, so a long title does not shrink the plot
+            import textwrap
+
+            ax_igg.set_title(textwrap.fill(title, 55))
     return fig
 
 
@@ -567,7 +573,8 @@ def _igg_panel(ax: Any, igg: pd.DataFrame | None, hgg_thresholds: Sequence[float
     for t, colr, nm in zip(th, band_colors, names, strict=False):
         ax.axhspan(lower, t, color=colr, zorder=0.5, linewidth=0)
         ax.text(0.995, (lower + t) / 2, f"{nm} (<{t:g})", transform=ax.get_yaxis_transform(),
-                va="center", ha="right", fontsize=8, color="#555555", zorder=5)
+                va="center", ha="right", fontsize=8, color="#555555", zorder=5,
+                bbox={"facecolor": colr, "edgecolor": "none", "alpha": 0.85, "pad": 1.0})
         lower = t
     if igg is not None and len(igg):
         dcol = "day" if "day" in igg.columns else "date"
@@ -643,7 +650,8 @@ def _timeline_axis(ax: Any, lanes: list[str], ypos: dict[str, int], o0: int, o1:
     ax.set_xlabel("Days since first daratumumab dose")
     handles, _ = ax.get_legend_handles_labels()
     handles.append(Patch(color=COLORS["season"], label="Fall/winter (Oct-Mar)"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=4)
+    # two columns: four would make the legend wider than the axes and shrink the plot
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=2)
 
 
 # --------------------------------------------------------------------------------------------------

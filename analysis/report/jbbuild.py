@@ -75,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import jupyter_book.sphinx
     from jupyter_book.cli.main import main as jupyter_book_main
 
+    from analysis.report.book import absolute_cohort_env
+
+    absolute_cohort_env()  # the chapters run in book/: a relative IVIG_COHORT is from here
     jobs, rest = split_jobs(sys.argv[1:] if argv is None else argv)
     jupyter_book.sphinx.build_sphinx = with_jobs(jupyter_book.sphinx.build_sphinx, jobs)
     try:

@@ -8,7 +8,10 @@ Why this way: no LaTeX and no downloaded browser; the PDF shows exactly what the
 tables, SVG figures, MathJax). The print rules live in ``book/_static/print.css`` (figures and
 tables shrink to the page width, long cells wrap, no figure or table split across pages). MathJax
 is served locally and typesets on page load; ``--run-all-compositor-stages-before-draw`` with a
-virtual-time budget lets every script and timer finish before chromium prints.
+virtual-time budget lets every script and timer finish before chromium prints. Before printing,
+:func:`for_print` adds a heading page for each part of ``_toc.yml`` and cuts tables longer than
+:data:`MAX_ROWS` rows; ``print.css`` starts every part and chapter on a new page and numbers the
+pages; chromium writes the document outline (bookmarks) from the headings.
 
 Examples
 --------
@@ -32,12 +35,15 @@ from pathlib import Path
 from analysis import PROJECT_ROOT
 
 OUT = PROJECT_ROOT / "_build" / "pdf" / "book.pdf"
+#: A table longer than this is cut to half as many rows in the PDF (the HTML and CSV have it all).
+MAX_ROWS = 40
 #: Offline, quiet, headless chromium; the virtual-time budget (ms) lets MathJax finish.
 CHROMIUM_ARGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--no-first-run", "--disable-default-apps", "--disable-extensions",
     "--run-all-compositor-stages-before-draw", "--virtual-time-budget=120000",
+    "--generate-pdf-document-outline",  # bookmarks from the headings: parts, chapters, sections
 )
 
 
@@ -88,8 +94,61 @@ def printable_page(index: Path) -> Path:
         return index
     page = index.parent / match.group(1)
     printable = index.parent / "book.html"
-    printable.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    printable.write_text(for_print(page.read_text(encoding="utf-8"), toc_parts()),
+                         encoding="utf-8")
     return printable
+
+
+def toc_parts(toc: Path = PROJECT_ROOT / "_toc.yml") -> list[tuple[str, str]]:
+    """``(caption, first file)`` of each part of the table of contents."""
+    import yaml
+
+    doc = yaml.safe_load(toc.read_text(encoding="utf-8"))
+    return [(p["caption"], p["chapters"][0]["file"]) for p in doc.get("parts", [])
+            if p.get("caption") and p.get("chapters")]
+
+
+def for_print(html: str, parts: Sequence[tuple[str, str]], max_rows: int = MAX_ROWS) -> str:
+    """The single page made ready to print: a title page for each part (a heading, so the PDF
+    outline lists it), and tables longer than ``max_rows`` rows cut to their first rows with a
+    line saying where the full table is (the HTML book and the CSV linked under it).
+
+    Examples
+    --------
+    >>> page = ('<span id="document-book/t1"></span><table><tbody>'
+    ...         + "<tr><td>1</td></tr>" * 6 + "</tbody></table>")
+    >>> out = for_print(page, [("Teaching", "book/t1")], max_rows=4)
+    >>> "pdf-part" in out, out.count("<tr>"), "4 more rows" in out
+    (True, 2, True)
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for caption, first in parts:
+        anchor = soup.find("span", id=f"document-{first}")
+        if anchor is None:
+            continue
+        part = soup.new_tag("section", attrs={"class": "pdf-part"})
+        title = soup.new_tag("h1")
+        title.string = caption
+        part.append(title)
+        anchor.insert_before(part)
+    for table in soup.find_all("table"):
+        body = table.find("tbody") or table
+        rows = body.find_all("tr", recursive=False)
+        if len(rows) <= max_rows:
+            continue
+        keep = max_rows // 2
+        for row in rows[keep:]:
+            row.decompose()
+        note = soup.new_tag("tr", attrs={"class": "pdf-cut"})
+        cell = soup.new_tag("td", attrs={"colspan": str(max(len(rows[0].find_all(["td", "th"])),
+                                                            1))})
+        cell.string = (f"… {len(rows) - keep} more rows: the full table is in the HTML book "
+                       "and in its CSV file.")
+        note.append(cell)
+        body.append(note)
+    return str(soup)
 
 
 def print_pdf(index: Path, out: Path, timeout: int = 600) -> Path:
@@ -118,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--html", type=Path,
                     help="print this already built singlehtml/index.html instead of building")
     args = ap.parse_args(argv)
+    from analysis.report.book import absolute_cohort_env
+
+    absolute_cohort_env()  # the build runs from the project root: resolve IVIG_COHORT from here
     try:
         index = printable_page(args.html) if args.html else build_singlehtml(args.build_dir)
         out = print_pdf(index, args.out)

@@ -7,7 +7,10 @@ HTML output (``_chapters/``), so the links work in a zipped copy of ``_build/htm
 
 What the notebook holds: every code cell (so it re-runs), and the outputs the page shows. Outputs
 of cells the page hides (tags ``remove-cell``, ``remove-output``) are dropped, so the download
-shows no more of a cohort than the page does.
+shows no more of a cohort than the page does. Jupyter does not read MyST, so the Markdown reads
+as the page does (:mod:`analysis.report.jupyter_md`, shared with the exercise notebooks): glued
+values as text, figures embedded, admonitions as quotes, cross-references as linked titles,
+citations as author-year.
 
 Only the ``html`` builder adds links and copies files (the single-page build for the PDF does
 not). A paired chapter whose executed notebook is missing is a build warning (an error under
@@ -24,6 +27,8 @@ from typing import Any
 
 from docutils import nodes
 from sphinx.util import logging
+
+from analysis.report import jupyter_md
 
 LOG = logging.getLogger(__name__)
 #: Folder of the HTML output that holds the downloads.
@@ -58,10 +63,14 @@ def _links(app: Any, doctree: nodes.document, docname: str) -> None:
     section.insert(position, nodes.raw("", html, format="html"))
 
 
-def downloadable(notebook: dict) -> dict:
-    """The executed notebook as offered for download: outputs of hidden cells dropped, and no
+def downloadable(notebook: dict, page: str = "", glue: dict | None = None) -> dict:
+    """The executed notebook as offered for download: Markdown as Jupyter reads it (``glue``:
+    the records myst-nb wrote to ``<doc>.glue.json``), outputs of hidden cells dropped, and no
     pairing metadata (a downloaded notebook stands alone: Jupyter must not write .md/.py twins
     beside it)."""
+    records = list((glue or {}).values())
+    notebook = jupyter_md.convert_notebook(notebook, jupyter_md.context(notebook, page,
+                                                                        glue_records=records))
     for cell in notebook.get("cells", []):
         tags = set(cell.get("metadata", {}).get("tags", []))
         if cell.get("cell_type") == "code" and tags & HIDDEN_OUTPUT_TAGS:
@@ -86,7 +95,9 @@ def write_downloads(srcdir: Path, outdir: Path, docnames: Iterable[str]) -> list
         if not executed.is_file():
             missing.append(docname)
             continue
-        notebook = downloadable(json.loads(executed.read_text(encoding="utf-8")))
+        glue_file = executed.with_name(f"{stem}.glue.json")
+        glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
+        notebook = downloadable(json.loads(executed.read_text(encoding="utf-8")), stem, glue)
         (target / f"{stem}.ipynb").write_text(
             json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
             encoding="utf-8")

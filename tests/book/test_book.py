@@ -97,9 +97,12 @@ def test_chapter_and_py_twin_in_sync(md: Path) -> None:
 def test_cohort_path_default_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("IVIG_COHORT", raising=False)
     assert book.cohort_path() == SYNTHETIC_DIR.resolve()
-    monkeypatch.setenv("IVIG_COHORT", "data/other")  # relative: to the project root, not the cwd
+    monkeypatch.setenv("IVIG_COHORT", "data/other")  # relative: to where the user runs
     monkeypatch.chdir(tmp_path)
-    assert book.cohort_path() == (PROJECT_ROOT / "data" / "other").resolve()
+    assert book.cohort_path() == tmp_path / "data" / "other"
+    book.absolute_cohort_env()  # what the build does before starting kernels in book/
+    monkeypatch.chdir(PROJECT_ROOT / "book")
+    assert book.cohort_path() == tmp_path / "data" / "other"
     monkeypatch.setenv("IVIG_COHORT", str(tmp_path))
     assert book.cohort_path() == tmp_path.resolve()
 
@@ -138,10 +141,25 @@ def test_glue_in_a_script_prints(capsys: pytest.CaptureFixture[str]) -> None:
     book.glue_value("cohort_n", np.int64(143))
     book.glue_paper("abs_reference_n")
     out = capsys.readouterr().out
-    assert "cohort_n = 143" in out
-    assert "paper_abs_reference_n = 100" in out
+    assert "cohort_n: 143" in out
+    assert "paper_abs_reference_n: 100" in out
     with pytest.raises(ValueError, match="snake_case"):
         book.glue_value("Bad-Name", 1)
+
+
+def test_script_line_uses_the_prose_format_and_words(tmp_path: Path) -> None:
+    """A .py twin prints a value as its .md prose shows it, after the words that precede it."""
+    (tmp_path / "ch.md").write_text(
+        "On IVIG, patients had {glue:text}`x_rate:.2f` infections per year, and\n"
+        "{glue:text}`x_n` of them ({glue:text}`x_share:.0%`) were cases.\n"
+        "Units: {glue:text}`x_unit` {glue:text}`x_m`.\n")
+    script = str(tmp_path / "ch.py")
+    assert book.script_line("x_rate", 0.5734, script) == (
+        "On IVIG, patients had 0.57  [x_rate]")
+    assert book.script_line("x_share", 0.25, script) == "of them 25%  [x_share]"
+    assert book.script_line("x_n", 12, script) == "infections per year, and 12  [x_n]"
+    assert book.script_line("x_m", 3, script) == "x_m: 3"  # no words of its own before it
+    assert book.script_line("x_other", 1 / 3, script) == "x_other: 0.3333"
 
 
 def _fake_cohort(path: Path, name: str, synthetic: bool, seed: int | None = None):

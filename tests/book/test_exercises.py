@@ -45,9 +45,18 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", _ROLE.sub(r"\1", text).lower())
 
 
+#: A cross-reference or citation: the notebooks show the target's title or author-year instead
+#: of the role's text.
+_XREF = re.compile(r"\{(?:ref|doc|numref|cite(?::\w+)?)\}`[^`]*`")
+
+
 def _runs(text: str, n: int = 6) -> set[tuple[str, ...]]:
-    w = _words(text)
-    return {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
+    """Runs of ``n`` words; no run spans a cross-reference or citation (shown as other text)."""
+    runs = set()
+    for piece in _XREF.split(text):
+        w = _words(piece)
+        runs |= {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
+    return runs
 
 
 def _notebook_text(nb) -> str:

@@ -114,3 +114,46 @@ def test_no_word_runs_off_the_page(book_pdf: Path, tmp_path: Path) -> None:
             if x0 < -0.5 or y0 < -0.5 or x1 > width + 0.5 or y1 > height + 0.5:
                 off.append(html.unescape(w.group(5)))
     assert not off, f"{len(off)} words outside the page, e.g. {off[:10]}"
+
+
+# --------------------------------------------------------------------------------------------------
+# a PDF that reads like a book (issue 21 §3)
+# --------------------------------------------------------------------------------------------------
+def _toc_parts() -> list[str]:
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    return [p["caption"] for p in toc.get("parts", [])]
+
+
+def test_every_page_is_numbered(text: str) -> None:
+    pages = text.split("\f")
+    if not pages[-1].strip():
+        pages = pages[:-1]
+    unnumbered = [i for i, page in enumerate(pages, start=1)
+                  if str(i) not in [ln.strip() for ln in page.splitlines() if ln.strip()][-3:]]
+    assert not unnumbered, f"{len(unnumbered)} pages without their number, e.g. {unnumbered[:5]}"
+
+
+def test_outline_lists_parts_and_chapters(book_pdf: Path) -> None:
+    xml = subprocess.run(["pdftohtml", "-xml", "-stdout", "-i", "-q", str(book_pdf)], check=True,
+                         capture_output=True, text=True).stdout
+    outline = re.search(r"<outline>(.*)</outline>", xml, re.DOTALL)
+    assert outline, "the PDF has no document outline"
+    items = _squash(html.unescape(re.sub(r"<[^>]+>", " ", outline.group(1))))
+    missing = [t for t in _toc_parts() + [_title(f) for f in _toc_files()[1:]]
+               if _squash(t) not in items]
+    assert not missing, f"not in the PDF outline: {missing}"
+
+
+def test_no_interactive_leftovers(text: str) -> None:
+    flat = _squash(text)
+    for leftover in ("Show code cell", "Hide code cell", "Click to show", "click **Show"):
+        assert leftover not in flat, leftover
+
+
+def test_parts_and_chapters_start_on_a_new_page(text: str) -> None:
+    """Each part's caption, and each chapter's title, is the first text of a page."""
+    firsts = [_squash(page)[:200] for page in text.split("\f")]
+    heads = _toc_parts() + [_title(f) for f in _toc_files()[1:]]
+    late = [h for h in heads if not any(f.lstrip("0123456789. ").startswith(_squash(h))
+                                        for f in firsts)]
+    assert not late, f"not at the top of a page: {late}"

@@ -22,20 +22,21 @@ ONE = dict(
 )
 
 
-def glued(capsys) -> dict[str, str]:
-    out = capsys.readouterr().out
-    return dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
+def glued(monkeypatch) -> dict[str, object]:
+    """Every value glued from now on, by name, as glued (not as a script prints it)."""
+    values: dict[str, object] = {}
+    monkeypatch.setattr(book, "glue_value", lambda name, value: values.__setitem__(name, value))
+    return values
 
 
-def test_glue_fit_glues_every_number_of_a_term(tmp_path, capsys):
+def test_glue_fit_glues_every_number_of_a_term(tmp_path, monkeypatch):
     from analysis.sccs import SCCS
     from analysis.study import study_intervals
 
     cohort = make_cohort(tmp_path, **ONE)
     fit = SCCS().fit(study_intervals(cohort, outcome="all", cases_only=True), ["on_ivig"])
-    capsys.readouterr()
+    g = glued(monkeypatch)
     book.glue_fit("x_", fit, "on_ivig")
-    g = glued(capsys)
     assert float(g["x_irr"]) == pytest.approx(4 / 3)
     assert float(g["x_se"]) == pytest.approx(math.sqrt(1 / 2 + 1 / 3))
     z = 1.959963984540054
@@ -43,11 +44,11 @@ def test_glue_fit_glues_every_number_of_a_term(tmp_path, capsys):
     assert float(g["x_ci_high"]) == pytest.approx(4 / 3 * math.exp(z * math.sqrt(5 / 6)))
     assert g["x_direction"] == "higher"
     assert float(g["x_change_pct"]) == pytest.approx(100 / 3)
-    assert (g["x_n_cases"], g["x_n_events"]) == ("1", "5")
+    assert (g["x_n_cases"], g["x_n_events"]) == (1, 5)
     assert g["x_p"] not in ("", "nan")
 
 
-def test_glue_fit_without_a_fit_glues_nan_and_zero(capsys):
+def test_glue_fit_without_a_fit_glues_nan_and_zero(monkeypatch):
+    g = glued(monkeypatch)
     book.glue_fit("y_", None)
-    g = glued(capsys)
-    assert g["y_irr"] == "nan" and g["y_n_cases"] == "0" and g["y_n_events"] == "0"
+    assert math.isnan(g["y_irr"]) and g["y_n_cases"] == 0 and g["y_n_events"] == 0
