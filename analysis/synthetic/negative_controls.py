@@ -38,6 +38,7 @@ Examples
 from __future__ import annotations
 
 import json
+import os
 import warnings
 import zlib
 from collections.abc import Iterable, Sequence
@@ -52,7 +53,8 @@ from analysis.synthetic.infections import prompt_probability, uniform_days
 from analysis.synthetic.simulate import CohortTables, SimulateError, simulate_cohort, to_cohort
 
 __all__ = ["CONTROLS", "NegativeControl", "calibrated_coverage", "control_events",
-           "control_study", "coverage_summary", "null_against_bias", "write_negative_controls"]
+           "control_study", "coverage_summary", "null_against_bias", "on_ivig_many",
+           "write_negative_controls"]
 
 #: Spawn key of the controls' random-number stream (the cohort's tables use children 0-15 of
 #: the seed's SeedSequence; the controls use child 16, so the cohort never changes).
@@ -179,72 +181,96 @@ def write_negative_controls(tables: CohortTables, folder: str | Path,
     return folder / "negative_controls.csv"
 
 
-def _on_ivig(cohort, outcome) -> tuple[float, float]:
-    """(log IRR, SE) of the primary model's on-IVIG term; NaN when it cannot be fitted."""
-    from analysis.sccs import SCCSError
-    from analysis.study import StudyError, fit_sccs
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            r = fit_sccs(cohort, outcome).summary.loc["on_ivig"]
-    except (StudyError, SCCSError):
-        return np.nan, np.nan
-    irr, se = float(r["irr"]), float(r["se"])
-    return (np.log(irr) if irr > 0 else np.nan), se
+#: Separates a patient's id from the outcome's name in the stacked cohort of :func:`_stacked`.
+SEP = "~"
 
 
-def _as_infections(events: pd.DataFrame) -> pd.DataFrame:
-    """Control events in the shape of the infections table (the control's key as its site)."""
-    n = len(events)
-    return pd.DataFrame({"patient_id": events["patient_id"].to_numpy(object),
-                         "date": events["date"].to_numpy(), "grade": pd.array([2] * n, "Int64"),
-                         "site": events["control"].to_numpy(object),
-                         "organism": np.full(n, np.nan, object), "anc": np.full(n, np.nan),
-                         "alc": np.full(n, np.nan)})
+def _stacked(cohort, events: dict[str, pd.DataFrame]):
+    """One cohort holding a copy of every IVIG-group patient per outcome: in the copy named
+    ``name`` the patient's id is ``id~name`` and the infections are ``events[name]``
+    (``patient_id, date``), so one :func:`analysis.study.study_intervals` call builds every
+    outcome's intervals (the SCCS uses the IVIG group only)."""
+    from dataclasses import replace
+
+    names = list(events)
+    ivig_group = set(cohort.patients.loc[cohort.patients["group"] == "ivig", "patient_id"])
+
+    def copies(df: pd.DataFrame) -> pd.DataFrame:
+        df = df[df["patient_id"].isin(ivig_group).to_numpy()]
+        out = df.iloc[np.tile(np.arange(len(df)), len(names))].reset_index(drop=True)
+        tag = np.repeat([SEP + n for n in names], len(df))
+        return out.assign(patient_id=np.char.add(df["patient_id"].to_numpy(str).tolist()
+                                                 * len(names), tag).astype(object))
+
+    ev = pd.concat([e.assign(name=SEP + n) for n, e in events.items()], ignore_index=True)
+    n = len(ev)
+    inf = pd.DataFrame({"patient_id": np.char.add(ev["patient_id"].to_numpy(str),
+                                                  ev["name"].to_numpy(str)).astype(object),
+                        "date": ev["date"].to_numpy(), "grade": pd.array([2] * n, "Int64"),
+                        "site": np.full(n, np.nan, object), "organism": np.full(n, np.nan, object),
+                        "anc": np.full(n, np.nan), "alc": np.full(n, np.nan)})
+    return replace(cohort, patients=copies(cohort.patients), ivig=copies(cohort.ivig),
+                   infections=inf, igg=copies(cohort.igg),
+                   progression=copies(cohort.progression))
+
+
+def on_ivig_many(cohort, events: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The primary model's on-IVIG log IRR and SE for several outcomes of one cohort at once.
+
+    ``events`` maps a name to that outcome's events (``patient_id, date``). The intervals are
+    the study's own (:func:`analysis.study.study_intervals`, outcome ``"all"``, cases only, on a
+    stacked cohort: :func:`_stacked`) and the fits the batched library fit
+    (:func:`analysis.sccs.fit_many`), equal to :func:`analysis.study.fit_sccs` on each outcome
+    alone (``tests/synthetic/test_negative_controls.py`` checks it). Returns ``name, log_rr,
+    se``, NaN where the model has no cases or no finite estimate.
+    """
+    from analysis.sccs import fit_many
+    from analysis.study import model_terms, study_intervals
+
+    data = study_intervals(_stacked(cohort, events), "all", cases_only=True)
+    data["rep"] = data["id"].astype(str).str.rsplit(SEP, n=1).str[1]
+    out = pd.DataFrame({"name": list(events), "log_rr": np.nan, "se": np.nan})
+    if data.empty:
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = fit_many(data, model_terms()).frame("on_ivig")
+    f = f[np.isfinite(f["coef"]) & np.isfinite(f["se"])].set_index("rep")
+    out["log_rr"] = out["name"].map(f["coef"])
+    out["se"] = out["name"].map(f["se"])
+    return out
 
 
 def _one_cohort(seed: int, truth: TruthParameters, controls: Sequence[NegativeControl],
                 replicates: int) -> list[dict]:
     """The infections' and every control's on-IVIG estimate on the cohort of ``seed``."""
-    from dataclasses import replace
-
     tables = simulate_cohort(seed, truth=truth)
     cohort = to_cohort(tables)
-    y, se = _on_ivig(cohort, "all")
-    rows = [{"seed": seed, "outcome": "infections", "replicate": 0, "truth": truth.irr_on_ivig,
-             "log_rr": y, "se": se}]
-    names = {(c.key, r): f"{c.key}:{r}" for c in controls for r in range(replicates)}
-    ev = pd.concat([control_events(tables, c, r).assign(control=names[c.key, r])
-                    for c in controls for r in range(replicates)],
-                   ignore_index=True)
-    ctl = replace(cohort, infections=_as_infections(ev))
+    events = {"infections": cohort.infections[["patient_id", "date"]]}
+    which = {"infections": ("infections", 0, truth.irr_on_ivig)}
     for c in controls:
         for r in range(replicates):
-            y, se = _on_ivig(ctl, _site_is(names[c.key, r]))
-            rows.append({"seed": seed, "outcome": c.key, "replicate": r, "truth": c.true_irr,
-                         "log_rr": y, "se": se})
-    return rows
-
-
-def _site_is(name: str):
-    """An outcome predicate: the rows of one control (its key stored as the site)."""
-    def control(infections: pd.DataFrame) -> np.ndarray:
-        return infections["site"].to_numpy(object) == name
-    return control
+            name = f"{c.key}:{r}"
+            events[name] = control_events(tables, c, r)[["patient_id", "date"]]
+            which[name] = (c.key, r, c.true_irr)
+    est = on_ivig_many(cohort, events)
+    return [{"seed": seed, "outcome": which[n][0], "replicate": which[n][1],
+             "truth": which[n][2], "log_rr": y, "se": se}
+            for n, y, se in zip(est["name"], est["log_rr"], est["se"], strict=True)]
 
 
 def control_study(seeds: Iterable[int], truth: TruthParameters | None = None, *,
                   controls: Sequence[NegativeControl] = CONTROLS, replicates: int = 5,
-                  cache_dir: str | Path | None = None) -> pd.DataFrame:
+                  workers: int = 1, cache_dir: str | Path | None = None) -> pd.DataFrame:
     """On the cohort of each seed: the on-IVIG estimate of the infections and of ``replicates``
-    independent draws of every control (the primary model, :func:`analysis.study.fit_sccs`).
+    independent draws of every control (the primary model, :func:`on_ivig_many`).
 
     Returns one row per (seed, outcome, replicate): ``seed, outcome`` (``"infections"`` or a
     control's key), ``replicate, truth`` (the true IRR), ``log_rr, se`` (NaN when the model
     cannot be fitted, e.g. a control without cases). Kept in ``cache_dir`` (default
     ``_build/cache``) under a key of the seeds, truth, controls and the generator's and study's
-    code, like :func:`analysis.synthetic.recovery.recovery_study`.
+    code, like :func:`analysis.synthetic.recovery.recovery_study`. ``workers`` > 1 spreads the
+    cohorts over that many processes (fork); the rows do not depend on it.
     """
     from analysis.synthetic.recovery import code_key
 
@@ -255,10 +281,17 @@ def control_study(seeds: Iterable[int], truth: TruthParameters | None = None, *,
     path = folder / f"negative-controls-{key}.pkl"
     if path.is_file():
         return pd.read_pickle(path)
-    rows = [row for s in seeds for row in _one_cohort(s, truth, controls, replicates)]
-    out = pd.DataFrame(rows)
+    jobs = [(s, truth, tuple(controls), replicates) for s in seeds]
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            parts = pool.starmap(_one_cohort, jobs, chunksize=4)
+    else:
+        parts = [_one_cohort(*job) for job in jobs]
+    out = pd.DataFrame([row for part in parts for row in part])
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # atomic: parallel chapters read all or none
     out.to_pickle(tmp)
     tmp.replace(path)
     return out

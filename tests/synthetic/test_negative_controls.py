@@ -202,3 +202,29 @@ def test_cli_writes_controls_only_when_asked(tmp_path, capsys) -> None:
     assert set(ev["control"]) == {c.key for c in nc.CONTROLS}
     assert (tmp_path / "a" / "infections.csv").read_bytes() == \
         (tmp_path / "b" / "infections.csv").read_bytes()
+
+
+def test_batched_estimates_equal_fit_sccs_one_outcome_at_a_time() -> None:
+    """on_ivig_many (stacked cohort, fit_many) against the study's own fit_sccs per outcome."""
+    from dataclasses import replace as dc_replace
+
+    from analysis.study import fit_sccs
+    from analysis.synthetic.simulate import to_cohort
+
+    tables = simulate_cohort(6)
+    cohort = to_cohort(tables)
+    events = {"infections": cohort.infections[["patient_id", "date"]],
+              "p": nc.control_events(tables, PROMPTING)[["patient_id", "date"]],
+              "f": nc.control_events(tables, FALLS)[["patient_id", "date"]],
+              "none": cohort.infections[["patient_id", "date"]].iloc[:0]}
+    got = nc.on_ivig_many(cohort, events).set_index("name")
+    for name in ("infections", "p", "f"):
+        e = events[name]
+        alone = dc_replace(cohort, infections=pd.DataFrame({
+            "patient_id": e["patient_id"].to_numpy(object), "date": e["date"].to_numpy(),
+            "grade": pd.array([2] * len(e), "Int64"), "site": np.nan, "organism": np.nan,
+            "anc": np.nan, "alc": np.nan}))
+        s = fit_sccs(alone if name != "infections" else cohort, "all").summary.loc["on_ivig"]
+        assert got.loc[name, "log_rr"] == pytest.approx(np.log(s["irr"]), abs=1e-8)
+        assert got.loc[name, "se"] == pytest.approx(s["se"], abs=1e-8)
+    assert np.isnan(got.loc["none", "log_rr"])
