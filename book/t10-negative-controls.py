@@ -120,7 +120,9 @@ book.publish_table(shown, "t10_null_against_bias",
 # {glue:text}`t10_infections_err:.3f`, Monte Carlo SE {glue:text}`t10_infections_mcse:.3f`). The
 # control that shares the prompting is {glue:text}`t10_prompting_pct:+.1f`% from its truth of one
 # (difference from the infections' bias {glue:text}`t10_prompting_diff:+.3f`, Monte Carlo SE
-# {glue:text}`t10_prompting_diff_mcse:.3f`): it measures the design's error. The control that
+# {glue:text}`t10_prompting_diff_mcse:.3f`): it measures the design's error, closely if not
+# exactly (the infections' lower rate on IVIG weights the days around a first dose a little
+# differently). The control that
 # shares only the mechanisms shows {glue:text}`t10_mechanisms_pct:+.1f`%, the part of the bias
 # that does not come from prompting, and the falls-type control {glue:text}`t10_falls_pct:+.1f`%
 # (Monte Carlo SE of the log error {glue:text}`t10_falls_mcse:.3f`): nothing.
@@ -230,8 +232,7 @@ book.publish_table(coverage, "t10_coverage",
 # correction is partial ({glue:text}`t10_half_cov:.1f`% and {glue:text}`t10_mechanisms_cov:.1f`%),
 # and with the falls-type controls it is none ({glue:text}`t10_falls_cov:.1f`%,
 # Monte Carlo SE {glue:text}`t10_falls_cov_mcse:.1f`): calibration can only remove the error the
-# controls share. It can also make an interval too wide: the null's SD is estimated from a
-# handful of controls per cohort and added in full.
+# controls share, and it needs enough of them (Exercise 2).
 #
 # ## What the paper could have done
 #
@@ -265,8 +266,9 @@ book.publish_table(coverage, "t10_coverage",
 #
 # The null's mean lies between the two, roughly in proportion to the share of prompting events:
 # the expected counts of a mixture of a prompting and a non-prompting process are the weighted
-# sum of the two. Calibration removes that part of the error only, so coverage improves on the
-# uncalibrated one but less than with controls that fully share the prompting.
+# sum of the two. Calibration shifts the estimate only part of the way back towards the truth;
+# coverage still improves on the uncalibrated one, partly because the interval also widens by the
+# null's SD.
 # ```
 #
 # ```{admonition} Exercise 2 — how many controls?
