@@ -74,7 +74,8 @@ book.markdown(
 # %% tags=["remove-input"]
 controls = pd.DataFrame([{"Control": c.key, "Description": c.label,
                           "Share of events that prompt IVIG": c.prompt_share,
-                          "Shares HGG, early daratumumab, progression, season": c.mechanisms,
+                          "Shares HGG, early daratumumab, progression, season":
+                              "yes" if c.mechanisms else "no",
                           "True IRR on IVIG": c.true_irr} for c in nc.CONTROLS])
 book.publish_table(controls, "t10_controls", caption="The negative-control outcomes",
                    formats={"Share of events that prompt IVIG": "{:.1f}",
