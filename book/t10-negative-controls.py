@@ -233,7 +233,7 @@ book.publish_table(coverage, "t10_coverage",
 # correction is partial ({glue:text}`t10_half_cov:.1f`% and {glue:text}`t10_mechanisms_cov:.1f`%),
 # and with the falls-type controls it is none ({glue:text}`t10_falls_cov:.1f`%,
 # Monte Carlo SE {glue:text}`t10_falls_cov_mcse:.1f`): calibration can only remove the error the
-# controls share, and it needs enough of them (Exercise 2).
+# controls share, and it needs enough of them (see the exercises).
 #
 # ## What the paper could have done
 #
@@ -247,7 +247,8 @@ book.publish_table(coverage, "t10_coverage",
 # share it. With a few such controls the paper could have reported its EASE beside the
 # rate ratios and calibrated p-values and intervals, as OHDSI's SelfControlledCaseSeries does, or
 # said plainly that no control sharing the prompting could be found, which is itself a reason to
-# read the on-IVIG rate ratio as a lower bound of uncertain size.
+# read the on-IVIG rate ratio as likely to overstate IVIG's benefit, by an amount the data alone
+# cannot tell.
 #
 # ## Exercises
 #
@@ -288,7 +289,9 @@ book.publish_table(coverage, "t10_coverage",
 #
 # With two controls the maximum-likelihood SD of the null is often zero (their spread is within
 # their own standard errors), and the mean is noisy. The calibrated interval then shifts by a
-# poorly known amount without widening for it, and coverage falls below the nominal level. OHDSI asks for at least five negative controls before it calibrates.
+# poorly known amount without widening for it, and coverage falls below the nominal level.
+# Calibration needs enough controls for the null's spread to be estimated, which is why OHDSI's
+# studies use dozens of them.
 # ```
 #
 # ```{admonition} Exercise 3 — a falls-type control that is not negative
