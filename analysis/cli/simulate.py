@@ -1,11 +1,14 @@
 """``python -m analysis simulate [--seed N] [--n-ivig N] [--n-reference N] [--true-irr X]
-[--true-irr-grade34 Y] --out DIR``.
+[--true-irr-grade34 Y] [--negative-controls] --out DIR``.
 
 Writes a synthetic cohort (five CSV files, ``cohort.yaml`` and ``truth.json``, the parameters it was
 drawn from) into ``DIR``; ``--true-irr`` and ``--true-irr-grade34`` set the true on-IVIG rate
 ratios (all grades, grade 3-4) instead of the defaults read from the paper. The same seed always
 gives byte-identical files, and the default seed gives the committed ``data/synthetic/``. Refuses to
 write into a non-empty folder that is not a previous simulator output (exit code 2). pandas and
+``--negative-controls`` also writes ``negative_controls.csv`` (events of outcomes IVIG does not
+affect, :mod:`analysis.synthetic.negative_controls`) and records them in ``truth.json``; without it
+nothing of them is written. pandas and
 numpy are imported only when the command runs, so ``--help`` stays instant.
 """
 
@@ -37,6 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--true-irr-grade34", type=float, default=None, metavar="Y",
                    help="true on-IVIG rate ratio of grade 3-4 infections (default: the paper's "
                         "0.30)")
+    p.add_argument("--negative-controls", action="store_true",
+                   help="also write negative_controls.csv: outcomes IVIG does not affect (true "
+                        "IRR 1), recorded in truth.json")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output folder: new, empty, or a previous simulator output")
     p.set_defaults(func=run)
@@ -89,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
         tables = simulate_cohort(seed, n_ivig=args.n_ivig, n_reference=args.n_reference,
                                  truth=truth)
         write_cohort(tables, out)
+        if args.negative_controls:
+            from analysis.synthetic.negative_controls import write_negative_controls
+
+            write_negative_controls(tables, out)
     except (SimulateError, OSError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2

@@ -110,6 +110,16 @@ def expected_counts(state: RateState, rpid, rday) -> np.ndarray:
     return np.where(c > 0, s / np.maximum(c, 1), 0.0) * (state.end_obs - state.start + 1)
 
 
+def prompt_probability(band: np.ndarray, model: TruthParameters) -> np.ndarray:
+    """Probability that an infection in a patient of the IVIG group prompts IVIG, by HGG band.
+
+    ``model.prompt_prob``, times ``model.prompt_low_igg_mult`` at IgG < 400 (band 2 or 3),
+    capped at 0.95.
+    """
+    return np.minimum(model.prompt_prob * np.where(band >= 2, model.prompt_low_igg_mult, 1.0),
+                      0.95)
+
+
 def prompted_start(rng, pid, day, band, is_ivig, prior, low_igg, start, last, model):
     """First IVIG day for IVIG-group patients: prompted by infections, or by the prior year.
 
@@ -118,8 +128,7 @@ def prompted_start(rng, pid, day, band, is_ivig, prior, low_igg, start, last, mo
     n = start.size
     out = np.full(n, -1, dtype=np.int64)
     trig = np.full(n, -1, dtype=np.int64)
-    # each infection prompts IVIG with probability q (higher at IgG < 400)
-    q = np.minimum(model.prompt_prob * np.where(band >= 2, model.prompt_low_igg_mult, 1.0), 0.95)
+    q = prompt_probability(band, model)
     prompts = is_ivig[pid] & (rng.uniform(size=pid.size) < q)
     delay = rng.integers(model.delay_days[0], model.delay_days[1] + 1, size=n)
     order = np.lexsort((day, pid))

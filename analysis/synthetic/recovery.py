@@ -41,7 +41,7 @@ from analysis.synthetic.events import TruthParameters
 from analysis.synthetic.seed_search import seed_score
 from analysis.synthetic.simulate import simulate_cohort, to_cohort
 
-__all__ = ["ESTIMANDS", "HEADLINES", "STUDY_COHORTS", "Estimand", "headline_truth",
+__all__ = ["ESTIMANDS", "HEADLINES", "STUDY_COHORTS", "Estimand", "code_key", "headline_truth",
            "implied_hgg_irr", "recover", "recovery_plot", "recovery_study", "summarise",
            "truth_of"]
 
@@ -241,14 +241,20 @@ def truth_of(parameters: Mapping[str, object]) -> TruthParameters:
                               for k, v in parameters.items()})
 
 
-def _study_key(n_cohorts: int, truth: TruthParameters) -> str:
-    """A key of the study: its size, its truth and the source of the code it runs."""
+def code_key(payload: object) -> str:
+    """A cache key of a simulation study: its ``payload`` (JSON: size, truth, options) and the
+    source of the code it runs (the generator, the study and the SCCS library)."""
     root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256(json.dumps([n_cohorts, truth.as_dict()], sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps(payload, sort_keys=True).encode())
     for sub in ("synthetic", "study", "sccs"):
         for f in sorted((root / sub).rglob("*.py")):
             h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+def _study_key(n_cohorts: int, truth: TruthParameters) -> str:
+    """A key of the study: its size, its truth and the source of the code it runs."""
+    return code_key([n_cohorts, truth.as_dict()])
 
 
 def recovery_study(n_cohorts: int = STUDY_COHORTS, truth: TruthParameters | None = None, *,

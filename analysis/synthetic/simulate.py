@@ -88,8 +88,13 @@ class CohortTables(dict):
     """The five tables (``patients``, ``ivig``, ``infections``, ``igg``, ``progression``).
 
     Attributes: ``seed``, ``n_ivig``, ``n_reference``, ``truth`` (the
-    :class:`TruthParameters` drawn from) and ``shortfall`` (per exact-count target, how many
-    events or patients the draw lacked; all 0 when every marginal count was reached).
+    :class:`TruthParameters` drawn from), ``shortfall`` (per exact-count target, how many
+    events or patients the draw lacked; all 0 when every marginal count was reached) and
+    ``process`` (the infection process without IVIG, read by
+    :mod:`analysis.synthetic.negative_controls`: ``state``, the
+    :class:`~analysis.synthetic.infections.RateState` without doses; ``lmax``, its thinning
+    bound per patient; ``trigger_day``, per patient the day of the infection that prompted IVIG,
+    -1 when none did; ``patient_id``).
     """
 
     seed: int
@@ -97,6 +102,7 @@ class CohortTables(dict):
     n_reference: int
     truth: TruthParameters
     shortfall: dict[str, int]
+    process: dict[str, Any]
 
 
 @dataclass
@@ -120,6 +126,7 @@ class Drawn:
     inf: dict[str, np.ndarray]  # pid, day, grade, site, organism, anc, alc
     late: dict[str, np.ndarray]  # the same, for infections recorded after observation
     shortfall: dict[str, int] = field(default_factory=dict)
+    process: dict[str, Any] = field(default_factory=dict)
 
 
 def _scaled(target_id: str, n: int, paper_n_id: str) -> int:
@@ -172,6 +179,7 @@ def simulate_cohort(
     tables = _assemble(drawn)
     tables.seed, tables.n_ivig, tables.n_reference = int(seed), n_iv, n_rf
     tables.truth, tables.shortfall = truth, drawn.shortfall
+    tables.process = drawn.process
     return tables
 
 
@@ -209,8 +217,8 @@ def _draw(rngs: list[np.random.Generator], truth: TruthParameters, n_iv: int, n_
         if idx.size:
             shrink = 0.8 if g == "ivig" else 1.0  # IVIG will remove some of them
             base[idx] = truth.overshoot * want[g][1] / max(lam[idx].sum() * shrink, 1e-9)
-    pre = RateState.build(truth, start, end, frailty, base, ser.pid, ser.day, own,
-                          prog_pid, prog_day)
+    pre = RateState.build(truth, start, end, frailty, base.copy(), ser.pid, ser.day, own,
+                          prog_pid, prog_day)  # a copy: fin rescales its base in place
     headroom = 1.6
     lmax = pre.max_rate() * headroom
     cpid, cday = uniform_days(rngs[6], start, end, rngs[6].poisson(lmax * (end - start + 1)))
@@ -254,8 +262,11 @@ def _draw(rngs: list[np.random.Generator], truth: TruthParameters, n_iv: int, n_
     inf.update(pid=pid, day=day)
     igg_keep = (death < 0)[ser.pid] | (ser.day <= death[ser.pid])
     late = _late_infections(rngs[15], last, contact)
+    trigger_day = np.where(trig >= 0, cday[a1[np.maximum(trig, 0)]], -1)
+    process = {"state": pre, "lmax": lmax, "trigger_day": trigger_day,
+               "patient_id": b.cols["patient_id"].astype(str)}
     return Drawn(b, end, death, contact, ser, measured, igg_keep, (prog_pid, prog_day),
-                 (dose_pid, dose_day, dose_amt), inf, late, shortfall)
+                 (dose_pid, dose_day, dose_amt), inf, late, shortfall, process)
 
 
 def _marks(rngs, truth: TruthParameters, pid: np.ndarray, cov: dict[str, np.ndarray],
