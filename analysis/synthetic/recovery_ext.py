@@ -49,8 +49,9 @@ from analysis.synthetic.seed_search import seed_score
 from analysis.synthetic.simulate import simulate_cohort, to_cohort
 
 __all__ = ["METHODS", "SCENARIOS", "Method", "Scenario", "absorbed_words", "bias_words",
-           "decomposition_study", "decomposition_summary", "extension_study", "miss_words",
-           "recover_methods", "summarise_methods", "truth_columns", "truth_phrase"]
+           "decomposition_study", "decomposition_summary", "decomposition_words",
+           "extension_study", "miss_words", "recover_methods", "summarise_methods",
+           "truth_columns", "truth_phrase"]
 
 #: An estimate with a log-IRR or SE beyond this is on the boundary (a flat likelihood ridge: the
 #: data hold no information on the term) and counted as not fitted.
@@ -388,3 +389,39 @@ def truth_phrase(summary: pd.DataFrame | None, key: str) -> str:
             f"average (mean bias {100 * r['rel_bias']:+.1f}%, Monte Carlo SE "
             f"{100 * r['rel_bias_mcse']:.1f}%), its 95% interval covering the truth in "
             f"{100 * r['coverage']:.0f}% of them")
+
+
+def decomposition_words(summary: pd.DataFrame, estimand: str = "all") -> dict[str, str]:
+    """Words for the bias decomposition of ``estimand`` (``summary``:
+    :func:`decomposition_summary`): :func:`bias_words` of each scenario (by scenario key) and
+    ``why``, the reason the estimate without prompting is (or is not) right.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["no_prompt", "no_prompt_flat_hgg", "no_prompt_hgg_only",
+    ...                                "none"], "estimand": "all",
+    ...                   "bias_log": [-0.011, -0.124, 0.15, -0.015],
+    ...                   "bias_mcse": [0.017, 0.018, 0.02, 0.017]})
+    >>> w = decomposition_words(s)
+    >>> w["no_prompt"], w["no_prompt_flat_hgg"], w["none"]
+    ('is right', 'underestimates the truth', 'is right')
+    >>> w["why"]  # doctest: +ELLIPSIS
+    'is right only because the HGG effect ... cancel at these parameters'
+    """
+    s = summary[summary["estimand"] == estimand].set_index("scenario")
+    words = {k: bias_words(float(r["bias_log"]), float(r["bias_mcse"])) for k, r in s.iterrows()}
+    need = {"no_prompt", "no_prompt_flat_hgg", "no_prompt_hgg_only"}
+    if not need <= set(words):
+        return {**words, "why": "cannot be judged without every scenario"}
+    flat, hgg = (float(s.loc[k, "bias_log"]) for k in ("no_prompt_flat_hgg", "no_prompt_hgg_only"))
+    both_biased = "is right" not in (words["no_prompt_flat_hgg"], words["no_prompt_hgg_only"])
+    if words["no_prompt"] == "is right" and both_biased and np.sign(flat) != np.sign(hgg):
+        why = ("is right only because the HGG effect and the other time-varying effects (early "
+               "daratumumab, progression, season) bias it in opposite directions and cancel at "
+               "these parameters")
+    elif words["no_prompt"] == "is right" and not both_biased:
+        why = "is right because the other time-varying effects leave little bias of their own"
+    else:
+        why = (f"{words['no_prompt']}: the other time-varying effects leave a bias of their own, "
+               "so prompting is not the whole story")
+    return {**words, "why": why}
