@@ -86,6 +86,7 @@ book.glue_paper("sccs_allgrade_irr")
 
 # %% tags=["remove-cell"]
 from analysis.synthetic import recovery
+from analysis.report import truth_words as TW
 from analysis.synthetic import recovery_ext as RX
 from analysis.synthetic.simulate import read_truth
 
@@ -102,7 +103,7 @@ if has_truth:
                       "n_slow": int(ext_rows.loc[ext_rows["estimand"] == "edo_death", "seed"]
                                     .nunique())}, prefix="bp_ext_")
 for m in RX.METHODS:
-    book.glue_value(f"bp_truth_{m.key}", RX.truth_phrase(ext_summary, m.key))
+    book.glue_value(f"bp_truth_{m.key}", TW.truth_phrase(ext_summary, m.key))
 
 
 def with_truth(rows, keys):
@@ -110,7 +111,7 @@ def with_truth(rows, keys):
     table = pd.DataFrame(rows)
     if ext_summary is None:
         return table
-    return pd.concat([table, RX.truth_columns(ext_summary, keys)], axis=1)
+    return pd.concat([table, TW.truth_columns(ext_summary, keys)], axis=1)
 
 
 # %% [markdown]
@@ -178,7 +179,7 @@ book.glue_values({
     "fwh_dose_t_moved": change_phrase(e_dose_t, e_primary, MATERIAL),
 }, prefix="bp_")
 n_first = getattr(fwh_dose, "n_cases", None)
-fwh_words = {k: RX.bias_words(*ext_summary.set_index("estimand").loc[k, ["bias_log",
+fwh_words = {k: TW.bias_words(*ext_summary.set_index("estimand").loc[k, ["bias_log",
                                                                           "bias_mcse"]])
              if ext_summary is not None else "cannot be judged"
              for k in ("first", "first_t", "fwh_dose", "fwh_dose_t")}

@@ -26,6 +26,7 @@ import pandas as pd
 from analysis import study
 from analysis.report import book
 from analysis.synthetic import events, outcomes, recovery, simulate
+from analysis.report import truth_words as TW
 from analysis.synthetic import recovery_ext as RX
 from analysis.synthetic.provenance import PROVENANCE
 from analysis.synthetic.registry import SELECTION_TARGETS
@@ -252,12 +253,12 @@ s_by = summary.set_index("estimand")
 b_all, b_pre = (float(s_by.loc[k, "bias_log"]) for k in ("all", "all_pre60"))
 book.glue_value("tr_pre60_sign", "the same" if np.sign(b_pre) == np.sign(b_all) else "opposite")
 book.glue_value("tr_pre60_absorbed",
-                RX.absorbed_words(b_all, b_pre, float(s_by.loc["all_pre60", "bias_mcse"])))
-book.glue_value("tr_hgg_miss", RX.miss_words(
+                TW.absorbed_words(b_all, b_pre, float(s_by.loc["all_pre60", "bias_mcse"])))
+book.glue_value("tr_hgg_miss", TW.miss_words(
     {f"{e.hgg} mg/dL": (float(s_by.loc[e.key, "bias_log"]), float(s_by.loc[e.key, "bias_mcse"]))
      for e in recovery.ESTIMANDS if e.hgg and e.key in s_by.index}))
-np_words = RX.decomposition_words(decomp_summary)
-book.glue_value("tr_z_mc", RX.Z_MC)
+np_words = TW.decomposition_words(decomp_summary)
+book.glue_value("tr_z_mc", TW.Z_MC)
 book.glue_value("tr_np_all_words", np_words["no_prompt"])
 show = summary[["label", "n", "truth", "geo_mean", "rel_bias", "bias_mcse", "emp_se",
                 "model_se", "coverage", "coverage_mcse"]].rename(columns={
@@ -363,10 +364,10 @@ for _, r in decomp_summary.iterrows():
     book.glue_values({"rel_bias_pct": 100 * r["rel_bias"], "mcse_pct": 100 * r["rel_bias_mcse"],
                       "coverage_pct": 100 * r["coverage"],
                       "cov_mcse_pct": 100 * r["coverage_mcse"], "n": r["n"],
-                      "words": RX.bias_words(r["bias_log"], r["bias_mcse"])}, prefix=key)
+                      "words": TW.bias_words(r["bias_log"], r["bias_mcse"])}, prefix=key)
 book.glue_value("tr_dec_why", np_words["why"])
 book.glue_value("tr_dec_pre_none_words",
-                RX.bias_words(*decomp_summary.set_index(["scenario", "estimand"])
+                TW.bias_words(*decomp_summary.set_index(["scenario", "estimand"])
                               .loc[("none", "all_pre60"), ["bias_log", "bias_mcse"]]))
 dec_show = decomp_summary.assign(model=decomp_summary["estimand"].map(labels))[
     ["scenario_label", "model", "n", "rel_bias", "rel_bias_mcse", "coverage", "coverage_mcse"]
@@ -428,7 +429,7 @@ book.glue_values({"n": int(ext_rows["seed"].nunique()),
                   "n_slow": int(ext_rows.loc[ext_rows["estimand"] == "edo_death", "seed"]
                                 .nunique())}, prefix="tr_ext_")
 for _, r in ext_summary.iterrows():
-    book.glue_value(f"tr_ext_{r['estimand']}_words", RX.bias_words(r["bias_log"], r["bias_mcse"]))
+    book.glue_value(f"tr_ext_{r['estimand']}_words", TW.bias_words(r["bias_log"], r["bias_mcse"]))
 ext_show = ext_summary[["label", "n", "truth", "geo_mean", "rel_bias", "rel_bias_mcse",
                         "coverage", "coverage_mcse"]].rename(columns={
     "label": "model", "n": "cohorts fitted", "truth": "truth",

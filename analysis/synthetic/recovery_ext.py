@@ -14,16 +14,15 @@ paper" and the truth-recovery chapter show the same numbers from one run:
 * :func:`decomposition_study` switches mechanisms of the generator off (:data:`SCENARIOS`) and
   fits the unadjusted and the pre-window models on the same seeds under each.
 
-:func:`bias_words`, :func:`absorbed_words` and :func:`miss_words` turn a bias and its Monte
-Carlo SE into the words the chapters print, so no qualitative claim is typed.
+The words the chapters print about these studies come from
+:mod:`analysis.report.truth_words` (outside the code the studies' cache key covers, so rewording
+a sentence does not rerun them).
 
 Examples
 --------
->>> from analysis.synthetic.recovery_ext import METHODS, bias_words
+>>> from analysis.synthetic.recovery_ext import METHODS
 >>> [m.key for m in METHODS][:3]
 ['primary', 'pre30', 'pre60']
->>> bias_words(-0.003, 0.020)
-'is right'
 """
 
 from __future__ import annotations
@@ -48,16 +47,12 @@ from analysis.synthetic.recovery import (
 from analysis.synthetic.seed_search import seed_score
 from analysis.synthetic.simulate import simulate_cohort, to_cohort
 
-__all__ = ["METHODS", "SCENARIOS", "Method", "Scenario", "absorbed_words", "bias_words",
-           "decomposition_study", "decomposition_summary", "decomposition_words",
-           "extension_study", "miss_words", "recover_methods", "summarise_methods",
-           "truth_columns", "truth_phrase"]
+__all__ = ["METHODS", "SCENARIOS", "Method", "Scenario", "decomposition_study",
+           "decomposition_summary", "extension_study", "recover_methods", "summarise_methods"]
 
 #: An estimate with a log-IRR or SE beyond this is on the boundary (a flat likelihood ridge: the
 #: data hold no information on the term) and counted as not fitted.
 DEGENERATE_LOG: float = 10.0
-#: Monte Carlo z for "not detectably different from zero" (a two-sided 95 % interval).
-Z_MC: float = 1.96
 
 
 @dataclass(frozen=True)
@@ -197,31 +192,6 @@ def summarise_methods(results: pd.DataFrame) -> pd.DataFrame:
     return summarise(results, METHODS)
 
 
-def truth_columns(summary: pd.DataFrame, keys: Sequence[str | None]) -> pd.DataFrame:
-    """Table columns to put beside the estimates of ``keys`` (None: a row without one): the
-    truth, the expected relative bias with its Monte Carlo SE, and the 95 % CI coverage.
-
-    Examples
-    --------
-    >>> s = pd.DataFrame({"estimand": ["first"], "truth": [0.57], "rel_bias": [-0.2],
-    ...                   "rel_bias_mcse": [0.03], "coverage": [0.7], "n": [200]})
-    >>> truth_columns(s, ["first", None]).iloc[:, 1].tolist()
-    ['-20.0% (3.0)', '']
-    """
-    s = summary.set_index("estimand")
-    rows = []
-    for k in keys:
-        if k is None or k not in s.index:
-            rows.append({"Truth": "", "Expected bias (MC SE)": "", "CI coverage": ""})
-            continue
-        r = s.loc[k]
-        rows.append({"Truth": f"{r['truth']:.2f}",
-                     "Expected bias (MC SE)":
-                         f"{100 * r['rel_bias']:+.1f}% ({100 * r['rel_bias_mcse']:.1f})",
-                     "CI coverage": f"{100 * r['coverage']:.0f}% of {int(r['n'])}"})
-    return pd.DataFrame(rows)
-
-
 # --------------------------------------------------------------------------- decomposition
 @dataclass(frozen=True)
 class Scenario:
@@ -281,76 +251,6 @@ def decomposition_study(n_cohorts: int = 150, truth: TruthParameters | None = No
     return cached("truth-decomposition", key, compute, cache_dir)
 
 
-# --------------------------------------------------------------------------- words
-def _right(bias: float, mcse: float) -> bool:
-    """True when ``bias`` is within :data:`Z_MC` Monte Carlo SEs of zero."""
-    return bool(abs(bias) <= Z_MC * mcse)
-
-
-def bias_words(bias: float, mcse: float) -> str:
-    """"is right" when the bias is not detectably different from zero at its Monte Carlo SE
-    (within :data:`Z_MC` SEs), else "underestimates" or "overestimates" the truth.
-
-    Examples
-    --------
-    >>> bias_words(-0.003, 0.02), bias_words(-0.186, 0.017), bias_words(0.1, 0.02)
-    ('is right', 'underestimates the truth', 'overestimates the truth')
-    """
-    if not np.isfinite(bias) or not np.isfinite(mcse):
-        return "cannot be judged"
-    if _right(bias, mcse):
-        return "is right"
-    return "underestimates the truth" if bias < 0 else "overestimates the truth"
-
-
-def absorbed_words(unadjusted: float, adjusted: float, mcse: float) -> str:
-    """How much of the unadjusted model's bias an adjustment removes (biases on the log scale,
-    ``mcse`` the adjusted bias's Monte Carlo SE).
-
-    Examples
-    --------
-    >>> absorbed_words(-0.2, -0.01, 0.02), absorbed_words(-0.2, -0.06, 0.02)
-    ('absorbs all of it', 'absorbs most of it')
-    >>> absorbed_words(-0.2, -0.15, 0.02), absorbed_words(-0.2, 0.1, 0.02)
-    ('absorbs some of it', 'overcorrects it')
-    >>> absorbed_words(-0.2, -0.3, 0.02)
-    'does not absorb it'
-    """
-    if _right(adjusted, mcse):
-        return "absorbs all of it"
-    if np.sign(adjusted) != np.sign(unadjusted):
-        return "overcorrects it"
-    share = 1 - adjusted / unadjusted
-    if share >= 0.5:
-        return "absorbs most of it"
-    return "absorbs some of it" if share > 0 else "does not absorb it"
-
-
-def miss_words(biases: Mapping[str, tuple[float, float]]) -> str:
-    """Which of several estimates miss their truth: ``biases`` maps a name (e.g. a threshold)
-    to (bias, Monte Carlo SE).
-
-    Examples
-    --------
-    >>> miss_words({"700": (0.2, 0.02), "400": (-0.003, 0.02), "200": (-0.3, 0.03)})
-    'miss their truth at 700 and 200; at 400 the estimate is right'
-    >>> miss_words({"700": (0.2, 0.02), "400": (0.1, 0.02)})
-    'all miss their truth'
-    """
-    miss = [k for k, (b, s) in biases.items() if not _right(b, s)]
-    ok = [k for k in biases if k not in miss]
-
-    def join(xs: list[str]) -> str:
-        return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
-
-    if not ok:
-        return "all miss their truth"
-    if not miss:
-        return "all are right"
-    rest = "the estimate is" if len(ok) == 1 else "the estimates are"
-    return f"miss their truth at {join(miss)}; at {join(ok)} {rest} right"
-
-
 def decomposition_summary(results: pd.DataFrame) -> pd.DataFrame:
     """:func:`analysis.synthetic.recovery.summarise` of :func:`decomposition_study` per scenario
     (a ``scenario`` and a ``scenario_label`` column first, scenarios in :data:`SCENARIOS`
@@ -362,66 +262,3 @@ def decomposition_summary(results: pd.DataFrame) -> pd.DataFrame:
             parts.append(summarise(r).assign(scenario=s.key, scenario_label=s.label))
     out = pd.concat(parts, ignore_index=True)
     return out[["scenario", "scenario_label", *[c for c in out if not c.startswith("scenario")]]]
-
-
-def truth_phrase(summary: pd.DataFrame | None, key: str) -> str:
-    """The truth and the expected bias of method ``key`` in words, for the chapter's prose
-    (``summary``: :func:`summarise_methods`; None on a cohort without a known truth).
-
-    Examples
-    --------
-    >>> s = pd.DataFrame({"estimand": ["first"], "truth": [0.57], "rel_bias": [-0.2],
-    ...                   "rel_bias_mcse": [0.03], "coverage": [0.7], "n": [200],
-    ...                   "bias_log": [-0.223], "bias_mcse": [0.0375]})
-    >>> truth_phrase(s, "first")
-    ... # doctest: +NORMALIZE_WHITESPACE
-    'truth 0.57; over 200 cohorts this model underestimates the truth by 20.0% on average (mean
-    bias -20.0%, Monte Carlo SE 3.0%), its 95% interval covering the truth in 70% of them'
-    >>> truth_phrase(None, "first")
-    'no known truth on this cohort'
-    """
-    if summary is None or key not in set(summary["estimand"]):
-        return "no known truth on this cohort"
-    r = summary.set_index("estimand").loc[key]
-    words = bias_words(float(r["bias_log"]), float(r["bias_mcse"]))
-    size = "" if words == "is right" else f" by {100 * abs(r['rel_bias']):.1f}%"
-    return (f"truth {r['truth']:.2f}; over {int(r['n'])} cohorts this model {words}{size} on "
-            f"average (mean bias {100 * r['rel_bias']:+.1f}%, Monte Carlo SE "
-            f"{100 * r['rel_bias_mcse']:.1f}%), its 95% interval covering the truth in "
-            f"{100 * r['coverage']:.0f}% of them")
-
-
-def decomposition_words(summary: pd.DataFrame, estimand: str = "all") -> dict[str, str]:
-    """Words for the bias decomposition of ``estimand`` (``summary``:
-    :func:`decomposition_summary`): :func:`bias_words` of each scenario (by scenario key) and
-    ``why``, the reason the estimate without prompting is (or is not) right.
-
-    Examples
-    --------
-    >>> s = pd.DataFrame({"scenario": ["no_prompt", "no_prompt_flat_hgg", "no_prompt_hgg_only",
-    ...                                "none"], "estimand": "all",
-    ...                   "bias_log": [-0.011, -0.124, 0.15, -0.015],
-    ...                   "bias_mcse": [0.017, 0.018, 0.02, 0.017]})
-    >>> w = decomposition_words(s)
-    >>> w["no_prompt"], w["no_prompt_flat_hgg"], w["none"]
-    ('is right', 'underestimates the truth', 'is right')
-    >>> w["why"]  # doctest: +ELLIPSIS
-    'is right only because the HGG effect ... cancel at these parameters'
-    """
-    s = summary[summary["estimand"] == estimand].set_index("scenario")
-    words = {k: bias_words(float(r["bias_log"]), float(r["bias_mcse"])) for k, r in s.iterrows()}
-    need = {"no_prompt", "no_prompt_flat_hgg", "no_prompt_hgg_only"}
-    if not need <= set(words):
-        return {**words, "why": "cannot be judged without every scenario"}
-    flat, hgg = (float(s.loc[k, "bias_log"]) for k in ("no_prompt_flat_hgg", "no_prompt_hgg_only"))
-    both_biased = "is right" not in (words["no_prompt_flat_hgg"], words["no_prompt_hgg_only"])
-    if words["no_prompt"] == "is right" and both_biased and np.sign(flat) != np.sign(hgg):
-        why = ("is right only because the HGG effect and the other time-varying effects (early "
-               "daratumumab, progression, season) bias it in opposite directions and cancel at "
-               "these parameters")
-    elif words["no_prompt"] == "is right" and not both_biased:
-        why = "is right because the other time-varying effects leave little bias of their own"
-    else:
-        why = (f"{words['no_prompt']}: the other time-varying effects leave a bias of their own, "
-               "so prompting is not the whole story")
-    return {**words, "why": why}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.report import truth_words as TW
 from analysis.synthetic import recovery
 from analysis.synthetic import recovery_ext as RX
 from analysis.synthetic.events import TruthParameters
@@ -30,7 +31,7 @@ from analysis.synthetic.simulate import simulate_cohort, to_cohort
     (np.nan, 0.01, "cannot be judged"),
 ])
 def test_bias_words(bias, mcse, words):
-    assert RX.bias_words(bias, mcse) == words
+    assert TW.bias_words(bias, mcse) == words
 
 
 @pytest.mark.parametrize(("unadj", "adj", "mcse", "words"), [
@@ -42,13 +43,13 @@ def test_bias_words(bias, mcse, words):
     (0.2, 0.05, 0.01, "absorbs most of it"),  # works for an upward bias too
 ])
 def test_absorbed_words(unadj, adj, mcse, words):
-    assert RX.absorbed_words(unadj, adj, mcse) == words
+    assert TW.absorbed_words(unadj, adj, mcse) == words
 
 
 def test_miss_words():
-    assert RX.miss_words({"a": (0.0, 0.1), "b": (0.01, 0.1)}) == "all are right"
-    assert RX.miss_words({"a": (0.5, 0.1)}) == "all miss their truth"
-    assert RX.miss_words({"a": (0.5, 0.1), "b": (0.0, 0.1), "c": (0.05, 0.1)}) == \
+    assert TW.miss_words({"a": (0.0, 0.1), "b": (0.01, 0.1)}) == "all are right"
+    assert TW.miss_words({"a": (0.5, 0.1)}) == "all miss their truth"
+    assert TW.miss_words({"a": (0.5, 0.1), "b": (0.0, 0.1), "c": (0.05, 0.1)}) == \
         "miss their truth at a; at b and c the estimates are right"
 
 
@@ -58,31 +59,33 @@ def _dec(biases: dict[str, float], mcse: float = 0.02) -> pd.DataFrame:
 
 
 def test_decomposition_words_branches():
-    cancel = RX.decomposition_words(_dec({"no_prompt": 0.01, "no_prompt_flat_hgg": -0.12,
+    cancel = TW.decomposition_words(_dec({"no_prompt": 0.01, "no_prompt_flat_hgg": -0.12,
                                           "no_prompt_hgg_only": 0.15}))
-    assert cancel["why"].startswith("is right only because")
-    same_sign = RX.decomposition_words(_dec({"no_prompt": 0.01, "no_prompt_flat_hgg": -0.12,
-                                             "no_prompt_hgg_only": -0.15}))
-    assert not same_sign["why"].startswith("is right only because")
-    clean = RX.decomposition_words(_dec({"no_prompt": 0.01, "no_prompt_flat_hgg": 0.0,
+    assert cancel["why"].startswith("is right only because the HGG effect cancels")
+    assert "underestimates the truth when the HGG effect is flat" in cancel["why"]
+    assert "interact" not in cancel["why"]  # the HGG effect alone is detectably biased here
+    interact = TW.decomposition_words(_dec({"no_prompt": 0.01, "no_prompt_flat_hgg": -0.12,
+                                            "no_prompt_hgg_only": 0.02}))
+    assert interact["why"].endswith("the two interact rather than add")
+    clean = TW.decomposition_words(_dec({"no_prompt": 0.01, "no_prompt_flat_hgg": 0.0,
                                          "no_prompt_hgg_only": 0.02}))
     assert clean["why"].startswith("is right because")
-    biased = RX.decomposition_words(_dec({"no_prompt": -0.2, "no_prompt_flat_hgg": -0.12,
+    biased = TW.decomposition_words(_dec({"no_prompt": -0.2, "no_prompt_flat_hgg": -0.12,
                                           "no_prompt_hgg_only": 0.15}))
     assert biased["why"].startswith("underestimates the truth")
-    assert "cannot be judged" in RX.decomposition_words(_dec({"no_prompt": 0.0}))["why"]
+    assert "cannot be judged" in TW.decomposition_words(_dec({"no_prompt": 0.0}))["why"]
 
 
 def test_truth_columns_and_phrase():
     s = pd.DataFrame({"estimand": ["fwh_dose"], "truth": [0.57], "rel_bias": [1.5],
                       "rel_bias_mcse": [0.2], "coverage": [0.4], "n": [180],
                       "bias_log": [np.log(2.5)], "bias_mcse": [0.08]})
-    cols = RX.truth_columns(s, [None, "fwh_dose", "unknown"])
+    cols = TW.truth_columns(s, [None, "fwh_dose", "unknown"])
     assert cols.iloc[1].tolist() == ["0.57", "+150.0% (20.0)", "40% of 180"]
     assert (cols.iloc[[0, 2]] == "").all().all()
-    text = RX.truth_phrase(s, "fwh_dose")
+    text = TW.truth_phrase(s, "fwh_dose")
     assert "overestimates the truth by 150.0%" in text and "180 cohorts" in text
-    assert RX.truth_phrase(s, "first") == "no known truth on this cohort"
+    assert TW.truth_phrase(s, "first") == "no known truth on this cohort"
 
 
 # --------------------------------------------------------------------------- scenarios
