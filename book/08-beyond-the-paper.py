@@ -262,10 +262,12 @@ book.publish_table(with_truth([
 # What this means
 # : The estimator learns only from cases with a first infection *after* a dose: a first infection
 #   before any IVIG carries no information about IVIG once exposure may depend on it. Its interval
-#   is therefore much wider than the primary one. If it includes 1 while the primary interval does
-#   not, the protective effect in the primary model cannot be separated from infections prompting
-#   IVIG; if it excludes 1 on the same side, the effect survives the most direct correction for
-#   event-dependent exposure that the SCCS literature offers. The version with time-on-treatment
+#   is therefore much wider than the primary one. Where the method is valid (the event rare enough
+#   that a first event is not crowded into the start of observation), an interval that includes 1
+#   while the primary interval does not means that the protective effect in the primary model cannot
+#   be separated from infections prompting IVIG, and one that excludes 1 on the same side means that
+#   the effect survives the most direct correction for event-dependent exposure that the SCCS
+#   literature offers. Whether it is valid here is what the truth-recovery study above answers. The version with time-on-treatment
 #   groups is the one to read when the first-infection estimates with and without the groups
 #   differ: the rate then changes with time on treatment, and the unadjusted estimator mixes that
 #   change with IVIG. The method assumes that the event does not change the *risk* windows of doses
