@@ -229,7 +229,7 @@ WORKERS = 2  # this machine's cores; the rows do not depend on it
 wall = time.perf_counter()
 results = recovery.recovery_study(N_COHORTS, truth, workers=WORKERS)  # shared, cached
 decomp = RX.decomposition_study(N_DECOMP, truth, workers=WORKERS)  # cached
-ext_rows = RX.extension_study(truth=truth, workers=WORKERS)  # cached; "beyond the paper" reads it too
+ext_rows = RX.extension_study(truth=truth, workers=WORKERS)  # cached, shared
 wall = time.perf_counter() - wall
 summary = recovery.summarise(results)
 decomp_summary = RX.decomposition_summary(decomp)
