@@ -251,7 +251,8 @@ for _, r in summary_np.iterrows():
     book.glue_value(f"tr_np_{r['estimand']}_cov_mcse_pct", 100 * r["coverage_mcse"])
 s_by = summary.set_index("estimand")
 b_all, b_pre = (float(s_by.loc[k, "bias_log"]) for k in ("all", "all_pre60"))
-book.glue_value("tr_pre60_sign", "the same" if np.sign(b_pre) == np.sign(b_all) else "opposite")
+book.glue_value("tr_pre60_sign", "the same sign as" if np.sign(b_pre) == np.sign(b_all)
+                else "the opposite sign to")
 book.glue_value("tr_pre60_absorbed",
                 TW.absorbed_words(b_all, b_pre, float(s_by.loc["all_pre60", "bias_mcse"])))
 book.glue_value("tr_hgg_miss", TW.miss_words(
@@ -320,13 +321,14 @@ book.glue_figure("fig_truth_recovery", recovery.recovery_plot(results, summary))
 # level of their own, the on-IVIG estimate has a relative bias of
 # {glue:text}`tr_all_pre60_rel_bias_pct:+.1f`% (MCSE {glue:text}`tr_all_pre60_mcse_pct:.1f`%) and
 # covers the truth in {glue:text}`tr_all_pre60_coverage_pct:.1f`% of cohorts (MCSE
-# {glue:text}`tr_all_pre60_cov_mcse_pct:.1f`%). What is left is
-# smaller than the unadjusted bias and of {glue:text}`tr_pre60_sign` sign. A likely reason, in this
-# generator: an infection prompts IVIG more readily when the patient's own IgG is low, so prompted
-# courses tend to start when the background risk is high, and that risk carries into the on-IVIG
-# days; and the prompted first doses follow their infection by {glue:text}`tm_delay_lo` to
-# {glue:text}`tm_delay_hi` days, so a {glue:text}`tm_pre`-day window does not hold all of the
-# excess.
+# {glue:text}`tr_all_pre60_cov_mcse_pct:.1f`%). What is left has
+# {glue:text}`tr_pre60_sign` the unadjusted bias. Two features of this generator pull it in
+# opposite directions: an infection prompts IVIG more readily when the patient's own IgG is low, so
+# prompted courses tend to start when the background risk is high, and that risk carries into the
+# on-IVIG days (upwards); and the prompted first doses follow their infection by
+# {glue:text}`tm_delay_lo` to {glue:text}`tm_delay_hi` days, so a {glue:text}`tm_pre`-day window does
+# not hold all of the excess (downwards). The study measures their net effect; without prompting the
+# pre-window model {glue:text}`tr_dec_no_prompt_all_pre60_words` (next sections).
 #
 # **Without prompting, the plain estimate {glue:text}`tr_np_all_words`.** In
 # {glue:text}`tr_n_decomp` cohorts drawn with the same truth but with infections never prompting
