@@ -256,8 +256,9 @@ else:
     text = (
         f"**What the truth says.** This cohort was drawn with a true on-IVIG IRR of "
         f"{ext_truth.irr_on_ivig:.2f}, and every model of the table above estimates that same "
-        f"number. The truth-recovery study fitted each of them on {n_ext} cohorts drawn from it "
-        f"(the last columns of the table). The standard SCCS on first infections: {P['first']}. "
+        f"number. The truth-recovery study drew {n_ext} cohorts from it and fitted each model on "
+        "every cohort where it converged to a finite estimate (the last columns of the table give "
+        "the count). The standard SCCS on first infections: {P['first']}. "
         f"With time-on-treatment groups: {P['first_t']}. The 2009 estimator with doses: "
         f"{P['fwh_dose']}; with courses: {P['fwh_course']}; with doses and time groups: "
         f"{P['fwh_dose_t']}. The {short}-day pre-exposure window: {P[f'pre{short}']}; the "
@@ -304,7 +305,7 @@ edo = {rule: try_fit(fit_eventdep_observation_study, cohort, "all", censor=rule)
 rule_label = {"death": "death or loss to follow-up",
               "death_or_stop": "death, loss, or daratumumab stopped after an infection"}
 aic_rows, est_rows = [], [model_row("First infections only (standard)", "-", e_first, first)]
-est_keys = ["first"] + [{"death": "edo_death"}.get(rule) for rule in edo]
+est_keys = ["first"] + [f"edo_{rule}" for rule in edo]
 for rule, (fit, why, _) in edo.items():
     n_cut = int(X.observation_table(cohort, censor=rule)
                 .loc[lambda o: o["id"].isin(ev1.index), "censored"].sum())
@@ -385,7 +386,7 @@ for key, (label, relaxes) in labels.items():
                      prefix=f"bp_smooth_{key}_")
     rows.append(model_row(label, relaxes, e, primary, "sccs_allgrade_irr_adj_season"
                           if key == "season_step" else None))
-smooth_table = with_truth(rows, ["primary", None, "season_spline", "calendar", "both"])
+smooth_table = with_truth(rows, ["primary", *labels])
 smooth_table["Cases"] = primary.n_cases
 book.glue_value("bp_calendar_months",
                 int(smooth.intervals["calendar"].nunique()) if smooth is not None else 0)

@@ -131,8 +131,8 @@ def truth_phrase(summary: pd.DataFrame | None, key: str) -> str:
     ...                   "bias_log": [-0.223], "bias_mcse": [0.0375]})
     >>> truth_phrase(s, "first")
     ... # doctest: +NORMALIZE_WHITESPACE
-    'truth 0.57; over 200 cohorts this model underestimates the truth (mean bias -20.0%, Monte
-    Carlo SE 3.0%), its 95% interval covering the truth in 70% of them'
+    'truth 0.57; over 200 cohorts this model underestimates the truth (relative bias -20.0%,
+    Monte Carlo SE 3.0%), its 95% interval covering the truth in 70% of them'
     >>> truth_phrase(None, "first")
     'no known truth on this cohort'
     """
@@ -140,9 +140,10 @@ def truth_phrase(summary: pd.DataFrame | None, key: str) -> str:
         return "no known truth on this cohort"
     r = summary.set_index("estimand").loc[key]
     words = bias_words(float(r["bias_log"]), float(r["bias_mcse"]))
-    return (f"truth {r['truth']:.2f}; over {int(r['n'])} cohorts this model {words} (mean "
-            f"bias {100 * r['rel_bias']:+.1f}%, Monte Carlo SE {100 * r['rel_bias_mcse']:.1f}%), "
-            f"its 95% interval covering the truth in {100 * r['coverage']:.0f}% of them")
+    return (f"truth {r['truth']:.2f}; over {int(r['n'])} cohorts this model {words} "
+            f"(relative bias {100 * r['rel_bias']:+.1f}%, Monte Carlo SE "
+            f"{100 * r['rel_bias_mcse']:.1f}%), its 95% interval covering the truth in "
+            f"{100 * r['coverage']:.0f}% of them")
 
 
 def decomposition_words(summary: pd.DataFrame, estimand: str = "all") -> dict[str, str]:

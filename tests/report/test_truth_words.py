@@ -75,7 +75,7 @@ def test_truth_columns_and_phrase():
     assert cols.iloc[1].tolist() == ["0.57", "+150.0% (20.0)", "40% of 180"]
     assert (cols.iloc[[0, 2]] == "").all().all()
     text = TW.truth_phrase(s, "fwh_dose")
-    assert "overestimates the truth (mean bias +150.0%, Monte Carlo SE 20.0%)" in text
+    assert "overestimates the truth (relative bias +150.0%, Monte Carlo SE 20.0%)" in text
     assert "180 cohorts" in text and "covering the truth in 40% of them" in text
     assert TW.truth_phrase(s, "first") == "no known truth on this cohort"
 
