@@ -97,6 +97,7 @@ book.publish_table(tables.sccs_comparison(menu), "sccs_primary",
 # truth. On a cohort of real patients there is no known truth and the section says so.
 
 # %% tags=["remove-input"]
+from analysis.paper.values import sccs_ids
 from analysis.synthetic import recovery
 from analysis.synthetic.simulate import read_truth
 
@@ -104,7 +105,7 @@ has_truth = cohort.synthetic and (cohort.path / "truth.json").is_file()
 if has_truth:
     truth = recovery.truth_of(read_truth(cohort.path)["parameters"])
     study = recovery.recovery_study(recovery.STUDY_COHORTS, truth, workers=2)
-    ours = menu.set_index("target_id")["irr"]
+    ours = sccs_ids(menu).set_index("target_id")["irr"]
     headline = recovery.headline_truth(recovery.summarise(study),
                                        {"all": ours["sccs_allgrade_irr"],
                                         "grade34": ours["sccs_g34_irr"]})
