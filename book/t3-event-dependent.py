@@ -267,7 +267,12 @@ book.glue_value("t3_events_per_case", float(per_case.mean()))
 # %% [markdown]
 # A share {glue:text}`t3_multi_share:.2f` of the cases above have more than one infection
 # ({glue:text}`t3_events_per_case:.1f` on average), so first infections are not a valid SCCS
-# there, with or without the 2009 estimator. We therefore simulate rarer events with the same
+# there, with or without the 2009 estimator: an SCCS of first events needs the event to be rare,
+# and a common event's first occurrence crowds into the start of observation.
+# {doc}`08-beyond-the-paper` measures what this costs on the project's synthetic cohort, where the
+# truth is known: its truth-recovery study fits the first-infection SCCS and the 2009 estimator on
+# many cohorts drawn from the generator and shows how far, and in which direction, each misses the
+# true rate ratio. We therefore simulate rarer events with the same
 # mechanism (think of severe infections), in more patients, and analyse the *same* studies four
 # ways: the standard SCCS, the two pre-exposure windows of the paper, and the 2009 estimator (it
 # has no batched form: one fit per study).

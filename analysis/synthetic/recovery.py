@@ -41,9 +41,9 @@ from analysis.synthetic.events import TruthParameters
 from analysis.synthetic.seed_search import seed_score
 from analysis.synthetic.simulate import simulate_cohort, to_cohort
 
-__all__ = ["ESTIMANDS", "HEADLINES", "STUDY_COHORTS", "Estimand", "code_key", "headline_truth",
-           "implied_hgg_irr", "recover", "recovery_plot", "recovery_study", "summarise",
-           "truth_of"]
+__all__ = ["ESTIMANDS", "HEADLINES", "STUDY_COHORTS", "Estimand", "cached", "code_key",
+           "headline_truth", "implied_hgg_irr", "recover", "recovery_plot", "recovery_study",
+           "run_jobs", "summarise", "truth_of"]
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,26 @@ def _one_packed(args: tuple[int, TruthParameters, tuple[Estimand, ...]]) -> list
     return _one(*args)
 
 
+def run_jobs(fn, jobs: list, *, workers: int = 1, progress: bool = False) -> list[dict]:
+    """The rows of ``fn(job)`` (a list of dicts) for every job, in job order.
+
+    ``workers`` > 1 spreads the jobs over that many forked processes (``fn`` must be a module
+    function); the rows do not depend on ``workers``. ``progress`` shows a tqdm bar.
+    """
+    rows: list[dict] = []
+    if workers > 1:
+        import multiprocessing as mp
+
+        # the workers are forked before the progress bar (and its monitor thread) exists
+        with mp.get_context("fork").Pool(workers) as pool:
+            for part in _progress(pool.imap(fn, jobs, chunksize=4), len(jobs), progress):
+                rows.extend(part)
+    else:
+        for job in _progress(jobs, len(jobs), progress):
+            rows.extend(fn(job))
+    return rows
+
+
 def recover(seeds: Iterable[int], truth: TruthParameters | None = None, *,
             estimands: Iterable[str] | None = None, progress: bool = True,
             workers: int = 1) -> pd.DataFrame:
@@ -177,23 +197,13 @@ def recover(seeds: Iterable[int], truth: TruthParameters | None = None, *,
     truth = truth or TruthParameters()
     chosen = tuple(e for e in ESTIMANDS if estimands is None or e.key in set(estimands))
     jobs = [(int(s), truth, chosen) for s in seeds]
-    rows: list[dict] = []
-    if workers > 1:
-        import multiprocessing as mp
-
-        # the workers are forked before the progress bar (and its monitor thread) exists
-        with mp.get_context("fork").Pool(workers) as pool:
-            parts = pool.imap(_one_packed, jobs, chunksize=4)
-            for part in _progress(parts, len(jobs), progress):
-                rows.extend(part)
-    else:
-        for job in _progress(jobs, len(jobs), progress):
-            rows.extend(_one(*job))
+    rows = run_jobs(_one_packed, jobs, workers=workers, progress=progress)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
-def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Bias and coverage per estimand, in :data:`ESTIMANDS` order.
+def summarise(results: pd.DataFrame, estimands: Iterable = ESTIMANDS) -> pd.DataFrame:
+    """Bias and coverage per estimand, in the order of ``estimands`` (objects with ``key`` and
+    ``label``; default :data:`ESTIMANDS`).
 
     Columns: ``estimand``, ``label``, ``n`` (cohorts fitted), ``truth`` (mean over cohorts; fixed
     for parameters), ``geo_mean`` (geometric mean estimate), ``bias_log`` (mean of log estimate -
@@ -203,7 +213,7 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     95 % intervals covering the truth) and ``coverage_mcse``.
     """
     out = []
-    for e in ESTIMANDS:
+    for e in estimands:
         if e.key not in set(results["estimand"]):
             continue
         r = results[(results["estimand"] == e.key) & np.isfinite(results["log_irr"])
@@ -245,16 +255,33 @@ def code_key(payload: object) -> str:
     """A cache key of a simulation study: its ``payload`` (JSON: size, truth, options) and the
     source of the code it runs (the generator, the study and the SCCS library)."""
     root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256(json.dumps(payload, sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
     for sub in ("synthetic", "study", "sccs"):
         for f in sorted((root / sub).rglob("*.py")):
             h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
-def _study_key(n_cohorts: int, truth: TruthParameters) -> str:
-    """A key of the study: its size, its truth and the source of the code it runs."""
-    return code_key([n_cohorts, truth.as_dict()])
+def _study_key(*parts: object) -> str:
+    """A key of a study: its settings (JSON) and the source of the code it runs
+    (:func:`code_key`)."""
+    return code_key(list(parts))
+
+
+def cached(name: str, key: str, compute, cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """The table ``compute()`` kept as ``<cache_dir>/<name>-<key>.pkl`` (default ``_build/cache``
+    of the project, git-ignored): computed once per key, read back afterwards. The file is
+    written atomically, so a chapter built in parallel reads a whole file or none."""
+    folder = Path(cache_dir) if cache_dir else Path(__file__).resolve().parents[2] / "_build/cache"
+    path = folder / f"{name}-{key}.pkl"
+    if path.is_file():
+        return pd.read_pickle(path)
+    results = compute()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    results.to_pickle(tmp)
+    tmp.replace(path)
+    return results
 
 
 def recovery_study(n_cohorts: int = STUDY_COHORTS, truth: TruthParameters | None = None, *,
@@ -262,23 +289,15 @@ def recovery_study(n_cohorts: int = STUDY_COHORTS, truth: TruthParameters | None
                    progress: bool = False) -> pd.DataFrame:
     """:func:`recover` on seeds ``0 .. n_cohorts - 1``, every estimand: the truth-recovery study.
 
-    Run once per size, truth and code: the rows are kept in ``cache_dir`` (default
-    ``_build/cache`` of the project, git-ignored) under a key of the three (:func:`_study_key`),
-    so the chapters that read the study (the primary analysis, the truth-recovery chapter) show
-    the same numbers without running it twice. The rows do not depend on the cache or on
-    ``workers``.
+    Run once per size, truth and code: the rows are kept in ``cache_dir`` (:func:`cached`) under
+    a key of the three (:func:`_study_key`), so the chapters that read the study (the primary
+    analysis, the truth-recovery chapter) show the same numbers without running it twice. The
+    rows do not depend on the cache or on ``workers``.
     """
     truth = truth or TruthParameters()
-    folder = Path(cache_dir) if cache_dir else Path(__file__).resolve().parents[2] / "_build/cache"
-    path = folder / f"truth-recovery-{_study_key(n_cohorts, truth)}.pkl"
-    if path.is_file():
-        return pd.read_pickle(path)
-    results = recover(range(n_cohorts), truth, workers=workers, progress=progress)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    results.to_pickle(tmp)
-    tmp.replace(path)  # atomic: a chapter built in parallel reads a whole file or none
-    return results
+    return cached("truth-recovery", _study_key(n_cohorts, truth.as_dict()),
+                  lambda: recover(range(n_cohorts), truth, workers=workers, progress=progress),
+                  cache_dir)
 
 
 def headline_truth(summary: pd.DataFrame, estimates: Mapping[str, float]) -> pd.DataFrame:
