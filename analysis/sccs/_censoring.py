@@ -85,6 +85,10 @@ def _derivatives(F: np.ndarray, h: float = _H) -> tuple[np.ndarray, np.ndarray]:
     return g, H
 
 
+#: ``derivs(points, owner) -> (gradients, Hessians)`` of the objective (see :func:`minimise`).
+Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 @dataclass
 class Optimum:
     """End points of :func:`minimise`: ``x`` (n, 4), ``f`` (n,) and iterations ``n_iter``."""
@@ -95,12 +99,13 @@ class Optimum:
 
 
 def minimise(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], x0: np.ndarray,
-             max_iter: int = 100) -> Optimum:
+             max_iter: int = 100, derivs: Derivatives | None = None) -> Optimum:
     """Minimise ``fun`` from every row of ``x0`` (n, 4), all rows together.
 
     ``fun(points, owner)`` returns the objective at each row of ``points`` (m, 4) for the start
     ``owner`` (m,) it belongs to (a start carries its data set and model), ``1e300`` where it is
-    not finite.
+    not finite. ``derivs(points, owner)``, when given, returns its gradients (m, 4) and
+    Hessians (m, 4, 4) (analytic); without it they come from the 15-point stencil.
 
     Examples
     --------
@@ -121,9 +126,11 @@ def minimise(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], x0: np.ndarray
         a = np.flatnonzero(active)
         if not len(a):
             break
-        pts = (x[a, None, :] + _OFFSETS[None, :, :]).reshape(-1, 4)
-        F = fun(pts, np.repeat(a, len(_OFFSETS))).reshape(len(a), -1)
-        g, H = _derivatives(F)
+        if derivs is None:
+            pts = (x[a, None, :] + _OFFSETS[None, :, :]).reshape(-1, 4)
+            g, H = _derivatives(fun(pts, np.repeat(a, len(_OFFSETS))).reshape(len(a), -1))
+        else:
+            g, H = derivs(x[a], a)
         step = _steps(g, H).reshape(-1, 4)
         cand = x[a].repeat(nd, axis=0) + step
         ok = np.isfinite(cand).all(axis=1)
