@@ -20,15 +20,16 @@ labelled starting points, all advanced together, and the best end point is kept:
   gamma of the same form, whose parameters mean nearly the same) as one more start, in a second
   round.
 
-The optimiser is a damped Newton method on central finite differences, with the Hessian's
-eigenvalues replaced by their absolute values (a saddle-free Newton step, so that the method
-also moves fast where the likelihood is not concave):
-per iteration each point's gradient (central differences) and Hessian (central on the
-diagonal, forward off it) come from one 15-point stencil (step 1e-4), and four damping values
-and two multiples (4, 16) of the undamped Newton step (which walks fast along a plateau where
-a parameter runs off to infinity) are tried at once; the best improving candidate is taken.
-Every point of every start, model and data set goes into one vectorised likelihood evaluation
-per stencil, so the cost of many data sets is that of one larger array, not of many
+The optimiser is a damped Newton method with the Hessian's eigenvalues replaced by their
+absolute values (a saddle-free Newton step, so that the method also moves fast where the
+likelihood is not concave). The censoring models pass analytic gradients and Hessians
+(:mod:`analysis.sccs._censoring_grad`); without them (``derivs=None``) each point's gradient
+(central differences) and Hessian (central on the diagonal, forward off it) come from one
+15-point stencil (step 1e-4). Per iteration four damping values and two multiples (4, 16) of
+the undamped Newton step (which walks fast along a plateau where a parameter runs off to
+infinity) are tried at once; the best improving candidate is taken.
+Every point of every start, model and data set goes into one vectorised evaluation per
+iteration, so the cost of many data sets is that of one larger array, not of many
 Python-level optimiser calls. Each point's path depends only on its own values, so a data set
 fitted among many gives bit for bit the result it gets alone. A point stops when the best
 candidate improves the negative log-likelihood by less than ``1e-10 (1 + |f|)``, when no

@@ -71,22 +71,23 @@ def _weibull(model: str, t, end, nu, log_mu, log_nu, died: bool):
 
 
 def _log_q(nu: np.ndarray, y: np.ndarray, floor: bool):
-    """log Q(nu, y) and D = y d/dy log Q (closed form), at nu."""
+    """log Q(nu, y), D = y d/dy log Q (closed form) at nu, and where Q is 0."""
     q = special.gammaincc(nu, y)
+    zero = q == 0.0
     if floor:
-        q = np.where(q == 0.0, _SF_FLOOR, q)
+        q = np.where(zero, _SF_FLOOR, q)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         F = np.log(q)
         D = -np.exp(special.xlogy(nu, y) - y - special.gammaln(nu) - F)
-    return F, D
+    return F, D, zero
 
 
 def _gamma_upper(x, nu, log_mu, log_nu, floor: bool):
     """log Q(nu, rate x) (rate = nu / mu) and its five derivatives in (log mu, log nu)."""
     y = np.exp(log_nu - log_mu) * x
-    F, D = _log_q(nu, y, floor)
-    Fp, Dp = _log_q(nu * np.exp(_H_NU), y, floor)
-    Fm, Dm = _log_q(nu * np.exp(-_H_NU), y, floor)
+    F, D, zero = _log_q(nu, y, floor)
+    Fp, Dp, _ = _log_q(nu * np.exp(_H_NU), y, floor)
+    Fm, Dm, _ = _log_q(nu * np.exp(-_H_NU), y, floor)
     with np.errstate(invalid="ignore"):
         G1 = (Fp - Fm) / (2 * _H_NU)
         G2 = (Fp - 2 * F + Fm) / _H_NU**2
@@ -94,8 +95,7 @@ def _gamma_upper(x, nu, log_mu, log_nu, floor: bool):
         yDy = D * (nu - y - D)
         d = [-D, G1 + D, yDy, -(DD1 + yDy), G2 + 2 * DD1 + yDy]
     if floor:  # the floored survival is a constant
-        flat = special.gammaincc(nu, y) == 0.0
-        d = [np.where(flat, 0.0, v) for v in d]
+        d = [np.where(zero, 0.0, v) for v in d]
     return F, d
 
 

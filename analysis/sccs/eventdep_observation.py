@@ -61,7 +61,10 @@ The four models are fitted by maximum likelihood from several starting points ea
 R's ``nlm`` from ``initval`` alone can stop at a worse local optimum (on R's own nrtdat example
 it does for EWI, EGA and EGI, so the EWI weights and the coefficients differ from R's there;
 ``CensoringFit.starts``/``.ends`` keep every start's end point and ``censoring=`` refits at
-any of them). The one with the smallest AIC gives the weights, and the SCCS model is fitted
+any of them). The shape is bounded, ``log nu <= 20``: with ties in whole-day times a spike of
+the second component on one tied value makes the likelihood unbounded, and past that bound
+the gamma log-density is lost to rounding (``_MAX_LOG_NU``). The one with the smallest AIC
+gives the weights, and the SCCS model is fitted
 with the weights in place of the interval lengths (:class:`analysis.sccs.SCCS` with
 ``days = weight``). The interval
 integrals are closed forms for EWI and EGI (exponential, Weibull and gamma distribution
@@ -114,8 +117,18 @@ __all__ = [
 
 #: Iterations of every start before only the two best of each (data set, model) go on.
 _SCOUT_ITER = 15
+#: Starts, besides ``"initval"`` (R's path, always followed), that go on after the scouting
+#: (all five: with analytic derivatives the extra iterations cost about 20%, and following only
+#: one or two of them ended below the full set on 13-40 of 184 measured fits).
+_KEEP = 5
 #: Further iterations of each model's winning start (see :func:`fit_censoring_models`).
 _POLISH_ITER = 1000
+#: Largest log shape (nu = 4.9e8) at which a censoring likelihood is evaluated: beyond it the
+#: gamma log-density loses more than 1e-6 per case to rounding (lgamma(nu) ~ nu log nu ~ 1e10
+#: times the machine epsilon) and the Weibull is a step; with ties in whole-day times a spike
+#: of the second component on one tied value makes the likelihood grow without bound there
+#: (measured: a simulated chapter t7 study reached log nu = 304 and a log-likelihood of 4e118).
+_MAX_LOG_NU = 20.0
 #: The four censoring models, in R's order.
 CENSORING_MODELS = ("EWA", "EWI", "EGA", "EGI")
 #: Gauss-Legendre nodes and weights on [0, 1] for the age models' interval integrals.
@@ -328,7 +341,8 @@ def _objective(models: Sequence[str], event: np.ndarray, end: np.ndarray, presen
                 q = _Params.rows(points[s])  # constants per point, gathered per case
                 ll = _branch(model, q.take(point), event[case], end[case], is_died)
                 out[s] -= np.bincount(point, weights=ll, minlength=len(s))
-        out[~np.isfinite(out)] = 1e300  # trial points far out: inf/nan mean "worse"
+        # trial points far out: inf/nan mean "worse"; so does a shape beyond _MAX_LOG_NU
+        out[~np.isfinite(out) | (points[:, 3] > _MAX_LOG_NU)] = 1e300
         return out
 
     def derivs(points: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -375,9 +389,10 @@ def fit_censoring_models(
     ``"grid1"``, ``"grid2"``, ``"grid3"`` (module :mod:`analysis.sccs._censoring`), then,
     when its sibling model (Weibull <-> gamma of the same form) is among ``models``, from
     the sibling's winner
-    (label: the sibling's name). Every start first runs 15 iterations; the two best of each
-    (data set, model) then run to convergence (the others keep their 15-iteration end
-    points). The best end point wins (ties go to the earlier start) and
+    (label: the sibling's name). Every start first runs 15 iterations; then ``"initval"`` (R's
+    path) and the ``_KEEP`` best other starts of each (data set, model) run to convergence
+    (``_KEEP = 5``: all of them; following fewer lost optima, measured in
+    ``benchmarks/README.md``). The best end point wins (ties go to the earlier start) and
     continues for up to 1,000 further iterations: where the likelihood's supremum lies at
     infinity along a curved ridge (e.g. EWA with log mu -> -infinity and nu -> 0), the walk
     is long. A data set's fits do not depend on the other data sets.
@@ -423,8 +438,9 @@ def fit_censoring_models(
                                 max_iter=_SCOUT_ITER, derivs=lambda p, o: derivs(p, o // n_st))
     x = scout.x.reshape(-1, n_st, 4)
     f = scout.f.reshape(-1, n_st)
-    go_on = np.argsort(f, axis=1, kind="stable")[:, :2]
-    rows = np.repeat(np.arange(len(x)), 2)
+    go_on = np.c_[np.zeros(len(f), np.int64),
+                  1 + np.argsort(f[:, 1:], axis=1, kind="stable")[:, :_KEEP]]
+    rows = np.repeat(np.arange(len(x)), go_on.shape[1])
     cols = go_on.ravel()
     opt = _censoring.minimise(lambda p, o: fun(p, rows[o]), x[rows, cols],
                               derivs=lambda p, o: derivs(p, rows[o]))
