@@ -23,7 +23,8 @@ labelled starting points, all advanced together, and the best end point is kept:
 The optimiser is a damped Newton method with the Hessian's eigenvalues replaced by their
 absolute values (a saddle-free Newton step, so that the method also moves fast where the
 likelihood is not concave). The censoring models pass analytic gradients and Hessians
-(:mod:`analysis.sccs._censoring_grad`); without them (``derivs=None``) each point's gradient
+(:mod:`analysis.sccs._censoring_grad`) except in the final polish, where the stencil's
+curvature walks a curved ridge faster; without them (``derivs=None``) each point's gradient
 (central differences) and Hessian (central on the diagonal, forward off it) come from one
 15-point stencil (step 1e-4). Per iteration four damping values and two multiples (4, 16) of
 the undamped Newton step (which walks fast along a plateau where a parameter runs off to
