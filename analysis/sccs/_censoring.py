@@ -20,15 +20,17 @@ labelled starting points, all advanced together, and the best end point is kept:
   gamma of the same form, whose parameters mean nearly the same) as one more start, in a second
   round.
 
-The optimiser is a damped Newton method on central finite differences, with the Hessian's
-eigenvalues replaced by their absolute values (a saddle-free Newton step, so that the method
-also moves fast where the likelihood is not concave):
-per iteration each point's gradient (central differences) and Hessian (central on the
-diagonal, forward off it) come from one 15-point stencil (step 1e-4), and four damping values
-and two multiples (4, 16) of the undamped Newton step (which walks fast along a plateau where
-a parameter runs off to infinity) are tried at once; the best improving candidate is taken.
-Every point of every start, model and data set goes into one vectorised likelihood evaluation
-per stencil, so the cost of many data sets is that of one larger array, not of many
+The optimiser is a damped Newton method with the Hessian's eigenvalues replaced by their
+absolute values (a saddle-free Newton step, so that the method also moves fast where the
+likelihood is not concave). The censoring models pass analytic gradients and Hessians
+(:mod:`analysis.sccs._censoring_grad`) except in the final polish, where the stencil's
+curvature walks a curved ridge faster; without them (``derivs=None``) each point's gradient
+(central differences) and Hessian (central on the diagonal, forward off it) come from one
+15-point stencil (step 1e-4). Per iteration four damping values and two multiples (4, 16) of
+the undamped Newton step (which walks fast along a plateau where a parameter runs off to
+infinity) are tried at once; the best improving candidate is taken.
+Every point of every start, model and data set goes into one vectorised evaluation per
+iteration, so the cost of many data sets is that of one larger array, not of many
 Python-level optimiser calls. Each point's path depends only on its own values, so a data set
 fitted among many gives bit for bit the result it gets alone. A point stops when the best
 candidate improves the negative log-likelihood by less than ``1e-10 (1 + |f|)``, when no
@@ -85,6 +87,10 @@ def _derivatives(F: np.ndarray, h: float = _H) -> tuple[np.ndarray, np.ndarray]:
     return g, H
 
 
+#: ``derivs(points, owner) -> (gradients, Hessians)`` of the objective (see :func:`minimise`).
+Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 @dataclass
 class Optimum:
     """End points of :func:`minimise`: ``x`` (n, 4), ``f`` (n,) and iterations ``n_iter``."""
@@ -95,12 +101,13 @@ class Optimum:
 
 
 def minimise(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], x0: np.ndarray,
-             max_iter: int = 100) -> Optimum:
+             max_iter: int = 100, derivs: Derivatives | None = None) -> Optimum:
     """Minimise ``fun`` from every row of ``x0`` (n, 4), all rows together.
 
     ``fun(points, owner)`` returns the objective at each row of ``points`` (m, 4) for the start
     ``owner`` (m,) it belongs to (a start carries its data set and model), ``1e300`` where it is
-    not finite.
+    not finite. ``derivs(points, owner)``, when given, returns its gradients (m, 4) and
+    Hessians (m, 4, 4) (analytic); without it they come from the 15-point stencil.
 
     Examples
     --------
@@ -121,9 +128,11 @@ def minimise(fun: Callable[[np.ndarray, np.ndarray], np.ndarray], x0: np.ndarray
         a = np.flatnonzero(active)
         if not len(a):
             break
-        pts = (x[a, None, :] + _OFFSETS[None, :, :]).reshape(-1, 4)
-        F = fun(pts, np.repeat(a, len(_OFFSETS))).reshape(len(a), -1)
-        g, H = _derivatives(F)
+        if derivs is None:
+            pts = (x[a, None, :] + _OFFSETS[None, :, :]).reshape(-1, 4)
+            g, H = _derivatives(fun(pts, np.repeat(a, len(_OFFSETS))).reshape(len(a), -1))
+        else:
+            g, H = derivs(x[a], a)
         step = _steps(g, H).reshape(-1, 4)
         cand = x[a].repeat(nd, axis=0) + step
         ok = np.isfinite(cand).all(axis=1)

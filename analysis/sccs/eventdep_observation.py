@@ -61,7 +61,10 @@ The four models are fitted by maximum likelihood from several starting points ea
 R's ``nlm`` from ``initval`` alone can stop at a worse local optimum (on R's own nrtdat example
 it does for EWI, EGA and EGI, so the EWI weights and the coefficients differ from R's there;
 ``CensoringFit.starts``/``.ends`` keep every start's end point and ``censoring=`` refits at
-any of them). The one with the smallest AIC gives the weights, and the SCCS model is fitted
+any of them). The shape is bounded, ``log nu <= 20``: with ties in whole-day times a spike of
+the second component on one tied value makes the likelihood unbounded, and past that bound
+the gamma log-density is lost to rounding (``_MAX_LOG_NU``). The one with the smallest AIC
+gives the weights, and the SCCS model is fitted
 with the weights in place of the interval lengths (:class:`analysis.sccs.SCCS` with
 ``days = weight``). The interval
 integrals are closed forms for EWI and EGI (exponential, Weibull and gamma distribution
@@ -94,7 +97,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from analysis.sccs import _censoring
+from analysis.sccs import _censoring, _censoring_grad
 from analysis.sccs.errors import SCCSError, SCCSWarning
 from analysis.sccs.intervals import Covariate, Exposure, build_intervals
 from analysis.sccs.model import SCCS
@@ -114,8 +117,18 @@ __all__ = [
 
 #: Iterations of every start before only the two best of each (data set, model) go on.
 _SCOUT_ITER = 15
+#: Starts, besides ``"initval"`` (R's path, always followed), that go on after the scouting
+#: (all five: with analytic derivatives the extra iterations cost about 20%, and following only
+#: one or two of them ended below the full set on 13-40 of 184 measured fits).
+_KEEP = 5
 #: Further iterations of each model's winning start (see :func:`fit_censoring_models`).
 _POLISH_ITER = 1000
+#: Largest log shape (nu = 4.9e8) at which a censoring likelihood is evaluated: beyond it the
+#: gamma log-density loses more than 1e-6 per case to rounding (lgamma(nu) ~ nu log nu ~ 1e10
+#: times the machine epsilon) and the Weibull is a step; with ties in whole-day times a spike
+#: of the second component on one tied value makes the likelihood grow without bound there
+#: (measured: a simulated chapter t7 study reached log nu = 304 and a log-likelihood of 4e118).
+_MAX_LOG_NU = 20.0
 #: The four censoring models, in R's order.
 CENSORING_MODELS = ("EWA", "EWI", "EGA", "EGI")
 #: Gauss-Legendre nodes and weights on [0, 1] for the age models' interval integrals.
@@ -297,7 +310,8 @@ class CensoringFit:
 
 def _objective(models: Sequence[str], event: np.ndarray, end: np.ndarray, present: np.ndarray,
                offsets: np.ndarray, owner_group: np.ndarray, owner_model: np.ndarray):
-    """Negative log-likelihood ``fun(points, owner)`` for :func:`_censoring.minimise`: the
+    """Negative log-likelihood ``fun(points, owner)`` and its derivatives
+    ``derivs(points, owner) -> (gradient, Hessian)`` for :func:`_censoring.minimise`: the
     start ``owner`` fits model ``models[owner_model[owner]]`` to the cases
     ``offsets[g]:offsets[g + 1]`` of its data set ``g = owner_group[owner]``."""
     counts = np.diff(offsets)
@@ -306,28 +320,44 @@ def _objective(models: Sequence[str], event: np.ndarray, end: np.ndarray, presen
     n_died = np.where(counts > 0, n_died, 0)
     blocks = ((True, offsets[:-1], n_died), (False, offsets[:-1] + n_died, counts - n_died))
 
-    def fun(points: np.ndarray, owner: np.ndarray) -> np.ndarray:
-        out = np.empty(len(points))
+    def parts(owner: np.ndarray):
+        """(rows of the points, model, died?, point of each element, case of each element)
+        in chunks of at most ``_censoring.chunks`` elements."""
         grp, mod = owner_group[owner], owner_model[owner]
         for mi in np.unique(mod):
             sel = np.flatnonzero(mod == mi)
             for part in _censoring.chunks(counts[grp[sel]]):
                 s = sel[part]
-                with np.errstate(all="ignore"):
-                    q = _Params.rows(points[s])  # constants per point, gathered per case
-                    total = np.zeros(len(s))
-                    for is_died, first, n_all in blocks:
-                        n = n_all[grp[s]]
-                        point = np.repeat(np.arange(len(s)), n)
-                        case = np.arange(n.sum()) + np.repeat(first[grp[s]] - (np.cumsum(n) - n),
-                                                              n)
-                        ll = _branch(models[mi], q.take(point), event[case], end[case], is_died)
-                        total += np.bincount(point, weights=ll, minlength=len(s))
-                    out[s] = -total
-        out[~np.isfinite(out)] = 1e300  # trial points far out: inf/nan mean "worse"
+                for is_died, first, n_all in blocks:
+                    n = n_all[grp[s]]
+                    point = np.repeat(np.arange(len(s)), n)
+                    case = np.arange(n.sum()) + np.repeat(first[grp[s]] - (np.cumsum(n) - n), n)
+                    yield s, models[mi], is_died, point, case
+
+    def fun(points: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(points))
+        with np.errstate(all="ignore"):
+            for s, model, is_died, point, case in parts(owner):
+                q = _Params.rows(points[s])  # constants per point, gathered per case
+                ll = _branch(model, q.take(point), event[case], end[case], is_died)
+                out[s] -= np.bincount(point, weights=ll, minlength=len(s))
+        # trial points far out: inf/nan mean "worse"; so does a shape beyond _MAX_LOG_NU
+        out[~np.isfinite(out) | (points[:, 3] > _MAX_LOG_NU)] = 1e300
         return out
 
-    return fun
+    def derivs(points: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        g, H = np.zeros((len(points), 4)), np.zeros((len(points), 4, 4))
+        for s, model, is_died, point, case in parts(owner):
+            _, gc, Hc = _censoring_grad.case_derivatives(model, points[s][point], event[case],
+                                                         end[case], is_died)
+            for j in range(4):
+                g[s, j] -= np.bincount(point, weights=gc[:, j], minlength=len(s))
+                for k in range(j, 4):
+                    H[s, j, k] -= np.bincount(point, weights=Hc[:, j, k], minlength=len(s))
+                    H[s, k, j] = H[s, j, k]
+        return g, H
+
+    return fun, derivs
 
 
 def _fixed_starts(event: np.ndarray, end: np.ndarray, present: np.ndarray,
@@ -359,9 +389,10 @@ def fit_censoring_models(
     ``"grid1"``, ``"grid2"``, ``"grid3"`` (module :mod:`analysis.sccs._censoring`), then,
     when its sibling model (Weibull <-> gamma of the same form) is among ``models``, from
     the sibling's winner
-    (label: the sibling's name). Every start first runs 15 iterations; the two best of each
-    (data set, model) then run to convergence (the others keep their 15-iteration end
-    points). The best end point wins (ties go to the earlier start) and
+    (label: the sibling's name). Every start first runs 15 iterations; then ``"initval"`` (R's
+    path) and the ``_KEEP`` best other starts of each (data set, model) run to convergence
+    (``_KEEP = 5``: all of them; following fewer lost optima, measured in
+    ``benchmarks/README.md``). The best end point wins (ties go to the earlier start) and
     continues for up to 1,000 further iterations: where the likelihood's supremum lies at
     infinity along a curved ridge (e.g. EWA with log mu -> -infinity and nu -> 0), the walk
     is long. A data set's fits do not depend on the other data sets.
@@ -388,7 +419,7 @@ def fit_censoring_models(
     n_sets, n_mod = len(offsets) - 1, len(models)
     owner_group = np.repeat(np.arange(n_sets), n_mod)
     owner_model = np.tile(np.arange(n_mod), n_sets)
-    fun = _objective(models, event, end, present, offsets, owner_group, owner_model)
+    fun, derivs = _objective(models, event, end, present, offsets, owner_group, owner_model)
     labels = ["initval", "data", "exponential", "grid1", "grid2", "grid3"]
     x0 = np.empty((n_sets * n_mod, len(labels), 4))
     centres = np.empty((n_sets * n_mod, 4))
@@ -404,13 +435,15 @@ def fit_censoring_models(
     n_st = len(labels)
     # every start runs a few iterations; the two best of each (data set, model) go on
     scout = _censoring.minimise(lambda p, o: fun(p, o // n_st), x0.reshape(-1, 4),
-                                max_iter=_SCOUT_ITER)
+                                max_iter=_SCOUT_ITER, derivs=lambda p, o: derivs(p, o // n_st))
     x = scout.x.reshape(-1, n_st, 4)
     f = scout.f.reshape(-1, n_st)
-    go_on = np.argsort(f, axis=1, kind="stable")[:, :2]
-    rows = np.repeat(np.arange(len(x)), 2)
+    go_on = np.c_[np.zeros(len(f), np.int64),
+                  1 + np.argsort(f[:, 1:], axis=1, kind="stable")[:, :_KEEP]]
+    rows = np.repeat(np.arange(len(x)), go_on.shape[1])
     cols = go_on.ravel()
-    opt = _censoring.minimise(lambda p, o: fun(p, rows[o]), x[rows, cols])
+    opt = _censoring.minimise(lambda p, o: fun(p, rows[o]), x[rows, cols],
+                              derivs=lambda p, o: derivs(p, rows[o]))
     x[rows, cols], f[rows, cols] = opt.x, opt.f
     rounds_x, rounds_f, all_labels = [x], [f], list(labels)
     sib = [models.index(_censoring.sibling(m)) if _censoring.sibling(m) in models else -1
@@ -420,7 +453,7 @@ def fit_censoring_models(
         seed_owner = owner_group * n_mod + np.array(sib)[owner_model]
         has = np.array(sib)[owner_model] >= 0
         x2 = np.where(has[:, None], win[np.maximum(seed_owner, 0)], x0[:, 0])
-        opt2 = _censoring.minimise(fun, x2)
+        opt2 = _censoring.minimise(fun, x2, derivs=derivs)
         f2 = np.where(has, opt2.f, np.inf)
         rounds_x.append(opt2.x[:, None, :])
         rounds_f.append(f2[:, None])
@@ -429,6 +462,8 @@ def fit_censoring_models(
     Fv = np.concatenate(rounds_f, axis=1)
     best = np.argmin(Fv, axis=1)
     # the winner goes on (a long walk where the optimum is at infinity along a ridge)
+    # (on finite differences: their step-1e-4 curvature walks a curved ridge in tens of
+    # iterations where the exact one takes hundreds; measured on nrtdat's EWA, 16 against 474)
     polish = _censoring.minimise(fun, X[np.arange(len(X)), best], max_iter=_POLISH_ITER)
     Fv[np.arange(len(X)), best] = polish.f
     xb = polish.x
