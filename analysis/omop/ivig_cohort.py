@@ -167,15 +167,20 @@ def extract_cohort(cdm_path: str | Path, concepts: str | Path = DEFAULT_CONCEPTS
     with open_cdm(cdm_path) as cdm:
         for table in NEEDED_TABLES:
             cdm.table(table)
-        rec = {name: _records(cdm, cmap, name) for name in cmap.sets}
-        known = cdm.fetch(f"SELECT DISTINCT concept_id FROM {cdm.table('concept')} WHERE "
-                          f"concept_id IN ({', '.join(map(str, cmap.all_ids()))})")
+        try:
+            rec = {name: _records(cdm, cmap, name) for name in cmap.sets}
+            known = cdm.fetch(f"SELECT DISTINCT concept_id FROM {cdm.table('concept')} WHERE "
+                              f"concept_id IN ({', '.join(map(str, cmap.all_ids()))})")
+            if rec["daratumumab"].empty:
+                raise OmopError(f"CDM {cdm_path}: no person has a record of the concept set "
+                                "'daratumumab' (check its ids in the mapping)")
+            inf = _infections(cmap, rec)
+            patients = _patients(cdm, cmap, rec, inf)
+        except OmopError:
+            raise
+        except Exception as exc:  # a value the engine cannot convert: name table and column
+            raise cdm.query_error(exc) from None
         absent = sorted(set(cmap.all_ids()) - set(known["concept_id"].astype(int)))
-        if rec["daratumumab"].empty:
-            raise OmopError(f"CDM {cdm_path}: no person has a record of the concept set "
-                            "'daratumumab' (check its ids in the mapping)")
-        inf = _infections(cmap, rec)
-        patients = _patients(cdm, cmap, rec, inf)
     keep = rec["daratumumab"]["person_id"].unique()
     igg = rec["igg"].rename(columns={"value": "igg_mg_dl"})
     spike = rec["m_spike"].rename(columns={"value": "m_spike_g_dl"})

@@ -91,6 +91,18 @@ def test_missing_table_exits_2_names_it_writes_nothing(tmp_path, capsys) -> None
     assert not out.exists()
 
 
+def test_unconvertible_value_exits_2_names_table_and_column(tmp_path, capsys) -> None:
+    _, db = _simulate(tmp_path, HELD_OUT_SEEDS[0])
+    with duckdb.connect(str(db)) as con:
+        con.execute("ALTER TABLE measurement ALTER value_as_number TYPE VARCHAR")
+        con.execute("UPDATE measurement SET value_as_number = 'high' WHERE rowid = 0")
+    out = tmp_path / "out"
+    assert main(["omop", "cohort", "--cdm", str(db), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "table 'measurement', column 'value_as_number': 1 value(s) are not DOUBLE" in err
+    assert "Traceback" not in err and not out.exists()
+
+
 def test_absent_concept_ids_are_reported(tmp_path, capsys) -> None:
     _, db = _simulate(tmp_path, HELD_OUT_SEEDS[1])
     absent = load_concepts().ids("progression")[0]
