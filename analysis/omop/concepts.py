@@ -42,7 +42,15 @@ HEAVY_CHAINS = ("IgG", "IgA", "IgD", "IgE", "IgM", "none")
 
 @dataclass(frozen=True)
 class ConceptSet:
-    """One concept set: its CDM table, concepts and (infection sets) site or organism."""
+    """One concept set: its CDM table, concepts and (infection sets) site or organism.
+
+    Examples
+    --------
+    >>> from analysis.omop.concepts import load_concepts
+    >>> s = load_concepts().sets["infection_bloodstream"]
+    >>> s.table, s.site, s.organism
+    ('condition_occurrence', 'bloodstream', None)
+    """
 
     name: str
     table: str
@@ -54,7 +62,15 @@ class ConceptSet:
 
 @dataclass(frozen=True)
 class ConceptMap:
-    """The checked mapping: concept sets by name and the gender concepts (``M``, ``F``)."""
+    """The checked mapping: concept sets by name and the gender concepts (``M``, ``F``).
+
+    Examples
+    --------
+    >>> from analysis.omop.concepts import load_concepts
+    >>> m = load_concepts()
+    >>> m.gender["F"], m.by_kind("organism")["organism_viral"]
+    (8532, 'viral')
+    """
 
     path: Path
     sets: dict[str, ConceptSet]
@@ -129,6 +145,14 @@ def load_concepts(path: str | Path = DEFAULT_CONCEPTS) -> ConceptMap:
     ------
     OmopError
         When the file is missing or not YAML, or a key breaks a rule (the message names it).
+
+    Examples
+    --------
+    >>> from analysis.omop.concepts import load_concepts
+    >>> load_concepts("nope.yaml")
+    Traceback (most recent call last):
+    ...
+    analysis.omop.errors.OmopError: --concepts nope.yaml: no such file
     """
     path = Path(path)
     if not path.is_file():

@@ -53,7 +53,15 @@ _PATIENT_COLUMNS = ["patient_id", "group", "sex", "age_at_dara", "diagnosis_date
 
 @dataclass
 class Extracted:
-    """The contract tables, records found per concept set and ids absent from ``concept``."""
+    """The contract tables, records found per concept set and ids absent from ``concept``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> found = Extracted({"patients": pd.DataFrame()}, {"ivig": 0}, [437233], "cdm.db", "m.yaml")
+    >>> found.absent_ids
+    [437233]
+    """
 
     tables: dict[str, pd.DataFrame]
     counts: dict[str, int]
@@ -162,6 +170,15 @@ def extract_cohort(cdm_path: str | Path, concepts: str | Path = DEFAULT_CONCEPTS
     OmopError
         When the mapping is bad, the CDM is missing, or a needed table or column is missing
         (the message names it), or no person has a daratumumab record.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> empty = pathlib.Path(tempfile.mkdtemp())
+    >>> extract_cohort(empty)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    analysis.omop.errors.OmopError: CDM ...: table 'person' is missing (no person.parquet, ...)
     """
     cmap = load_concepts(concepts)
     with open_cdm(cdm_path) as cdm:
@@ -204,7 +221,18 @@ def _text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_extracted(found: Extracted, out: str | Path) -> Path:
-    """Write the five CSV files and ``cohort.yaml`` into the new or empty folder ``out``."""
+    """Write the five CSV files and ``cohort.yaml`` into the new or empty folder ``out``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from analysis.study import load_cohort
+    >>> from analysis.omop.ivig_twin import write_twin
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> found = extract_cohort(write_twin(load_cohort("data/synthetic"), tmp / "t.duckdb"))
+    >>> sorted(p.name for p in write_extracted(found, tmp / "cohort").iterdir())[:3]
+    ['cohort.yaml', 'igg.csv', 'infections.csv']
+    """
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OmopError(f"--out {out}: exists and is not an empty folder; refusing to write")

@@ -35,7 +35,7 @@ import pandas as pd
 from analysis.omop.concepts import DEFAULT_CONCEPTS, ConceptMap, load_concepts
 from analysis.study.cohort import Cohort
 
-__all__ = ["write_twin"]
+__all__ = ["twin_tables", "write_twin"]
 
 _GRADE_VISIT = {1: "visit_outpatient", 2: "visit_outpatient", 3: "visit_inpatient",
                 4: "visit_icu", 5: "visit_icu"}
@@ -153,7 +153,16 @@ def _concepts(cmap: ConceptMap) -> pd.DataFrame:
 
 
 def twin_tables(cohort: Cohort, cmap: ConceptMap) -> dict[str, pd.DataFrame]:
-    """The CDM tables of the twin, as DataFrames (rows in a fixed order)."""
+    """The CDM tables of the twin, as DataFrames (rows in a fixed order).
+
+    Examples
+    --------
+    >>> from analysis.study import load_cohort
+    >>> from analysis.omop.concepts import load_concepts
+    >>> t = twin_tables(load_cohort("data/synthetic"), load_concepts())
+    >>> len(t["person"]), list(t["death"].columns)
+    (143, ['person_id', 'death_date'])
+    """
     ids = pd.Series(np.arange(1, len(cohort.patients) + 1), index=cohort.patients.index)
     pid = dict(zip(cohort.patients["patient_id"], ids.to_numpy(), strict=True))
     p = cohort.patients
@@ -192,6 +201,15 @@ def write_twin(cohort: Cohort, path: str | Path,
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, duckdb
+    >>> from analysis.study import load_cohort
+    >>> db = write_twin(load_cohort("data/synthetic"), pathlib.Path(tempfile.mkdtemp()) / "t.db")
+    >>> with duckdb.connect(str(db), read_only=True) as con:
+    ...     con.execute("SELECT count(*) FROM person").fetchone()
+    (143,)
     """
     cmap = concepts if isinstance(concepts, ConceptMap) else load_concepts(concepts)
     path = Path(path)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from _helpers_doctest import failed_examples, missing_examples
 
 from analysis.cli.main import main
 from analysis.omop.concepts import DEFAULT_CONCEPTS, load_concepts
@@ -18,6 +19,7 @@ from analysis.omop.ivig_cohort import _grades
 from analysis.omop.ivig_twin import twin_tables
 from analysis.study import load_cohort, sccs_menu
 
+MODULES = ["analysis.omop.concepts", "analysis.omop.ivig_twin", "analysis.omop.ivig_cohort"]
 #: Seeds used by no other test or committed cohort (the canonical seed is 0).
 HELD_OUT_SEEDS = (9173, 30517)
 
@@ -149,3 +151,12 @@ def test_grade_proxy_gives_each_overlapping_visit_one_infection() -> None:
     # person 1: one ICU -> 4, one inpatient overlapping -> 3 (the other ended the day before),
     # the third infection -> 2; person 2 has no visit -> 2
     assert _grades(inf, visits).tolist() == [4, 3, 2, 2]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run(name: str) -> None:
+    assert failed_examples(name) is None
+
+
+def test_every_public_function_has_examples() -> None:
+    assert missing_examples(MODULES) == []
