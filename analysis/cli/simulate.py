@@ -1,5 +1,8 @@
 """``python -m analysis simulate [--seed N] [--n-ivig N] [--n-reference N] [--true-irr X]
-[--true-irr-grade34 Y] [--negative-controls] --out DIR``.
+[--true-irr-grade34 Y] [--negative-controls] [--omop DB] --out DIR``.
+
+``--omop DB`` also writes the cohort as an OMOP CDM in the DuckDB file DB (the synthetic OMOP twin,
+:mod:`analysis.omop.ivig_twin`), with the concept ids of ``data/omop/ivig-concepts.yaml``.
 
 Writes a synthetic cohort (five CSV files, ``cohort.yaml`` and ``truth.json``, the parameters it was
 drawn from) into ``DIR``; ``--true-irr`` and ``--true-irr-grade34`` set the true on-IVIG rate
