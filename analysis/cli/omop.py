@@ -26,6 +26,37 @@ receives OHDSI's results tables (sccs_result.csv, sccs_diagnostics_summary.csv, 
 count below --min-cell-count (other than 0) written as minus that count."""
 
 
+COHORT_DESCRIPTION = """\
+Write the IVIG study's cohort (patients, ivig, infections, igg, progression CSV files and
+cohort.yaml; data/README.md) from an OMOP CDM through a concept mapping whose proxies are
+documented in the mapping file. Prints the records found per concept set and the mapping's
+concept ids absent from the CDM's concept table. A missing CDM table exits 2 naming it and
+writes nothing."""
+
+
+def cohort(args: argparse.Namespace) -> int:
+    """Extract the IVIG cohort from the CDM and write it; exit 0, or 2."""
+    from analysis.omop.concepts import DEFAULT_CONCEPTS
+    from analysis.omop.ivig_cohort import extract_cohort, write_extracted
+    from analysis.sccs import SCCSError
+
+    concepts = args.concepts or DEFAULT_CONCEPTS
+    try:
+        found = extract_cohort(args.cdm, concepts)
+        write_extracted(found, args.out)
+    except SCCSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print("records per concept set:")
+    for name, n in found.counts.items():
+        print(f"  {name}: {n}")
+    absent = ", ".join(map(str, found.absent_ids)) or "none"
+    print(f"concept ids absent from the CDM's concept table: {absent}")
+    print(f"wrote {args.out}: {len(found.tables['patients'])} patients, "
+          f"{len(found.tables['infections'])} infections")
+    return 0
+
+
 def _min_cell(text: str) -> int:
     """argparse type: a whole number >= 0."""
     try:
@@ -57,6 +88,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     run_p.add_argument("--min-cell-count", type=_min_cell, default=5, metavar="N",
                        help="write counts below N (other than 0) as -N (default 5, as OHDSI)")
     run_p.set_defaults(func=run)
+    cohort_p = actions.add_parser(
+        "cohort", help="write the IVIG study's five-file cohort from a CDM",
+        description=COHORT_DESCRIPTION)
+    cohort_p.add_argument("--cdm", required=True, metavar="PATH",
+                          help="DuckDB file (opened read-only) or folder of Parquet/CSV tables")
+    cohort_p.add_argument("--concepts", default=None, metavar="MAP",
+                          help="concept mapping (default data/omop/ivig-concepts.yaml)")
+    cohort_p.add_argument("--out", required=True, metavar="DIR",
+                          help="new or empty folder for the cohort")
+    cohort_p.set_defaults(func=cohort)
     return parser
 
 

@@ -1,5 +1,8 @@
 """``python -m analysis simulate [--seed N] [--n-ivig N] [--n-reference N] [--true-irr X]
-[--true-irr-grade34 Y] [--negative-controls] --out DIR``.
+[--true-irr-grade34 Y] [--negative-controls] [--omop DB] --out DIR``.
+
+``--omop DB`` also writes the cohort as an OMOP CDM in the DuckDB file DB (the synthetic OMOP twin,
+:mod:`analysis.omop.ivig_twin`), with the concept ids of ``data/omop/ivig-concepts.yaml``.
 
 Writes a synthetic cohort (five CSV files, ``cohort.yaml`` and ``truth.json``, the parameters it was
 drawn from) into ``DIR``; ``--true-irr`` and ``--true-irr-grade34`` set the true on-IVIG rate
@@ -43,6 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--negative-controls", action="store_true",
                    help="also write negative_controls.csv: outcomes IVIG does not affect (true "
                         "IRR 1), recorded in truth.json")
+    p.add_argument("--omop", default=None, metavar="DB",
+                   help="also write the cohort as an OMOP CDM in this DuckDB file (the synthetic "
+                        "OMOP twin, with the concept ids of data/omop/ivig-concepts.yaml)")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output folder: new, empty, or a previous simulator output")
     p.set_defaults(func=run)
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     """Simulate and write; 0 on success, 2 on refusal or bad arguments."""
     from pathlib import Path
 
+    from analysis.sccs.errors import SCCSError
     from analysis.synthetic.events import TruthParameters
     from analysis.synthetic.simulate import (
         CANONICAL_SEED,
@@ -99,7 +106,12 @@ def run(args: argparse.Namespace) -> int:
             from analysis.synthetic.negative_controls import write_negative_controls
 
             write_negative_controls(tables, out)
-    except (SimulateError, OSError) as exc:
+        if args.omop:
+            from analysis.omop.ivig_twin import write_twin
+            from analysis.study.cohort import load_cohort
+
+            write_twin(load_cohort(out), args.omop)
+    except (SimulateError, SCCSError, OSError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
     p = tables["patients"]

@@ -55,7 +55,7 @@ from analysis.omop.errors import OmopError
 
 __all__ = ["CDM_COLUMNS", "Cdm", "open_cdm"]
 
-_ID, _DATE, _TEXT = "BIGINT", "DATE", "VARCHAR"
+_ID, _DATE, _TEXT, _NUM = "BIGINT", "DATE", "VARCHAR", "DOUBLE"
 #: The CDM tables and columns the OMOP layer reads (same in CDM v5.3 and v5.4), with their type.
 CDM_COLUMNS: dict[str, dict[str, str]] = {
     "person": {
@@ -95,6 +95,19 @@ CDM_COLUMNS: dict[str, dict[str, str]] = {
         "condition_era_start_date": _DATE,
         "condition_era_end_date": _DATE,
     },
+    "measurement": {
+        "person_id": _ID,
+        "measurement_concept_id": _ID,
+        "measurement_date": _DATE,
+        "value_as_number": _NUM,
+    },
+    "visit_occurrence": {
+        "person_id": _ID,
+        "visit_concept_id": _ID,
+        "visit_start_date": _DATE,
+        "visit_end_date": _DATE,
+    },
+    "death": {"person_id": _ID, "death_date": _DATE},
     "concept": {"concept_id": _ID, "concept_name": _TEXT},
     "concept_ancestor": {"ancestor_concept_id": _ID, "descendant_concept_id": _ID},
     "cohort": {
