@@ -25,15 +25,21 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+## The book's simulation studies (truth recovery, its extensions and decomposition, negative
+## controls), cached in _build/cache per code version: run once here, so chapters executed in
+## parallel read a finished study instead of computing it twice under the cell time limit.
+studies: $(STAMP)
+	$(PY) -m analysis.synthetic.studies
+
 ## Execute every chapter (in parallel, one per CPU) and build the HTML book strictly (any warning
 ## or cell error fails).
-book: $(STAMP)
+book: $(STAMP) studies
 	$(JB) build --all . -W -n --keep-going
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 ## The whole suite: unit, property, reference, chapter-execution, sync and strict-build tests,
 ## after the library's own tests under OpenBLAS's Haswell kernel (test-kernels).
-test: $(STAMP) test-kernels
+test: $(STAMP) test-kernels studies
 	$(PY) -m ruff check analysis tests benchmarks
 	env -u OPENBLAS_CORETYPE $(PY) -m pytest -q
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from analysis import study
 from analysis.report import book
-from analysis.synthetic import events, outcomes, recovery, simulate
+from analysis.synthetic import events, outcomes, recovery, simulate, studies
 from analysis.report import truth_words as TW
 from analysis.synthetic import recovery_ext as RX
 from analysis.synthetic.provenance import PROVENANCE
@@ -33,7 +33,7 @@ from analysis.synthetic.registry import SELECTION_TARGETS
 
 truth = events.TruthParameters()
 N_COHORTS = recovery.STUDY_COHORTS
-N_DECOMP = 150  # cohorts per scenario of the bias decomposition
+N_DECOMP = studies.DECOMPOSITION_COHORTS  # cohorts per scenario of the bias decomposition
 book.glue_values({"n_cohorts": N_COHORTS, "n_decomp": N_DECOMP}, prefix="tr_")
 book_cohort = book.load().name  # named as every page names it (cohort.yaml name or folder)
 book.markdown(

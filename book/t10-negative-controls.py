@@ -26,6 +26,7 @@ from analysis.report import book, figures
 from analysis.report.calibration import calibration_plot
 from analysis.sccs import empirical
 from analysis.synthetic import negative_controls as nc
+from analysis.synthetic import studies
 from analysis.synthetic.events import TruthParameters
 from analysis.synthetic.recovery import STUDY_COHORTS
 from analysis.synthetic.simulate import CANONICAL_SEED
@@ -33,7 +34,7 @@ from analysis.synthetic.simulate import CANONICAL_SEED
 figures.apply_style()
 truth = TruthParameters()
 N_COHORTS = STUDY_COHORTS
-REPLICATES = 5
+REPLICATES = studies.CONTROL_REPLICATES
 EASE_LIMIT = 0.25  # OHDSI's diagnostic threshold (SelfControlledCaseSeries, EmpiricalCalibration)
 study = nc.control_study(range(N_COHORTS), truth, replicates=REPLICATES, workers=2)  # cached
 book.glue_values({"n_cohorts": N_COHORTS, "replicates": REPLICATES, "true_irr": truth.irr_on_ivig,
