@@ -38,9 +38,10 @@ book.glue_fit("sccs_allgrade_", fit, "on_ivig")
 book.glue_paper("sccs_allgrade_irr")
 book.glue_paper("sccs_allgrade_irr", field="ci_low")
 book.glue_paper("sccs_allgrade_irr", field="ci_high")
-truth = (read_truth(cohort.path)["parameters"]["irr_on_ivig"]
-         if cohort.synthetic and (cohort.path / "truth.json").is_file() else float("nan"))
-book.glue_value("index_true_irr", truth)
+known = cohort.synthetic and (cohort.path / "truth.json").is_file()
+truth = read_truth(cohort.path)["parameters"]["irr_on_ivig"] if known else None
+book.glue_value("index_truth", f"was simulated with a true IRR of {truth:.2f}" if known else
+                "has no known truth: it is not one of this book's simulated cohorts")
 
 # %% [markdown]
 # **The headline.** The paper estimates that infections were less frequent on IVIG than off it, in
@@ -49,9 +50,8 @@ book.glue_value("index_true_irr", truth)
 # {glue:text}`paper_sccs_allgrade_irr_ci_high:.2f`). The same model on the cohort this book was
 # built from gives {glue:text}`sccs_allgrade_irr:.2f` ({glue:text}`sccs_allgrade_ci_low:.2f` to
 # {glue:text}`sccs_allgrade_ci_high:.2f`, {glue:text}`sccs_allgrade_n_cases` cases,
-# {glue:text}`sccs_allgrade_n_events` infections); that cohort was simulated with a true IRR of
-# {glue:text}`index_true_irr:.2f` (shown as `nan` for a cohort whose truth is unknown, such as
-# your own). {doc}`06-primary-analysis` has the details.
+# {glue:text}`sccs_allgrade_n_events` infections); that cohort {glue:text}`index_truth`.
+# {doc}`06-primary-analysis` has the details.
 #
 # **What the synthetic data can and cannot show.** They show that the code runs the paper's
 # analysis end to end and recovers an effect that was put into the data

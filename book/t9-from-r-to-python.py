@@ -30,6 +30,8 @@
 # library's building blocks; here the point is the translation.
 
 # %% tags=["hide-input"]
+import warnings
+
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -355,16 +357,20 @@ show("semisccs_itp.mod1", semi_mod1)
 
 # %% [markdown]
 # An interaction with a fixed covariate. Sex does not vary within a case, so its main effect is
-# aliased: R prints `NA`, and the translation reports it as missing too:
+# aliased: R prints `NA`, and the translation reports it as missing too, with a warning that says
+# why (printed here as text):
 #
 # ```r
 # semisccs(event~factor(sex)*mmr, indiv=case, astart=sta, aend=end, aevent=itp, adrug=mmr, aedrug=mmr+42, expogrp=c(0,15,29), data=itpdat)
 # ```
 
 # %%
-semi_mod2 = r.semisccs("event~factor(sex)*mmr", indiv="case", astart="sta", aend="end",
-                       aevent="itp", adrug="mmr", aedrug="mmr+42", expogrp=[0, 15, 29],
-                       data=itpdat)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    semi_mod2 = r.semisccs("event~factor(sex)*mmr", indiv="case", astart="sta", aend="end",
+                           aevent="itp", adrug="mmr", aedrug="mmr+42", expogrp=[0, 15, 29],
+                           data=itpdat)
+print(*(f"{w.category.__name__}: {str(w.message).split(';')[0]}" for w in caught), sep="\n")
 show("semisccs_itp.mod2", semi_mod2)
 
 # %% [markdown]

@@ -127,7 +127,8 @@ _POLISH_ITER = 1000
 #: gamma log-density loses more than 1e-6 per case to rounding (lgamma(nu) ~ nu log nu ~ 1e10
 #: times the machine epsilon) and the Weibull is a step; with ties in whole-day times a spike
 #: of the second component on one tied value makes the likelihood grow without bound there
-#: (measured: a simulated chapter t7 study reached log nu = 304 and a log-likelihood of 4e118).
+#: (measured: a simulated study of the teaching chapter on event-dependent observation reached
+#: log nu = 304 and a log-likelihood of 4e118).
 _MAX_LOG_NU = 20.0
 #: The four censoring models, in R's order.
 CENSORING_MODELS = ("EWA", "EWI", "EGA", "EGI")

@@ -27,7 +27,7 @@ from analysis.synthetic.events import TruthParameters
 
 __all__ = ["precompute"]
 
-#: Negative-control replicates per cohort, as chapter t10 reads them.
+#: Negative-control replicates per cohort, as the negative-controls teaching chapter reads them.
 CONTROL_REPLICATES = 5
 #: Cohorts per scenario of the bias decomposition, as the truth-recovery chapter reads them.
 DECOMPOSITION_COHORTS = 150

@@ -243,7 +243,12 @@ def default_build(tmp_path_factory: pytest.TempPathFactory):
 
 
 #: Executor noise that is not a book problem (kernel shutdown races in jupyter_client/tornado).
-KERNEL_NOISE = ("Kernel is running over TCP", "ERROR:tornado.general", "ZMQStream")
+#: Log lines that are not the book's problems: the kernels' transport chatter, and the notice
+#: every JVM of Spark 4 prints to the inherited stderr when chapter 14 starts its local Spark
+#: session ("WARNING: Using incubator modules: jdk.incubator.vector": Spark loads Java's vector
+#: API module; nothing is wrong with the build or the chapter).
+KERNEL_NOISE = ("Kernel is running over TCP", "ERROR:tornado.general", "ZMQStream",
+                "WARNING: Using incubator modules: jdk.incubator.vector")
 
 
 def build_problems(build) -> list[str]:
