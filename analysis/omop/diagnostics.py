@@ -19,8 +19,9 @@
 * **MDRR**: SRL1 power with ``r = day_count / observed_day_count`` and
   ``n = observed_outcome_count`` of the exposure covariate (:func:`~analysis.sccs.diagnostics.
   mdrr_value`); passes when MDRR < ``mdrr_threshold``.
-* **EASE**: needs negative controls (``true_effect_size: 1``) and empirical calibration: always
-  ``NOT EVALUATED`` here, as OHDSI with fewer than 5 negative controls.
+* **EASE**: needs negative controls (``true_effect_size: 1``) and empirical calibration
+  (:mod:`analysis.omop.calibration`); PASS when EASE < ``ease_threshold``; ``NOT EVALUATED`` per
+  estimate here, and after the calibration wherever its group has fewer than 5 negative controls.
 * **unblind**: no FAIL among time stability, event-exposure, event-observation and rare outcome
   (``unblind_for_calibration``), and EASE not FAIL (``unblind_for_evidence_synthesis``), and MDRR
   not FAIL (``unblind``).
@@ -34,7 +35,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,8 @@ from analysis.omop.spec import SccsDiagnosticThresholds
 from analysis.sccs._stats import normal_cdf
 from analysis.sccs.diagnostics import mdrr_value, time_stability
 
-__all__ = ["outcome_rate_per_month", "p_values", "row_diagnostics", "verdict"]
+__all__ = ["CALIBRATION_DIAGNOSTICS", "ease_diagnostic", "outcome_rate_per_month", "p_values",
+           "row_diagnostics", "unblind_columns", "unblind_for_calibration", "verdict"]
 
 
 def verdict(passed: bool | None) -> str:
@@ -214,11 +216,51 @@ def row_diagnostics(pop: StudyPopulation, estimates: pd.DataFrame, pre_ids: list
            "rare_outcome_diagnostic": verdict(rare_pass),
            "mdrr": mdrr, "mdrr_diagnostic": verdict(mdrr < th.mdrr_threshold),
            "ease": math.nan, "ease_diagnostic": verdict(None)}
-    calib = all(out[k] != "FAIL" for k in ("time_stability_diagnostic",
-                                            "event_exposure_diagnostic",
-                                            "event_observation_diagnostic",
-                                            "rare_outcome_diagnostic"))
-    synth = calib and out["ease_diagnostic"] != "FAIL"
-    out["unblind_for_evidence_synthesis"] = int(synth)
-    out["unblind"] = int(synth and out["mdrr_diagnostic"] != "FAIL")
+    out.update(unblind_columns(out))
     return out
+
+
+#: the diagnostics that must not FAIL for an estimate to enter the calibration (OHDSI's
+#: ``unblindForCalibration``)
+CALIBRATION_DIAGNOSTICS = ("time_stability_diagnostic", "event_exposure_diagnostic",
+                           "event_observation_diagnostic", "rare_outcome_diagnostic")
+
+
+def unblind_for_calibration(row: Mapping[str, Any]) -> bool:
+    """OHDSI's ``unblindForCalibration``: no FAIL among :data:`CALIBRATION_DIAGNOSTICS`.
+
+    Examples
+    --------
+    >>> row = dict.fromkeys(CALIBRATION_DIAGNOSTICS, "PASS")
+    >>> unblind_for_calibration(row), unblind_for_calibration({**row,
+    ...     "rare_outcome_diagnostic": "FAIL"})
+    (True, False)
+    """
+    return all(row[k] != "FAIL" for k in CALIBRATION_DIAGNOSTICS)
+
+
+def ease_diagnostic(ease: float, threshold: float) -> str:
+    """OHDSI's EASE diagnostic: PASS when EASE < ``threshold``; NOT EVALUATED without EASE.
+
+    Examples
+    --------
+    >>> ease_diagnostic(0.1, 0.25), ease_diagnostic(0.25, 0.25), ease_diagnostic(math.nan, 0.25)
+    ('PASS', 'FAIL', 'NOT EVALUATED')
+    """
+    return verdict(None if math.isnan(ease) else ease < threshold)
+
+
+def unblind_columns(row: Mapping[str, Any]) -> dict[str, int]:
+    """``unblind_for_evidence_synthesis`` (calibration allowed, EASE not FAIL) and ``unblind``
+    (also MDRR not FAIL), as 0/1 (OHDSI 6.0.0's ``summarizeResults``).
+
+    Examples
+    --------
+    >>> row = {**dict.fromkeys(CALIBRATION_DIAGNOSTICS, "PASS"), "ease_diagnostic": "FAIL",
+    ...        "mdrr_diagnostic": "PASS"}
+    >>> unblind_columns(row)
+    {'unblind_for_evidence_synthesis': 0, 'unblind': 0}
+    """
+    synth = unblind_for_calibration(row) and row["ease_diagnostic"] != "FAIL"
+    return {"unblind_for_evidence_synthesis": int(synth),
+            "unblind": int(synth and row["mdrr_diagnostic"] != "FAIL")}

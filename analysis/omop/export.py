@@ -14,7 +14,9 @@ Written: ``sccs_analysis``, ``sccs_covariate_analysis``, ``sccs_exposures_outcom
 ``sccs_time_trend``, ``sccs_time_to_event``, ``sccs_age_spanning``,
 ``sccs_calendar_time_spanning`` (:mod:`analysis.omop.tables`), ``sccs_spline``, and, empty, the
 ``sccs_censor_model`` (event-dependent observation is not supported) and the deprecated
-``sccs_event_dep_observation``.
+``sccs_event_dep_observation``. The ``calibrated_*`` columns of ``sccs_result``, and ``ease``,
+``ease_diagnostic`` and the unblinding columns of ``sccs_diagnostics_summary``, come from the
+run's empirical calibration (:func:`analysis.omop.calibration.calibrate_results`).
 
 The folder is written to a temporary sibling and moved into place at the end, so an error leaves
 no partial output (and an existing folder untouched).
@@ -39,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import PROJECT_ROOT
+from analysis.omop.calibration import KEY, calibrate_results
 from analysis.omop.diagnostics import outcome_rate_per_month
 from analysis.omop.errors import OmopError
 from analysis.omop.run import PairResult
@@ -86,7 +89,8 @@ def _covariate_analysis(spec: SccsAnalysesSpecifications) -> list[dict[str, Any]
     return rows
 
 
-def _pair_tables(r: PairResult, db: str) -> dict[str, list[dict[str, Any]]]:
+def _pair_tables(r: PairResult, db: str, calibrated: dict[tuple[int, int, int], dict[str, Any]]
+                 ) -> dict[str, list[dict[str, Any]]]:
     key = {"analysis_id": r.analysis.analysis_id, "exposures_outcome_set_id": r.set_id,
            "database_id": db}
     t: dict[str, list[dict[str, Any]]] = {k: [] for k in WRITTEN}
@@ -110,6 +114,7 @@ def _pair_tables(r: PairResult, db: str) -> dict[str, list[dict[str, Any]]]:
                                                           strict=True)]
     att = r.population.attrition
     for row in r.rows:
+        row = {**row, **calibrated[(r.analysis.analysis_id, r.set_id, row["covariate_id"])]}
         base = [{**key, "covariate_id": row["covariate_id"], "sequence_number": i,
                  **{k: a[k] for k in ("description", "outcome_subjects", "outcome_events",
                                       "outcome_observation_periods", "observed_days")}}
@@ -186,9 +191,12 @@ def results_tables(spec: SccsAnalysesSpecifications, results: list[PairResult],
                               "definition": a.definition} for a in spec.sccs_analysis_list]
     rows["sccs_covariate_analysis"] = _covariate_analysis(spec)
     seen: dict[int, Any] = {}
+    cal = calibrate_results(spec, results).columns
+    calibrated = {tuple(int(x) for x in k): v for k, v in
+                  cal.set_index(KEY).to_dict("index").items()}
     for r in results:
         seen.setdefault(r.set_id, r.eo)
-        for k, v in _pair_tables(r, database_id).items():
+        for k, v in _pair_tables(r, database_id, calibrated).items():
             rows[k] += v
     for set_id, eo in seen.items():
         rows["sccs_exposures_outcome_set"].append({"exposures_outcome_set_id": set_id,

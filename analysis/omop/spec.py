@@ -6,7 +6,8 @@ becomes the top-level mapping, with
 
 * ``exposures_outcome_list``: ``createExposuresOutcome`` (``outcome_id``, ``exposures``: a list
   of ``createExposure`` (``exposure_id``, ``exposure_id_ref`` default ``"exposureId"``,
-  ``true_effect_size``), ``nesting_cohort_id``);
+  ``true_effect_size``: 1 marks a negative control, another value > 0 a positive control, for
+  the empirical calibration of :mod:`analysis.omop.calibration`), ``nesting_cohort_id``);
 * ``sccs_analysis_list``: ``createSccsAnalysis`` (``analysis_id``, ``description``,
   ``get_db_sccs_data_args``, ``create_study_population_args``, and exactly one of
   ``create_sccs_interval_data_args`` / ``create_scri_interval_data_args`` (OHDSI's
@@ -515,6 +516,9 @@ def _exposures_outcome(node: _Node) -> ExposuresOutcome:
         exposures.append(Exposure(e.int("exposure_id"), e.str("exposure_id_ref", "exposureId"),
                                   e.number("true_effect_size", None, lower=0)))
         e.done()
+        if exposures[-1].true_effect_size == 0:
+            raise OmopError(f"{e.at('true_effect_size')}: must be a relative risk > 0 (1 for a "
+                            "negative control), got 0")
     refs = [e.exposure_id_ref for e in exposures]
     if len(set(refs)) != len(refs):
         raise OmopError(f"{node.at('exposures')}: duplicate exposure_id_ref; give each exposure "
