@@ -102,6 +102,11 @@ class GroupCalibration:
         Fitted to the controls, or made from the null alone (``model.log_likelihood`` is NaN).
     ease : float
         Expected absolute systematic error (NaN without a null).
+
+    Examples
+    --------
+    >>> GroupCalibration({"analysis_id": 1, "era_id": 1}, 3, 0).null is None
+    True
     """
 
     key: dict[str, Any]
@@ -121,6 +126,11 @@ class Calibration:
     columns : DataFrame
         One row per estimate: :data:`KEY`, then :data:`CALIBRATED_COLUMNS` and ``ease``.
     groups : list of GroupCalibration
+
+    Examples
+    --------
+    >>> Calibration(pd.DataFrame(columns=KEY), []).groups
+    []
     """
 
     columns: pd.DataFrame
@@ -260,6 +270,23 @@ def calibrate_results(spec: SccsAnalysesSpecifications, results: Sequence[Any]) 
     Returns
     -------
     Calibration
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from analysis.omop.spec import parse_specification
+    >>> spec = parse_specification({
+    ...     "exposures_outcome_list": [{"outcome_id": 3, "exposures": [{"exposure_id": 1}]}],
+    ...     "sccs_analysis_list": [{"create_sccs_interval_data_args": {"era_covariate_settings": [
+    ...         {"include_era_ids": ["exposureId"], "exposure_of_interest": True}]}}]})
+    >>> diagnostics = {**dict.fromkeys(CALIBRATION_DIAGNOSTICS, "PASS"), "mdrr_diagnostic": "PASS"}
+    >>> rows = [{"analysis_id": 1, "exposures_outcome_set_id": i, "covariate_id": 1000,
+    ...          "era_id": 1, "true_effect_size": 1.0, "log_rr": y, "se_log_rr": 0.1,
+    ...          **diagnostics} for i, y in enumerate([0.1, 0.3, -0.1, 0.2, 0.0])]
+    >>> pair = SimpleNamespace(eo=spec.exposures_outcome_list[0], rows=rows)
+    >>> cols = calibrate_results(spec, [pair]).columns
+    >>> print(round(float(cols["ease"][0]), 4), cols["ease_diagnostic"][0], cols["unblind"][0])
+    0.1167 PASS 1
     """
     rows = _estimate_rows(results)
     cal = calibrate_estimates(rows, spec.control_type)
