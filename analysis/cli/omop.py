@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Any
 
 #: Exit code for bad input (specification, CDM, option).
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     from analysis.omop.export import results_tables, write_results
     from analysis.omop.run import run_analyses
     from analysis.omop.spec import load_specification
-    from analysis.sccs import SCCSError
+    from analysis.sccs import SCCSError, SCCSWarning
 
     try:
         spec = load_specification(args.spec)
@@ -138,7 +139,11 @@ def run(args: argparse.Namespace) -> int:
                                 file=sys.stderr))
         finally:
             cdm.close()
-        tables = results_tables(spec, results, args.database_id, args.min_cell_count)
+        with warnings.catch_warnings(record=True) as caught:  # the calibration's, one line each
+            warnings.simplefilter("always", SCCSWarning)
+            tables = results_tables(spec, results, args.database_id, args.min_cell_count)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
         write_results(tables, args.out)
     except SCCSError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -245,3 +245,23 @@ def test_eunomia_min_cell_count_censors_counts_not_calibration(nc_run) -> None:
         # the CSV's text holds 16 significant digits: equal to the last bit or two
         np.testing.assert_allclose(res[col].to_numpy(float), ref[col].to_numpy(float),
                                    rtol=1e-15)
+
+
+def test_cli_prints_calibration_warnings_as_one_line_each(eunomia_db, tmp_path, capsys,
+                                                           monkeypatch) -> None:
+    import analysis.omop.export as export
+    import analysis.omop.run as run
+    from analysis.cli.main import main
+
+    def tables_with_a_warning(*args, **kwargs):
+        warnings.warn("calibration group (analysis_id 1): dropped 1 of 5", SCCSWarning,
+                      stacklevel=2)
+        return {}
+
+    monkeypatch.setattr(run, "run_analyses", lambda spec, fetch: iter([]))
+    monkeypatch.setattr(export, "results_tables", tables_with_a_warning)
+    assert main(["omop", "run", "--cdm", str(eunomia_db), "--spec", str(NC_SPEC),
+                 "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if "dropped" in line] == [
+        "warning: calibration group (analysis_id 1): dropped 1 of 5"]
