@@ -87,10 +87,13 @@ def _profile_ci(res: Any, terms: list[str]) -> pd.DataFrame:
     crit = _Z**2
     rows = []
     for term in terms:
-        j = res.terms.index(term)
-        prof, b = _Profile(res, j), float(res.params.iloc[j])
+        b = float(res.params[term])
+        if math.isnan(b):  # aliased: not in the fitted design (the library reports NaN)
+            rows.append((math.nan, math.nan))
+            continue
+        prof = _Profile(res, res._data.columns.index(term))  # the fitted design's column
         if math.isfinite(b):
-            rows.append(_finite_limits(prof, b, float(res.bse.iloc[j]), crit))
+            rows.append(_finite_limits(prof, b, float(res.bse[term]), crit))
         else:
             side = 1 if b > 0 else -1
             limit = _one_sided_limit(prof, side, crit)
