@@ -208,8 +208,9 @@ book.glue_values({"mdrr": float(dg.loc[1, "mdrr"]), "mdrr_threshold": th.mdrr_th
 # {glue:text}`omop_eoo_days` days of observation is far higher than elsewhere (95% interval {glue:text}`omop_eoo_lb:.1f` to {glue:text}`omop_eoo_ub:.1f`):
 # events crowd the end of observation, so the assumption that the event does not shorten
 # observation, which the SCCS needs, is in doubt. EASE, the expected absolute systematic error, needs
-# negative controls, which OHDSI's test does not have: it is *not evaluated*. OHDSI's rule then does
-# not recommend unblinding either estimate.
+# negative controls, which OHDSI's test does not have: it is *not evaluated* ({doc}`t10-negative-controls`
+# adds negative controls to Eunomia and measures it). OHDSI's rule then does not recommend
+# unblinding either estimate.
 #
 # ## The results folder
 
