@@ -26,7 +26,10 @@ the score of the variance is their mean. ``cv_type="auto"`` is Cyclops' (BBR's) 
 at ``starting_variance``, step by a factor of 10 (first towards more penalty) until the best
 score is bracketed, then fit a quadratic in log-variance to the scores (weighted by 1 / their
 standard deviation over folds) and move to its maximum, until the predicted gain is below 1% or
-the move below a factor 1.5; the variance used is that last maximum. ``cv_type="grid"`` tries
+the move below a factor 1.5; the variance used is that last maximum. Where Cyclops would walk on
+(50 steps at most) when three variances score the same (the penalised terms are 0 at all of
+them, so the prior changes no prediction), the search stops at the starting variance.
+``cv_type="grid"`` tries
 ``grid_steps`` variances evenly spaced in log between the limits and keeps the best.
 
 As OHDSI reports them, penalised terms have no standard error or confidence interval (``bse``
@@ -455,6 +458,8 @@ def _next_variance(tried: dict[float, tuple[float, float]]) -> tuple[float, bool
         return xs[0] / _STEP, True
     if len(xs) == 2:
         return (xs[0] / _STEP, True) if means[0] > means[1] else (xs[1] * _STEP, True)
+    if means.max() - means.min() <= 1e-12 * abs(means.max()):  # flat: the prior changes nothing
+        return next(iter(tried)), False
     if best == xs[0]:
         return best / _STEP, best / _STEP > 0.0
     if best == xs[-1]:

@@ -207,3 +207,20 @@ def test_no_warning_on_a_regular_fit(data: pd.DataFrame) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", SCCSWarning)
         fit_regularized(data, TERMS, Prior(variance=0.1, exclude=("exposed",)))
+
+
+def test_auto_search_steps() -> None:
+    """Cyclops' search rules on scores given in closed form."""
+    from analysis.sccs.regularized import _next_variance
+
+    assert _next_variance({0.1: (-5.0, 1.0)}) == (0.01, True)  # first towards more penalty
+    assert _next_variance({0.1: (-5.0, 1.0), 0.01: (-6.0, 1.0)}) == pytest.approx((1.0, True))
+    left = {0.1: (-5.0, 1.0), 0.01: (-4.0, 1.0), 1.0: (-6.0, 1.0)}
+    assert _next_variance(left) == pytest.approx((0.001, True))
+    # bracketed: scores -3 - (log v - log 0.3)^2 are a parabola in log v with its top at 0.3
+    par = {v: (-3.0 - (math.log(v) - math.log(0.3)) ** 2, 1.0) for v in (0.01, 0.1, 1.0)}
+    assert _next_variance(par) == pytest.approx((0.3, True))
+    par[0.3] = (-3.0, 1.0)  # the top tried: the predicted gain is 0, stop there
+    assert _next_variance(par) == pytest.approx((0.3, False))
+    flat = {0.1: (-7.0, 1.0), 0.01: (-7.0, 1.0), 1.0: (-7.0, 1.0)}
+    assert _next_variance(flat) == (0.1, False)  # the prior changes nothing: the start
