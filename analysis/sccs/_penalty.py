@@ -15,7 +15,9 @@ elsewhere (gradient of the smooth part).
 
 A parameter with no curvature (its information and ridge both 0: the data do not determine it
 and nothing penalises it to a value) is held at its start value; callers remove aliased terms
-first, so this happens only in the small training sets of cross-validation.
+first, so this happens only in the small training sets of cross-validation. A smooth problem
+whose information is singular there goes the proximal way too (its sub-problems then are plain
+Newton systems solved by coordinate descent).
 
 Examples
 --------
@@ -106,7 +108,10 @@ def maximise_penalised(
         return g - l2 * t, info + np.diag(l2)
 
     if not np.any(l1 > 0.0):
-        return maximise(smooth, smooth_derivatives, theta0, tol=tol, max_iter=max_iter)
+        try:
+            return maximise(smooth, smooth_derivatives, theta0, tol=tol, max_iter=max_iter)
+        except np.linalg.LinAlgError:  # singular information: coordinate descent copes
+            pass
     return _proximal_newton(smooth, smooth_derivatives, np.asarray(theta0, dtype=float), l1,
                             tol, max_iter)
 

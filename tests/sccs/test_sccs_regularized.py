@@ -224,3 +224,20 @@ def test_auto_search_steps() -> None:
     assert _next_variance(par) == pytest.approx((0.3, False))
     flat = {0.1: (-7.0, 1.0), 0.01: (-7.0, 1.0), 1.0: (-7.0, 1.0)}
     assert _next_variance(flat) == (0.1, False)  # the prior changes nothing: the start
+
+
+@pytest.mark.parametrize("prior_type", ["laplace", "normal"])
+def test_cross_validation_copes_with_a_term_absent_from_a_training_set(prior_type: str) -> None:
+    """An unpenalised term that varies in one case only: the training sets without that case
+    do not determine it (it is held at 0 there), and the fit still completes."""
+    rng = np.random.default_rng(5)
+    n = 30
+    frame = pd.DataFrame({"id": np.repeat(np.arange(n), 2), "days": 30.0,
+                          "x": np.tile([1.0, 0.0], n),
+                          "rare": np.r_[1.0, 0.0, np.zeros(2 * n - 2)]})
+    frame["events"] = rng.poisson(0.8, 2 * n) + np.tile([1, 0], n)
+    frame.loc[[0, 1], "events"] = [2, 1]  # the rare term's case: events in both intervals
+    fit = fit_regularized(frame, ["x", "rare"], Prior(prior_type, exclude=("rare",),
+                                                      use_cross_validation=True),
+                          Control(fold=5))
+    assert fit.converged and np.isfinite(fit.cv["mean_loglik"]).all()
