@@ -73,7 +73,8 @@ class _PenalisedProfile:
         if not others:
             return _fixed_loglik(data)
         prior = replace(self.prior, exclude=tuple(t for t in self.prior.exclude if t != term))
-        return fit_regularized(data, others, prior, id_col="case_id").objective
+        start = {t: float(v) for t, v in self.fit.params[others].items() if np.isfinite(v)}
+        return fit_regularized(data, others, prior, id_col="case_id", start=start).objective
 
     def interval(self, term: str) -> tuple[float, float]:
         """Where the profile drops 1.92 (chi-squared 1 df at 95% / 2) below the maximum."""
