@@ -13,9 +13,10 @@ follow OHDSI's rules:
 * the other covariates (those OHDSI computes an interval for) get profile-likelihood 95%
   intervals of the penalised log-likelihood (Cyclops' ``confint(includePenalty = TRUE)``): the
   log-likelihood maximised over every other coefficient, the prior variance held at the chosen
-  one, with the covariate fixed (as an offset), ``se_log_rr = (ub - lb) / (2 x 1.96)``, and
-  ``llr`` the maximum minus that profile at 0; likelihood profiles (``profile_likelihood``) are
-  the same function on the profile grid;
+  one, with the covariate fixed (:meth:`analysis.sccs.regularized.RegularizedFit.profile` and
+  ``profile_conf_int``), ``se_log_rr = (ub - lb) / (2 x 1.96)``, and ``llr`` the maximum minus
+  that profile at 0; likelihood profiles (``profile_likelihood``) are the same function on the
+  profile grid;
 * ``prior_variance`` is the variance used (cross-validated when asked).
 
 Examples
@@ -40,7 +41,6 @@ import math
 import warnings
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from analysis.omop.design import IntervalData
@@ -49,61 +49,11 @@ from analysis.omop.spec import FitSccsModelArgs, IntervalDataArgs
 from analysis.omop.time_effects import AGE_ID, CALENDAR_ID, SEASON_ID
 from analysis.sccs import SCCSError, SCCSWarning
 from analysis.sccs._stats import normal_quantile
-from analysis.sccs.regularized import Prior, RegularizedFit, fit_regularized
+from analysis.sccs.regularized import RegularizedFit, fit_regularized
 
 __all__ = ["fit_with_prior", "regularized_ids"]
 
 _Z = normal_quantile(0.975)
-#: Half-width of the profile interval's bracket is grown from 4 standard errors up to this many.
-_MAX_WIDTH = 64
-
-
-class _PenalisedProfile:
-    """The penalised log-likelihood with one covariate fixed (an offset), the rest maximised."""
-
-    def __init__(self, intervals: pd.DataFrame, used: list[str], prior: Prior,
-                 fit: RegularizedFit) -> None:
-        self.intervals, self.used, self.fit = intervals, used, fit
-        self.prior = replace(prior, variance=fit.variance, use_cross_validation=False)
-
-    def __call__(self, term: str, value: float) -> float:
-        others = [t for t in self.used if t != term]
-        x = self.intervals[term].to_numpy(dtype=float)
-        data = self.intervals.assign(days=self.intervals["days"].to_numpy() * np.exp(x * value))
-        if not others:
-            return _fixed_loglik(data)
-        prior = replace(self.prior, exclude=tuple(t for t in self.prior.exclude if t != term))
-        start = {t: float(v) for t, v in self.fit.params[others].items() if np.isfinite(v)}
-        return fit_regularized(data, others, prior, id_col="case_id", start=start).objective
-
-    def interval(self, term: str) -> tuple[float, float]:
-        """Where the profile drops 1.92 (chi-squared 1 df at 95% / 2) below the maximum."""
-        from scipy.optimize import brentq
-
-        b, top = float(self.fit.params[term]), self.fit.objective
-        se = float(self.fit.bse[term])
-        step = 4.0 * se if math.isfinite(se) and se > 0 else 1.0
-
-        def drop(v: float) -> float:
-            return top - self(term, v) - _Z**2 / 2.0
-
-        limits = []
-        for side in (-1.0, 1.0):
-            width = step
-            while drop(b + side * width) < 0.0 and width < _MAX_WIDTH * step:
-                width *= 2.0
-            end = b + side * width
-            limits.append(brentq(drop, b, end, xtol=1e-8) if drop(end) >= 0.0 else side * math.inf)
-        return limits[0], limits[1]
-
-
-def _fixed_loglik(data: pd.DataFrame) -> float:
-    """Conditional log-likelihood with no free coefficient (every term fixed in the offset)."""
-    by_case = data.groupby("case_id", sort=False)
-    case = by_case["events"].transform("sum").to_numpy(dtype=float) > 0
-    share = data["days"].to_numpy(dtype=float) / by_case["days"].transform("sum").to_numpy(
-        dtype=float)
-    return float(data["events"].to_numpy(dtype=float)[case] @ np.log(share[case]))
 
 
 def regularized_ids(data: IntervalData, args: IntervalDataArgs) -> set[int]:
@@ -147,13 +97,14 @@ def fit_with_prior(intervals: pd.DataFrame, terms: list[str], regularized: set[i
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SCCSWarning)
             fit = fit_regularized(intervals, used, prior, args.control, id_col="case_id")
-            profile = _PenalisedProfile(intervals, used, prior, fit)
-            need_ci = [t for t in used if t not in penalised and int(t[4:]) not in no_ci]
-            est = _estimates(fit, used, need_ci, profile)
+            need_ci = [t for t in used if t not in penalised and int(t[4:]) not in no_ci
+                       and t not in fit.aliased]
+            est = _estimates(fit, used, need_ci)
             grid = _grid(args)
-            profiles = {cid: pd.DataFrame({"log_rr": grid, "log_likelihood": [
-                profile(f"cov_{cid}", v) for v in grid]})
-                for cid in profile_ids if f"cov_{cid}" in used and f"cov_{cid}" not in penalised}
+            profiles = {cid: pd.DataFrame({"log_rr": grid,
+                                           "log_likelihood": fit.profile(f"cov_{cid}", grid)})
+                        for cid in profile_ids if f"cov_{cid}" in used
+                        and f"cov_{cid}" not in penalised and f"cov_{cid}" not in fit.aliased}
     except SCCSError as exc:
         return no_model(f"Error: {exc}")
     held = sorted(int(t[4:]) for t in fixed if t in terms)
@@ -164,12 +115,12 @@ def fit_with_prior(intervals: pd.DataFrame, terms: list[str], regularized: set[i
     return SccsModel(est.sort_index(), float(fit.loglik), profiles, prior_variance=fit.variance)
 
 
-def _estimates(fit: RegularizedFit, used: list[str], need_ci: list[str],
-               profile: _PenalisedProfile) -> pd.DataFrame:
+def _estimates(fit: RegularizedFit, used: list[str], need_ci: list[str]) -> pd.DataFrame:
     """OHDSI's estimates table: intervals and llr of ``need_ci``; zero regularised era
     covariates dropped."""
-    ci = {t: profile.interval(t) for t in need_ci}
-    llr = {t: fit.objective - profile(t, 0.0) for t in need_ci}
+    limits = fit.profile_conf_int(need_ci, alpha=0.05)
+    ci = {t: (limits.loc[t, "lower"], limits.loc[t, "upper"]) for t in need_ci}
+    llr = {t: fit.objective - float(fit.profile(t, [0.0])[0]) for t in need_ci}
     est = pd.DataFrame({
         "log_rr": fit.params[used].to_numpy(dtype=float),
         "log_lb95": [ci.get(t, (math.nan, math.nan))[0] for t in used],

@@ -59,13 +59,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from analysis.sccs._kernels import Ascent, Cases, grad_hess, loglik_parts
 from analysis.sccs._penalty import kkt_violation, maximise_penalised
+from analysis.sccs._stats import normal_quantile
 from analysis.sccs.errors import SCCSError, SCCSWarning, linalg_guard
 from analysis.sccs.model import (
     _HUGE_COEF,
@@ -84,6 +85,8 @@ CV_TYPES = ("auto", "grid")
 
 #: Cyclops' auto-search: step factor, relative predicted gain and log-variance move that stop it.
 _STEP, _STOP_GAIN, _STOP_MOVE, _MAX_STEPS = 10.0, 0.01, math.log(1.5), 50
+#: A profile limit is sought up to this many times 4 standard errors from the estimate.
+_MAX_WIDTH = 64
 
 
 def _positive(name: str, value: float) -> float:
@@ -230,6 +233,114 @@ class RegularizedFit(Estimates):
     objective: float = math.nan
     kkt: float = math.nan
     cv: pd.DataFrame | None = None
+    problem: _Problem | None = field(default=None, repr=False)
+
+    def profile(self, term: str, values: Sequence[float] | np.ndarray) -> np.ndarray:
+        """Penalised profile log-likelihood of ``term`` at ``values``.
+
+        At each value the term is fixed (an offset) and the penalised log-likelihood is
+        maximised over the other coefficients, the prior variance held at :attr:`variance`;
+        the fixed term's own penalty is included (Cyclops' ``getCyclopsProfileLogLikelihood``
+        with ``includePenalty = TRUE``). Its maximum, at the estimate, is :attr:`objective`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> data = pd.DataFrame({"id": [1, 1, 2, 2], "x": [0, 1, 0, 1],
+        ...                      "days": [100, 50, 80, 40], "events": [1, 2, 2, 1]})
+        >>> fit = fit_regularized(data, ["x"], Prior("normal", variance=1.0))
+        >>> bool(abs(fit.profile("x", [fit.params["x"]])[0] - fit.objective) < 1e-12)
+        True
+        """
+        if self.problem is None or term not in self.problem.kept:
+            raise SCCSError(f"no profile for {term!r}: not an estimated term of this fit "
+                            f"({[] if self.problem is None else self.problem.kept})")
+        return np.array([self.problem.profile(term, float(v), self.params)
+                         for v in np.asarray(values, dtype=float)])
+
+    def profile_conf_int(self, terms: Sequence[str] | None = None,
+                         alpha: float | None = None) -> pd.DataFrame:
+        """Profile-likelihood intervals (log scale) of unpenalised terms, from :meth:`profile`.
+
+        The limits are where the penalised profile drops ``chi2_1(1 - alpha) / 2`` below its
+        maximum (Cyclops' ``confint`` with ``includePenalty = TRUE``, what OHDSI reports for
+        the covariates it does not regularise); a limit the profile never reaches within 64
+        standard errors is -inf or +inf. Columns ``lower``, ``upper``; default terms: every
+        unpenalised, estimated term.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> data = pd.DataFrame({"id": [1, 1, 2, 2], "x": [0, 1, 0, 1],
+        ...                      "days": [100, 50, 80, 40], "events": [1, 2, 2, 1]})
+        >>> fit = fit_regularized(data, ["x"], Prior(variance=1.0, exclude=("x",)))
+        >>> ci = fit.profile_conf_int()
+        >>> bool(ci.loc["x", "lower"] < fit.params["x"] < ci.loc["x", "upper"])
+        True
+        """
+        free = [t for t in (self.problem.kept if self.problem else []) if t not in self.penalized]
+        terms = free if terms is None else list(terms)
+        bad = [t for t in terms if t not in free]
+        if bad:
+            raise SCCSError(f"no profile interval for {bad}: penalised or not estimated (OHDSI "
+                            "reports no interval for regularised terms)")
+        a = self.alpha if alpha is None else float(alpha)
+        drop = normal_quantile(1.0 - a / 2.0) ** 2 / 2.0
+        rows = [_profile_limits(self, t, drop) for t in terms]
+        return pd.DataFrame(rows, columns=["lower", "upper"], index=pd.Index(terms, name="term"),
+                            dtype=float)
+
+
+@dataclass
+class _Problem:
+    """What a fit keeps to profile: the sorted, compressed cases of its estimated terms
+    (``kept``), their penalties, the constant restoring the uncompressed log-likelihood, and
+    the fit settings."""
+
+    cases: Cases
+    kept: list[str]
+    l1: np.ndarray
+    l2: np.ndarray
+    shift: float
+    tol: float
+    max_iter: int
+
+    def profile(self, term: str, value: float, params: pd.Series) -> float:
+        """The penalised log-likelihood with ``term`` fixed at ``value``, the rest maximised
+        (started from ``params``)."""
+        j = self.kept.index(term)
+        rest = np.array([k for k in range(len(self.kept)) if k != j], dtype=np.intp)
+        c = self.cases
+        fixed = replace(c.take_columns(rest), logd=c.logd + c.X[:, j] * value)
+        own = self.l1[j] * abs(value) + 0.5 * self.l2[j] * value**2
+        if not len(rest):
+            return float(loglik_parts(np.zeros((1, 0)), fixed)[0][0]) + self.shift - own
+        start = np.nan_to_num(params[[self.kept[k] for k in rest]].to_numpy(dtype=float),
+                              nan=0.0, posinf=0.0, neginf=0.0)
+        fit = _fit_cases(fixed, self.l1[rest], self.l2[rest], self.tol, self.max_iter, start)
+        return fit.value + self.shift - own
+
+
+def _profile_limits(fit: RegularizedFit, term: str, drop: float) -> tuple[float, float]:
+    """Where the profile of ``term`` is ``drop`` below the maximum, on each side (bracketed
+    from 4 standard errors outwards, doubling, then Brent's method)."""
+    from scipy.optimize import brentq
+
+    b, se = float(fit.params[term]), float(fit.bse[term])
+    step = 4.0 * se if math.isfinite(se) and se > 0 else 1.0
+
+    def below(v: float) -> float:
+        return fit.objective - float(fit.profile(term, [v])[0]) - drop
+
+    limits = []
+    for side in (-1.0, 1.0):
+        width = step
+        while below(b + side * width) < 0.0 and width < _MAX_WIDTH * step:
+            width *= 2.0
+        end = b + side * width
+        limits.append(brentq(below, b, end, xtol=1e-8) if below(end) >= 0.0
+                      else side * math.inf)
+    return limits[0], limits[1]
 
 
 def fit_regularized(
@@ -315,7 +426,7 @@ def fit_regularized(
     theta0 = None if start is None else np.array([float(start.get(t, 0.0)) for t in kept])
     fit = _fit_cases(cases, l1, l2, tol, max_iter, theta0)
     return _result(fit, cases, terms, kept, aliased, l1, l2, prior, variance, table,
-                   prepared.loglik_shift, alpha, max_iter)
+                   prepared.loglik_shift, alpha, (tol, max_iter))
 
 
 # --------------------------------------------------------------------------------------------
@@ -341,9 +452,10 @@ def _fit_cases(c: Cases, l1: np.ndarray, l2: np.ndarray, tol: float, max_iter: i
 def _result(
     fit: Ascent, c: Cases, terms: list[str], kept: list[str], aliased: list[str],
     l1: np.ndarray, l2: np.ndarray, prior: Prior, variance: float, table: pd.DataFrame | None,
-    shift: float, alpha: float, max_iter: int,
+    shift: float, alpha: float, settings: tuple[float, int],
 ) -> RegularizedFit:
     """Assemble the result; warn as the single fit does about convergence."""
+    tol, max_iter = settings
     beta = fit.theta
     penalized = (l1 > 0) | (l2 > 0)
     huge = [kept[j] for j in range(len(kept)) if abs(beta[j]) > _HUGE_COEF]
@@ -370,6 +482,7 @@ def _result(
         n_cases=len(c.starts), n_events=int(c.n_ind.sum()), prior=prior,
         variance=float(variance), penalized=[kept[j] for j in np.flatnonzero(penalized)],
         objective=fit.value + shift, kkt=violation, cv=table,
+        problem=_Problem(c, kept, l1, l2, shift, tol, max_iter),
     )
 
 

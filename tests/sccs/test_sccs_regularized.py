@@ -241,3 +241,33 @@ def test_cross_validation_copes_with_a_term_absent_from_a_training_set(prior_typ
                                                       use_cross_validation=True),
                           Control(fold=5))
     assert fit.converged and np.isfinite(fit.cv["mean_loglik"]).all()
+
+
+def test_profile_interval_reduces_to_the_engine_s_without_the_zeroed_terms(
+        data: pd.DataFrame) -> None:
+    """With every penalised coefficient held at 0 by the prior, the penalised profile of the
+    excluded term is the unpenalised engine's profile on the model without them."""
+    from analysis.sccs.profile import profile_loglik
+
+    fit = fit_regularized(data, TERMS, Prior("laplace", variance=1e-12, exclude=("exposed",)))
+    alone = SCCS().fit(data, ["exposed"])
+    got = fit.profile_conf_int().loc["exposed"]
+    ref = alone.conf_int(method="profile").loc["exposed"]
+    assert got["lower"] == pytest.approx(ref["lower"], abs=1e-6)
+    assert got["upper"] == pytest.approx(ref["upper"], abs=1e-6)
+    grid = np.linspace(0.2, 1.4, 5)
+    np.testing.assert_allclose(fit.profile("exposed", grid),
+                               profile_loglik(alone, "exposed", grid), rtol=0, atol=1e-7)
+
+
+def test_profile_peaks_at_the_estimate_and_includes_the_fixed_term_s_penalty(
+        data: pd.DataFrame) -> None:
+    fit = fit_regularized(data, TERMS, Prior("normal", variance=0.2, exclude=("exposed",)),
+                          tol=1e-10)
+    b = float(fit.params["x1"])
+    at = fit.profile("x1", [b - 0.05, b, b + 0.05])
+    assert at[1] == pytest.approx(fit.objective, abs=1e-9) and (at[[0, 2]] < at[1]).all()
+    with pytest.raises(SCCSError, match="penalised"):
+        fit.profile_conf_int(["x1"])
+    with pytest.raises(SCCSError, match="not an estimated term"):
+        fit.profile("nope", [0.0])
