@@ -86,6 +86,21 @@ def fit_with_prior(intervals: pd.DataFrame, terms: list[str], regularized: set[i
 
     The arguments are those of :func:`analysis.omop.fit.fit_sccs_model`, plus ``regularized``;
     ``args.prior`` must not be None (``prior_type: none`` fits without a prior there).
+
+    Examples
+    --------
+    A normal prior (a ridge) on covariate 1001 keeps it, without an interval:
+
+    >>> import pandas as pd
+    >>> from analysis.omop.spec import FitSccsModelArgs
+    >>> from analysis.sccs.regularized import Prior
+    >>> iv = pd.DataFrame({"case_id": [1, 1, 1, 2, 2, 2], "cov_1000": [1, 0, 0, 1, 0, 0],
+    ...                    "cov_1001": [0, 1, 0, 0, 1, 0], "days": 30,
+    ...                    "events": [2, 1, 0, 1, 1, 1]})
+    >>> m = fit_with_prior(iv, ["cov_1000", "cov_1001"], {1001}, [],
+    ...                    FitSccsModelArgs(prior=Prior("normal", variance=0.5)), set(), set())
+    >>> m.estimates[["log_lb95", "log_ub95"]].isna().all(axis=1).tolist()
+    [False, True]
     """
     fixed = {f"cov_{c}" for c in reference}
     used = [t for t in terms if intervals[t].to_numpy().any() and t not in fixed]

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from _helpers_doctest import failed_examples, missing_examples
 
 from analysis.omop.errors import OmopError
 from analysis.omop.spec import parse_specification
@@ -176,3 +177,8 @@ def test_settings_keep_ohdsi_defaults() -> None:
     assert a.interval_args.era_covariate_settings[PRE].allow_regularization
     none = parse_specification(_spec({"prior": {"prior_type": "none"}}))
     assert none.sccs_analysis_list[0].fit_sccs_model_args.prior is None
+
+
+def test_examples_of_the_module() -> None:
+    assert failed_examples("analysis.omop.fit_prior") is None
+    assert missing_examples(["analysis.omop.fit_prior"]) == []
