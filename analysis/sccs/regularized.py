@@ -131,7 +131,8 @@ class Prior:
             raise SCCSError(f"prior_type must be one of {list(PRIOR_TYPES)}, got "
                             f"{self.prior_type!r}")
         _positive("variance", self.variance)
-        object.__setattr__(self, "exclude", tuple(self.exclude))
+        exclude = (self.exclude,) if isinstance(self.exclude, str) else tuple(self.exclude)
+        object.__setattr__(self, "exclude", exclude)
 
     def penalties(self, terms: Sequence[str], variance: float | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:

@@ -142,6 +142,11 @@ def test_export_writes_no_interval_for_regularised_covariates(eunomia: Path, tmp
     assert pre[["ci_95_lb", "ci_95_ub"]].isna().all().all()
     main_row = pd.read_csv(out / "sccs_result.csv").iloc[0]
     assert math.isfinite(main_row["ci_95_lb"]) and math.isfinite(main_row["se_log_rr"])
+    again = tmp_path / "again"
+    assert main(["omop", "run", "--cdm", str(eunomia), "--spec", str(path), "--out", str(again),
+                 "--min-cell-count", "0"]) == 0
+    for f in sorted(out.glob("*.csv")):  # same files, byte for byte
+        assert (again / f.name).read_bytes() == f.read_bytes(), f.name
 
 
 @pytest.mark.parametrize(("edit", "match"), [

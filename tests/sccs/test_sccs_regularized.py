@@ -271,3 +271,7 @@ def test_profile_peaks_at_the_estimate_and_includes_the_fixed_term_s_penalty(
         fit.profile_conf_int(["x1"])
     with pytest.raises(SCCSError, match="not an estimated term"):
         fit.profile("nope", [0.0])
+
+
+def test_a_single_excluded_name_is_one_term() -> None:
+    assert Prior(exclude="exposed").exclude == ("exposed",)
