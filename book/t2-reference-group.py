@@ -159,20 +159,20 @@ ok = sccs["finite"] & sccs["converged"]
 
 # %% tags=["remove-cell"]
 # glue: the numbers the prose quotes
-book.glue_value("t2_batched_vs_engine", float(np.max(np.abs(np.array(engine) - sccs["coef"][:5]))))
+book.glue_value("t2_batched_vs_engine", float(np.max(np.abs(np.array(engine) - sccs["log_irr"][:5]))))
 book.glue_value("t2_mc_n", n_reps)
 book.glue_value("t2_mc_between_gm", float(np.exp(np.log(between["rr_on"]).mean())))
 book.glue_value("t2_mc_between_share_harm", float((between["rr_on"] > 1).mean()))
-book.glue_value("t2_mc_sccs_gm", float(np.exp(sccs.loc[ok, "coef"].mean())))
-book.glue_value("t2_mc_sccs_bias", float(sccs.loc[ok, "coef"].mean() - log_truth))
-book.glue_value("t2_mc_sccs_cov", T.coverage(sccs.loc[ok, "lower"], sccs.loc[ok, "upper"], log_truth))
+book.glue_value("t2_mc_sccs_gm", float(np.exp(sccs.loc[ok, "log_irr"].mean())))
+book.glue_value("t2_mc_sccs_bias", float(sccs.loc[ok, "log_irr"].mean() - log_truth))
+book.glue_value("t2_mc_sccs_cov", T.coverage(sccs.loc[ok, "ci_low"], sccs.loc[ok, "ci_high"], truth))
 
 # %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(figures.PAGE_WIDTH * 0.8, 3.4))
 bins = np.linspace(np.log(0.15), np.log(6), 60)
 ax.hist(np.log(between["rr_on"]), bins=bins, color=figures.COLORS["reference"], alpha=0.75,
         label="between groups: on-IVIG rate / reference rate")
-ax.hist(sccs.loc[ok, "coef"], bins=bins, color=figures.COLORS["on_ivig"], alpha=0.75,
+ax.hist(sccs.loc[ok, "log_irr"], bins=bins, color=figures.COLORS["on_ivig"], alpha=0.75,
         label="SCCS: within patients")
 ax.axvline(log_truth, color="black", lw=1.5, label="true IRR")
 ax.axvline(0, color="grey", lw=0.8, ls=":")
@@ -219,7 +219,7 @@ for k, sel in enumerate(strengths):
     rows.append({
         "selection (log-odds per log-frailty)": sel,
         "between-group ratio (geometric mean)": float(np.exp(np.log(b["rr_on"]).mean())),
-        "SCCS IRR (geometric mean)": float(np.exp(f.loc[good, "coef"].mean())),
+        "SCCS IRR (geometric mean)": float(np.exp(f.loc[good, "log_irr"].mean())),
     })
 by_selection = pd.DataFrame(rows)
 by_selection.round(3)

@@ -95,10 +95,10 @@ for W in windows:
     on = f.frame("exposed")[ok]
     row = {
         "pre-window W (days)": W,
-        "on-IVIG IRR (geometric mean)": float(np.exp(on["coef"].mean())),
-        "bias in log IRR": float(on["coef"].mean() - np.log(truth)),
-        "95% CI coverage": T.coverage(on["lower"], on["upper"], np.log(truth)),
-        "pre-window IRR (geometric mean)": float(np.exp(f.frame("pre")[ok]["coef"].mean()))
+        "on-IVIG IRR (geometric mean)": float(np.exp(on["log_irr"].mean())),
+        "bias in log IRR": float(on["log_irr"].mean() - np.log(truth)),
+        "95% CI coverage": T.coverage(on["ci_low"], on["ci_high"], truth),
+        "pre-window IRR (geometric mean)": float(np.exp(f.frame("pre")[ok]["log_irr"].mean()))
         if W else np.nan,
         "studies": int(ok.sum()),
     }
@@ -197,7 +197,7 @@ for k, q in enumerate([0.0, 0.25, 0.5, 1.0]):
     for W in (0, W_SHORT, W_LONG):
         f = fit_many(T.to_intervals(sims, pre_window=W), ["exposed", "pre"] if W else ["exposed"])
         ok = f.finite.all(axis=1) & f.converged
-        rows.append({"q": q, "W": W, "IRR": float(np.exp(f.frame("exposed")[ok]["coef"].mean()))})
+        rows.append({"q": q, "W": W, "IRR": float(np.exp(f.frame("exposed")[ok]["log_irr"].mean()))})
 by_q = pd.DataFrame(rows).pivot(index="q", columns="W", values="IRR")
 by_q.columns = [f"on-IVIG IRR, W = {w}" for w in by_q.columns]
 by_q.round(3)
@@ -232,8 +232,8 @@ on = f.frame("exposed")[ok]
 
 # %% tags=["remove-cell"]
 # glue: the numbers the prose quotes
-book.glue_value("t3_after_irr", float(np.exp(on["coef"].mean())))
-book.glue_value("t3_after_cov", T.coverage(on["lower"], on["upper"], np.log(truth)))
+book.glue_value("t3_after_irr", float(np.exp(on["log_irr"].mean())))
+book.glue_value("t3_after_cov", T.coverage(on["ci_low"], on["ci_high"], truth))
 book.glue_value("t3_after_se", float(on["se"].mean()))
 book.glue_value("t3_full_se", float(fit_many(iv, ["exposed"]).se[:, 0].mean()))
 book.glue_value("t3_after_n", int(ok.sum()))
@@ -291,16 +291,16 @@ def eventdepenexp(rep: int) -> dict:
                                     x["exposure"].assign(dose=1), windows=((0, None),),
                                     name="exposed")
     except ValueError:  # no case exposed before its first event: no estimate
-        return {"coef": np.nan, "se": np.nan}
-    return {"coef": float(fit.params["exposed1"]), "se": float(fit.bse["exposed1"])}
+        return {"log_irr": np.nan, "se": np.nan}
+    return {"log_irr": float(fit.params["exposed1"]), "se": float(fit.bse["exposed1"])}
 
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # "events after each first are not used"
     fwh = pd.DataFrame(T.progress_map(eventdepenexp, range(N_RARE),
                                       desc="eventdepenexp", progress=False))
-fwh["lower"] = fwh["coef"] - 1.96 * fwh["se"]  # R's summary uses 1.96
-fwh["upper"] = fwh["coef"] + 1.96 * fwh["se"]
+fwh["ci_low"] = np.exp(fwh["log_irr"] - 1.96 * fwh["se"])  # R's summary uses 1.96
+fwh["ci_high"] = np.exp(fwh["log_irr"] + 1.96 * fwh["se"])
 analyses = {"standard SCCS": fit_many(T.to_intervals(rare_studies), ["exposed"]).frame("exposed"),
             f"pre-window W = {W_SHORT}": fit_many(T.to_intervals(rare_studies, pre_window=W_SHORT),
                                                   ["exposed", "pre"]).frame("exposed"),
@@ -309,15 +309,15 @@ analyses = {"standard SCCS": fit_many(T.to_intervals(rare_studies), ["exposed"])
             "2009 estimator (first events)": fwh}
 rows = []
 for label, est in analyses.items():
-    ok = np.isfinite(est["coef"]) & np.isfinite(est["se"])
-    b = est.loc[ok, "coef"].to_numpy()
+    ok = np.isfinite(est["log_irr"]) & np.isfinite(est["se"])
+    b = est.loc[ok, "log_irr"].to_numpy()
     rows.append({"analysis": label, "studies": int(ok.sum()),
                  "on-IVIG IRR (geometric mean)": float(np.exp(b.mean())),
                  "bias in log IRR": float(b.mean() - np.log(truth)),
                  "bias MC s.e.": float(b.std(ddof=1) / np.sqrt(len(b))),
                  "mean s.e.": float(est.loc[ok, "se"].mean()),
-                 "95% CI coverage": T.coverage(est.loc[ok, "lower"], est.loc[ok, "upper"],
-                                               np.log(truth))})
+                 "95% CI coverage": T.coverage(est.loc[ok, "ci_low"], est.loc[ok, "ci_high"],
+                                               truth)})
 by_method = pd.DataFrame(rows)
 book.publish_table(
     by_method, "t3_eventdepenexp",

@@ -103,7 +103,7 @@ for b in range(2):
     for r in range(3):
         eng = SCCS().fit(data[data["rep"] == r], ["exposed"])
         row = results.loc[results["rep"] == b * 250 + r].iloc[0]
-        check += [abs(eng.params["exposed"] - row["exposed:coef"]),
+        check += [abs(eng.params["exposed"] - row["exposed:log_irr"]),
                   abs(eng.bse["exposed"] - row["exposed:se"])]
 pd.Series(oc).to_frame("value").round(4)
 

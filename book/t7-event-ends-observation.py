@@ -146,8 +146,10 @@ book.glue_value("t7_cases", float(standard["cases per study"].mean()))
 # observation had the event happened in that interval. Four parametric models of the time to the
 # end of observation compete (exponential mixed with a Weibull or a gamma, in age or in time since
 # the event: EWA, EWI, EGA, EGI), and the one with the smallest AIC gives the weights. The four
-# censoring models are fitted by numerical optimisation in every study, and there is no batched
-# form, so we fit a smaller number of studies, one by one.
+# censoring models are fitted by numerical optimisation in every study, so we fit a smaller number
+# of studies, here one by one with the single fit `fit_eventdep_observation` (the library's batched
+# form, `analysis.sccs.batched_ext.fit_many_eventdep_observation`, fits the censoring models of many
+# studies together and gives the same estimates).
 
 # %%
 N_EXT = 20  # studies per strength for the extension (one numerical fit each)
@@ -163,10 +165,10 @@ def eventdepenobs(c: T.TeachingCohorts, rep: int) -> dict:
             warnings.simplefilter("ignore", RuntimeWarning)  # trial points of the optimiser
             fit = fit_eventdep_observation(x["observation"], x["events"], [exposure])
     except EventDepObservationError:
-        return {"coef": np.nan, "lower": np.nan, "upper": np.nan, "chosen": "failed"}
+        return {"log_irr": np.nan, "ci_low": np.nan, "ci_high": np.nan, "chosen": "failed"}
     row = fit.summary.iloc[0]
-    return {"coef": row["log_irr"], "lower": np.log(row["ci_low"]),
-            "upper": np.log(row["ci_high"]), "chosen": fit.chosen}
+    return {"log_irr": row["log_irr"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+            "chosen": fit.chosen}
 
 
 ext = []
@@ -177,17 +179,16 @@ for h in EXT_STRENGTHS:
 ext = pd.concat(ext, ignore_index=True)
 rows = []
 for h, g in ext.groupby("h"):
-    ok = g["coef"].notna()
+    ok = g["log_irr"].notna()
     std = T.to_intervals(cohorts[h])
     std = fit_many(std[std["rep"] < N_EXT], ["exposed"]).frame("exposed")
     for label, est in (("standard SCCS", std), ("eventdepenobs", g[ok])):
-        b = est["coef"].to_numpy()
+        b = est["log_irr"].to_numpy()
         rows.append({"h": h, "method": label, "studies": len(b),
                      "IRR (geometric mean)": float(np.exp(b.mean())),
                      "bias in log IRR": float(b.mean() - np.log(truth)),
                      "bias MC s.e.": float(b.std(ddof=1) / np.sqrt(len(b))),
-                     "95% CI coverage": T.coverage(est["lower"], est["upper"],
-                                                   np.log(truth))})
+                     "95% CI coverage": T.coverage(est["ci_low"], est["ci_high"], truth)})
 compare = pd.DataFrame(rows)
 book.publish_table(
     compare, "t7_compare",
@@ -286,7 +287,7 @@ book.glue_values({"rate": 2.0, "irr": float(np.exp(np.log(truth) + s["bias"])),
 # the event), and the choice varies from study to study:
 
 # %%
-chosen = ext.pivot_table(index="chosen", columns="h", values="coef", aggfunc="size",
+chosen = ext.pivot_table(index="chosen", columns="h", values="log_irr", aggfunc="size",
                          fill_value=0)
 chosen.columns = [f"h = {h}" for h in chosen.columns]
 chosen

@@ -59,12 +59,16 @@ class SccsModel:
         ``{covariate id: DataFrame(log_rr, log_likelihood)}``.
     status : str
         ``"OK"`` or why there is no estimate.
+    prior_variance : float
+        The variance of the prior (OHDSI's ``priorVariance``; 0 without regularisation, see
+        :mod:`analysis.omop.fit_prior`).
     """
 
     estimates: pd.DataFrame
     log_likelihood: float = math.nan
     profiles: dict[int, pd.DataFrame] = field(default_factory=dict)
     status: str = "OK"
+    prior_variance: float = 0.0
 
 
 _EMPTY = pd.DataFrame(columns=["log_rr", "log_lb95", "log_ub95", "se_log_rr", "llr"],

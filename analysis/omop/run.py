@@ -30,6 +30,7 @@ import pandas as pd
 from analysis.omop.design import END_OF_OBSERVATION_ID, IntervalData, build_interval_data
 from analysis.omop.diagnostics import outcome_rate_per_month, p_values, row_diagnostics
 from analysis.omop.fit import SccsModel, fit_sccs_model, no_model
+from analysis.omop.fit_prior import fit_with_prior, regularized_ids
 from analysis.omop.population import StudyPopulation, create_study_population
 from analysis.omop.spec import (
     ExposuresOutcome,
@@ -127,8 +128,13 @@ def _run_pair(sccs_data: Any, seq: int, eo: ExposuresOutcome, a: SccsAnalysis,
         eff = data.time_effects
         no_ci = {c for c, ci in eff.ci.items() if not ci}
         ref = set() if eff.season_design is None else {199 + eff.season_design.shape[1]}
-        model = fit_sccs_model(data.intervals, data.terms, profile_ids, a.fit_sccs_model_args,
-                               no_ci, ref)
+        regularized = regularized_ids(data, a.interval_args)
+        if regularized and a.fit_sccs_model_args.prior is not None:
+            model = fit_with_prior(data.intervals, data.terms, regularized, profile_ids,
+                                   a.fit_sccs_model_args, no_ci, ref)
+        else:
+            model = fit_sccs_model(data.intervals, data.terms, profile_ids,
+                                   a.fit_sccs_model_args, no_ci, ref)
         pop = _with_interval_attrition(pop, data)
     else:
         model = no_model("Error: No cases left")

@@ -28,9 +28,20 @@ integer (got -1)``. List positions are counted from 0.
 
 Not supported in this version, and refused with an error rather than ignored:
 ``event_dependent_observation: true``,
-``allow_regularization: true`` (OHDSI fits those with a cross-validated Laplace prior, Cyclops),
-``custom_covariate_ids`` and ``max_cases_per_outcome`` other than 0, and a ``prior`` or ``control``
-in ``fit_sccs_model_args``.
+``custom_covariate_ids`` and ``max_cases_per_outcome`` other than 0.
+
+``allow_regularization: true`` (era covariates, and the age, season and calendar-time splines)
+puts those covariates under the prior of ``fit_sccs_model_args.prior`` (Cyclops' ``createPrior``:
+``prior_type`` ``"laplace"``, ``"normal"`` or ``"none"``, ``variance``, ``use_cross_validation``;
+``exclude`` is not a key: as OHDSI does, every covariate that does not allow regularisation is
+excluded), its variance cross-validated with ``fit_sccs_model_args.control`` (``createControl``:
+``cv_type``, ``fold``, ``cv_repetitions``, ``starting_variance``, ``seed``, ``lower_limit``,
+``upper_limit``, ``grid_steps``; ``selector_type`` ``"byPid"``, ``noise_level`` and
+``reset_coefficients`` are accepted and change nothing). A missing key takes the value of OHDSI's
+default ``createFitSccsModelArgs()`` (Laplace with cross-validation; auto search from variance
+0.1, ten folds, seed 1), not Cyclops' own defaults (a random seed, a data-based starting
+variance). OHDSI's rules: a regularised era covariate cannot have ``profile_likelihood``, nor a
+regularised spline ``compute_confidence_intervals``.
 
 Examples
 --------
@@ -62,6 +73,7 @@ from typing import Any
 
 from analysis.omop.cohorts import CohortDefinition, cohort_definitions_from_spec
 from analysis.omop.errors import OmopError
+from analysis.sccs.regularized import Control, Prior
 
 __all__ = [
     "CreateStudyPopulationArgs",
@@ -243,8 +255,10 @@ def _era_settings(node: _Node, control: bool = False) -> EraCovariateSettings:
                   profile_likelihood=node.bool("profile_likelihood", False),
                   exposure_of_interest=node.bool("exposure_of_interest", False),
                   pre_exposure=node.bool("pre_exposure", kw["start"] < 0))
-        _refuse(node, "allow_regularization", False, "allow_regularization: true (Cyclops' "
-                "cross-validated prior)")
+        kw["allow_regularization"] = node.bool("allow_regularization", False)
+        if kw["allow_regularization"] and kw["profile_likelihood"]:
+            raise OmopError(f"{node.at('profile_likelihood')}: cannot profile the likelihood of "
+                            "regularized covariates (allow_regularization is true)")
     node.done()
     if kw["end"] < kw["start"] and kw["end_anchor"] == "era start":
         raise OmopError(f"{node.at('end')}: end day always precedes start day; pick a later end "
@@ -341,6 +355,7 @@ class SplineSettings:
 
     knots: Any = 5
     compute_confidence_intervals: bool = False
+    allow_regularization: bool = False
 
 
 def _spline(node: _Node, key: str, dates: bool = False) -> SplineSettings:
@@ -359,10 +374,13 @@ def _spline(node: _Node, key: str, dates: bool = False) -> SplineSettings:
                 raise OmopError(f"{node.at(key)}[{i}]: must be {rule} (got {_show(x)})")
         if len(items) < 3:
             raise OmopError(f"{node.at(key)}: give at least 3 knots")
-    _refuse(node, "allow_regularization", False, "allow_regularization: true (Cyclops' prior)")
     out = SplineSettings(v if items is None else tuple(items),
-                         node.bool("compute_confidence_intervals", False))
+                         node.bool("compute_confidence_intervals", False),
+                         node.bool("allow_regularization", False))
     node.done()
+    if out.allow_regularization and out.compute_confidence_intervals:
+        raise OmopError(f"{node.at('compute_confidence_intervals')}: cannot have both "
+                        "allow_regularization and compute_confidence_intervals be true")
     return out
 
 
@@ -418,15 +436,57 @@ def _interval_args(node: _Node, design: str) -> IntervalDataArgs:
 @dataclass(frozen=True)
 class FitSccsModelArgs:
     """``createFitSccsModelArgs``: the profile grid or bounds (log scale) of the likelihood
-    profiles of covariates with ``profile_likelihood``."""
+    profiles of covariates with ``profile_likelihood``; the prior of the covariates that allow
+    regularisation (None: ``prior_type: none``; ``exclude`` is set when fitting) and the
+    cross-validation control."""
 
     profile_grid: tuple[float, ...] | None = None
     profile_bounds: tuple[float, float] | None = (math.log(0.1), math.log(10))
+    prior: Prior | None = field(default_factory=lambda: Prior("laplace",
+                                                              use_cross_validation=True))
+    control: Control = field(default_factory=Control)
+
+
+_CONTROL_IGNORED = {"selector_type": ("byPid",), "noise_level": ("silent", "quiet", "noisy"),
+                    "reset_coefficients": (True, False)}
+
+
+def _prior(node: _Node) -> Prior | None:
+    kind = node.choice("prior_type", ("laplace", "normal", "none"), "laplace")
+    variance = node.number("variance", 1.0, lower=0)
+    cv = node.bool("use_cross_validation", True)
+    node.done()
+    if variance <= 0:
+        raise OmopError(f"{node.at('variance')}: must be a number > 0 (got {_show(variance)})")
+    return None if kind == "none" else Prior(kind, variance, (), cv)
+
+
+def _control(node: _Node) -> Control:
+    for key, allowed in _CONTROL_IGNORED.items():
+        if node.get(key, allowed[0]) not in allowed:
+            raise OmopError(f"{node.at(key)}: must be one of {list(allowed)} "
+                            f"(got {_show(node.value[key])})")
+    kw = {"cv_type": node.choice("cv_type", ("auto", "grid"), "auto"),
+          "fold": node.int("fold", 10, lower=2),
+          "cv_repetitions": node.int("cv_repetitions", 1, lower=1),
+          "seed": node.int("seed", 1), "grid_steps": node.int("grid_steps", 10, lower=1)}
+    for key, default in (("starting_variance", 0.1), ("lower_limit", 0.01),
+                         ("upper_limit", 20.0)):
+        kw[key] = node.number(key, default, lower=0)
+        if kw[key] <= 0:
+            raise OmopError(f"{node.at(key)}: must be a number > 0 (got {_show(kw[key])})")
+    node.done()
+    if kw["lower_limit"] > kw["upper_limit"]:
+        raise OmopError(f"{node.at('upper_limit')}: must be >= lower_limit")
+    return Control(**kw)
 
 
 def _fit_args(node: _Node) -> FitSccsModelArgs:
-    for key in ("prior", "control"):
-        _refuse(node, key, None, f"{key} (Cyclops settings)")
+    prior = _prior(node.child("prior")) if node.value.get("prior") is not None else (
+        FitSccsModelArgs().prior)
+    control = _control(node.child("control")) if node.value.get("control") is not None else (
+        Control())
+    node.used.update({"prior", "control"})
     grid = node.get("profile_grid", None)
     bounds = node.get("profile_bounds", [math.log(0.1), math.log(10)])
     for key, v, n in (("profile_grid", grid, None), ("profile_bounds", bounds, 2)):
@@ -439,7 +499,8 @@ def _fit_args(node: _Node) -> FitSccsModelArgs:
             raise OmopError(f"{node.at(key)}: must be {rule} (got {_show(v)})")
     node.done()
     return FitSccsModelArgs(None if grid is None else tuple(float(x) for x in grid),
-                            None if bounds is None else (float(bounds[0]), float(bounds[1])))
+                            None if bounds is None else (float(bounds[0]), float(bounds[1])),
+                            prior, control)
 
 
 @dataclass(frozen=True)

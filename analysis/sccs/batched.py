@@ -26,10 +26,10 @@ Examples
 ...                      "days": [40, 200, 30, 300], "events": [2, 3, 0, 2],
 ...                      "exposed": [1, 0, 1, 0]})
 >>> fit = fit_many(data, ["exposed"])
->>> fit.frame("exposed")[["rep", "coef", "finite"]].round(4)
-   rep   coef  finite
-0    0  1.204    True
-1    1   -inf   False
+>>> fit.frame("exposed")[["rep", "log_irr", "finite"]].round(4)
+   rep  log_irr  finite
+0    0    1.204    True
+1    1     -inf   False
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.sccs._kernels import Cases, FaceFit, block_dot, compress, solve_faces
-from analysis.sccs._stats import normal_quantile, normal_two_sided_p
 from analysis.sccs.errors import FitAttempt, SCCSError, try_fit
 from analysis.sccs.model import (
     _HUGE_COEF,
@@ -53,6 +52,7 @@ from analysis.sccs.model import (
     _read_columns,
     convergence_messages,
 )
+from analysis.sccs.results import wald_table
 
 __all__ = ["BatchFit", "fit_many"]
 
@@ -119,10 +119,11 @@ class BatchFit:
     def frame(self, term: str | None = None) -> pd.DataFrame:
         """One row per replicate for ``term`` (default: the first term).
 
-        Columns: rep, coef, se, lower, upper (Wald, level 1 - alpha, NaN for infinite
-        estimates), p (two-sided Wald), finite, converged, n_cases, n_events. A Monte Carlo
-        table on the log scale (``coef`` is a single fit's ``params``, ``lower`` and ``upper``
-        its ``conf_int()``), not a single fit's ``summary``.
+        Columns: ``rep``, then the library's one summary schema
+        (:data:`~analysis.sccs.results.SUMMARY_COLUMNS`: irr, ci_low, ci_high, p, log_irr, se,
+        z; Wald limits at level 1 - alpha, NaN for infinite estimates), then ``finite``,
+        ``converged``, ``n_cases``, ``n_events``. Each row is what the replicate's single fit
+        reports in its ``summary`` row for ``term`` (a Monte Carlo table, one row per study).
 
         Examples
         --------
@@ -130,29 +131,15 @@ class BatchFit:
         >>> from analysis.sccs import fit_many
         >>> data = pd.DataFrame({"rep": [0, 0], "id": [1, 1], "days": [40, 200],
         ...                      "events": [2, 3], "exposed": [1, 0]})
-        >>> list(fit_many(data, ["exposed"]).frame().columns)[:6]
-        ['rep', 'coef', 'se', 'lower', 'upper', 'p']
+        >>> list(fit_many(data, ["exposed"]).frame().columns)[:8]
+        ['rep', 'irr', 'ci_low', 'ci_high', 'p', 'log_irr', 'se', 'z']
         """
         k = 0 if term is None else self.terms.index(term)
-        b, se = self.coef[:, k], self.se[:, k]
-        z = normal_quantile(1.0 - self.alpha / 2.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = b / se
-            lower, upper = b - z * se, b + z * se
-        return pd.DataFrame(
-            {
-                "rep": self.reps,
-                "coef": b,
-                "se": se,
-                "lower": lower,
-                "upper": upper,
-                "p": normal_two_sided_p(ratio),
-                "finite": self.finite[:, k],
-                "converged": self.converged,
-                "n_cases": self.n_cases,
-                "n_events": self.n_events,
-            }
-        )
+        table = wald_table([self.terms[k]] * len(self.reps), self.coef[:, k], self.se[:, k],
+                           alpha=self.alpha).reset_index(drop=True)
+        table.insert(0, "rep", self.reps)
+        return table.assign(finite=self.finite[:, k], converged=self.converged,
+                            n_cases=self.n_cases, n_events=self.n_events)
 
 
 def fit_many(

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from analysis.sccs._kernels import maximise
+from analysis.sccs._penalty import maximise_penalised
 from analysis.sccs._strata import grouped_loglik
 from analysis.sccs.errors import linalg_guard
 from analysis.sccs.intervals import AgeGroups, Covariate, Season
@@ -613,23 +613,24 @@ def _penalised(
     data: pd.DataFrame, terms: list[str], codes: dict[str, np.ndarray], lam: float,
     smooth: dict[str, SmoothTerm], tol: float, max_iter: int, alpha: float,
 ) -> SmoothFit:
-    """Penalised Newton-Raphson with step halving (:func:`analysis.sccs._kernels.maximise`) on
-    loglik - lam/2 |gamma|^2, on the structured design (:class:`_Structured`)."""
+    """Penalised Newton-Raphson with step halving on loglik - lam/2 |gamma|^2 (the ridge of
+    :func:`analysis.sccs._penalty.maximise_penalised`, shared with
+    :func:`analysis.sccs.regularized.fit_regularized`), on the structured design
+    (:class:`_Structured`)."""
     d = _Structured(data, terms, codes, smooth)
     names = terms + [c for s in smooth.values() for c in s.columns]
     pen = np.r_[np.zeros(d.q), np.full(d.p - d.q, lam)]
 
     def parts(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        ll, p = grouped_loglik(d.eta(beta), d.grp, d.ncase, d.y)
-        return ll - 0.5 * float(pen @ beta**2), p
+        return grouped_loglik(d.eta(beta), d.grp, d.ncase, d.y)
 
     def gradient_information(beta: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = d.n_i[d.grp] * p
-        g = d.xt(d.y - w) - pen * beta
         xbar = d.case_means(p)
-        return g, d.weighted_gram(w) - (xbar * d.n_i[:, None]).T @ xbar + np.diag(pen)
+        return d.xt(d.y - w), d.weighted_gram(w) - (xbar * d.n_i[:, None]).T @ xbar
 
-    fit = maximise(parts, gradient_information, np.zeros(d.p), tol=tol, max_iter=max_iter)
+    fit = maximise_penalised(parts, gradient_information, np.zeros(d.p), np.zeros(d.p), pen,
+                             tol=tol, max_iter=max_iter)
     if not fit.converged:
         warnings.warn("penalised Newton did not converge", SCCSWarning, stacklevel=3)
     beta, obj, n_iter = fit.theta, fit.value, fit.n_iter

@@ -235,8 +235,8 @@ def on_ivig_many(cohort, events: dict[str, pd.DataFrame]) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = fit_many(data, model_terms()).frame("on_ivig")
-    f = f[np.isfinite(f["coef"]) & np.isfinite(f["se"])].set_index("rep")
-    out["log_rr"] = out["name"].map(f["coef"])
+    f = f[np.isfinite(f["log_irr"]) & np.isfinite(f["se"])].set_index("rep")
+    out["log_rr"] = out["name"].map(f["log_irr"])
     out["se"] = out["name"].map(f["se"])
     return out
 

@@ -531,7 +531,7 @@ def monte_carlo(
     ``batch_size`` -- never on the machine or on timing. Returns one row per replicate (global
     ``rep`` numbering) with, for each term ``t``, the columns of
     :meth:`analysis.sccs.BatchFit.frame` prefixed ``t:`` where they are term-specific
-    (``coef``, ``se``, ``lower``, ``upper``, ``p``,
+    (``log_irr``, ``se``, ``ci_low``, ``ci_high``, ``p``,
     ``finite``), and ``converged, n_cases, n_events``. The progress bar is the plain-text
     ``tqdm`` bar, written live to ``progress_file`` (default ``sys.stderr``). With
     ``progress_file="final"`` (what the book's chapters use) the bar is drawn into memory and
@@ -552,7 +552,7 @@ def monte_carlo(
             cols = {}
             for t in terms:
                 f = fit.frame(t)
-                for c in ("coef", "se", "lower", "upper", "p", "finite"):
+                for c in ("log_irr", "se", "ci_low", "ci_high", "p", "finite"):
                     cols[f"{t}:{c}"] = f[c].to_numpy()
             part = pd.concat([base, pd.DataFrame(cols)], axis=1)
             # replicates that have no case at all are absent from the fit: restore them as NaN
@@ -632,12 +632,12 @@ def summarise(results: pd.DataFrame, term: str, truth_irr: float, alpha: float =
     without a finite estimate count as not rejecting, which is conservative).
     """
     ok = results[f"{term}:finite"].eq(True) & results["converged"].eq(True)
-    b = results.loc[ok, f"{term}:coef"].to_numpy()
+    b = results.loc[ok, f"{term}:log_irr"].to_numpy()
     se = results.loc[ok, f"{term}:se"].to_numpy()
     truth = math.log(truth_irr)
     cov = coverage(
-        results.loc[ok, f"{term}:lower"].to_numpy(), results.loc[ok, f"{term}:upper"].to_numpy(),
-        truth,
+        results.loc[ok, f"{term}:ci_low"].to_numpy(),
+        results.loc[ok, f"{term}:ci_high"].to_numpy(), truth_irr,
     )
     n_valid = int(ok.sum())
     rejected = (results[f"{term}:p"] < alpha) & ok

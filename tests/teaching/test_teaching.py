@@ -194,10 +194,10 @@ def test_summarise_toy() -> None:
     res = pd.DataFrame({
         "converged": [True, True, True, True],
         "x:finite": [True, True, True, False],
-        "x:coef": b,
+        "x:log_irr": b,
         "x:se": [0.1, 0.1, 0.1, 0.1],
-        "x:lower": b - 0.15,
-        "x:upper": b + 0.15,
+        "x:ci_low": np.exp(b - 0.15),
+        "x:ci_high": np.exp(b + 0.15),
         "x:p": [0.01, 0.2, 0.04, 0.001],
     })
     s = T.summarise(res, "x", truth)
@@ -216,7 +216,7 @@ def test_monte_carlo_deterministic_and_numbered() -> None:
     assert list(a["rep"]) == list(range(130))
     assert (a["n_cases"] <= 20).all() and (a["n_cases"] == 20).mean() > 0.95
     c = T.monte_carlo(make, ["exposed"], 130, seed=5, batch_size=50, progress=False)
-    assert not np.allclose(a["exposed:coef"], c["exposed:coef"], equal_nan=True)
+    assert not np.allclose(a["exposed:log_irr"], c["exposed:log_irr"], equal_nan=True)
 
 
 def test_monte_carlo_final_progress_line(capsys: pytest.CaptureFixture[str]) -> None:
