@@ -26,6 +26,11 @@ uses OHDSI's argument names in snake_case (see data/omop/eunomia-ohdsi-test.yaml
 receives OHDSI's results tables (sccs_result.csv, sccs_diagnostics_summary.csv, ...), with every
 count below --min-cell-count (other than 0) written as minus that count."""
 
+GROUP_DESCRIPTION = """\
+SCCS on an OMOP Common Data Model (a DuckDB file, opened read-only, or a folder of Parquet or CSV
+tables): 'run' runs an OHDSI SelfControlledCaseSeries specification and writes OHDSI's results
+tables; 'cohort' writes the IVIG study's five-file cohort through a concept mapping. 'python -m
+analysis omop ACTION --help' explains each."""
 
 COHORT_DESCRIPTION = """\
 Write the IVIG study's cohort (patients, ivig, infections, igg, progression CSV files and
@@ -72,7 +77,7 @@ def _min_cell(text: str) -> int:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``omop`` subcommand (with its ``run`` action) on ``subparsers``."""
     parser = subparsers.add_parser("omop", help="SCCS studies on an OMOP CDM (OHDSI's design)",
-                                   description=DESCRIPTION)
+                                   description=GROUP_DESCRIPTION)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     run_p = actions.add_parser("run", help="run a specification and write OHDSI's results tables",
                                description=DESCRIPTION,

@@ -8,11 +8,11 @@ Writes a synthetic cohort (five CSV files, ``cohort.yaml`` and ``truth.json``, t
 drawn from) into ``DIR``; ``--true-irr`` and ``--true-irr-grade34`` set the true on-IVIG rate
 ratios (all grades, grade 3-4) instead of the defaults read from the paper. The same seed always
 gives byte-identical files, and the default seed gives the committed ``data/synthetic/``. Refuses to
-write into a non-empty folder that is not a previous simulator output (exit code 2). pandas and
+write into a non-empty folder that is not a previous simulator output (exit code 2).
 ``--negative-controls`` also writes ``negative_controls.csv`` (events of outcomes IVIG does not
 affect, :mod:`analysis.synthetic.negative_controls`) and records them in ``truth.json``; without it
-nothing of them is written. pandas and
-numpy are imported only when the command runs, so ``--help`` stays instant.
+nothing of them is written. pandas and numpy are imported only when the command runs, so
+``--help`` stays instant.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "byte-identical files. The default seed reproduces data/synthetic/."
         ),
     )
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=int, default=None, metavar="S",
                    help="random seed (default: the canonical seed of data/synthetic/)")
-    p.add_argument("--n-ivig", type=int, default=None, help="IVIG patients (default 43)")
-    p.add_argument("--n-reference", type=int, default=None,
+    p.add_argument("--n-ivig", type=int, default=None, metavar="N",
+                   help="IVIG patients (default 43)")
+    p.add_argument("--n-reference", type=int, default=None, metavar="N",
                    help="reference patients (default 100)")
     p.add_argument("--true-irr", type=float, default=None, metavar="X",
                    help="true on-IVIG rate ratio of all infections (default: the paper's 0.57)")
