@@ -171,6 +171,38 @@ def test_every_readme_command_parses(analysis_commands) -> None:
     assert not refused, "README commands the CLI refuses:\n" + "\n".join(refused)
 
 
+def _help_texts() -> dict[str, str]:
+    """Every subcommand's (and omop action's) ``--help`` text, formatted as the user sees it."""
+    import argparse
+
+    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        return next((a.choices for a in parser._actions
+                     if isinstance(a, argparse._SubParsersAction)), {})
+
+    texts = {}
+    for name, parser in subparsers(build_parser()).items():
+        texts[name] = parser.format_help()
+        texts.update({f"{name} {a}": p.format_help() for a, p in subparsers(parser).items()})
+    return texts
+
+
+def test_the_examples_in_each_help_parse() -> None:
+    """The example command lines in the commands' own ``--help`` (``sccs``'s examples, ``rsccs``'s
+    R-to-command-line translation) are accepted by the parser, as the README's are."""
+    examples = []
+    for text in _help_texts().values():
+        joined = re.sub(r"\\\n\s*", " ", text)
+        examples += re.findall(r"^\s*(?:CLI:\s*)?(python -m analysis \S.*)$", joined, re.M)
+    assert len(examples) >= 5, examples
+    refused = []
+    for line in examples:
+        (command,) = shell_commands(line)
+        ns, message = parse(analysis_argv(command))
+        if ns is None:
+            refused.append(f"{line}\n    {message}")
+    assert not refused, "--help examples the CLI refuses:\n" + "\n".join(refused)
+
+
 def _written_by_python_c(command: Command) -> list[Path]:
     if command.words[1:2] != ["-c"]:
         return []
