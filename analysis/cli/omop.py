@@ -86,7 +86,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help="DuckDB file (opened read-only) or folder of Parquet/CSV CDM tables")
     run_p.add_argument("--spec", required=True, metavar="SPEC",
                        help="analysis specification, YAML or JSON")
-    run_p.add_argument("--out", required=True, metavar="DIR", help="results folder to write")
+    run_p.add_argument("--out", required=True, metavar="DIR",
+                       help="results folder: new, empty, or a previous run's (replaced); a "
+                            "folder holding other files is refused")
     run_p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                        help="engine that runs the extraction (default duckdb)")
     run_p.add_argument("--database-id", default="1", metavar="NAME",
@@ -129,13 +131,14 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from analysis.omop.cdm import open_cdm
-    from analysis.omop.export import results_tables, write_results
+    from analysis.omop.export import check_out, results_tables, write_results
     from analysis.omop.run import run_analyses
     from analysis.omop.spec import load_specification
     from analysis.sccs import SCCSError, SCCSWarning
 
     try:
         spec = load_specification(args.spec)
+        check_out(args.out)  # before the run: a folder holding the user's files is refused
         cdm = open_cdm(args.cdm, engine=args.engine)
         try:
             pairs = spec.pairs()
