@@ -18,6 +18,8 @@ from typing import Any
 
 #: Exit code for bad input (specification, CDM, option).
 EXIT_BAD_INPUT = 2
+#: CDM tables every extraction reads (:mod:`analysis.omop.extract`), checked before the run.
+REQUIRED_TABLES = ("observation_period", "person")
 
 DESCRIPTION = """\
 Self-controlled case series (SCCS) and self-controlled risk interval (SCRI) studies on an OMOP
@@ -141,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
         check_out(args.out)  # before the run: a folder holding the user's files is refused
         cdm = open_cdm(args.cdm, engine=args.engine)
         try:
+            for name in REQUIRED_TABLES:  # a missing one is named before the progress bar starts
+                cdm.table(name)
             pairs = spec.pairs()
             results = list(tqdm(run_analyses(spec, _fetch(cdm, spec)), total=len(pairs),
                                 unit="pair", desc="exposures-outcome sets x analyses",
