@@ -4,7 +4,9 @@ Every ``python -m analysis ...`` command line in the README's code blocks is par
 command-line parser (``analysis.cli.main.build_parser().parse_args``, not ``--help``), every input
 it names is in the repository or written by a command before it in the README, the Python block's
 imports and keyword arguments exist, every ``make`` target the README names is in the Makefile and
-every repository path the README names in backticks exists. Fast: nothing is fitted or read.
+every repository path the README names in backticks exists. The example lines of the commands'
+own ``--help`` and the command lines of the chapters and the other READMEs parse too. Fast:
+nothing is fitted or read.
 The commands themselves run in the CLI's own tests (``tests/cli``, ``tests/omop/test_cli_omop.py``).
 """
 
@@ -201,6 +203,27 @@ def test_the_examples_in_each_help_parse() -> None:
         if ns is None:
             refused.append(f"{line}\n    {message}")
     assert not refused, "--help examples the CLI refuses:\n" + "\n".join(refused)
+
+
+def test_the_command_lines_of_the_other_documents_parse() -> None:
+    """The chapters and the other READMEs show commands too (chapter 14's ``omop run``, the CLI
+    appendix, the benchmarks): every full ``python -m analysis`` line of their code blocks (an
+    elided one, with ``...``, aside) is accepted by the parser."""
+    docs = [ROOT / "benchmarks/README.md", ROOT / "data/README.md",
+            *sorted((ROOT / "book").glob("*.md"))]
+    lines = [(doc.name, line) for doc in docs
+             for block in code_blocks(doc.read_text(encoding="utf-8"))
+             for line in block.text.replace("\\\n", " ").splitlines()
+             if "python -m analysis " in line and "..." not in line]
+    assert len(lines) >= 8, lines
+    refused = []
+    for doc, line in lines:
+        for command in shell_commands(line):
+            argv = analysis_argv(command)
+            ns, message = parse(argv) if argv is not None else (True, "")
+            if ns is None:
+                refused.append(f"{doc}: {line}\n    {message}")
+    assert not refused, "commands the CLI refuses:\n" + "\n".join(refused)
 
 
 def _written_by_python_c(command: Command) -> list[Path]:
