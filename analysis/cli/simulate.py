@@ -49,7 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "IRR 1), recorded in truth.json")
     p.add_argument("--omop", default=None, metavar="DB",
                    help="also write the cohort as an OMOP CDM in this DuckDB file (the synthetic "
-                        "OMOP twin, with the concept ids of data/omop/ivig-concepts.yaml)")
+                        "OMOP twin, with the concept ids of data/omop/ivig-concepts.yaml); a "
+                        "previous twin there is replaced, any other file refused")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output folder: new, empty, or a previous simulator output")
     p.set_defaults(func=run)
@@ -99,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     over = {k: v for k, v in (("irr_on_ivig", args.true_irr),
                               ("irr_on_ivig_grade34", args.true_irr_grade34)) if v is not None}
     try:
+        if args.omop:  # before anything is written: a file that is not a previous twin is refused
+            from analysis.omop.ivig_twin import check_twin_path
+
+            check_twin_path(args.omop)
         truth = TruthParameters(**over)
         tables = simulate_cohort(seed, n_ivig=args.n_ivig, n_reference=args.n_reference,
                                  truth=truth)
