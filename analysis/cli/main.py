@@ -23,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m analysis",
         description=(
             "Re-analysis of Lancman et al. (Haematologica 2026), IVIG and infections under "
-            "daratumumab, on any cohort folder that follows the data contract (data/README.md)."
+            "daratumumab, on any cohort folder that follows the data contract (data/README.md); "
+            "SCCS of any data set in the R package SCCS's format (rsccs) and SCCS studies on an "
+            "OMOP CDM as OHDSI runs them (omop). 'python -m analysis COMMAND --help' explains "
+            "each command."
         ),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -18,6 +18,8 @@ from typing import Any
 
 #: Exit code for bad input (specification, CDM, option).
 EXIT_BAD_INPUT = 2
+#: CDM tables every extraction reads (:mod:`analysis.omop.extract`), checked before the run.
+REQUIRED_TABLES = ("observation_period", "person")
 
 DESCRIPTION = """\
 Self-controlled case series (SCCS) and self-controlled risk interval (SCRI) studies on an OMOP
@@ -26,6 +28,11 @@ uses OHDSI's argument names in snake_case (see data/omop/eunomia-ohdsi-test.yaml
 receives OHDSI's results tables (sccs_result.csv, sccs_diagnostics_summary.csv, ...), with every
 count below --min-cell-count (other than 0) written as minus that count."""
 
+GROUP_DESCRIPTION = """\
+SCCS on an OMOP Common Data Model (a DuckDB file, opened read-only, or a folder of Parquet or CSV
+tables): 'run' runs an OHDSI SelfControlledCaseSeries specification and writes OHDSI's results
+tables; 'cohort' writes the IVIG study's five-file cohort through a concept mapping. 'python -m
+analysis omop ACTION --help' explains each."""
 
 COHORT_DESCRIPTION = """\
 Write the IVIG study's cohort (patients, ivig, infections, igg, progression CSV files and
@@ -72,7 +79,7 @@ def _min_cell(text: str) -> int:
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``omop`` subcommand (with its ``run`` action) on ``subparsers``."""
     parser = subparsers.add_parser("omop", help="SCCS studies on an OMOP CDM (OHDSI's design)",
-                                   description=DESCRIPTION)
+                                   description=GROUP_DESCRIPTION)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     run_p = actions.add_parser("run", help="run a specification and write OHDSI's results tables",
                                description=DESCRIPTION,
@@ -81,7 +88,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help="DuckDB file (opened read-only) or folder of Parquet/CSV CDM tables")
     run_p.add_argument("--spec", required=True, metavar="SPEC",
                        help="analysis specification, YAML or JSON")
-    run_p.add_argument("--out", required=True, metavar="DIR", help="results folder to write")
+    run_p.add_argument("--out", required=True, metavar="DIR",
+                       help="results folder: new, empty, or a previous run's (replaced); a "
+                            "folder holding other files is refused")
     run_p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                        help="engine that runs the extraction (default duckdb)")
     run_p.add_argument("--database-id", default="1", metavar="NAME",
@@ -124,15 +133,18 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from analysis.omop.cdm import open_cdm
-    from analysis.omop.export import results_tables, write_results
+    from analysis.omop.export import check_out, results_tables, write_results
     from analysis.omop.run import run_analyses
     from analysis.omop.spec import load_specification
     from analysis.sccs import SCCSError, SCCSWarning
 
     try:
         spec = load_specification(args.spec)
+        check_out(args.out)  # before the run: a folder holding the user's files is refused
         cdm = open_cdm(args.cdm, engine=args.engine)
         try:
+            for name in REQUIRED_TABLES:  # a missing one is named before the progress bar starts
+                cdm.table(name)
             pairs = spec.pairs()
             results = list(tqdm(run_analyses(spec, _fetch(cdm, spec)), total=len(pairs),
                                 unit="pair", desc="exposures-outcome sets x analyses",

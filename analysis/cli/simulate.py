@@ -8,11 +8,11 @@ Writes a synthetic cohort (five CSV files, ``cohort.yaml`` and ``truth.json``, t
 drawn from) into ``DIR``; ``--true-irr`` and ``--true-irr-grade34`` set the true on-IVIG rate
 ratios (all grades, grade 3-4) instead of the defaults read from the paper. The same seed always
 gives byte-identical files, and the default seed gives the committed ``data/synthetic/``. Refuses to
-write into a non-empty folder that is not a previous simulator output (exit code 2). pandas and
+write into a non-empty folder that is not a previous simulator output (exit code 2).
 ``--negative-controls`` also writes ``negative_controls.csv`` (events of outcomes IVIG does not
 affect, :mod:`analysis.synthetic.negative_controls`) and records them in ``truth.json``; without it
-nothing of them is written. pandas and
-numpy are imported only when the command runs, so ``--help`` stays instant.
+nothing of them is written. pandas and numpy are imported only when the command runs, so
+``--help`` stays instant.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "byte-identical files. The default seed reproduces data/synthetic/."
         ),
     )
-    p.add_argument("--seed", type=int, default=None,
+    p.add_argument("--seed", type=int, default=None, metavar="S",
                    help="random seed (default: the canonical seed of data/synthetic/)")
-    p.add_argument("--n-ivig", type=int, default=None, help="IVIG patients (default 43)")
-    p.add_argument("--n-reference", type=int, default=None,
+    p.add_argument("--n-ivig", type=int, default=None, metavar="N",
+                   help="IVIG patients (default 43)")
+    p.add_argument("--n-reference", type=int, default=None, metavar="N",
                    help="reference patients (default 100)")
     p.add_argument("--true-irr", type=float, default=None, metavar="X",
                    help="true on-IVIG rate ratio of all infections (default: the paper's 0.57)")
@@ -48,7 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         "IRR 1), recorded in truth.json")
     p.add_argument("--omop", default=None, metavar="DB",
                    help="also write the cohort as an OMOP CDM in this DuckDB file (the synthetic "
-                        "OMOP twin, with the concept ids of data/omop/ivig-concepts.yaml)")
+                        "OMOP twin, with the concept ids of data/omop/ivig-concepts.yaml); a "
+                        "previous twin there is replaced, any other file refused")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output folder: new, empty, or a previous simulator output")
     p.set_defaults(func=run)
@@ -98,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     over = {k: v for k, v in (("irr_on_ivig", args.true_irr),
                               ("irr_on_ivig_grade34", args.true_irr_grade34)) if v is not None}
     try:
+        if args.omop:  # before anything is written: a file that is not a previous twin is refused
+            from analysis.omop.ivig_twin import check_twin_path
+
+            check_twin_path(args.omop)
         truth = TruthParameters(**over)
         tables = simulate_cohort(seed, n_ivig=args.n_ivig, n_reference=args.n_reference,
                                  truth=truth)

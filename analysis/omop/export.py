@@ -19,7 +19,9 @@ Written: ``sccs_analysis``, ``sccs_covariate_analysis``, ``sccs_exposures_outcom
 run's empirical calibration (:func:`analysis.omop.calibration.calibrate_results`).
 
 The folder is written to a temporary sibling and moved into place at the end, so an error leaves
-no partial output (and an existing folder untouched).
+no partial output (and an existing folder untouched). An existing folder is replaced only when it
+holds nothing but a previous run's ``sccs_*.csv`` tables (:func:`check_out`): any other file in
+it is the user's, and the run refuses before it starts.
 
 Examples
 --------
@@ -48,7 +50,8 @@ from analysis.omop.run import PairResult
 from analysis.omop.spec import SccsAnalysesSpecifications
 from analysis.omop.tables import spans
 
-__all__ = ["SPECIFICATION", "censor", "results_tables", "specification", "write_results"]
+__all__ = ["SPECIFICATION", "censor", "check_out", "results_tables", "specification",
+           "write_results"]
 
 #: OHDSI's results data model specification (copied with provenance).
 SPECIFICATION = PROJECT_ROOT / "data" / "external" / "ohdsi-sccs" / (
@@ -238,25 +241,67 @@ def _text(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_results(tables: dict[str, pd.DataFrame], out: str | Path) -> Path:
-    """Write the tables as ``<table>.csv`` into ``out``, atomically (see module docstring)."""
+def check_out(out: str | Path) -> Path:
+    """The results folder ``out`` may be written: new (in an existing folder), empty, or holding
+    only a previous run's ``sccs_*.csv`` tables, which the run replaces.
+
+    Raises
+    ------
+    OmopError
+        Naming ``--out`` and, for a folder with other content, one of its other files.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> check_out(folder / "results").name
+    'results'
+    >>> _ = (folder / "notes.txt").write_text("mine")
+    >>> try:
+    ...     check_out(folder)
+    ... except OmopError as exc:
+    ...     print(str(exc).split(": ")[1].split(",")[0])
+    holds notes.txt
+    """
     out = Path(out)
     parent = out.resolve().parent
     if not parent.is_dir():
         raise OmopError(f"--out {out}: the parent folder {parent} does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    if out.exists() and not out.is_dir():
+        raise OmopError(f"--out {out}: exists and is not a folder; refusing to replace it")
+    if out.is_dir():
+        other = sorted(p.name for p in out.iterdir()
+                       if not (p.is_file() and p.name.startswith("sccs_") and p.suffix == ".csv"))
+        if other:
+            raise OmopError(f"--out {out}: holds {other[0]}, not only a previous run's sccs_*.csv "
+                            "tables; refusing to replace it (choose a new or empty folder)")
+    return out
+
+
+def write_results(tables: dict[str, pd.DataFrame], out: str | Path) -> Path:
+    """Write the tables as ``<table>.csv`` into ``out``, atomically (see module docstring).
+
+    The files are written in a temporary sibling folder; a new ``out`` is that folder renamed, an
+    existing one (empty, or a previous run's, :func:`check_out`) receives the files by rename and
+    loses its other ``sccs_*.csv`` tables, so ``--out .`` works too.
+    """
+    given = check_out(out)
+    out = given.resolve()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         for name, df in tables.items():
             _text(df).to_csv(tmp / f"{name}.csv", index=False, na_rep="NA", lineterminator="\n")
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.replace(out, old / out.name)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old)
+        if not out.exists():
+            os.replace(tmp, out)
+            return given
+        for stale in out.glob("sccs_*.csv"):
+            if not (tmp / stale.name).exists():
+                stale.unlink()
+        for new in tmp.iterdir():
+            os.replace(new, out / new.name)
+        tmp.rmdir()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
+    return given
 

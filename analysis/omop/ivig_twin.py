@@ -10,7 +10,9 @@ gets a one-day inpatient visit on its onset day, grade 4-5 an ICU visit, grade 1
 visit; a bacterial, viral or fungal infection gets an organism condition record on the same day.
 Person ids are 1..n in the order of ``patient_id``. The database is built next to ``path`` and
 renamed into place (no partial file); rows are inserted in a fixed order, so the same cohort
-gives the same table contents.
+gives the same table contents. An existing file is replaced only when it is a previous twin (a
+DuckDB database holding no table but the twin's, :func:`check_twin_path`): a user's CDM given by
+mistake is refused, not overwritten.
 
 Examples
 --------
@@ -33,9 +35,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.omop.concepts import DEFAULT_CONCEPTS, ConceptMap, load_concepts
+from analysis.omop.errors import OmopError
 from analysis.study.cohort import Cohort
 
-__all__ = ["twin_tables", "write_twin"]
+__all__ = ["TWIN_TABLES", "check_twin_path", "twin_tables", "write_twin"]
+
+#: The CDM tables of the twin (:func:`twin_tables`).
+TWIN_TABLES = ("person", "observation_period", "drug_exposure", "condition_occurrence",
+               "measurement", "visit_occurrence", "death", "concept", "cdm_source")
 
 _GRADE_VISIT = {1: "visit_outpatient", 2: "visit_outpatient", 3: "visit_inpatient",
                 4: "visit_icu", 5: "visit_icu"}
@@ -185,9 +192,52 @@ def twin_tables(cohort: Cohort, cmap: ConceptMap) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def check_twin_path(path: str | Path) -> Path:
+    """``path`` may receive the twin: it does not exist, or it is a previous twin (a DuckDB file
+    with no table but :data:`TWIN_TABLES`), which is replaced.
+
+    Raises
+    ------
+    OmopError
+        Naming ``--omop`` and why: not a file, not a DuckDB database, or a table the twin has not.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, duckdb
+    >>> db = pathlib.Path(tempfile.mkdtemp()) / "cdm.duckdb"
+    >>> check_twin_path(db).name
+    'cdm.duckdb'
+    >>> with duckdb.connect(str(db)) as con:
+    ...     _ = con.execute("CREATE TABLE concept_ancestor (x INTEGER)")
+    >>> try:
+    ...     check_twin_path(db)
+    ... except OmopError as exc:
+    ...     print(str(exc).split(": ")[1].split(",")[0])
+    holds table concept_ancestor
+    """
+    path = Path(path)
+    if not path.exists():
+        return path
+    refuse = f"--omop {path}: " + "{}; refusing to replace it (choose a new file)"
+    if not path.is_file():
+        raise OmopError(refuse.format("exists and is not a file"))
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            names = {r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables").fetchall()}
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0]
+        raise OmopError(refuse.format(f"exists and cannot be read as DuckDB ({reason})")) from None
+    other = sorted(names - set(TWIN_TABLES))
+    if other:
+        raise OmopError(refuse.format(f"holds table {other[0]}, not only a synthetic twin's"))
+    return path
+
+
 def write_twin(cohort: Cohort, path: str | Path,
                concepts: str | Path | ConceptMap = DEFAULT_CONCEPTS) -> Path:
-    """Write ``cohort`` as an OMOP CDM DuckDB file at ``path`` (replaced if it exists).
+    """Write ``cohort`` as an OMOP CDM DuckDB file at ``path`` (a previous twin there is
+    replaced; any other existing file is refused, :func:`check_twin_path`).
 
     Parameters
     ----------
@@ -212,7 +262,7 @@ def write_twin(cohort: Cohort, path: str | Path,
     (143,)
     """
     cmap = concepts if isinstance(concepts, ConceptMap) else load_concepts(concepts)
-    path = Path(path)
+    path = check_twin_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     os.close(fd)

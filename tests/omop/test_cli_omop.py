@@ -43,6 +43,16 @@ def test_missing_cdm(tmp_path, capsys) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_missing_table_is_one_line_before_any_progress_bar(tmp_path, capsys) -> None:
+    """A CDM folder without observation_period: one line naming it, no 0 % progress bar."""
+    cdm = tmp_path / "cdm"
+    cdm.mkdir()
+    assert _run(tmp_path, SPEC, cdm=cdm) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "table 'observation_period' is missing" in err[0]
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_min_cell_count(tmp_path) -> None:
     with pytest.raises(SystemExit) as e:
         main(["omop", "run", "--cdm", str(tmp_path), "--spec", str(SPEC), "--out",

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.omop.errors import OmopError
 from analysis.omop.export import censor, results_tables, specification, write_results
 from analysis.omop.run import exposures_outcome_set_id, murmur3_32, run_analyses
 from analysis.omop.spec import parse_specification
@@ -116,6 +117,50 @@ def test_no_partial_output_on_error(run, tmp_path) -> None:
     with pytest.raises(AttributeError):
         write_results(tables, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_with_other_files_is_refused_and_left_untouched(run, tmp_path) -> None:
+    """Replacing --out removed the whole folder: a user's file in it was lost. Now only a
+    folder of a previous run's sccs_*.csv tables is replaced; any other file refuses the write."""
+    spec, results = run
+    tables = results_tables(spec, results, "test", 5)
+    out = write_results(tables, tmp_path / "out")
+    assert write_results(tables, out) == out  # a previous run's folder is replaced
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.csv" for n in tables)
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OmopError, match=r"--out .*out: holds notes.txt.*refusing"):
+        write_results(tables, out)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
+
+
+def test_a_previous_run_or_the_current_folder_is_written_in_place(run, tmp_path,
+                                                                 monkeypatch) -> None:
+    """A previous run's tables not written again go; '--out .' crashed (the working folder
+    cannot be renamed) and left a temporary folder: now the files move into it."""
+    spec, results = run
+    tables = results_tables(spec, results, "test", 5)
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "sccs_from_an_older_version.csv").write_text("x\n")
+    monkeypatch.chdir(here)
+    write_results(tables, ".")
+    assert sorted(p.name for p in here.iterdir()) == sorted(f"{n}.csv" for n in tables)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
+
+
+def test_cli_refuses_such_a_folder_before_the_run(tmp_path, capsys) -> None:
+    """The check comes before the CDM is opened: exit 2 and the user's file kept."""
+    from analysis import PROJECT_ROOT
+    from analysis.cli.main import main
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "notes.txt").write_text("mine")
+    code = main(["omop", "run", "--cdm", str(tmp_path / "absent.duckdb"), "--spec",
+                 str(PROJECT_ROOT / "data/omop/eunomia-ohdsi-test.yaml"),
+                 "--out", str(tmp_path / "results")])
+    assert code == 2 and "holds notes.txt" in capsys.readouterr().err
+    assert (tmp_path / "results" / "notes.txt").read_text() == "mine"
 
 
 def test_murmur3_and_set_id() -> None:

@@ -16,7 +16,7 @@ from analysis.cli.main import main
 from analysis.omop.concepts import DEFAULT_CONCEPTS, load_concepts
 from analysis.omop.errors import OmopError
 from analysis.omop.ivig_cohort import _grades
-from analysis.omop.ivig_twin import twin_tables
+from analysis.omop.ivig_twin import TWIN_TABLES, twin_tables
 from analysis.study import load_cohort, sccs_menu
 
 MODULES = ["analysis.omop.concepts", "analysis.omop.ivig_twin", "analysis.omop.ivig_cohort"]
@@ -138,6 +138,32 @@ def _mapping(tmp_path: Path, edit) -> Path:
 def test_bad_mapping_names_the_key(tmp_path, edit, message) -> None:
     with pytest.raises(OmopError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_concepts(_mapping(tmp_path, edit))
+
+
+def test_twin_tables_are_the_declared_ones() -> None:
+    assert set(twin_tables(load_cohort("data/synthetic"), load_concepts())) == set(TWIN_TABLES)
+
+
+def test_simulate_omop_replaces_a_twin_but_refuses_any_other_file(tmp_path, capsys) -> None:
+    """--omop replaced whatever file it named: a user's CDM given by mistake was overwritten.
+    Now a previous twin is replaced; a DuckDB file with another table, or a file that is not
+    DuckDB, exits 2 before anything is written, the file intact."""
+    _simulate(tmp_path, HELD_OUT_SEEDS[0])
+    _simulate(tmp_path, HELD_OUT_SEEDS[0])  # the same twin again: replaced
+    with duckdb.connect(str(tmp_path / "cdm.duckdb")) as con:
+        con.execute("CREATE TABLE concept_ancestor AS SELECT 1 AS x")
+    text = tmp_path / "notes.duckdb"
+    text.write_text("mine")
+    for db, rule in ((tmp_path / "cdm.duckdb", "holds table concept_ancestor"),
+                     (text, "cannot be read as DuckDB")):
+        out = tmp_path / f"out-{db.stem}"
+        capsys.readouterr()
+        assert main(["simulate", "--seed", "1", "--n-ivig", "5", "--n-reference", "0",
+                     "--out", str(out), "--omop", str(db)]) == 2
+        assert rule in capsys.readouterr().err and not out.exists()
+    with duckdb.connect(str(tmp_path / "cdm.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT x FROM concept_ancestor").fetchone() == (1,)
+    assert text.read_text() == "mine"
 
 
 def test_grade_proxy_gives_each_overlapping_visit_one_infection() -> None:
