@@ -62,3 +62,15 @@ def assert_same_data(a, b) -> None:
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
     for key in ("attrition", "prevalences"):
         pd.testing.assert_frame_equal(a.metadata[key], b.metadata[key], check_exact=True)
+
+
+def query(database: Path, sql: str):
+    """A reference query's result on a DuckDB CDM file opened read-only (lower-case column
+    names: Eunomia's are upper-case)."""
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(sql).df().rename(columns=str.lower)
+    finally:
+        con.close()

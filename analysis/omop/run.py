@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -220,11 +220,15 @@ def run_analyses(spec: SccsAnalysesSpecifications, fetch: Fetch) -> Iterator[Pai
     """Run every (set, analysis) pair; yields one :class:`PairResult` per pair, in order.
 
     ``fetch`` is called once per distinct (exposure ids, outcome id, nesting cohort id, data
-    arguments); its :class:`~analysis.omop.sccs_data.SccsData` is reused by the pairs sharing it.
+    arguments, with ``custom_covariate_ids``' reference names resolved to this set's ids); its
+    :class:`~analysis.omop.sccs_data.SccsData` is reused by the pairs sharing it.
     """
     cache: dict[Any, Any] = {}
     for seq, eo, a in spec.pairs():
         db = a.get_db_sccs_data_args
+        if db.custom_covariate_ids:  # reference names stand for this set's exposure ids
+            db = replace(db, custom_covariate_ids=tuple(
+                i for i in (eo.exposure_id(r) for r in db.custom_covariate_ids) if i is not None))
         nesting = eo.nesting_cohort_id if eo.nesting_cohort_id is not None else (
             db.nesting_cohort_id)
         key = (tuple(e.exposure_id for e in eo.exposures), eo.outcome_id, nesting, db)
