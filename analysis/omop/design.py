@@ -52,6 +52,8 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +63,7 @@ import pandas as pd
 from analysis.omop.errors import OmopError
 from analysis.omop.spec import EraCovariateSettings, IntervalDataArgs
 from analysis.omop.time_effects import TimeEffects, month_windows, setup
+from analysis.sccs import SCCSWarning
 
 __all__ = ["END_OF_OBSERVATION_ID", "IntervalData", "build_interval_data", "covariate_ref"]
 
@@ -287,6 +290,7 @@ def build_interval_data(
     refs: dict[str, int],
     era_ref: pd.DataFrame | None = None,
     study_periods: list[tuple[int, int]] | None = None,
+    segment_weights: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> IntervalData:
     """OHDSI's ``createSccsIntervalData`` / ``createScriIntervalData`` (see module docstring).
 
@@ -306,6 +310,10 @@ def build_interval_data(
         ``include_era_ids`` is empty).
     study_periods :
         Study periods as months (``year * 12 + month - 1``), for the calendar-time knots.
+    segment_weights :
+        Event-dependent observation (:mod:`analysis.omop.eventdep`): the weight of each segment
+        (``case_id, seg_start, seg_end``) in place of its days, summed per pattern as OHDSI's
+        converter does; a case with a weight that is not finite is removed with a warning.
 
     Returns
     -------
@@ -337,6 +345,8 @@ def build_interval_data(
     n_seg = seg.groupby("case_id").size()
     keep = n_seg.index[n_seg > 1]
     seg = seg[seg["case_id"].isin(keep)].reset_index(drop=True)
+    if segment_weights is not None:
+        seg, keep = _weighted(seg, keep, segment_weights)
     w = w[w["case_id"].isin(keep)]
     kept_cases = cases[cases["case_id"].isin(keep)]
     kept_out = outcomes[outcomes["case_id"].isin(keep)]
@@ -346,6 +356,20 @@ def build_interval_data(
     intervals = _patterns(seg, w, kept_out, cov_ids, control_id)
     return IntervalData(intervals, ref, stats,
                         [t for t in settings if not t[0].is_control_interval], args.design, eff)
+
+
+def _weighted(seg: pd.DataFrame, keep: pd.Index,
+              weights: Callable[[pd.DataFrame], np.ndarray]) -> tuple[pd.DataFrame, pd.Index]:
+    """Segments with their ``weight``; cases with a non-finite weight removed (OHDSI)."""
+    seg = seg.assign(weight=weights(seg))
+    bad = pd.unique(seg.loc[~np.isfinite(seg["weight"].to_numpy()), "case_id"])
+    if len(bad):
+        warnings.warn(f"Cannot compute the weight function of event-dependent observation for "
+                      f"{len(bad)} observation period(s): removed from the analysis",
+                      SCCSWarning, stacklevel=3)
+        seg = seg[~seg["case_id"].isin(bad)].reset_index(drop=True)
+        keep = keep[~keep.isin(bad)]
+    return seg, keep
 
 
 def _time_covariate_cases(cases: pd.DataFrame, windows: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -377,7 +401,8 @@ def _patterns(seg: pd.DataFrame, w: pd.DataFrame, outcomes: pd.DataFrame, cov_id
     names = [f"cov_{c}" for c in cov_ids]
     df = pd.DataFrame(x[:, :len(cov_ids)], columns=names)
     df.insert(0, "case_id", seg["case_id"].to_numpy())
-    df["days"] = (seg["seg_end"] - seg["seg_start"] + 1).to_numpy()
+    df["days"] = (seg["weight"] if "weight" in seg.columns
+                  else seg["seg_end"] - seg["seg_start"] + 1).to_numpy()
     df["events"] = events
     if control_id is not None:
         df = df[(x != 0).any(axis=1)]

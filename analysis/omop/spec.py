@@ -28,10 +28,10 @@ integer (got -1)``. List positions are counted from 0.
 
 ``max_cases_per_outcome`` samples cases per outcome with a seed (``--seed`` of ``omop run``;
 OHDSI's ``NEWID()`` order is not seeded); ``custom_covariate_ids`` adds eras from
-``custom_covariate_table``.
+``custom_covariate_table``; ``event_dependent_observation: true`` weights the intervals by
+OHDSI's censoring models (:mod:`analysis.omop.eventdep`).
 
 Not supported in this version, and refused with an error rather than ignored:
-``event_dependent_observation: true``,
 ``allow_regularization: true`` (OHDSI fits those with a cross-validated Laplace prior, Cyclops),
 and a ``prior`` or ``control`` in ``fit_sccs_model_args``.
 
@@ -385,6 +385,7 @@ class IntervalDataArgs:
     age: SplineSettings | None = None
     season: SplineSettings | None = None
     calendar_time: SplineSettings | None = None
+    event_dependent_observation: bool = False
 
 
 def _era_list(node: _Node) -> tuple[EraCovariateSettings, ...]:
@@ -411,11 +412,11 @@ def _interval_args(node: _Node, design: str) -> IntervalDataArgs:
         if node.value.get(key) is not None:
             splines[name] = _spline(node.child(key), knots, dates=name == "calendar_time")
         node.used.add(key)
-    _refuse(node, "event_dependent_observation", False, "event_dependent_observation: true")
     args = IntervalDataArgs(
         "SCCS", covs,
         end_of_observation_era_length=node.int("end_of_observation_era_length", 30, lower=0),
         min_cases_for_time_covariates=node.int("min_cases_for_time_covariates", 10000, lower=1),
+        event_dependent_observation=node.bool("event_dependent_observation", False),
         **splines)
     node.done()
     return args
