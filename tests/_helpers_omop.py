@@ -13,13 +13,15 @@ from pathlib import Path
 EUNOMIA_SETS = dict(
     exposure_ids=[1, 2], outcome_ids=[3, 4], exposure_table="cohort", outcome_table="cohort"
 )
-#: Every extraction step at once: study period, small-count deletion, seeded sampling.
+#: Every extraction step at once: study period, small-count deletion, seeded sampling, a custom
+#: covariate cohort.
 ALL_STEPS = dict(
     delete_covariates_small_count=20,
     study_start_dates=["20000101"],
     study_end_dates=["20500101"],
     max_cases_per_outcome=300,
     seed=5,
+    custom_covariate_ids=[2],
 )
 
 
