@@ -228,3 +228,49 @@ def test_eunomia_results_carry_the_censor_model(eunomia_db: Path, tmp_path) -> N
                                    "parameter_id", "parameter_value", "model_type"]
     assert cm["parameter_id"].tolist() == list(range(1, 8))
     assert set(cm["model_type"]) in ({"Weibull-Interval"}, {"Gamma-Interval"})
+
+
+def test_a_case_whose_weight_is_not_computable_is_removed_with_a_warning() -> None:
+    cases, outcomes, eras = _cases(6)
+    cov = EraCovariateSettings(include_era_ids=(5,), start=0, end=29, end_anchor="era start",
+                               exposure_of_interest=True)
+
+    def weights(seg: pd.DataFrame) -> np.ndarray:  # case 2's weight function fails (OHDSI)
+        w = (seg["seg_end"] - seg["seg_start"] + 1).to_numpy(float)
+        return np.where(seg["case_id"].to_numpy() == 2, np.nan, w)
+
+    args = IntervalDataArgs("SCCS", (cov,), end_of_observation_era_length=0)
+    with pytest.warns(Warning, match="for 1 observation period"):
+        data = build_interval_data(cases, outcomes, eras, args, {}, segment_weights=weights)
+    plain = build_interval_data(cases[cases["case_id"] != 2], outcomes, eras, args, {})
+    pd.testing.assert_frame_equal(data.intervals, plain.intervals, check_dtype=False)
+
+
+def test_an_age_censoring_model_drops_the_age_spline(monkeypatch) -> None:
+    import analysis.omop.run as run
+    from tests.omop import _fixtures as fx
+
+    cases, outcomes, eras = _cases(30)
+    c = fx.cases([(int(i), f"p{i}", 0, int(e), int(a), 8507, "2010-01-01") for i, e, a in zip(
+        cases["case_id"], cases["end_day"], cases["age_at_obs_start"], strict=True)])
+    rows = [("rx", int(i), 1, int(s), int(s) + 9) for i, s in zip(
+        eras["case_id"], eras["era_start_day"], strict=True)]
+    rows += [("hoi", int(i), 3, int(d), int(d)) for i, d in zip(
+        outcomes["case_id"], outcomes["outcome_day"], strict=True)]
+    data = fx.sccs_data(c, fx.eras(rows), fx.era_ref([
+        ("rx", 1, "drug 1", "2009-01-01", "2020-01-01"),
+        ("hoi", 3, "outcome 3", "2009-01-01", "2020-01-01")]))
+    spec = parse_specification({
+        "exposures_outcome_list": [{"outcome_id": 3, "exposures": [{"exposure_id": 1}]}],
+        "sccs_analysis_list": [{"create_sccs_interval_data_args": {
+            "event_dependent_observation": True, "age_covariate_settings": {"age_knots": 3},
+            "era_covariate_settings": [{"include_era_ids": ["exposureId"], "end": 29,
+                                        "end_anchor": "era start",
+                                        "exposure_of_interest": True}]}}]})
+    fitted = CensorModel(1, np.array([1.0, 3.0, 0.0, 0.0, 0.0, 0.3, 0.0]), 50.0)
+    monkeypatch.setattr(run, "fit_censor_model", lambda cases, outcomes: fitted)
+    with pytest.warns(Warning, match="removing age as separate covariate"):
+        pair = next(iter(run.run_analyses(spec, lambda *a: data)))
+    assert pair.censor_model is fitted
+    assert not [t for t in pair.data.terms if 100 <= int(t[4:]) < 200]  # no age components
+    assert "cov_1000" in pair.data.terms
