@@ -13,13 +13,15 @@ from pathlib import Path
 EUNOMIA_SETS = dict(
     exposure_ids=[1, 2], outcome_ids=[3, 4], exposure_table="cohort", outcome_table="cohort"
 )
-#: Every extraction step at once: study period, small-count deletion, seeded sampling.
+#: Every extraction step at once: study period, small-count deletion, seeded sampling, a custom
+#: covariate cohort.
 ALL_STEPS = dict(
     delete_covariates_small_count=20,
     study_start_dates=["20000101"],
     study_end_dates=["20500101"],
     max_cases_per_outcome=300,
     seed=5,
+    custom_covariate_ids=[2],
 )
 
 
@@ -62,3 +64,15 @@ def assert_same_data(a, b) -> None:
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
     for key in ("attrition", "prevalences"):
         pd.testing.assert_frame_equal(a.metadata[key], b.metadata[key], check_exact=True)
+
+
+def query(database: Path, sql: str):
+    """A reference query's result on a DuckDB CDM file opened read-only (lower-case column
+    names: Eunomia's are upper-case)."""
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(sql).df().rename(columns=str.lower)
+    finally:
+        con.close()

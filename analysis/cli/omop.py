@@ -65,7 +65,7 @@ def cohort(args: argparse.Namespace) -> int:
     return 0
 
 
-def _min_cell(text: str) -> int:
+def _non_negative(text: str) -> int:
     """argparse type: a whole number >= 0."""
     try:
         value = int(text)
@@ -95,8 +95,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                        help="engine that runs the extraction (default duckdb)")
     run_p.add_argument("--database-id", default="1", metavar="NAME",
                        help="database_id written in every table (default 1, as OHDSI)")
-    run_p.add_argument("--min-cell-count", type=_min_cell, default=5, metavar="N",
+    run_p.add_argument("--min-cell-count", type=_non_negative, default=5, metavar="N",
                        help="write counts below N (other than 0) as -N (default 5, as OHDSI)")
+    run_p.add_argument("--seed", type=_non_negative, default=0, metavar="N",
+                       help="seed of the case sample of max_cases_per_outcome (default 0): the "
+                            "same seed draws the same cases on every engine and run")
     run_p.set_defaults(func=run)
     cohort_p = actions.add_parser(
         "cohort", help="write the IVIG study's five-file cohort from a CDM",
@@ -111,7 +114,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _fetch(cdm: Any, spec: Any) -> Any:
+def _fetch(cdm: Any, spec: Any, seed: int = 0) -> Any:
     """OHDSI's ``getDbSccsData`` for one exposures-outcome set (:mod:`analysis.omop.extract`)."""
     from analysis.omop.extract import extract_sccs_data
 
@@ -122,8 +125,11 @@ def _fetch(cdm: Any, spec: Any) -> Any:
             nesting_cohort_id=nesting, study_start_dates=list(db.study_start_dates),
             study_end_dates=list(db.study_end_dates),
             delete_covariates_small_count=db.delete_covariates_small_count,
-            max_cases_per_outcome=db.max_cases_per_outcome, exposure_table=spec.exposure_table,
-            outcome_table=spec.outcome_table, cohort_definitions=spec.cohort_definitions)
+            max_cases_per_outcome=db.max_cases_per_outcome, seed=seed,
+            exposure_table=spec.exposure_table, outcome_table=spec.outcome_table,
+            cohort_definitions=spec.cohort_definitions,
+            custom_covariate_ids=list(db.custom_covariate_ids),
+            custom_covariate_table=spec.custom_covariate_table)
 
     return fetch
 
@@ -146,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
             for name in REQUIRED_TABLES:  # a missing one is named before the progress bar starts
                 cdm.table(name)
             pairs = spec.pairs()
-            results = list(tqdm(run_analyses(spec, _fetch(cdm, spec)), total=len(pairs),
+            results = list(tqdm(run_analyses(spec, _fetch(cdm, spec, args.seed)),
+                                total=len(pairs),
                                 unit="pair", desc="exposures-outcome sets x analyses",
                                 file=sys.stderr))
         finally:

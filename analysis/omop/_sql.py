@@ -30,6 +30,7 @@ __all__ = [
     "case_windows_sql",
     "cases_sql",
     "count_outcomes_sql",
+    "custom_eras_sql",
     "era_ref_sql",
     "eras_sql",
     "exposure_eras_sql",
@@ -264,19 +265,37 @@ WHERE c.case_id IN (
 )"""
 
 
-def exposure_eras_sql(source: EraSource, case_table: str, exposure_ids: Sequence[int]) -> str:
-    """Exposure eras of the cases (CreateEras.sql, 'rx'): eras overlapping [period start, end]."""
-    where = f"WHERE e.{source.concept} IN ({_in_list(exposure_ids)})" if exposure_ids else ""
+def _case_eras_sql(era_type: str, source: EraSource, case_table: str, rule: str) -> str:
+    """Eras of ``era_type`` from ``source`` joined to the cases' persons under ``rule``."""
     return f"""
-SELECT DISTINCT 'rx' AS era_type, c.case_id, e.{source.concept} AS era_id,
+SELECT DISTINCT '{era_type}' AS era_type, c.case_id, e.{source.concept} AS era_id,
     CAST(1 AS DOUBLE) AS era_value,
     {_days("c.observation_period_start_date", "e." + source.start)} AS era_start_day,
     {_days("c.observation_period_start_date", "e." + source.end)} AS era_end_day
 FROM {source.relation} e
-INNER JOIN {case_table} c
-    ON e.{source.person} = c.person_id AND e.{source.start} <= c.end_date
-    AND e.{source.end} >= c.observation_period_start_date
-{where}"""
+INNER JOIN {case_table} c ON e.{source.person} = c.person_id
+WHERE {rule}"""
+
+
+def exposure_eras_sql(source: EraSource, case_table: str, exposure_ids: Sequence[int]) -> str:
+    """Exposure eras of the cases (CreateEras.sql, 'rx'): eras overlapping [period start, end]."""
+    rule = (f"e.{source.start} <= c.end_date AND e.{source.end} >= "
+            "c.observation_period_start_date")
+    if exposure_ids:
+        rule += f" AND e.{source.concept} IN ({_in_list(exposure_ids)})"
+    return _case_eras_sql("rx", source, case_table, rule)
+
+
+def custom_eras_sql(source: EraSource, era_type: str, case_table: str,
+                    ids: Sequence[int]) -> str:
+    """Custom covariate eras of the cases (CreateEras.sql, ``'cst'`` from a cohort table or
+    ``'dx'`` from ``condition_era``): records *starting* in [period start, end] (exposure eras
+    need only overlap), of the ids asked (all records when ``ids`` is empty)."""
+    rule = (f"e.{source.start} <= c.end_date AND e.{source.start} >= "
+            "c.observation_period_start_date")
+    if ids:
+        rule += f" AND e.{source.concept} IN ({_in_list(ids)})"
+    return _case_eras_sql(era_type, source, case_table, rule)
 
 
 def outcome_eras_sql(case_table: str) -> str:
@@ -296,8 +315,8 @@ def era_ref_sql(era_type: str, source: EraSource, concept: str | None) -> str:
     """``#era_ref`` rows of one era type: name, first and last date of each id in its table.
 
     Names come from ``source.label`` + id (cohort tables) or from ``concept``: a LEFT JOIN for
-    exposures, an INNER JOIN for outcomes, as OHDSI (an outcome concept missing from ``concept``
-    has no reference row).
+    exposures and custom covariates, an INNER JOIN for outcomes, as OHDSI (an outcome concept
+    missing from ``concept`` has no reference row).
     """
     span = (
         f"SELECT {source.concept} AS id, MIN({source.start}) AS min_observed_date, "
@@ -309,7 +328,7 @@ def era_ref_sql(era_type: str, source: EraSource, concept: str | None) -> str:
     if source.label is not None:
         name, join = f"'{source.label}' || CAST(e.era_id AS VARCHAR)", ""
     else:
-        kind = "LEFT" if era_type == "rx" else "INNER"
+        kind = "INNER" if era_type == "hoi" else "LEFT"
         name = "con.concept_name"
         join = f"{kind} JOIN {concept} con ON e.era_id = con.concept_id"
     return (

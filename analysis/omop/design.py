@@ -52,6 +52,8 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +62,8 @@ import pandas as pd
 
 from analysis.omop.errors import OmopError
 from analysis.omop.spec import EraCovariateSettings, IntervalDataArgs
-from analysis.omop.time_effects import TimeEffects, month_windows, setup
+from analysis.omop.time_effects import TimeEffects, month_matrix, setup
+from analysis.sccs import SCCSWarning
 
 __all__ = ["END_OF_OBSERVATION_ID", "IntervalData", "build_interval_data", "covariate_ref"]
 
@@ -228,18 +231,24 @@ def _end_of_observation(cases: pd.DataFrame, length: int) -> pd.DataFrame:
 
 
 def _segments(cases: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
-    """Step 6: cut observed days at every window boundary; ``case_id, seg_start, seg_end``."""
-    cuts = pd.concat([
-        pd.DataFrame({"case_id": cases["case_id"], "day": cases["start_day"]}),
-        pd.DataFrame({"case_id": cases["case_id"], "day": cases["end_day"] + 1}),
-        pd.DataFrame({"case_id": windows["case_id"], "day": windows["start"]}),
-        pd.DataFrame({"case_id": windows["case_id"], "day": windows["end"] + 1}),
-    ], ignore_index=True).drop_duplicates().sort_values(["case_id", "day"], kind="stable")
-    nxt = cuts.groupby("case_id")["day"].shift(-1)
-    seg = cuts.assign(seg_end=nxt - 1).dropna(subset=["seg_end"])
-    return pd.DataFrame({"case_id": seg["case_id"].to_numpy(),
-                         "seg_start": seg["day"].to_numpy(dtype=np.int64),
-                         "seg_end": seg["seg_end"].to_numpy(dtype=np.int64)})
+    """Step 6: cut observed days at every window boundary; ``case_id, seg_start, seg_end``.
+
+    The cut days of all cases in one sorted array of keys (case rank x 2^32 + day; days are
+    0 or more, inside the observation period).
+    """
+    ids = np.concatenate([cases["case_id"].to_numpy(), cases["case_id"].to_numpy(),
+                          windows["case_id"].to_numpy(), windows["case_id"].to_numpy()])
+    days = np.concatenate([cases["start_day"].to_numpy(), cases["end_day"].to_numpy() + 1,
+                           windows["start"].to_numpy(), windows["end"].to_numpy() + 1])
+    uniq = np.sort(pd.unique(cases["case_id"].to_numpy()))  # windows are of these cases
+    key = np.searchsorted(uniq, ids).astype(np.int64) << 32 | days.astype(np.int64)
+    key.sort()
+    key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+    rank, day = key >> 32, key & 0xFFFFFFFF
+    same = rank[1:] == rank[:-1]
+    return pd.DataFrame({"case_id": uniq[rank[:-1][same]].astype(np.int64),
+                         "seg_start": day[:-1][same].astype(np.int64),
+                         "seg_end": (day[1:][same] - 1).astype(np.int64)})
 
 
 def _locate(seg: pd.DataFrame, case_ids: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -287,6 +296,7 @@ def build_interval_data(
     refs: dict[str, int],
     era_ref: pd.DataFrame | None = None,
     study_periods: list[tuple[int, int]] | None = None,
+    segment_weights: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> IntervalData:
     """OHDSI's ``createSccsIntervalData`` / ``createScriIntervalData`` (see module docstring).
 
@@ -306,6 +316,10 @@ def build_interval_data(
         ``include_era_ids`` is empty).
     study_periods :
         Study periods as months (``year * 12 + month - 1``), for the calendar-time knots.
+    segment_weights :
+        Event-dependent observation (:mod:`analysis.omop.eventdep`): the weight of each segment
+        (``case_id, seg_start, seg_end``) in place of its days, summed per pattern as OHDSI's
+        converter does; a case with a weight that is not finite is removed with a warning.
 
     Returns
     -------
@@ -322,10 +336,11 @@ def build_interval_data(
     eff = TimeEffects()
     if args.design == "SCCS" and len(cases) and (args.age or args.season or args.calendar_time):
         eff = setup(cases, outcomes, args.age, args.season, args.calendar_time, study_periods)
+    months = None  # the spline components per calendar month, wide (one row per month)
     if eff.any:
         cases = _time_covariate_cases(cases, w, args.min_cases_for_time_covariates)
-        w = pd.concat([w[w["case_id"].isin(cases["case_id"])], month_windows(cases, eff)],
-                      ignore_index=True)
+        w = w[w["case_id"].isin(cases["case_id"])]
+        months = month_matrix(cases, eff)
         rows = ref.to_dict("records")
         eoo = [r for r in rows if r["covariate_id"] == END_OF_OBSERVATION_ID]
         ref = pd.DataFrame(eoo + eff.ref_rows() + [r for r in rows if r not in eoo],
@@ -333,19 +348,37 @@ def build_interval_data(
     if args.design == "SCCS" and args.end_of_observation_era_length > 0:
         w = pd.concat([w, _end_of_observation(cases, args.end_of_observation_era_length)
                        .assign(value=1.0)], ignore_index=True)
-    seg = _segments(cases, w)
+    seg = _segments(cases, w if months is None else pd.concat([w, months[0]]))
     n_seg = seg.groupby("case_id").size()
     keep = n_seg.index[n_seg > 1]
     seg = seg[seg["case_id"].isin(keep)].reset_index(drop=True)
+    if segment_weights is not None:
+        seg, keep = _weighted(seg, keep, segment_weights)
     w = w[w["case_id"].isin(keep)]
+    if months is not None:
+        in_kept = months[0]["case_id"].isin(keep).to_numpy()
+        months = (months[0][in_kept], months[1], months[2][in_kept])
     kept_cases = cases[cases["case_id"].isin(keep)]
     kept_out = outcomes[outcomes["case_id"].isin(keep)]
-    not_spline = (w["cov_id"] < 100) | (w["cov_id"] >= _FIRST_ID)
-    stats = _statistics(w[not_spline], kept_cases, kept_out)
+    stats = _statistics(w, kept_cases, kept_out)  # era covariates and end of observation
     cov_ids = [int(c) for c in ref["covariate_id"]]
-    intervals = _patterns(seg, w, kept_out, cov_ids, control_id)
+    intervals = _patterns(seg, w, kept_out, cov_ids, control_id, months)
     return IntervalData(intervals, ref, stats,
                         [t for t in settings if not t[0].is_control_interval], args.design, eff)
+
+
+def _weighted(seg: pd.DataFrame, keep: pd.Index,
+              weights: Callable[[pd.DataFrame], np.ndarray]) -> tuple[pd.DataFrame, pd.Index]:
+    """Segments with their ``weight``; cases with a non-finite weight removed (OHDSI)."""
+    seg = seg.assign(weight=weights(seg))
+    bad = pd.unique(seg.loc[~np.isfinite(seg["weight"].to_numpy()), "case_id"])
+    if len(bad):
+        warnings.warn(f"Cannot compute the weight function of event-dependent observation for "
+                      f"{len(bad)} observation period(s): removed from the analysis",
+                      SCCSWarning, stacklevel=3)
+        seg = seg[~seg["case_id"].isin(bad)].reset_index(drop=True)
+        keep = keep[~keep.isin(bad)]
+    return seg, keep
 
 
 def _time_covariate_cases(cases: pd.DataFrame, windows: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -357,19 +390,29 @@ def _time_covariate_cases(cases: pd.DataFrame, windows: pd.DataFrame, n: int) ->
     return cases[keep]
 
 
+def _covered(seg: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(segment rows, window of each) of the segments each window covers."""
+    first = _locate(seg, windows["case_id"].to_numpy(), windows["start"].to_numpy())
+    last = _locate(seg, windows["case_id"].to_numpy(), windows["end"].to_numpy())
+    n = last - first + 1
+    rows = np.repeat(first, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    return rows, np.repeat(np.arange(len(windows)), n)
+
+
 def _patterns(seg: pd.DataFrame, w: pd.DataFrame, outcomes: pd.DataFrame, cov_ids: list[int],
-              control_id: int | None) -> pd.DataFrame:
-    """Steps 6-7: the 0/1 covariate pattern of each segment, summed per case and pattern."""
+              control_id: int | None,
+              months: tuple[pd.DataFrame, list[int], np.ndarray] | None = None) -> pd.DataFrame:
+    """Steps 6-7: the 0/1 covariate pattern of each segment (and its spline values from
+    ``months``: month windows, ids, values), summed per case and pattern."""
     all_ids = cov_ids + ([control_id] if control_id is not None else [])
     col = {c: i for i, c in enumerate(all_ids)}
     x = np.zeros((len(seg), len(all_ids)))
     if len(w) and len(seg):
-        first = _locate(seg, w["case_id"].to_numpy(), w["start"].to_numpy())
-        last = _locate(seg, w["case_id"].to_numpy(), w["end"].to_numpy())
-        n = last - first + 1
-        rows = np.repeat(first, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
-        x[rows, np.repeat(w["cov_id"].map(col).to_numpy(), n)] = np.repeat(
-            w["value"].to_numpy(dtype=float), n)
+        rows, which = _covered(seg, w)
+        x[rows, w["cov_id"].map(col).to_numpy()[which]] = w["value"].to_numpy(float)[which]
+    if months is not None and len(months[0]) and len(seg):
+        rows, which = _covered(seg, months[0])
+        x[rows[:, None], np.array([col[c] for c in months[1]])[None, :]] = months[2][which]
     events = np.zeros(len(seg), dtype=np.int64)
     if len(outcomes) and len(seg):
         at = _locate(seg, outcomes["case_id"].to_numpy(), outcomes["outcome_day"].to_numpy())
@@ -377,7 +420,8 @@ def _patterns(seg: pd.DataFrame, w: pd.DataFrame, outcomes: pd.DataFrame, cov_id
     names = [f"cov_{c}" for c in cov_ids]
     df = pd.DataFrame(x[:, :len(cov_ids)], columns=names)
     df.insert(0, "case_id", seg["case_id"].to_numpy())
-    df["days"] = (seg["seg_end"] - seg["seg_start"] + 1).to_numpy()
+    df["days"] = (seg["weight"] if "weight" in seg.columns
+                  else seg["seg_end"] - seg["seg_start"] + 1).to_numpy()
     df["events"] = events
     if control_id is not None:
         df = df[(x != 0).any(axis=1)]

@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr as normal_cdf
 
 from analysis.omop.population import StudyPopulation
 from analysis.omop.spec import SccsDiagnosticThresholds
-from analysis.sccs._stats import normal_cdf
 from analysis.sccs.diagnostics import mdrr_value, time_stability
 
 __all__ = ["CALIBRATION_DIAGNOSTICS", "ease_diagnostic", "outcome_rate_per_month", "p_values",

@@ -12,8 +12,9 @@ Written: ``sccs_analysis``, ``sccs_covariate_analysis``, ``sccs_exposures_outcom
 ``sccs_exposure``, ``sccs_era``, ``sccs_covariate``, ``sccs_covariate_result``, ``sccs_result``,
 ``sccs_attrition``, ``sccs_diagnostics_summary``, ``sccs_likelihood_profile``,
 ``sccs_time_trend``, ``sccs_time_to_event``, ``sccs_age_spanning``,
-``sccs_calendar_time_spanning`` (:mod:`analysis.omop.tables`), ``sccs_spline``, and, empty, the
-``sccs_censor_model`` (event-dependent observation is not supported) and the deprecated
+``sccs_calendar_time_spanning`` (:mod:`analysis.omop.tables`), ``sccs_spline``,
+``sccs_censor_model`` (the seven parameters of the chosen censoring model of analyses with
+``event_dependent_observation``, :mod:`analysis.omop.eventdep`), and, empty, the deprecated
 ``sccs_event_dep_observation``. The ``calibrated_*`` columns of ``sccs_result``, and ``ease``,
 ``ease_diagnostic`` and the unblinding columns of ``sccs_diagnostics_summary``, come from the
 run's empirical calibration (:func:`analysis.omop.calibration.calibrate_results`).
@@ -136,6 +137,11 @@ def _pair_tables(r: PairResult, db: str, calibrated: dict[tuple[int, int, int], 
                                               "pre_exposure_p": None,
                                               "time_trend_diagnostic": "NOT EVALUATED",
                                               "pre_exposure_diagnostic": "NOT EVALUATED"})
+    if r.censor_model is not None:
+        t["sccs_censor_model"] = [
+            {**key, "parameter_id": i, "parameter_value": float(v),
+             "model_type": r.censor_model.model_type}
+            for i, v in enumerate(r.censor_model.p, start=1)]
     t["sccs_time_trend"] = _time_trend(r, key)
     t["sccs_spline"] = _splines(r, key)
     for era_id, tte in r.time_to_event.items():

@@ -41,12 +41,15 @@ from analysis.omop.sccs_data import (
 )
 from analysis.sccs.errors import SCCSWarning
 
-__all__ = ["EXPOSURE_TABLES", "OUTCOME_TABLES", "extract_sccs_data"]
+__all__ = ["CUSTOM_COVARIATE_TABLES", "EXPOSURE_TABLES", "OUTCOME_TABLES", "extract_sccs_data"]
 
 #: Where exposure eras come from (OHDSI's ``exposureTable``).
 EXPOSURE_TABLES: tuple[str, ...] = ("cohort", "drug_era")
 #: Where outcomes come from (OHDSI's ``outcomeTable``).
 OUTCOME_TABLES: tuple[str, ...] = ("cohort", "condition_era", "condition_occurrence")
+#: Where custom covariate eras come from (OHDSI's ``customCovariateTable``: a table shaped as
+#: the cohort table, eras of type ``'cst'``, or ``condition_era``, type ``'dx'``).
+CUSTOM_COVARIATE_TABLES: tuple[str, ...] = ("cohort", "condition_era")
 _FAR_PAST, _FAR_FUTURE = dt.date(1800, 1, 1), dt.date(9999, 12, 31)
 
 
@@ -142,6 +145,15 @@ def _exposure_source(cdm: Cdm, table: str, cohorts: Any) -> sql.EraSource:
         "cohort_end_date",
         label="Exposure cohort ",
     )
+
+
+def _custom_source(cdm: Cdm, table: str, cohorts: Any) -> tuple[sql.EraSource, str]:
+    """The custom covariate table and its era type (CreateEras.sql's custom eras)."""
+    if table == "condition_era":
+        return sql.EraSource(cdm.table(table), "person_id", "condition_concept_id",
+                             "condition_era_start_date", "condition_era_end_date"), "dx"
+    return sql.EraSource(cohorts(), "subject_id", "cohort_definition_id", "cohort_start_date",
+                         "cohort_end_date", label="Custom cohort "), "cst"
 
 
 def _outcome_source(cdm: Cdm, table: str, cohorts: Any) -> sql.EraSource:
@@ -292,6 +304,8 @@ def extract_sccs_data(
     exposure_table: str = "drug_era",
     outcome_table: str = "cohort",
     cohort_definitions: Sequence[CohortDefinition] = (),
+    custom_covariate_ids: Sequence[int] | None = None,
+    custom_covariate_table: str = "cohort",
     engine: str = "duckdb",
     spark: Any = None,
 ) -> SccsData:
@@ -323,6 +337,13 @@ def extract_sccs_data(
         Where outcomes come from (OHDSI's ``outcomeTable``).
     cohort_definitions : list of CohortDefinition
         Cohorts defined from concept sets; other ids come from the CDM's cohort table.
+    custom_covariate_ids : list of int, optional
+        OHDSI's ``customCovariateIds``: ids of ``custom_covariate_table`` whose records that
+        start within a case's observation period become eras (type ``'cst'``, or ``'dx'`` for
+        ``condition_era``), usable in ``include_era_ids``; None or empty: none.
+    custom_covariate_table : {'cohort', 'condition_era'}
+        OHDSI's ``customCovariateTable`` (default ``'cohort'``, as ``runSccsAnalyses``: the
+        cohort table, or the cohorts of ``cohort_definitions``).
     engine : {'duckdb', 'spark'}
         Engine used when ``cdm`` is a path.
     spark : pyspark.sql.SparkSession, optional
@@ -355,6 +376,8 @@ def extract_sccs_data(
         _ids(nesting_cohort_id, "nesting_cohort_id", empty_ok=False)
     _choice(exposure_table, EXPOSURE_TABLES, "exposure_table")
     _choice(outcome_table, OUTCOME_TABLES, "outcome_table")
+    _choice(custom_covariate_table, CUSTOM_COVARIATE_TABLES, "custom_covariate_table")
+    custom = _ids(custom_covariate_ids, "custom_covariate_ids", empty_ok=True)
     with _opened(cdm, engine, spark) as handle:
         try:
             return _extract(
@@ -369,6 +392,7 @@ def extract_sccs_data(
                 exposure_table,
                 outcome_table,
                 tuple(cohort_definitions),
+                (custom, custom_covariate_table),
             )
         except OmopError:
             raise
@@ -388,6 +412,7 @@ def _extract(
     exposure_table: str,
     outcome_table: str,
     definitions: tuple[CohortDefinition, ...],
+    custom: tuple[list[int], str] = ([], "cohort"),
 ) -> SccsData:
     """The extraction proper, on an opened CDM (arguments validated)."""
     cohort: list[str] = []
@@ -417,19 +442,21 @@ def _extract(
     if sampled:
         engine.materialize("sampled_cases", sql.sample_cases_sql(case_table, max_cases))
         case_table = "sampled_cases"
-    engine.materialize(
-        "eras_all",
-        " UNION ALL ".join(
-            [
-                sql.exposure_eras_sql(exposure_source, case_table, exposures),
-                sql.outcome_eras_sql(case_table),
-            ]
-        ),
-    )
-    concept = cdm.table("concept") if None in (exposure_source.label, outcome_source.label) else ""
+    parts = [
+        sql.exposure_eras_sql(exposure_source, case_table, exposures),
+        sql.outcome_eras_sql(case_table),
+    ]
+    refs = [("rx", exposure_source), ("hoi", outcome_source)]
+    if custom[0]:
+        custom_source, custom_type = _custom_source(cdm, custom[1], cohorts)
+        parts.append(sql.custom_eras_sql(custom_source, custom_type, case_table, custom[0]))
+        refs.append((custom_type, custom_source))
+    engine.materialize("eras_all", " UNION ALL ".join(parts))
+    concept = cdm.table("concept") if any(src.label is None for _, src in refs) else ""
     era_ref = cdm.fetch(
-        f"SELECT * FROM ({sql.era_ref_sql('rx', exposure_source, concept)} UNION ALL "
-        f"{sql.era_ref_sql('hoi', outcome_source, concept)}) r ORDER BY era_type DESC, era_id"
+        "SELECT * FROM ("
+        + " UNION ALL ".join(sql.era_ref_sql(t, src, concept) for t, src in refs)
+        + ") r ORDER BY era_type DESC, era_id"
     )
     engine.materialize("eras", sql.eras_sql(small))
     cases = _fix_negative_ages(_coerce(cdm.fetch(sql.fetch_cases_sql(case_table)), CASES_COLUMNS))
@@ -453,6 +480,8 @@ def _extract(
         "engine": engine.name,
         "exposure_table": exposure_table,
         "outcome_table": outcome_table,
+        "custom_covariate_ids": custom[0],
+        "custom_covariate_table": custom[1] if custom[0] else None,
         "cdm_version": cdm.cdm_version(),
     }
     return SccsData(cases, eras, _coerce(era_ref, ERA_REF_COLUMNS), metadata)

@@ -1,7 +1,8 @@
 """OHDSI's ``fitSccsModel`` (``R/ModelFitting.R``) with the library's conditional Poisson.
 
 Every covariate with data (a non-zero column) is fitted by :class:`analysis.sccs.SCCS` without
-a prior (no covariate is regularised: ``allow_regularization`` is refused by the specification).
+a prior (covariates with ``allow_regularization`` are fitted under Cyclops' prior by
+:mod:`analysis.omop.fit_prior` instead).
 As Cyclops' ``confint`` does for OHDSI, the 95% confidence intervals are profile-likelihood
 intervals (:meth:`~analysis.sccs.SCCSResults.conf_int` with ``method="profile"``);
 ``se_log_rr = (log_ub - log_lb) / (2 * 1.96)`` and ``llr`` = log-likelihood at the estimate
@@ -27,22 +28,18 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from analysis.omop.spec import FitSccsModelArgs
 from analysis.sccs import SCCS, SCCSError, SCCSWarning
-from analysis.sccs._stats import normal_quantile
-
-# Profile limits of selected terms only: the library's profile_conf_int profiles every term
-# (a time-spline model has a dozen terms whose interval OHDSI does not compute).
-from analysis.sccs.profile import _finite_limits, _one_sided_limit, _Profile, profile_loglik
+from analysis.sccs.profile import profile_conf_int, profile_loglik
 
 __all__ = ["SccsModel", "fit_sccs_model", "no_model"]
 
-_Z = normal_quantile(0.975)
+_Z = float(ndtri(0.975))  # the normal 97.5% quantile
 
 
 @dataclass(frozen=True)
@@ -84,25 +81,6 @@ def no_model(status: str) -> SccsModel:
     True
     """
     return SccsModel(_EMPTY, status=status)
-
-
-def _profile_ci(res: Any, terms: list[str]) -> pd.DataFrame:
-    """Profile-likelihood 95% limits of ``terms`` (as ``conf_int(method="profile")``)."""
-    crit = _Z**2
-    rows = []
-    for term in terms:
-        b = float(res.params[term])
-        if math.isnan(b):  # aliased: not in the fitted design (the library reports NaN)
-            rows.append((math.nan, math.nan))
-            continue
-        prof = _Profile(res, res._data.columns.index(term))  # the fitted design's column
-        if math.isfinite(b):
-            rows.append(_finite_limits(prof, b, float(res.bse[term]), crit))
-        else:
-            side = 1 if b > 0 else -1
-            limit = _one_sided_limit(prof, side, crit)
-            rows.append((limit, math.inf) if side > 0 else (-math.inf, limit))
-    return pd.DataFrame(rows, columns=["lower", "upper"], index=terms, dtype=float)
 
 
 def _grid(args: FitSccsModelArgs | None) -> np.ndarray:
@@ -150,7 +128,8 @@ def fit_sccs_model(intervals: pd.DataFrame, terms: list[str], profile_ids: list[
             warnings.simplefilter("ignore", SCCSWarning)
             res = SCCS().fit(intervals, used, id_col="case_id")
             skip = {f"cov_{c}" for c in (no_ci or set())}
-            ci = _profile_ci(res, [t for t in used if t not in skip]).reindex(used)
+            # only the terms whose interval OHDSI computes (not the spline components)
+            ci = profile_conf_int(res, terms=[t for t in used if t not in skip]).reindex(used)
     except SCCSError as exc:
         return no_model(f"Error: {exc}")
     ll0 = {t: float(profile_loglik(res, t, [0.0])[0])

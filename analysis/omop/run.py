@@ -20,8 +20,10 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,7 @@ import pandas as pd
 
 from analysis.omop.design import END_OF_OBSERVATION_ID, IntervalData, build_interval_data
 from analysis.omop.diagnostics import outcome_rate_per_month, p_values, row_diagnostics
+from analysis.omop.eventdep import CensorModel, fit_censor_model, segment_weights
 from analysis.omop.fit import SccsModel, fit_sccs_model, no_model
 from analysis.omop.fit_prior import fit_with_prior, regularized_ids
 from analysis.omop.population import StudyPopulation, create_study_population
@@ -40,6 +43,7 @@ from analysis.omop.spec import (
 )
 from analysis.omop.tables import time_to_event
 from analysis.omop.time_effects import month_log_rr
+from analysis.sccs import SCCSWarning
 
 __all__ = ["PairResult", "exposures_outcome_set_id", "murmur3_32", "run_analyses"]
 
@@ -101,6 +105,7 @@ class PairResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     time_to_event: dict[int, pd.DataFrame] = field(default_factory=dict)
     rates: pd.DataFrame | None = None
+    censor_model: CensorModel | None = None
 
 
 def _refs(eo: ExposuresOutcome) -> dict[str, int]:
@@ -121,8 +126,9 @@ def _population(sccs_data: Any, eo: ExposuresOutcome, a: SccsAnalysis) -> StudyP
 def _run_pair(sccs_data: Any, seq: int, eo: ExposuresOutcome, a: SccsAnalysis,
               spec: SccsAnalysesSpecifications) -> PairResult:
     pop = _population(sccs_data, eo, a)
-    data = build_interval_data(pop.cases, pop.outcomes, sccs_data.eras, a.interval_args,
-                               _refs(eo), sccs_data.era_ref, _study_months(sccs_data))
+    args, censor, weights = _event_dependent(a, pop)
+    data = build_interval_data(pop.cases, pop.outcomes, sccs_data.eras, args,
+                               _refs(eo), sccs_data.era_ref, _study_months(sccs_data), weights)
     if len(pop.outcomes):  # OHDSI: "Error: No cases left", and no interval attrition row
         profile_ids = [o for s, ids, _ in data.settings if s.profile_likelihood for o in ids]
         eff = data.time_effects
@@ -140,7 +146,7 @@ def _run_pair(sccs_data: Any, seq: int, eo: ExposuresOutcome, a: SccsAnalysis,
         model = no_model("Error: No cases left")
     set_id = exposures_outcome_set_id(eo.outcome_id, eo.nesting_cohort_id,
                                       [e.exposure_id for e in eo.exposures])
-    result = PairResult(set_id, a, eo, sccs_data.era_ref, pop, data, model)
+    result = PairResult(set_id, a, eo, sccs_data.era_ref, pop, data, model, censor_model=censor)
     eff = data.time_effects
     adjust = None
     if eff.season_design is not None or eff.calendar_design is not None:
@@ -154,6 +160,21 @@ def _run_pair(sccs_data: Any, seq: int, eo: ExposuresOutcome, a: SccsAnalysis,
     result.time_to_event = {e.exposure_id: time_to_event(pop, sccs_data.eras, e.exposure_id)
                             for e in eo.exposures}
     return result
+
+
+def _event_dependent(a: SccsAnalysis, pop: StudyPopulation) -> tuple[Any, Any, Any]:
+    """(interval arguments, censoring model, segment weights) of the pair: OHDSI's
+    ``addEventDependentObservationSettings`` (:mod:`analysis.omop.eventdep`) when asked and
+    there are cases, the age spline dropped when an age model wins; else unchanged."""
+    args = a.interval_args
+    if not args.event_dependent_observation or not len(pop.outcomes):
+        return args, None, None
+    censor = fit_censor_model(pop.cases, pop.outcomes)
+    if censor.model in (1, 3) and args.age is not None:
+        warnings.warn("Optimal censoring model adjusts for age, so removing age as separate "
+                      "covariate.", SCCSWarning, stacklevel=3)
+        args = replace(args, age=None)
+    return args, censor, partial(segment_weights, censor, pop.cases)
 
 
 def _study_months(sccs_data: Any) -> list[tuple[int, int]] | None:
@@ -177,7 +198,7 @@ def _with_interval_attrition(pop: StudyPopulation, data: IntervalData) -> StudyP
            "outcome_subjects": int(cases["person_id"].nunique()),
            "outcome_events": int(iv["events"].sum()),
            "outcome_observation_periods": int(iv["case_id"].nunique()),
-           "observed_days": int(iv["days"].sum())}
+           "observed_days": round(float(iv["days"].sum()))}  # weights: OHDSI's sum
     attrition = pd.concat([pop.attrition, pd.DataFrame([row])], ignore_index=True)
     return StudyPopulation(pop.cases, pop.outcomes, attrition, pop.outcome_id, pop.prevalence,
                            pop.restricted_time_to_era)
@@ -226,11 +247,15 @@ def run_analyses(spec: SccsAnalysesSpecifications, fetch: Fetch) -> Iterator[Pai
     """Run every (set, analysis) pair; yields one :class:`PairResult` per pair, in order.
 
     ``fetch`` is called once per distinct (exposure ids, outcome id, nesting cohort id, data
-    arguments); its :class:`~analysis.omop.sccs_data.SccsData` is reused by the pairs sharing it.
+    arguments, with ``custom_covariate_ids``' reference names resolved to this set's ids); its
+    :class:`~analysis.omop.sccs_data.SccsData` is reused by the pairs sharing it.
     """
     cache: dict[Any, Any] = {}
     for seq, eo, a in spec.pairs():
         db = a.get_db_sccs_data_args
+        if db.custom_covariate_ids:  # reference names stand for this set's exposure ids
+            db = replace(db, custom_covariate_ids=tuple(
+                i for i in (eo.exposure_id(r) for r in db.custom_covariate_ids) if i is not None))
         nesting = eo.nesting_cohort_id if eo.nesting_cohort_id is not None else (
             db.nesting_cohort_id)
         key = (tuple(e.exposure_id for e in eo.exposures), eo.outcome_id, nesting, db)

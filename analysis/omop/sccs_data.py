@@ -32,10 +32,11 @@ observation days = ``end_day - start_day + 1``; start year/month/day =
 observation period. We follow 6.0.0.
 
 ``eras``: one row per era of a case (``QueryEras.sql``): ``era_type`` (str: ``'hoi'`` outcome,
-``'rx'`` exposure), ``case_id`` (int64), ``era_id`` (int64: the concept or cohort id),
-``era_value`` (float64, 1), ``era_start_day``, ``era_end_day`` (int64, days since
-``observation_period_start_date``; an outcome era has start = end), sorted by ``case_id``,
-``era_type``, ``era_id``, ``era_start_day``, ``era_end_day``.
+``'rx'`` exposure, ``'cst'``/``'dx'`` custom covariate), ``case_id`` (int64), ``era_id``
+(int64: the concept or cohort id), ``era_value`` (float64, 1), ``era_start_day``,
+``era_end_day`` (int64, days since ``observation_period_start_date``; an outcome era has
+start = end), sorted by ``case_id``, ``era_type``, ``era_id``, ``era_start_day``,
+``era_end_day``.
 
 ``era_ref``: one row per era id present (``CreateEras.sql``'s ``#era_ref``): ``era_type``,
 ``era_id``, ``era_name`` (concept name, or ``'Exposure cohort <id>'`` / ``'Outcome cohort <id>'``

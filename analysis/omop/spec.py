@@ -19,16 +19,18 @@ becomes the top-level mapping, with
   default, or ``"drug_era"``), ``outcome_table`` (``"cohort"``, default,
   ``"condition_occurrence"`` or ``"condition_era"``), and ``cohort_definitions``: cohorts defined
   from concept sets (:func:`analysis.omop.cohorts.cohort_definitions_from_spec`), used in place of
-  the CDM's cohort table for their ids.
+  the CDM's cohort table for their ids; ``custom_covariate_table`` (``"cohort"``, default, or
+  ``"condition_era"``), where ``custom_covariate_ids`` are read.
 
 Every value is checked with OHDSI's own rules (``checkmate`` assertions and ``validate()``
 methods), and unknown keys are refused; a problem raises :class:`OmopError` naming the key path,
 e.g. ``sccs_analysis_list[0].create_study_population_args.naive_period: must be a non-negative
 integer (got -1)``. List positions are counted from 0.
 
-Not supported in this version, and refused with an error rather than ignored:
-``event_dependent_observation: true``,
-``custom_covariate_ids`` and ``max_cases_per_outcome`` other than 0.
+``max_cases_per_outcome`` samples cases per outcome with a seed (``--seed`` of ``omop run``;
+OHDSI's ``NEWID()`` order is not seeded); ``custom_covariate_ids`` adds eras from
+``custom_covariate_table``; ``event_dependent_observation: true`` weights the intervals by
+OHDSI's censoring models (:mod:`analysis.omop.eventdep`).
 
 ``allow_regularization: true`` (era covariates, and the age, season and calendar-time splines)
 puts those covariates under the prior of ``fit_sccs_model_args.prior`` (Cyclops' ``createPrior``:
@@ -190,12 +192,6 @@ def _show(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _refuse(node: _Node, key: str, unsupported: Any, why: str) -> None:
-    if key in node.value and node.value[key] not in (None, unsupported):
-        raise OmopError(f"{node.at(key)}: {why} is not supported in this version")
-    node.used.add(key)
-
-
 # ------------------------------------------------------------------------------------------
 # Settings objects
 # ------------------------------------------------------------------------------------------
@@ -273,7 +269,12 @@ def _era_settings(node: _Node, control: bool = False) -> EraCovariateSettings:
 
 @dataclass(frozen=True)
 class GetDbSccsDataArgs:
-    """``createGetDbSccsDataArgs``: what the extraction fetches (study periods as YYYYMMDD)."""
+    """``createGetDbSccsDataArgs``: what the extraction fetches (study periods as YYYYMMDD).
+
+    ``max_cases_per_outcome``: at most this many cases per outcome, a seeded sample (0: all);
+    ``custom_covariate_ids``: ids (or exposure reference names, resolved per set) of the custom
+    covariate table whose records become eras usable in ``include_era_ids``.
+    """
 
     nesting_cohort_id: int | None = None
     delete_covariates_small_count: int = 0
@@ -281,6 +282,7 @@ class GetDbSccsDataArgs:
     study_end_dates: tuple[str, ...] = ()
     max_cases_per_outcome: int = 0
     exposure_ids: tuple[Any, ...] = ("exposureId",)
+    custom_covariate_ids: tuple[Any, ...] = ()
 
 
 def _dates(node: _Node, key: str) -> tuple[str, ...]:
@@ -294,7 +296,6 @@ def _dates(node: _Node, key: str) -> tuple[str, ...]:
 
 
 def _db_args(node: _Node) -> GetDbSccsDataArgs:
-    _refuse(node, "custom_covariate_ids", [], "custom_covariate_ids")
     args = GetDbSccsDataArgs(
         nesting_cohort_id=node.int("nesting_cohort_id", None),
         delete_covariates_small_count=node.int("delete_covariates_small_count", 0, lower=0),
@@ -302,10 +303,8 @@ def _db_args(node: _Node) -> GetDbSccsDataArgs:
         study_end_dates=_dates(node, "study_end_dates"),
         max_cases_per_outcome=node.int("max_cases_per_outcome", 0, lower=0),
         exposure_ids=node.ids("exposure_ids", refs=True) if "exposure_ids" in node.value
-        else ("exposureId",))
-    if args.max_cases_per_outcome:
-        raise OmopError(f"{node.at('max_cases_per_outcome')}: sampling cases is not supported in "
-                        "this version (use 0)")
+        else ("exposureId",),
+        custom_covariate_ids=node.ids("custom_covariate_ids", refs=True))
     node.done()
     if len(args.study_start_dates) != len(args.study_end_dates):
         raise OmopError(f"{node.at('study_end_dates')}: must have as many dates as "
@@ -397,6 +396,7 @@ class IntervalDataArgs:
     age: SplineSettings | None = None
     season: SplineSettings | None = None
     calendar_time: SplineSettings | None = None
+    event_dependent_observation: bool = False
 
 
 def _era_list(node: _Node) -> tuple[EraCovariateSettings, ...]:
@@ -423,11 +423,11 @@ def _interval_args(node: _Node, design: str) -> IntervalDataArgs:
         if node.value.get(key) is not None:
             splines[name] = _spline(node.child(key), knots, dates=name == "calendar_time")
         node.used.add(key)
-    _refuse(node, "event_dependent_observation", False, "event_dependent_observation: true")
     args = IntervalDataArgs(
         "SCCS", covs,
         end_of_observation_era_length=node.int("end_of_observation_era_length", 30, lower=0),
         min_cases_for_time_covariates=node.int("min_cases_for_time_covariates", 10000, lower=1),
+        event_dependent_observation=node.bool("event_dependent_observation", False),
         **splines)
     node.done()
     return args
@@ -636,6 +636,7 @@ class SccsAnalysesSpecifications:
     exposure_table: str = "cohort"
     outcome_table: str = "cohort"
     cohort_definitions: tuple[CohortDefinition, ...] = ()
+    custom_covariate_table: str = "cohort"
 
     def pairs(self) -> list[tuple[int, ExposuresOutcome, SccsAnalysis]]:
         """Every (1-based set number, set, analysis) to run, ``analyses_to_exclude`` applied:
@@ -704,7 +705,8 @@ def parse_specification(data: Any) -> SccsAnalysesSpecifications:
         root.choice("exposure_table", ("cohort", "drug_era"), "cohort"),
         root.choice("outcome_table", ("cohort", "condition_occurrence", "condition_era"),
                     "cohort"),
-        cohort_definitions_from_spec(root.get("cohort_definitions", None)))
+        cohort_definitions_from_spec(root.get("cohort_definitions", None)),
+        root.choice("custom_covariate_table", ("cohort", "condition_era"), "cohort"))
     root.bool("combine_data_fetch_across_outcomes", False)  # a speed option of OHDSI's only
     root.done()
     _check_references(spec)
@@ -715,6 +717,12 @@ def _check_references(spec: SccsAnalysesSpecifications) -> None:
     """Every exposure reference name an analysis uses must be defined by some set."""
     known = {e.exposure_id_ref for eo in spec.exposures_outcome_list for e in eo.exposures}
     for i, a in enumerate(spec.sccs_analysis_list):
+        for ref in a.get_db_sccs_data_args.custom_covariate_ids:
+            if isinstance(ref, str) and ref not in known:
+                raise OmopError(
+                    f"sccs_analysis_list[{i}].get_db_sccs_data_args.custom_covariate_ids: "
+                    f"{ref!r} is not the exposure_id_ref of any exposure in "
+                    "exposures_outcome_list")
         key = "create_sccs_interval_data_args" if a.design == "SCCS" else (
             "create_scri_interval_data_args")
         for j, c in enumerate(a.interval_args.era_covariate_settings):

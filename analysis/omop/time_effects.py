@@ -46,7 +46,7 @@ from analysis.omop.splines import (
 )
 from analysis.sccs import SCCSWarning
 
-__all__ = ["TimeEffects", "month_log_rr", "month_windows", "setup"]
+__all__ = ["TimeEffects", "month_log_rr", "month_matrix", "month_windows", "setup"]
 
 AGE_ID, SEASON_ID, CALENDAR_ID = 100, 200, 300
 
@@ -160,29 +160,42 @@ def _month_eras(cases: pd.DataFrame) -> pd.DataFrame:
                          + s})
 
 
-def month_windows(cases: pd.DataFrame, eff: TimeEffects, age_offset: float | None = None
-                  ) -> pd.DataFrame:
-    """Windows ``case_id, cov_id, start, end, value`` of every spline component per month."""
+def month_matrix(cases: pd.DataFrame, eff: TimeEffects, age_offset: float | None = None
+                 ) -> tuple[pd.DataFrame, list[int], np.ndarray]:
+    """Each case's calendar months (``case_id, start, end``), the spline covariate ids, and
+    the value of every spline component in each month (months x ids): the wide form of
+    :func:`month_windows`, one row per month instead of one per month and component."""
     m = _month_eras(cases)
-    parts = []
+    ids: list[int] = []
+    blocks = []
     if eff.age_design is not None:
         off = int(eff.age_knots[0]) if age_offset is None else int(age_offset)
         row = np.clip(m["age"].to_numpy().astype(np.int64) - off, 0, len(eff.age_design) - 1)
-        parts.append((AGE_ID, eff.age_design[row]))
+        blocks.append((AGE_ID, eff.age_design[row]))
     if eff.season_design is not None:
-        parts.append((SEASON_ID, eff.season_design[m["month"].to_numpy() % 12]))
+        blocks.append((SEASON_ID, eff.season_design[m["month"].to_numpy() % 12]))
     if eff.calendar_design is not None:
         off = eff.calendar_knots[0][0]
         row = np.clip(m["month"].to_numpy() - off, 0, len(eff.calendar_design) - 1)
-        parts.append((CALENDAR_ID, eff.calendar_design[row]))
-    out = []
-    for base, values in parts:
-        for j in range(values.shape[1]):
-            out.append(pd.DataFrame({"case_id": m["case_id"], "cov_id": base + j,
-                                     "start": m["start"], "end": m["end"],
-                                     "value": values[:, j]}))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(
-        columns=["case_id", "cov_id", "start", "end", "value"])
+        blocks.append((CALENDAR_ID, eff.calendar_design[row]))
+    for base, values in blocks:
+        ids += [base + j for j in range(values.shape[1])]
+    values = np.hstack([v for _, v in blocks]) if blocks else np.zeros((len(m), 0))
+    return m[["case_id", "start", "end"]].reset_index(drop=True), ids, values
+
+
+def month_windows(cases: pd.DataFrame, eff: TimeEffects, age_offset: float | None = None
+                  ) -> pd.DataFrame:
+    """Windows ``case_id, cov_id, start, end, value`` of every spline component per month."""
+    m, ids, values = month_matrix(cases, eff, age_offset)
+    if not ids:
+        return pd.DataFrame(columns=["case_id", "cov_id", "start", "end", "value"])
+    k = len(ids)
+    return pd.DataFrame({"case_id": np.tile(m["case_id"].to_numpy(), k),
+                         "cov_id": np.repeat(ids, len(m)),
+                         "start": np.tile(m["start"].to_numpy(), k),
+                         "end": np.tile(m["end"].to_numpy(), k),
+                         "value": values.T.ravel()})
 
 
 def month_log_rr(eff: TimeEffects, log_rr: pd.Series, months: np.ndarray) -> np.ndarray:

@@ -90,7 +90,7 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,8 +110,10 @@ __all__ = [
     "EventDepObservationResult",
     "censoring_fit",
     "censoring_loglik",
+    "censoring_loglik_elements",
     "fit_censoring_models",
     "fit_eventdep_observation",
+    "integrate_censoring",
     "interval_weights",
 ]
 
@@ -135,6 +137,8 @@ CENSORING_MODELS = ("EWA", "EWI", "EGA", "EGI")
 #: Gauss-Legendre nodes and weights on [0, 1] for the age models' interval integrals.
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
 _PANELS = 8
+#: Panels of :func:`integrate_censoring` graded toward the end of observation.
+_GRADED = 40
 
 
 class EventDepObservationError(SCCSError):
@@ -179,8 +183,9 @@ class _Params:
 
     @classmethod
     def rows(cls, p: np.ndarray) -> _Params:
-        """One parameter vector per element: ``p`` (E, 4) as four (E,) arrays."""
-        return cls(np.exp(-p[:, 0]), np.exp(-p[:, 1]), special.expit(p[:, 2]), np.exp(p[:, 3]))
+        """One parameter vector per element: ``p`` (..., 4) as four (...) arrays."""
+        return cls(np.exp(-p[..., 0]), np.exp(-p[..., 1]), special.expit(p[..., 2]),
+                   np.exp(p[..., 3]))
 
     def take(self, idx: np.ndarray) -> _Params:
         """The fields (arrays of the same shape) at ``idx`` (an index or a boolean mask)."""
@@ -267,6 +272,93 @@ def censoring_loglik(model: str, params: Sequence[float], event: np.ndarray, end
     """
     return float(_loglik_batch(model, np.asarray(params, dtype=float)[None, :], event, end,
                                present)[0])
+
+
+def censoring_loglik_elements(model: str, params: np.ndarray, event: np.ndarray,
+                              end: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Log-likelihood of censoring model ``model`` element by element, with one parameter
+    vector per element: the building block of censoring models whose parameters depend on
+    the case (or on the event age), such as OHDSI SelfControlledCaseSeries' (where
+    ``log mu``, ``logit pi`` and ``log nu`` are linear in the log age or the event age).
+
+    Parameters
+    ----------
+    model : str
+        One of :data:`CENSORING_MODELS`.
+    params : ndarray
+        (..., 4): (log rho, log mu, logit pi, log nu) per element, broadcast against the
+        other arguments' shape.
+    event, end : ndarray
+        Event and end-of-observation ages, in years.
+    present : ndarray
+        1 when observation ended as planned, 0 when it ended early.
+
+    Returns
+    -------
+    ndarray
+        The log-likelihoods, of the broadcast shape (non-finite where the model is not
+        computable there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ll = censoring_loglik_elements("EWI", np.zeros((2, 4)), np.array([1.0, 1.0]),
+    ...                                np.array([2.0, 3.0]), np.array([1, 1]))
+    >>> np.round(ll, 6).tolist()  # log(exp(-(end - event)))
+    [-1.0, -2.0]
+    """
+    if model not in CENSORING_MODELS:
+        raise EventDepObservationError(
+            f"unknown censoring model {model!r} (one of {list(CENSORING_MODELS)})")
+    with np.errstate(all="ignore"):
+        return _contribution(model, _Params.rows(np.asarray(params, dtype=float)),
+                             np.asarray(event, float), np.asarray(end, float),
+                             np.asarray(present))
+
+
+def integrate_censoring(model: str, params_at: Callable[[np.ndarray], np.ndarray],
+                        lower: np.ndarray, upper: np.ndarray, end: np.ndarray,
+                        present: np.ndarray, toward_end: bool = False) -> np.ndarray:
+    """Integral over ``t`` in ``(lower, upper]`` of the censoring model's likelihood of the
+    end of observation given an event at ``t`` (years), with parameters that may depend on
+    ``t``: composite Gauss-Legendre quadrature (16 nodes per panel).
+
+    ``params_at(t)`` returns the parameters (n, k, 4) at the nodes ``t`` (n, k) of the n
+    intervals. :func:`interval_weights` uses it for the age models with fixed parameters.
+    Panels: 8 equal ones; with ``toward_end``, 40 panels geometric in ``end - t`` (each
+    ``end - t`` range at most 1.7 times its start), for the interval models, whose density
+    of ``end - t`` behaves as ``(end - t)^(nu - 1)`` near ``t = end``: equal panels lose up
+    to 4% there when ``nu = 0.3`` (measured against the closed form), graded ones 2e-12.
+    ``upper`` must then stay below ``end``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = integrate_censoring("EWI", lambda t: np.zeros((*t.shape, 4)), np.array([0.0]),
+    ...                         np.array([1.0]), np.array([2.0]), np.array([1]))
+    >>> round(float(w[0]), 6)  # integral of exp(-(2 - t)) over (0, 1]
+    0.232544
+    """
+    lower, upper, end = (np.asarray(v, float) for v in (lower, upper, end))
+    g = (_GL_X[None, :] + 1.0) / 2.0  # nodes on [0, 1] (1, 16)
+    if toward_end:  # panel edges geometric in end - t, from end - lower down to end - upper
+        s_hi = end - lower
+        s_lo = np.maximum(end - upper, s_hi * 1e-12)
+        frac = np.arange(_GRADED + 1) / _GRADED
+        edges = s_hi[:, None] * (s_lo / s_hi)[:, None] ** frac[None, :]  # (n, panels + 1)
+        left, width = edges[:, :-1], edges[:, 1:] - edges[:, :-1]  # width < 0: s decreases
+        s_nodes = (left[:, :, None] + width[:, :, None] * g[None]).reshape(len(end), -1)
+        t = end[:, None] - s_nodes
+        wq = (-width[:, :, None] * _GL_W[None, None, :] / 2.0).reshape(len(end), -1)
+        scale = 1.0
+    else:
+        u = (np.arange(_PANELS)[:, None] + g).ravel() / _PANELS
+        wq = np.tile(_GL_W / 2.0, _PANELS)[None, :] / _PANELS
+        t = lower[:, None] + (upper - lower)[:, None] * u[None, :]
+        scale = upper - lower
+    f = np.exp(censoring_loglik_elements(model, params_at(t), t, end[:, None],
+                                         np.asarray(present)[:, None]))
+    return (f * wq).sum(axis=1) * scale
 
 
 def _loglik_batch(model: str, params: np.ndarray, event: np.ndarray, end: np.ndarray,
@@ -563,15 +655,9 @@ def interval_weights(model: str, params: Sequence[float], lower: np.ndarray, upp
         return np.where(present == 1, w1, w0)
     if model not in ("EWA", "EGA"):
         raise EventDepObservationError(f"unknown censoring model {model!r}")
-    # composite Gauss-Legendre: _PANELS panels of 16 nodes on each interval
-    u = (np.arange(_PANELS)[:, None] + (_GL_X[None, :] + 1.0) / 2.0).ravel() / _PANELS
-    wq = np.tile(_GL_W / 2.0, _PANELS) / _PANELS
-    width = (upper - lower)[:, None]
-    t = lower[:, None] + width * u[None, :]
-    if params.ndim == 2:  # one parameter vector per interval: columns against the nodes
-        q = _Params(*(v[:, None] for v in (q.lam_a, q.lam_b, q.pi, q.nu)))
-    f = np.exp(_contribution(model, q, t, end[:, None], present[:, None]))
-    return (f * wq[None, :]).sum(axis=1) * width[:, 0]
+    per_interval = params[:, None, :] if params.ndim == 2 else params
+    return integrate_censoring(model, lambda t: np.broadcast_to(per_interval, (*t.shape, 4)),
+                               lower, upper, end, present)
 
 
 class EventDepObservationResult(Estimates):

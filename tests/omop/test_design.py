@@ -64,9 +64,15 @@ def test_eunomia_specification_pairs_follow_ohdsi_exclusion() -> None:
      "sccs_analysis_list[0].create_sccs_interval_data_args.era_covariate_settings[0].stat: "
      "unknown key"),
     (("sccs_analysis_list", 0, "create_sccs_interval_data_args", "event_dependent_observation"),
-     True, "event_dependent_observation: true is not supported"),
+     "yes", "create_sccs_interval_data_args.event_dependent_observation: must be true or false"),
     (("sccs_analysis_list", 0, "create_sccs_interval_data_args", "era_covariate_settings", 1,
       "include_era_ids"), ["exposureId9"], "'exposureId9' is not the exposure_id_ref"),
+    (("sccs_analysis_list", 0, "get_db_sccs_data_args", "custom_covariate_ids"), ["x9"],
+     "get_db_sccs_data_args.custom_covariate_ids: 'x9' is not the exposure_id_ref"),
+    (("sccs_analysis_list", 0, "get_db_sccs_data_args", "custom_covariate_ids"), [1.5],
+     "get_db_sccs_data_args.custom_covariate_ids[0]: must be an integer id or an exposure"),
+    (("custom_covariate_table",), "drug_era",
+     "custom_covariate_table: must be one of 'cohort', 'condition_era'"),
 ])
 def test_specification_errors_name_the_key(path: tuple, value: object, message: str) -> None:
     data = copy.deepcopy(_spec())

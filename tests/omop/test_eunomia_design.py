@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
+from _helpers_omop import query
 
 from analysis.cli.main import main
 from analysis.omop.eunomia import copy_eunomia
@@ -46,14 +46,6 @@ def results(eunomia, tmp_path_factory) -> Path:
     return out
 
 
-def _sql(db: Path, query: str) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(query).df()
-    finally:
-        con.close()
-
-
 def _attrition(out: Path, analysis: int) -> pd.DataFrame:
     a = pd.read_csv(out / "sccs_attrition.csv")
     eos = pd.read_csv(out / "sccs_exposures_outcome_set.csv")
@@ -73,12 +65,12 @@ def test_tables_follow_ohdsi_specification(results) -> None:
 
 
 def test_naive_period_and_gender_attrition_match_direct_sql(eunomia, results) -> None:
-    naive = _sql(eunomia, f"""
+    naive = query(eunomia, f"""
         SELECT count(DISTINCT person_id) AS subjects, count(*) AS events,
                sum(datediff('day', s, e) - 180 + 1) AS days
         FROM ({OUTCOMES}) j
         WHERE d >= s + INTERVAL 180 DAY AND datediff('day', s, e) > 180""").iloc[0]
-    female = _sql(eunomia, f"""
+    female = query(eunomia, f"""
         SELECT count(DISTINCT j.person_id) AS subjects, count(*) AS events
         FROM ({OUTCOMES}) j JOIN person p ON p.person_id = j.person_id
         WHERE d >= s + INTERVAL 180 DAY AND datediff('day', s, e) > 180
@@ -95,7 +87,7 @@ def test_scri_risk_window_events_match_direct_sql(eunomia, results) -> None:
     # an outcome is in a risk window [s, s + 7] of some celecoxib era start s (windows cut at
     # the next era's start still cover the same days); in a control window [s - 180, s - 1]
     # otherwise; both within the observation period after the 180-day naive period
-    counts = _sql(eunomia, f"""
+    counts = query(eunomia, f"""
         WITH j AS (SELECT * FROM ({OUTCOMES}) x
                    WHERE d >= s + INTERVAL 180 DAY AND datediff('day', s, e) > 180),
              ex AS (SELECT person_id, drug_era_start_date AS x FROM drug_era

@@ -20,6 +20,7 @@ MODULES = [
     "analysis.omop.eunomia",
     "analysis.omop._sql",
     "analysis.omop.extract",
+    "analysis.omop.eventdep",
 ]
 
 
