@@ -10,8 +10,11 @@ STAMP := $(VENV)/.installed-stamp
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 # jupyter-book build, with the chapters executed in parallel (one Sphinx process per CPU; set
-# IVIG_BOOK_JOBS=1 for the serial build). See analysis/report/jbbuild.py.
-JB := $(PY) -m analysis.report.jbbuild
+# IVIG_BOOK_JOBS=1 for the serial build). See analysis/report/jbbuild.py. The book's commands run
+# through analysis/cli/book_env.py, which first converts IVIG_COHORT=omop:PATH?concepts=MAP (an
+# OMOP CDM) into a cohort folder, once.
+BOOK_ENV := $(PY) -m analysis.cli.book_env
+JB := $(BOOK_ENV) jbbuild
 
 .PHONY: all venv book test test-kernels test-fast lint data bench lock clean sync lab exercises pdf
 
@@ -76,12 +79,12 @@ lab: $(STAMP)
 ## For teachers: each teaching chapter (book/t*.md) as a student notebook (exercises, no
 ## solutions) and a separate solutions notebook, in _build/exercises/ (each chapter runs once).
 exercises: $(STAMP)
-	$(PY) -m analysis.report.exercises --out _build/exercises
+	$(BOOK_ENV) exercises --out _build/exercises
 
 ## The whole book as one PDF, _build/pdf/book.pdf: the strict single-page HTML build printed by
 ## headless chromium (Debian's; .ci/run installs it when missing). No LaTeX.
 pdf: $(STAMP)
-	$(PY) -m analysis.report.pdf --out _build/pdf/book.pdf
+	$(BOOK_ENV) pdf --out _build/pdf/book.pdf
 
 ## Re-resolve the pins (needs the network): requirements.in -> requirements.txt
 lock:

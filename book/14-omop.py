@@ -289,7 +289,21 @@ book.glue_values({
 # published vocabularies, not checked against an Athena download here), whether their site records
 # heavy-chain type and progression at all (the mapping's local concepts stand in for them), that IgG
 # is in mg/dL, and whether a diagnosis repeated at follow-up visits must be collapsed into one
-# infection episode before counting.
+# infection episode before counting. A set with `include_descendants: true` also takes every
+# descendant of its concepts in the CDM's `concept_ancestor`, as an OHDSI concept set does (the
+# project's mapping lists its concepts and expands none).
+#
+# The whole book takes the same road when `IVIG_COHORT` names a database and a mapping:
+#
+# ```bash
+# IVIG_COHORT='omop:syn.duckdb?concepts=data/omop/ivig-concepts.yaml' make book
+# ```
+#
+# The database is converted once through the mapping, before any chapter runs, into a private
+# folder of the build (`_build/cache/`, never copied into the site), and every chapter reads the
+# cohort found there; each page's banner names the database and the mapping by file name and the
+# first characters of their SHA-256, so a reader knows which vocabulary decisions the numbers rest
+# on.
 #
 # ## The same specification on Spark
 

@@ -1,7 +1,8 @@
 """One strict book build per test session, shared by every test that needs built HTML.
 
 What and why: a strict ``jupyter-book build --all -W -n --keep-going`` (run as ``make book`` runs
-it, through ``analysis.report.jbbuild``: chapters executed in parallel) executes every chapter and
+it, through ``analysis.cli.book_env`` and ``analysis.report.jbbuild``: ``IVIG_COHORT`` resolved,
+chapters executed in parallel) executes every chapter and
 takes minutes; the browser tests, the book tests and the privacy tests all need its output. This
 module builds each distinct configuration (default cohort, or a given ``IVIG_COHORT``) at most once
 per pytest process, into a temporary ``--path-output`` folder so a developer's ``_build/`` is never
@@ -32,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-#: ``make book``'s command: ``jupyter-book`` with the chapters executed in parallel.
-JUPYTER_BOOK = [sys.executable, "-m", "analysis.report.jbbuild"]
+#: ``make book``'s command: ``jupyter-book`` with the chapters executed in parallel, after
+#: ``IVIG_COHORT`` is resolved (an ``omop:`` CDM converted into a cohort folder).
+JUPYTER_BOOK = [sys.executable, "-m", "analysis.cli.book_env", "jbbuild"]
 
 #: Folders whose contents may change during a build without it being a privacy concern:
 #: build products, caches, the virtual environment and version control.
@@ -142,7 +144,7 @@ class BuiltBook:
 
     out: Path  # the --path-output folder
     html: Path  # out/_build/html
-    cohort: Path | None  # IVIG_COHORT used (None: the default, data/synthetic)
+    cohort: Path | str | None  # IVIG_COHORT used (None: the default, data/synthetic)
     returncode: int
     log: str
     seconds: float
@@ -179,12 +181,13 @@ class BuiltBook:
 
 def build_book(
     out: Path,
-    cohort: Path | None = None,
+    cohort: Path | str | None = None,
     timeout: int = BUILD_TIMEOUT_S,
     offline: bool = True,
     env_extra: dict[str, str] | None = None,
 ) -> BuiltBook:
-    """Run one strict build of the repository's book into ``out`` (with ``IVIG_COHORT=cohort``).
+    """Run one strict build of the repository's book into ``out`` (with ``IVIG_COHORT=cohort``: a
+    folder, or a value such as ``omop:PATH?concepts=MAP``).
 
     With ``offline`` (the default) the build runs with the network blocked (see
     :func:`offline_prefix`): the book must build from an installed environment with no network,
@@ -250,7 +253,7 @@ _LOCK = threading.Lock()
 
 
 def shared_build(
-    tmp_path_factory, cohort: Path | None = None, env_extra: dict[str, str] | None = None
+    tmp_path_factory, cohort: Path | str | None = None, env_extra: dict[str, str] | None = None
 ) -> BuiltBook:
     """The session's build for ``cohort`` (None = default cohort); built on first request.
 
@@ -258,7 +261,7 @@ def shared_build(
     first, so two test files never build the same configuration twice. ``env_extra`` (extra
     environment variables, e.g. a recording hook) is part of the configuration.
     """
-    key = (str(cohort.resolve()) if cohort is not None else "") + repr(
+    key = (str(cohort.resolve()) if isinstance(cohort, Path) else cohort or "") + repr(
         sorted((env_extra or {}).items())
     )
     with _LOCK:
@@ -285,7 +288,6 @@ def shared_build(
 # --------------------------------------------------------------------------- a user's own cohort
 #: Prefix of the medical-record-like ids given to the user-like cohort's patients.
 ID_PREFIX = "MRN-8841-"
-COHORT_FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")
 USER_COHORT_NAME = "st-elsewhere-myeloma"
 
 #: IPython startup file: records the text of every matplotlib figure drawn in a kernel (one JSON
@@ -315,76 +317,79 @@ matplotlib.figure.Figure.draw = _recording_draw
 """
 
 
-def make_user_cohort(folder: Path, seed: int = 7) -> dict[str, str]:
-    """Simulate a cohort into ``folder`` and make it look like a user's own export.
+def make_user_cdm(folder: Path, seed: int = 7) -> tuple[Path, dict[str, str]]:
+    """The OMOP twin of ``simulate --seed <seed>`` in ``folder``, looking like a hospital's CDM.
 
-    Every ``patient_id`` becomes ``MRN-8841-<4 digits>`` (one mapping, applied to all five files)
-    and ``cohort.yaml`` is removed (so the cohort is named after its folder and not flagged
-    synthetic). The numbers are those of ``simulate --seed <seed>``. Returns old id -> new id.
+    ``simulate --seed <seed> --omop <folder>/st-elsewhere-myeloma.duckdb`` writes the twin; then
+    each person's ``person_source_value`` becomes a medical-record-like id ``MRN-8841-<4 digits>``
+    (where a hospital's CDM keeps its record number; the extraction reads ``person_id`` only).
+    Returns the CDM file and the mapping simulator id -> MRN-like id.
     """
-    import csv
+    import duckdb
 
+    cdm = folder / f"{USER_COHORT_NAME}.duckdb"
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis", "simulate", "--seed", str(seed), "--out", str(folder)],
+        [sys.executable, "-m", "analysis", "simulate", "--seed", str(seed), "--out",
+         str(folder / "simulated"), "--omop", str(cdm)],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"simulate failed: {proc.stderr[-2000:]}")
-    (folder / "cohort.yaml").unlink(missing_ok=True)
-    with (folder / "patients.csv").open(encoding="utf-8", newline="") as fh:
-        ids = [row["patient_id"] for row in csv.DictReader(fh)]
-    mapping = {old: f"{ID_PREFIX}{(7919 * (k + 13)) % 10_000:04d}" for k, old in enumerate(ids)}
-    if len(set(mapping.values())) != len(mapping):
-        raise RuntimeError("user-cohort ids are not unique")
-    for name in COHORT_FILES:
-        path = folder / name
-        with path.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh))
-        col = rows[0].index("patient_id")
-        for row in rows[1:]:
-            if row:
-                row[col] = mapping[row[col]]
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            csv.writer(fh, lineterminator="\n").writerows(rows)
-    return mapping
+        raise RuntimeError(f"simulate --omop failed: {proc.stderr[-2000:]}")
+    with duckdb.connect(str(cdm)) as con:
+        ids = [r[0] for r in con.execute(
+            "SELECT person_source_value FROM person ORDER BY person_id").fetchall()]
+        mapping = {old: f"{ID_PREFIX}{(7919 * (k + 13)) % 10_000:04d}" for k, old in enumerate(ids)}
+        if len(set(mapping.values())) != len(mapping):
+            raise RuntimeError("user-cohort ids are not unique")
+        con.executemany("UPDATE person SET person_source_value = ? WHERE person_source_value = ?",
+                        [(new, old) for old, new in mapping.items()])
+    return cdm, mapping
 
 
 @dataclass(frozen=True)
 class UserBuild:
-    """A strict build of the book on a user-like cohort (see :func:`user_cohort_build`)."""
+    """A strict build of the book on a user-like OMOP CDM (see :func:`user_cohort_build`)."""
 
     book: BuiltBook
-    cohort: Path  # the cohort folder (outside the repository)
-    ids: dict[str, str]  # simulator id -> the cohort's MRN-like id
+    cohort: Path  # the CDM file (outside the repository)
+    ids: dict[str, str]  # simulator id -> the CDM's MRN-like person_source_value
     figure_texts: Path  # JSON lines: the text of every figure drawn during the build
+    converted: Path  # the cohort folder the build converted the CDM into (outside the repository)
 
 
 _USER: dict[str, UserBuild] = {}
 
 
 def user_cohort_build(tmp_path_factory, seed: int = 7) -> UserBuild:
-    """The session's build on a user-like cohort (``make_user_cohort(seed)``), built once.
+    """The session's build on a user-like OMOP CDM (``make_user_cdm(seed)``), built once.
 
-    The cohort lives in a temporary folder outside the repository; the build runs offline with an
-    IPython startup file that records every figure's text. Shared by the privacy tests and by the
-    book's "numbers follow the cohort" test (its numbers are those of ``simulate --seed 7``).
+    The book reads it as a user would: ``IVIG_COHORT=omop:<cdm>?concepts=<the project's
+    mapping>``, so this one build proves both a user's own cohort and the OMOP road. The CDM, and
+    the cohort folder the build converts it into (``IVIG_OMOP_CACHE``), live in temporary folders
+    outside the repository; the build runs offline with an IPython startup file that records every
+    figure's text. Shared by the privacy tests and by the book's "numbers follow the cohort" test
+    (its numbers are those of ``simulate --seed 7``, read back through the mapping).
     """
     with _LOCK:
         if str(seed) in _USER:
             return _USER[str(seed)]
-    cohort = tmp_path_factory.mktemp("outside-repo") / USER_COHORT_NAME
-    ids = make_user_cohort(cohort, seed)
+    cdm, ids = make_user_cdm(tmp_path_factory.mktemp("outside-repo"), seed)
+    cache = tmp_path_factory.mktemp("omop-cache")
     ipython = tmp_path_factory.mktemp("ipython")
     startup = ipython / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00-qa-record-figures.py").write_text(RECORD_FIGURES, encoding="utf-8")
     texts = ipython / "figure-texts.jsonl"
+    concepts = REPO / "data" / "omop" / "ivig-concepts.yaml"
     book = shared_build(
         tmp_path_factory,
-        cohort=cohort,
-        env_extra={"IPYTHONDIR": str(ipython), "QA_FIGURE_TEXTS": str(texts)},
+        cohort=f"omop:{cdm}?concepts={concepts}",
+        env_extra={"IPYTHONDIR": str(ipython), "QA_FIGURE_TEXTS": str(texts),
+                   "IVIG_OMOP_CACHE": str(cache)},
     )
-    built = UserBuild(book=book, cohort=cohort, ids=ids, figure_texts=texts)
+    converted = sorted(cache.glob("omop-cohort-*"))
+    built = UserBuild(book=book, cohort=cdm, ids=ids, figure_texts=texts,
+                      converted=converted[0] if len(converted) == 1 else cache / "not-converted")
     with _LOCK:
         _USER[str(seed)] = built
     return built

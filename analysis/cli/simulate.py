@@ -2,7 +2,8 @@
 [--true-irr-grade34 Y] [--negative-controls] [--omop DB] --out DIR``.
 
 ``--omop DB`` also writes the cohort as an OMOP CDM in the DuckDB file DB (the synthetic OMOP twin,
-:mod:`analysis.omop.ivig_twin`), with the concept ids of ``data/omop/ivig-concepts.yaml``.
+:mod:`analysis.omop.ivig_twin`), with the concept ids of ``data/omop/ivig-concepts.yaml``: both the
+folder and the file are written, or neither (a failure leaves no partial output).
 
 Writes a synthetic cohort (five CSV files, ``cohort.yaml`` and ``truth.json``, the parameters it was
 drawn from) into ``DIR``; ``--true-irr`` and ``--true-irr-grade34`` set the true on-IVIG rate
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import Any
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -57,10 +60,37 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
+def _write_with_twin(tables: Any, out: Path, db: Path) -> None:
+    """The cohort folder ``out`` and its OMOP twin ``db``, both or neither.
+
+    The twin is written first into a temporary folder beside ``db`` (a folder that cannot be
+    written fails here, before ``out`` is touched), then the cohort (atomically), then the twin
+    is renamed into place; if that rename fails, a cohort folder this call created is removed.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    from analysis.omop.ivig_twin import write_twin
+    from analysis.study.cohort import load_cohort
+    from analysis.synthetic.simulate import write_cohort
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{db.name}.stage-", dir=db.parent) as stage:
+        staged = write_twin(load_cohort(write_cohort(tables, Path(stage) / "cohort")),
+                            Path(stage) / db.name)
+        existed = out.exists()
+        write_cohort(tables, out)
+        try:
+            os.replace(staged, db)
+        except OSError:
+            if not existed:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+
+
 def run(args: argparse.Namespace) -> int:
     """Simulate and write; 0 on success, 2 on refusal or bad arguments."""
-    from pathlib import Path
-
     from analysis.sccs.errors import SCCSError
     from analysis.synthetic.events import TruthParameters
     from analysis.synthetic.simulate import (
@@ -107,16 +137,14 @@ def run(args: argparse.Namespace) -> int:
         truth = TruthParameters(**over)
         tables = simulate_cohort(seed, n_ivig=args.n_ivig, n_reference=args.n_reference,
                                  truth=truth)
-        write_cohort(tables, out)
+        if args.omop:
+            _write_with_twin(tables, out, Path(args.omop))
+        else:
+            write_cohort(tables, out)
         if args.negative_controls:
             from analysis.synthetic.negative_controls import write_negative_controls
 
             write_negative_controls(tables, out)
-        if args.omop:
-            from analysis.omop.ivig_twin import write_twin
-            from analysis.study.cohort import load_cohort
-
-            write_twin(load_cohort(out), args.omop)
     except (SimulateError, SCCSError, OSError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2

@@ -62,6 +62,27 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
 _WORK_COHORT = "work_cohort"
 
 
+def concept_set_sql(cdm: Cdm, table: str, column: str, ids: Sequence[int],
+                    include_descendants: bool = False) -> str:
+    """The SQL set ``(...)`` of a concept set's ids, for ``column IN <set>`` on ``table``.
+
+    With ``include_descendants``, OHDSI's concept-set semantics: the ids and every descendant of
+    them in ``concept_ancestor`` (a concept is its own descendant there; a listed id missing from
+    ``concept_ancestor``, a local concept for example, still counts).
+
+    Examples
+    --------
+    >>> concept_set_sql(None, "drug_exposure", "drug_concept_id", [3, 1])
+    '(3, 1)'
+    """
+    listed = ", ".join(str(int(i)) for i in ids)
+    if not include_descendants:
+        return f"({listed})"
+    return (f"(SELECT descendant_concept_id FROM {cdm.table('concept_ancestor')} "
+            f"WHERE ancestor_concept_id IN ({listed}) UNION SELECT {column} FROM "
+            f"{cdm.table(table)} WHERE {column} IN ({listed}))")
+
+
 @dataclass(frozen=True)
 class CohortDefinition:
     """One cohort defined from a concept set over a CDM table.
@@ -96,14 +117,8 @@ class CohortDefinition:
     def select_sql(self, cdm: Cdm) -> str:
         """SELECT of this cohort's rows in the cohort-table shape (DuckDB dialect)."""
         concept, start, end = _SOURCES[self.source]
-        ids = ", ".join(str(int(i)) for i in self.concept_ids)
-        concepts = f"({ids})"
-        if self.include_descendants:
-            concepts = (
-                f"(SELECT descendant_concept_id FROM {cdm.table('concept_ancestor')} "
-                f"WHERE ancestor_concept_id IN ({ids}) UNION SELECT {concept} FROM "
-                f"{cdm.table(self.source)} WHERE {concept} IN ({ids}))"
-            )
+        concepts = concept_set_sql(cdm, self.source, concept, self.concept_ids,
+                                   self.include_descendants)
         rows = (
             f"SELECT person_id, {start} AS start_date, {end} AS end_date "
             f"FROM {cdm.table(self.source)} WHERE {concept} IN {concepts}"

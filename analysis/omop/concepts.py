@@ -2,7 +2,9 @@
 
 :func:`load_concepts` reads and checks the mapping: every set the study needs, each with its CDM
 table and a list of concepts (``id``, ``source``, ``name``, ``status``), the infection sets with a
-``site`` of the data contract and the organism sets with an ``organism``. A bad mapping raises
+``site`` of the data contract and the organism sets with an ``organism``; a set with
+``include_descendants: true`` also selects every descendant of its concepts through the CDM's
+``concept_ancestor`` (OHDSI's concept-set semantics; default false). A bad mapping raises
 :class:`~analysis.omop.errors.OmopError` naming the file and the key.
 
 Examples
@@ -58,6 +60,7 @@ class ConceptSet:
     site: str | None = None
     organism: str | None = None
     heavy_chain: str | None = None
+    include_descendants: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,11 @@ def _set(path: Path, name: str, doc: Any) -> ConceptSet:
     if (site or organism or heavy) and table != "condition_occurrence":
         raise _fail(path, f"{key}.table",
                     "an infection, organism or heavy-chain set reads condition_occurrence")
-    return ConceptSet(name, table, concepts, site, organism, heavy)
+    descendants = doc.get("include_descendants", False)
+    if not isinstance(descendants, bool):
+        raise _fail(path, f"{key}.include_descendants",
+                    f"must be true or false, got {descendants!r}")
+    return ConceptSet(name, table, concepts, site, organism, heavy, descendants)
 
 
 def load_concepts(path: str | Path = DEFAULT_CONCEPTS) -> ConceptMap:

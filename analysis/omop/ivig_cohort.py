@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -30,12 +31,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from analysis.omop.cdm import Cdm, open_cdm
+from analysis.omop.cohorts import concept_set_sql
 from analysis.omop.concepts import DEFAULT_CONCEPTS, ConceptMap, load_concepts
 from analysis.omop.errors import OmopError
 
-__all__ = ["NEEDED_TABLES", "Extracted", "extract_cohort", "write_extracted"]
+__all__ = ["NEEDED_TABLES", "Extracted", "cohort_yaml", "content_sha256", "extract_cohort",
+           "write_extracted"]
 
 #: The CDM tables the extraction reads.
 NEEDED_TABLES = ("person", "observation_period", "drug_exposure", "condition_occurrence",
@@ -73,13 +77,14 @@ class Extracted:
 def _records(cdm: Cdm, cmap: ConceptMap, name: str) -> pd.DataFrame:
     """``person_id, date[, end_date][, value]`` of one concept set, selected in the engine."""
     table = cmap.sets[name].table
-    ids = ", ".join(str(i) for i in cmap.ids(name))
+    ids = concept_set_sql(cdm, table, _CONCEPT[table], cmap.ids(name),
+                          cmap.sets[name].include_descendants)
     cols = f"person_id, {_DATE[table]} AS date"
     if table in _END:
         cols += f", {_END[table]} AS end_date"
     if table == "measurement":
         cols += ", value_as_number AS value"
-    frame = cdm.fetch(f"SELECT {cols} FROM {cdm.table(table)} WHERE {_CONCEPT[table]} IN ({ids}) "
+    frame = cdm.fetch(f"SELECT {cols} FROM {cdm.table(table)} WHERE {_CONCEPT[table]} IN {ids} "
                       f"ORDER BY person_id, date")
     for c in ("date", "end_date"):
         if c in frame:
@@ -182,7 +187,8 @@ def extract_cohort(cdm_path: str | Path, concepts: str | Path = DEFAULT_CONCEPTS
     """
     cmap = load_concepts(concepts)
     with open_cdm(cdm_path) as cdm:
-        for table in NEEDED_TABLES:
+        descendants = any(s.include_descendants for s in cmap.sets.values())
+        for table in NEEDED_TABLES + (("concept_ancestor",) if descendants else ()):
             cdm.table(table)
         try:
             rec = {name: _records(cdm, cmap, name) for name in cmap.sets}
@@ -220,6 +226,58 @@ def _text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def content_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, or of a folder's files (relative names and bytes, sorted).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = f.write_bytes(b"abc")
+    >>> content_sha256(f)[:12]
+    'ba7816bf8f01'
+    """
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    h = hashlib.sha256()
+    for f in files:
+        if path.is_dir():
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with f.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def cohort_yaml(found: Extracted) -> str:
+    """The ``cohort.yaml`` of an extracted cohort: its name (the CDM's file name), and under
+    ``omop`` the file names and SHA-256 of the CDM and of the mapping (never their full paths,
+    which may be private): the provenance the book's banner shows.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (tmp / "cdm.duckdb").write_bytes(b"cdm"); _ = (tmp / "m.yaml").write_bytes(b"m")
+    >>> print(cohort_yaml(Extracted({}, {}, [], str(tmp / "cdm.duckdb"), str(tmp / "m.yaml"))))
+    ... # doctest: +ELLIPSIS
+    name: OMOP CDM cdm.duckdb
+    synthetic: false
+    description: extracted by analysis omop cohort with m.yaml
+    omop:
+      cdm: cdm.duckdb
+      cdm_sha256: ...
+      concepts: m.yaml
+      concepts_sha256: ...
+    """
+    cdm, concepts = Path(found.cdm), Path(found.concepts)
+    doc = {"name": f"OMOP CDM {cdm.name}", "synthetic": False,
+           "description": f"extracted by analysis omop cohort with {concepts.name}",
+           "omop": {"cdm": cdm.name, "cdm_sha256": content_sha256(cdm),
+                    "concepts": concepts.name, "concepts_sha256": content_sha256(concepts)}}
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000)
+
+
 def write_extracted(found: Extracted, out: str | Path) -> Path:
     """Write the five CSV files and ``cohort.yaml`` into the new or empty folder ``out``.
 
@@ -241,10 +299,7 @@ def write_extracted(found: Extracted, out: str | Path) -> Path:
     try:
         for name, frame in found.tables.items():
             _text(frame).to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
-        (tmp / "cohort.yaml").write_text(
-            f'name: "OMOP CDM {Path(found.cdm).name}"\nsynthetic: false\n'
-            f'description: "extracted by analysis omop cohort with {Path(found.concepts).name}"\n',
-            encoding="utf-8", newline="\n")
+        (tmp / "cohort.yaml").write_text(cohort_yaml(found), encoding="utf-8", newline="\n")
         if out.exists():
             out.rmdir()
         os.rename(tmp, out)

@@ -2,17 +2,25 @@
 
 :func:`write_twin` turns a loaded :class:`~analysis.study.cohort.Cohort` into the CDM tables
 ``person``, ``observation_period``, ``drug_exposure``, ``condition_occurrence``, ``measurement``,
-``visit_occurrence``, ``death``, ``concept`` (the mapping's concepts only) and ``cdm_source``, using
+``visit_occurrence``, ``death``, ``concept`` and ``concept_ancestor`` (the mapping's concepts only,
+each its own descendant) and ``cdm_source``, using
 the FIRST concept id of each set of the mapping (:mod:`analysis.omop.concepts`), so that
 :func:`analysis.omop.ivig_cohort.extract_cohort` reads it back through the same mapping. The
 inverse of every proxy of ``data/omop/ivig-concepts.yaml`` is applied here: a grade 3 infection
 gets a one-day inpatient visit on its onset day, grade 4-5 an ICU visit, grade 1-2 an outpatient
 visit; a bacterial, viral or fungal infection gets an organism condition record on the same day.
-Person ids are 1..n in the order of ``patient_id``. The database is built next to ``path`` and
-renamed into place (no partial file); rows are inserted in a fixed order, so the same cohort
-gives the same table contents. An existing file is replaced only when it is a previous twin (a
-DuckDB database holding no table but the twin's, :func:`check_twin_path`): a user's CDM given by
-mistake is refused, not overwritten.
+Person ids are 1..n in the order of ``patient_id``; ``person_source_value`` keeps the cohort's
+``patient_id`` (where a hospital's CDM keeps its record number; the extraction never reads it).
+The database is built next to ``path`` and renamed into place (no partial file); rows are
+inserted in a fixed order, so the same cohort gives the same table contents
+(:func:`twin_digest`). The file itself is not byte-identical from run to run, and cannot be made
+so: DuckDB writes a random database identifier into the file's headers when it creates a
+database (with duckdb 2.0.0, 75 bytes of two writes of the same cohort differ: the identifier,
+the header checksums and block headers that carry it), and offers no option to fix it.
+The contents are what is deterministic, and what the tests compare.
+An existing file is replaced only when it is a previous twin (a DuckDB database holding no
+table but the twin's, :func:`check_twin_path`): a user's CDM given by mistake is refused, not
+overwritten.
 
 Examples
 --------
@@ -38,11 +46,12 @@ from analysis.omop.concepts import DEFAULT_CONCEPTS, ConceptMap, load_concepts
 from analysis.omop.errors import OmopError
 from analysis.study.cohort import Cohort
 
-__all__ = ["TWIN_TABLES", "check_twin_path", "twin_tables", "write_twin"]
+__all__ = ["TWIN_TABLES", "check_twin_path", "twin_digest", "twin_tables", "write_twin"]
 
 #: The CDM tables of the twin (:func:`twin_tables`).
 TWIN_TABLES = ("person", "observation_period", "drug_exposure", "condition_occurrence",
-               "measurement", "visit_occurrence", "death", "concept", "cdm_source")
+               "measurement", "visit_occurrence", "death", "concept", "concept_ancestor",
+               "cdm_source")
 
 _GRADE_VISIT = {1: "visit_outpatient", 2: "visit_outpatient", 3: "visit_inpatient",
                 4: "visit_icu", 5: "visit_icu"}
@@ -75,6 +84,7 @@ def _person(cohort: Cohort, cmap: ConceptMap, ids: pd.Series) -> pd.DataFrame:
     gender = p["sex"].map(cmap.gender).fillna(0).astype(np.int64)
     return pd.DataFrame({
         "person_id": ids.to_numpy(np.int64), "gender_concept_id": gender.to_numpy(),
+        "person_source_value": p["patient_id"].astype(str).to_numpy(),
         "year_of_birth": np.where(known, birth.dt.year, 1900).astype(np.int64),
         "month_of_birth": pd.array(np.where(known, birth.dt.month, 0), "Int64"),
         "day_of_birth": pd.array(np.where(known, birth.dt.day, 0), "Int64"),
@@ -159,6 +169,15 @@ def _concepts(cmap: ConceptMap) -> pd.DataFrame:
                          "concept_name": [names[i] for i in ids]})
 
 
+def _ancestors(concepts: pd.DataFrame) -> pd.DataFrame:
+    """``concept_ancestor`` of the twin: each concept is its own descendant (levels 0), as in an
+    OMOP vocabulary, so a set with ``include_descendants`` finds the twin's records."""
+    ids = concepts["concept_id"].to_numpy(np.int64)
+    zero = np.zeros(len(ids), np.int64)
+    return pd.DataFrame({"ancestor_concept_id": ids, "descendant_concept_id": ids,
+                         "min_levels_of_separation": zero, "max_levels_of_separation": zero})
+
+
 def twin_tables(cohort: Cohort, cmap: ConceptMap) -> dict[str, pd.DataFrame]:
     """The CDM tables of the twin, as DataFrames (rows in a fixed order).
 
@@ -184,6 +203,7 @@ def twin_tables(cohort: Cohort, cmap: ConceptMap) -> dict[str, pd.DataFrame]:
         "death": pd.DataFrame({"person_id": dead["patient_id"].map(pid).to_numpy(np.int64),
                                "death_date": dead["death_date"].dt.date.to_numpy()}),
         "concept": _concepts(cmap),
+        "concept_ancestor": _ancestors(_concepts(cmap)),
         "cdm_source": pd.DataFrame({"cdm_version": ["v5.4"]}),
     }
     for name, frame in tables.items():
@@ -208,12 +228,12 @@ def check_twin_path(path: str | Path) -> Path:
     >>> check_twin_path(db).name
     'cdm.duckdb'
     >>> with duckdb.connect(str(db)) as con:
-    ...     _ = con.execute("CREATE TABLE concept_ancestor (x INTEGER)")
+    ...     _ = con.execute("CREATE TABLE drug_era (x INTEGER)")
     >>> try:
     ...     check_twin_path(db)
     ... except OmopError as exc:
     ...     print(str(exc).split(": ")[1].split(",")[0])
-    holds table concept_ancestor
+    holds table drug_era
     """
     path = Path(path)
     if not path.exists():
@@ -232,6 +252,34 @@ def check_twin_path(path: str | Path) -> Path:
     if other:
         raise OmopError(refuse.format(f"holds table {other[0]}, not only a synthetic twin's"))
     return path
+
+
+def twin_digest(path: str | Path) -> str:
+    """SHA-256 of a DuckDB database's contents: every table (by name) with its column names and
+    types and its rows sorted, as text; independent of the file's bytes (see the module
+    docstring).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from analysis.study import load_cohort
+    >>> tmp, cohort = pathlib.Path(tempfile.mkdtemp()), load_cohort("data/synthetic")
+    >>> a, b = write_twin(cohort, tmp / "a.db"), write_twin(cohort, tmp / "b.db")
+    >>> twin_digest(a) == twin_digest(b)
+    True
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()]
+        for name in names:
+            cols = con.execute(f'DESCRIBE "{name}"').fetchall()
+            h.update(repr((name, [(c[0], c[1]) for c in cols])).encode())
+            for row in con.execute(f'SELECT * FROM "{name}" ORDER BY ALL').fetchall():
+                h.update(repr(row).encode())
+    return h.hexdigest()
 
 
 def write_twin(cohort: Cohort, path: str | Path,

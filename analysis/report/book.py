@@ -51,6 +51,10 @@ COHORT_ENV = "IVIG_COHORT"
 #: Default cohort (relative to the project root): the synthetic cohort shipped with the project.
 #: A relative ``$IVIG_COHORT`` is relative to the working directory (:func:`cohort_path`).
 DEFAULT_COHORT = "data/synthetic"
+#: ``$IVIG_COHORT`` of a cohort read from an OMOP CDM through a concept mapping:
+#: ``omop:PATH?concepts=MAP``. The commands that start the book convert it once into a cohort
+#: folder (``analysis/cli/book_env.py``, the layer above this one and the OMOP layer).
+OMOP_SCHEME = "omop:"
 #: Environment variable naming where table CSVs are written (default ``_build/tables``).
 TABLES_ENV = "IVIG_TABLES_DIR"
 #: Default folder for the CSV copies of the book's tables, relative to the project root. It lies
@@ -97,13 +101,23 @@ def cohort_path() -> Path:
     raw = os.environ.get(COHORT_ENV, "").strip()
     if not raw:
         return (PROJECT_ROOT / DEFAULT_COHORT).resolve()
+    if raw.startswith(OMOP_SCHEME):
+        from analysis.sccs.errors import SCCSError
+
+        raise SCCSError(
+            f"{COHORT_ENV}={raw}: an OMOP CDM is converted into a cohort folder by the commands "
+            "that start the book (make book, make pdf, make exercises, make lab); to run one "
+            "chapter on its own, write the cohort once with `python -m analysis omop cohort "
+            f"--cdm PATH --concepts MAP --out DIR` and set {COHORT_ENV}=DIR")
     return Path(raw).expanduser().resolve()
 
 
 def absolute_cohort_env() -> None:
     """Make a relative ``$IVIG_COHORT`` absolute, from the current working directory, in this
-    process's environment (inherited by the kernels it starts, which run in ``book/``)."""
-    if os.environ.get(COHORT_ENV, "").strip():
+    process's environment (inherited by the kernels it starts, which run in ``book/``). An
+    ``omop:`` value is left as it is (:data:`OMOP_SCHEME`)."""
+    raw = os.environ.get(COHORT_ENV, "").strip()
+    if raw and not raw.startswith(OMOP_SCHEME):
         os.environ[COHORT_ENV] = str(cohort_path())
 
 
@@ -146,6 +160,29 @@ def doc_link(doc: str, text: str) -> str:
     return text
 
 
+#: The chapter that runs the study on an OMOP CDM (linked from an OMOP cohort's banner).
+OMOP_DOC = "14-omop"
+_OMOP_KEYS = ("cdm", "cdm_sha256", "concepts", "concepts_sha256")
+
+
+def omop_provenance(cohort: Cohort) -> dict[str, str] | None:
+    """The CDM and mapping a cohort was extracted from (``omop`` in its ``cohort.yaml``, written
+    by ``python -m analysis omop cohort``: file names and SHA-256, never full paths), or None.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> omop_provenance(SimpleNamespace(metadata={"omop": {"cdm": "x.duckdb"}})) is None
+    True
+    """
+    meta = cohort.metadata if isinstance(cohort.metadata, Mapping) else {}
+    omop = meta.get("omop")
+    if not isinstance(omop, Mapping) or not all(isinstance(omop.get(k), str) and omop.get(k)
+                                                for k in _OMOP_KEYS):
+        return None
+    return {k: str(omop[k]) for k in _OMOP_KEYS}
+
+
 def banner_markdown(cohort: Cohort) -> str:
     """The MyST source of the cohort banner for ``cohort`` (see :func:`cohort_banner`).
 
@@ -176,10 +213,19 @@ def banner_markdown(cohort: Cohort) -> str:
         )
         title, cls = "Synthetic data", "warning"
     else:
+        omop = omop_provenance(cohort)
+        source = (
+            f"read from the OMOP CDM **{_md_escape(omop['cdm'])}** (SHA-256 "
+            f"`{omop['cdm_sha256'][:12]}`) through the concept mapping "
+            f"**{_md_escape(omop['concepts'])}** (SHA-256 `{omop['concepts_sha256'][:12]}`), "
+            f"whose concept sets and proxies decide what is counted: "
+            f"{doc_link(OMOP_DOC, 'the OMOP chapter')} says what to check"
+            if omop else f"read from the folder named by `{COHORT_ENV}`"
+        )
         body = (
             f"Every number, table and figure on this page is computed from the cohort "
-            f"**{name}** (read from the folder named by `{COHORT_ENV}`). The \"paper\" columns "
-            "still show the published values for comparison."
+            f"**{name}** ({source}). The \"paper\" columns still show the published values for "
+            "comparison."
         )
         title, cls = f"Your cohort: {name}", "important"
     return f"```{{admonition}} {title}\n:class: {cls} cohort-banner\n\n{body}\n```\n"
@@ -190,6 +236,11 @@ def banner_text(cohort: Cohort) -> str:
     if cohort.synthetic:
         return (f"[SYNTHETIC cohort: {cohort.name} — {cohort.path}; calibrated to the paper, so "
                 "agreement with it shows the calibration, not that the code is right]")
+    omop = omop_provenance(cohort)
+    if omop:
+        return (f"[cohort: {cohort.name} — from the OMOP CDM {omop['cdm']} (sha256 "
+                f"{omop['cdm_sha256'][:12]}) through {omop['concepts']} (sha256 "
+                f"{omop['concepts_sha256'][:12]})]")
     return f"[cohort: {cohort.name} — {cohort.path}]"
 
 

@@ -10,6 +10,7 @@ notebooks, so a failing chapter is named without executing anything twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -300,8 +301,10 @@ def test_book_follows_another_cohort(default_build, tmp_path_factory: pytest.Tem
                                      ) -> None:
     """Pointed at another cohort, the book builds strictly and its numbers change.
 
-    The other cohort is the user-like one of the privacy tests (``simulate --seed 7`` with
-    medical-record-like ids and no ``cohort.yaml``): one strict build serves both.
+    The other cohort is the user-like one of the privacy tests, read from an OMOP CDM through the
+    project's concept mapping (``IVIG_COHORT=omop:CDM?concepts=MAP``; the CDM is the synthetic
+    OMOP twin of ``simulate --seed 7`` with medical-record-like source ids): one strict build
+    serves both, and proves the OMOP road.
     """
     from _book_build import user_cohort_build
 
@@ -327,3 +330,38 @@ def test_book_follows_another_cohort(default_build, tmp_path_factory: pytest.Tem
     assert any(k.startswith("02-cohort::cohort_n_") for k in differ)
     page = (other.html / "book" / "02-cohort.html").read_text(encoding="utf-8")
     assert user.cohort.name in page  # the banner names the cohort the numbers come from
+    # ... and the CDM and the mapping, by file name and hash prefix
+    meta = yaml.safe_load((user.converted / "cohort.yaml").read_text(encoding="utf-8"))["omop"]
+    concepts = PROJECT_ROOT / "data" / "omop" / "ivig-concepts.yaml"
+    assert meta["cdm_sha256"] == hashlib.sha256(user.cohort.read_bytes()).hexdigest()
+    assert meta["concepts_sha256"] == hashlib.sha256(concepts.read_bytes()).hexdigest()
+    banner = page[page.index("cohort-banner"):][:2000]
+    for shown in (user.cohort.name, meta["cdm_sha256"][:12], concepts.name,
+                  meta["concepts_sha256"][:12]):
+        assert shown in banner, f"the banner does not show {shown}"
+    # no patient-level row reaches the site: no date of one patient's record appears, other
+    # than the dates the book prints on any cohort (the data contract's examples, design dates)
+    leaked = (_site_dates(other.html) & _cohort_dates(user.converted)) - _site_dates(
+        default_build.html)
+    assert not leaked, f"dates of individual records in the site: {sorted(leaked)[:10]}"
+
+
+def _site_dates(html: Path) -> set[str]:
+    """Every ISO date written in the site's text files (pages, CSVs, notebooks)."""
+    found: set[str] = set()
+    for p in html.rglob("*"):
+        if p.is_file() and p.suffix in {".html", ".csv", ".ipynb", ".js", ".txt", ".py"}:
+            found |= set(re.findall(r"\d{4}-\d{2}-\d{2}", p.read_text(errors="replace")))
+    return found
+
+
+def _cohort_dates(folder: Path) -> set[str]:
+    """Every date of an individual record in a cohort folder (all five files)."""
+    dates: set[str] = set()
+    for name in ("patients", "ivig", "infections", "igg", "progression"):
+        frame = pd.read_csv(folder / f"{name}.csv", dtype=str)
+        for col in frame.columns:
+            values = frame[col].dropna()
+            dates |= set(values[values.str.fullmatch(r"\d{4}-\d{2}-\d{2}")])
+    assert len(dates) > 100, "the cohort's dates were not read"
+    return dates

@@ -151,10 +151,10 @@ def test_simulate_omop_replaces_a_twin_but_refuses_any_other_file(tmp_path, caps
     _simulate(tmp_path, HELD_OUT_SEEDS[0])
     _simulate(tmp_path, HELD_OUT_SEEDS[0])  # the same twin again: replaced
     with duckdb.connect(str(tmp_path / "cdm.duckdb")) as con:
-        con.execute("CREATE TABLE concept_ancestor AS SELECT 1 AS x")
+        con.execute("CREATE TABLE drug_era AS SELECT 1 AS x")
     text = tmp_path / "notes.duckdb"
     text.write_text("mine")
-    for db, rule in ((tmp_path / "cdm.duckdb", "holds table concept_ancestor"),
+    for db, rule in ((tmp_path / "cdm.duckdb", "holds table drug_era"),
                      (text, "cannot be read as DuckDB")):
         out = tmp_path / f"out-{db.stem}"
         capsys.readouterr()
@@ -162,7 +162,7 @@ def test_simulate_omop_replaces_a_twin_but_refuses_any_other_file(tmp_path, caps
                      "--out", str(out), "--omop", str(db)]) == 2
         assert rule in capsys.readouterr().err and not out.exists()
     with duckdb.connect(str(tmp_path / "cdm.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT x FROM concept_ancestor").fetchone() == (1,)
+        assert con.execute("SELECT x FROM drug_era").fetchone() == (1,)
     assert text.read_text() == "mine"
 
 

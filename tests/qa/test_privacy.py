@@ -2,15 +2,17 @@
 
 What and why: the book is meant to be run on an institution's real patients (``IVIG_COHORT``).
 A built book is a folder of HTML that people share, and a repository is something people push.
-These tests play the user: simulate a cohort into a folder *outside* the repository, give every
-patient a distinctive medical-record-like id (``MRN-8841-xxxx``, rewritten consistently across all
-five files) and drop ``cohort.yaml`` so it looks like a real export; then build the whole book
-strictly from it (one build, shared through ``_book_build``) and check that
+These tests play the user: a hospital's OMOP CDM, the synthetic OMOP twin of ``simulate --seed 7``
+in a folder *outside* the repository, where every person's ``person_source_value`` is a
+distinctive medical-record-like id (``MRN-8841-xxxx``), as a hospital's CDM keeps its record
+numbers; then build the whole book strictly from it through the project's concept mapping
+(``IVIG_COHORT=omop:CDM?concepts=MAP``; one build, shared through ``_book_build``, which also
+serves the book's "numbers follow the cohort" test) and check that
 
 * nothing is written into the repository outside ``_build/`` and caches, and no file the build
   touched there holds a patient id;
-* no raw patient id (nor the cohort's absolute path) appears anywhere in the built site (HTML,
-  CSV downloads, executed notebooks, search index);
+* no raw patient id (nor the CDM's folder, nor the converted cohort's) appears anywhere in the
+  built site (HTML, CSV downloads, executed notebooks, search index);
 * every figure drawn during the build shows pseudonymous labels only: an IPython startup file
   (``IPYTHONDIR``) records the text of every matplotlib figure as it is drawn in the kernels, and
   no recorded text contains a raw id;
@@ -32,7 +34,7 @@ from _book_build import (
     REPO,
     VOLATILE_DIRS,
     UserBuild,
-    make_user_cohort,
+    make_user_cdm,
     snapshot_diff,
     user_cohort_build,
 )
@@ -93,14 +95,20 @@ def test_gitignore_keeps_user_cohorts_out(path: str, ignored: bool) -> None:
 
 # --------------------------------------------------------------------------- the user build
 def test_user_cohort_looks_like_a_user_export(tmp_path: Path) -> None:
+    import duckdb
+
+    from analysis.omop.book_cohort import prepare
     from analysis.study.cohort import load_cohort
 
-    folder = tmp_path / "st-elsewhere-myeloma"
-    mapping = make_user_cohort(folder)
+    cdm, mapping = make_user_cdm(tmp_path)
+    with duckdb.connect(str(cdm), read_only=True) as con:
+        source = {r[0] for r in con.execute("SELECT person_source_value FROM person").fetchall()}
+    assert source == set(mapping.values()) and all(i.startswith(ID_PREFIX) for i in source)
 
-    cohort = load_cohort(folder)
-    assert not cohort.synthetic and cohort.name == "st-elsewhere-myeloma"
-    assert set(cohort.patients["patient_id"]) == set(mapping.values())
+    cohort = load_cohort(prepare(f"omop:{cdm}", cache=tmp_path / "cache"))
+    assert not cohort.synthetic and cohort.name == "OMOP CDM st-elsewhere-myeloma.duckdb"
+    assert len(cohort.patients) == len(mapping)
+    assert not set(cohort.patients["patient_id"]) & set(mapping.values())
 
 
 @pytest.mark.book
@@ -120,21 +128,23 @@ def test_nothing_written_into_the_repository_outside_build(user_build: UserBuild
 def test_tables_written_for_the_user_cohort_hold_no_ids(user_build: UserBuild) -> None:
     mapping = user_build.ids
     # the session's builds write their tables into their own output folder (IVIG_TABLES_DIR)
-    tables = list((user_build.book.out / "tables").glob(f"{user_build.cohort.name}-*/*.csv"))
+    tables = list((user_build.book.out / "tables").glob(f"{user_build.converted.name}-*/*.csv"))
     assert tables, "no CSV tables were written for the user's cohort"
     assert not _find_ids(tables, list(mapping.values()))
 
 
 @pytest.mark.book
 def test_no_patient_id_in_the_built_site(user_build: UserBuild) -> None:
-    book, folder, mapping = user_build.book, user_build.cohort, user_build.ids
+    book, mapping = user_build.book, user_build.ids
     files = _text_files(book.html)
     assert any(p.suffix == ".html" for p in files)
     assert any(p.suffix == ".csv" for p in files), "no CSV downloads in the site"
     leaks = _find_ids(files, list(mapping.values()))
     assert not leaks, f"raw patient ids in the built site: {leaks}"
-    path_leaks = [str(p) for p in files if str(folder) in p.read_text(errors="replace")]
-    assert not path_leaks, f"the cohort's absolute path appears in: {path_leaks}"
+    assert user_build.converted.is_dir(), "the build did not convert the CDM into the cache"
+    for folder in (user_build.cohort.parent, user_build.converted):
+        path_leaks = [str(p) for p in files if str(folder) in p.read_text(errors="replace")]
+        assert not path_leaks, f"the absolute path {folder} appears in: {path_leaks}"
 
 
 @pytest.mark.book
@@ -143,12 +153,17 @@ def test_the_built_site_names_the_users_cohort(user_build: UserBuild) -> None:
     pages = list((user_build.book.html / "book").glob("*.html"))
     results = [p for p in pages if "cohort-banner" in p.read_text(encoding="utf-8")]
     assert results, "no page carries the cohort banner"
+    yours = 0
     for page in results:
         text = page.read_text(encoding="utf-8")
         at = text.index("cohort-banner")
         banner = text[at : at + 1500]  # the admonition: its title and first paragraph
         assert user_build.cohort.name in banner, f"{page.name}: banner does not name the cohort"
         assert "Synthetic" not in banner, f"{page.name}: banner calls the user's cohort synthetic"
+        if "Your cohort" in banner:  # the book's banner (the OMOP chapter's own says it is not)
+            yours += 1
+            assert "ivig-concepts.yaml" in banner, f"{page.name}: banner does not name the mapping"
+    assert yours, "no page carries the book's cohort banner"
 
 
 @pytest.mark.book
