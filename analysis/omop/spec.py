@@ -32,6 +32,12 @@ OHDSI's ``NEWID()`` order is not seeded); ``custom_covariate_ids`` adds eras fro
 ``custom_covariate_table``; ``event_dependent_observation: true`` weights the intervals by
 OHDSI's censoring models (:mod:`analysis.omop.eventdep`).
 
+A known departure: ``get_db_sccs_data_args.exposure_ids`` is parsed and its reference names
+checked, but the extraction fetches every exposure of the exposures-outcome set, where OHDSI
+fetches only the listed ones (default ``"exposureId"``). The results are the same whenever every
+exposure an era covariate includes is listed there; where it is not, OHDSI's covariate has no
+eras and ours has the set's.
+
 ``allow_regularization: true`` (era covariates, and the age, season and calendar-time splines)
 puts those covariates under the prior of ``fit_sccs_model_args.prior`` (Cyclops' ``createPrior``:
 ``prior_type`` ``"laplace"``, ``"normal"`` or ``"none"``, ``variance``, ``use_cross_validation``;
