@@ -15,11 +15,11 @@
 # ---
 
 # %% [markdown]
-# (t8-age-and-calendar-time)=
+# (t3-age-and-calendar-time)=
 # # Age and calendar time
 #
 # The SCCS removes every characteristic of a patient that does not change over time
-# ({ref}`t2-reference-group`), but not the ones that do. The event rate changes with age, with
+# ({ref}`t4-reference-group`), but not the ones that do. The event rate changes with age, with
 # calendar time (seasons, a pandemic, changing supportive care) and, in this book's study, with
 # time on daratumumab: infections are most frequent in the first months of treatment, when the
 # disease is still active, and become frequent again at progression. If the exposure is also

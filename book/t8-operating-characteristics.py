@@ -266,7 +266,7 @@ book.glue_figure("fig_t5_power", fig)
 # reports, but not much smaller ones: a true {glue:text}`t5_modest_reduction_pct:.0f`% reduction in infections (IRR
 # {glue:text}`t5_modest_irr:g`) would have been detected in only a share
 # {glue:text}`t5_power_modest:.2f` of studies. These figures assume the SCCS assumptions hold; the bias of event-dependent exposure
-# ({ref}`t3-event-dependent`) comes on top of them.
+# ({ref}`t5-event-dependent`) comes on top of them.
 #
 # ## Exercises
 #

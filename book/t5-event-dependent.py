@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# (t3-event-dependent)=
+# (t5-event-dependent)=
 # # Event-dependent exposure: when infections prompt IVIG
 #
 # The SCCS likelihood ({ref}`t1-likelihood`) treats each person's exposure history as fixed in
@@ -374,7 +374,7 @@ book.glue_paper(*paper)
 # closer to the truth, but they may over-correct; and the true effect most plausibly lies between
 # the unadjusted and the {glue:text}`t3_w_long`-day-adjusted estimate. That the paper's {glue:text}`t3_w_long`-day window is more
 # elevated than its {glue:text}`t3_w_short`-day window suggests that many prompting infections occurred {glue:text}`t3_w_short` to
-# {glue:text}`t3_w_long` days before the first dose (Exercise 1 explores this). {ref}`t4-diagnostics` computes the windows on
+# {glue:text}`t3_w_long` days before the first dose (Exercise 1 explores this). {ref}`t7-diagnostics` computes the windows on
 # the book's cohort.
 #
 # ## Exercises
@@ -410,7 +410,7 @@ book.glue_paper(*paper)
 # :class: dropdown
 #
 # No and no (up to Monte Carlo error): selection on a time-constant frailty is removed by
-# conditioning ({ref}`t2-reference-group`), and the timing of exposure carries no information about
+# conditioning ({ref}`t4-reference-group`), and the timing of exposure carries no information about
 # events, so the pre-window IRR is near 1. An elevated pre-window points to event-dependent
 # *timing*, not to who is treated.
 # ```

@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# (t7-event-ends-observation)=
+# (t6-event-ends-observation)=
 # # When the event ends observation
 #
 # The SCCS conditions on each case's observation period, and treats its end as fixed in advance
