@@ -186,7 +186,7 @@ rows.append({"analysis": "semiparametric", "time parameters": np.nan, "studies":
                                            np.log(truth))})
 fixes = pd.DataFrame(rows)
 book.publish_table(
-    fixes, "t8_fixes",
+    fixes, "t3_fixes",
     caption="A time effect left out, and the fixes, on the same simulated studies",
     formats={"time parameters": "{:.0f}", "on-IVIG IRR (geometric mean)": "{:.3f}",
              "bias in log IRR": "{:+.3f}", "bias MC s.e.": "{:.3f}", "mean s.e.": "{:.3f}",

@@ -391,7 +391,7 @@ summary = D.run_all(
     period="calendar", log_rate=season_lr,
     n_population=len(observation), first_outcome_only=False,
 )
-book.publish_table(summary.drop(columns="p"), "t4_diagnostics",
+book.publish_table(summary.drop(columns="p"), "t7_diagnostics",
                    caption="OHDSI's SCCS diagnostics on this cohort (analysis.sccs.diagnostics)",
                    formats={"value": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}"})
 
