@@ -1,10 +1,10 @@
 """Speed of the event-dependent observation model: one large data set (apdat-sized) and the
-Monte Carlo of teaching chapter t7 (many small studies), batched and one by one.
+Monte Carlo of teaching chapter t6 (many small studies), batched and one by one.
 
 Usage::
 
     OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_many_ext.py --stage apdat
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_many_ext.py --stage t7 \
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_many_ext.py --stage t6 \
         --studies 200 --single 20
 
 ``apdat``: a simulated data set of the size and layout of R SCCS's ``apdat`` (antipsychotics
@@ -15,7 +15,7 @@ episode (R: ``eventdepenobs(event ~ ap, ..., adrug = ap, aedrug = endap, expogrp
 censor = cen, data = apdat)``). R's ``apdat`` itself is not in this repository (see
 ``benchmarks/README.md``), so the comparison with R's time is by size, not on the same rows.
 
-``t7``: the studies of chapter t7 (3,000 individuals, hazard ratio 20 of the end of observation
+``t6``: the studies of chapter t6 (3,000 individuals, hazard ratio 20 of the end of observation
 after the event) fitted with :func:`analysis.sccs.batched_ext.fit_many_eventdep_observation`
 (all studies at once) and, for ``--single`` of them, one
 :func:`~analysis.sccs.eventdep_observation.fit_eventdep_observation` each; the largest
@@ -60,7 +60,7 @@ def apdat_like(seed: int = 1, n: int = 2000) -> dict:
             "exposures": [Exposure("ap", expo, windows=((0, None),))]}
 
 
-def t7_studies(n: int, seed: int = 20260427) -> list[dict]:
+def t6_studies(n: int, seed: int = 20260427) -> list[dict]:
     sc = T.Scenario(n_individuals=3000, irr=0.6, rate_per_year=0.05, frailty_shape=None,
                     obs_days=(365, 1095), exposure_days=(180, 720), end_rate_per_year=0.1,
                     end_hr_after_event=20)
@@ -70,7 +70,7 @@ def t7_studies(n: int, seed: int = 20260427) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--stage", choices=["apdat", "t7"], default="apdat")
+    ap.add_argument("--stage", choices=["apdat", "t6"], default="apdat")
     ap.add_argument("--studies", type=int, default=200)
     ap.add_argument("--single", type=int, default=20)
     args = ap.parse_args()
@@ -85,7 +85,7 @@ def main() -> None:
         print(fit.modelfit.round(3).to_string(), "\nchosen", fit.chosen,
               {m: c.start for m, c in fit.censoring.items()})
         return
-    data = t7_studies(args.studies)
+    data = t6_studies(args.studies)
     t0 = time.perf_counter()
     many = fit_many_eventdep_observation(data, terms=["exposed1"])
     t1 = time.perf_counter()
@@ -95,7 +95,7 @@ def main() -> None:
     t2 = time.perf_counter()
     diff = max(abs(float(s.params.iloc[0]) - many.coef[r, 0]) for r, s in enumerate(single))
     per_one = (t2 - t1) / max(args.single, 1)
-    print(f"t7, {args.studies} studies, {int(many.n_cases.sum()):,} cases: batched "
+    print(f"t6, {args.studies} studies, {int(many.n_cases.sum()):,} cases: batched "
           f"{t1 - t0:.1f} s ({(t1 - t0) / args.studies:.3f} s per study); one by one "
           f"{per_one:.3f} s per study ({args.single} timed), so {per_one * args.studies:.0f} s "
           f"for all; max |coef difference| {diff:.1e}")

@@ -48,7 +48,7 @@ book.glue_value("bp_material_pct", 100 * MATERIAL)
 
 # %% [markdown]
 # The paper's SCCS analyses {cite:p}`lancman2026` rest on assumptions that its design strains
-# (chapter {doc}`07-sensitivity` repeats the checks it ran; {ref}`t4-diagnostics` explains each
+# (chapter {doc}`07-sensitivity` repeats the checks it ran; {ref}`t7-diagnostics` explains each
 # assumption). Infections prompt IVIG, so exposure depends on past events. Death or the end of
 # daratumumab can follow an infection, so observation may depend on events. And follow-up spans
 # several calendar years and seasons. The SCCS literature has a remedy for each, and the project's
@@ -234,7 +234,7 @@ fwh_lesson = (
     "On this generator the 2009 estimator recovers the truth on average, so its estimate is the "
     "one to read, with its wide interval.")
 argument = (
-    f"{{doc}}`t3-event-dependent` argues that first infections are not a valid SCCS where most "
+    f"{{doc}}`t5-event-dependent` argues that first infections are not a valid SCCS where most "
     f"cases have more than one infection (here {primary.n_events / max(primary.n_cases, 1):.1f} "
     "infections per case): an SCCS of first events needs the event to be rare, so that a first "
     "event is about as likely late in observation as early. With infections this common the "
@@ -627,7 +627,7 @@ book.publish_table(pd.DataFrame(rows), "beyond_power",
 # (about {glue:text}`bp_power_grade3_need_patients` patients) are needed, and the paper's
 # {glue:text}`bp_power_paper_events_g34` grade 3-4 infections give a power of
 # {glue:text}`bp_power_grade3_paper_power:.2f`. The Monte Carlo simulation of chapter
-# {doc}`t5-operating-characteristics`, rerun here with {glue:text}`bp_mc_reps` studies, gives a
+# {doc}`t8-operating-characteristics`, rerun here with {glue:text}`bp_mc_reps` studies, gives a
 # power of {glue:text}`bp_mc_all_power:.2f` (Monte Carlo s.e. {glue:text}`bp_mc_all_power_mcse:.2f`)
 # at {glue:text}`bp_mc_all_n_cases` cases and {glue:text}`bp_mc_grade3_power:.2f` for grade 3-4 at
 # {glue:text}`bp_mc_grade3_n_cases` cases: formula and simulation {glue:text}`bp_mc_all_agree` for
@@ -696,7 +696,7 @@ book.glue_figure("fig_beyond_summary", fig)
 #
 # **Assumption relaxed:** none; these are OHDSI's diagnostics {cite:p}`ohdsi_sccs` with their
 # published thresholds, computed by `analysis.sccs.diagnostics.run_all` for the primary model
-# ({ref}`t4-diagnostics` explains each one). The paper reports none of them.
+# ({ref}`t7-diagnostics` explains each one). The paper reports none of them.
 
 # %%
 from analysis.study.extensions import diagnostics_table

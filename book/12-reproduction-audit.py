@@ -41,7 +41,7 @@ book.cohort_banner(cohort)
 # paper is reproduced. Only *emergent* numbers, which the generator neither reads nor was chosen
 # or tuned on, can agree or disagree by themselves, and even then a synthetic cohort shows only that the code behaves as the paper's
 # analysis would on data made to resemble it. Whether the code is right is checked elsewhere:
-# against the R package SCCS (the SCCS tests and chapter {doc}`t6-classic-examples`) and by
+# against the R package SCCS (the SCCS tests and chapter {doc}`t2-classic-examples`) and by
 # re-estimating known true effects on many simulated cohorts (chapter {doc}`13-truth-recovery`). On another
 # cohort, nothing is planted: the "paper" column is a benchmark and differences are findings.
 #

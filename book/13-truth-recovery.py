@@ -455,7 +455,7 @@ book.publish_table(ext_show, "truth_recovery_extensions",
 # calendar trend). The semiparametric model, which leaves time on daratumumab free,
 # {glue:text}`tr_ext_semi_words`. The first-infection SCCS {glue:text}`tr_ext_first_words`, and the
 # 2009 estimator with doses {glue:text}`tr_ext_fwh_dose_words`: both use each case's first infection
-# only, and infections here are too common for that ({doc}`t3-event-dependent` explains why; the
+# only, and infections here are too common for that ({doc}`t5-event-dependent` explains why; the
 # study measures it).
 #
 # This study and the comparison with R on the textbook data sets are the evidence that the code is

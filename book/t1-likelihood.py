@@ -346,15 +346,15 @@ book.glue_value("t1_mc_mean_cases", float(bf.n_cases[:N_MC].mean()))
 # * **Removed:** anything that multiplies an individual's rate by a constant over their observation
 #   period: frailty, sex, genetics, disease stage at entry, the reasons a clinician had for
 #   choosing that patient for treatment. These enter only through $\varphi_i$, which cancels. The
-#   {ref}`next chapter <t2-reference-group>` shows the consequence: a between-patient comparison is
+#   {ref}`reference-group chapter <t4-reference-group>` shows the consequence: a between-patient comparison is
 #   confounded by frailty, the SCCS is not.
 # * **Not removed:** anything that changes *within* a person's observation period together with
 #   exposure. Seasons, disease progression, or a change of anti-myeloma therapy alter the rate at
 #   some times and not others; if they coincide with exposure they bias $\hat\beta$ unless modelled
-#   as time-varying covariates ({ref}`t4-diagnostics`).
+#   as time-varying covariates ({ref}`t7-diagnostics`).
 # * **Assumed, not removed:** the model treats the exposure history as fixed, not influenced by the
 #   events. When infections prompt IVIG, the timing of exposure depends on the events and the
-#   conditional likelihood is no longer the right one ({ref}`t3-event-dependent`). The same holds for
+#   conditional likelihood is no longer the right one ({ref}`t5-event-dependent`). The same holds for
 #   an observation period that ends *because of* an event (death after a severe infection).
 #
 # ## Exercises

@@ -377,7 +377,7 @@ show("semisccs_itp.mod2", semi_mod2)
 # ## `eventdepenexp`: event-dependent exposures
 #
 # Rotavirus vaccine and intussusception: the event may stop further doses
-# {cite:p}`farrington2009eventdep` (see also {ref}`t3-event-dependent`).
+# {cite:p}`farrington2009eventdep` (see also {ref}`t5-event-dependent`).
 #
 # ```r
 # eventdepenexp(indiv=case, astart=sta, aend=end, aevent=intus, adrug=cbind(rv,rvd2), expogrp=1, aedrug=cbind(rv+21,rvd2+21), agegrp=seq(56,168,14), dataformat='multi', data=rotdat)
@@ -405,7 +405,7 @@ show("eventdepenexp_rot.mod2", rot_mod2)
 # ## `eventdepenobs`: event-dependent observation periods
 #
 # Nicotine replacement therapy and myocardial infarction, where the infarction can end observation
-# {cite:p}`farrington2011eventobs` (see {ref}`t7-event-ends-observation`):
+# {cite:p}`farrington2011eventobs` (see {ref}`t6-event-ends-observation`):
 #
 # ```r
 # eventdepenobs(event~nrt, indiv=case, astart=nrt, aend=act, aevent=mi, adrug=nrt, aedrug=nrt+28, censor=cen, expogrp=c(0,8,15,22), agegrp=NULL, data=nrtdat)

@@ -32,14 +32,15 @@ from analysis.report import book
 # Session 0 is self-study after the course. The times are the course designer's estimates.
 PLAN = [
     ("t1-likelihood", 1, 60),
-    ("t6-classic-examples", 1, 30),
-    ("t8-age-and-calendar-time", 1, 45),
-    ("t2-reference-group", 1, 30),
-    ("t3-event-dependent", 2, 45),
-    ("t7-event-ends-observation", 2, 40),
-    ("t4-diagnostics", 2, 40),
-    ("t5-operating-characteristics", 2, 40),
+    ("t2-classic-examples", 1, 30),
+    ("t3-age-and-calendar-time", 1, 45),
+    ("t4-reference-group", 1, 30),
+    ("t5-event-dependent", 2, 45),
+    ("t6-event-ends-observation", 2, 40),
+    ("t7-diagnostics", 2, 40),
+    ("t8-operating-characteristics", 2, 40),
     ("t9-from-r-to-python", 0, 30),
+    ("t10-negative-controls", 0, 45),
 ]
 plan = pd.DataFrame(PLAN, columns=["chapter", "session", "minutes"])
 minutes = plan.groupby("session")["minutes"].sum()
@@ -77,34 +78,34 @@ for name, session, mins in PLAN:
 #   model with one intercept per person; say why a conditional Poisson model with a person-level
 #   offset is not the SCCS.
 #
-# {doc}`t6-classic-examples` (about {glue:text}`course_min_t6` minutes)
+# {doc}`t2-classic-examples` (about {glue:text}`course_min_t2` minutes)
 # : Build SCCS intervals from the raw datasets of the textbook (MMR vaccine and ITP first), fit them
 #   and compare every estimate with the R package SCCS; run likelihood-ratio tests.
 #
-# {doc}`t8-age-and-calendar-time` (about {glue:text}`course_min_t8` minutes)
+# {doc}`t3-age-and-calendar-time` (about {glue:text}`course_min_t3` minutes)
 # : See the bias when a rate that changes with time is left out of the model; compare age groups,
 #   splines and the semiparametric model as fixes; choose the time cut points.
 #
-# {doc}`t2-reference-group` (about {glue:text}`course_min_t2` minutes)
+# {doc}`t4-reference-group` (about {glue:text}`course_min_t4` minutes)
 # : Explain, with a simulation, why a between-patient comparison with untreated patients is
 #   confounded by frailty when frail patients are the ones treated, and why the within-patient
 #   SCCS is not.
 #
-# {doc}`t3-event-dependent` (about {glue:text}`course_min_t3` minutes)
+# {doc}`t5-event-dependent` (about {glue:text}`course_min_t5` minutes)
 # : Simulate infections that prompt IVIG; measure the bias of the on-IVIG estimate; use a
 #   pre-exposure window to reveal the mechanism and say what bias it leaves; know the 2009
 #   estimator for event-dependent exposures.
 #
-# {doc}`t7-event-ends-observation` (about {glue:text}`course_min_t7` minutes)
+# {doc}`t6-event-ends-observation` (about {glue:text}`course_min_t6` minutes)
 # : Simulate events that shorten observation (death after a severe infection); measure the bias
 #   of the standard estimator; fit the event-dependent observation model and know its limits.
 #
-# {doc}`t4-diagnostics` (about {glue:text}`course_min_t4` minutes)
+# {doc}`t7-diagnostics` (about {glue:text}`course_min_t7` minutes)
 # : Run the diagnostics of each assumption on the study's own data (end-of-observation probe,
 #   pre-exposure gain, time stability, rare outcome, minimum detectable relative incidence) and read
 #   their verdicts.
 #
-# {doc}`t5-operating-characteristics` (about {glue:text}`course_min_t5` minutes)
+# {doc}`t8-operating-characteristics` (about {glue:text}`course_min_t8` minutes)
 # : Measure bias, coverage and power of the SCCS at the paper's size by Monte Carlo, and the
 #   smallest effect such a study could reliably detect.
 #
@@ -112,26 +113,31 @@ for name, session, mins in PLAN:
 # : Translate the R package's calls (`standardsccs`, `lrtsccs`, `semisccs`, `eventdepenexp`,
 #   `eventdepenobs`, `samplesize`) into this project's Python, with the R results beside ours.
 #
+# {doc}`t10-negative-controls` (about {glue:text}`course_min_t10` minutes, self-study)
+# : Estimate the systematic error of a study from negative-control outcomes whose true
+#   incidence rate ratio is one; calibrate p-values and confidence intervals for it.
+#
 # ## A suggested order, in two sessions
 #
-# The chapters are numbered in the order they were written; a course reads them in the order of the
-# method. The first session builds the model, the second questions its assumptions.
+# The chapters are numbered in this order, the order of the method: the first session builds the
+# model, the second questions its assumptions, and the last two chapters are for self-study.
 #
 # **Session one: the model** (about {glue:text}`course_session1_hours:.2g` hours).
 # Start with the likelihood ({doc}`t1-likelihood`), then practise it at once on the textbook's
-# examples ({doc}`t6-classic-examples`), whose age groups lead straight to age and calendar time
-# ({doc}`t8-age-and-calendar-time`): every SCCS model adjusts for time, so this belongs with the
-# model, not after the assumptions. Close with the reference group ({doc}`t2-reference-group`),
+# examples ({doc}`t2-classic-examples`), whose age groups lead straight to age and calendar time
+# ({doc}`t3-age-and-calendar-time`): every SCCS model adjusts for time, so this belongs with the
+# model, not after the assumptions. Close with the reference group ({doc}`t4-reference-group`),
 # which shows what the within-person design buys.
 #
 # **Session two: the assumptions** (about {glue:text}`course_session2_hours:.2g` hours).
-# Exposure that depends on events ({doc}`t3-event-dependent`), events that end observation
-# ({doc}`t7-event-ends-observation`), then the diagnostics of both on the study's data
-# ({doc}`t4-diagnostics`), and finally what a study of this size can detect
-# ({doc}`t5-operating-characteristics`).
+# Exposure that depends on events ({doc}`t5-event-dependent`), events that end observation
+# ({doc}`t6-event-ends-observation`), then the diagnostics of both on the study's data
+# ({doc}`t7-diagnostics`), and finally what a study of this size can detect
+# ({doc}`t8-operating-characteristics`).
 #
 # **After the course** (about {glue:text}`course_self_study_min` minutes): readers who use R
-# translate their analyses with {doc}`t9-from-r-to-python`.
+# translate their analyses with {doc}`t9-from-r-to-python`; every reader can then measure how
+# wrong an estimate could be with negative controls ({doc}`t10-negative-controls`).
 #
 # ## Running the course
 #

@@ -54,7 +54,7 @@ GRADE_BANDS: tuple[tuple[str, int, int, str, str], ...] = (
     # label, lowest grade, highest grade, marker, colour key
     ("Grade 1-2", 1, 2, "o", "grade_low"),
     ("Grade 3-4", 3, 4, "^", "grade_high"),
-    ("Grade 5", 5, 5, "X", "grade_fatal"),
+    ("Grade 5", 5, 5, "D", "grade_fatal"),  # not X: the swimmer plot marks death with X
 )
 #: Width of a figure that spans the page (inches): at ``figure.dpi`` 110 about the width of the
 #: book's text column, so fonts show at their nominal size.

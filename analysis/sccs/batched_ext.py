@@ -12,15 +12,16 @@ vectorised call per censoring model, and the weighted SCCS models are one
 :func:`analysis.sccs.fit_many`. What stays a loop over data sets is the input checking and
 first-event selection (pandas, a few milliseconds each).
 
-:func:`fit_many_semiparametric` is :func:`analysis.sccs.semiparametric.fit_semiparametric`
-for many data sets, with the same rules. It is a loop over the data sets, on purpose: a fit's
-work is a dense (terms + distinct event ages)-square Newton system (about 320 x 320 in chapter
-t8's studies). Profiled on 20 such studies (cProfile, cumulative): forming the information
-matrix 26%, solving and inverting it 24%, the likelihood 18% (per row), building the strata
-12% (per row), the rest interval building and pandas. The dense parts already run at BLAS
-speed one data set at a time and the per-row parts are vectorised within a data set; stacking
-data sets (block-diagonal parameters, padded to the largest number of ages) would add padding,
-not save arithmetic, and the Python overhead per data set is a few milliseconds.
+:func:`fit_many_semiparametric` is :func:`analysis.sccs.semiparametric.fit_semiparametric` for
+many data sets, with the same rules. It is a loop over the data sets, on purpose: a fit's work
+is a dense (terms + distinct event ages)-square Newton system (about 320 x 320 in the studies of
+the age and calendar time teaching chapter). Profiled on 20 such studies (cProfile, cumulative):
+forming the information matrix 26%, solving and inverting it 24%, the likelihood 18% (per row),
+building the strata 12% (per row), the rest interval building and pandas. The dense parts
+already run at BLAS speed one data set at a time and the per-row parts are vectorised within a
+data set; stacking data sets (block-diagonal parameters, padded to the largest number of ages)
+would add padding, not save arithmetic, and the Python overhead per data set is a few
+milliseconds.
 
 :func:`fit_many_eventdep_exposure` (Farrington, Whitaker & Hocine 2009) is a plain loop too,
 and here not because a loop is optimal: one fit takes about 6.5 ms of CPU on chapter-sized

@@ -60,7 +60,7 @@ def test_detector_flags_typed_chapter_numbers(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["chapter {doc}`07-sensitivity`", "the next chapter",
-                                  "{ref}`next chapter <t2-reference-group>`",
+                                  "{ref}`next chapter <t4-reference-group>`",
                                   "Figure 1 of the paper", "Table 2.", "a chaptered book 9"])
 def test_detector_passes_cross_references(text: str) -> None:
     assert typed_chapter_numbers(text) == []

@@ -63,11 +63,11 @@ def test_admonition_becomes_a_titled_quote() -> None:
 def test_cross_references_become_linked_titles() -> None:
     ctx = jupyter_md.Context(pages="https://example.org/book/")
     got = jupyter_md.convert_markdown(
-        "See {doc}`t1-likelihood` and {ref}`the next chapter <t3-event-dependent>`.", ctx)
+        "See {doc}`t1-likelihood` and {ref}`the next chapter <t5-event-dependent>`.", ctx)
     assert got == ("See [*The SCCS likelihood from first principles*]"
                    "(https://example.org/book/t1-likelihood.html) "
                    "and [the next chapter]"
-                   "(https://example.org/book/t3-event-dependent.html#t3-event-dependent).")
+                   "(https://example.org/book/t5-event-dependent.html#t5-event-dependent).")
 
 
 def test_citations_become_author_year() -> None:

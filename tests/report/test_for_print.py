@@ -45,13 +45,45 @@ def test_long_tables_are_cut_and_say_where_the_rest_is() -> None:
     assert len(short.find_all("tr")) == 3  # short tables are untouched
 
 
+#: The single-page build's shape: jupyter-book's print-only contents list, then the root page,
+#: whose table-of-contents wrappers hold every chapter (anchor + section, title an <h3>).
+BOOK = (
+    '<div id="jb-print-toc"><div><h2> Contents </h2></div><nav>'
+    '<p aria-level="2" class="caption" role="heading">Part A</p></nav></div>'
+    '<article class="bd-article"><section><h1>Book</h1><section><h2>Two commands</h2>'
+    '<div class="toctree-wrapper compound">'
+    '<span id="document-book/01-a"></span><section><h3>1. A</h3><section><h4>1.1. A.1</h4>'
+    "<p>text</p></section></section>"
+    '<span id="document-book/02-b"></span><section><span id="b"></span><h3>2. B</h3></section>'
+    "</div></section></section><script>ok()</script></article>"
+)
+
+
+def test_chapters_leave_the_toctree_wrappers_with_their_headings_lifted() -> None:
+    soup = BeautifulSoup(pdf.for_print(BOOK, [("Part A", "book/01-a")]), "html.parser")
+    article = soup.find("article")
+    assert not soup.find_all("div", class_="toctree-wrapper")
+    top = [(c.name, c.get("id"), c.get("class")) for c in article.children]
+    assert top == [("section", None, None), ("section", None, ["pdf-part"]),
+                   ("span", "document-book/01-a", None), ("section", None, None),
+                   ("span", "document-book/02-b", None), ("section", None, None),
+                   ("script", None, None)]
+    assert [h.name for h in article.find_all(["h1", "h2", "h3", "h4"])] == \
+        ["h1", "h2", "h1", "h2", "h3", "h2"]  # root, its section, part, A, A.1, B
+    assert article.find("h3").get_text() == "1.1. A.1"
+
+
+def test_the_printed_contents_list_is_no_heading() -> None:
+    """Its "Contents" and part captions would open the PDF outline, all on page one."""
+    toc = BeautifulSoup(pdf.for_print(BOOK, []), "html.parser").find(id="jb-print-toc")
+    assert not toc.find_all(["h1", "h2", "h3"]) and not toc.find_all(attrs={"role": "heading"})
+    assert "Contents" in toc.get_text() and "Part A" in toc.get_text()
+
+
 def test_print_rules() -> None:
     css = CSS.read_text(encoding="utf-8")
-    assert "counter(page)" in css  # page numbers
+    assert 'class="pageNumber"' in pdf.FOOTER  # chromium fills in each page's number
     assert 'span[id^="document-"]' in css and "break-before: page" in css  # chapters
-    assert ".pdf-part" in css  # parts
+    assert ".pdf-part h1 { display: block !important" in css  # parts (the theme hides them)
+    assert ".bd-article-container,\n  .bd-article, .bd-page-width { display: block" in css
     assert "details.hide > summary" in css  # no "Show code cell source"
-
-
-def test_chromium_writes_an_outline() -> None:
-    assert "--generate-pdf-document-outline" in pdf.CHROMIUM_ARGS

@@ -22,7 +22,8 @@ AGE = int(65 * 365.25)
 
 
 def _datasets(n_reps: int = 5) -> list[dict]:
-    """t7-like studies (event-dependent end of observation, h = 20), smaller."""
+    """Studies like the event-ends-observation chapter's (event-dependent end of observation,
+    h = 20), smaller."""
     sc = T.Scenario(n_individuals=600, irr=0.6, rate_per_year=0.1, frailty_shape=None,
                     obs_days=(365, 1095), exposure_days=(180, 720), end_rate_per_year=0.1,
                     end_hr_after_event=20)
@@ -77,7 +78,8 @@ def test_unknown_term_names_the_term() -> None:
 
 
 def _semi_datasets() -> list[dict]:
-    """Chapter t8-like studies (strong time effect, late exposure), smaller."""
+    """Studies like the age and calendar time chapter's (strong time effect, late exposure),
+    smaller."""
     sc = T.Scenario(n_individuals=80, irr=0.6, rate_per_year=1.5, frailty_shape=2.0,
                     obs_days=(365, 730), exposure_days=(90, 360), exposure_start_share=(0.3, 1.0),
                     time_log_rr=((0, 0.3), (60, 1.6), (150, 0.0), (400, 0.0), (700, 1.2)))

@@ -283,7 +283,7 @@ def test_r_example_rebuilt_from_raw_data(name: str, term: str, coef: float, se: 
 
 
 # --------------------------------------------------------------------------------------------
-# Event-dependent end of observation (t7-event-ends-observation)
+# Event-dependent end of observation (t6-event-ends-observation)
 # --------------------------------------------------------------------------------------------
 def test_early_end_without_events_is_exponential() -> None:
     """No events: the observation ends early with probability 1 - exp(-rate * planned days)."""
@@ -376,7 +376,7 @@ def test_compare_with_r_differences_and_errors() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Time effects and time-related exposure (t8-age-and-calendar-time)
+# Time effects and time-related exposure (t3-age-and-calendar-time)
 # --------------------------------------------------------------------------------------------
 def test_time_effect_shapes_the_event_rate() -> None:
     """Rate ratio 4 in days 0-99, 1 from day 100 on (a step made of two linear pieces): the

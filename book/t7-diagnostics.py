@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# (t4-diagnostics)=
+# (t7-diagnostics)=
 # # Assumptions and their diagnostics
 #
 # The SCCS estimate is only as good as four assumptions {cite:p}`whitaker2006,whitaker2009`:
@@ -23,7 +23,7 @@
 # 1. **the end of observation does not depend on the events** (an infection must not cut a
 #    patient's observation short, for example by death or by stopping daratumumab);
 # 2. **exposure does not depend on earlier events** (infections must not prompt IVIG —
-#    {ref}`t3-event-dependent`);
+#    {ref}`t5-event-dependent`);
 # 3. **no time-varying confounding left out of the model** (for example seasons, when both infections
 #    and IVIG use vary with the time of year);
 # 4. **recurrent events are independent**, or, when only first events are used, the event is
@@ -177,7 +177,7 @@ for (key, f), W, d in zip(pre_fits.items(), study.PRE_WINDOWS, pre_checks, stric
 # OHDSI's rule only asks that the interval *touch* the bounds; an interval that merely grazes
 # {glue:text}`t4_ee_hi_bound:g` while its estimate is well above 1 is weak reassurance.
 # With the windows in the model the on-IVIG IRR becomes {glue:text}`t4_preshort_on_irr:.2f` and
-# {glue:text}`t4_prelong_on_irr:.2f`. {ref}`t3-event-dependent` explains what an elevated window means
+# {glue:text}`t4_prelong_on_irr:.2f`. {ref}`t5-event-dependent` explains what an elevated window means
 # and why including it in the model is only a partial correction.
 #
 # ## Time-varying confounding: season and calendar time
@@ -391,7 +391,7 @@ summary = D.run_all(
     period="calendar", log_rate=season_lr,
     n_population=len(observation), first_outcome_only=False,
 )
-book.publish_table(summary.drop(columns="p"), "t4_diagnostics",
+book.publish_table(summary.drop(columns="p"), "t7_diagnostics",
                    caption="OHDSI's SCCS diagnostics on this cohort (analysis.sccs.diagnostics)",
                    formats={"value": "{:.2f}", "ci_low": "{:.2f}", "ci_high": "{:.2f}"})
 
@@ -404,7 +404,7 @@ book.glue_value("t4_n_checks", len(summary))
 # Of {glue:text}`t4_n_checks` diagnostics, {glue:text}`t4_n_fail` fail on this cohort. The rare-outcome
 # row passes because the analysis counts every infection (OHDSI only requires rarity of first-event
 # analyses). Each failure points to a chapter of this part: event-dependent exposure to
-# {ref}`t3-event-dependent`, the precision of the estimates to {ref}`t5-operating`.
+# {ref}`t5-event-dependent`, the precision of the estimates to {ref}`t5-operating`.
 #
 # ## Exercises
 #

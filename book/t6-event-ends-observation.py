@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# (t7-event-ends-observation)=
+# (t6-event-ends-observation)=
 # # When the event ends observation
 #
 # The SCCS conditions on each case's observation period, and treats its end as fixed in advance
@@ -106,7 +106,7 @@ for k, h in enumerate(STRENGTHS):
                  "95% CI coverage": s["coverage"]})
 standard = pd.DataFrame(rows)
 book.publish_table(
-    standard, "t7_standard",
+    standard, "t6_standard",
     caption="Standard SCCS when the event raises the risk of the end of observation "
     "(h: hazard ratio after the event)",
     formats={"cases per study": "{:.0f}", "cases censored early": "{:.2f}",
@@ -191,7 +191,7 @@ for h, g in ext.groupby("h"):
                      "95% CI coverage": T.coverage(est["ci_low"], est["ci_high"], truth)})
 compare = pd.DataFrame(rows)
 book.publish_table(
-    compare, "t7_compare",
+    compare, "t6_compare",
     caption="Standard SCCS and the event-dependent observation model on the same studies",
     formats={"IRR (geometric mean)": "{:.3f}", "bias in log IRR": "{:+.3f}",
              "bias MC s.e.": "{:.3f}", "95% CI coverage": "{:.2f}"},

@@ -142,7 +142,7 @@ coefs["rel. diff se"] = (coefs["our se"] / coefs["R se"] - 1).abs()
 models = pd.DataFrame(models)
 models["|diff| loglik"] = (models["our loglik"] - models["R loglik"]).abs()
 book.publish_table(
-    models, "t6_r_models", caption="Documented R SCCS examples: size and log-likelihood, R vs this project",
+    models, "t2_r_models", caption="Documented R SCCS examples: size and log-likelihood, R vs this project",
     formats={"R loglik": "{:.6f}", "our loglik": "{:.6f}", "|diff| loglik": "{:.1e}"},
 )
 
@@ -162,7 +162,7 @@ book.glue_value("t6_r_conv_max", max(
 # %%
 exposure_terms = coefs[~coefs["term"].str.contains("age|season")]
 book.publish_table(
-    exposure_terms, "t6_r_exposure_terms",
+    exposure_terms, "t2_r_exposure_terms",
     caption="Exposure coefficients (log relative incidence) and standard errors, R vs this project",
     formats={"R log RI": "{:.6f}", "our log RI": "{:.6f}", "R se": "{:.6f}", "our se": "{:.6f}",
              "|diff| log RI": "{:.1e}", "rel. diff se": "{:.1e}"},
@@ -181,7 +181,7 @@ book.publish_table(
 
 # %%
 book.publish_table(
-    coefs, "t6_r_all_terms", caption="All coefficients, R vs this project",
+    coefs, "t2_r_all_terms", caption="All coefficients, R vs this project",
     formats={"R log RI": "{:.8f}", "our log RI": "{:.8f}", "R se": "{:.8f}", "our se": "{:.8f}",
              "|diff| log RI": "{:.1e}", "rel. diff se": "{:.1e}"},
 )

@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# (t3-event-dependent)=
+# (t5-event-dependent)=
 # # Event-dependent exposure: when infections prompt IVIG
 #
 # The SCCS likelihood ({ref}`t1-likelihood`) treats each person's exposure history as fixed in
@@ -106,7 +106,7 @@ for W in windows:
 by_window = pd.DataFrame(rows).set_index("pre-window W (days)")
 best = by_window["bias in log IRR"].abs().idxmin()
 book.publish_table(
-    by_window.reset_index(), "t3_by_window",
+    by_window.reset_index(), "t5_by_window",
     caption="Event-dependent exposure: mean estimates over the simulated studies, "
     "by pre-exposure window (– : no window, so no pre-window IRR)",
     formats={"on-IVIG IRR (geometric mean)": "{:.3f}", "bias in log IRR": "{:+.3f}",
@@ -320,7 +320,7 @@ for label, est in analyses.items():
                                                truth)})
 by_method = pd.DataFrame(rows)
 book.publish_table(
-    by_method, "t3_eventdepenexp",
+    by_method, "t5_eventdepenexp",
     caption="Rarer events, the same studies analysed four ways (true on-IVIG IRR: the paper's)",
     formats={"on-IVIG IRR (geometric mean)": "{:.3f}", "bias in log IRR": "{:+.3f}",
              "bias MC s.e.": "{:.3f}", "mean s.e.": "{:.3f}", "95% CI coverage": "{:.3f}"},
@@ -374,7 +374,7 @@ book.glue_paper(*paper)
 # closer to the truth, but they may over-correct; and the true effect most plausibly lies between
 # the unadjusted and the {glue:text}`t3_w_long`-day-adjusted estimate. That the paper's {glue:text}`t3_w_long`-day window is more
 # elevated than its {glue:text}`t3_w_short`-day window suggests that many prompting infections occurred {glue:text}`t3_w_short` to
-# {glue:text}`t3_w_long` days before the first dose (Exercise 1 explores this). {ref}`t4-diagnostics` computes the windows on
+# {glue:text}`t3_w_long` days before the first dose (Exercise 1 explores this). {ref}`t7-diagnostics` computes the windows on
 # the book's cohort.
 #
 # ## Exercises
@@ -410,7 +410,7 @@ book.glue_paper(*paper)
 # :class: dropdown
 #
 # No and no (up to Monte Carlo error): selection on a time-constant frailty is removed by
-# conditioning ({ref}`t2-reference-group`), and the timing of exposure carries no information about
+# conditioning ({ref}`t4-reference-group`), and the timing of exposure carries no information about
 # events, so the pre-window IRR is near 1. An elevated pre-window points to event-dependent
 # *timing*, not to who is treated.
 # ```

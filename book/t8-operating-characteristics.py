@@ -1,32 +1,33 @@
----
-jupytext:
-  formats: md:myst,py:percent
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-    jupytext_version: 1.19.6
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+# ---
+# jupyter:
+#   jupytext:
+#     default_lexer: ipython3
+#     formats: md:myst,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-(t5-operating)=
-# Operating characteristics: bias, coverage and power at this study's size
+# %% [markdown]
+# (t5-operating)=
+# # Operating characteristics: bias, coverage and power at this study's size
+#
+# How well does the SCCS estimate behave with as few cases as the paper's
+# {glue:text}`t5_n_cases`? This chapter
+# answers by Monte Carlo: thousands of simulated studies, each analysed exactly as the real one,
+# with a true effect that we know. We measure the bias of the log incidence rate ratio (IRR), the
+# coverage of its 95% confidence interval, the power to detect the effect, how power grows with
+# the number of cases, and the smallest effect the study could reliably have detected (the minimum
+# detectable relative incidence). The simulations are not pre-computed: they run every time this
+# page is built (pass `progress=True` to `T.monte_carlo` to watch them in a notebook).
 
-How well does the SCCS estimate behave with as few cases as the paper's
-{glue:text}`t5_n_cases`? This chapter
-answers by Monte Carlo: thousands of simulated studies, each analysed exactly as the real one,
-with a true effect that we know. We measure the bias of the log incidence rate ratio (IRR), the
-coverage of its 95% confidence interval, the power to detect the effect, how power grows with
-the number of cases, and the smallest effect the study could reliably have detected (the minimum
-detectable relative incidence). The simulations are not pre-computed: they run every time this
-page is built (pass `progress=True` to `T.monte_carlo` to watch them in a notebook).
-
-```{code-cell} ipython3
-:tags: [hide-input]
-
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -38,17 +39,17 @@ from analysis.sccs import SCCS
 
 figures.apply_style()
 SEED = 20260426
-```
 
-## A simulated study the size of the paper's
+# %% [markdown]
+# ## A simulated study the size of the paper's
+#
+# The design is taken from the paper's published figures: the number of IVIG patients with at
+# least one infection (the SCCS cases), the median time on daratumumab (observation runs to
+# {glue:text}`t5_obs_tail_days` days after the last dose), and the true effect set to the paper's all-grade IRR. Baseline rates vary
+# between patients (gamma frailty, variance {glue:text}`t5_frailty_var:g`); each patient has one course of IVIG of random
+# length at a random time.
 
-The design is taken from the paper's published figures: the number of IVIG patients with at
-least one infection (the SCCS cases), the median time on daratumumab (observation runs to
-{glue:text}`t5_obs_tail_days` days after the last dose), and the true effect set to the paper's all-grade IRR. Baseline rates vary
-between patients (gamma frailty, variance {glue:text}`t5_frailty_var:g`); each patient has one course of IVIG of random
-length at a random time.
-
-```{code-cell} ipython3
+# %%
 n_cases = int(book.paper("res1_patients_with_infection_n"))
 months = float(book.paper("res1_months_on_dara_median"))
 truth = float(book.paper("sccs_allgrade_irr"))
@@ -65,11 +66,8 @@ one = make(np.random.default_rng(SEED), 1)
 share = (one["days"] * one["exposed"]).groupby(one["id"]).sum() / one.groupby("id")["days"].sum()
 N_REPS = 1000          # simulated studies per setting
 ALPHA, POWER = 0.05, 0.80  # test level; power asked of the minimum detectable effect
-```
 
-```{code-cell} ipython3
-:tags: [remove-cell]
-
+# %% tags=["remove-cell"]
 # glue: the numbers the prose quotes
 book.glue_values({"n_reps": N_REPS, "alpha": ALPHA, "alpha_pct": 100 * ALPHA,
                   "power_pct": 100 * POWER, "obs_tail_days": study.OBS_TAIL_DAYS,
@@ -83,17 +81,17 @@ book.glue_value("t5_paper_events", book.paper("res1_infections_total"))
 book.glue_value("t5_one_share", float(share.mean()))
 book.glue_value("t5_paper_share_fw", book.paper("res1_on_ivig_share_fall_winter_pct"))
 book.glue_value("t5_paper_share_ss", book.paper("res1_on_ivig_share_spring_summer_pct"))
-```
 
-A simulated study has {glue:text}`t5_n_cases` cases with {glue:text}`t5_one_events` infections
-(the paper: {glue:text}`t5_paper_events`), and its cases spend on average a share
-{glue:text}`t5_one_share:.2f` of their observation on IVIG (the paper reports
-{glue:text}`t5_paper_share_fw`% of fall/winter and {glue:text}`t5_paper_share_ss`% of
-spring/summer person-time on IVIG).
+# %% [markdown]
+# A simulated study has {glue:text}`t5_n_cases` cases with {glue:text}`t5_one_events` infections
+# (the paper: {glue:text}`t5_paper_events`), and its cases spend on average a share
+# {glue:text}`t5_one_share:.2f` of their observation on IVIG (the paper reports
+# {glue:text}`t5_paper_share_fw`% of fall/winter and {glue:text}`t5_paper_share_ss`% of
+# spring/summer person-time on IVIG).
+#
+# ## Many studies at the paper's effect
 
-## Many studies at the paper's effect
-
-```{code-cell} ipython3
+# %%
 results = T.monte_carlo(make, ["exposed"], n_reps=N_REPS, seed=SEED, batch_size=250,
                         desc=f"SCCS, {n_cases} cases", progress=False)
 oc = T.summarise(results, "exposed", truth, alpha=ALPHA)
@@ -108,30 +106,27 @@ for b in range(2):
         check += [abs(eng.params["exposed"] - row["exposed:log_irr"]),
                   abs(eng.bse["exposed"] - row["exposed:se"])]
 pd.Series(oc).to_frame("value").round(4)
-```
 
-```{code-cell} ipython3
-:tags: [remove-cell]
-
+# %% tags=["remove-cell"]
 # glue: the numbers the prose quotes
 book.glue_value("t5_engine_check", float(max(check)))
 book.glue_values({k: v for k, v in oc.items()}, prefix="t5_oc_")
-```
 
-Over {glue:text}`t5_oc_n_reps` simulated studies ({glue:text}`t5_oc_n_valid` with a finite
-estimate), the mean log-IRR is off the truth by {glue:text}`t5_oc_bias:+.3f` (Monte Carlo standard
-error {glue:text}`t5_oc_bias_mcse:.3f`), and the median IRR is {glue:text}`t5_oc_median_irr:.3f`
-for a true {glue:text}`t5_truth:.2f`. The model standard error averages
-{glue:text}`t5_oc_mean_se:.3f`, close to the actual spread of the estimates
-({glue:text}`t5_oc_emp_se:.3f`), and the 95% confidence intervals contain the truth in a share
-{glue:text}`t5_oc_coverage:.3f` of the studies (Monte Carlo standard error
-{glue:text}`t5_oc_coverage_mcse:.3f`). The power to detect the paper's effect at the {glue:text}`t5_alpha_pct:.0f`% level is
-{glue:text}`t5_oc_power:.3f`. The batched fits match the engine (`SCCS().fit`) on re-fitted
-studies to {glue:text}`t5_engine_check:.1e`.
+# %% [markdown]
+# Over {glue:text}`t5_oc_n_reps` simulated studies ({glue:text}`t5_oc_n_valid` with a finite
+# estimate), the mean log-IRR is off the truth by {glue:text}`t5_oc_bias:+.3f` (Monte Carlo standard
+# error {glue:text}`t5_oc_bias_mcse:.3f`), and the median IRR is {glue:text}`t5_oc_median_irr:.3f`
+# for a true {glue:text}`t5_truth:.2f`. The model standard error averages
+# {glue:text}`t5_oc_mean_se:.3f`, close to the actual spread of the estimates
+# ({glue:text}`t5_oc_emp_se:.3f`), and the 95% confidence intervals contain the truth in a share
+# {glue:text}`t5_oc_coverage:.3f` of the studies (Monte Carlo standard error
+# {glue:text}`t5_oc_coverage_mcse:.3f`). The power to detect the paper's effect at the {glue:text}`t5_alpha_pct:.0f`% level is
+# {glue:text}`t5_oc_power:.3f`. The batched fits match the engine (`SCCS().fit`) on re-fitted
+# studies to {glue:text}`t5_engine_check:.1e`.
+#
+# ## Power by number of cases
 
-## Power by number of cases
-
-```{code-cell} ipython3
+# %%
 sizes = sorted({10, 20, n_cases, 80, 160})
 small, big = min(sizes), max(sizes)
 rows = []
@@ -151,11 +146,8 @@ per_case["share"] = (ref["days"] * ref["exposed"]).groupby(ref["id"]).sum() / pe
 by_size["analytic power"] = T.wald_power(truth, per_case["share"], per_case["events"],
                                          n_cases=np.array(sizes), alpha=ALPHA)
 by_size.round(3)
-```
 
-```{code-cell} ipython3
-:tags: [remove-cell]
-
+# %% tags=["remove-cell"]
 # glue: the numbers the prose quotes
 book.glue_values({"size_small": small, "size_big": big}, prefix="t5_")
 book.glue_value("t5_power_small", float(by_size.loc[small, "power"]))
@@ -165,24 +157,24 @@ book.glue_value("t5_cov_small", float(by_size.loc[small, "coverage"]))
 book.glue_value("t5_bias_small", float(by_size.loc[small, "bias"]))
 book.glue_value("t5_nofinite_small", float(by_size.loc[small, "no finite estimate"]))
 book.glue_value("t5_analytic_paper", float(by_size.loc[n_cases, "analytic power"]))
-```
 
-With {glue:text}`t5_n_cases` cases the simulated power is {glue:text}`t5_power_paper:.2f` (the
-large-sample formula gives {glue:text}`t5_analytic_paper:.2f`); with {glue:text}`t5_size_small`
-cases it falls to {glue:text}`t5_power_small:.2f`, and with {glue:text}`t5_size_big` cases it is
-{glue:text}`t5_power_big:.2f`. Small studies also behave worse in other ways: with
-{glue:text}`t5_size_small` cases the bias of the log-IRR is {glue:text}`t5_bias_small:+.3f`,
-coverage {glue:text}`t5_cov_small:.3f`, and a share {glue:text}`t5_nofinite_small:.3f` of studies have no finite estimate at all (no infection during
-IVIG in any case), which the engine reports as an infinite estimate with a warning rather than a
-number.
+# %% [markdown]
+# With {glue:text}`t5_n_cases` cases the simulated power is {glue:text}`t5_power_paper:.2f` (the
+# large-sample formula gives {glue:text}`t5_analytic_paper:.2f`); with {glue:text}`t5_size_small`
+# cases it falls to {glue:text}`t5_power_small:.2f`, and with {glue:text}`t5_size_big` cases it is
+# {glue:text}`t5_power_big:.2f`. Small studies also behave worse in other ways: with
+# {glue:text}`t5_size_small` cases the bias of the log-IRR is {glue:text}`t5_bias_small:+.3f`,
+# coverage {glue:text}`t5_cov_small:.3f`, and a share {glue:text}`t5_nofinite_small:.3f` of studies have no finite estimate at all (no infection during
+# IVIG in any case), which the engine reports as an infinite estimate with a warning rather than a
+# number.
+#
+# ## The minimum detectable relative incidence
+#
+# Which true IRR would a study of this size detect with {glue:text}`t5_power_pct:.0f`% power? We
+# simulate {glue:text}`t5_n_reps:,` studies at each of several true values, protective and harmful,
+# and include IRR = 1 to check that the test keeps its {glue:text}`t5_alpha_pct:.0f`% level.
 
-## The minimum detectable relative incidence
-
-Which true IRR would a study of this size detect with {glue:text}`t5_power_pct:.0f`% power? We
-simulate {glue:text}`t5_n_reps:,` studies at each of several true values, protective and harmful,
-and include IRR = 1 to check that the test keeps its {glue:text}`t5_alpha_pct:.0f`% level.
-
-```{code-cell} ipython3
+# %%
 MODEST = 0.8  # a modest protective effect, reported below
 grid = [0.35, 0.45, 0.55, 0.65, MODEST, 1.0, 1.25, 1.6, 2.0, 2.5]
 rows = []
@@ -209,11 +201,8 @@ def crossing(x: np.ndarray, y: np.ndarray, level: float = POWER) -> float:
 low = curve[curve["true IRR"] < 1]
 high = curve[curve["true IRR"] > 1].iloc[::-1]
 curve.round(3)
-```
 
-```{code-cell} ipython3
-:tags: [remove-cell]
-
+# %% tags=["remove-cell"]
 # glue: the numbers the prose quotes
 book.glue_value("t5_mdri_low", crossing(low["true IRR"].to_numpy(), low["power"].to_numpy()))
 book.glue_value("t5_mdri_high", crossing(high["true IRR"].to_numpy(), high["power"].to_numpy()))
@@ -225,11 +214,8 @@ book.glue_value("t5_power_modest", float(curve.loc[curve["true IRR"] == MODEST, 
 book.glue_values({"modest_irr": MODEST, "modest_reduction_pct": 100 * (1 - MODEST)}, prefix="t5_")
 book.glue_value("t5_cov_min", float(curve["coverage"].min()))
 book.glue_value("t5_cov_max", float(curve["coverage"].max()))
-```
 
-```{code-cell} ipython3
-:tags: [hide-input]
-
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(figures.PAGE_WIDTH, 3.3))
 ax = axes[0]
 ax.plot(curve["true IRR"], curve["power"], "o", color=figures.COLORS["on_ivig"],
@@ -259,65 +245,65 @@ fig.tight_layout()
 fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 1.0),
            ncol=2, fontsize=8)
 book.glue_figure("fig_t5_power", fig)
-```
 
-```{glue:figure} fig_t5_power
-:name: fig-t5-power
-
-Left: power of the SCCS Wald test by true IRR for a study of the paper's size (dots:
-{glue:text}`t5_n_reps:,` simulated studies each; line: large-sample formula). Right: power at the
-paper's IRR by number of cases. Dotted lines: {glue:text}`t5_power_pct:.0f`% power and the
-{glue:text}`t5_alpha_pct:.0f`% level.
-```
-
-At the paper's size, the test rejects a true IRR of 1 in a share {glue:text}`t5_size:.3f` of
-studies (Monte Carlo s.e. {glue:text}`t5_size_mcse:.3f`), close to the nominal {glue:text}`t5_alpha:g`, and the
-coverage of the 95% interval stays between {glue:text}`t5_cov_min:.3f` and
-{glue:text}`t5_cov_max:.3f` across the grid. The minimum detectable relative incidence with
-{glue:text}`t5_power_pct:.0f`% power is about {glue:text}`t5_mdri_low:.2f` for a protective effect (the large-sample formula:
-{glue:text}`t5_mdri_low_analytic:.2f`) and about {glue:text}`t5_mdri_high:.2f` for a harmful one
-({numref}`fig-t5-power`). The study was therefore able to detect an effect of the size it
-reports, but not much smaller ones: a true {glue:text}`t5_modest_reduction_pct:.0f`% reduction in infections (IRR
-{glue:text}`t5_modest_irr:g`) would have been detected in only a share
-{glue:text}`t5_power_modest:.2f` of studies. These figures assume the SCCS assumptions hold; the bias of event-dependent exposure
-({ref}`t3-event-dependent`) comes on top of them.
-
-## Exercises
-
-```{admonition} Exercise 1 — grade 3–4 infections
-:class: tip
-
-Grade 3–4 infections are rarer. Lower `rate_per_year` to a fifth of its value and recompute the
-power at the paper's grade 3–4 IRR (`book.paper("sccs_g34_irr")`) with the paper's {glue:text}`t5_paper_n_ivig` IVIG patients. Remember
-that with a rarer event fewer patients are cases: use `scenario_intervals` without `n_cases`.
-```
-
-```{admonition} Solution
-:class: dropdown
-
-    sc = scenario.with_(rate_per_year=scenario.rate_per_year / 5, n_individuals=int(book.paper("t1_n_ivig")),
-                        irr=book.paper("sccs_g34_irr"))
-    res = T.monte_carlo(T.scenario_intervals(sc), ["exposed"], N_REPS, seed=1)
-    T.summarise(res, "exposed", sc.irr)
-
-The number of cases and events falls sharply, the share of studies without a finite estimate
-rises, and the power is lower than for all-grade infections despite the larger effect; coverage
-also deteriorates. This is why the paper's grade 3–4 estimate has a wide confidence interval.
-```
-
-```{admonition} Exercise 2 — more exposure or more cases?
-:class: tip
-
-Using `T.wald_power`, compare two ways of gaining power: doubling the number of cases, or
-doubling the share of exposed time (while keeping it below 1). Which helps more here, and why?
-```
-
-```{admonition} Solution
-:class: dropdown
-
-The information per event is $\pi(1-\pi)$, largest when an event is equally likely to fall in
-exposed and unexposed time. If cases spend well under half of their time exposed, raising that
-share increases the information per event; doubling the number of cases doubles the information
-exactly. Compare `T.wald_power(truth, per_case["share"], per_case["events"], n_cases=2 * n_cases)` with
-`T.wald_power(truth, np.minimum(2 * per_case["share"], 0.95), per_case["events"], n_cases=n_cases)`.
-```
+# %% [markdown]
+# ```{glue:figure} fig_t5_power
+# :name: fig-t5-power
+#
+# Left: power of the SCCS Wald test by true IRR for a study of the paper's size (dots:
+# {glue:text}`t5_n_reps:,` simulated studies each; line: large-sample formula). Right: power at the
+# paper's IRR by number of cases. Dotted lines: {glue:text}`t5_power_pct:.0f`% power and the
+# {glue:text}`t5_alpha_pct:.0f`% level.
+# ```
+#
+# At the paper's size, the test rejects a true IRR of 1 in a share {glue:text}`t5_size:.3f` of
+# studies (Monte Carlo s.e. {glue:text}`t5_size_mcse:.3f`), close to the nominal {glue:text}`t5_alpha:g`, and the
+# coverage of the 95% interval stays between {glue:text}`t5_cov_min:.3f` and
+# {glue:text}`t5_cov_max:.3f` across the grid. The minimum detectable relative incidence with
+# {glue:text}`t5_power_pct:.0f`% power is about {glue:text}`t5_mdri_low:.2f` for a protective effect (the large-sample formula:
+# {glue:text}`t5_mdri_low_analytic:.2f`) and about {glue:text}`t5_mdri_high:.2f` for a harmful one
+# ({numref}`fig-t5-power`). The study was therefore able to detect an effect of the size it
+# reports, but not much smaller ones: a true {glue:text}`t5_modest_reduction_pct:.0f`% reduction in infections (IRR
+# {glue:text}`t5_modest_irr:g`) would have been detected in only a share
+# {glue:text}`t5_power_modest:.2f` of studies. These figures assume the SCCS assumptions hold; the bias of event-dependent exposure
+# ({ref}`t5-event-dependent`) comes on top of them.
+#
+# ## Exercises
+#
+# ```{admonition} Exercise 1 — grade 3–4 infections
+# :class: tip
+#
+# Grade 3–4 infections are rarer. Lower `rate_per_year` to a fifth of its value and recompute the
+# power at the paper's grade 3–4 IRR (`book.paper("sccs_g34_irr")`) with the paper's {glue:text}`t5_paper_n_ivig` IVIG patients. Remember
+# that with a rarer event fewer patients are cases: use `scenario_intervals` without `n_cases`.
+# ```
+#
+# ```{admonition} Solution
+# :class: dropdown
+#
+#     sc = scenario.with_(rate_per_year=scenario.rate_per_year / 5, n_individuals=int(book.paper("t1_n_ivig")),
+#                         irr=book.paper("sccs_g34_irr"))
+#     res = T.monte_carlo(T.scenario_intervals(sc), ["exposed"], N_REPS, seed=1)
+#     T.summarise(res, "exposed", sc.irr)
+#
+# The number of cases and events falls sharply, the share of studies without a finite estimate
+# rises, and the power is lower than for all-grade infections despite the larger effect; coverage
+# also deteriorates. This is why the paper's grade 3–4 estimate has a wide confidence interval.
+# ```
+#
+# ```{admonition} Exercise 2 — more exposure or more cases?
+# :class: tip
+#
+# Using `T.wald_power`, compare two ways of gaining power: doubling the number of cases, or
+# doubling the share of exposed time (while keeping it below 1). Which helps more here, and why?
+# ```
+#
+# ```{admonition} Solution
+# :class: dropdown
+#
+# The information per event is $\pi(1-\pi)$, largest when an event is equally likely to fall in
+# exposed and unexposed time. If cases spend well under half of their time exposed, raising that
+# share increases the information per event; doubling the number of cases doubles the information
+# exactly. Compare `T.wald_power(truth, per_case["share"], per_case["events"], n_cases=2 * n_cases)` with
+# `T.wald_power(truth, np.minimum(2 * per_case["share"], 0.95), per_case["events"], n_cases=n_cases)`.
+# ```

@@ -15,7 +15,7 @@
 # ---
 
 # %% [markdown]
-# (t2-reference-group)=
+# (t4-reference-group)=
 # # Why the reference group is not a control group
 #
 # The paper reports two kinds of numbers side by side: within-patient incidence rate ratios from the
@@ -249,7 +249,7 @@ book.glue_value("t2_sel_sccs_max", float(by_selection.iloc[:, 2].max()))
 # the IVIG group. The SCCS removes this confounding because frailty is constant within a patient
 # ({ref}`t1-likelihood`); it does not remove confounding that changes over time, nor the bias that
 # arises when the infections themselves trigger IVIG, which is the subject of the
-# {ref}`next chapter <t3-event-dependent>`.
+# {ref}`next chapter <t5-event-dependent>`.
 #
 # ## Exercises
 #
