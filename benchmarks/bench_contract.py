@@ -1,0 +1,128 @@
+"""The contract path (``python -m analysis sccs COHORT``) against the time pandas needs to read it.
+
+Usage::
+
+    .venv/bin/python -m analysis simulate --seed 3 --n-ivig 100000 --n-reference 0 --out /tmp/c100k
+    .venv/bin/python -m analysis simulate --seed 3 --n-ivig 1000000 --n-reference 0 --out /tmp/c1m
+    .venv/bin/python benchmarks/bench_contract.py /tmp/c100k /tmp/c1m --runs 3 \
+        --out benchmarks/contract.json
+    # the code of another commit, for a before/after comparison:
+    git archive COMMIT analysis | tar -x -C /tmp/before
+    .venv/bin/python benchmarks/bench_contract.py /tmp/c100k --code /tmp/before --label before
+
+Every command is a fresh process run under ``/usr/bin/time -v`` (wall clock, user and system
+CPU time, peak resident memory of the process), round by round so that a busy machine slows all
+of them alike:
+
+* ``read_c``: a Python process that imports pandas and reads the five CSV files of the cohort
+  with ``pd.read_csv`` and default options (pandas' C parser);
+* ``read_pyarrow``: the same with ``engine="pyarrow"`` (multi-threaded);
+* ``sccs``: ``python -m analysis sccs COHORT`` (start-up, read and validate, intervals, fit,
+  output), with the code under ``--code`` (default: this repository).
+
+The read floor is the faster of the two reads in each round (the fastest plain read of the same
+files); the ratio is ``sccs`` over that floor, per round, by wall time and by CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")
+
+READ = (
+    "import sys, pandas as pd\n"
+    "kw = {} if sys.argv[1] == 'c' else {'engine': 'pyarrow'}\n"
+    "for f in sys.argv[3:]: pd.read_csv(sys.argv[2] + '/' + f, **kw)\n"
+)
+
+_FIELDS = {
+    "wall": re.compile(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)"),
+    "user": re.compile(r"User time \(seconds\): (\S+)"),
+    "sys": re.compile(r"System time \(seconds\): (\S+)"),
+    "rss_kb": re.compile(r"Maximum resident set size \(kbytes\): (\d+)"),
+}
+
+
+def _seconds(clock: str) -> float:
+    """``h:mm:ss`` or ``m:ss.ss`` -> seconds."""
+    total = 0.0
+    for part in clock.split(":"):
+        total = total * 60 + float(part)
+    return total
+
+
+def timed(args: list[str], code: Path) -> dict[str, float]:
+    """Run ``args`` under ``/usr/bin/time -v``; return wall, cpu (s) and peak RSS (GB)."""
+    env = {**os.environ, "PYTHONPATH": str(code), "OPENBLAS_NUM_THREADS": "1",
+           "OMP_NUM_THREADS": "1"}
+    # cwd: `python -m` puts the working directory first on sys.path
+    done = subprocess.run(["/usr/bin/time", "-v", *args], cwd=code, env=env, check=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    found = {k: rx.search(done.stderr) for k, rx in _FIELDS.items()}
+    if not all(found.values()):
+        raise SystemExit(f"cannot parse /usr/bin/time output:\n{done.stderr[-2000:]}")
+    wall = _seconds(found["wall"].group(1))  # type: ignore[union-attr]
+    cpu = float(found["user"].group(1)) + float(found["sys"].group(1))  # type: ignore[union-attr]
+    rss = int(found["rss_kb"].group(1)) / 1024**2  # type: ignore[union-attr]
+    return {"wall": wall, "cpu": cpu, "rss_gb": round(rss, 3)}
+
+
+def load() -> float:
+    """The 1-minute load average."""
+    return os.getloadavg()[0]
+
+
+def one_round(cohort: Path, code: Path) -> dict[str, object]:
+    """One round: both reads and the command, with the load average before it."""
+    py = sys.executable
+    row: dict[str, object] = {"load_before": round(load(), 2)}
+    for engine in ("c", "pyarrow"):
+        row[f"read_{engine}"] = timed([py, "-c", READ, engine, str(cohort), *FILES], code)
+    row["sccs"] = timed([py, "-m", "analysis", "sccs", str(cohort)], code)
+    floor = min(row["read_c"]["wall"], row["read_pyarrow"]["wall"])  # type: ignore[index]
+    floor_cpu = min(row["read_c"]["cpu"], row["read_pyarrow"]["cpu"])  # type: ignore[index]
+    row["ratio_wall"] = round(row["sccs"]["wall"] / floor, 2)  # type: ignore[index]
+    row["ratio_cpu"] = round(row["sccs"]["cpu"] / floor_cpu, 2)  # type: ignore[index]
+    row["load_after"] = round(load(), 2)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time every cohort ``--runs`` times; print one line per round; write ``--out``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cohorts", nargs="+", type=Path, help="cohort folders (data contract)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--code", type=Path, default=REPO,
+                    help="folder holding the `analysis` package to time (default: this one)")
+    ap.add_argument("--label", default="this tree")
+    ap.add_argument("--out", type=Path, help="append the figures to this JSON file")
+    args = ap.parse_args(argv)
+    results = []
+    for cohort in args.cohorts:
+        size = sum((cohort / f).stat().st_size for f in FILES)
+        for i in range(args.runs):
+            row = one_round(cohort, args.code)
+            row.update(cohort=str(cohort), csv_mb=round(size / 1e6, 1), run=i + 1,
+                       label=args.label)
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    if args.out:
+        old = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
+        old["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
+                          "platform": platform.platform()}
+        old["runs"] += results
+        args.out.write_text(json.dumps(old, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
