@@ -347,8 +347,9 @@ def read_table(folder: Path, file: str) -> tuple[RawTable | None, list[Problem]]
         data = path.read_bytes()
     except OSError as exc:
         return None, [Problem(file, None, None, f"cannot be read ({exc.strerror or exc})")]
-    try:
-        str(data, "utf-8")  # strict check only; pandas parses the bytes (faster than text)
+    try:  # strict check only; pandas parses the bytes (faster than text); ASCII is UTF-8
+        if not data.isascii():
+            str(data, "utf-8")
     except UnicodeDecodeError as exc:
         row = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start : exc.start + 1].hex()
@@ -377,11 +378,13 @@ def read_table(folder: Path, file: str) -> tuple[RawTable | None, list[Problem]]
         # stored once per distinct value, so all later checks work on the distinct values only.
         # index_col=False: never take the first column as an index; pandas then truncates rows
         # with extra fields and only warns, so that warning is caught and turned into problems.
+        # low_memory=False: one pass over the file, so each column's categories are found once
+        # (by chunks, every chunk's categories are merged again: about a fifth of the read).
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(
                 io.BytesIO(body), dtype="category", keep_default_na=False, na_values=[""],
-                skip_blank_lines=False, index_col=False, encoding="utf-8")
+                skip_blank_lines=False, index_col=False, encoding="utf-8", low_memory=False)
     except pd.errors.EmptyDataError:
         return None, [Problem(file, None, None, "empty file: no header row")]
     except (pd.errors.ParserError, ValueError) as exc:

@@ -156,9 +156,10 @@ class StudyData:
     @cached_property
     def ivig_coded(self) -> pd.DataFrame:
         """:attr:`ivig_days` with ``id`` coded as :meth:`coded_ids` does (same rows)."""
-        dated = self.cohort.ivig["date"].notna().to_numpy()
+        date = self.cohort.ivig["date"].to_numpy()
+        dated = ~np.isnat(date)
         rows = self.cohort.patient_rows("ivig")[dated]
-        return pd.DataFrame({"id": self.coded_ids(rows), "day": self.ivig_days["day"].to_numpy()})
+        return pd.DataFrame({"id": self.coded_ids(rows), "day": to_day(date[dated])})
 
     @cached_property
     def first_ivig(self) -> pd.DataFrame:
