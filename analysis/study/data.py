@@ -142,7 +142,16 @@ class StudyData:
     def coded_ids(self, patient_rows: np.ndarray) -> pd.Categorical:
         """The ids of the patients at ``patient_rows`` (positions, -1: none) as a categorical
         over :attr:`patient_ids`: built from the loader's positions, so a lookup of these ids
-        hashes each patient's id once, not every row's."""
+        hashes each patient's id once, not every row's.
+
+        Examples
+        --------
+        >>> from analysis.study import load_cohort, study_data
+        >>> data = study_data(load_cohort("data/synthetic"))  # doctest: +SKIP
+        >>> ids = data.coded_ids(data.cohort.patient_rows("ivig"))  # doctest: +SKIP
+        >>> list(ids) == data.cohort.ivig["patient_id"].tolist()  # doctest: +SKIP
+        True
+        """
         return pd.Categorical.from_codes(patient_rows, dtype=self.patient_ids)
 
     # --- IVIG -----------------------------------------------------------------------------
