@@ -6,9 +6,10 @@ Usage::
     .venv/bin/python -m analysis simulate --seed 3 --n-ivig 1000000 --n-reference 0 --out /tmp/c1m
     .venv/bin/python benchmarks/bench_contract.py /tmp/c100k /tmp/c1m --runs 3 \
         --out benchmarks/contract.json
-    # the code of another commit, for a before/after comparison:
-    git archive COMMIT analysis | tar -x -C /tmp/before
-    .venv/bin/python benchmarks/bench_contract.py /tmp/c100k --code /tmp/before --label before
+    # before/after: the code of another commit, timed in the same rounds as this tree's
+    mkdir /tmp/before && git archive COMMIT analysis | tar -x -C /tmp/before
+    .venv/bin/python benchmarks/bench_contract.py /tmp/c100k --code before=/tmp/before \
+        --code after=.
 
 Every command is a fresh process run under ``/usr/bin/time -v`` (wall clock, user and system
 CPU time, peak resident memory of the process), round by round so that a busy machine slows all
@@ -17,16 +18,18 @@ of them alike:
 * ``read_c``: a Python process that imports pandas and reads the five CSV files of the cohort
   with ``pd.read_csv`` and default options (pandas' C parser);
 * ``read_pyarrow``: the same with ``engine="pyarrow"`` (multi-threaded);
-* ``sccs``: ``python -m analysis sccs COHORT`` (start-up, read and validate, intervals, fit,
-  output), with the code under ``--code`` (default: this repository).
+* ``sccs:LABEL``: ``python -m analysis sccs COHORT`` (start-up, read and validate, intervals,
+  fit, output), once per ``--code LABEL=FOLDER`` (the folder holding the ``analysis`` package;
+  default: this repository, labelled ``this``).
 
 The read floor is the faster of the two reads in each round (the fastest plain read of the same
-files); the ratio is ``sccs`` over that floor, per round, by wall time and by CPU time.
+files); the ratios are each ``sccs`` over that floor, per round, by wall time and by CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -34,6 +37,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = ("patients.csv", "ivig.csv", "infections.csv", "igg.csv", "progression.csv")
@@ -60,20 +64,22 @@ def _seconds(clock: str) -> float:
     return total
 
 
-def timed(args: list[str], code: Path) -> dict[str, float]:
-    """Run ``args`` under ``/usr/bin/time -v``; return wall, cpu (s) and peak RSS (GB)."""
+def timed(args: list[str], code: Path) -> dict[str, Any]:
+    """Run ``args`` under ``/usr/bin/time -v``; return wall, cpu (s), peak RSS (GB) and the
+    first 16 hex digits of the SHA-256 of its output."""
     env = {**os.environ, "PYTHONPATH": str(code), "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1"}
     # cwd: `python -m` puts the working directory first on sys.path
     done = subprocess.run(["/usr/bin/time", "-v", *args], cwd=code, env=env, check=True,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                          capture_output=True, text=True)
     found = {k: rx.search(done.stderr) for k, rx in _FIELDS.items()}
     if not all(found.values()):
         raise SystemExit(f"cannot parse /usr/bin/time output:\n{done.stderr[-2000:]}")
     wall = _seconds(found["wall"].group(1))  # type: ignore[union-attr]
     cpu = float(found["user"].group(1)) + float(found["sys"].group(1))  # type: ignore[union-attr]
     rss = int(found["rss_kb"].group(1)) / 1024**2  # type: ignore[union-attr]
-    return {"wall": wall, "cpu": cpu, "rss_gb": round(rss, 3)}
+    out = hashlib.sha256(done.stdout.encode()).hexdigest()[:16]  # same output, same hash
+    return {"wall": wall, "cpu": cpu, "rss_gb": round(rss, 3), "stdout_sha256": out}
 
 
 def load() -> float:
@@ -81,19 +87,32 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
-def one_round(cohort: Path, code: Path) -> dict[str, object]:
-    """One round: both reads and the command, with the load average before it."""
+def one_round(cohort: Path, codes: dict[str, Path]) -> dict[str, object]:
+    """One round: both reads, then the command with each code tree, and the load average."""
     py = sys.executable
     row: dict[str, object] = {"load_before": round(load(), 2)}
     for engine in ("c", "pyarrow"):
-        row[f"read_{engine}"] = timed([py, "-c", READ, engine, str(cohort), *FILES], code)
-    row["sccs"] = timed([py, "-m", "analysis", "sccs", str(cohort)], code)
+        row[f"read_{engine}"] = timed([py, "-c", READ, engine, str(cohort), *FILES], REPO)
     floor = min(row["read_c"]["wall"], row["read_pyarrow"]["wall"])  # type: ignore[index]
     floor_cpu = min(row["read_c"]["cpu"], row["read_pyarrow"]["cpu"])  # type: ignore[index]
-    row["ratio_wall"] = round(row["sccs"]["wall"] / floor, 2)  # type: ignore[index]
-    row["ratio_cpu"] = round(row["sccs"]["cpu"] / floor_cpu, 2)  # type: ignore[index]
+    for label, code in codes.items():
+        got = timed([py, "-m", "analysis", "sccs", str(cohort)], code)
+        got["ratio_wall"] = round(got["wall"] / floor, 2)
+        got["ratio_cpu"] = round(got["cpu"] / floor_cpu, 2)
+        row[f"sccs:{label}"] = got
     row["load_after"] = round(load(), 2)
     return row
+
+
+def code_trees(specs: list[str]) -> dict[str, Path]:
+    """``LABEL=FOLDER`` options -> {label: folder}; none: this repository."""
+    if not specs:
+        return {"this": REPO}
+    trees = {}
+    for spec in specs:
+        label, _, folder = spec.rpartition("=")
+        trees[label or folder] = Path(folder).resolve()
+    return trees
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,18 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cohorts", nargs="+", type=Path, help="cohort folders (data contract)")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--code", type=Path, default=REPO,
-                    help="folder holding the `analysis` package to time (default: this one)")
-    ap.add_argument("--label", default="this tree")
+    ap.add_argument("--code", action="append", default=[], metavar="LABEL=FOLDER",
+                    help="a folder holding the `analysis` package to time (repeatable)")
     ap.add_argument("--out", type=Path, help="append the figures to this JSON file")
     args = ap.parse_args(argv)
+    codes = code_trees(args.code)
     results = []
     for cohort in args.cohorts:
         size = sum((cohort / f).stat().st_size for f in FILES)
         for i in range(args.runs):
-            row = one_round(cohort, args.code)
-            row.update(cohort=str(cohort), csv_mb=round(size / 1e6, 1), run=i + 1,
-                       label=args.label)
+            row = one_round(cohort, codes)
+            row.update(cohort=str(cohort), csv_mb=round(size / 1e6, 1), run=i + 1)
             results.append(row)
             print(json.dumps(row), flush=True)
     if args.out:
