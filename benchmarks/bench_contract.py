@@ -10,6 +10,7 @@ Usage::
     mkdir /tmp/before && git archive COMMIT analysis | tar -x -C /tmp/before
     .venv/bin/python benchmarks/bench_contract.py /tmp/c100k --code before=/tmp/before \
         --code after=.
+    .venv/bin/python benchmarks/bench_contract.py /tmp/c1m --stages   # CPU seconds by stage
 
 Every command is a fresh process run under ``/usr/bin/time -v`` (wall clock, user and system
 CPU time, peak resident memory of the process), round by round so that a busy machine slows all
@@ -47,6 +48,39 @@ READ = (
     "kw = {} if sys.argv[1] == 'c' else {'engine': 'pyarrow'}\n"
     "for f in sys.argv[3:]: pd.read_csv(sys.argv[2] + '/' + f, **kw)\n"
 )
+
+#: ``--stages``: CPU seconds of the command's stages in one process (the validator's and the
+#: interval builder's steps wrapped with a timer; the cohort path is argv[1]).
+STAGES = r"""
+import json, sys, time
+T0 = time.process_time()
+from analysis.sccs import SCCS
+from analysis.sccs import intervals as I
+from analysis.study import cohort as CO, contract as C
+from analysis.study.models import study_intervals
+t = {"imports": time.process_time() - T0}
+def wrap(mod, name):
+    f = getattr(mod, name)
+    def timed(*a, **k):
+        t0 = time.process_time()
+        try:
+            return f(*a, **k)
+        finally:
+            t[name] = t.get(name, 0.0) + time.process_time() - t0
+    setattr(mod, name, timed)
+for mod, names in ((C, ("read_table", "column_problems", "relation_problems")),
+                   (CO, ("_typed",)), (I, ("_exposure_cuts", "_merge"))):
+    for name in names:
+        wrap(mod, name)
+for name, fn in (("load_cohort", lambda: CO.load_cohort(sys.argv[1])),):
+    t0 = time.process_time(); cohort = fn(); t[name] = time.process_time() - t0
+t0 = time.process_time()
+iv = study_intervals(cohort, "all", cases_only=True)
+t["study_intervals"] = time.process_time() - t0
+t0 = time.process_time(); SCCS().fit(iv, ["on_ivig"]).summary; t["fit"] = time.process_time() - t0
+t["total"] = time.process_time() - T0
+print(json.dumps({k: round(v, 2) for k, v in t.items()}))
+"""
 
 _FIELDS = {
     "wall": re.compile(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)"),
@@ -123,8 +157,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--code", action="append", default=[], metavar="LABEL=FOLDER",
                     help="a folder holding the `analysis` package to time (repeatable)")
     ap.add_argument("--out", type=Path, help="append the figures to this JSON file")
+    ap.add_argument("--stages", action="store_true",
+                    help="instead: CPU seconds by stage, one process per cohort and code tree")
     args = ap.parse_args(argv)
     codes = code_trees(args.code)
+    args.cohorts = [c.resolve() for c in args.cohorts]  # the commands run in each code tree
+    if args.stages:
+        for cohort in args.cohorts:
+            for label, code in codes.items():
+                env = {**os.environ, "PYTHONPATH": str(code), "OPENBLAS_NUM_THREADS": "1"}
+                done = subprocess.run([sys.executable, "-c", STAGES, str(cohort)], cwd=code,
+                                      env=env, check=True, capture_output=True, text=True)
+                print(json.dumps({"cohort": str(cohort), "code": label,
+                                  **json.loads(done.stdout)}), flush=True)
+        return 0
     results = []
     for cohort in args.cohorts:
         size = sum((cohort / f).stat().st_size for f in FILES)
