@@ -948,38 +948,36 @@ def build_intervals(
     where = np.searchsorted(qkeys, frame.key(e_idx[ok], e_day[ok]), side="left")
     counts = np.bincount(where, minlength=len(qkeys)).astype(np.int64)
 
+    if merge:
+        iidx, lower, upper, counts, columns = _merge(iidx, lower, upper, counts, columns)
     result = pd.DataFrame(
         {"id": frame.ids[iidx], "start": lower, "end": upper, "days": upper - lower + 1,
          "events": counts, **columns},
         copy=False,
     )
-    if merge:
-        result = _merge(result, iidx, list(columns))
     result.attrs["events_dropped"] = int((~ok).sum())
     return result
 
 
-def _merge(df: pd.DataFrame, iidx: np.ndarray, value_cols: list[str]) -> pd.DataFrame:
-    """Merge adjacent rows of one individual whose value columns are all equal (NaN == NaN)."""
-    if len(df) == 0:
-        return df
-    same = np.ones(len(df) - 1, dtype=bool) & (iidx[1:] == iidx[:-1])
-    for c in value_cols:
-        v = df[c].to_numpy()
+def _merge(
+    iidx: np.ndarray, lower: np.ndarray, upper: np.ndarray, counts: np.ndarray,
+    columns: dict[str, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Merge adjacent rows of one individual whose value columns are all equal (NaN == NaN):
+    the merged row runs from the first row's start to the last row's end, with the rows'
+    summed events. Works on the columns' arrays, before any DataFrame is built."""
+    if len(iidx) == 0:
+        return iidx, lower, upper, counts, columns
+    same = iidx[1:] == iidx[:-1]
+    for v in columns.values():
         eq = v[1:] == v[:-1]
         if v.dtype.kind == "f":
             eq |= np.isnan(v[1:]) & np.isnan(v[:-1])
         same &= eq
-    new = np.concatenate([[True], ~same])
-    group = np.cumsum(new) - 1
-    first = np.flatnonzero(new)
-    last = np.concatenate([first[1:] - 1, [len(df) - 1]])
-    out = df.iloc[first].reset_index(drop=True)
-    out["end"] = df["end"].to_numpy()[last]
-    out["days"] = np.bincount(group, weights=df["days"].to_numpy()).astype(np.int64)
-    out["events"] = np.bincount(group, weights=df["events"].to_numpy()).astype(np.int64)
-    out.attrs = dict(df.attrs)
-    return out
+    first = np.flatnonzero(np.concatenate([[True], ~same]))
+    last = np.append(first[1:] - 1, len(iidx) - 1)
+    return (iidx[first], lower[first], upper[last], np.add.reduceat(counts, first),
+            {name: v[first] for name, v in columns.items()})
 
 
 def to_event_strata(

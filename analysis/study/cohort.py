@@ -30,7 +30,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.study.contract import CONTRACT, Problem, RawTable, parse_dates, parse_numbers
+from analysis.study.contract import (
+    CONTRACT,
+    Problem,
+    RawTable,
+    parse_dates,
+    parse_numbers,
+    parsed_column,
+)
 from analysis.study.contract import validate_folder as _validate_folder
 
 #: Days after ``dara_last`` that still belong to the observation period (contract).
@@ -123,12 +130,35 @@ class Cohort:
     EVENT_TABLES = (("ivig", "ivig_doses"), ("infections", "infections"),
                     ("igg", "igg_measurements"), ("progression", "progression_events"))
 
+    def patient_rows(self, table: str) -> np.ndarray:
+        """Position in :attr:`patients` of the ``patient_id`` of each row of ``table`` (a table
+        name such as ``"ivig"``; -1 where the id is missing or unknown).
+
+        Computed once per table and kept (:func:`load_cohort` keeps the validator's, which
+        looked up each distinct id once), so joins by patient are integer indexing.
+
+        Examples
+        --------
+        >>> cohort = load_cohort("data/synthetic")
+        >>> rows = cohort.patient_rows("ivig")
+        >>> bool((cohort.patients["patient_id"].to_numpy()[rows]
+        ...       == cohort.ivig["patient_id"].to_numpy()).all())
+        True
+        """
+        key = f"patient_rows:{table}"
+        rows = self.derived.get(key)
+        if rows is None:
+            index = pd.Index(self.patients["patient_id"])
+            rows = index.get_indexer(getattr(self, table)["patient_id"])
+            self.derived[key] = rows
+        return rows
+
     def outside_observation(self, table: str) -> pd.Series:
         """Boolean Series, aligned with ``getattr(self, table)``: row dated outside its patient's
         observation period (``dara_start`` .. :func:`observation_end`, both inclusive)."""
         events = getattr(self, table)
-        pos = pd.Index(self.patients["patient_id"]).get_indexer(events["patient_id"])
-        start = self.patients["dara_start"].to_numpy()[pos]  # every id is known (validated)
+        pos = self.patient_rows(table)  # every id is known (validated)
+        start = self.patients["dara_start"].to_numpy()[pos]
         end = observation_end(self.patients).to_numpy()[pos]
         date = events["date"].to_numpy()
         return pd.Series((date < start) | (date > end), index=events.index)
@@ -167,23 +197,34 @@ class Cohort:
 
 
 def _typed(table: RawTable | None, file: str) -> pd.DataFrame:
-    """Contract columns of one validated raw table, converted to their types, in file order."""
+    """Contract columns of one validated raw table, converted to their types, in file order.
+
+    Dates and numbers are the validator's parsed values (:func:`parsed_column`), not parsed
+    again; the frame is built once from the columns' arrays (no index reset, no block copy).
+    """
     raw = table.frame if table is not None else pd.DataFrame()
-    out: dict[str, pd.Series] = {}
+    out: dict[str, Any] = {}
     for spec in CONTRACT[file]:
         if spec.name in raw.columns:
-            text = raw[spec.name]
+            assert table is not None
+            if spec.kind in ("date", "int", "float"):
+                values = parsed_column(table, spec.name)
+            else:
+                values = raw[spec.name].astype(object)
         else:
-            text = pd.Series(np.nan, index=raw.index, dtype=object)
+            values = pd.Series(np.nan, index=raw.index, dtype=object)
+            if spec.kind == "date":
+                values = parse_dates(values)
+            elif spec.kind in ("int", "float"):
+                values = parse_numbers(values)
         if spec.kind == "date":
-            out[spec.name] = parse_dates(text.astype(object)).astype("datetime64[ns]")
+            values = values.astype("datetime64[ns]", copy=False)
         elif spec.kind == "int":
-            out[spec.name] = parse_numbers(text).astype("Int64")
+            values = values.astype("Int64", copy=False)
         elif spec.kind == "float":
-            out[spec.name] = parse_numbers(text).astype("float64")
-        else:
-            out[spec.name] = text.astype(object)
-    return pd.DataFrame(out, index=raw.index).reset_index(drop=True)
+            values = values.astype("float64", copy=False)
+        out[spec.name] = values.array
+    return pd.DataFrame(out, index=pd.RangeIndex(len(raw)), copy=False)
 
 
 def load_cohort(path: str | Path) -> Cohort:
@@ -203,5 +244,10 @@ def load_cohort(path: str | Path) -> Cohort:
         raise CohortError(path, problems)
     typed = {file.removesuffix(".csv"): _typed(tables.get(file), file) for file in CONTRACT}
     name = metadata.get("name") or folder.resolve().name
-    return Cohort(path=folder, name=str(name), synthetic=bool(metadata.get("synthetic", False)),
-                  metadata=dict(metadata), **typed)
+    cohort = Cohort(path=folder, name=str(name),
+                    synthetic=bool(metadata.get("synthetic", False)), metadata=dict(metadata),
+                    **typed)
+    for file, table in tables.items():  # the validator's lookups of every patient_id
+        if table.patient_rows is not None:
+            cohort.derived[f"patient_rows:{file.removesuffix('.csv')}"] = table.patient_rows
+    return cohort

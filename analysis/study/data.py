@@ -95,32 +95,64 @@ class StudyData:
     @cached_property
     def infections(self) -> pd.DataFrame:
         """Infections inside observation, both groups (see :func:`infections_in_observation`)."""
-        obs = self.observation
+        obs = self.observation  # one row per patient, in patients.csv order
         inf = self.cohort.infections
-        pos = pd.Index(obs["patient_id"]).get_indexer(inf["patient_id"])
+        pos = self.cohort.patient_rows("infections")
         day = to_day(inf["date"])
         start = np.append(obs["start_day"].to_numpy(), 0)[pos]
         end = np.append(obs["end_day"].to_numpy(), 0)[pos]
         keep = (pos >= 0) & (day >= start) & (day <= end)
         inf = inf[keep].reset_index(drop=True)
+        self._memo["infection_patient_rows"] = pos[keep]
         inf["group"] = obs["group"].to_numpy()[pos[keep]]
         inf["start_day"], inf["end_day"], inf["day"] = start[keep], end[keep], day[keep]
         grade = pd.to_numeric(inf["grade"], errors="coerce")
-        inf["grade_group"] = np.where(grade >= 3, "3-4", "1-2")
+        inf["grade_group"] = _GRADE_GROUPS[(grade >= 3).to_numpy(dtype=bool).astype(np.intp)]
         return inf
 
-    def events(self, outcome: Outcome = "all", group: str | None = "ivig") -> pd.DataFrame:
+    def _event_rows(self, outcome: Outcome, group: str | None) -> np.ndarray:
+        """Rows of :attr:`infections` that are events of ``outcome`` in ``group``, in order."""
+        inf = self.infections
+        rows = np.arange(len(inf)) if group is None else np.flatnonzero(
+            inf["group"].to_numpy() == group)
+        if callable(outcome):  # a custom predicate sees the group's table, as documented
+            return rows[outcome_mask(_in_group(inf, group), outcome)]
+        return rows[outcome_mask(inf, outcome)[rows]]
+
+    def events(self, outcome: Outcome = "all", group: str | None = "ivig",
+               *, coded: bool = False) -> pd.DataFrame:
         """Onset days of ``outcome`` in observation (see :func:`outcome_events`); named outcomes
-        are kept, a custom predicate is evaluated each time."""
+        are kept, a custom predicate is evaluated each time. ``coded``: ``id`` is a categorical
+        over the patients' ids (:attr:`patient_ids`), for the interval builder's lookups."""
         def build() -> pd.DataFrame:
-            inf = _in_group(self.infections, group)
-            inf = inf[outcome_mask(inf, outcome)]
-            return pd.DataFrame({"id": inf["patient_id"].to_numpy(),
-                                 "day": inf["day"].to_numpy()})
+            rows = self._event_rows(outcome, group)
+            ids = (self.coded_ids(self._memo["infection_patient_rows"][rows]) if coded
+                   else self.infections["patient_id"].to_numpy()[rows])
+            return pd.DataFrame({"id": ids, "day": self.infections["day"].to_numpy()[rows]})
 
         if callable(outcome):
             return build()
-        return self.memo(("events", outcome, group), build)  # type: ignore[return-value]
+        return self.memo(("events", outcome, group, coded), build)  # type: ignore[return-value]
+
+    @cached_property
+    def patient_ids(self) -> pd.CategoricalDtype:
+        """The patients' ids, as :attr:`observation` writes them, as a categorical dtype."""
+        return pd.CategoricalDtype(pd.Index(self.observation["patient_id"]))
+
+    def coded_ids(self, patient_rows: np.ndarray) -> pd.Categorical:
+        """The ids of the patients at ``patient_rows`` (positions, -1: none) as a categorical
+        over :attr:`patient_ids`: built from the loader's positions, so a lookup of these ids
+        hashes each patient's id once, not every row's.
+
+        Examples
+        --------
+        >>> from analysis.study import load_cohort, study_data
+        >>> data = study_data(load_cohort("data/synthetic"))  # doctest: +SKIP
+        >>> ids = data.coded_ids(data.cohort.patient_rows("ivig"))  # doctest: +SKIP
+        >>> list(ids) == data.cohort.ivig["patient_id"].tolist()  # doctest: +SKIP
+        True
+        """
+        return pd.Categorical.from_codes(patient_rows, dtype=self.patient_ids)
 
     # --- IVIG -----------------------------------------------------------------------------
     @cached_property
@@ -129,6 +161,14 @@ class StudyData:
         iv = self.cohort.ivig[self.cohort.ivig["date"].notna()]
         return pd.DataFrame({"id": iv["patient_id"].astype(str).to_numpy(),
                              "day": to_day(iv["date"])})
+
+    @cached_property
+    def ivig_coded(self) -> pd.DataFrame:
+        """:attr:`ivig_days` with ``id`` coded as :meth:`coded_ids` does (same rows)."""
+        date = self.cohort.ivig["date"].to_numpy()
+        dated = ~np.isnat(date)
+        rows = self.cohort.patient_rows("ivig")[dated]
+        return pd.DataFrame({"id": self.coded_ids(rows), "day": to_day(date[dated])})
 
     @cached_property
     def first_ivig(self) -> pd.DataFrame:
@@ -203,6 +243,9 @@ class StudyData:
         steps = pd.concat([early, self.igg_measurements], ignore_index=True)
         return steps.sort_values(["id", "day"], kind="stable").reset_index(drop=True)
 
+
+#: ``grade_group`` of an infection by ``grade >= 3`` (False, True).
+_GRADE_GROUPS = np.array(["1-2", "3-4"], dtype=object)
 
 #: What the study functions accept: a loaded cohort, or its :class:`StudyData`.
 CohortLike: TypeAlias = Cohort | StudyData

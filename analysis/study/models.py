@@ -144,10 +144,10 @@ def study_intervals(
         obs = _in_group(data.observation, group)
         observation = pd.DataFrame(
             {"id": obs["patient_id"], "start": obs["start_day"], "end": obs["end_day"]})
-        exposure = Exposure("on_ivig", data.ivig_days, windows=((0, ON_IVIG_DAYS - 1),),
+        exposure = Exposure("on_ivig", data.ivig_coded, windows=((0, ON_IVIG_DAYS - 1),),
                             pre_window=pre_window)
         table = build_intervals(
-            observation, data.events(outcome, group), [exposure],
+            observation, data.events(outcome, group, coded=True), [exposure],
             [*_covariates(data, adjust, hgg, igg_level), *covariates], merge=True)
         out = _study_columns(table, pre_window, hgg, covariates)
         if cases_only:

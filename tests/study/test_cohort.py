@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from _helpers_cohort import (
@@ -27,6 +28,7 @@ from _helpers_cohort import (
     write_rows,
 )
 
+from analysis.study import study_data
 from analysis.study.cohort import MAX_LISTED, Cohort, CohortError, Problem, load_cohort
 
 
@@ -528,3 +530,92 @@ def test_death_and_last_contact_end_observation(cohort_dir: Path) -> None:
     assert ivig_out == [False, False, True, True, True, False, False]
     assert cohort.outside_observation("progression").tolist() == [False, False]
     assert cohort.summary()["outside_observation"]["ivig_doses"] == 3
+
+
+# ----------------------------------------------------------------------------- reused validation
+# The validator parses every date and number column once and looks every patient_id up once (per
+# distinct id); the typed tables, Cohort.patient_rows and the after-death rule read those results.
+# Checked against independent computations, including blank lines (spreadsheet rows and positions
+# differ) and a patient_id repeated in patients.csv (which death_date counts).
+
+TABLES = ("patients", "ivig", "infections", "igg", "progression")
+
+
+def with_blank_lines(folder: Path, file: str) -> None:
+    """Insert a blank line after the header and another before the last row of ``file``."""
+    lines = (folder / file).read_text().splitlines()
+    lines = [lines[0], "", *lines[1:-1], "", lines[-1]]
+    (folder / file).write_text("\n".join(lines) + "\n")
+
+
+def test_patient_rows_equal_a_lookup_of_the_ids(cohort_dir: Path) -> None:
+    for file in ("patients.csv", "ivig.csv", "igg.csv"):
+        with_blank_lines(cohort_dir, file)
+    cohort = load_cohort(cohort_dir)
+    ids = pd.Index(cohort.patients["patient_id"])
+    for table in TABLES:
+        expected = ids.get_indexer(getattr(cohort, table)["patient_id"])
+        assert (expected >= 0).all()
+        np.testing.assert_array_equal(cohort.patient_rows(table), expected)
+
+
+def test_typed_columns_equal_a_direct_parse(cohort_dir: Path) -> None:
+    with_blank_lines(cohort_dir, "infections.csv")
+    cohort = load_cohort(cohort_dir)
+    rows = [r for r in read_rows(cohort_dir, "infections.csv")[1:] if r]
+    text = pd.DataFrame(rows, columns=read_rows(cohort_dir, "infections.csv")[0])
+    inf = cohort.infections
+    assert inf.index.equals(pd.RangeIndex(len(rows)))
+    pd.testing.assert_series_equal(inf["date"], pd.to_datetime(text["date"]), check_names=False)
+    assert inf["grade"].dtype == "Int64"
+    assert inf["grade"].tolist() == [int(g) for g in text["grade"]]
+    anc = pd.to_numeric(text["anc"].replace("", np.nan))
+    pd.testing.assert_series_equal(inf["anc"], anc, check_names=False)
+
+
+def after_death(folder: Path) -> list[tuple[str, int | None, str]]:
+    with pytest.raises(CohortError) as info:
+        load_cohort(folder)
+    return sorted((p.file, p.row, p.rule) for p in info.value.problems)
+
+
+def test_repeated_id_takes_the_death_of_its_first_row_that_has_one(cohort_dir: Path) -> None:
+    # P001 (row 2) has no death_date; its repeat (row 7) died on 2016-02-15, so P001's records
+    # after that day are reported (as when row 2 itself has that death_date), and the repeat.
+    row = append_row(cohort_dir, "patients.csv", {
+        "patient_id": "P001", "group": "ivig", "dara_start": "2016-01-04",
+        "dara_last": "2016-12-19", "death_date": "2016-02-15"})
+    got = after_death(cohort_dir)
+    rule = "after the patient's death_date ({} > 2016-02-15)"
+    assert got == sorted([
+        ("igg.csv", 3, rule.format("2016-04-01")),
+        ("ivig.csv", 3, rule.format("2016-03-01")),
+        ("ivig.csv", 4, rule.format("2017-01-18")),
+        ("ivig.csv", 5, rule.format("2017-01-19")),
+        ("patients.csv", row, "duplicate patient_id (first in row 2)"),
+    ])
+
+
+def test_repeated_id_with_two_deaths_takes_the_first(cohort_dir: Path) -> None:
+    set_cell(cohort_dir, "patients.csv", 2, "death_date", "2017-01-01")
+    set_cell(cohort_dir, "patients.csv", 2, "last_contact", "")
+    row = append_row(cohort_dir, "patients.csv", {
+        "patient_id": "P001", "group": "ivig", "dara_start": "2016-01-04",
+        "dara_last": "2016-12-19", "death_date": "2016-02-15"})
+    rule = "after the patient's death_date ({} > 2017-01-01)"
+    assert after_death(cohort_dir) == sorted([
+        ("ivig.csv", 4, rule.format("2017-01-18")),
+        ("ivig.csv", 5, rule.format("2017-01-19")),
+        ("patients.csv", row, "duplicate patient_id (first in row 2)"),
+    ])
+
+
+def test_coded_ids_are_the_patient_ids(cohort_dir: Path) -> None:
+    data = study_data(load_cohort(cohort_dir))
+    for outcome in ("all", "grade3"):
+        plain, coded = data.events(outcome, None), data.events(outcome, None, coded=True)
+        assert isinstance(coded["id"].dtype, pd.CategoricalDtype)
+        assert coded["id"].astype(object).tolist() == plain["id"].tolist()
+        assert coded["day"].tolist() == plain["day"].tolist()
+    assert data.ivig_coded["id"].astype(object).tolist() == data.ivig_days["id"].tolist()
+    assert data.ivig_coded["day"].tolist() == data.ivig_days["day"].tolist()
