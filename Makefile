@@ -28,8 +28,11 @@ venv: $(STAMP)
 ## The book's simulation studies (truth recovery, its extensions and decomposition, negative
 ## controls), cached in _build/cache per code version: run once here, so chapters executed in
 ## parallel read a finished study instead of computing it twice under the cell time limit.
+## Then the Eunomia specification on Spark (a JVM, minutes), cached the same way: the OMOP
+## chapter of both strict builds and the DuckDB-versus-Spark test read this one run.
 studies: $(STAMP)
 	$(PY) -m analysis.synthetic.studies
+	$(PY) -m analysis.cli.eunomia_spark
 
 ## Execute every chapter (in parallel, one per CPU) and build the HTML book strictly (any warning
 ## or cell error fails).
