@@ -16,7 +16,7 @@ export OMP_NUM_THREADS ?= 1
 BOOK_ENV := $(PY) -m analysis.cli.book_env
 JB := $(BOOK_ENV) jbbuild
 
-.PHONY: all venv book test test-kernels test-fast lint data bench lock clean sync lab exercises pdf
+.PHONY: all venv studies book test test-kernels test-fast lint data bench lock clean sync lab exercises pdf
 
 all: test
 
@@ -31,8 +31,11 @@ venv: $(STAMP)
 ## The book's simulation studies (truth recovery, its extensions and decomposition, negative
 ## controls), cached in _build/cache per code version: run once here, so chapters executed in
 ## parallel read a finished study instead of computing it twice under the cell time limit.
+## Then the Eunomia specification on Spark (a JVM, minutes), cached the same way: the OMOP
+## chapter of both strict builds and the DuckDB-versus-Spark test read this one run.
 studies: $(STAMP)
 	$(PY) -m analysis.synthetic.studies
+	$(PY) -m analysis.cli.eunomia_spark
 
 ## Execute every chapter (in parallel, one per CPU) and build the HTML book strictly (any warning
 ## or cell error fails).

@@ -24,7 +24,9 @@ are empty and tests that need them build afresh.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -179,6 +181,27 @@ class BuiltBook:
         ]
 
 
+def run_killing_on_timeout(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """Run ``cmd`` from the repository in its own session; return (exit code, stdout + stderr).
+
+    Past ``timeout`` seconds the whole session is killed (the build and the Sphinx processes it
+    forked, not only the first process: a survivor would slow every later test) and the exit
+    code is -9, with the time limit at the end of the log. A build that times out is then a
+    failed :class:`BuiltBook`, shared like any other, so it costs its time limit once per
+    session and not once per test module that asks for it.
+    """
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        return -9, f"{out}\n{err}\nERROR: the build timed out after {timeout} s and was killed"
+    return proc.returncode, out + "\n" + err
+
+
 def build_book(
     out: Path,
     cohort: Path | str | None = None,
@@ -224,23 +247,15 @@ def build_book(
         env.update(extra_env)
     before = repo_snapshot()
     t0 = time.monotonic()
-    proc = subprocess.run(
-        cmd,
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    returncode, log = run_killing_on_timeout(cmd, env, timeout)
     seconds = time.monotonic() - t0
     after = repo_snapshot()
     return BuiltBook(
         out=out,
         html=out / "_build" / "html",
         cohort=cohort,
-        returncode=proc.returncode,
-        log=proc.stdout + "\n" + proc.stderr,
+        returncode=returncode,
+        log=log,
         seconds=seconds,
         offline=method,
         repo_before=before,

@@ -251,12 +251,14 @@ def truth_of(parameters: Mapping[str, object]) -> TruthParameters:
                               for k, v in parameters.items()})
 
 
-def code_key(payload: object) -> str:
+def code_key(payload: object,
+             packages: tuple[str, ...] = ("synthetic", "study", "sccs")) -> str:
     """A cache key of a simulation study: its ``payload`` (JSON: size, truth, options) and the
-    source of the code it runs (the generator, the study and the SCCS library)."""
+    source of the code it runs (by default the generator, the study and the SCCS library; any
+    subpackages of ``analysis`` in ``packages``)."""
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
-    for sub in ("synthetic", "study", "sccs"):
+    for sub in packages:
         for f in sorted((root / sub).rglob("*.py")):
             h.update(f.read_bytes())
     return h.hexdigest()[:16]
