@@ -376,6 +376,8 @@ book.publish_table(pd.DataFrame(null_rows), "t10_eunomia_nulls",
                    caption="The empirical null of each NSAID on Eunomia",
                    formats={"Null mean (log)": "{:.3f}", "Null SD (log)": "{:.3f}",
                             "EASE": "{:.3f}"})
+
+# %% tags=["remove-input"]
 cel = next(k for k in nulls if name[k].lower().startswith("celecoxib"))
 counted = controls[(controls["era_id"] == cel) & ~failing & ~infinite]
 points = pd.concat([
